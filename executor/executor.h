@@ -1,0 +1,88 @@
+// The executor interface: prepare a jail for a job once, then run each step in it.
+// Backends: host/ (debugging only, no isolation), namespace/ (built-in jail), systemd/, sandbox_exec/.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nixjail::executor {
+
+enum class HardeningProfile { kDefault, kJitRuntime };
+
+struct BindMount {
+    std::filesystem::path host;  // path on the host
+    std::filesystem::path jail;  // where it appears inside the jail
+    bool writable = false;
+};
+
+struct Limits {
+    std::uint64_t memory_max_bytes = 4ull << 30;
+    std::uint32_t pids_max = 4096;
+    double cpu_quota = 0;  // CPUs; 0 = unlimited
+    std::uint64_t nofile_max = 1024;
+    std::chrono::milliseconds wall_time{std::chrono::hours(6)};
+};
+
+// Fixed for the whole job.
+struct JailSpec {
+    std::string job_id;                // names cgroups, logs
+    std::filesystem::path root;        // prepared root (closure + /etc); empty for the host backend
+    std::vector<BindMount> binds;      // workspace, runner temp, action dirs, ...
+    HardeningProfile profile = HardeningProfile::kDefault;
+    Limits limits;
+    int netns_fd = -1;                 // the job's network namespace; -1: a new empty one
+    std::string hostname = "nixjail";
+};
+
+// Per step.
+struct StepInvocation {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;  // KEY=VALUE, exactly what the step sees
+    std::filesystem::path cwd;     // as seen inside the jail
+    std::optional<std::chrono::milliseconds> timeout;
+    std::stop_token cancel;        // stop requested: kill the step's tree, result.cancelled
+    // Receives stdout and stderr, merged, in arrival order, from the thread calling run().
+    std::function<void(std::string_view)> on_output;
+};
+
+struct StepResult {
+    int exit_code = -1;  // -1 when killed by a signal or never started
+    int term_signal = 0;
+    bool timed_out = false;
+    bool cancelled = false;
+    bool oom_killed = false;
+    std::chrono::milliseconds wall_time{0};
+    std::chrono::milliseconds cpu_time{0};
+    std::uint64_t peak_memory_bytes = 0;
+    std::string setup_error;  // non-empty when the jail could not start the step (phase: reason)
+
+    bool succeeded() const { return exit_code == 0 && setup_error.empty() && !timed_out && !cancelled; }
+};
+
+// Owns the per-job resources (cgroup, mounts, namespaces); releases them when destroyed.
+class Jail {
+public:
+    virtual ~Jail() = default;
+    // Runs one step to completion (or timeout/cancel); never leaves a process of the step behind.
+    virtual StepResult run(const StepInvocation& step) = 0;
+};
+
+class Executor {
+public:
+    virtual ~Executor() = default;
+    virtual std::string name() const = 0;
+    // True when jail paths differ from host paths (binds are remapped); false for the host backend,
+    // where every BindMount must have host == jail.
+    virtual bool isolatesFilesystem() const = 0;
+    virtual std::unique_ptr<Jail> prepare(const JailSpec& spec) = 0;
+};
+
+}  // namespace nixjail::executor

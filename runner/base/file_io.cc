@@ -1,0 +1,69 @@
+// Whole-file reads and writes.
+#include "runner/base/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runner/base/error.h"
+#include "runner/base/unique_fd.h"
+
+namespace nixjail::base {
+
+namespace {
+void writeAll(int fd, std::string_view content, const std::filesystem::path& path) {
+    while (!content.empty()) {
+        ssize_t n = ::write(fd, content.data(), content.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw SysError("writing '" + path.string() + "'");
+        }
+        content.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+void writeWithFlags(const std::filesystem::path& path, std::string_view content, int flags, int mode) {
+    UniqueFd fd(::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC, mode));
+    if (!fd) throw SysError("opening '" + path.string() + "' for writing");
+    writeAll(fd.get(), content, path);
+    fd.close();
+}
+}  // namespace
+
+std::string readFile(const std::filesystem::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw SysError("reading '" + path.string() + "'");
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw SysError("reading '" + path.string() + "'");
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+void writeFile(const std::filesystem::path& path, std::string_view content) {
+    writeWithFlags(path, content, O_CREAT | O_TRUNC, 0644);
+}
+
+void appendFile(const std::filesystem::path& path, std::string_view content) {
+    writeWithFlags(path, content, O_CREAT | O_APPEND, 0644);
+}
+
+void writeFileAtomic(const std::filesystem::path& path, std::string_view content, int mode) {
+    auto tmp = path;
+    tmp += ".tmp-" + std::to_string(::getpid());
+    writeWithFlags(tmp, content, O_CREAT | O_TRUNC | O_EXCL, mode);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw SysError("renaming '" + tmp.string() + "' to '" + path.string() + "'", err);
+    }
+}
+
+}  // namespace nixjail::base
