@@ -1,0 +1,26 @@
+// Parses an expression into a Node tree, reporting the first problem with its position.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "runner/base/result.h"
+#include "runner/expr/ast.h"
+
+namespace nixjail::runner::expr {
+
+struct ParseOptions {
+    // Whether a named-value (a context name) may be referenced; empty accepts any name.
+    std::function<bool(std::string_view)> isNamedValue;
+    // Whether success()/failure()/cancelled()/always() may be called (only in `if:`).
+    std::function<bool(Function)> statusFunctionAllowed;
+    // Accept unknown functions (for syntax checks only; such trees must not be evaluated).
+    bool allowUnknownFunctions = false;
+};
+
+base::Result<NodePtr, ExprError> parse(std::string_view expression, const ParseOptions& options);
+
+// Whether the tree calls a status function anywhere.
+bool callsStatusFunction(const Node& node);
+
+}  // namespace nixjail::runner::expr
