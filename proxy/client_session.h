@@ -1,0 +1,75 @@
+// One client connection: reads requests one by one (keep-alive), turns CONNECT into a TLS-terminated
+// tunnel, and forwards each request under the policy. Also runs the connection's timeouts.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/byte_stream.h"
+#include "proxy/http_parser.h"
+#include "proxy/upstream_connector.h"
+
+namespace nixjail::proxy {
+
+class ProxyContext;
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+public:
+    ClientSession(ProxyContext& ctx, tcp::socket socket);
+    // Spawns the session and its watchdog on the socket's executor; each keeps the session alive.
+    static void start(ProxyContext& ctx, tcp::socket socket);
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    struct Upstream {
+        BufferedStream conn;
+        UpstreamTarget target;
+        bool usable() const { return conn.stream && conn.stream->isOpen(); }
+    };
+
+    asio::awaitable<void> run();
+    asio::awaitable<void> watchdog();
+
+    // client_session.cc
+    asio::awaitable<std::optional<http::RequestHead>> readRequest();
+    asio::awaitable<bool> handleConnect(const http::RequestHead& req);
+
+    // exchange.cc: one request/response; returns whether the client connection stays open.
+    asio::awaitable<bool> forward(http::RequestHead req);
+    asio::awaitable<bool> ensureUpstream(const UpstreamTarget& target, std::string& error, bool& timed_out);
+    asio::awaitable<void> pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
+                                   std::uint64_t& counter, std::error_code& ec, std::string& error);
+    asio::awaitable<void> splice(std::uint64_t& up, std::uint64_t& down);
+    asio::awaitable<void> pipeRaw(BufferedStream& from, ByteStream& to, std::uint64_t& counter);
+    asio::awaitable<bool> respond(int status, const std::string& reason, const std::string& body,
+                                  bool keep_alive);
+
+    // Buffered I/O that counts as activity for the idle timeout.
+    asio::awaitable<std::optional<std::string>> readHead(BufferedStream& s, std::error_code& ec);
+    asio::awaitable<std::size_t> readMore(BufferedStream& s, std::error_code& ec);
+    asio::awaitable<void> write(ByteStream& s, std::string_view data, std::error_code& ec);
+
+    void touch();
+    void armDeadline(std::chrono::milliseconds d, std::string reason);
+    void disarmDeadline();
+    void cancelAll();
+    void closeAll();
+
+    ProxyContext& ctx_;
+    BufferedStream client_;
+    std::shared_ptr<asio::ssl::context> client_tls_ctx_;  // outlives the TLS stream using it
+    std::optional<http::Authority> tunnel_;  // set once CONNECT has been turned into TLS
+    Upstream upstream_;
+
+    asio::steady_timer timer_;
+    Clock::time_point idle_deadline_;
+    Clock::time_point hard_deadline_ = Clock::time_point::max();
+    std::string hard_reason_;
+    std::string expired_;  // why the watchdog cancelled I/O, empty while not expired
+    bool finished_ = false;
+};
+
+}  // namespace nixjail::proxy

@@ -1,0 +1,78 @@
+#include "proxy/credential_injector.h"
+
+#include <gtest/gtest.h>
+
+namespace nixjail::proxy {
+namespace {
+
+std::vector<Credential> forgeToken() {
+    Credential c;
+    c.name = "forge";
+    c.value = base::Secret("REAL-secret-123");
+    c.hosts = {"git.test", "*.forge.test"};
+    c.header_template = "Authorization: token {token}";
+    c.dummy = "DUMMY-token-abc";
+    return {c};
+}
+
+TEST(CredentialInjection, ReplacesDummyOnAllowedHostOverTls) {
+    auto creds = forgeToken();
+    http::Headers h{{"Authorization", "token DUMMY-token-abc"}};
+    auto name = injectCredentials(h, creds, "git.test", true);
+    ASSERT_TRUE(name);
+    EXPECT_EQ(*name, "forge");
+    EXPECT_EQ(h[0].value, "token REAL-secret-123");
+    http::Headers g{{"X-Token", "DUMMY-token-abc"}};
+    EXPECT_TRUE(injectCredentials(g, creds, "api.forge.test", true));
+    EXPECT_EQ(g[0].value, "REAL-secret-123");
+}
+
+TEST(CredentialInjection, ReplacesInsideBasicAuth) {
+    auto creds = forgeToken();
+    http::Headers h{{"Authorization", "Basic " + base64Encode("user:DUMMY-token-abc")}};
+    EXPECT_TRUE(injectCredentials(h, creds, "git.test", true));
+    EXPECT_EQ(h[0].value, "Basic " + base64Encode("user:REAL-secret-123"));
+}
+
+TEST(CredentialInjection, DummyStaysOnOtherHostsAndInClearText) {
+    auto creds = forgeToken();
+    http::Headers other{{"Authorization", "token DUMMY-token-abc"}};
+    EXPECT_FALSE(injectCredentials(other, creds, "evil.test", true));
+    EXPECT_EQ(other[0].value, "token DUMMY-token-abc");
+    http::Headers plain{{"Authorization", "token DUMMY-token-abc"}};
+    EXPECT_FALSE(injectCredentials(plain, creds, "git.test", false));
+    EXPECT_EQ(plain[0].value, "token DUMMY-token-abc");
+}
+
+TEST(CredentialInjection, ScrubsRealValueFromResponseHeaders) {
+    auto creds = forgeToken();
+    http::Headers h{{"X-Echo", "got REAL-secret-123"}};
+    scrubResponseHeaders(h, creds);
+    EXPECT_EQ(h[0].value, "got DUMMY-token-abc");
+}
+
+TEST(CredentialInjection, ValidationRefusesUnsafeCredentials) {
+    auto c = forgeToken()[0];
+    c.dummy = "short";
+    EXPECT_THROW(validateCredential(c), base::Error);
+    c = forgeToken()[0];
+    c.hosts.clear();
+    EXPECT_THROW(validateCredential(c), base::Error);
+    c = forgeToken()[0];
+    c.value = base::Secret("xxDUMMY-token-abcxx");
+    EXPECT_THROW(validateCredential(c), base::Error);
+    EXPECT_NO_THROW(validateCredential(forgeToken()[0]));
+}
+
+TEST(Base64, RoundTrips) {
+    for (std::string s : {"", "a", "ab", "abc", "abcd", "user:pass\xff"}) {
+        auto d = base64Decode(base64Encode(s));
+        ASSERT_TRUE(d);
+        EXPECT_EQ(*d, s);
+    }
+    EXPECT_FALSE(base64Decode("ab=c"));
+    EXPECT_FALSE(base64Decode("a!b"));
+}
+
+}  // namespace
+}  // namespace nixjail::proxy

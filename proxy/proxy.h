@@ -1,0 +1,108 @@
+// The per-job proxy: an HTTP/1.1 forward proxy and TLS-intercepting CONNECT proxy that applies a
+// Policy to every request, swaps dummy credentials for real ones on their allowed hosts, and
+// reports every decision to an audit sink. One proxy per job; destroying its handle stops it.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/policy.h"
+#include "runner/base/secret.h"
+
+namespace nixjail::proxy {
+
+// A credential the job may use without seeing: the job gets `dummy`; on requests to one of `hosts`
+// over TLS the proxy replaces the dummy with `value` in request headers (also inside
+// "Authorization: Basic" user:password). Elsewhere the dummy is forwarded unchanged.
+struct Credential {
+    std::string name;
+    base::Secret value;
+    std::vector<std::string> hosts;  // exact host names or globs, as in policy rules
+    std::string header_template;     // e.g. "Authorization: token {token}" (documentation for the
+                                     // job's setup; the dummy is found wherever the job puts it)
+    std::string dummy;               // at least 8 characters, unlike any real value
+};
+
+struct AuditRecord {
+    std::chrono::system_clock::time_point time;
+    std::string method;  // "CONNECT" for a refused tunnel
+    std::string host;
+    std::uint16_t port = 0;
+    std::string path;  // without query
+    PolicyDecision decision = PolicyDecision::kDeny;
+    bool enforced = true;  // false in audit-only mode, where a deny was let through
+    std::string rule;      // PolicyVerdict::describe()
+    int status = 0;        // status sent to the client; 0 when the connection broke before that
+    std::uint64_t bytes_up = 0;    // request body bytes sent upstream
+    std::uint64_t bytes_down = 0;  // response body bytes sent to the client
+    std::optional<std::string> credential;  // name of the injected credential, never its value
+    std::string error;  // why a 502/504 was sent, or why the exchange broke
+};
+
+// Called on the proxy's io thread; must not block for long.
+using AuditSink = std::function<void(const AuditRecord&)>;
+
+struct ProxyTimeouts {
+    std::chrono::milliseconds connect{std::chrono::seconds(30)};  // resolve + TCP + TLS upstream
+    std::chrono::milliseconds idle{std::chrono::minutes(5)};      // no byte moved in either direction
+    std::chrono::milliseconds total{std::chrono::hours(2)};       // one request/response exchange
+};
+
+struct ProxyConfig {
+    Policy policy;  // compose() the admin, label and job layers before passing it
+    std::vector<Credential> credentials;
+    // -1: listen in the proxy's own network namespace. Otherwise an fd of the job's netns
+    // (/proc/<pid>/ns/net); the listening socket is created inside it, everything else stays here.
+    int listen_netns_fd = -1;
+    std::string listen_address = "127.0.0.1";
+    std::uint16_t listen_port = 0;  // 0: ephemeral, see ProxyHandle::port()
+    // Trusted for upstream TLS in addition to the system store (tests use a private CA).
+    std::filesystem::path extra_upstream_ca_file;
+    // Connect to this address instead of resolving the host ("git.test" -> "127.0.0.1"); the TLS
+    // name check still uses the host. For tests and for pinning the forge host.
+    std::map<std::string, std::string> host_overrides;
+    ProxyTimeouts timeouts;
+    // Allow everything, but audit what the policy would have decided (for `policy suggest`).
+    bool audit_only = false;
+    AuditSink audit;
+    std::shared_ptr<spdlog::logger> logger;  // null: a private logger that drops everything
+};
+
+class ProxyService;
+
+// Owns the running proxy: destroying it (or stop()) closes the listener and every connection and
+// joins the io thread.
+class ProxyHandle {
+public:
+    ProxyHandle(ProxyHandle&&) noexcept;
+    ProxyHandle& operator=(ProxyHandle&&) noexcept;
+    ProxyHandle(const ProxyHandle&) = delete;
+    ProxyHandle& operator=(const ProxyHandle&) = delete;
+    ~ProxyHandle();
+
+    std::uint16_t port() const;
+    const std::string& address() const;
+    // The CA certificate the job must trust (SSL_CERT_FILE and friends). The key never leaves.
+    const std::string& caCertificatePem() const;
+    void stop();
+
+private:
+    friend ProxyHandle startProxy(ProxyConfig config);
+    explicit ProxyHandle(std::unique_ptr<ProxyService> service);
+    std::unique_ptr<ProxyService> service_;
+};
+
+// Validates the config, generates the CA, binds the listener and starts the io thread.
+// Throws base::Error (bad credential), SysError (bind, setns) or SslError.
+ProxyHandle startProxy(ProxyConfig config);
+
+}  // namespace nixjail::proxy

@@ -1,0 +1,80 @@
+// Upstream connections. Errors become text for the client's 502/504, never exceptions.
+#include "proxy/upstream_connector.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "proxy/proxy_context.h"
+
+namespace nixjail::proxy {
+
+namespace {
+
+bool isIpLiteral(const std::string& host) {
+    std::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+std::string describe(const std::error_code& ec) { return ec.message(); }
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, const UpstreamTarget& target,
+                                                             std::error_code& ec, std::string& error) {
+    auto executor = co_await asio::this_coro::executor;
+    std::string where = "'" + target.host + ":" + std::to_string(target.port) + "'";
+    std::vector<tcp::endpoint> endpoints;
+    auto override_it = ctx.config().host_overrides.find(target.host);
+    if (override_it != ctx.config().host_overrides.end()) {
+        asio::ip::address addr = asio::ip::make_address(override_it->second, ec);
+        if (ec) {
+            error = "host override '" + override_it->second + "' for " + where + " is not an IP address";
+            co_return nullptr;
+        }
+        endpoints.emplace_back(addr, target.port);
+    } else {
+        tcp::resolver resolver(executor);
+        auto results = co_await resolver.async_resolve(target.host, std::to_string(target.port),
+                                                       asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            error = "cannot resolve " + where + ": " + describe(ec);
+            co_return nullptr;
+        }
+        for (const auto& r : results) endpoints.push_back(r.endpoint());
+    }
+
+    tcp::socket socket(executor);
+    co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        error = "cannot connect to " + where + ": " + describe(ec);
+        co_return nullptr;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    ec.clear();
+    if (!target.tls) co_return std::make_unique<TcpByteStream>(std::move(socket));
+
+    TlsStream tls(std::move(socket), ctx.upstreamTls());
+    SSL* ssl = tls.native_handle();
+    if (isIpLiteral(target.host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str());
+    } else {
+        SSL_set_tlsext_host_name(ssl, target.host.c_str());
+        SSL_set1_host(ssl, target.host.c_str());
+    }
+    co_await tls.async_handshake(asio::ssl::stream_base::client,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        long verify = SSL_get_verify_result(ssl);
+        if (verify != X509_V_OK) {
+            error = "TLS certificate of " + where + " not trusted: " +
+                    X509_verify_cert_error_string(verify);
+        } else {
+            error = "TLS handshake with " + where + " failed: " + describe(ec);
+        }
+        co_return nullptr;
+    }
+    co_return std::make_unique<TlsByteStream>(std::move(tls));
+}
+
+}  // namespace nixjail::proxy
