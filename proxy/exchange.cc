@@ -84,9 +84,11 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     rec.port = authority.port;
     rec.path = std::string(http::pathWithoutQuery(origin));
     if (rec.path.size() > kMaxPathLength) co_return co_await fail(414, "URI Too Long", "path longer than 8 KiB");
+    auto policy_path = http::normalizePath(rec.path);
+    if (!policy_path) co_return co_await fail(400, "Bad Request", "bad path '" + rec.path + "': " + policy_path.error());
 
-    // 2. Policy.
-    PolicyVerdict verdict = ctx_.config().policy.evaluate(req.method, authority.host, rec.path);
+    // 2. Policy, on the path as the server will see it; the request goes out unchanged.
+    PolicyVerdict verdict = ctx_.config().policy.evaluate(req.method, authority.host, *policy_path);
     rec.decision = verdict.decision;
     rec.rule = verdict.describe();
     if (verdict.decision == PolicyDecision::kDeny) {

@@ -419,4 +419,51 @@ std::string_view pathWithoutQuery(std::string_view target) {
     return target.substr(0, q);
 }
 
+base::Result<std::string, std::string> normalizePath(std::string_view path) {
+    if (path.empty() || path.front() != '/') return unexpected(std::string("path does not start with '/'"));
+    std::string decoded;
+    decoded.reserve(path.size());
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        char c = path[i];
+        if (c == '%') {
+            if (i + 2 >= path.size()) return unexpected(std::string("truncated %-escape in path"));
+            std::uint64_t v = 0;
+            if (!parseUint(path.substr(i + 1, 2), v, 16)) return unexpected(std::string("invalid %-escape in path"));
+            c = static_cast<char>(v);
+            i += 2;
+        }
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            return unexpected(std::string("control character in path"));
+        }
+        decoded.push_back(c);
+    }
+    // Segment walk (RFC 3986 5.2.4) with empty segments dropped.
+    std::vector<std::string_view> segments;
+    std::string_view rest = decoded;
+    bool trailing_slash = false;
+    while (!rest.empty()) {
+        auto slash = rest.find('/');
+        std::string_view seg = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+        trailing_slash = slash != std::string_view::npos && rest.empty();
+        if (seg.empty() || seg == ".") {
+            if (seg == ".") trailing_slash = rest.empty() || trailing_slash;
+            continue;
+        }
+        if (seg == "..") {
+            if (!segments.empty()) segments.pop_back();
+            trailing_slash = rest.empty() || trailing_slash;
+            continue;
+        }
+        segments.push_back(seg);
+    }
+    std::string out;
+    for (auto seg : segments) {
+        out += '/';
+        out += seg;
+    }
+    if (out.empty() || trailing_slash) out += '/';
+    return out;
+}
+
 }  // namespace nixjail::proxy::http

@@ -103,7 +103,12 @@ struct AbsoluteTarget {
 };
 base::Result<AbsoluteTarget, std::string> parseAbsoluteTarget(std::string_view target);
 
-// The path part of an origin-form target, without the query: the policy's path regex sees this.
+// The path part of an origin-form target, without the query.
 std::string_view pathWithoutQuery(std::string_view target);
+
+// The path as servers will interpret it, which is what policy rules must see: %XX decoded, "."
+// and ".." segments resolved, runs of '/' merged. Otherwise "/%61dmin" or "/x/../admin" would slip
+// past a rule denying "/admin/.*". Fails on bad escapes and on decoded control characters or NUL.
+base::Result<std::string, std::string> normalizePath(std::string_view path);
 
 }  // namespace nixjail::proxy::http

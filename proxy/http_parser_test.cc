@@ -121,5 +121,21 @@ TEST(HeaderTokens, FindsTokensInLists) {
     EXPECT_FALSE(headerHasToken(h, "connection", "close"));
 }
 
+TEST(NormalizePath, ResolvesWhatServersWouldResolve) {
+    EXPECT_EQ(*normalizePath("/a/b"), "/a/b");
+    EXPECT_EQ(*normalizePath("/%61dmin/x"), "/admin/x");
+    EXPECT_EQ(*normalizePath("/admin%2Fx"), "/admin/x");
+    EXPECT_EQ(*normalizePath("/x/../admin/./y"), "/admin/y");
+    EXPECT_EQ(*normalizePath("//admin///y/"), "/admin/y/");
+    EXPECT_EQ(*normalizePath("/../../etc"), "/etc");
+    EXPECT_EQ(*normalizePath("/a/.."), "/");
+    EXPECT_EQ(*normalizePath("/a/b/.."), "/a/");
+    EXPECT_EQ(*normalizePath("/"), "/");
+    EXPECT_FALSE(normalizePath("/%2"));
+    EXPECT_FALSE(normalizePath("/%zz"));
+    EXPECT_FALSE(normalizePath("/a%00b"));
+    EXPECT_FALSE(normalizePath("a"));
+}
+
 }  // namespace
 }  // namespace nixjail::proxy::http

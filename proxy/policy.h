@@ -45,7 +45,9 @@ private:
 
 struct PolicyRule {
     HostPattern host;
-    // Matches the whole request path, query excluded; unset = any path.
+    // Must match the whole path (query excluded). The proxy passes the path normalised the way
+    // servers read it (%XX decoded, dot segments resolved, '//' merged: http::normalizePath).
+    // Unset = any path.
     std::optional<std::string> path_regex;
     std::vector<std::string> methods;  // upper-case; empty = any method
     PolicyAction action = PolicyAction::kAllow;

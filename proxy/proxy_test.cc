@@ -200,6 +200,14 @@ TEST_F(ProxyEndToEnd, DeniedPathAndMethodGet403) {
     EXPECT_EQ(records[1].decision, PolicyDecision::kDeny);
 }
 
+TEST_F(ProxyEndToEnd, EncodedPathsCannotSlipPastADenyRule) {
+    for (std::string path : {"/%61dmin/users", "/x/../admin/users", "//admin/users", "/admin%2Fusers"}) {
+        auto r = curl({"-i", "--path-as-is", https("api.test", path)});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_NE(r.out.find("HTTP/1.1 403"), std::string::npos) << path << "\n" << r.out;
+    }
+}
+
 TEST_F(ProxyEndToEnd, KeepAliveRequestsShareOneTunnel) {
     auto r = curl({"-w", "%{num_connects}\n", https("api.test", "/whoami"), https("api.test", "/index.html"),
                    https("other.test", "/whoami")});
