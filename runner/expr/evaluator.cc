@@ -484,7 +484,7 @@ private:
         std::string text = displayString(eval(*n.args[0]));
         charge(text.size() * 2, n.pos);
         auto limitDepth = [&](int depth, Value::parse_event_t, Value&) {
-            if (static_cast<size_t>(depth) > kMaxJsonDepth) {
+            if (static_cast<size_t>(depth) >= kMaxJsonDepth) {
                 throw EvalFailure{"fromJSON: the JSON nests deeper than " +
                                       std::to_string(kMaxJsonDepth) + " levels",
                                   n.pos};

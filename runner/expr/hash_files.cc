@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <set>
 #include <utility>
 
 #include <openssl/evp.h>
@@ -158,27 +157,35 @@ private:
 
     std::string display(const Segments& abs) const { return workspace_ + "/" + joinRel(relative(abs)); }
 
+    // Pre-order depth-first walk, each directory's entries in byte order of their names, as
+    // @actions/glob does (a directory's subtree comes before its next sibling). Like it, a
+    // directory that is its own ancestor on the current path (a symlink cycle) is skipped.
     void walk(const Segments& root) {
-        std::vector<Segments> stack{root};
+        struct Entry {
+            Segments path;
+            size_t level;
+        };
+        std::vector<Entry> stack{{root, 0}};
+        std::vector<std::pair<dev_t, ino_t>> chain;
         while (!stack.empty()) {
-            Segments dir = std::move(stack.back());
+            Entry e = std::move(stack.back());
             stack.pop_back();
-            UniqueFd fd = openBeneath(wsFd_.get(), joinRel(relative(dir)), O_RDONLY | O_DIRECTORY,
-                                      follow_);
+            if (e.level > 0 && !visit(e.path)) continue;
+            UniqueFd fd = openBeneath(wsFd_.get(), joinRel(relative(e.path)),
+                                      O_RDONLY | O_DIRECTORY, follow_);
             if (!fd) continue;  // vanished, not a directory, or a symlink we don't follow
             struct stat st{};
-            if (::fstat(fd.get(), &st) == 0 && !visited_.insert({st.st_dev, st.st_ino}).second) {
-                continue;  // a symlink loop (only possible when following)
+            if (::fstat(fd.get(), &st) != 0) continue;
+            chain.resize(std::min(chain.size(), e.level));
+            std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+            if (std::find(chain.begin(), chain.end(), id) != chain.end()) continue;
+            chain.push_back(id);
+            std::vector<std::string> names = list(std::move(fd), e.path);
+            for (auto it = names.rbegin(); it != names.rend(); ++it) {
+                Segments child = e.path;
+                child.push_back(*it);
+                stack.push_back({std::move(child), e.level + 1});
             }
-            std::vector<std::string> names = list(std::move(fd), dir);
-            std::vector<Segments> subdirs;
-            for (const auto& name : names) {
-                Segments path = dir;
-                path.push_back(name);
-                if (visit(path)) subdirs.push_back(std::move(path));
-            }
-            // Depth first, in name order: push in reverse.
-            for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) stack.push_back(*it);
         }
     }
 
@@ -212,12 +219,12 @@ private:
             return false;  // fifos, sockets, devices: never read
         }
         if (!selectsFile(patterns_, path)) return false;
-        hashFile(rel, S_ISLNK(st.st_mode), path);
+        hashFile(rel, S_ISLNK(st.st_mode) || follow_, path);
         return false;
     }
 
-    void hashFile(const std::string& rel, bool isLink, const Segments& path) {
-        UniqueFd fd = openBeneath(wsFd_.get(), rel, O_RDONLY | O_NONBLOCK, isLink);
+    void hashFile(const std::string& rel, bool followLinks, const Segments& path) {
+        UniqueFd fd = openBeneath(wsFd_.get(), rel, O_RDONLY | O_NONBLOCK, followLinks);
         if (!fd) {
             if (errno == EXDEV || errno == ELOOP) return;  // points outside the workspace
             throw base::SysError("hashFiles: cannot open '" + display(path) +
@@ -246,7 +253,6 @@ private:
     Segments wsSegments_;
     UniqueFd wsFd_;
     std::vector<GlobPattern> patterns_;
-    std::set<std::pair<dev_t, ino_t>> visited_;
     Sha256 combined_;
     size_t count_ = 0;
 };
