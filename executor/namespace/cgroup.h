@@ -1,0 +1,87 @@
+// Cgroups for jails, v1 (one hierarchy per controller) and v2: a JobCgroup per Jail, a StepCgroup
+// per step carrying the limits, so each step's counters (peak memory, OOM kills, CPU) are its own.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "executor/executor.h"
+
+namespace nixjail::executor::ns {
+
+inline constexpr const char* kCgroupPrefix = "nixjail-";
+
+struct CgroupLayout {
+    bool v2 = false;
+    // v2: one entry, the unified mount. v1: memory, pids, cpu, cpuacct hierarchies (deduplicated).
+    struct Hierarchy {
+        std::string controllers;       // "memory", "pids", "cpu,cpuacct", "" for v2
+        std::filesystem::path parent;  // where job cgroups are created (the runner's own cgroup)
+    };
+    std::vector<Hierarchy> hierarchies;
+
+    // Reads /sys/fs/cgroup and /proc/self/cgroup; throws base::Error when a needed controller is
+    // missing.
+    static CgroupLayout detect();
+};
+
+struct StepUsage {
+    std::chrono::milliseconds cpu{0};
+    bool cpu_known = false;
+    std::uint64_t peak_memory_bytes = 0;
+    bool oom_killed = false;
+};
+
+class StepCgroup {
+public:
+    StepCgroup() = default;
+    StepCgroup(StepCgroup&& o) noexcept;
+    StepCgroup& operator=(StepCgroup&& o) noexcept;
+    StepCgroup(const StepCgroup&) = delete;
+    StepCgroup& operator=(const StepCgroup&) = delete;
+    ~StepCgroup();
+
+    void addProcess(pid_t pid) const;
+    // v2: cgroup.kill. v1 has no tree kill; the pid namespace's init is killed instead.
+    void killAll() const;
+    StepUsage usage() const;
+    // Removes the directories; throws if one cannot be removed.
+    void remove();
+
+private:
+    friend class JobCgroup;
+    bool v2_ = false;
+    std::vector<std::filesystem::path> dirs_;  // one per hierarchy
+};
+
+class JobCgroup {
+public:
+    // Creates `<parent>/nixjail-<job>-<unique>` in every hierarchy of the layout.
+    JobCgroup(const CgroupLayout& layout, const std::string& job_id);
+    JobCgroup(JobCgroup&&) noexcept = default;
+    JobCgroup& operator=(JobCgroup&&) noexcept = default;
+    JobCgroup(const JobCgroup&) = delete;
+    JobCgroup& operator=(const JobCgroup&) = delete;
+    ~JobCgroup();
+
+    StepCgroup createStep(const Limits& limits, int index) const;
+    const std::vector<std::filesystem::path>& dirs() const { return dirs_; }
+
+private:
+    bool v2_ = false;
+    std::vector<std::filesystem::path> dirs_;
+};
+
+// Kills what is left in, and removes, every cgroup named with kCgroupPrefix under the layout's
+// parents (after a crash). Returns how many job cgroups were removed; logs the ones it cannot.
+int sweepCgroups(const CgroupLayout& layout, const std::string& prefix = kCgroupPrefix);
+
+// A cgroup-safe name for the job id: [A-Za-z0-9_.-], at most 40 characters.
+std::string cgroupSafeName(const std::string& job_id);
+
+}  // namespace nixjail::executor::ns

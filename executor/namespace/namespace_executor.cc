@@ -1,0 +1,121 @@
+// NamespaceExecutor: validates a JailSpec and acquires the job's resources (staging dir, plans,
+// cgroup); the steps themselves run in namespace_jail.cc.
+#include "executor/namespace/namespace_executor.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "executor/namespace/caps.h"
+#include "executor/namespace/cgroup.h"
+#include "executor/namespace/jail_setup_error.h"
+#include "executor/namespace/namespace_jail.h"
+#include "runner/base/error.h"
+
+namespace nixjail::executor {
+
+namespace fs = std::filesystem;
+using namespace ns;
+
+namespace {
+
+constexpr const char* kStagingPrefix = "nixjail-stage-";
+
+fs::path stagingParent(const NamespaceOptions& o) {
+    if (!o.staging_parent.empty()) return o.staging_parent;
+    const char* tmp = std::getenv("TMPDIR");
+    return tmp && *tmp ? tmp : "/tmp";
+}
+
+IdMapPlan idMaps(const NamespaceOptions& o) {
+    return planIdMaps(::geteuid() == 0, ::geteuid(), ::getegid(), o.host_id_base);
+}
+
+std::vector<PlannedBind> planBinds(const JailSpec& spec) {
+    std::vector<PlannedBind> out;
+    for (const auto& b : spec.binds) {
+        std::error_code ec;
+        auto host = fs::canonical(b.host, ec);
+        if (ec) {
+            throw JailSetupError(SetupPhase::kMounts, ec.value(),
+                                 "bind source '" + b.host.string() + "' for '" + b.jail.string() + "'");
+        }
+        out.push_back({.host = host,
+                       .jail = b.jail.lexically_normal(),
+                       .writable = b.writable,
+                       .is_directory = fs::is_directory(host, ec)});
+    }
+    return out;
+}
+
+}  // namespace
+
+NamespaceExecutor::NamespaceExecutor(NamespaceOptions options) : options_(std::move(options)) {
+    if (!options_.logger) options_.logger = spdlog::default_logger();
+}
+
+uid_t NamespaceExecutor::stepHostUid() const { return idMaps(options_).step_host_uid; }
+gid_t NamespaceExecutor::stepHostGid() const { return idMaps(options_).step_host_gid; }
+
+std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
+    std::error_code ec;
+    auto root = fs::canonical(spec.root, ec);
+    if (ec || !fs::is_directory(root, ec)) {
+        throw JailSetupError(SetupPhase::kMounts, ec ? ec.value() : ENOTDIR,
+                             "jail root '" + spec.root.string() + "' for job " + spec.job_id);
+    }
+    base::TempDir staging(kStagingPrefix + cgroupSafeName(spec.job_id) + "-", stagingParent(options_));
+    // mkdtemp made it 0700 for the runner; the jail's setup runs as another host id.
+    if (::chmod(staging.path().c_str(), 0755) != 0) {
+        throw base::SysError("making staging directory '" + staging.path().string() + "' reachable");
+    }
+    JailPlan plan;
+    try {
+        plan.mounts = planMounts({.root = root, .staging = staging.path(), .binds = planBinds(spec)});
+        plan.ids = idMaps(options_);
+        auto rules = planSeccompRules(spec.profile);
+        for (const auto& w : rules.weakenings) options_.logger->info("weakened: {} job={}", w, spec.job_id);
+        plan.seccomp = compileSeccompFilter(rules);
+    } catch (const JailSetupError&) {
+        throw;
+    } catch (const base::Error& e) {
+        throw JailSetupError(SetupPhase::kNone, 0, std::string("planning the jail for job ") +
+                                                       spec.job_id + ": " + e.what());
+    }
+    plan.hostname = spec.hostname;
+    plan.cap_last_cap = readCapLastCap();
+    plan.new_netns = spec.netns_fd < 0;
+    plan.nofile = static_cast<rlim_t>(spec.limits.nofile_max);
+    std::optional<JobCgroup> cgroup;
+    try {
+        cgroup.emplace(CgroupLayout::detect(), spec.job_id);
+    } catch (const base::SysError& e) {
+        throw JailSetupError(SetupPhase::kNone, e.errnoValue(),
+                             std::string("cgroup for job ") + spec.job_id + ": " + e.what() +
+                                 (::geteuid() != 0 ? "; run as root or delegate a cgroup" : ""));
+    } catch (const base::Error& e) {
+        throw JailSetupError(SetupPhase::kNone, 0, std::string("cgroup for job ") + spec.job_id + ": " + e.what());
+    }
+    return std::make_unique<NamespaceJail>(spec, std::move(staging), std::move(plan),
+                                           std::move(*cgroup), options_.logger);
+}
+
+SweepReport sweepLeftovers(const NamespaceOptions& options) {
+    SweepReport report;
+    report.cgroups = sweepCgroups(CgroupLayout::detect());
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(stagingParent(options), ec)) {
+        if (e.path().filename().string().rfind(kStagingPrefix, 0) != 0) continue;
+        std::error_code rm;
+        fs::remove_all(e.path(), rm);
+        if (rm) {
+            spdlog::warn("removing leftover staging dir '{}' failed, ignoring: {}", e.path().string(),
+                         rm.message());
+        } else {
+            ++report.staging_dirs;
+        }
+    }
+    return report;
+}
+
+}  // namespace nixjail::executor

@@ -1,0 +1,58 @@
+// The built-in namespace jail: each step runs as an unprivileged user in new user, mount, pid,
+// network, ipc, uts and cgroup namespaces, pivoted into the job's root, with no capabilities,
+// no_new_privs, a seccomp deny-list and cgroup limits. Needs root, or a kernel that allows
+// unprivileged user namespaces plus a delegated cgroup.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "executor/executor.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace nixjail::executor {
+
+struct NamespaceOptions {
+    // A root runner maps jail ids 0..65535 to host ids host_id_base..+65535; the step's processes
+    // then run as host uid/gid host_id_base + 1000 (see stepHostUid()).
+    uid_t host_id_base = 0x70000000;
+    // Where per-job staging directories (empty mount points, named nixjail-stage-*) are made;
+    // empty: $TMPDIR or /tmp. It must be reachable (o+x) by the jail's host ids.
+    std::filesystem::path staging_parent;
+    // Receives lifecycle and weakening messages; null: spdlog's default logger.
+    std::shared_ptr<spdlog::logger> logger;
+};
+
+// JailSpec requirements: `root` and every bind's host path exist and are reachable (o+x on each
+// parent) by the jail's host ids; writable binds should be owned by stepHostUid()/stepHostGid().
+class NamespaceExecutor : public Executor {
+public:
+    explicit NamespaceExecutor(NamespaceOptions options = {});
+    std::string name() const override { return "namespace"; }
+    bool isolatesFilesystem() const override { return true; }
+    // Throws ns::JailSetupError (a base::Error) when the jail cannot be built for this spec.
+    std::unique_ptr<Jail> prepare(const JailSpec& spec) override;
+
+    // The host ids that files created by steps in writable binds belong to.
+    uid_t stepHostUid() const;
+    gid_t stepHostGid() const;
+
+private:
+    NamespaceOptions options_;
+};
+
+struct SweepReport {
+    int cgroups = 0;
+    int staging_dirs = 0;
+};
+
+// For the daemon's start-up: removes job cgroups (killing what runs in them) and staging
+// directories left by a crashed runner. Only call it when no jail of this runner is running.
+SweepReport sweepLeftovers(const NamespaceOptions& options = {});
+
+}  // namespace nixjail::executor

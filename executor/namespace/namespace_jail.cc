@@ -1,0 +1,234 @@
+// The parent side of one step: clone the jail, hand it its id maps and cgroup, stream its output,
+// enforce the deadline and cancellation, and collect the result.
+#include "executor/namespace/namespace_jail.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <stop_token>
+
+#include "executor/namespace/netns.h"
+#include "executor/namespace/setup_phase.h"
+#include "runner/base/error.h"
+
+namespace nixjail::executor::ns {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+void killJail(const SpawnedJail& child, const StepCgroup& cgroup) {
+    // Killing pid 1 makes the kernel kill the whole pid namespace; cgroup.kill (v2) is the same
+    // from the other side.
+    ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
+    try {
+        cgroup.killAll();
+    } catch (const base::Error&) {
+        // The pid-namespace kill above is sufficient on its own; the cgroup kill is a backstop.
+    }
+}
+
+std::vector<ChildReport> readReports(int fd) {
+    std::vector<ChildReport> out;
+    ChildReport r;
+    for (;;) {
+        ssize_t n = ::read(fd, &r, sizeof r);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != static_cast<ssize_t>(sizeof r)) break;
+        out.push_back(r);
+    }
+    return out;
+}
+
+milliseconds cpuOf(const struct rusage& ru) {
+    auto us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec +
+              ru.ru_stime.tv_usec;
+    return milliseconds(us / 1000);
+}
+
+}  // namespace
+
+NamespaceJail::NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
+                             std::shared_ptr<spdlog::logger> log)
+    : spec_(std::move(spec)),
+      staging_(std::move(staging)),
+      plan_(std::move(plan)),
+      cgroup_(std::move(cgroup)),
+      log_(std::move(log)) {}
+
+std::string NamespaceJail::describeReport(const ChildReport& report) const {
+    std::string what;
+    const auto& pre = plan_.mounts.before_pivot;
+    const auto& post = plan_.mounts.after_pivot;
+    if (report.phase == SetupPhase::kMounts && report.detail >= 0) {
+        auto i = static_cast<size_t>(report.detail);
+        if (i < pre.size()) what = describeMountOp(pre[i]);
+        else if (i - pre.size() < post.size()) what = describeMountOp(post[i - pre.size()]);
+    } else if (report.phase == SetupPhase::kChdir) {
+        what = "working directory";
+    } else if (report.phase == SetupPhase::kPivotRoot) {
+        what = "'" + plan_.mounts.new_root + "'";
+    }
+    return describeSetupFailure(report.phase, report.err, what);
+}
+
+StepResult NamespaceJail::run(const StepInvocation& step) {
+    StepResult result;
+    StepPlan plan;
+    StepCgroup cgroup;
+    try {
+        planStep(step, plan);
+        cgroup = cgroup_.createStep(spec_.limits, ++steps_);
+    } catch (const base::Error& e) {
+        result.setup_error = std::string("prepare step: ") + e.what();
+        return result;
+    }
+    result = runPlanned(step, plan, cgroup);
+    try {
+        cgroup.remove();
+    } catch (const base::Error& e) {
+        log_->warn("{}, ignoring job={}", e.what(), spec_.job_id);
+    }
+    return result;
+}
+
+StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan& plan,
+                                     StepCgroup& cgroup) {
+    StepResult result;
+    const auto start = Clock::now();
+    auto report = base::Pipe::create();
+    auto output = base::Pipe::create();
+    auto sync = base::Pipe::create();
+    base::UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    base::UniqueFd cancelled(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!devnull || !cancelled) throw base::SysError("opening /dev/null or an eventfd for a step");
+
+    SpawnedJail child;
+    try {
+        std::optional<ThreadNetnsSwitch> netns;
+        if (!plan_.new_netns) netns.emplace(spec_.netns_fd);
+        child = cloneJail(plan_, plan,
+                          {.report = report.write.get(),
+                           .sync = sync.read.get(),
+                           .output = output.write.get(),
+                           .devnull = devnull.get()});
+        if (netns) netns->restore();
+    } catch (const base::Error& e) {
+        if (child.pid > 0) {
+            killJail(child, cgroup);
+            ::waitpid(child.pid, nullptr, 0);
+        }
+        result.setup_error = std::string("clone: ") + e.what();
+        return result;
+    }
+    report.write.reset();
+    output.write.reset();
+    sync.read.reset();
+    try {
+        writeIdMaps(child.pid, plan_.ids);
+        cgroup.addProcess(child.pid);
+        char go = 1;
+        if (::write(sync.write.get(), &go, 1) != 1) throw base::SysError("releasing the jail's init");
+    } catch (const base::Error& e) {
+        killJail(child, cgroup);
+        ::waitpid(child.pid, nullptr, 0);
+        result.setup_error = std::string("sync: ") + e.what();
+        return result;
+    }
+    sync.write.reset();
+
+    std::stop_callback onCancel(step.cancel, [fd = cancelled.get()] {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+    });
+    auto limit = spec_.limits.wall_time;
+    if (step.timeout && *step.timeout < limit) limit = *step.timeout;
+    const auto deadline = start + limit;
+
+    bool exited = false;
+    int rawStatus = 0;
+    struct rusage usage {};
+    bool outputOpen = true;
+    char buf[65536];
+    while (!exited || outputOpen) {
+        struct pollfd fds[3] = {{output.read.get(), POLLIN, 0},
+                                {child.pidfd.get(), POLLIN, 0},
+                                {cancelled.get(), POLLIN, 0}};
+        if (!outputOpen) fds[0].fd = -1;
+        if (exited) fds[1].fd = fds[2].fd = -1;
+        int wait = -1;
+        if (!exited) {
+            auto left = duration_cast<milliseconds>(deadline - Clock::now()).count();
+            wait = static_cast<int>(std::clamp<long long>(left, 0, 24 * 3600 * 1000));
+        }
+        int n = ::poll(fds, 3, wait);
+        if (n < 0 && errno != EINTR) {
+            killJail(child, cgroup);
+            throw base::SysError("poll on the step's output");
+        }
+        if (!exited && !result.timed_out && !result.cancelled && Clock::now() >= deadline) {
+            result.timed_out = true;
+            killJail(child, cgroup);
+        }
+        if (!exited && (fds[2].revents & POLLIN) && !result.cancelled && !result.timed_out) {
+            result.cancelled = true;
+            killJail(child, cgroup);
+        }
+        if (outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r = ::read(output.read.get(), buf, sizeof buf);
+            if (r > 0) {
+                if (step.on_output) step.on_output(std::string_view(buf, static_cast<size_t>(r)));
+            } else if (r == 0 || errno != EINTR) {
+                outputOpen = false;
+            }
+        }
+        if (!exited && (fds[1].revents & POLLIN)) {
+            // The init's exit has already taken every other process of the pid namespace with it.
+            if (::wait4(child.pid, &rawStatus, 0, &usage) == child.pid) exited = true;
+        }
+    }
+    result.wall_time = duration_cast<milliseconds>(Clock::now() - start);
+
+    auto reports = readReports(report.read.get());
+    std::optional<int> mainStatus;
+    for (const auto& r : reports) {
+        if (r.kind == ChildReport::Kind::kSetupError && result.setup_error.empty()) {
+            result.setup_error = describeReport(r);
+        } else if (r.kind == ChildReport::Kind::kMainExited) {
+            mainStatus = r.detail;
+        }
+    }
+    if (!result.setup_error.empty()) {
+        result.exit_code = -1;
+    } else if (mainStatus) {
+        result.exit_code = WIFEXITED(*mainStatus) ? WEXITSTATUS(*mainStatus) : -1;
+        result.term_signal = WIFSIGNALED(*mainStatus) ? WTERMSIG(*mainStatus) : 0;
+    } else if (WIFSIGNALED(rawStatus)) {
+        // The init itself was killed: by our deadline/cancel, or the kernel's OOM killer.
+        result.term_signal = WTERMSIG(rawStatus);
+    } else {
+        result.setup_error = "init: the jail's init exited with status " +
+                             std::to_string(WEXITSTATUS(rawStatus)) + " before reporting";
+    }
+    auto used = cgroup.usage();
+    result.cpu_time = used.cpu_known ? used.cpu : cpuOf(usage);
+    result.peak_memory_bytes = used.peak_memory_bytes;
+    result.oom_killed = used.oom_killed;
+    log_->debug("step exited code={} signal={} timed_out={} cancelled={} oom={} job={} ms={}",
+                result.exit_code, result.term_signal, result.timed_out, result.cancelled,
+                result.oom_killed, spec_.job_id, result.wall_time.count());
+    return result;
+}
+
+}  // namespace nixjail::executor::ns

@@ -1,0 +1,36 @@
+// NamespaceJail: the per-job resources of the namespace executor, and the parent side of a step.
+#pragma once
+
+#include <memory>
+
+#include "executor/namespace/cgroup.h"
+#include "executor/namespace/setup_phase.h"
+#include "executor/namespace/spawn.h"
+#include "runner/base/temp_dir.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace nixjail::executor::ns {
+
+class NamespaceJail : public Jail {
+public:
+    // Members in acquisition order: the destructor removes the cgroup, then the staging dir.
+    NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
+                  std::shared_ptr<spdlog::logger> log);
+    StepResult run(const StepInvocation& step) override;
+
+private:
+    StepResult runPlanned(const StepInvocation& step, const StepPlan& plan, StepCgroup& cgroup);
+    std::string describeReport(const ChildReport& report) const;
+
+    JailSpec spec_;
+    base::TempDir staging_;
+    JailPlan plan_;
+    JobCgroup cgroup_;
+    std::shared_ptr<spdlog::logger> log_;
+    int steps_ = 0;
+};
+
+}  // namespace nixjail::executor::ns

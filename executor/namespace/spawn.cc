@@ -1,0 +1,209 @@
+// The child side of a jail, as the ordered list of its steps. From clone to exec nothing here
+// allocates, throws or logs: a failure writes (phase, errno) to the report pipe and exits.
+#include "executor/namespace/spawn.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <sstream>
+
+#include "executor/namespace/caps.h"
+#include "executor/namespace/jail_init.h"
+#include "executor/namespace/netns.h"
+#include "executor/namespace/setup_phase.h"
+#include "runner/base/error.h"
+
+namespace nixjail::executor::ns {
+
+namespace {
+
+constexpr int kReportFd = 3;
+constexpr int kSyncFd = 4;
+
+[[noreturn]] void fail(SetupPhase phase, int err, int detail = -1) {
+    writeChildReport(kReportFd, {.kind = ChildReport::Kind::kSetupError,
+                                 .phase = phase,
+                                 .err = err,
+                                 .detail = detail});
+    ::_exit(127);
+}
+
+void check(SetupPhase phase, int err, int detail = -1) {
+    if (err != 0) fail(phase, err, detail);
+}
+
+int errnoOf(int rc) { return rc == 0 ? 0 : errno; }
+
+// Moves the fds the jail needs to 0..4 and closes everything else the runner had open: the init
+// never execs, so close-on-exec would not protect other jobs' pipes from being held open here.
+int arrangeFds(const ChildFds& fds) {
+    int high[4];
+    const int src[4] = {fds.devnull, fds.output, fds.report, fds.sync};
+    for (int i = 0; i < 4; ++i) {
+        high[i] = ::fcntl(src[i], F_DUPFD, 16);
+        if (high[i] < 0) return errno;
+    }
+    if (::dup2(high[0], 0) < 0 || ::dup2(high[1], 1) < 0 || ::dup2(high[1], 2) < 0 ||
+        ::dup2(high[2], kReportFd) < 0 || ::dup2(high[3], kSyncFd) < 0) {
+        return errno;
+    }
+    if (::fcntl(kReportFd, F_SETFD, FD_CLOEXEC) != 0) return errno;
+    if (::syscall(SYS_close_range, kSyncFd + 1, ~0U, 0) != 0) return errno;
+    return 0;
+}
+
+int waitForRunner() {
+    char byte = 0;
+    ssize_t n;
+    while ((n = ::read(kSyncFd, &byte, 1)) < 0 && errno == EINTR) {
+    }
+    ::close(kSyncFd);
+    return n == 1 ? 0 : ECANCELED;
+}
+
+// In the root mapping the clone still carries host uid 0, which the jail cannot represent;
+// become the namespace's root (host id base) before creating any file.
+int becomeNamespaceRoot(const IdMapPlan& ids) {
+    if (!ids.setup_as_root) return 0;
+    if (::setgroups(0, nullptr) != 0) return errno;
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return errno;
+    return 0;
+}
+
+int resetSignals() {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        ::sigaction(sig, &dfl, nullptr);  // EINVAL for the glibc-reserved ones is fine
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    return errnoOf(::sigprocmask(SIG_SETMASK, &none, nullptr));
+}
+
+int setLimits(const JailPlan& jail) {
+    struct rlimit nofile {jail.nofile, jail.nofile};
+    struct rlimit core {0, 0};
+    if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) return errno;
+    return errnoOf(::setrlimit(RLIMIT_CORE, &core));
+}
+
+// execvp semantics against the step's own PATH, resolved by the parent into candidates.
+int execStep(const StepPlan& step) {
+    int err = ENOENT;
+    for (const auto& path : step.exec_candidates) {
+        ::execve(path.c_str(), step.argvp.data(), step.envp.data());
+        if (errno == EACCES) {
+            err = EACCES;
+        } else if (errno != ENOENT && errno != ENOTDIR) {
+            return errno;
+        }
+    }
+    return err;
+}
+
+// The step's main process: shed every privilege, then exec.
+[[noreturn]] void runStep(const JailPlan& jail, const StepPlan& step) {
+    check(SetupPhase::kFork, resetSignals());
+    ::setsid();
+    check(SetupPhase::kRlimits, setLimits(jail));
+    check(SetupPhase::kCapabilities, dropBoundingAndAmbient(jail.cap_last_cap));
+    check(SetupPhase::kUser, switchToJailUser(jail.ids));
+    check(SetupPhase::kCapabilities, clearCapabilitySets());
+    check(SetupPhase::kNoNewPrivs, errnoOf(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)));
+    check(SetupPhase::kChdir, errnoOf(::chdir(step.cwd.c_str())));
+    check(SetupPhase::kSeccomp, installSeccompFilter(jail.seccomp));
+    fail(SetupPhase::kExec, execStep(step));
+}
+
+// Runs as pid 1 of the new namespaces, straight after clone.
+[[noreturn]] void runJailChild(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
+    if (arrangeFds(fds) != 0) ::_exit(126);  // no report pipe yet
+    check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)));
+    check(SetupPhase::kSync, waitForRunner());
+    check(SetupPhase::kUser, becomeNamespaceRoot(jail.ids));
+    int failed = -1;
+    check(SetupPhase::kMounts, makeMountsPrivate());
+    check(SetupPhase::kMounts, applyMountOps(jail.mounts.before_pivot, &failed), failed);
+    check(SetupPhase::kPivotRoot, pivotIntoRoot(jail.mounts));
+    int err = applyMountOps(jail.mounts.after_pivot, &failed);
+    check(SetupPhase::kMounts, err, static_cast<int>(jail.mounts.before_pivot.size()) + failed);
+    check(SetupPhase::kHostname,
+          errnoOf(::sethostname(jail.hostname.data(), jail.hostname.size())));
+    if (jail.new_netns) check(SetupPhase::kLoopback, bringUpLoopback());
+
+    sigset_t all;
+    sigfillset(&all);
+    check(SetupPhase::kFork, errnoOf(::sigprocmask(SIG_SETMASK, &all, nullptr)));
+    // A raw clone, not fork(): glibc's fork handlers may wait on locks that another runner
+    // thread held when we were cloned.
+    long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (pid < 0) fail(SetupPhase::kFork, errno);
+    if (pid == 0) runStep(jail, step);
+    // Only the step writes the output pipe; init keeps /dev/null.
+    ::dup2(0, 1);
+    ::dup2(0, 2);
+    runJailInit(static_cast<pid_t>(pid), kReportFd);
+}
+
+}  // namespace
+
+void planStep(const StepInvocation& step, StepPlan& out) {
+    if (step.argv.empty()) throw base::Error("the step has an empty command line");
+    out.argv = step.argv;
+    out.env = step.env;
+    out.cwd = step.cwd.empty() ? "/" : step.cwd.string();
+    if (out.cwd[0] != '/') {
+        throw base::Error("step working directory '" + out.cwd + "' must be an absolute jail path");
+    }
+    for (auto& a : out.argv) out.argvp.push_back(a.data());
+    out.argvp.push_back(nullptr);
+    for (auto& e : out.env) out.envp.push_back(e.data());
+    out.envp.push_back(nullptr);
+    const auto& prog = out.argv[0];
+    if (prog.find('/') != std::string::npos) {
+        out.exec_candidates.push_back(prog);
+        return;
+    }
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (const auto& e : out.env) {
+        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    }
+    std::istringstream dirs(path);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+        std::string candidate = dir.empty() ? std::string(".") : dir;
+        candidate.push_back('/');
+        candidate.append(prog);
+        out.exec_candidates.push_back(std::move(candidate));
+    }
+}
+
+SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
+    unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                          CLONE_NEWCGROUP | CLONE_PIDFD;
+    if (jail.new_netns) flags |= CLONE_NEWNET;
+    int pidfd = -1;
+    long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+    if (pid < 0) {
+        throw base::SysError("cloning the jail's init into new user, mount, pid, ipc, uts and "
+                             "cgroup namespaces; does the kernel allow user namespaces?");
+    }
+    if (pid == 0) runJailChild(jail, step, fds);
+    SpawnedJail out;
+    out.pid = static_cast<pid_t>(pid);
+    out.pidfd.reset(pidfd);
+    // The pidfd is not close-on-exec by birth; make it so before anyone else can fork.
+    ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    return out;
+}
+
+}  // namespace nixjail::executor::ns

@@ -1,0 +1,61 @@
+// Starting a jail: the plan the child follows (computed by the parent, so the child never
+// allocates) and the clone that runs it.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "executor/executor.h"
+#include "executor/namespace/mounts.h"
+#include "executor/namespace/seccomp_filter.h"
+#include "executor/namespace/userns.h"
+#include "runner/base/unique_fd.h"
+
+namespace nixjail::executor::ns {
+
+// Fixed for the job; built once by prepare().
+struct JailPlan {
+    MountPlan mounts;
+    IdMapPlan ids;
+    std::string hostname;
+    SeccompProgram seccomp;
+    int cap_last_cap = 40;
+    bool new_netns = true;  // false: the clone inherits the job's netns from the calling thread
+    rlim_t nofile = 1024;
+};
+
+// Per step; pointers in argvp/envp point into argv/env, so build it in place with planStep().
+struct StepPlan {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;
+    std::vector<char*> argvp;
+    std::vector<char*> envp;
+    std::vector<std::string> exec_candidates;  // argv[0] resolved against the step's PATH
+    std::string cwd;
+    StepPlan() = default;
+    StepPlan(const StepPlan&) = delete;
+    StepPlan& operator=(const StepPlan&) = delete;
+};
+
+// Pure; throws base::Error for an empty argv or a relative cwd.
+void planStep(const StepInvocation& step, StepPlan& out);
+
+struct ChildFds {
+    int report = -1;  // write end of the close-on-exec report pipe
+    int sync = -1;    // read end: one byte once the id maps and cgroup are in place
+    int output = -1;  // write end of the step's merged stdout/stderr
+    int devnull = -1; // the step's stdin
+};
+
+struct SpawnedJail {
+    pid_t pid = -1;
+    base::UniqueFd pidfd;
+};
+
+// Clones the jail's init into new namespaces; throws SysError if the clone itself fails.
+SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds);
+
+}  // namespace nixjail::executor::ns
