@@ -20,6 +20,9 @@ public:
     // Aborts pending reads and writes (they complete with operation_aborted); the stream stays open.
     virtual void cancel() = 0;
     virtual void close() = 0;
+    // Half-close: tell the peer no more data comes (TCP FIN; a no-op for TLS, which has no
+    // half-close that clients honour).
+    virtual void shutdownSend() = 0;
     virtual bool isOpen() const = 0;
     virtual bool isTls() const = 0;
 };
@@ -43,6 +46,10 @@ public:
         std::error_code ignored;  // closing twice or after a reset is harmless
         socket().shutdown(tcp::socket::shutdown_both, ignored);
         socket().close(ignored);
+    }
+    void shutdownSend() override {
+        std::error_code ignored;  // the peer may be gone already
+        if constexpr (std::is_same_v<S, tcp::socket>) stream_.shutdown(tcp::socket::shutdown_send, ignored);
     }
     bool isOpen() const override { return socket().is_open(); }
     bool isTls() const override { return !std::is_same_v<S, tcp::socket>; }

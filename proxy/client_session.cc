@@ -45,6 +45,7 @@ asio::awaitable<void> ClientSession::run() {
                                                            : co_await forward(std::move(*req));
         if (!keep) break;
     }
+    if (linger_) co_await lingerAndClose();
     finished_ = true;
     closeAll();
     timer_.cancel();
@@ -71,6 +72,21 @@ asio::awaitable<void> ClientSession::watchdog() {
     }
 }
 
+asio::awaitable<void> ClientSession::lingerAndClose() {
+    // Closing with unread input makes the kernel send RST, which can destroy our error response
+    // before the client reads it. So half-close, then drain what the client still sends, bounded.
+    constexpr std::size_t kMaxDrain = 4 * 1024 * 1024;
+    client_.stream->shutdownSend();
+    armDeadline(std::chrono::seconds(2), "lingering close");
+    std::error_code ec;
+    std::size_t drained = 0;
+    while (!ec && drained < kMaxDrain) {
+        client_.pending.clear();
+        drained += co_await readMore(client_, ec);
+    }
+    disarmDeadline();
+}
+
 void ClientSession::touch() {
     if (expired_.empty()) idle_deadline_ = Clock::now() + ctx_.config().timeouts.idle;
 }
@@ -86,6 +102,7 @@ void ClientSession::disarmDeadline() { hard_deadline_ = Clock::time_point::max()
 void ClientSession::cancelAll() {
     if (client_.stream) client_.stream->cancel();
     if (upstream_.conn.stream) upstream_.conn.stream->cancel();
+    if (cancel_connect_) cancel_connect_();
 }
 
 void ClientSession::closeAll() {
@@ -114,6 +131,10 @@ asio::awaitable<std::optional<std::string>> ClientSession::readHead(BufferedStre
         // Clients may send stray CRLFs between messages (RFC 9112 2.2).
         while (s.pending.size() >= 2 && s.pending[0] == '\r' && s.pending[1] == '\n') s.pending.erase(0, 2);
         if (auto end = http::findHeadEnd(s.pending)) {
+            if (*end > http::kMaxHeadSize) {
+                ec = std::make_error_code(std::errc::message_size);
+                co_return std::nullopt;
+            }
             std::string head = s.pending.substr(0, *end);
             s.pending.erase(0, *end);
             co_return head;
@@ -209,6 +230,7 @@ asio::awaitable<bool> ClientSession::respond(int status, const std::string& reas
     head.headers.push_back({"Connection", keep_alive ? "keep-alive" : "close"});
     head.headers.push_back({"X-Nixjail-Proxy", "1"});
     std::string out = http::serializeResponseHead(head) + body;
+    if (!keep_alive) linger_ = true;
     std::error_code ec;
     if (!client_.stream || !client_.stream->isOpen()) co_return false;
     co_await write(*client_.stream, out, ec);

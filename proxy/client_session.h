@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@ private:
     asio::awaitable<std::size_t> readMore(BufferedStream& s, std::error_code& ec);
     asio::awaitable<void> write(ByteStream& s, std::string_view data, std::error_code& ec);
 
+    asio::awaitable<void> lingerAndClose();
     void touch();
     void armDeadline(std::chrono::milliseconds d, std::string reason);
     void disarmDeadline();
@@ -63,6 +65,7 @@ private:
     std::shared_ptr<asio::ssl::context> client_tls_ctx_;  // outlives the TLS stream using it
     std::optional<http::Authority> tunnel_;  // set once CONNECT has been turned into TLS
     Upstream upstream_;
+    std::function<void()> cancel_connect_;  // set by connectUpstream while it is under way
 
     asio::steady_timer timer_;
     Clock::time_point idle_deadline_;
@@ -70,6 +73,7 @@ private:
     std::string hard_reason_;
     std::string expired_;  // why the watchdog cancelled I/O, empty while not expired
     bool finished_ = false;
+    bool linger_ = false;  // an error answer went out while the client may still be sending
 };
 
 }  // namespace nixjail::proxy

@@ -223,7 +223,7 @@ asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target
                 "connecting to '" + target.host + ":" + std::to_string(target.port) + "' took longer than " +
                     std::to_string(ctx_.config().timeouts.connect.count()) + " ms (connect timeout)");
     std::error_code ec;
-    auto stream = co_await connectUpstream(ctx_, target, ec, error);
+    auto stream = co_await connectUpstream(ctx_, target, ec, error, cancel_connect_);
     disarmDeadline();
     if (!stream) {
         if (!expired_.empty()) {

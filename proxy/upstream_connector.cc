@@ -21,8 +21,14 @@ std::string describe(const std::error_code& ec) { return ec.message(); }
 }  // namespace
 
 asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, const UpstreamTarget& target,
-                                                             std::error_code& ec, std::string& error) {
+                                                             std::error_code& ec, std::string& error,
+                                                             std::function<void()>& cancel) {
     auto executor = co_await asio::this_coro::executor;
+    // The hook points into this frame, so it must not outlive it.
+    struct ResetHook {
+        std::function<void()>& hook;
+        ~ResetHook() { hook = nullptr; }
+    } reset_hook{cancel};
     std::string where = "'" + target.host + ":" + std::to_string(target.port) + "'";
     std::vector<tcp::endpoint> endpoints;
     auto override_it = ctx.config().host_overrides.find(target.host);
@@ -35,6 +41,7 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, 
         endpoints.emplace_back(addr, target.port);
     } else {
         tcp::resolver resolver(executor);
+        cancel = [&resolver] { resolver.cancel(); };
         auto results = co_await resolver.async_resolve(target.host, std::to_string(target.port),
                                                        asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
@@ -42,9 +49,14 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, 
             co_return nullptr;
         }
         for (const auto& r : results) endpoints.push_back(r.endpoint());
+        cancel = nullptr;  // the resolver dies with this block
     }
 
     tcp::socket socket(executor);
+    cancel = [&socket] {
+        std::error_code ignored;  // aborting the attempt is all that matters
+        socket.close(ignored);
+    };
     co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         error = "cannot connect to " + where + ": " + describe(ec);
@@ -55,6 +67,10 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, 
     if (!target.tls) co_return std::make_unique<TcpByteStream>(std::move(socket));
 
     TlsStream tls(std::move(socket), ctx.upstreamTls());
+    cancel = [&tls] {
+        std::error_code ignored;  // aborting the handshake is all that matters
+        tls.next_layer().close(ignored);
+    };
     SSL* ssl = tls.native_handle();
     if (isIpLiteral(target.host)) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str());

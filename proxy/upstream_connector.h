@@ -2,6 +2,7 @@
 // https a TLS handshake verified against the system store plus the extra CA file.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,7 +19,10 @@ struct UpstreamTarget {
 };
 
 // On failure returns null, sets `ec` and describes the failure in `error` (for the 502 body).
+// While it runs, `cancel` aborts whatever step is under way (the caller's timeout calls it); it is
+// reset before the coroutine returns.
 asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, const UpstreamTarget& target,
-                                                             std::error_code& ec, std::string& error);
+                                                             std::error_code& ec, std::string& error,
+                                                             std::function<void()>& cancel);
 
 }  // namespace nixjail::proxy
