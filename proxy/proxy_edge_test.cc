@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -99,10 +100,16 @@ protected:
         c.audit = [this](const AuditRecord& r) {
             std::lock_guard lock(mutex_);
             records_.push_back(r);
+            cv_.notify_all();
         };
         return c;
     }
-    std::vector<AuditRecord> records() {
+    // Records are written as exchanges end, possibly just after the client saw the last byte.
+    std::vector<AuditRecord> records(std::size_t expected) {
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait_for(lock, std::chrono::seconds(10), [&] { return records_.size() >= expected; });
+        }
         if (proxy_) proxy_->stop();
         std::lock_guard lock(mutex_);
         return records_;
@@ -115,6 +122,7 @@ protected:
     }
 
     std::mutex mutex_;
+    std::condition_variable cv_;
     std::vector<AuditRecord> records_;
     std::unique_ptr<ProxyHandle> proxy_;
 };
@@ -129,7 +137,7 @@ TEST_F(ProxyEdge, SilentUpstreamHitsIdleTimeoutWith504) {
     std::string res = exchange("GET " + url + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_TRUE(res.starts_with("HTTP/1.1 504")) << res;
     EXPECT_NE(res.find("idle timeout"), std::string::npos) << res;
-    auto r = records();
+    auto r = records(1);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].status, 504);
 }
@@ -157,6 +165,26 @@ TEST_F(ProxyEdge, UpstreamTlsHandshakeHitsConnectTimeoutWith504) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("HTTP/1.1 504"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("(connect timeout)"), std::string::npos) << r.out;
+}
+
+TEST_F(ProxyEdge, StoppingWithExchangesInFlightClosesThem) {
+    std::uint16_t port = 0;
+    UniqueFd silent = listenLoopback(port);
+    proxy_ = std::make_unique<ProxyHandle>(startProxy(baseConfig()));
+    std::vector<UniqueFd> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(connectLoopback(proxy_->port()));
+        ASSERT_TRUE(clients.back().valid());
+        sendAll(clients.back().get(), "GET http://127.0.0.1:" + std::to_string(port) + "/ HTTP/1.1\r\n\r\n");
+    }
+    std::vector<UniqueFd> upstream_side;  // accepted, never answered: each exchange waits upstream
+    for (int i = 0; i < 4; ++i) upstream_side.emplace_back(::accept4(silent.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    // Destroying the handle ends every exchange; each is still audited, as broken (status 0).
+    proxy_.reset();
+    for (auto& c : clients) EXPECT_EQ(readAll(c.get()), "");  // EOF, not a hang
+    std::lock_guard lock(mutex_);
+    ASSERT_EQ(records_.size(), 4u);
+    EXPECT_EQ(records_[0].status, 0);
 }
 
 TEST_F(ProxyEdge, MalformedAndOversizedRequestsAreRefused) {
@@ -197,7 +225,7 @@ TEST_F(ProxyEdge, UpgradedConnectionsArePassedThrough) {
     EXPECT_EQ(readUntil(c.get(), "upgrade"), "ping-over-upgrade");
     c.reset();  // client closes: the proxy closes upstream, the echo server sees EOF
     server.join();
-    auto r = records();
+    auto r = records(1);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].status, 101);
     EXPECT_EQ(r[0].bytes_up, 17u);
@@ -221,7 +249,7 @@ TEST_F(ProxyEdge, AuditOnlyModeLetsDeniedRequestsThroughAndRecordsThem) {
     std::string res = exchange("GET http://" + host + "/x HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
     server.join();
     EXPECT_TRUE(res.starts_with("HTTP/1.1 200")) << res;
-    auto r = records();
+    auto r = records(1);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].decision, PolicyDecision::kDeny);
     EXPECT_FALSE(r[0].enforced);

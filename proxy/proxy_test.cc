@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -83,6 +84,7 @@ protected:
         c.audit = [this](const AuditRecord& r) {
             std::lock_guard lock(audit_mutex_);
             audit_.push_back(r);
+            audit_cv_.notify_all();
         };
         return c;
     }
@@ -112,9 +114,13 @@ protected:
         return testing::runTool(argv, env, scratch_->path());
     }
 
-    std::vector<AuditRecord> audit() {
-        // The proxy writes the audit record as the exchange ends, which can be just after the
-        // client saw the last byte; stopping the proxy settles every record.
+    // The proxy writes an audit record when an exchange ends, which can be just after the client
+    // saw the last byte: wait for the expected number of records, then stop the proxy.
+    std::vector<AuditRecord> audit(std::size_t expected) {
+        {
+            std::unique_lock lock(audit_mutex_);
+            audit_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return audit_.size() >= expected; });
+        }
         proxy_->stop();
         std::lock_guard lock(audit_mutex_);
         return audit_;
@@ -124,6 +130,7 @@ protected:
     static std::string* skip_reason_;
     std::unique_ptr<base::TempDir> scratch_;
     std::mutex audit_mutex_;
+    std::condition_variable audit_cv_;
     std::vector<AuditRecord> audit_;
     std::unique_ptr<ProxyHandle> proxy_;  // last: stopped before the audit vector goes away
 };
@@ -135,7 +142,7 @@ TEST_F(ProxyEndToEnd, CurlHttpsThroughConnectInjectsTokenOnAllowedHost) {
     auto r = curl({"-H", std::string("Authorization: token ") + TestUpstream::kDummyToken, https("api.test", "/whoami")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "host=api.test auth=real xtoken=none method=GET\n");
-    auto records = audit();
+    auto records = audit(1);
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].host, "api.test");
     EXPECT_EQ(records[0].path, "/whoami");
@@ -154,7 +161,7 @@ TEST_F(ProxyEndToEnd, DummyIsNeverSwappedOnOtherHostsOrInClearText) {
     auto plain = curl({"-H", header, "http://api.test:" + std::to_string(upstream_->httpPort()) + "/whoami"});
     ASSERT_EQ(plain.exit_code, 0) << plain.err;
     EXPECT_EQ(plain.out, "host=api.test auth=none xtoken=dummy method=GET\n");
-    auto records = audit();
+    auto records = audit(2);
     ASSERT_EQ(records.size(), 2u);
     EXPECT_FALSE(records[0].credential);
     EXPECT_FALSE(records[1].credential);
@@ -176,7 +183,7 @@ TEST_F(ProxyEndToEnd, DeniedHostGets403NamingTheRule) {
     EXPECT_NE(plain.out.find("denied GET evil.test/whoami: job policy: no rule matched (default deny)"),
               std::string::npos)
         << plain.out;
-    auto records = audit();
+    auto records = audit(2);
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[0].method, "CONNECT");
     EXPECT_EQ(records[0].decision, PolicyDecision::kDeny);
@@ -194,7 +201,7 @@ TEST_F(ProxyEndToEnd, DeniedPathAndMethodGet403) {
     ASSERT_EQ(method.exit_code, 0) << method.err;
     EXPECT_NE(method.out.find("HTTP/1.1 403"), std::string::npos) << method.out;
     EXPECT_NE(method.out.find("no rule matched (default deny)"), std::string::npos) << method.out;
-    auto records = audit();
+    auto records = audit(2);
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[1].method, "DELETE");
     EXPECT_EQ(records[1].decision, PolicyDecision::kDeny);
@@ -214,8 +221,22 @@ TEST_F(ProxyEndToEnd, KeepAliveRequestsShareOneTunnel) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // One tunnel for api.test carries both requests; other.test needs its own.
     EXPECT_NE(r.out.find("\n1\nhello from nginx\n0\nhost=other.test"), std::string::npos) << r.out;
-    auto records = audit();
+    auto records = audit(3);
     EXPECT_EQ(records.size(), 3u);
+}
+
+TEST_F(ProxyEndToEnd, ConcurrentClientsAreServed) {
+    std::vector<std::string> args = {"-Z", "--parallel-max", "32", "-w", "%{http_code}\n", "-o", "/dev/null"};
+    for (int i = 0; i < 64; ++i) {
+        args.push_back(https(i % 2 ? "api.test" : "other.test", "/index.html"));
+        if (i > 0) args.insert(args.end(), {"-o", "/dev/null"});
+    }
+    auto r = curl(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::size_t ok = 0;
+    for (std::size_t pos = r.out.find("200"); pos != std::string::npos; pos = r.out.find("200", pos + 1)) ++ok;
+    EXPECT_EQ(ok, 64u) << r.out;
+    EXPECT_EQ(audit(64).size(), 64u);
 }
 
 TEST_F(ProxyEndToEnd, StreamsLargeBodiesBothWays) {
@@ -230,7 +251,7 @@ TEST_F(ProxyEndToEnd, StreamsLargeBodiesBothWays) {
     auto put = curl({"-T", down.string(), "-H", "Transfer-Encoding: chunked", https("api.test", "/upload/up.bin")});
     ASSERT_EQ(put.exit_code, 0) << put.err;
     EXPECT_TRUE(base::readFile(upstream_->wwwDir() / "upload/up.bin") == blob);
-    auto records = audit();
+    auto records = audit(2);
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[0].bytes_down, blob.size());
     EXPECT_GT(records[1].bytes_up, blob.size());  // chunk framing included
@@ -288,7 +309,7 @@ TEST_F(ProxyEndToEnd, GitCloneWithInjectedTokenBehindBasicAuth) {
     // The job's files hold the dummy only.
     ToolResult grep = run({"grep", "-r", "-l", TestUpstream::kRealToken, dest.string()});
     EXPECT_EQ(grep.exit_code, 1) << grep.out;
-    auto records = audit();
+    auto records = audit(1);
     bool injected = false;
     for (const auto& rec : records) injected = injected || rec.credential.has_value();
     EXPECT_TRUE(injected);
