@@ -11,11 +11,8 @@ namespace nixjail::runner::expr {
 
 std::string ExprError::format() const {
     size_t pos = std::min(position, expression.size());
-    size_t lineStart = expression.rfind('\n', pos == 0 ? 0 : pos - 1);
-    lineStart = (lineStart == std::string::npos || (pos == 0 && expression[0] != '\n'))
-                    ? 0
-                    : lineStart + 1;
-    if (pos < lineStart) lineStart = pos;
+    size_t lineStart = pos == 0 ? std::string::npos : expression.rfind('\n', pos - 1);
+    lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
     size_t lineEnd = expression.find('\n', lineStart);
     if (lineEnd == std::string::npos) lineEnd = expression.size();
     std::string line = expression.substr(lineStart, lineEnd - lineStart);

@@ -13,7 +13,10 @@
 
 namespace nixjail::runner::expr {
 
-// null, bool, number (always stored as double), string, array, object.
+// null, bool, number, string, array, object. Numbers in results are doubles and may be NaN or
+// +-Infinity (nlohmann's dump() prints those as null; use toDisplayString or toJSON instead).
+// Object keys are kept sorted by nlohmann, so toJSON lists them sorted, where the Actions runner
+// keeps insertion order.
 using Value = nlohmann::json;
 
 // A problem with an expression: what is wrong and where (0-based offset into `expression`).
@@ -32,7 +35,8 @@ struct EvalContext {
     // Status functions; when empty, calling success()/failure()/cancelled()/always() is an error
     // ("... is not allowed here"), as Actions does outside `if`.
     std::function<bool()> success, failure, cancelled;
-    // Base directory for hashFiles; empty means hashFiles is an error.
+    // Base directory for hashFiles (the job's workspace on the host); empty means hashFiles is an
+    // error. Files are read only beneath it (openat2 RESOLVE_BENEATH).
     std::filesystem::path workspace;
 };
 
@@ -40,10 +44,15 @@ struct EvalContext {
 base::Result<Value, ExprError> evaluate(std::string_view expression, const EvalContext& ctx);
 
 // `if:` conditions: optional `${{ }}`, an implicit `success() && (...)` when no status function is
-// used, and the result coerced to bool.
+// used (short-circuiting: after a failure the rest is parsed but not evaluated), and the result
+// coerced to bool. Text mixed with `${{ }}` is interpolated and truthy unless empty, as in Actions.
+// Without ctx.success the implicit success() counts as true. Error positions are offsets into
+// `condition`.
 base::Result<bool, ExprError> evaluateCondition(std::string_view condition, const EvalContext& ctx);
 
-// Replaces every `${{ expr }}` in text with the value converted by toDisplayString.
+// Replaces every `${{ expr }}` in text with the value converted by toDisplayString. As in the
+// runner, an array or object becomes "Array" / "Object" (use toJSON(...) for JSON). The closing
+// `}}` is the first one outside a '...' literal. Error positions are offsets into `text`.
 base::Result<std::string, ExprError> interpolate(std::string_view text, const EvalContext& ctx);
 
 // For typed places (with:, matrix, strategy, timeout-minutes, continue-on-error): when text is
@@ -54,7 +63,8 @@ base::Result<Value, ExprError> evaluateTemplate(std::string_view text, const Eva
 // Actions' truthiness: false, 0, -0, NaN, "" and null are falsy; everything else is truthy.
 bool isTruthy(const Value& v);
 
-// The string conversion used by interpolate, format and join.
+// The string conversion used by interpolate, format and join: null -> "", true/false, numbers as
+// .NET's G15 (3, 1.5, 1E+15, 1E-05, NaN, Infinity), strings as is, "Array", "Object".
 std::string toDisplayString(const Value& v);
 
 // Whether text contains a `${{`.
