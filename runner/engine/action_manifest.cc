@@ -1,0 +1,82 @@
+// Parsing action metadata; composite steps reuse the workflow loader's step rules.
+#include "runner/engine/action_manifest.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/workflow/workflow_loader.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+}  // namespace
+
+ActionManifest loadActionManifest(const fs::path& dir) {
+    fs::path file = dir / "action.yml";
+    if (!fs::exists(file)) file = dir / "action.yaml";
+    if (!fs::exists(file)) {
+        throw base::Error("no action.yml or action.yaml in '" + dir.string() + "'; is the path right?");
+    }
+    ActionManifest m;
+    m.dir = dir;
+    YAML::Node root;
+    try {
+        root = YAML::Load(base::readFile(file));
+    } catch (const YAML::Exception& e) {
+        throw base::ConfigError(file.string(), e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+    }
+    if (!root.IsMap()) throw base::ConfigError(file.string(), 0, 0, "an action must be a mapping");
+    try {
+        if (root["name"]) m.name = root["name"].Scalar();
+        if (const auto in = root["inputs"]; in && in.IsMap()) {
+            for (const auto& kv : in) {
+                ActionInput input;
+                if (kv.second.IsMap()) {
+                    if (kv.second["default"]) input.default_value = kv.second["default"].Scalar();
+                    if (kv.second["required"]) input.required = kv.second["required"].Scalar() == "true";
+                }
+                m.inputs[lower(kv.first.Scalar())] = input;
+            }
+        }
+        if (const auto out = root["outputs"]; out && out.IsMap()) {
+            for (const auto& kv : out) {
+                m.outputs[kv.first.Scalar()] = kv.second.IsMap() && kv.second["value"] ? kv.second["value"].Scalar() : "";
+            }
+        }
+        const auto runs = root["runs"];
+        if (!runs || !runs.IsMap() || !runs["using"]) {
+            throw base::ConfigError(file.string(), 0, 0, "the action has no 'runs.using'");
+        }
+        m.using_ = lower(runs["using"].Scalar());
+        if (runs["main"]) m.main = runs["main"].Scalar();
+        if (runs["pre"]) m.pre = runs["pre"].Scalar();
+        if (runs["post"]) m.post = runs["post"].Scalar();
+        if (runs["image"]) m.image = runs["image"].Scalar();
+        if (m.using_ == "composite") {
+            // Reuse the workflow loader for the steps by wrapping them in a one-job workflow.
+            YAML::Emitter em;
+            YAML::Node wf;
+            wf["on"] = "push";
+            wf["jobs"]["composite"]["runs-on"] = "x";
+            wf["jobs"]["composite"]["steps"] = runs["steps"] ? runs["steps"] : YAML::Node(YAML::NodeType::Sequence);
+            em << wf;
+            auto parsed = workflow::parseWorkflow(em.c_str(), file.string() + " (runs.steps)");
+            if (!parsed) throw base::Error(workflow::formatAll(parsed.error()));
+            m.steps = parsed->jobs.at(0).steps;
+        }
+    } catch (const YAML::Exception& e) {
+        throw base::ConfigError(file.string(), e.mark.line + 1, e.mark.column + 1, e.msg);
+    }
+    return m;
+}
+
+}  // namespace nixjail::runner::engine

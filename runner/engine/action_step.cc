@@ -1,0 +1,131 @@
+// `uses:` steps: actions/checkout (native), local and remote composite actions, and clear errors
+// for the kinds of action this runner does not run.
+#include <algorithm>
+
+#include "runner/base/error.h"
+#include "runner/engine/action_fetch.h"
+#include "runner/engine/action_manifest.h"
+#include "runner/engine/job_run.h"
+#include "runner/engine/working_tree.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+bool isCheckout(const std::string& uses) { return lower(uses).rfind("actions/checkout@", 0) == 0; }
+
+// A path inside the workspace; refuses to leave it.
+fs::path inside(const fs::path& base, const std::string& rel, const std::string& what) {
+    fs::path p = (base / rel).lexically_normal();
+    auto b = base.lexically_normal();
+    auto [end, _] = std::mismatch(b.begin(), b.end(), p.begin(), p.end());
+    if (end != b.end()) throw base::Error(what + " '" + rel + "' points outside the workspace");
+    return p;
+}
+
+}  // namespace
+
+bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecord& rec) {
+    auto with = [&](const char* key) -> std::string {
+        auto it = step.with.find(key);
+        return it == step.with.end() ? "" : evalString(it->second, &scope, std::string("input '") + key + "'");
+    };
+    const std::string repository = with("repository");
+    const std::string own = github_.value("repository", "");
+    if (!repository.empty() && repository != own) {
+        throw base::Error("actions/checkout of another repository ('" + repository +
+                          "') needs the forge; `exec` provides only the local working tree");
+    }
+    if (opts_.repo_dir.empty()) throw base::Error("actions/checkout: no local working tree to provide");
+    const fs::path dest = inside(workspace_.host, with("path"), "actions/checkout path");
+    log(LineKind::kRunner, "Copying the local working tree '" + opts_.repo_dir.string() + "' to '" +
+                               (workspace_.jail / with("path")).lexically_normal().string() + "'");
+    copyWorkingTree(opts_.repo_dir, dest);
+    rec.exit_code = 0;
+    return true;
+}
+
+bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+                       const std::vector<std::pair<std::string, std::string>>& stepEnv) {
+    const std::string& uses = step.uses;
+    if (uses.rfind("docker://", 0) == 0) {
+        throw base::Error("step '" + rec.name + "' uses a container image ('" + uses +
+                          "'); this runner runs steps in its own jail and does not run containers");
+    }
+    if (isCheckout(uses)) return runCheckout(step, scope, rec);
+
+    fs::path hostDir, jailDir;
+    std::string repository;
+    if (uses.rfind("./", 0) == 0 || uses == ".") {
+        hostDir = inside(workspace_.host, uses, "uses");
+        jailDir = (workspace_.jail / uses).lexically_normal();
+        if (!fs::exists(hostDir)) {
+            throw base::Error("local action '" + uses + "' not found in the workspace; did a checkout step run first?");
+        }
+    } else {
+        auto ref = parseActionRef(uses);
+        repository = ref.repository();
+        fs::path cache = opts_.action_cache_dir.empty() ? dir_->path() / "action-cache" : opts_.action_cache_dir;
+        fetchAction(ref, opts_.default_actions_url, cache);  // also checks that ref.path exists
+        // Steps see the action through the read-only actions directory of the job.
+        const std::string name = ref.owner + "_" + ref.repo + "@" + ref.ref;
+        const fs::path root = cache / ref.owner / (ref.repo + "@" + ref.ref);
+        if (!fs::exists(actions_.host / name)) {
+            fs::copy(root, actions_.host / name, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+        }
+        hostDir = actions_.host / name / ref.path;
+        jailDir = actions_.jail / name / ref.path;
+    }
+
+    ActionManifest manifest = loadActionManifest(hostDir);
+    if (manifest.using_ == "docker") {
+        throw base::Error("step '" + rec.name + "' uses docker action '" + uses +
+                          "'; this runner runs steps in its own jail and does not run containers");
+    }
+    if (manifest.using_.rfind("node", 0) == 0) {
+        throw base::Error("step '" + rec.name + "' uses JavaScript action '" + uses + "' (" + manifest.using_ +
+                          "); this runner does not run JavaScript actions yet; use a composite action or a run step");
+    }
+    if (manifest.using_ != "composite") {
+        throw base::Error("action '" + uses + "' has unknown runs.using '" + manifest.using_ + "'");
+    }
+
+    StepScope inner;
+    inner.action_path = jailDir;
+    inner.action_repository = repository;
+    inner.env = stepEnv;
+    inner.name_prefix = rec.name;
+    for (const auto& [k, v] : step.with) {
+        if (!manifest.inputs.count(lower(k))) {
+            log(LineKind::kWarning, "Unexpected input '" + k + "' for action '" + uses + "'");
+        }
+    }
+    for (const auto& [name, input] : manifest.inputs) {
+        std::string value;
+        auto given = std::find_if(step.with.begin(), step.with.end(),
+                                  [&](const auto& kv) { return lower(kv.first) == name; });
+        if (given != step.with.end()) {
+            value = evalString(given->second, &scope, "input '" + name + "'");
+        } else if (input.default_value) {
+            value = evalString(*input.default_value, &scope, "default of input '" + name + "'");
+        } else if (input.required) {
+            log(LineKind::kWarning, "Input required and not supplied: " + name);
+        }
+        inner.inputs[name] = value;
+    }
+    bool ok = runSteps(manifest.steps, inner);
+    for (const auto& [name, value] : manifest.outputs) {
+        rec.outputs[name] = evalString(value, &inner, "output '" + name + "' of action '" + uses + "'");
+    }
+    rec.exit_code = ok ? 0 : 1;
+    return ok;
+}
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,346 @@
+// The step loop of a job: conditions, status, continue-on-error, timeouts, contexts, outputs.
+#include "runner/engine/job_run.h"
+
+#include <unistd.h>
+
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+
+namespace nixjail::runner::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+Json toJson(const std::map<std::string, std::string>& m) {
+    Json out = Json::object();
+    for (const auto& [k, v] : m) out[k] = v;
+    return out;
+}
+
+// timeout-minutes: a number (fractions allowed) -> milliseconds; nullopt for null or invalid.
+std::optional<std::chrono::milliseconds> minutes(const Json& v) {
+    if (v.is_number() && v.get<double>() > 0) {
+        return std::chrono::milliseconds(static_cast<long long>(v.get<double>() * 60000));
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+const char* resultName(Result r) {
+    switch (r) {
+        case Result::kSuccess: return "success";
+        case Result::kFailure: return "failure";
+        case Result::kCancelled: return "cancelled";
+        case Result::kSkipped: return "skipped";
+    }
+    return "unknown";
+}
+
+JobRun::JobRun(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+               SecretMasker& masker, std::stop_token cancel)
+    : instance_(instance),
+      opts_(opts),
+      observer_(observer),
+      masker_(masker),
+      forward_cancel_(cancel, std::function<void()>([this] { job_stop_.request_stop(); })) {}
+
+void JobRun::log(LineKind kind, const std::string& text) { observer_.line({kind, masker_.mask(text)}); }
+
+void JobRun::prepareDirectories() {
+    dir_ = std::make_unique<base::TempDir>("nixjail-job-", opts_.work_dir);
+    const bool remap = opts_.executor->isolatesFilesystem();
+    auto make = [&](const char* name, const char* jailPath) {
+        fs::path host = dir_->path() / name;
+        fs::create_directories(host);
+        return JobPath{host, remap ? fs::path(jailPath) : host};
+    };
+    workspace_ = make("workspace", "/workspace");
+    temp_ = make("temp", "/runner/temp");
+    home_ = make("home", "/home/runner");
+    tool_cache_ = make("tool_cache", "/runner/tool_cache");
+    actions_ = make("actions", "/runner/actions");
+
+    executor::JailSpec spec;
+    spec.job_id = instance_.job->id;
+    spec.root = opts_.jail_root;
+    spec.binds = opts_.jail_binds;
+    for (const JobPath* p : {&workspace_, &temp_, &home_, &tool_cache_}) {
+        spec.binds.push_back({p->host, p->jail, true});
+    }
+    spec.binds.push_back({actions_.host, actions_.jail, false});
+    spec.limits = opts_.limits;
+    spec.profile = opts_.profile;
+    jail_ = opts_.executor->prepare(spec);
+}
+
+Json JobRun::envContext(const workflow::EnvList& extra) const {
+    Json out = Json::object();
+    for (const auto& [k, v] : env_) out[k] = v;
+    for (const auto& [k, v] : extra) out[k] = v;
+    return out;
+}
+
+expr::EvalContext JobRun::context(const StepScope* scope) const {
+    expr::EvalContext ctx;
+    Json& c = ctx.contexts;
+    c["github"] = github_;
+    c["env"] = envContext(scope ? scope->env : workflow::EnvList{});
+    c["vars"] = toJson(opts_.vars);
+    c["secrets"] = toJson(opts_.secrets);
+    const bool topFailed = top_ && top_->failed;
+    c["job"] = Json{{"status", cancelled_ ? "cancelled" : topFailed ? "failure" : job_status_}};
+    c["runner"] = Json{{"os", "Linux"},        {"arch", "X64"},
+                       {"name", "nixjail-runner"}, {"temp", temp_.jail.string()},
+                       {"tool_cache", tool_cache_.jail.string()}, {"debug", ""},
+                       {"environment", "self-hosted"}};
+    c["strategy"] = instance_.strategy;
+    c["matrix"] = instance_.matrix;
+    c["needs"] = instance_.needs;
+    c["inputs"] = scope && !scope->action_path.empty() ? scope->inputs : instance_.inputs;
+    c["steps"] = scope ? scope->steps : Json::object();
+    if (scope && !scope->action_path.empty()) {
+        c["github"]["action_path"] = scope->action_path.string();
+        c["github"]["action_repository"] = scope->action_repository;
+    }
+    const bool scopeFailed = (scope && scope->failed) || topFailed;
+    ctx.success = [this, scopeFailed] { return !cancelled_ && job_status_ == "success" && !scopeFailed; };
+    ctx.failure = [this, scopeFailed] { return !cancelled_ && (job_status_ == "failure" || scopeFailed); };
+    ctx.cancelled = [this] { return cancelled_; };
+    ctx.workspace = workspace_.host;
+    return ctx;
+}
+
+std::string JobRun::evalString(const std::string& text, const StepScope* scope, const std::string& what) {
+    auto r = expr::interpolate(text, context(scope));
+    if (!r) throw base::Error("in " + what + ": " + r.error().format());
+    return *r;
+}
+
+void JobRun::prepareEnvironment() {
+    const auto& wf = *instance_.workflow;
+    const auto& job = *instance_.job;
+    github_ = opts_.github.is_object() ? opts_.github : Json::object();
+    github_["event_name"] = opts_.event_name;
+    github_["event"] = opts_.event;
+    github_["event_path"] = (temp_.jail / "event.json").string();
+    github_["workspace"] = workspace_.jail.string();
+    github_["job"] = job.id;
+    github_["workflow"] = wf.name.empty() ? wf.file.filename().string() : wf.name;
+    github_["run_id"] = opts_.run_id;
+    github_["run_number"] = opts_.run_number;
+    github_["run_attempt"] = "1";
+    github_["action"] = "";
+    github_["retention_days"] = "90";
+    if (opts_.secrets.count("GITHUB_TOKEN")) github_["token"] = opts_.secrets.at("GITHUB_TOKEN");
+    for (const char* key : {"repository", "repository_owner", "sha", "ref", "ref_name", "ref_type",
+                            "actor", "triggering_actor", "server_url", "api_url", "graphql_url",
+                            "head_ref", "base_ref"}) {
+        if (!github_.contains(key)) github_[key] = "";
+    }
+    base::writeFile(temp_.host / "event.json", opts_.event.dump(2));
+
+    // Workflow env, then --env, then job env; each may use the contexts available at that level.
+    for (const auto* list : {&wf.env, &opts_.env, &job.env}) {
+        for (const auto& [k, v] : *list) {
+            std::string value = evalString(v, nullptr, "env '" + k + "'");
+            std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
+            env_.emplace_back(k, value);
+        }
+    }
+}
+
+std::optional<std::chrono::milliseconds> JobRun::stepTimeout(const workflow::Step& step, const StepScope& scope) {
+    std::optional<std::chrono::milliseconds> t;
+    Json v = step.timeout_minutes;
+    if (v.is_string()) {
+        auto r = expr::evaluateTemplate(v.get<std::string>(), context(&scope));
+        if (!r) throw base::Error("in timeout-minutes: " + r.error().format());
+        v = *r;
+        if (v.is_string()) {
+            try {
+                v = std::stod(v.get<std::string>());
+            } catch (const std::exception&) {
+                throw base::Error("timeout-minutes must be a number, got '" + v.get<std::string>() + "'");
+            }
+        }
+    }
+    t = minutes(v);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+    if (left < std::chrono::milliseconds(1)) left = std::chrono::milliseconds(1);
+    if (!t || *t > left) t = left;
+    return t;
+}
+
+std::string JobRun::stepDisplayName(const workflow::Step& step, const StepScope& scope) const {
+    std::string name;
+    if (!step.name.empty()) {
+        auto r = expr::interpolate(step.name, context(&scope));
+        name = r ? *r : step.name;
+    } else if (!step.run.empty()) {
+        std::string first = step.run.substr(0, step.run.find('\n'));
+        name = "Run " + first;
+    } else {
+        name = "Run " + step.uses;
+    }
+    return scope.name_prefix.empty() ? name : scope.name_prefix + " / " + name;
+}
+
+bool JobRun::shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec) {
+    std::string cond = step.if_cond.empty() ? "success()" : step.if_cond;
+    auto r = expr::evaluateCondition(cond, context(&scope));
+    if (!r) {
+        rec.error = "in 'if' of step '" + rec.name + "': " + r.error().format();
+        throw base::Error(rec.error);
+    }
+    return *r;
+}
+
+StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
+    StepRecord rec;
+    rec.index = next_index_++;
+    rec.id = step.id;
+    rec.name = masker_.mask(stepDisplayName(step, scope));
+    const auto start = Clock::now();
+    bool ok = false;
+    bool started = false;
+    try {
+        if (!shouldRun(step, scope, rec)) {
+            rec.outcome = rec.conclusion = Result::kSkipped;
+            observer_.stepFinished(rec);
+            return rec;
+        }
+        observer_.stepStarted(rec);
+        started = true;
+        workflow::EnvList stepEnv = scope.env;
+        for (const auto& [k, v] : step.env) {
+            std::string value = evalString(v, &scope, "env '" + k + "' of step '" + rec.name + "'");
+            std::erase_if(stepEnv, [&](const auto& kv) { return kv.first == k; });
+            stepEnv.emplace_back(k, value);
+        }
+        if (!step.run.empty()) {
+            ok = runScript(step, scope, rec, stepEnv, stepTimeout(step, scope));
+        } else {
+            ok = runAction(step, scope, rec, stepEnv);
+        }
+    } catch (const base::Error& e) {
+        if (!started) observer_.stepStarted(rec);
+        started = true;
+        rec.error = e.what();
+        log(LineKind::kError, e.what());
+        ok = false;
+    }
+    rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    rec.outcome = ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
+    rec.conclusion = rec.outcome;
+    if (rec.outcome == Result::kFailure) {
+        Json coe = step.continue_on_error;
+        if (coe.is_string()) {
+            auto r = expr::evaluateTemplate(coe.get<std::string>(), context(&scope));
+            if (!r) {
+                log(LineKind::kError, "in continue-on-error: " + r.error().format());
+                coe = false;
+            } else {
+                coe = *r;
+            }
+        }
+        if (expr::isTruthy(coe)) rec.conclusion = Result::kSuccess;
+    }
+    if (rec.conclusion == Result::kFailure) scope.failed = true;
+    if (!step.id.empty()) {
+        scope.steps[step.id] = Json{{"outputs", toJson(rec.outputs)},
+                                    {"outcome", resultName(rec.outcome)},
+                                    {"conclusion", resultName(rec.conclusion)}};
+    }
+    observer_.stepFinished(rec);
+    return rec;
+}
+
+bool JobRun::runSteps(const std::vector<workflow::Step>& steps, StepScope& scope) {
+    for (const auto& step : steps) {
+        if (job_stop_.stop_requested() && !cancelled_) {
+            cancelled_ = true;
+            if (timed_out_ || Clock::now() >= deadline_) {
+                timed_out_ = true;
+            } else {
+                job_status_ = "cancelled";
+            }
+        }
+        records_.push_back(runStep(step, scope));
+        if (Clock::now() >= deadline_ && !timed_out_) {
+            timed_out_ = true;
+            job_stop_.request_stop();
+        }
+    }
+    return !scope.failed;
+}
+
+void JobRun::finishOutputs(JobOutcome& outcome) {
+    StepScope top;
+    for (const auto& r : records_) {
+        if (!r.id.empty()) {
+            top.steps[r.id] = Json{{"outputs", toJson(r.outputs)},
+                                   {"outcome", resultName(r.outcome)},
+                                   {"conclusion", resultName(r.conclusion)}};
+        }
+    }
+    for (const auto& [name, text] : instance_.job->outputs) {
+        auto r = expr::interpolate(text, context(&top));
+        if (!r) {
+            log(LineKind::kError, "in job output '" + name + "': " + r.error().format());
+            continue;
+        }
+        outcome.outputs[name] = *r;
+    }
+}
+
+JobOutcome JobRun::run() {
+    JobOutcome outcome;
+    const auto start = Clock::now();
+    auto jobTimeout = minutes(instance_.job->timeout_minutes).value_or(std::chrono::minutes(360));
+    if (instance_.job->timeout_minutes.is_string()) {
+        auto r = expr::evaluateTemplate(instance_.job->timeout_minutes.get<std::string>(), context(nullptr));
+        if (r && minutes(*r)) jobTimeout = *minutes(*r);
+    }
+    deadline_ = start + jobTimeout;
+    try {
+        prepareDirectories();
+        prepareEnvironment();
+        StepScope top;
+        top_ = &top;
+        // The job's timeout-minutes bounds each step: a step's limit is at most the time left.
+        runSteps(instance_.job->steps, top);
+        if (cancelled_ && !timed_out_) job_status_ = "cancelled";
+        if (top.failed) job_status_ = "failure";
+        finishOutputs(outcome);
+        top_ = nullptr;
+    } catch (const std::exception& e) {
+        outcome.error = e.what();
+        log(LineKind::kError, e.what());
+        job_status_ = "failure";
+        top_ = nullptr;
+    }
+    if (timed_out_) {
+        outcome.error = "the job exceeded its timeout-minutes and was stopped";
+        log(LineKind::kError, outcome.error);
+        job_status_ = "failure";
+    }
+    outcome.result = job_status_ == "success" ? Result::kSuccess
+                     : cancelled_ && job_status_ == "cancelled" ? Result::kCancelled
+                                                               : Result::kFailure;
+    outcome.steps = records_;
+    outcome.summary = masker_.mask(summary_);
+    for (auto& [k, v] : outcome.outputs) v = masker_.mask(v);
+    outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    return outcome;
+}
+
+JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+                  SecretMasker& masker, std::stop_token cancel) {
+    JobRun run(instance, opts, observer, masker, std::move(cancel));
+    return run.run();
+}
+
+}  // namespace nixjail::runner::engine

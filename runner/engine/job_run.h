@@ -1,0 +1,99 @@
+// JobRun: the state of one running job instance (one matrix combination) and the steps it runs.
+// Private to runner/engine; callers use job_runner.h.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "executor/executor.h"
+#include "runner/base/temp_dir.h"
+#include "runner/engine/job_observer.h"
+#include "runner/engine/job_runner.h"
+#include "runner/engine/run_options.h"
+#include "runner/engine/secret_masker.h"
+#include "runner/expr/expr.h"
+#include "runner/workflow/workflow.h"
+
+namespace nixjail::runner::engine {
+
+using Json = nlohmann::json;
+
+// A directory of the job as the runner sees it (host) and as steps see it (jail).
+struct JobPath {
+    std::filesystem::path host;
+    std::filesystem::path jail;
+};
+
+// Where nested steps run: the job itself, or a composite action with its own inputs and steps.
+struct StepScope {
+    Json steps = Json::object();   // the steps context of this scope
+    Json inputs = Json::object();  // inputs context
+    workflow::EnvList env;         // env added by the enclosing composite step
+    std::filesystem::path action_path;  // composite actions: the action directory as steps see it
+    std::string action_repository;
+    bool failed = false;           // a step in this scope failed
+    std::string name_prefix;       // "Run owner/action" for nested step names
+};
+
+class JobRun {
+public:
+    JobRun(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+           SecretMasker& masker, std::stop_token cancel);
+    JobOutcome run();
+
+private:
+    // job_run.cc
+    void prepareDirectories();
+    void prepareEnvironment();
+    bool runSteps(const std::vector<workflow::Step>& steps, StepScope& scope);
+    StepRecord runStep(const workflow::Step& step, StepScope& scope);
+    bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
+    expr::EvalContext context(const StepScope* scope) const;
+    Json envContext(const workflow::EnvList& extra = {}) const;
+    std::string stepDisplayName(const workflow::Step& step, const StepScope& scope) const;
+    void log(LineKind kind, const std::string& text);
+    std::optional<std::chrono::milliseconds> stepTimeout(const workflow::Step& step, const StepScope& scope);
+    void finishOutputs(JobOutcome& outcome);
+
+    // script_step.cc: `run:` steps; fills rec.exit_code and rec.outputs, returns success.
+    bool runScript(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+                   const std::vector<std::pair<std::string, std::string>>& stepEnv,
+                   const std::optional<std::chrono::milliseconds>& timeout);
+    std::vector<std::string> processEnvironment(const std::vector<std::pair<std::string, std::string>>& stepEnv) const;
+    std::string evalString(const std::string& text, const StepScope* scope, const std::string& what);
+
+    // action_step.cc: `uses:` steps.
+    bool runAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+                   const std::vector<std::pair<std::string, std::string>>& stepEnv);
+    bool runCheckout(const workflow::Step& step, StepScope& scope, StepRecord& rec);
+
+    const JobInstance& instance_;
+    const RunOptions& opts_;
+    JobObserver& observer_;
+    SecretMasker& masker_;
+    std::stop_source job_stop_;  // fired by the caller's cancel or the job timeout
+    std::stop_callback<std::function<void()>> forward_cancel_;
+
+    std::unique_ptr<base::TempDir> dir_;
+    JobPath workspace_, temp_, home_, tool_cache_, actions_;
+    std::unique_ptr<executor::Jail> jail_;
+
+    workflow::EnvList env_;             // workflow + job env, then GITHUB_ENV additions
+    std::vector<std::string> path_prepend_;  // GITHUB_PATH, newest first
+    Json github_;
+    std::string job_status_ = "success";  // success | failure | cancelled
+    const StepScope* top_ = nullptr;        // the job's own steps; its failure is the job's
+    bool cancelled_ = false;
+    bool timed_out_ = false;
+    std::chrono::steady_clock::time_point deadline_;
+    size_t next_index_ = 1;
+    std::vector<StepRecord> records_;
+    std::string summary_;  // GITHUB_STEP_SUMMARY contents of all steps
+};
+
+}  // namespace nixjail::runner::engine

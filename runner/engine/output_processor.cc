@@ -1,0 +1,102 @@
+// Line splitting, command handling and masking of step output.
+#include "runner/engine/output_processor.h"
+
+#include "runner/engine/workflow_command.h"
+
+namespace nixjail::runner::engine {
+
+namespace {
+// "title (file:line:col): message" as annotations read in a terminal.
+std::string annotationText(const WorkflowCommand& cmd) {
+    std::string where;
+    auto prop = [&](const char* k) -> std::string {
+        auto it = cmd.properties.find(k);
+        return it == cmd.properties.end() ? "" : it->second;
+    };
+    if (!prop("file").empty()) {
+        where = prop("file");
+        if (!prop("line").empty()) where += ":" + prop("line");
+        if (!prop("col").empty()) where += ":" + prop("col");
+    }
+    std::string out = prop("title");
+    if (!where.empty()) out += (out.empty() ? "" : " ") + std::string("(") + where + ")";
+    if (!out.empty()) out += ": ";
+    return out + cmd.message;
+}
+}  // namespace
+
+void OutputProcessor::emit(LineKind kind, const std::string& text) {
+    observer_.line({kind, masker_.mask(text)});
+}
+
+void OutputProcessor::feed(std::string_view chunk) {
+    pending_.append(chunk);
+    size_t start = 0;
+    for (size_t nl; (nl = pending_.find('\n', start)) != std::string::npos; start = nl + 1) {
+        std::string line = pending_.substr(start, nl - start);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        handleLine(std::move(line));
+    }
+    pending_.erase(0, start);
+}
+
+void OutputProcessor::finish() {
+    if (!pending_.empty()) {
+        std::string line = std::move(pending_);
+        pending_.clear();
+        handleLine(std::move(line));
+    }
+}
+
+void OutputProcessor::handleLine(std::string line) {
+    auto cmd = parseWorkflowCommand(line);
+    if (!stop_token_.empty()) {
+        if (cmd && cmd->name == stop_token_) {
+            stop_token_.clear();
+            return;
+        }
+        emit(LineKind::kOutput, line);
+        return;
+    }
+    if (!cmd) {
+        emit(LineKind::kOutput, line);
+        return;
+    }
+    const std::string& n = cmd->name;
+    if (n == "add-mask") {
+        masker_.add(cmd->message);
+    } else if (n == "group") {
+        emit(LineKind::kGroupStart, cmd->message);
+    } else if (n == "endgroup") {
+        emit(LineKind::kGroupEnd, "");
+    } else if (n == "error") {
+        emit(LineKind::kError, annotationText(*cmd));
+    } else if (n == "warning") {
+        emit(LineKind::kWarning, annotationText(*cmd));
+    } else if (n == "notice") {
+        emit(LineKind::kNotice, annotationText(*cmd));
+    } else if (n == "debug") {
+        emit(LineKind::kDebug, cmd->message);
+    } else if (n == "stop-commands") {
+        if (cmd->message.empty()) {
+            emit(LineKind::kWarning, "::stop-commands:: needs a token; commands stay enabled");
+        } else {
+            stop_token_ = cmd->message;
+        }
+    } else if (n == "set-output") {
+        emit(LineKind::kWarning, "The `set-output` command is deprecated; write to $GITHUB_OUTPUT instead");
+        outputs_.emplace_back(cmd->properties["name"], cmd->message);
+    } else if (n == "save-state") {
+        emit(LineKind::kWarning, "The `save-state` command is deprecated; write to $GITHUB_STATE instead");
+        state_.emplace_back(cmd->properties["name"], cmd->message);
+    } else if (n == "set-env" || n == "add-path") {
+        emit(LineKind::kError, "The `" + n + "` command is disabled; use the $GITHUB_ENV / $GITHUB_PATH files");
+    } else if (n == "echo") {
+        // Command echoing is a display preference; nothing to do.
+    } else {
+        // Unknown commands are shown as they are, as the Actions runner does.
+        emit(LineKind::kOutput, line);
+    }
+}
+
+}  // namespace nixjail::runner::engine

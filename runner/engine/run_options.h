@@ -1,0 +1,41 @@
+// RunOptions: everything a workflow run needs from its caller (the exec command or the daemon).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "executor/executor.h"
+
+namespace nixjail::runner::engine {
+
+struct RunOptions {
+    std::filesystem::path repo_dir;  // the working tree that actions/checkout provides in exec mode
+    std::string event_name = "push";
+    nlohmann::json event = nlohmann::json::object();  // the event payload (github.event)
+    nlohmann::json github;  // github context fields known to the caller: repository, sha, ref, actor...
+    std::map<std::string, std::string> inputs;   // workflow_dispatch inputs given by the user
+    std::map<std::string, std::string> secrets;  // masked everywhere
+    std::map<std::string, std::string> vars;
+    std::vector<std::pair<std::string, std::string>> env;           // --env, applied as workflow env
+    std::vector<std::pair<std::string, std::string>> matrix_filter;  // --matrix k:v
+    std::string default_actions_url = "https://github.com";
+    std::filesystem::path action_cache_dir;  // remote actions are fetched here
+    std::filesystem::path work_dir;          // per-job directories are made here (empty: $TMPDIR)
+    executor::Executor* executor = nullptr;
+    std::filesystem::path jail_root;          // root for isolating executors
+    std::vector<executor::BindMount> jail_binds;  // read-only binds the root needs (closure paths)
+    executor::Limits limits;
+    executor::HardeningProfile profile = executor::HardeningProfile::kDefault;
+    size_t max_parallel_jobs = 4;
+    std::string run_id = "1";
+    std::string run_number = "1";
+    std::vector<std::string> base_path = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                                          "/usr/bin", "/sbin", "/bin"};
+};
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,246 @@
+// `run:` steps: the script file, the shell, the environment, and the command files afterwards.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/engine/command_file.h"
+#include "runner/engine/job_run.h"
+#include "runner/engine/output_processor.h"
+#include "runner/workflow/shell_command.h"
+
+namespace nixjail::runner::engine {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string uniqueName() {
+    static std::atomic<unsigned> counter{0};
+    std::random_device rd;
+    return fmt::format("{:08x}{:04x}", rd(), counter++ & 0xffff);
+}
+
+std::string joinPath(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& p : parts) {
+        if (!out.empty()) out += ':';
+        out += p;
+    }
+    return out;
+}
+
+bool bashOnPath(const std::string& path) {
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t colon = path.find(':', start);
+        std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+        if (!dir.empty() && ::access((fs::path(dir) / "bash").c_str(), X_OK) == 0) return true;
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    return false;
+}
+
+std::string lookup(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& kv : env) {
+        if (kv.compare(0, key.size() + 1, key + "=") == 0) return kv.substr(key.size() + 1);
+    }
+    return "";
+}
+
+}  // namespace
+
+std::vector<std::string> JobRun::processEnvironment(
+    const std::vector<std::pair<std::string, std::string>>& stepEnv) const {
+    std::vector<std::pair<std::string, std::string>> vars;
+    auto set = [&](const std::string& k, const std::string& v) {
+        for (auto& kv : vars) {
+            if (kv.first == k) {
+                kv.second = v;
+                return;
+            }
+        }
+        vars.emplace_back(k, v);
+    };
+    std::string basePath;
+    if (opts_.executor->isolatesFilesystem()) {
+        basePath = joinPath(opts_.base_path);
+    } else {
+        const char* p = std::getenv("PATH");
+        basePath = p ? p : joinPath(opts_.base_path);
+    }
+    set("PATH", basePath);
+    set("HOME", home_.jail.string());
+    set("LANG", "C.UTF-8");
+    if (const char* term = std::getenv("TERM"); term && !opts_.executor->isolatesFilesystem()) set("TERM", term);
+    set("CI", "true");
+    set("GITHUB_ACTIONS", "true");
+    set("GITHUB_WORKSPACE", workspace_.jail.string());
+    set("GITHUB_EVENT_NAME", opts_.event_name);
+    set("GITHUB_EVENT_PATH", (temp_.jail / "event.json").string());
+    set("GITHUB_JOB", instance_.job->id);
+    set("GITHUB_RUN_ID", opts_.run_id);
+    set("GITHUB_RUN_NUMBER", opts_.run_number);
+    set("GITHUB_RUN_ATTEMPT", "1");
+    set("GITHUB_RETENTION_DAYS", "90");
+    set("GITHUB_WORKFLOW", github_.value("workflow", ""));
+    const std::pair<const char*, const char*> fromGithub[] = {
+        {"GITHUB_REPOSITORY", "repository"}, {"GITHUB_REPOSITORY_OWNER", "repository_owner"},
+        {"GITHUB_SHA", "sha"},               {"GITHUB_REF", "ref"},
+        {"GITHUB_REF_NAME", "ref_name"},     {"GITHUB_REF_TYPE", "ref_type"},
+        {"GITHUB_ACTOR", "actor"},           {"GITHUB_TRIGGERING_ACTOR", "triggering_actor"},
+        {"GITHUB_SERVER_URL", "server_url"}, {"GITHUB_API_URL", "api_url"},
+        {"GITHUB_GRAPHQL_URL", "graphql_url"}, {"GITHUB_HEAD_REF", "head_ref"},
+        {"GITHUB_BASE_REF", "base_ref"}};
+    for (const auto& [var, key] : fromGithub) {
+        const auto& v = github_[key];
+        set(var, v.is_string() ? v.get<std::string>() : "");
+    }
+    set("RUNNER_OS", "Linux");
+    set("RUNNER_ARCH", "X64");
+    set("RUNNER_NAME", "nixjail-runner");
+    set("RUNNER_ENVIRONMENT", "self-hosted");
+    set("RUNNER_TEMP", temp_.jail.string());
+    set("RUNNER_TOOL_CACHE", tool_cache_.jail.string());
+    set("RUNNER_WORKSPACE", workspace_.jail.parent_path().string());
+    for (const auto& [k, v] : env_) set(k, v);
+    for (const auto& [k, v] : stepEnv) set(k, v);
+    if (!path_prepend_.empty()) {
+        std::string path;
+        for (const auto& p : vars) {
+            if (p.first == "PATH") path = p.second;
+        }
+        std::vector<std::string> parts(path_prepend_.begin(), path_prepend_.end());
+        if (!path.empty()) parts.push_back(path);
+        set("PATH", joinPath(parts));
+    }
+    std::vector<std::string> out;
+    out.reserve(vars.size());
+    for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
+    return out;
+}
+
+bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+                       const std::vector<std::pair<std::string, std::string>>& stepEnv,
+                       const std::optional<std::chrono::milliseconds>& timeout) {
+    const auto& job = *instance_.job;
+    const auto& wf = *instance_.workflow;
+    std::string script = evalString(step.run, &scope, "the script of step '" + rec.name + "'");
+
+    std::string shell = step.shell;
+    if (shell.empty() && job.defaults.shell) shell = *job.defaults.shell;
+    if (shell.empty() && wf.defaults.shell) shell = *wf.defaults.shell;
+    shell = evalString(shell, &scope, "shell");
+    if (auto err = workflow::shellTemplateError(shell); !shell.empty() && !err.empty()) {
+        throw base::Error(err);
+    }
+
+    std::string workdir = step.working_directory;
+    if (workdir.empty() && job.defaults.working_directory) workdir = *job.defaults.working_directory;
+    if (workdir.empty() && wf.defaults.working_directory) workdir = *wf.defaults.working_directory;
+    workdir = evalString(workdir, &scope, "working-directory");
+    fs::path cwdJail = workspace_.jail;
+    fs::path cwdHost = workspace_.host;
+    if (!workdir.empty()) {
+        fs::path w(workdir);
+        if (w.is_absolute()) {
+            cwdJail = w;
+            cwdHost = opts_.executor->isolatesFilesystem() ? fs::path() : w;
+        } else {
+            cwdJail = workspace_.jail / w;
+            cwdHost = workspace_.host / w;
+        }
+        if (!cwdHost.empty() && !fs::is_directory(cwdHost)) {
+            throw base::Error("working-directory '" + workdir + "' does not exist in the workspace");
+        }
+    }
+
+    // One fresh set of command files per step.
+    const std::string id = uniqueName();
+    const fs::path cmdDir = temp_.host / "_runner_file_commands";
+    fs::create_directories(cmdDir);
+    struct CommandFile {
+        const char* var;
+        const char* prefix;
+    };
+    const CommandFile files[] = {{"GITHUB_OUTPUT", "set_output_"}, {"GITHUB_ENV", "set_env_"},
+                                 {"GITHUB_PATH", "add_path_"},     {"GITHUB_STATE", "save_state_"},
+                                 {"GITHUB_STEP_SUMMARY", "step_summary_"}};
+    std::vector<std::pair<std::string, std::string>> env = stepEnv;
+    for (const auto& f : files) {
+        base::writeFile(cmdDir / (std::string(f.prefix) + id), "");
+        env.emplace_back(f.var, (temp_.jail / "_runner_file_commands" / (std::string(f.prefix) + id)).string());
+    }
+    env.emplace_back("GITHUB_ACTION", step.id.empty() ? "__run_" + std::to_string(rec.index) : step.id);
+    if (!scope.action_path.empty()) {
+        env.emplace_back("GITHUB_ACTION_PATH", scope.action_path.string());
+        env.emplace_back("GITHUB_ACTION_REPOSITORY", scope.action_repository);
+    }
+    auto processEnv = processEnvironment(env);
+
+    const bool bash = bashOnPath(lookup(processEnv, "PATH"));
+    const auto suffix = workflow::scriptSuffix(shell, bash);
+    const std::string scriptName = id + suffix;
+    base::writeFile(temp_.host / scriptName, script);
+    auto cmd = workflow::shellCommand(shell, bash, (temp_.jail / scriptName).string());
+    // `python` may only exist as python3 on the host; the shell line names what Actions names.
+    log(LineKind::kDebug, "shell: " + [&] {
+        std::string s;
+        for (const auto& a : cmd.argv) s += (s.empty() ? "" : " ") + a;
+        return s;
+    }());
+
+    OutputProcessor out(masker_, observer_);
+    executor::StepInvocation inv;
+    inv.argv = cmd.argv;
+    inv.env = processEnv;
+    inv.cwd = cwdJail;
+    inv.timeout = timeout;
+    inv.cancel = job_stop_.get_token();
+    inv.on_output = [&out](std::string_view chunk) { out.feed(chunk); };
+    auto result = jail_->run(inv);
+    out.finish();
+    rec.exit_code = result.exit_code;
+
+    auto readKv = [&](const char* prefix, const char* what) -> KeyValues {
+        auto r = parseKeyValueFile(base::readFile(cmdDir / (std::string(prefix) + id)), what);
+        if (!r) throw base::Error(r.error());
+        return *r;
+    };
+    for (const auto& [k, v] : out.legacyOutputs()) rec.outputs[k] = v;
+    for (const auto& [k, v] : readKv("set_output_", "GITHUB_OUTPUT")) rec.outputs[k] = v;
+    for (const auto& [k, v] : readKv("set_env_", "GITHUB_ENV")) {
+        std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
+        env_.emplace_back(k, v);
+    }
+    for (const auto& p : parsePathFile(base::readFile(cmdDir / (std::string("add_path_") + id)))) {
+        path_prepend_.insert(path_prepend_.begin(), p);
+    }
+    // GITHUB_STATE matters for pre/post steps of actions, which `run:` steps do not have.
+    readKv("save_state_", "GITHUB_STATE");
+    summary_ += base::readFile(cmdDir / (std::string("step_summary_") + id));
+
+    if (!result.setup_error.empty()) {
+        rec.error = "the step could not start: " + result.setup_error;
+    } else if (result.cancelled) {
+        cancelled_ = true;
+        rec.error = "the step was cancelled";
+    } else if (result.timed_out) {
+        rec.error = "the step exceeded its time limit and was killed";
+    } else if (result.oom_killed) {
+        rec.error = "the step ran out of memory and was killed";
+    } else if (result.term_signal != 0) {
+        rec.error = fmt::format("the step was killed by signal {}", result.term_signal);
+    } else if (result.exit_code != 0) {
+        rec.error = fmt::format("Process completed with exit code {}.", result.exit_code);
+    }
+    if (!rec.error.empty()) log(LineKind::kError, rec.error);
+    return result.succeeded() && !result.oom_killed && result.term_signal == 0;
+}
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,26 @@
+// SecretMasker: replaces secret values (and their encoded forms and separate lines) with ***.
+// The job log always passes through one of these before anyone sees it.
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nixjail::runner::engine {
+
+class SecretMasker {
+public:
+    // Registers a value; multi-line values also mask each of their lines. Empty values are ignored.
+    void add(std::string_view value);
+    std::string mask(std::string_view text) const;
+    size_t size() const;
+
+private:
+    void addOne(std::string value);
+
+    mutable std::mutex mu_;
+    std::vector<std::string> values_;  // longest first, so overlapping secrets mask whole
+};
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,44 @@
+#include "runner/engine/secret_masker.h"
+
+#include <gtest/gtest.h>
+
+namespace nixjail::runner::engine {
+namespace {
+
+TEST(SecretMasker, MasksEveryOccurrence) {
+    SecretMasker m;
+    m.add("hunter2");
+    EXPECT_EQ(m.mask("a hunter2 b hunter2"), "a *** b ***");
+}
+
+TEST(SecretMasker, LongestSecretWinsWhenTheyOverlap) {
+    SecretMasker m;
+    m.add("abc");
+    m.add("abcdef");
+    EXPECT_EQ(m.mask("xabcdefx"), "x***x");
+}
+
+TEST(SecretMasker, MultiLineSecretMasksEachLine) {
+    SecretMasker m;
+    m.add("line-one\nline-two\r\nline-three");
+    EXPECT_EQ(m.mask("line-two"), "***");
+    EXPECT_EQ(m.mask("say line-three!"), "say ***!");
+}
+
+TEST(SecretMasker, EncodedFormsAreMasked) {
+    SecretMasker m;
+    m.add("p@ss \"w\"");
+    EXPECT_EQ(m.mask("p%40ss%20%22w%22"), "***");
+    EXPECT_EQ(m.mask("{\"t\":\"p@ss \\\"w\\\"\"}"), "{\"t\":\"***\"}");
+}
+
+TEST(SecretMasker, EmptyAndBlankValuesAreIgnored) {
+    SecretMasker m;
+    m.add("");
+    m.add("   ");
+    EXPECT_EQ(m.size(), 0u);
+    EXPECT_EQ(m.mask("a b"), "a b");
+}
+
+}  // namespace
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,368 @@
+// The scheduler: a loop that starts every job instance whose needs are done, on its own thread.
+#include "runner/engine/workflow_runner.h"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "runner/expr/expr.h"
+#include "runner/workflow/job_graph.h"
+#include "runner/workflow/matrix.h"
+
+namespace nixjail::runner::engine {
+
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+Json toJson(const std::map<std::string, std::string>& m) {
+    Json out = Json::object();
+    for (const auto& [k, v] : m) out[k] = v;
+    return out;
+}
+
+// Evaluates every string with `${{` inside a JSON value (matrix values may be expressions).
+bool evalDeep(Json& v, const expr::EvalContext& ctx, std::string* error) {
+    if (v.is_string()) {
+        const auto s = v.get<std::string>();
+        if (!expr::containsExpression(s)) return true;
+        auto r = expr::evaluateTemplate(s, ctx);
+        if (!r) {
+            *error = r.error().format();
+            return false;
+        }
+        v = *r;
+        return true;
+    }
+    if (v.is_array() || v.is_object()) {
+        for (auto& e : v) {
+            if (!evalDeep(e, ctx, error)) return false;
+        }
+    }
+    return true;
+}
+
+expr::EvalContext jobLevelContext(const RunOptions& opts, const Json& needs, const Json& inputs) {
+    expr::EvalContext ctx;
+    Json github = opts.github.is_object() ? opts.github : Json::object();
+    github["event_name"] = opts.event_name;
+    github["event"] = opts.event;
+    ctx.contexts["github"] = github;
+    ctx.contexts["needs"] = needs;
+    ctx.contexts["vars"] = toJson(opts.vars);
+    ctx.contexts["inputs"] = inputs;
+    return ctx;
+}
+
+bool matchesFilter(const Json& combo, const RunOptions& opts) {
+    for (const auto& [k, v] : opts.matrix_filter) {
+        if (!combo.contains(k)) continue;
+        const Json& c = combo[k];
+        if ((c.is_string() ? c.get<std::string>() : c.dump()) != v) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::vector<JobInstance> planInstances(const workflow::Workflow& wf, const workflow::Job& job,
+                                       const RunOptions& opts, const Json& needs, std::string* error) {
+    Json inputs = Json::object();
+    for (const auto& [k, v] : opts.inputs) inputs[k] = v;
+    auto ctx = jobLevelContext(opts, needs, inputs);
+    std::vector<Json> combos{Json::object()};
+    Json failFast = true, maxParallel = nullptr;
+    std::vector<std::string> keyOrder;
+    if (job.strategy) {
+        Json matrix = job.strategy->matrix;
+        failFast = job.strategy->fail_fast;
+        maxParallel = job.strategy->max_parallel;
+        keyOrder = job.strategy->matrix_keys;
+        if (!evalDeep(matrix, ctx, error) || !evalDeep(failFast, ctx, error) || !evalDeep(maxParallel, ctx, error)) {
+            *error = "in strategy of job '" + job.id + "': " + *error;
+            return {};
+        }
+        auto expanded = workflow::expandMatrix(matrix, keyOrder);
+        if (!expanded) {
+            *error = "in strategy.matrix of job '" + job.id + "': " + expanded.error();
+            return {};
+        }
+        combos.clear();
+        for (auto& c : *expanded) {
+            if (matchesFilter(c, opts)) combos.push_back(std::move(c));
+        }
+    }
+    std::vector<JobInstance> out;
+    for (size_t i = 0; i < combos.size(); ++i) {
+        JobInstance inst;
+        inst.workflow = &wf;
+        inst.job = &job;
+        inst.matrix = combos[i];
+        inst.needs = needs;
+        inst.inputs = inputs;
+        inst.strategy = Json{{"fail-fast", expr::isTruthy(failFast)},
+                             {"job-index", i},
+                             {"job-total", combos.size()},
+                             {"max-parallel", maxParallel.is_number() ? maxParallel : Json(combos.size())}};
+        std::string name = job.name.empty() ? job.id : job.name;
+        if (expr::containsExpression(name)) {
+            auto c = ctx;
+            c.contexts["matrix"] = inst.matrix;
+            c.contexts["strategy"] = inst.strategy;
+            auto r = expr::interpolate(name, c);
+            name = r ? *r : name;
+        } else if (!inst.matrix.empty()) {
+            name += " (" + workflow::describeCombination(inst.matrix, keyOrder) + ")";
+        }
+        inst.display_name = name;
+        out.push_back(std::move(inst));
+    }
+    return out;
+}
+
+namespace {
+
+struct JobState {
+    const workflow::Job* job = nullptr;
+    enum class Phase { kWaiting, kRunning, kDone } phase = Phase::kWaiting;
+    std::deque<JobInstance> queued;
+    size_t running = 0;
+    size_t max_parallel = SIZE_MAX;
+    bool fail_fast = true;
+    bool failed = false;
+    bool cancelled = false;
+    std::vector<std::unique_ptr<std::stop_source>> stops;
+    std::map<std::string, std::string> outputs;
+    Result result = Result::kSuccess;
+};
+
+class Scheduler {
+public:
+    Scheduler(const workflow::Workflow& wf, const RunOptions& opts, RunReporter& reporter,
+              SecretMasker& masker, std::stop_token cancel)
+        : wf_(wf), opts_(opts), reporter_(reporter), masker_(masker), cancel_(std::move(cancel)) {}
+
+    WorkflowReport run(const std::vector<std::string>& ids) {
+        const auto start = Clock::now();
+        for (const auto& id : ids) states_[id].job = wf_.findJob(id);
+        order_ = ids;
+        std::stop_callback onCancel(cancel_, [this] {
+            std::lock_guard lock(mu_);
+            for (auto& [id, st] : states_) {
+                for (auto& s : st.stops) s->request_stop();
+            }
+            cv_.notify_all();
+        });
+        std::vector<std::jthread> threads;
+        std::unique_lock lock(mu_);
+        for (;;) {
+            // Admitting a job, starting an instance and finishing a job can each unblock another.
+            bool progress = true;
+            while (progress) {
+                progress = false;
+                for (const auto& id : order_) {
+                    auto& st = states_[id];
+                    if (st.phase == JobState::Phase::kWaiting && needsDone(*st.job)) {
+                        admit(id, st);
+                        progress = true;
+                    }
+                    while (st.phase == JobState::Phase::kRunning && !st.queued.empty() &&
+                           st.running < st.max_parallel && running_ < opts_.max_parallel_jobs) {
+                        launch(id, st, threads);
+                    }
+                    if (st.phase == JobState::Phase::kRunning && st.queued.empty() && st.running == 0) {
+                        finish(st);
+                        progress = true;
+                    }
+                }
+            }
+            bool allDone = true;
+            for (const auto& id : order_) allDone = allDone && states_[id].phase == JobState::Phase::kDone;
+            if (allDone) break;
+            cv_.wait(lock);
+        }
+        lock.unlock();
+        threads.clear();  // joins
+        report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        report_.result = Result::kSuccess;
+        for (const auto& id : order_) {
+            const auto r = states_[id].result;
+            if (r == Result::kFailure) report_.result = Result::kFailure;
+            if (r == Result::kCancelled && report_.result == Result::kSuccess) report_.result = Result::kCancelled;
+        }
+        return std::move(report_);
+    }
+
+private:
+    bool needsDone(const workflow::Job& job) {
+        for (const auto& n : job.needs) {
+            if (states_[n].phase != JobState::Phase::kDone) return false;
+        }
+        return true;
+    }
+
+    Json needsContext(const workflow::Job& job) {
+        Json needs = Json::object();
+        for (const auto& n : job.needs) {
+            needs[n] = Json{{"result", resultName(states_[n].result)}, {"outputs", toJson(states_[n].outputs)}};
+        }
+        return needs;
+    }
+
+    void skip(JobState& st, Result r, const std::string& why) {
+        st.phase = JobState::Phase::kDone;
+        st.result = r;
+        JobInstance inst;
+        inst.workflow = &wf_;
+        inst.job = st.job;
+        inst.display_name = st.job->name.empty() || expr::containsExpression(st.job->name) ? st.job->id : st.job->name;
+        JobOutcome o;
+        o.result = r;
+        o.error = why;
+        report_.jobs.push_back({st.job->id, inst.display_name, Json::object(), o});
+        reporter_.jobFinished(inst, o);
+    }
+
+    void admit(const std::string& id, JobState& st) {
+        const auto& job = *st.job;
+        Json needs = needsContext(job);
+        bool needsOk = true, needsFailed = false;
+        for (const auto& n : job.needs) {
+            needsOk = needsOk && states_[n].result == Result::kSuccess;
+            needsFailed = needsFailed || states_[n].result == Result::kFailure;
+        }
+        Json inputs = Json::object();
+        for (const auto& [k, v] : opts_.inputs) inputs[k] = v;
+        auto ctx = jobLevelContext(opts_, needs, inputs);
+        const bool cancelled = cancel_.stop_requested();
+        ctx.success = [&] { return needsOk && !cancelled; };
+        ctx.failure = [&] { return needsFailed; };
+        ctx.cancelled = [&] { return cancelled; };
+        auto cond = expr::evaluateCondition(job.if_cond.empty() ? "success()" : job.if_cond, ctx);
+        if (!cond) {
+            skip(st, Result::kFailure, "in 'if' of job '" + id + "': " + cond.error().format());
+            return;
+        }
+        if (!*cond) {
+            skip(st, cancelled ? Result::kCancelled : Result::kSkipped,
+                 needsOk ? "the job's condition is false" : "a job it needs did not succeed");
+            return;
+        }
+        if (!job.uses.empty()) {
+            skip(st, Result::kFailure, "job '" + id + "' calls reusable workflow '" + job.uses +
+                                           "', which this runner does not run yet");
+            return;
+        }
+        if (job.has_container) {
+            skip(st, Result::kFailure, "job '" + id +
+                                           "' asks for a container or services; this runner runs jobs in its "
+                                           "own jail and does not run containers");
+            return;
+        }
+        std::string error;
+        auto instances = planInstances(wf_, job, opts_, needs, &error);
+        if (!error.empty()) {
+            skip(st, Result::kFailure, error);
+            return;
+        }
+        if (instances.empty()) {
+            skip(st, Result::kSkipped, "no matrix combination matches --matrix");
+            return;
+        }
+        const Json& strategy = instances.front().strategy;
+        st.fail_fast = strategy["fail-fast"].get<bool>();
+        if (strategy["max-parallel"].is_number() && strategy["max-parallel"].get<double>() >= 1) {
+            st.max_parallel = static_cast<size_t>(strategy["max-parallel"].get<double>());
+        }
+        st.queued.assign(instances.begin(), instances.end());
+        st.phase = JobState::Phase::kRunning;
+    }
+
+    void launch(const std::string& id, JobState& st, std::vector<std::jthread>& threads) {
+        JobInstance inst = std::move(st.queued.front());
+        st.queued.pop_front();
+        ++st.running;
+        ++running_;
+        st.stops.push_back(std::make_unique<std::stop_source>());
+        std::stop_token token = st.stops.back()->get_token();
+        if (cancel_.stop_requested() || st.cancelled) st.stops.back()->request_stop();
+        threads.emplace_back([this, id, inst = std::move(inst), token]() mutable {
+            auto observer = reporter_.jobStarted(inst);
+            JobOutcome outcome = runJob(inst, opts_, *observer, masker_, token);
+            reporter_.jobFinished(inst, outcome);
+            observer.reset();
+            std::lock_guard lock(mu_);
+            completed(id, inst, std::move(outcome));
+        });
+    }
+
+    void completed(const std::string& id, const JobInstance& inst, JobOutcome outcome) {
+        auto& st = states_[id];
+        --st.running;
+        --running_;
+        bool continueOnError = false;
+        {
+            Json coe = st.job->continue_on_error;
+            if (coe.is_string()) {
+                expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
+                ctx.contexts["matrix"] = inst.matrix;
+                ctx.contexts["strategy"] = inst.strategy;
+                auto r = expr::evaluateTemplate(coe.get<std::string>(), ctx);
+                coe = r ? *r : Json(false);
+            }
+            continueOnError = expr::isTruthy(coe);
+        }
+        if (outcome.result == Result::kFailure && !continueOnError) {
+            st.failed = true;
+            if (st.fail_fast && !st.cancelled) {
+                st.cancelled = true;
+                for (auto& s : st.stops) s->request_stop();
+            }
+        }
+        if (outcome.result == Result::kCancelled) st.cancelled = true;
+        for (const auto& [k, v] : outcome.outputs) {
+            if (!v.empty()) st.outputs[k] = v;
+        }
+        report_.jobs.push_back({id, inst.display_name, inst.matrix, std::move(outcome)});
+        cv_.notify_all();
+    }
+
+    void finish(JobState& st) {
+        st.phase = JobState::Phase::kDone;
+        st.result = st.failed ? Result::kFailure : st.cancelled ? Result::kCancelled : Result::kSuccess;
+    }
+
+    const workflow::Workflow& wf_;
+    const RunOptions& opts_;
+    RunReporter& reporter_;
+    SecretMasker& masker_;
+    std::stop_token cancel_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::map<std::string, JobState> states_;
+    std::vector<std::string> order_;
+    size_t running_ = 0;
+    WorkflowReport report_;
+};
+
+}  // namespace
+
+WorkflowReport runWorkflow(const workflow::Workflow& wf, const std::vector<std::string>& selected,
+                           const RunOptions& opts, RunReporter& reporter, SecretMasker& masker,
+                           std::stop_token cancel) {
+    auto order = workflow::orderJobs(wf);
+    std::vector<std::string> ids = order ? *order : std::vector<std::string>{};
+    if (!selected.empty()) {
+        auto wanted = workflow::withDependencies(wf, selected);
+        std::erase_if(ids, [&](const std::string& id) {
+            return std::find(wanted.begin(), wanted.end(), id) == wanted.end();
+        });
+    }
+    Scheduler s(wf, opts, reporter, masker, std::move(cancel));
+    return s.run(ids);
+}
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,384 @@
+// Runs real workflows through the engine with the host executor and checks results and logs.
+#include "runner/engine/workflow_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "executor/host/host_executor.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+#include "runner/workflow/workflow_loader.h"
+
+namespace nixjail::runner::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Capture : RunReporter {
+    std::mutex mu;
+    std::map<std::string, std::string> logs;  // display name -> all lines
+    struct Obs : JobObserver {
+        Capture* c;
+        std::string name;
+        void stepStarted(const StepRecord& s) override { add("> " + s.name); }
+        void line(const LogLine& l) override { add(l.text); }
+        void stepFinished(const StepRecord& s) override { add(std::string("< ") + resultName(s.conclusion)); }
+        void add(const std::string& t) {
+            std::lock_guard lock(c->mu);
+            c->logs[name] += t + "\n";
+        }
+    };
+    std::unique_ptr<JobObserver> jobStarted(const JobInstance& i) override {
+        auto o = std::make_unique<Obs>();
+        o->c = this;
+        o->name = i.display_name;
+        return o;
+    }
+    void jobFinished(const JobInstance&, const JobOutcome&) override {}
+    std::string all() {
+        std::string s;
+        for (auto& [k, v] : logs) s += v;
+        return s;
+    }
+};
+
+class WorkflowRunnerTest : public ::testing::Test {
+protected:
+    WorkflowReport run(const std::string& yaml, std::vector<std::string> jobs = {}) {
+        auto wf = workflow::parseWorkflow(yaml, "test.yml");
+        EXPECT_TRUE(wf) << (wf ? "" : workflow::formatAll(wf.error()));
+        if (!wf) return {};
+        wf_ = *wf;
+        opts.executor = &host;
+        opts.repo_dir = repo.path();
+        opts.work_dir = work.path();
+        opts.github = {{"repository", "me/repo"}, {"sha", "abc"}};
+        for (const auto& [k, v] : opts.secrets) masker.add(v);
+        return runWorkflow(wf_, jobs, opts, capture, masker, {});
+    }
+    const JobReport& job(const WorkflowReport& r, const std::string& name) {
+        for (const auto& j : r.jobs) {
+            if (j.name == name) return j;
+        }
+        throw std::runtime_error("no job " + name);
+    }
+
+    executor::HostExecutor host;
+    base::TempDir repo{"nixjail-repo-"};
+    base::TempDir work{"nixjail-work-"};
+    RunOptions opts;
+    SecretMasker masker;
+    Capture capture;
+    workflow::Workflow wf_;
+};
+
+TEST_F(WorkflowRunnerTest, EnvPrecedenceAndGithubEnv) {
+    auto r = run(R"Y(
+on: push
+env: {A: wf, B: wf, C: wf}
+jobs:
+  j:
+    runs-on: x
+    env: {B: job, C: job}
+    steps:
+      - run: echo "D=from-file" >> "$GITHUB_ENV"; echo "C=file" >> "$GITHUB_ENV"
+      - run: echo "$A $B $C $D $E"
+        env: {E: step}
+      - run: echo "$C"
+        env: {C: step-wins}
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    EXPECT_NE(capture.all().find("wf job file from-file step\n"), std::string::npos) << capture.all();
+    EXPECT_NE(capture.all().find("step-wins\n"), std::string::npos);
+}
+
+TEST_F(WorkflowRunnerTest, StepOutputsJobOutputsAndNeeds) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  a:
+    runs-on: x
+    outputs: {v: "${{ steps.s.outputs.val }}", multi: "${{ steps.s.outputs.m }}"}
+    steps:
+      - id: s
+        run: |
+          echo "val=42" >> "$GITHUB_OUTPUT"
+          { echo "m<<EOF"; echo "l1"; echo "l2"; echo "EOF"; } >> "$GITHUB_OUTPUT"
+  b:
+    needs: a
+    runs-on: x
+    steps:
+      - run: echo "got ${{ needs.a.outputs.v }} ${{ needs.a.result }}"
+      - run: echo "${{ toJSON(needs.a.outputs.multi) }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    EXPECT_EQ(job(r, "a").outcome.outputs.at("v"), "42");
+    EXPECT_EQ(job(r, "a").outcome.outputs.at("multi"), "l1\nl2");
+    EXPECT_NE(capture.logs["b"].find("got 42 success"), std::string::npos) << capture.logs["b"];
+    // needs run in order: a finished before b started.
+    EXPECT_EQ(r.jobs[0].job_id, "a");
+}
+
+TEST_F(WorkflowRunnerTest, FailureSkipsLaterStepsUnlessTheyAskForIt) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - id: bad
+        run: exit 3
+      - run: echo should-not-run
+      - if: failure()
+        run: echo "on-failure ${{ steps.bad.outcome }} ${{ job.status }}"
+      - if: always()
+        run: echo always-ran
+      - if: success()
+        run: echo not-on-success
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    const auto& out = capture.logs["j"];
+    EXPECT_EQ(out.find("should-not-run\n"), std::string::npos);
+    EXPECT_NE(out.find("on-failure failure failure"), std::string::npos) << out;
+    EXPECT_NE(out.find("always-ran"), std::string::npos);
+    EXPECT_EQ(out.find("not-on-success\n"), std::string::npos);
+    EXPECT_NE(out.find("Process completed with exit code 3."), std::string::npos);
+    const auto& steps = job(r, "j").outcome.steps;
+    ASSERT_EQ(steps.size(), 5u);
+    EXPECT_EQ(steps[1].conclusion, Result::kSkipped);
+}
+
+TEST_F(WorkflowRunnerTest, ContinueOnErrorKeepsOutcomeAndSetsConclusion) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - id: f
+        continue-on-error: true
+        run: exit 1
+      - run: echo "${{ steps.f.outcome }}/${{ steps.f.conclusion }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    EXPECT_NE(capture.logs["j"].find("failure/success"), std::string::npos) << capture.logs["j"];
+}
+
+TEST_F(WorkflowRunnerTest, MatrixInstancesGetTheirValues) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      matrix:
+        os: [linux, mac]
+        n: [1, 2]
+        exclude: [{os: mac, n: 2}]
+    steps:
+      - run: echo "os=${{ matrix.os }} n=${{ matrix.n }} of ${{ strategy.job-total }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    ASSERT_EQ(r.jobs.size(), 3u);
+    EXPECT_NE(capture.logs["m (linux, 2)"].find("os=linux n=2 of 3"), std::string::npos);
+    EXPECT_NE(capture.logs["m (mac, 1)"].find("os=mac n=1 of 3"), std::string::npos);
+}
+
+TEST_F(WorkflowRunnerTest, FailFastCancelsTheOtherInstances) {
+    opts.max_parallel_jobs = 4;
+    auto r = run(R"Y(
+on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      matrix: {n: [1, 2]}
+    steps:
+      - run: if [ "${{ matrix.n }}" = 1 ]; then exit 1; else sleep 30; fi
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    EXPECT_EQ(job(r, "m (1)").outcome.result, Result::kFailure);
+    EXPECT_EQ(job(r, "m (2)").outcome.result, Result::kCancelled);
+    EXPECT_LT(r.duration, std::chrono::seconds(20));
+}
+
+TEST_F(WorkflowRunnerTest, NeedsFailureSkipsDependentsUnlessAlways) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  a: {runs-on: x, steps: [{run: exit 1}]}
+  b: {runs-on: x, needs: a, steps: [{run: echo b}]}
+  c: {runs-on: x, needs: a, if: "always()", steps: [{run: "echo c sees ${{ needs.a.result }}"}]}
+)Y");
+    EXPECT_EQ(job(r, "b").outcome.result, Result::kSkipped);
+    EXPECT_EQ(job(r, "c").outcome.result, Result::kSuccess);
+    EXPECT_NE(capture.logs["c"].find("c sees failure"), std::string::npos);
+}
+
+TEST_F(WorkflowRunnerTest, StepTimeoutKillsAndFails) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - run: sleep 30
+        timeout-minutes: 0.005
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    EXPECT_NE(capture.logs["j"].find("exceeded its time limit"), std::string::npos);
+    EXPECT_LT(r.duration, std::chrono::seconds(10));
+}
+
+TEST_F(WorkflowRunnerTest, SecretsAreMaskedIncludingMultiLineAndOutputs) {
+    opts.secrets = {{"TOKEN", "sup3rs3cret"}, {"KEY", "-----BEGIN-----\nAAAABBBB\n-----END-----"}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    outputs: {leak: "${{ steps.s.outputs.t }}"}
+    steps:
+      - id: s
+        run: |
+          echo "token ${{ secrets.TOKEN }}"
+          echo "$KEY"
+          printf 'sup3r'; printf 's3cret\n'
+          echo "t=${{ secrets.TOKEN }}" >> "$GITHUB_OUTPUT"
+        env: {KEY: "${{ secrets.KEY }}"}
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    const auto all = capture.all();
+    EXPECT_EQ(all.find("sup3rs3cret"), std::string::npos) << all;
+    EXPECT_EQ(all.find("AAAABBBB"), std::string::npos) << all;
+    EXPECT_NE(all.find("token ***"), std::string::npos) << all;
+    EXPECT_EQ(job(r, "j").outcome.outputs.at("leak"), "***");
+}
+
+TEST_F(WorkflowRunnerTest, ExpressionErrorFailsTheStepWithPosition) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - run: echo ${{ github.sha == }}
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    EXPECT_NE(capture.logs["j"].find("github.sha =="), std::string::npos) << capture.logs["j"];
+    EXPECT_NE(capture.logs["j"].find("^"), std::string::npos) << capture.logs["j"];
+}
+
+TEST_F(WorkflowRunnerTest, CheckoutProvidesTheWorkingTreeAndLocalCompositeActionRuns) {
+    fs::create_directories(repo.path() / "act");
+    base::writeFile(repo.path() / "act/action.yml", R"Y(
+name: greet
+inputs:
+  who: {default: world}
+outputs:
+  greeting: {value: "${{ steps.g.outputs.text }}"}
+runs:
+  using: composite
+  steps:
+    - id: g
+      shell: bash
+      run: echo "text=hello ${{ inputs.who }}" >> "$GITHUB_OUTPUT"
+    - shell: bash
+      run: echo "in composite $GREETER_ENV"
+      env: {GREETER_ENV: yes}
+)Y");
+    base::writeFile(repo.path() / "data.txt", "payload");
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - uses: actions/checkout@v4
+      - run: cat data.txt
+      - id: greet
+        uses: ./act
+        with: {who: tests}
+      - run: echo "${{ steps.greet.outputs.greeting }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto& out = capture.logs["j"];
+    EXPECT_NE(out.find("payload"), std::string::npos);
+    EXPECT_NE(out.find("in composite yes"), std::string::npos);
+    EXPECT_NE(out.find("hello tests"), std::string::npos) << out;
+}
+
+TEST_F(WorkflowRunnerTest, WithoutCheckoutTheWorkspaceIsEmpty) {
+    base::writeFile(repo.path() / "data.txt", "payload");
+    auto r = run("on: push\njobs:\n  j: {runs-on: x, steps: [{run: 'test ! -e data.txt'}]}\n");
+    EXPECT_EQ(r.result, Result::kSuccess);
+}
+
+TEST_F(WorkflowRunnerTest, DockerActionsFailWithAClearError) {
+    auto r = run("on: push\njobs:\n  j: {runs-on: x, steps: [{name: img, uses: 'docker://alpine:3'}]}\n");
+    EXPECT_EQ(r.result, Result::kFailure);
+    EXPECT_NE(capture.logs["j"].find("step 'img' uses a container image"), std::string::npos);
+}
+
+TEST_F(WorkflowRunnerTest, GithubPathWorkingDirectoryAndDefaults) {
+    auto r = run(R"Y(
+on: push
+defaults: {run: {shell: sh}}
+jobs:
+  j:
+    runs-on: x
+    defaults: {run: {working-directory: sub}}
+    steps:
+      - run: mkdir -p sub/bin
+        working-directory: .
+      - run: printf '#!/bin/sh\necho tool-ran\n' > bin/mytool && chmod +x bin/mytool && echo "$PWD/bin" >> "$GITHUB_PATH"
+      - run: mytool && basename "$PWD"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_NE(capture.logs["j"].find("tool-ran\nsub\n"), std::string::npos);
+}
+
+TEST_F(WorkflowRunnerTest, DefaultEnvironmentVariables) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - id: envs
+        run: echo "$CI $GITHUB_ACTIONS $GITHUB_REPOSITORY $GITHUB_SHA $GITHUB_JOB $RUNNER_OS $GITHUB_EVENT_NAME $GITHUB_ACTION" && test -f "$GITHUB_EVENT_PATH" && test -d "$RUNNER_TEMP" && test "$PWD" = "$GITHUB_WORKSPACE"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_NE(capture.logs["j"].find("true true me/repo abc j Linux push envs"), std::string::npos) << capture.logs["j"];
+}
+
+TEST_F(WorkflowRunnerTest, SelectedJobRunsWithItsNeedsOnly) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  a: {runs-on: x, steps: [{run: echo a}]}
+  b: {runs-on: x, needs: a, steps: [{run: echo b}]}
+  c: {runs-on: x, steps: [{run: echo c}]}
+)Y",
+                 {"b"});
+    EXPECT_EQ(r.jobs.size(), 2u);
+    EXPECT_EQ(capture.logs.count("c"), 0u);
+}
+
+TEST_F(WorkflowRunnerTest, HashFilesSeesTheWorkspace) {
+    base::writeFile(repo.path() / "a.lock", "x");
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - uses: actions/checkout@v4
+      - run: test -n "${{ hashFiles('**/*.lock') }}" && test -z "${{ hashFiles('nothing-*') }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+}
+
+}  // namespace
+}  // namespace nixjail::runner::engine
