@@ -40,7 +40,8 @@ private:
 
     // exchange.cc: one request/response; returns whether the client connection stays open.
     asio::awaitable<bool> forward(http::RequestHead req);
-    asio::awaitable<bool> ensureUpstream(const UpstreamTarget& target, std::string& error, bool& timed_out);
+    asio::awaitable<bool> ensureUpstream(const UpstreamTarget& target, std::string& error, bool& timed_out,
+                                         bool& reused);
     asio::awaitable<void> pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
                                    std::uint64_t& counter, std::error_code& ec, std::string& error);
     asio::awaitable<void> splice(std::uint64_t& up, std::uint64_t& down);

@@ -116,61 +116,74 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     rec.credential = injectCredentials(req.headers, ctx_.config().credentials, authority.host, tls);
     std::string head = http::serializeRequestHead(req);
 
-    // 4. Upstream connection (reused when the previous exchange left one to the same place).
+    // 4. Upstream connection, reused when the previous exchange left one to the same place. The
+    // server may have closed a reused one meanwhile, which shows only as a failed write or an EOF
+    // before any response byte; a request without a body is then sent once more on a fresh one.
     UpstreamTarget target{authority.host, authority.port, tls};
     std::string error;
-    bool timed_out = false;
-    if (!co_await ensureUpstream(target, error, timed_out)) {
-        co_return co_await fail(timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway", error);
-    }
-    armDeadline(ctx_.config().timeouts.total, "exchange took longer than " +
-                                                  std::to_string(ctx_.config().timeouts.total.count()) +
-                                                  " ms (total timeout)");
     std::error_code ec;
-    co_await write(*upstream_.conn.stream, head, ec);
-    if (ec) {
-        upstream_.conn.stream->close();
-        // A kept-alive upstream may have gone away between exchanges; try once on a fresh one.
-        if (!co_await ensureUpstream(target, error, timed_out)) {
+    http::ResponseHead res;
+    for (int attempt = 0;; ++attempt) {
+        bool timed_out = false;
+        bool reused = false;
+        if (!co_await ensureUpstream(target, error, timed_out, reused)) {
             co_return co_await fail(timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway", error);
         }
-        ec.clear();
+        bool may_retry = reused && attempt == 0 && framing->kind == http::BodyFraming::Kind::kNone;
+        armDeadline(ctx_.config().timeouts.total, "exchange took longer than " +
+                                                      std::to_string(ctx_.config().timeouts.total.count()) +
+                                                      " ms (total timeout)");
         co_await write(*upstream_.conn.stream, head, ec);
-        if (ec) co_return co_await fail(502, "Bad Gateway", "cannot send the request upstream: " + ec.message());
-    }
-    if (expect_continue) {
-        co_await write(*client_.stream, "HTTP/1.1 100 Continue\r\n\r\n", ec);
-        if (ec) co_return false;
-    }
-    co_await pumpBody(client_, *upstream_.conn.stream, *framing, rec.bytes_up, ec, error);
-    if (ec) {
-        upstream_.conn.stream->close();
-        if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
-        if (!error.empty()) co_return co_await fail(400, "Bad Request", "request body: " + error);
-        rec.error = "client went away while sending the body: " + ec.message();
-        co_return false;
-    }
-
-    // 5. Response head (1xx interim responses are passed on, except 101 which ends HTTP).
-    http::ResponseHead res;
-    while (true) {
-        auto raw = co_await readHead(upstream_.conn, ec);
-        if (!raw) {
+        if (ec) {
             upstream_.conn.stream->close();
+            if (may_retry && expired_.empty()) {
+                ec.clear();
+                continue;
+            }
             if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
-            co_return co_await fail(502, "Bad Gateway", "no response from upstream: " + ec.message());
+            co_return co_await fail(502, "Bad Gateway", "cannot send the request upstream: " + ec.message());
         }
-        auto parsed = http::parseResponseHead(*raw);
-        if (!parsed) {
-            upstream_.conn.stream->close();
-            co_return co_await fail(502, "Bad Gateway", "malformed response from upstream: " + parsed.error());
-        }
-        res = std::move(*parsed);
-        if (res.status >= 200 || res.status == 101) break;
-        if (req.version == "HTTP/1.1" && res.status != 100) {
-            co_await write(*client_.stream, http::serializeResponseHead(res), ec);
+        if (expect_continue && attempt == 0) {
+            co_await write(*client_.stream, "HTTP/1.1 100 Continue\r\n\r\n", ec);
             if (ec) co_return false;
         }
+        co_await pumpBody(client_, *upstream_.conn.stream, *framing, rec.bytes_up, ec, error);
+        if (ec) {
+            upstream_.conn.stream->close();
+            if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
+            if (!error.empty()) co_return co_await fail(400, "Bad Request", "request body: " + error);
+            rec.error = "client went away while sending the body: " + ec.message();
+            co_return false;
+        }
+
+        // 5. Response head (1xx interim responses are passed on, except 101 which ends HTTP).
+        bool retry = false;
+        while (true) {
+            auto raw = co_await readHead(upstream_.conn, ec);
+            if (!raw) {
+                upstream_.conn.stream->close();
+                if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
+                if (may_retry && upstream_.conn.pending.empty()) {
+                    retry = true;
+                    ec.clear();
+                    break;
+                }
+                co_return co_await fail(502, "Bad Gateway", "no response from upstream: " + ec.message());
+            }
+            auto parsed = http::parseResponseHead(*raw);
+            if (!parsed) {
+                upstream_.conn.stream->close();
+                co_return co_await fail(502, "Bad Gateway", "malformed response from upstream: " + parsed.error());
+            }
+            res = std::move(*parsed);
+            if (res.status >= 200 || res.status == 101) break;
+            may_retry = false;
+            if (req.version == "HTTP/1.1" && res.status != 100) {
+                co_await write(*client_.stream, http::serializeResponseHead(res), ec);
+                if (ec) co_return false;
+            }
+        }
+        if (!retry) break;
     }
     rec.status = res.status;
     auto res_framing = http::responseBodyFraming(res, req.method);
@@ -212,11 +225,13 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
 }
 
 asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target, std::string& error,
-                                                    bool& timed_out) {
+                                                    bool& timed_out, bool& reused) {
     if (upstream_.usable() && upstream_.target.host == target.host && upstream_.target.port == target.port &&
         upstream_.target.tls == target.tls && upstream_.conn.pending.empty()) {
+        reused = true;
         co_return true;
     }
+    reused = false;
     if (upstream_.conn.stream) upstream_.conn.stream->close();
     upstream_ = Upstream{};
     armDeadline(ctx_.config().timeouts.connect,

@@ -114,6 +114,14 @@ Policy Policy::compose(const Policy& admin, const Policy& label, const Policy& j
     return p;
 }
 
+Policy Policy::withRulesFirstInEveryLayer(const std::vector<PolicyRule>& rules,
+                                          const std::string& layer_name) const {
+    if (layers_.empty()) return fromRules(layer_name, rules);
+    Policy p = *this;
+    for (auto& layer : p.layers_) layer.rules.insert(layer.rules.begin(), rules.begin(), rules.end());
+    return p;
+}
+
 PolicyVerdict Policy::evaluate(std::string_view method, std::string_view host,
                                std::string_view path) const {
     if (layers_.empty()) return PolicyVerdict{PolicyDecision::kDeny, std::nullopt, "no"};

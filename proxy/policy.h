@@ -81,6 +81,10 @@ public:
     static Policy fromRules(std::string layer_name, std::vector<PolicyRule> rules);
     // Layers of `admin`, then `label`, then `job`; policies without layers are skipped.
     static Policy compose(const Policy& admin, const Policy& label, const Policy& job);
+    // A copy with `rules` placed first in every layer (or as the only layer of an empty policy).
+    // For what the runner allows on its own behalf (the forge's git and cache endpoints): with
+    // every layer having to allow, a separate layer could not widen anything.
+    Policy withRulesFirstInEveryLayer(const std::vector<PolicyRule>& rules, const std::string& layer_name) const;
 
     PolicyVerdict evaluate(std::string_view method, std::string_view host, std::string_view path) const;
     // For CONNECT, before any request is seen: deny when no request to `host` could be allowed.

@@ -74,6 +74,23 @@ TEST(PolicyCompose, JobCanOnlyNarrow) {
     EXPECT_EQ(widened.layer, "admin");
 }
 
+TEST(PolicyCompose, RunnerRulesGoFirstInEveryLayer) {
+    Policy admin = parse("rules:\n  - host: \"*.test\"\n", "admin");
+    Policy job = parse("rules:\n  - host: a.test\n", "job");
+    PolicyRule forge;
+    forge.host = HostPattern::literalOrGlob("forge.example");
+    forge.path_regex = "/org/repo\\.git/.*";
+    forge.compile();
+    forge.origin = "runner: forge git endpoint";
+    Policy p = Policy::compose(admin, Policy(), job).withRulesFirstInEveryLayer({forge}, "runner");
+    EXPECT_EQ(p.evaluate("GET", "forge.example", "/org/repo.git/info/refs").decision, PolicyDecision::kAllow);
+    EXPECT_EQ(p.evaluate("GET", "forge.example", "/org/other.git/info/refs").decision, PolicyDecision::kDeny);
+    EXPECT_EQ(p.evaluate("GET", "a.test", "/").decision, PolicyDecision::kAllow);
+    EXPECT_EQ(Policy().withRulesFirstInEveryLayer({forge}, "runner")
+                  .evaluate("GET", "forge.example", "/org/repo.git/x").decision,
+              PolicyDecision::kAllow);
+}
+
 TEST(PolicyHost, ConnectIsRefusedOnlyWhenNoRequestCouldPass) {
     Policy p = parse(R"(
 rules:

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -230,6 +231,41 @@ TEST_F(ProxyEdge, UpgradedConnectionsArePassedThrough) {
     EXPECT_EQ(r[0].status, 101);
     EXPECT_EQ(r[0].bytes_up, 17u);
     EXPECT_EQ(r[0].bytes_down, 17u);
+}
+
+TEST_F(ProxyEdge, ReusedUpstreamClosedByTheServerIsRetriedOnce) {
+    std::uint16_t port = 0;
+    UniqueFd listener = listenLoopback(port);
+    std::promise<void> first_closed;
+    std::thread server([&] {
+        for (int i = 0; i < 2; ++i) {
+            UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            if (!conn) return;
+            readUntil(conn.get(), "\r\n\r\n");
+            std::string body = "answer " + std::to_string(i);
+            // Keep-alive promised, then the server closes anyway (as at a keep-alive timeout).
+            sendAll(conn.get(), "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+            if (i == 0) {
+                conn.reset();
+                first_closed.set_value();
+            } else {
+                readAll(conn.get());
+            }
+        }
+    });
+    proxy_ = std::make_unique<ProxyHandle>(startProxy(baseConfig()));
+    UniqueFd c = connectLoopback(proxy_->port());
+    ASSERT_TRUE(c.valid());
+    std::string req = "GET http://127.0.0.1:" + std::to_string(port) + "/ HTTP/1.1\r\nHost: x\r\n\r\n";
+    sendAll(c.get(), req);
+    EXPECT_NE(readUntil(c.get(), "answer 0").find("answer 0"), std::string::npos);
+    first_closed.get_future().wait();
+    sendAll(c.get(), req);
+    std::string second = readUntil(c.get(), "answer 1");
+    EXPECT_TRUE(second.starts_with("HTTP/1.1 200")) << second;
+    c.reset();
+    proxy_.reset();
+    server.join();
 }
 
 TEST_F(ProxyEdge, AuditOnlyModeLetsDeniedRequestsThroughAndRecordsThem) {
