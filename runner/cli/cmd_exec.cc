@@ -1,0 +1,283 @@
+// `nixjail-runner exec`: run workflow files from a local repository, like `act` and
+// `forgejo-runner exec`, with the same engine (and jail) the daemon uses.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "executor/host/host_executor.h"
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/cli/commands.h"
+#include "runner/cli/key_values.h"
+#include "runner/cli/repo_info.h"
+#include "runner/cli/workflow_files.h"
+#include "runner/engine/console_reporter.h"
+#include "runner/engine/run_summary.h"
+#include "runner/engine/workflow_runner.h"
+#include "runner/workflow/job_graph.h"
+#include "runner/workflow/workflow_loader.h"
+
+namespace nixjail::runner::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+struct ExecFlags {
+    std::string workflows;
+    std::string directory = ".";
+    std::vector<std::string> jobs;
+    std::string event;
+    std::string event_path;
+    std::vector<std::string> inputs, secrets, secret_files, vars, envs, matrix;
+    std::string json_summary;
+    bool list = false;
+    bool dry_run = false;
+    std::string executor = "host";
+    std::string default_actions_url = "https://github.com";
+    std::string action_cache_dir;
+    size_t max_parallel = 0;
+    bool no_color = false;
+};
+
+// SIGINT/SIGTERM cancel the run: blocked in every thread, received by one that only waits.
+class SignalCanceller {
+public:
+    explicit SignalCanceller(std::stop_source& stop) {
+        sigemptyset(&set_);
+        sigaddset(&set_, SIGINT);
+        sigaddset(&set_, SIGTERM);
+        sigaddset(&set_, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &set_, &old_);
+        thread_ = std::thread([this, &stop] {
+            int sig = 0;
+            while (sigwait(&set_, &sig) == 0) {
+                if (sig == SIGUSR1) return;  // our own wake-up at exit
+                std::fprintf(stderr, "\nnixjail-runner: received %s, cancelling the run\n", strsignal(sig));
+                stop.request_stop();
+            }
+        });
+    }
+    ~SignalCanceller() {
+        pthread_kill(thread_.native_handle(), SIGUSR1);
+        thread_.join();
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+
+private:
+    sigset_t set_{}, old_{};
+    std::thread thread_;
+};
+
+std::unique_ptr<executor::Executor> makeExecutor(const std::string& name) {
+    if (name == "host") return std::make_unique<executor::HostExecutor>();
+    throw base::Error("unknown executor '" + name + "'; available here: host");
+}
+
+// Defaults of workflow_dispatch / workflow_call inputs, overridden by --input.
+std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const std::string& event,
+                                             const std::map<std::string, std::string>& given) {
+    std::map<std::string, std::string> out;
+    if (wf.on.contains(event) && wf.on[event].is_object() && wf.on[event].contains("inputs")) {
+        for (const auto& [name, spec] : wf.on[event]["inputs"].items()) {
+            if (spec.is_object() && spec.contains("default") && !spec["default"].is_null()) {
+                out[name] = spec["default"].is_string() ? spec["default"].get<std::string>() : spec["default"].dump();
+            }
+        }
+    }
+    for (const auto& [k, v] : given) out[k] = v;
+    return out;
+}
+
+void listWorkflows(const std::vector<workflow::Workflow>& wfs) {
+    std::vector<std::array<std::string, 5>> rows{{"WORKFLOW", "JOB ID", "JOB NAME", "NEEDS", "EVENTS"}};
+    for (const auto& wf : wfs) {
+        std::string events;
+        for (const auto& [e, _] : wf.on.items()) events += (events.empty() ? "" : ",") + e;
+        for (const auto& j : wf.jobs) {
+            std::string needs;
+            for (const auto& n : j.needs) needs += (needs.empty() ? "" : ",") + n;
+            rows.push_back({wf.file.filename().string(), j.id, j.name.empty() ? j.id : j.name, needs, events});
+        }
+    }
+    std::array<size_t, 5> w{};
+    for (const auto& r : rows) {
+        for (size_t i = 0; i < 5; ++i) w[i] = std::max(w[i], r[i].size());
+    }
+    for (const auto& r : rows) {
+        fmt::print("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4]);
+    }
+}
+
+void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids, const engine::RunOptions& opts) {
+    fmt::print("workflow {} ({})\n", wf.name.empty() ? wf.file.filename().string() : wf.name, wf.file.string());
+    for (const auto& id : ids) {
+        const auto* job = wf.findJob(id);
+        Json needs = Json::object();
+        for (const auto& n : job->needs) needs[n] = Json{{"result", "success"}, {"outputs", Json::object()}};
+        std::string error;
+        auto instances = engine::planInstances(wf, *job, opts, needs, &error);
+        if (!error.empty()) {
+            fmt::print("  job {}: {}\n", id, error);
+            continue;
+        }
+        for (const auto& inst : instances) {
+            fmt::print("  job {}{}\n", inst.display_name,
+                       job->needs.empty() ? "" : " (after " + fmt::format("{}", fmt::join(job->needs, ", ")) + ")");
+            size_t i = 1;
+            for (const auto& s : job->steps) {
+                std::string name = !s.name.empty() ? s.name : !s.run.empty() ? "Run " + s.run.substr(0, s.run.find('\n')) : "Run " + s.uses;
+                fmt::print("    {}. {}\n", i++, name);
+            }
+        }
+    }
+}
+
+int runExec(const ExecFlags& f) {
+    const fs::path repo = fs::absolute(f.directory).lexically_normal();
+    auto files = findWorkflowFiles(repo, f.workflows);
+    std::vector<workflow::Workflow> workflows;
+    bool loadFailed = false;
+    for (const auto& file : files) {
+        auto wf = workflow::loadWorkflowFile(file);
+        if (!wf) {
+            std::fprintf(stderr, "%s\n", workflow::formatAll(wf.error()).c_str());
+            loadFailed = true;
+            continue;
+        }
+        workflows.push_back(std::move(*wf));
+    }
+    if (loadFailed) return 1;
+    if (f.list) {
+        listWorkflows(workflows);
+        return 0;
+    }
+
+    engine::RunOptions opts;
+    opts.repo_dir = repo;
+    opts.github = localGithubContext(repo);
+    if (!f.event_path.empty()) {
+        try {
+            opts.event = Json::parse(base::readFile(f.event_path));
+        } catch (const Json::parse_error& e) {
+            throw base::Error("--eventpath '" + f.event_path + "' is not valid JSON: " + e.what());
+        }
+    }
+    std::map<std::string, std::string> inputs;
+    for (const auto& s : f.inputs) inputs.insert(parseKeyValue(s, "--input"));
+    for (const auto& file : f.secret_files) {
+        for (auto& [k, v] : readKeyValueFile(file)) opts.secrets[k] = v;
+    }
+    for (const auto& s : f.secrets) opts.secrets.insert_or_assign(parseKeyValue(s, "--secret", '=', true).first,
+                                                                  parseKeyValue(s, "--secret", '=', true).second);
+    for (const auto& s : f.vars) opts.vars.insert(parseKeyValue(s, "--var"));
+    for (const auto& s : f.envs) opts.env.push_back(parseKeyValue(s, "--env"));
+    for (const auto& s : f.matrix) opts.matrix_filter.push_back(parseKeyValue(s, "--matrix", ':'));
+    opts.default_actions_url = f.default_actions_url;
+    opts.action_cache_dir = f.action_cache_dir;
+    opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
+    auto executor = makeExecutor(f.executor);
+    opts.executor = executor.get();
+
+    // Which workflows: the event's, or with -j those that have the job.
+    std::string event = f.event.empty() ? "push" : f.event;
+    opts.event_name = event;
+    std::vector<const workflow::Workflow*> selected;
+    for (const auto& wf : workflows) {
+        bool hasJob = f.jobs.empty() || std::any_of(f.jobs.begin(), f.jobs.end(), [&](const auto& j) { return wf.findJob(j); });
+        if (!hasJob) continue;
+        if (!f.jobs.empty() || wf.triggeredBy(event)) selected.push_back(&wf);
+    }
+    for (const auto& j : f.jobs) {
+        if (std::none_of(workflows.begin(), workflows.end(), [&](const auto& wf) { return wf.findJob(j); })) {
+            throw base::Error("no workflow has a job '" + j + "'; see --list");
+        }
+    }
+    if (selected.empty()) {
+        throw base::Error("no workflow is triggered by event '" + event + "'; choose one with --event or a job with -j (see --list)");
+    }
+
+    const bool colour = !f.no_color && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    engine::SecretMasker masker;
+    for (const auto& [k, v] : opts.secrets) masker.add(v);
+    std::stop_source stop;
+    SignalCanceller signals(stop);
+    engine::ConsoleReporter console(stdout, colour);
+    Json summary = Json{{"workflows", Json::array()}};
+    std::vector<engine::JobReport> allJobs;
+    engine::Result overall = engine::Result::kSuccess;
+    for (const auto* wf : selected) {
+        engine::RunOptions wfOpts = opts;
+        wfOpts.inputs = inputsFor(*wf, event, inputs);
+        if (wfOpts.event.is_object() && !wfOpts.inputs.empty() && event == "workflow_dispatch") {
+            for (const auto& [k, v] : wfOpts.inputs) wfOpts.event["inputs"][k] = v;
+        }
+        auto order = workflow::orderJobs(*wf);
+        std::vector<std::string> ids = f.jobs.empty() ? *order : workflow::withDependencies(*wf, f.jobs);
+        if (!f.jobs.empty()) {
+            std::erase_if(ids, [&](const std::string& id) { return !wf->findJob(id); });
+        }
+        if (f.dry_run) {
+            printPlan(*wf, ids, wfOpts);
+            continue;
+        }
+        std::vector<std::string> wanted = f.jobs;
+        std::erase_if(wanted, [&](const std::string& id) { return !wf->findJob(id); });
+        auto report = engine::runWorkflow(*wf, wanted, wfOpts, console, masker, stop.get_token());
+        summary["workflows"].push_back(engine::workflowSummary(wf->file.string(), wf->name, report));
+        if (report.result == engine::Result::kFailure) overall = engine::Result::kFailure;
+        if (report.result == engine::Result::kCancelled && overall == engine::Result::kSuccess) {
+            overall = engine::Result::kCancelled;
+        }
+        allJobs.insert(allJobs.end(), report.jobs.begin(), report.jobs.end());
+    }
+    if (f.dry_run) return 0;
+    std::fputs("\n", stdout);
+    std::fputs(engine::resultsTable(allJobs, colour).c_str(), stdout);
+    summary["result"] = engine::resultName(overall);
+    if (!f.json_summary.empty()) base::writeFileAtomic(f.json_summary, summary.dump(2) + "\n");
+    return overall == engine::Result::kSuccess ? 0 : 1;
+}
+
+}  // namespace
+
+void addExecCommand(CLI::App& app, int& exit_code) {
+    auto flags = std::make_shared<ExecFlags>();
+    auto* cmd = app.add_subcommand("exec", "Run workflows of the repository in the current directory locally");
+    cmd->add_option("-W,--workflows", flags->workflows,
+                    "workflow file or directory (default: .forgejo/workflows, .gitea/workflows or .github/workflows)");
+    cmd->add_option("-C,--directory", flags->directory, "the repository's working tree (default: .)");
+    cmd->add_option("-j,--job", flags->jobs, "run only this job (and what it needs); repeatable");
+    cmd->add_option("-E,--event", flags->event, "the event that triggers the run (default: push)");
+    cmd->add_option("-e,--eventpath", flags->event_path, "JSON file with the event payload (github.event)");
+    cmd->add_option("--input", flags->inputs, "workflow input K=V; repeatable");
+    cmd->add_option("-s,--secret", flags->secrets, "secret K=V, or K to take it from $K; repeatable");
+    cmd->add_option("--secret-file", flags->secret_files, "file of KEY=VALUE secrets; repeatable");
+    cmd->add_option("--var", flags->vars, "configuration variable K=V (vars context); repeatable");
+    cmd->add_option("--env", flags->envs, "environment variable K=V for every job; repeatable");
+    cmd->add_option("--matrix", flags->matrix, "run only matrix combinations with K:V; repeatable");
+    cmd->add_option("--json-summary", flags->json_summary, "write jobs, steps, results and outputs as JSON here");
+    cmd->add_flag("-l,--list", flags->list, "list workflows and jobs, run nothing");
+    cmd->add_flag("-n,--dry-run", flags->dry_run, "show what would run, run nothing");
+    cmd->add_option("--executor", flags->executor, "where steps run: host (no isolation, for debugging)");
+    cmd->add_option("--default-actions-url", flags->default_actions_url,
+                    "where owner/repo@ref actions are fetched from (default: https://github.com)");
+    cmd->add_option("--action-cache-dir", flags->action_cache_dir, "keep fetched actions here between runs");
+    cmd->add_option("--max-parallel", flags->max_parallel, "job instances running at once (default: cores, at least 2)");
+    cmd->add_flag("--no-color", flags->no_color, "never colour the output");
+    cmd->callback([flags, &exit_code] {
+        try {
+            exit_code = runExec(*flags);
+        } catch (const base::Error& e) {
+            std::fprintf(stderr, "nixjail-runner exec: %s\n", e.what());
+            exit_code = 1;
+        }
+    });
+}
+
+}  // namespace nixjail::runner::cli

@@ -1,0 +1,40 @@
+// nixjail-runner: the command line. Subcommands live in cmd_*.cc.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "runner/cli/commands.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"nixjail-runner: a self-hosted Forgejo/Gitea Actions runner that runs every job in a jail"};
+    app.set_version_flag("--version", "nixjail-runner 0.1.0");
+    app.require_subcommand(1);
+    std::string logLevel = "warn";
+    app.add_option("--log-level", logLevel, "operator log level: trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    int exitCode = 0;
+    nixjail::runner::cli::addExecCommand(app, exitCode);
+    app.parse_complete_callback([&] {
+        auto logger = spdlog::stderr_color_mt("nixjail");
+        logger->set_level(spdlog::level::from_str(logLevel));
+        spdlog::set_default_logger(logger);
+    });
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // The specific problem, not the whole help text.
+        std::fprintf(stderr, "nixjail-runner: %s\nRun with --help for usage.\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "nixjail-runner: %s\n", e.what());
+        return 1;
+    }
+    return exitCode;
+}
