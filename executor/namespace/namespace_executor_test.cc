@@ -2,7 +2,11 @@
 #include "executor/namespace/namespace_executor.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -56,6 +60,224 @@ TEST_F(NamespaceJailTest, ExitCodeAndOutputArePassedThrough) {
     EXPECT_EQ(r.setup_error, "");
     EXPECT_EQ(r.exit_code, 7);
     EXPECT_EQ(out, "hello\noops\n");
+}
+
+TEST_F(NamespaceJailTest, StepSeesExactlyItsEnvironmentAndWorkingDirectory) {
+    std::string out;
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    step.argv = {"sh", "-c", "pwd; env | sort"};
+    step.env = {"PATH=/usr/bin", "FOO=bar baz"};
+    step.cwd = "/tmp";
+    step.on_output = [&](std::string_view s) { out.append(s); };
+    auto r = jail->run(step);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "/tmp\nFOO=bar baz\nPATH=/usr/bin\nPWD=/tmp\n");
+}
+
+TEST_F(NamespaceJailTest, StepRunsUnprivilegedWithoutCapabilitiesUnderSeccomp) {
+    std::string out;
+    auto r = sh("id -u; id -g; hostname; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' "
+                "/proc/self/status",
+                &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error << out;
+    EXPECT_EQ(out,
+              "1000\n1000\nnixjail\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
+              "CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n"
+              "NoNewPrivs:\t1\nSeccomp:\t2\n");
+}
+
+TEST_F(NamespaceJailTest, StepIsPidTwoInItsOwnPidNamespace) {
+    std::string out;
+    auto r = sh("echo $$; ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\\n' ' '", &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    // pid 1 is the jail's init, 2 the step's shell; ls, grep, sort and tr come after.
+    EXPECT_EQ(out.substr(0, 6), "2\n1 2 ");
+}
+
+TEST_F(NamespaceJailTest, RootIsReadOnlyTmpAndWorkspaceAreWritable) {
+    std::string out;
+    auto r = sh("touch /newfile 2>/dev/null && echo root-writable; touch /usr/x 2>/dev/null && echo usr-writable; "
+                "echo t > /tmp/t && cat /tmp/t; echo w > /workspace/w && cat /workspace/w",
+                &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "t\nw\n");
+    struct stat st {};
+    ASSERT_EQ(::stat((root_->workspace() / "w").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, executor_.stepHostUid());
+    // The caller's root directory is not modified by mount points or writes.
+    EXPECT_FALSE(std::filesystem::exists(root_->root() / "workspace"));
+    EXPECT_FALSE(std::filesystem::exists(root_->root() / "tmp"));
+}
+
+TEST_F(NamespaceJailTest, DevHasOnlyTheMinimalNodes) {
+    std::string out;
+    auto r = sh("ls /dev | tr '\\n' ' '; echo x > /dev/null && head -c 4 /dev/zero | wc -c", &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero 4\n");
+}
+
+TEST_F(NamespaceJailTest, NewNetworkNamespaceHasOnlyLoopbackUp) {
+    std::string out;
+    auto r = sh("ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
+                &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "lo\n");
+}
+
+TEST_F(NamespaceJailTest, MissingProgramIsASetupErrorInTheExecPhase) {
+    auto jail = executor_.prepare(spec());
+    auto r = runIn(*jail, {"no-such-program"});
+    EXPECT_EQ(r.exit_code, -1);
+    EXPECT_EQ(r.setup_error, "exec: No such file or directory");
+    EXPECT_FALSE(r.succeeded());
+}
+
+TEST_F(NamespaceJailTest, MissingWorkingDirectoryIsASetupErrorInTheChdirPhase) {
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    step.argv = {"/bin/true"};
+    step.cwd = "/nonexistent";
+    auto r = jail->run(step);
+    EXPECT_EQ(r.setup_error, "chdir: working directory: No such file or directory");
+}
+
+TEST_F(NamespaceJailTest, MissingRootThrowsJailSetupError) {
+    auto s = spec();
+    s.root = "/nonexistent/root";
+    EXPECT_THROW(executor_.prepare(s), ns::JailSetupError);
+}
+
+TEST_F(NamespaceJailTest, StepsOfOneJobShareTheWorkspaceButNotTmp) {
+    auto jail = executor_.prepare(spec());
+    std::string out;
+    EXPECT_EQ(runIn(*jail, {"sh", "-c", "echo 1 > /workspace/a; echo 1 > /tmp/a"}).exit_code, 0);
+    auto r = runIn(*jail, {"sh", "-c", "cat /workspace/a; ls /tmp"}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "1\n");
+}
+
+TEST_F(NamespaceJailTest, SignalOfTheMainProcessIsReported) {
+    auto r = sh("kill -TERM $$");
+    EXPECT_EQ(r.exit_code, -1);
+    EXPECT_EQ(r.term_signal, SIGTERM);
+}
+
+TEST_F(NamespaceJailTest, TimeoutKillsTheWholeTree) {
+    auto jail = executor_.prepare(spec());
+    auto start = std::chrono::steady_clock::now();
+    auto r = runIn(*jail, {"sh", "-c", "sleep 100 & sleep 100"}, nullptr, std::chrono::milliseconds(300));
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_EQ(r.term_signal, SIGKILL);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST_F(NamespaceJailTest, CancelKillsTheStep) {
+    auto jail = executor_.prepare(spec());
+    std::stop_source stop;
+    std::string out;
+    std::thread canceller;
+    StepInvocation step;
+    step.argv = {"sh", "-c", "echo started; sleep 100"};
+    step.env = kEnv;
+    step.cancel = stop.get_token();
+    step.on_output = [&](std::string_view s) {
+        out.append(s);
+        if (out.find("started") != std::string::npos && !canceller.joinable()) {
+            canceller = std::thread([&] { stop.request_stop(); });
+        }
+    };
+    auto r = jail->run(step);
+    if (canceller.joinable()) canceller.join();
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_FALSE(r.succeeded());
+}
+
+TEST_F(NamespaceJailTest, NofileLimitApplies) {
+    auto s = spec();
+    s.limits.nofile_max = 77;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = runIn(*jail, {"sh", "-c", "ulimit -n"}, &out);
+    EXPECT_EQ(out, "77\n") << r.setup_error;
+}
+
+TEST_F(NamespaceJailTest, MemoryLimitOomIsReported) {
+    auto s = spec();
+    s.limits.memory_max_bytes = 64ull << 20;
+    auto jail = executor_.prepare(s);
+    auto r = runIn(*jail, {"python3", "-c", "b = []\nwhile True: b.append(bytearray(1 << 20))"});
+    EXPECT_TRUE(r.oom_killed) << r.setup_error;
+    EXPECT_EQ(r.term_signal, SIGKILL);
+    EXPECT_GT(r.peak_memory_bytes, 32ull << 20);
+    EXPECT_LE(r.peak_memory_bytes, (64ull << 20) + (1 << 20));
+}
+
+TEST_F(NamespaceJailTest, ResourceUsageIsMeasured) {
+    auto jail = executor_.prepare(spec());
+    auto r = runIn(*jail, {"sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_GT(r.cpu_time.count(), 0);
+    EXPECT_GT(r.peak_memory_bytes, 0u);
+    EXPECT_GE(r.wall_time, r.cpu_time / 2);
+}
+
+TEST_F(NamespaceJailTest, PidsLimitHolds) {
+    auto s = spec();
+    s.limits.pids_max = 20;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    const std::string forker =
+        "import os, time\nn = 0\ntry:\n    while n < 100:\n        if os.fork() == 0:\n"
+        "            time.sleep(60)\n            os._exit(0)\n        n += 1\n"
+        "except OSError as e:\n    print(n, e.errno)\n";
+    auto r = runIn(*jail, {"python3", "-c", forker}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error << out;
+    // 20 pids: init, python, and at most 18 children; then fork fails with EAGAIN.
+    EXPECT_LE(std::atoi(out.c_str()), 18) << out;
+    EXPECT_NE(out.find(" 11\n"), std::string::npos) << out;
+}
+
+TEST_F(NamespaceJailTest, JoinsAGivenNetworkNamespace) {
+    // An unnamed netns held only by an fd: a helper thread unshares one and opens it.
+    int netns = -1;
+    std::thread([&] {
+        if (::unshare(CLONE_NEWNET) == 0) netns = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    }).join();
+    ASSERT_GE(netns, 0);
+    struct stat want {}, before {};
+    ASSERT_EQ(::fstat(netns, &want), 0);
+    ASSERT_EQ(::stat("/proc/thread-self/ns/net", &before), 0);
+    auto s = spec();
+    s.netns_fd = netns;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = runIn(*jail, {"sh", "-c", "stat -L -c %i /proc/self/ns/net"}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, std::to_string(want.st_ino) + "\n");
+    // The calling thread is back in its own namespace.
+    struct stat after {};
+    ASSERT_EQ(::stat("/proc/thread-self/ns/net", &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+    ::close(netns);
+}
+
+TEST_F(NamespaceJailTest, JitProfileAllowsWritableExecutableMappings) {
+    const std::string probe =
+        "import mmap\ntry:\n    mmap.mmap(-1, 4096, prot=mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+        "    print('wx-allowed')\nexcept OSError as e:\n    print('wx-denied', e.errno)\n";
+    std::string def, jit;
+    {
+        auto jail = executor_.prepare(spec());
+        runIn(*jail, {"python3", "-c", probe}, &def);
+    }
+    auto s = spec();
+    s.profile = HardeningProfile::kJitRuntime;
+    auto jail = executor_.prepare(s);
+    runIn(*jail, {"python3", "-c", probe}, &jit);
+    EXPECT_EQ(def, "wx-denied 1\n");
+    EXPECT_EQ(jit, "wx-allowed\n");
 }
 
 }  // namespace
