@@ -223,9 +223,10 @@ int applyOne(const MountOp& op) {
         case MountOpKind::kOverlay:
             return ::mount(op.source.c_str(), target, "overlay", op.flags, op.data.c_str());
         case MountOpKind::kMkdir:
-            if (::mkdir(target, op.mode) != 0 && errno != EEXIST) return -1;
-            // mkdir applies the umask; sticky and world bits must be exact.
-            return ::chmod(target, op.mode) == 0 || errno == EROFS || errno == EPERM ? 0 : -1;
+            if (::mkdir(target, op.mode) != 0) return errno == EEXIST ? 0 : -1;
+            // mkdir applies the umask; sticky and world bits must be exact. An existing directory
+            // keeps its mode.
+            return ::chmod(target, op.mode);
         case MountOpKind::kTouch: {
             int fd = ::open(target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op.mode);
             if (fd < 0) return errno == EEXIST || errno == EROFS ? 0 : -1;

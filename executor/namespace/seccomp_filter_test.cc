@@ -1,0 +1,57 @@
+// The seccomp rule list per profile (golden files) and its compilation to BPF.
+#include "executor/namespace/seccomp_filter.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "executor/namespace/golden.h"
+
+namespace nixjail::executor::ns {
+namespace {
+
+bool denies(const SeccompPlan& plan, const std::string& syscall) {
+    return std::any_of(plan.rules.begin(), plan.rules.end(),
+                       [&](const SeccompRule& r) { return r.syscall == syscall; });
+}
+
+TEST(SeccompRules, DefaultProfileMatchesGoldenFile) {
+    testing::expectGolden("seccomp_default.txt",
+                          renderSeccompRules(planSeccompRules(HardeningProfile::kDefault)));
+}
+
+TEST(SeccompRules, JitProfileMatchesGoldenFile) {
+    testing::expectGolden("seccomp_jit_runtime.txt",
+                          renderSeccompRules(planSeccompRules(HardeningProfile::kJitRuntime)));
+}
+
+TEST(SeccompRules, DefaultDeniesEveryDangerousGroup) {
+    auto plan = planSeccompRules(HardeningProfile::kDefault);
+    for (const char* sc : {"mount", "umount2", "pivot_root", "init_module", "finit_module",
+                           "kexec_load", "ptrace", "process_vm_readv", "keyctl", "add_key", "bpf",
+                           "perf_event_open", "userfaultfd", "iopl", "ioperm", "reboot", "swapon",
+                           "unshare", "setns", "clone", "clone3", "personality", "settimeofday",
+                           "clock_settime", "socket", "chmod", "fchmodat", "mmap", "mprotect"}) {
+        EXPECT_TRUE(denies(plan, sc)) << sc;
+    }
+    EXPECT_TRUE(plan.weakenings.empty());
+}
+
+TEST(SeccompRules, JitProfileOnlyDropsWriteExecuteAndSaysSo) {
+    auto def = planSeccompRules(HardeningProfile::kDefault);
+    auto jit = planSeccompRules(HardeningProfile::kJitRuntime);
+    EXPECT_FALSE(denies(jit, "mmap"));
+    EXPECT_FALSE(denies(jit, "mprotect"));
+    EXPECT_EQ(def.rules.size(), jit.rules.size() + 3);
+    ASSERT_EQ(jit.weakenings.size(), 1u);
+    EXPECT_NE(jit.weakenings[0].find("PROT_WRITE|PROT_EXEC"), std::string::npos);
+}
+
+TEST(SeccompRules, CompileToBpf) {
+    auto prog = compileSeccompFilter(planSeccompRules(HardeningProfile::kDefault));
+    EXPECT_GT(prog.code.size(), 50u);
+    EXPECT_EQ(prog.prog.len, prog.code.size());
+}
+
+}  // namespace
+}  // namespace nixjail::executor::ns
