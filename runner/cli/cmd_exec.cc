@@ -139,7 +139,31 @@ void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids
 }
 
 int runExec(const ExecFlags& f) {
-    const fs::path repo = fs::absolute(f.directory).lexically_normal();
+    fs::path repo = fs::absolute(f.directory).lexically_normal();
+    if (!repo.has_filename()) repo = repo.parent_path();
+    // Flags first, so their mistakes are reported before anything is read or run.
+    engine::RunOptions opts;
+    opts.repo_dir = repo;
+    opts.github = localGithubContext(repo);
+    if (!f.event_path.empty()) {
+        try {
+            opts.event = Json::parse(base::readFile(f.event_path));
+        } catch (const Json::parse_error& e) {
+            throw base::Error("--eventpath '" + f.event_path + "' is not valid JSON: " + e.what());
+        }
+    }
+    std::map<std::string, std::string> inputs;
+    for (const auto& s : f.inputs) inputs.insert(parseKeyValue(s, "--input"));
+    for (const auto& file : f.secret_files) {
+        for (auto& [k, v] : readKeyValueFile(file)) opts.secrets[k] = v;
+    }
+    for (const auto& s : f.secrets) {
+        auto [k, v] = parseKeyValue(s, "--secret", '=', true);
+        opts.secrets[k] = v;
+    }
+    for (const auto& s : f.vars) opts.vars.insert(parseKeyValue(s, "--var"));
+    for (const auto& s : f.envs) opts.env.push_back(parseKeyValue(s, "--env"));
+    for (const auto& s : f.matrix) opts.matrix_filter.push_back(parseKeyValue(s, "--matrix", ':'));
     auto files = findWorkflowFiles(repo, f.workflows);
     std::vector<workflow::Workflow> workflows;
     bool loadFailed = false;
@@ -158,26 +182,6 @@ int runExec(const ExecFlags& f) {
         return 0;
     }
 
-    engine::RunOptions opts;
-    opts.repo_dir = repo;
-    opts.github = localGithubContext(repo);
-    if (!f.event_path.empty()) {
-        try {
-            opts.event = Json::parse(base::readFile(f.event_path));
-        } catch (const Json::parse_error& e) {
-            throw base::Error("--eventpath '" + f.event_path + "' is not valid JSON: " + e.what());
-        }
-    }
-    std::map<std::string, std::string> inputs;
-    for (const auto& s : f.inputs) inputs.insert(parseKeyValue(s, "--input"));
-    for (const auto& file : f.secret_files) {
-        for (auto& [k, v] : readKeyValueFile(file)) opts.secrets[k] = v;
-    }
-    for (const auto& s : f.secrets) opts.secrets.insert_or_assign(parseKeyValue(s, "--secret", '=', true).first,
-                                                                  parseKeyValue(s, "--secret", '=', true).second);
-    for (const auto& s : f.vars) opts.vars.insert(parseKeyValue(s, "--var"));
-    for (const auto& s : f.envs) opts.env.push_back(parseKeyValue(s, "--env"));
-    for (const auto& s : f.matrix) opts.matrix_filter.push_back(parseKeyValue(s, "--matrix", ':'));
     opts.default_actions_url = f.default_actions_url;
     opts.action_cache_dir = f.action_cache_dir;
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());

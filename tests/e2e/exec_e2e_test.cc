@@ -1,0 +1,253 @@
+// End-to-end: the nixjail-runner binary runs workflow files; we check exit codes, logs and the
+// JSON summary, and that cancellation leaves no process behind.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "runner/base/child_process.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::ChildProcess;
+using nixjail::base::Pipe;
+using nixjail::base::TempDir;
+
+const fs::path kSource = NIXJAIL_SOURCE_DIR;
+const fs::path kWorkflows = kSource / "tests/e2e/workflows";
+
+struct Run {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+std::vector<std::string> baseEnv() {
+    return {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
+}
+
+Run runBinary(std::vector<std::string> args, const fs::path& cwd = kSource,
+              std::vector<std::string> env = baseEnv()) {
+    args.insert(args.begin(), NIXJAIL_BINARY);
+    TempDir tmp("nixjail-e2e-out-");
+    // Files, not pipes: a full pipe would block the runner while we wait.
+    auto outPath = tmp.path() / "out", errPath = tmp.path() / "err";
+    nixjail::base::writeFile(outPath, "");
+    nixjail::base::writeFile(errPath, "");
+    nixjail::base::UniqueFd out(::open(outPath.c_str(), O_WRONLY | O_CLOEXEC));
+    nixjail::base::UniqueFd err(::open(errPath.c_str(), O_WRONLY | O_CLOEXEC));
+    auto child = ChildProcess::spawn(
+        {.argv = args, .env = env, .cwd = cwd, .stdout_fd = out.get(), .stderr_fd = err.get()});
+    auto st = child.wait();
+    return {st.exitCode(), nixjail::base::readFile(outPath), nixjail::base::readFile(errPath)};
+}
+
+bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+TEST(ExecE2E, ExampleWorkflowSucceedsAndWritesSummary) {
+    TempDir tmp;
+    auto summaryPath = tmp.path() / "summary.json";
+    auto r = runBinary({"exec", "-W", "examples/ci.yml", "--secret", "DEMO_TOKEN=hunter2-token",
+                        "--json-summary", summaryPath.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_FALSE(has(r.out, "hunter2-token"));
+    EXPECT_TRUE(has(r.out, "the token is ***"));
+    EXPECT_TRUE(has(r.out, "hello, world"));
+    auto summary = nlohmann::json::parse(nixjail::base::readFile(summaryPath));
+    EXPECT_EQ(summary["result"], "success");
+    const auto& jobs = summary["workflows"][0]["jobs"];
+    ASSERT_EQ(jobs.size(), 5u);  // build, three test instances, report
+    int testInstances = 0;
+    for (const auto& j : jobs) {
+        if (j["id"] == "test") ++testInstances;
+        if (j["id"] == "build") {
+            EXPECT_EQ(j["outputs"]["artifact"].get<std::string>().rfind("nixjail-runner-", 0), 0u);
+        }
+        if (j["id"] == "report") {
+            EXPECT_EQ(j["step_summary"], "### example finished\n");
+        }
+    }
+    EXPECT_EQ(testInstances, 3);
+    EXPECT_FALSE(has(summary.dump(), "hunter2-token"));
+}
+
+TEST(ExecE2E, OutputsFlowThroughNeedsToEveryMatrixInstance) {
+    auto r = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--secret", "MULTI=first-line\nsecond-line"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    for (int n = 1; n <= 3; ++n) EXPECT_TRUE(has(r.out, "consume " + std::to_string(n) + " got from-produce")) << r.out;
+    EXPECT_FALSE(has(r.out, "first-line"));
+    EXPECT_FALSE(has(r.out, "second-line"));
+}
+
+TEST(ExecE2E, FailingJobGivesExitCodeOneAndSkipsDependents) {
+    TempDir tmp;
+    auto summaryPath = tmp.path() / "s.json";
+    auto r = runBinary({"exec", "-W", (kWorkflows / "failing.yml").string(), "--json-summary", summaryPath.string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(has(r.out, "Process completed with exit code 4."));
+    EXPECT_TRUE(has(r.out, "cleanup-ran"));
+    EXPECT_FALSE(has(r.out, "| never"));
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("breaks +failure")));
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("after +skipped")));
+    auto summary = nlohmann::json::parse(nixjail::base::readFile(summaryPath));
+    EXPECT_EQ(summary["result"], "failure");
+}
+
+TEST(ExecE2E, WorkflowDispatchInputsWithDefaults) {
+    TempDir tmp;
+    auto event = tmp.path() / "event.json";
+    nixjail::base::writeFile(event, R"({"inputs": {}})");
+    auto r = runBinary({"exec", "-W", (kWorkflows / "dispatch.yml").string(), "--event", "workflow_dispatch",
+                        "--eventpath", event.string(), "--input", "target=staging"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "level=warn target=staging event=workflow_dispatch payload=staging")) << r.out;
+}
+
+TEST(ExecE2E, NoWorkflowForTheEventIsAClearError) {
+    auto r = runBinary({"exec", "-W", (kWorkflows / "dispatch.yml").string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(has(r.err, "no workflow is triggered by event 'push'")) << r.err;
+}
+
+TEST(ExecE2E, JobSelectionRunsTheJobAndWhatItNeeds) {
+    auto r = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "-j", "produce"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "job produce"));
+    EXPECT_FALSE(has(r.out, "job consume"));
+    auto unknown = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "-j", "nope"});
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_TRUE(has(unknown.err, "no workflow has a job 'nope'"));
+}
+
+TEST(ExecE2E, MatrixFilterKeepsMatchingCombinations) {
+    auto r = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--matrix", "n:2"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "consume 2 got"));
+    EXPECT_FALSE(has(r.out, "consume 1 got"));
+}
+
+TEST(ExecE2E, ListAndDryRunRunNothing) {
+    auto list = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--list"});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_TRUE(std::regex_search(list.out, std::regex("outputs.yml +consume +consume +produce +push,workflow_dispatch")))
+        << list.out;
+    auto dry = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--dry-run"});
+    ASSERT_EQ(dry.exit_code, 0) << dry.err;
+    EXPECT_TRUE(has(dry.out, "job consume (3) (after produce)")) << dry.out;
+    EXPECT_FALSE(has(dry.out, "got from-produce"));
+}
+
+TEST(ExecE2E, InvalidWorkflowsGiveFileLineAndColumn) {
+    const fs::path inv = kSource / "tests/e2e/invalid";
+    auto yaml = runBinary({"exec", "-W", (inv / "bad_yaml.yml").string()});
+    EXPECT_EQ(yaml.exit_code, 1);
+    EXPECT_TRUE(std::regex_search(yaml.err, std::regex("bad_yaml.yml:[0-9]+:[0-9]+: invalid YAML"))) << yaml.err;
+    auto cycle = runBinary({"exec", "-W", (inv / "cycle.yml").string()});
+    EXPECT_EQ(cycle.exit_code, 1);
+    EXPECT_TRUE(has(cycle.err, "cycle")) << cycle.err;
+    auto need = runBinary({"exec", "-W", (inv / "unknown_need.yml").string()});
+    EXPECT_TRUE(has(need.err, "needs unknown job 'biuld'; did you mean 'build'?")) << need.err;
+    auto shell = runBinary({"exec", "-W", (inv / "bad_shell.yml").string()});
+    EXPECT_TRUE(std::regex_search(shell.err, std::regex("bad_shell.yml:6:9: unknown shell 'fish'"))) << shell.err;
+}
+
+TEST(ExecE2E, BadExpressionFailsTheStepAndShowsIt) {
+    auto r = runBinary({"exec", "-W", (kWorkflows / "bad_expression.yml").string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(has(r.out, "contains('a')")) << r.out;
+}
+
+TEST(ExecE2E, BadFlagsAreReportedBriefly) {
+    auto r = runBinary({"exec", "--secret-file", "/nonexistent/secrets"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_TRUE(has(r.err, "/nonexistent/secrets")) << r.err;
+    auto bad = runBinary({"exec", "--no-such-flag"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_TRUE(has(bad.err, "--no-such-flag")) << bad.err;
+}
+
+// A remote composite action fetched with git from a local "forge" directory.
+TEST(ExecE2E, RemoteCompositeActionIsFetchedByGit) {
+    TempDir forge("nixjail-forge-");
+    const fs::path repo = forge.path() / "example/hello-action";
+    fs::create_directories(repo / "sub");
+    nixjail::base::writeFile(repo / "action.yml", R"Y(name: hello
+inputs:
+  name: {default: nobody}
+outputs:
+  said: {value: "${{ steps.s.outputs.said }}"}
+runs:
+  using: composite
+  steps:
+    - id: s
+      shell: bash
+      run: echo "said=hi ${{ inputs.name }} from $(basename "$GITHUB_ACTION_PATH")" >> "$GITHUB_OUTPUT"
+)Y");
+    nixjail::base::writeFile(repo / "sub/action.yml",
+                             "name: sub\nruns:\n  using: composite\n  steps:\n    - shell: sh\n      run: echo sub-action-ran\n");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = repo});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "action"});
+    git({"tag", "v1"});
+    TempDir cache("nixjail-action-cache-");
+    auto r = runBinary({"exec", "-W", (kWorkflows / "remote.yml").string(), "--default-actions-url",
+                        "file://" + forge.path().string(), "--action-cache-dir", cache.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "remote said hi e2e from example_hello-action@v1")) << r.out;
+    EXPECT_TRUE(has(r.out, "sub-action-ran"));
+    EXPECT_TRUE(fs::exists(cache.path() / "example/hello-action@v1/action.yml"));
+    // A ref that does not exist is a clear failure naming the action.
+    auto missing = runBinary({"exec", "-W", (kWorkflows / "remote.yml").string(), "--default-actions-url",
+                              "file:///nonexistent-forge", "--action-cache-dir", cache.path().string() + "/other"});
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_TRUE(has(missing.out, "fetching action example/hello-action@v1")) << missing.out;
+}
+
+// SIGTERM cancels the run: the step's process tree is gone and the exit code says it failed.
+TEST(ExecE2E, SigtermCancelsAndLeavesNoProcess) {
+    TempDir tmp;
+    auto outPath = tmp.path() / "out";
+    nixjail::base::writeFile(outPath, "");
+    nixjail::base::UniqueFd out(::open(outPath.c_str(), O_WRONLY | O_CLOEXEC));
+    auto child = ChildProcess::spawn({.argv = {NIXJAIL_BINARY, "exec", "-W", (kWorkflows / "slow.yml").string()},
+                                      .env = baseEnv(),
+                                      .cwd = kSource,
+                                      .stdout_fd = out.get(),
+                                      .stderr_fd = out.get(),
+                                      .new_session = false});
+    std::smatch m;
+    std::string text;
+    const std::regex kPid("sleeping as ([0-9]+)");
+    for (int i = 0; i < 1000 && !std::regex_search(text, m, kPid); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a file the runner writes
+        text = nixjail::base::readFile(outPath);
+    }
+    ASSERT_TRUE(std::regex_search(text, m, kPid)) << text;
+    const pid_t stepPid = std::stoi(m[1]);
+    const auto start = std::chrono::steady_clock::now();
+    ::kill(child.pid(), SIGTERM);
+    auto st = child.wait();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_EQ(st.exitCode(), 1);
+    text = nixjail::base::readFile(outPath);
+    EXPECT_TRUE(std::regex_search(text, std::regex("sleeper +cancelled"))) << text;
+    EXPECT_NE(::kill(stepPid, 0), 0) << "the step's shell survived the cancellation";
+}
+
+}  // namespace
