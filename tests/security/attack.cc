@@ -1,0 +1,147 @@
+// Attack programs run inside the jail by security_test.cc. Each prints one line: "OK ..." when the
+// attack worked, or the errno name (EPERM, ENOENT, ...) of the call that stopped it.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+int report(int rc) {
+    if (rc >= 0) {
+        std::printf("OK\n");
+        return 1;
+    }
+    std::printf("%s\n", strerrorname_np(errno));
+    return 0;
+}
+
+int readFile(const char* path) {
+    int fd = ::open(path, O_RDONLY);
+    if (fd < 0) return report(-1);
+    char buf[256];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    if (n < 0) return report(-1);
+    buf[n] = 0;
+    std::printf("OK %s\n", buf);
+    return 1;
+}
+
+int connectTo(const char* ip, const char* port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
+    ::inet_pton(AF_INET, ip, &addr.sin_addr);
+    return report(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+}
+
+int socketOf(const char* kind) {
+    std::string k = kind;
+    if (k == "raw") return report(::socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+    if (k == "raw6") return report(::socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));
+    if (k == "packet") return report(::socket(AF_PACKET, SOCK_RAW, 0));
+    if (k == "netlink") return report(::socket(AF_NETLINK, SOCK_RAW, 0));
+    // The upper half of the register must not smuggle a family past the filter.
+    if (k == "netlink-high") return report(static_cast<int>(::syscall(SYS_socket, 0x100000000L | AF_NETLINK, SOCK_RAW, 0)));
+    return 2;
+}
+
+// setsid + double fork; the grandchild re-execs itself to sleep with `marker` in its argv.
+int daemonize(const char* self, const char* marker) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setsid();
+        if (::fork() == 0) {
+            ::execl(self, self, "sleep-forever", marker, static_cast<char*>(nullptr));
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    ::waitpid(pid, nullptr, 0);
+    std::printf("OK daemonized\n");
+    return 0;
+}
+
+// Forks until the pids limit stops it; children just wait to be killed.
+int forkBomb() {
+    for (int i = 0; i < 100000; ++i) {
+        pid_t pid = ::fork();
+        if (pid < 0) {
+            std::printf("%s after %d\n", strerrorname_np(errno), i);
+            return 0;
+        }
+        if (pid == 0) {
+            ::pause();
+            ::_exit(0);
+        }
+    }
+    std::printf("OK unlimited\n");
+    return 1;
+}
+
+int memoryBomb() {
+    for (size_t mb = 0;; ++mb) {
+        char* p = static_cast<char*>(std::malloc(1 << 20));
+        if (!p) return report(-1);
+        std::memset(p, 1, 1 << 20);
+        if (mb == 1 << 16) break;
+    }
+    std::printf("OK unlimited\n");
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IONBF, 0);
+    if (argc < 2) return 2;
+    std::string cmd = argv[1];
+    const char* a = argc > 2 ? argv[2] : "";
+    const char* b = argc > 3 ? argv[3] : "";
+    if (cmd == "read") return readFile(a);
+    if (cmd == "write") return report(::open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    if (cmd == "connect") return connectTo(a, b);
+    if (cmd == "socket") return socketOf(a);
+    if (cmd == "ptrace") return report(static_cast<int>(::ptrace(PTRACE_ATTACH, std::atoi(a), nullptr, nullptr)));
+    if (cmd == "kill0") return report(::kill(std::atoi(a), 0));
+    if (cmd == "mount") return report(::mount("tmpfs", "/tmp", "tmpfs", 0, nullptr));
+    if (cmd == "userns") return report(::unshare(CLONE_NEWUSER));
+    if (cmd == "netns") return report(::unshare(CLONE_NEWNET));
+    if (cmd == "module") return report(static_cast<int>(::syscall(SYS_finit_module, 0, "", 0)));
+    if (cmd == "init-module") return report(static_cast<int>(::syscall(SYS_init_module, nullptr, 0, "")));
+    if (cmd == "euid") {
+        std::printf("%d %d\n", static_cast<int>(::geteuid()), static_cast<int>(::getuid()));
+        return 0;
+    }
+    if (cmd == "setuid0") return report(::setuid(0));
+    if (cmd == "chmod-suid") return report(::chmod(a, 04755));
+    if (cmd == "wx") {
+        void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return report(p == MAP_FAILED ? -1 : 0);
+    }
+    if (cmd == "daemonize") return daemonize(argv[0], a);
+    if (cmd == "sleep-forever") {
+        for (;;) ::pause();
+    }
+    if (cmd == "forkbomb") return forkBomb();
+    if (cmd == "membomb") return memoryBomb();
+    std::fprintf(stderr, "unknown attack '%s'\n", cmd.c_str());
+    return 2;
+}

