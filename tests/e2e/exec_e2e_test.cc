@@ -163,7 +163,7 @@ TEST(ExecE2E, InvalidWorkflowsGiveFileLineAndColumn) {
 }
 
 TEST(ExecE2E, BadExpressionFailsTheStepAndShowsIt) {
-    auto r = runBinary({"exec", "-W", (kWorkflows / "bad_expression.yml").string()});
+    auto r = runBinary({"exec", "-W", (kSource / "tests/e2e/invalid/bad_expression.yml").string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(has(r.out, "contains('a')")) << r.out;
 }
