@@ -1,0 +1,116 @@
+// Bare mirrors per remote: create, fetch with an anonymous remote (nothing lands in config),
+// detect a mirror whose first fetch never finished.
+#include "workspace-cache/git_mirror.h"
+
+#include <unistd.h>
+
+#include <system_error>
+
+#include "runner/base/file_io.h"
+#include "workspace-cache/content_hash.h"
+#include "workspace-cache/file_lock.h"
+#include "workspace-cache/git_error.h"
+#include "workspace-cache/storage_backends.h"
+
+namespace nixjail::cache {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CredentialState {
+    const GitCredentials* creds;
+    int attempts = 0;
+};
+
+int credentialCallback(git_credential** out, const char* /*url*/, const char* /*user*/,
+                       unsigned int allowed, void* payload) {
+    auto* state = static_cast<CredentialState*>(payload);
+    // libgit2 asks again after a rejection; a second ask means the token is wrong.
+    if (!state->creds || state->attempts++ > 0 || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+        return GIT_PASSTHROUGH;
+    return git_credential_userpass_plaintext_new(out, state->creds->username.c_str(),
+                                                 state->creds->token.reveal().c_str());
+}
+
+}  // namespace
+
+GitMirrors::GitMirrors(fs::path dir) : lib_(std::make_unique<GitLibrary>()), dir_(std::move(dir)) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) throw base::Error("cannot create git mirror directory '" + dir_.string() + "': " + ec.message());
+}
+
+GitMirrors::~GitMirrors() = default;
+
+fs::path GitMirrors::mirrorPath(const std::string& url) const {
+    return dir_ / (sha256Hex(url).substr(0, 32) + ".git");
+}
+
+fs::path GitMirrors::lockPath(const std::string& url) const {
+    return dir_ / (sha256Hex(url).substr(0, 32) + ".lock");
+}
+
+bool GitMirrors::isComplete(const std::string& url) const {
+    std::error_code ec;
+    return fs::exists(dir_ / (sha256Hex(url).substr(0, 32) + ".done"), ec);
+}
+
+fs::path GitMirrors::fetch(const std::string& url, const std::optional<GitCredentials>& creds) {
+    fs::path path = mirrorPath(url);
+    fs::path marker = dir_ / (sha256Hex(url).substr(0, 32) + ".done");
+    FileLock lock(lockPath(url));
+    lock.lock(LockMode::kExclusive);
+
+    git_repository* raw = nullptr;
+    if (!isComplete(url) || git_repository_open_bare(&raw, path.c_str()) < 0) {
+        // Never fetched to the end, or unreadable: start over.
+        ::unlink(marker.c_str());
+        removeTree(path);
+        checkGit(git_repository_init(&raw, path.c_str(), /*is_bare=*/1),
+                 "cannot create git mirror '" + path.string() + "' for '" + url + "'");
+    }
+    GitRepository repo(raw);
+
+    git_remote* remote_raw = nullptr;
+    checkGit(git_remote_create_anonymous(&remote_raw, repo.get(), url.c_str()),
+             "cannot use remote '" + url + "'");
+    GitRemote remote(remote_raw);
+
+    CredentialState state{creds ? &*creds : nullptr};
+    git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+    opts.callbacks.credentials = credentialCallback;
+    opts.callbacks.payload = &state;
+    opts.prune = GIT_FETCH_PRUNE;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the refspecs below take all tags
+    const char* specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                           "+refs/pull/*:refs/pull/*"};
+    git_strarray refspecs = {const_cast<char**>(specs), 3};
+    checkGit(git_remote_fetch(remote.get(), &refspecs, &opts, nullptr),
+             "cannot fetch '" + url + "' into '" + path.string() +
+                 "'; is the URL right and does the token have read access?");
+    if (!isComplete(url)) base::writeFileAtomic(marker, url + "\n");
+    return path;
+}
+
+std::optional<std::string> GitMirrors::resolve(const std::string& url, const std::string& rev) const {
+    fs::path path = mirrorPath(url);
+    if (!isComplete(url)) return std::nullopt;
+    FileLock lock(lockPath(url));
+    lock.lock(LockMode::kShared);
+    git_repository* raw = nullptr;
+    checkGit(git_repository_open_bare(&raw, path.c_str()), "cannot open git mirror '" + path.string() + "'");
+    GitRepository repo(raw);
+    for (const std::string& spec : {rev, "refs/heads/" + rev, "refs/tags/" + rev}) {
+        git_object* obj = nullptr;
+        if (git_revparse_single(&obj, repo.get(), (spec + "^{commit}").c_str()) == 0) {
+            GitObject owned(obj);
+            char hex[GIT_OID_HEXSZ + 1] = {};
+            git_oid_tostr(hex, sizeof hex, git_object_id(obj));
+            return std::string(hex);
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace nixjail::cache

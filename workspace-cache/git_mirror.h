@@ -1,0 +1,45 @@
+// GitMirrors: one bare libgit2 mirror per remote URL, fetched incrementally. Credentials go to
+// libgit2 through a callback for one fetch; they are never written to any config.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runner/base/secret.h"
+
+namespace nixjail::cache {
+
+class GitLibrary;
+
+struct GitCredentials {
+    std::string username = "x-access-token";  // Forgejo/Gitea accept any name with a token
+    base::Secret token;
+};
+
+class GitMirrors {
+public:
+    // Mirrors live under `dir` as `<sha256(url)>.git`, with `.lock` and `.done` beside them.
+    explicit GitMirrors(std::filesystem::path dir);
+    ~GitMirrors();
+    GitMirrors(const GitMirrors&) = delete;
+    GitMirrors& operator=(const GitMirrors&) = delete;
+
+    // Fetches branches, tags and pull refs of `url` into its mirror, creating or (when a
+    // previous fetch died half-way) recreating it. Returns the mirror's path.
+    std::filesystem::path fetch(const std::string& url, const std::optional<GitCredentials>& creds = {});
+    // The commit id `rev` (a full or abbreviated id, a branch, a tag, a full ref) names in the
+    // mirror of `url`, or nullopt when the mirror does not have it (fetch first).
+    std::optional<std::string> resolve(const std::string& url, const std::string& rev) const;
+
+    std::filesystem::path mirrorPath(const std::string& url) const;
+    std::filesystem::path lockPath(const std::string& url) const;
+    bool isComplete(const std::string& url) const;
+
+private:
+    std::unique_ptr<GitLibrary> lib_;
+    std::filesystem::path dir_;
+};
+
+}  // namespace nixjail::cache

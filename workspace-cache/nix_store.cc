@@ -1,0 +1,100 @@
+// The Nix side of closures: edges from `nix-store -q`, package names through `nix-build`.
+#include <algorithm>
+
+#include "runner/base/error.h"
+#include "workspace-cache/closure.h"
+#include "workspace-cache/command_output.h"
+
+namespace nixjail::cache {
+
+namespace {
+
+std::string tool(const NixTools& tools, const char* name) {
+    return tools.bin_dir.empty() ? std::string(name) : (tools.bin_dir / name).string();
+}
+
+// The last few lines of a tool's stderr, which carry Nix's actual complaint.
+std::string tail(const std::string& err) {
+    auto lines = outputLines(err);
+    std::string out;
+    for (size_t i = lines.size() > 6 ? lines.size() - 6 : 0; i < lines.size(); ++i) out += "\n  " + lines[i];
+    return out;
+}
+
+std::vector<std::string> queryStore(const NixTools& tools, const char* what,
+                                    const std::vector<std::string>& paths) {
+    std::vector<std::string> argv = {tool(tools, "nix-store"), "-q", what};
+    argv.insert(argv.end(), paths.begin(), paths.end());
+    CommandOutput r = runCommand(argv, tools.env);
+    if (r.exit_code != 0) {
+        std::string joined;
+        for (const auto& p : paths) joined += (joined.empty() ? "'" : ", '") + p + "'";
+        throw base::Error("nix-store " + std::string(what) + " failed for " + joined + " (exit " +
+                          std::to_string(r.exit_code) + "); are the paths valid in the local store?" +
+                          tail(r.err));
+    }
+    return outputLines(r.out);
+}
+
+bool isAttributeName(const std::string& name) {
+    if (name.empty() || name.front() == '.' || name.back() == '.') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '+';
+    });
+}
+
+}  // namespace
+
+std::vector<std::string> NixStoreReferenceSource::references(const std::string& path) {
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = memo_.find(path); it != memo_.end()) return it->second;
+    }
+    auto refs = queryStore(tools_, "--references", {path});
+    // A path referring to itself is common (rpaths into its own lib/); it is not an edge.
+    refs.erase(std::remove(refs.begin(), refs.end(), path), refs.end());
+    std::lock_guard lock(mutex_);
+    memo_[path] = refs;
+    return refs;
+}
+
+std::vector<std::string> NixStoreReferenceSource::closureOf(const std::vector<std::string>& roots) {
+    auto paths = queryStore(tools_, "-R", roots);
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    return paths;
+}
+
+std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std::string>& names) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> missing;
+    for (const auto& n : names) {
+        if (!isAttributeName(n))
+            throw base::Error("invalid package name '" + n + "': expected a nixpkgs attribute path such as 'python3' or 'nodePackages.pnpm'");
+        if (!resolved_.count(n) && std::find(missing.begin(), missing.end(), n) == missing.end())
+            missing.push_back(n);
+    }
+    last_cached_ = missing.empty();
+    if (!missing.empty()) {
+        std::vector<std::string> argv = {tool(tools_, "nix-build"), "--no-out-link", nixpkgs_.string()};
+        for (const auto& n : missing) {
+            argv.push_back("-A");
+            argv.push_back(n);
+        }
+        CommandOutput r = runCommand(argv, tools_.env);
+        auto outs = outputLines(r.out);
+        if (r.exit_code != 0 || outs.size() != missing.size()) {
+            std::string joined;
+            for (const auto& n : missing) joined += (joined.empty() ? "'" : ", '") + n + "'";
+            throw base::Error("cannot build packages " + joined + " from nixpkgs '" + nixpkgs_.string() +
+                              "' (nix-build exit " + std::to_string(r.exit_code) +
+                              "); check the names against that nixpkgs" + tail(r.err));
+        }
+        for (size_t i = 0; i < missing.size(); ++i) resolved_[missing[i]] = outs[i];
+    }
+    std::vector<std::string> paths;
+    for (const auto& n : names) paths.push_back(resolved_.at(n));
+    return paths;
+}
+
+}  // namespace nixjail::cache

@@ -1,0 +1,86 @@
+// Sparse checkout: libgit2 writes a commit's tree, filtered by pathspecs, into a cache entry.
+#include <algorithm>
+
+#include "workspace-cache/checkout_cache.h"
+#include "workspace-cache/content_hash.h"
+#include "workspace-cache/file_lock.h"
+#include "workspace-cache/git_error.h"
+
+namespace nixjail::cache {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isFullCommitId(const std::string& rev) {
+    return rev.size() == GIT_OID_HEXSZ &&
+           std::all_of(rev.begin(), rev.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+void checkoutCommit(const fs::path& mirror, const std::string& commit, const std::vector<std::string>& paths,
+                    const fs::path& dst) {
+    GitLibrary lib;
+    git_repository* raw = nullptr;
+    checkGit(git_repository_open_bare(&raw, mirror.c_str()), "cannot open git mirror '" + mirror.string() + "'");
+    GitRepository repo(raw);
+    git_oid oid;
+    checkGit(git_oid_fromstr(&oid, commit.c_str()), "invalid commit id '" + commit + "'");
+    git_commit* commit_raw = nullptr;
+    checkGit(git_commit_lookup(&commit_raw, repo.get(), &oid),
+             "commit '" + commit + "' is not in mirror '" + mirror.string() + "'");
+    GitCommit c(commit_raw);
+    git_tree* tree_raw = nullptr;
+    checkGit(git_commit_tree(&tree_raw, c.get()), "cannot read the tree of commit '" + commit + "'");
+    GitTree tree(tree_raw);
+
+    // Compare against an empty index, not the mirror's HEAD, so every selected file is written;
+    // and never touch the mirror's own index, which concurrent checkouts share.
+    git_index* index_raw = nullptr;
+    checkGit(git_index_new(&index_raw), "cannot create an in-memory git index");
+    GitIndex empty(index_raw);
+
+    std::vector<char*> specs;
+    for (const auto& p : paths) specs.push_back(const_cast<char*>(p.c_str()));
+    git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+    opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX | GIT_CHECKOUT_DONT_WRITE_INDEX;
+    opts.target_directory = dst.c_str();
+    opts.baseline_index = empty.get();
+    opts.paths = {specs.data(), specs.size()};
+    checkGit(git_checkout_tree(repo.get(), reinterpret_cast<const git_object*>(tree.get()), &opts),
+             "cannot check out commit '" + commit + "' into '" + dst.string() + "'");
+}
+
+CheckoutResult CheckoutCache::checkout(const CheckoutRequest& request, const fs::path& dst) {
+    CheckoutResult result;
+    std::optional<std::string> commit;
+    if (isFullCommitId(request.rev)) commit = mirrors_.resolve(request.url, request.rev);
+    if (!commit) {
+        mirrors_.fetch(request.url, request.credentials);
+        result.fetched = true;
+        commit = mirrors_.resolve(request.url, request.rev);
+        if (!commit)
+            throw base::Error("revision '" + request.rev + "' not found in '" + request.url +
+                              "' after fetching its branches, tags and pull refs; is it pushed?");
+    }
+    result.commit = *commit;
+
+    std::vector<std::string> paths = request.sparse_paths;
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    std::string key_text = request.url + '\0' + result.commit;
+    for (const auto& p : paths) key_text += '\0' + p;
+
+    fs::path mirror = mirrors_.mirrorPath(request.url);
+    EntryPin pin = entries_.acquire(sha256Hex(key_text), [&](const fs::path& tree) {
+        FileLock lock(mirrors_.lockPath(request.url));
+        lock.lock(LockMode::kShared);  // keep a concurrent fetch from pruning under us
+        checkoutCommit(mirror, result.commit, paths, tree);
+    });
+    result.hit = pin.hit();
+    result.workspace = SubvolumeLease::snapshotOf(entries_.storage(), pin.path(), dst);
+    return result;
+}
+
+}  // namespace nixjail::cache
