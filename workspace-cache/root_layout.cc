@@ -51,7 +51,7 @@ void writeEtc(const fs::path& tree) {
     base::writeFile(etc / "nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n");
     // No nameserver on purpose: jobs reach the network only through the runner's proxy, which
     // resolves names itself.
-    base::writeFile(etc / "resolv.conf", "# no nameserver: use the HTTP(S) proxy\noptions attempts:1 timeout:1\n");
+    base::writeFile(etc / "resolv.conf", "# no DNS servers: jobs use the HTTP(S) proxy\noptions attempts:1 timeout:1\n");
     // The slot the runner fills (or binds over) with the proxy's CA for each job.
     base::writeFile(tree / kCaBundlePath, "");
 }

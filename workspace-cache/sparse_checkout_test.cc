@@ -1,1 +1,132 @@
+// Mirrors and cached (sparse) checkouts against a local repository over file://.
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "runner/base/error.h"
+#include "runner/base/temp_dir.h"
+#include "workspace-cache/checkout_cache.h"
+#include "workspace-cache/git_test_repo.h"
+
+namespace nixjail::cache {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CheckoutCacheTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        first_ = remote_.commit({{"README.md", "readme\n"}, {"src/main.c", "int main;\n"},
+                                 {"src/lib/util.c", "util\n"}, {"docs/guide.md", "guide\n"}},
+                                "first");
+    }
+    CheckoutResult checkout(const std::string& rev, std::vector<std::string> paths, const char* job) {
+        return cache_.checkout({remote_.url(), rev, std::move(paths), std::nullopt}, dir_.path() / job);
+    }
+
+    base::TempDir dir_{"nixjail-cache-test-"};
+    testing::GitTestRepo remote_{dir_.path() / "remote"};
+    std::string first_;
+    std::unique_ptr<Storage> storage_ = makeStorage(StorageKind::kCopy);
+    GitMirrors mirrors_{dir_.path() / "mirrors"};
+    CheckoutCache cache_{*storage_, dir_.path() / "checkouts", mirrors_};
+};
+
+TEST_F(CheckoutCacheTest, FullCheckoutMissThenHitWithoutFetch) {
+    {
+        CheckoutResult r = checkout(first_, {}, "job1");
+        EXPECT_FALSE(r.hit);
+        EXPECT_TRUE(r.fetched);
+        EXPECT_EQ(r.commit, first_);
+        EXPECT_EQ(base::readFile(r.workspace.path() / "src" / "lib" / "util.c"), "util\n");
+        EXPECT_EQ(base::readFile(r.workspace.path() / "README.md"), "readme\n");
+        EXPECT_FALSE(fs::exists(r.workspace.path() / ".git"));
+    }
+    EXPECT_FALSE(fs::exists(dir_.path() / "job1"));
+    CheckoutResult again = checkout(first_, {}, "job2");
+    EXPECT_TRUE(again.hit);
+    EXPECT_FALSE(again.fetched);
+}
+
+TEST_F(CheckoutCacheTest, SparsePathsLimitTheTree) {
+    CheckoutResult r = checkout(first_, {"src"}, "job");
+    EXPECT_TRUE(fs::exists(r.workspace.path() / "src" / "main.c"));
+    EXPECT_TRUE(fs::exists(r.workspace.path() / "src" / "lib" / "util.c"));
+    EXPECT_FALSE(fs::exists(r.workspace.path() / "README.md"));
+    EXPECT_FALSE(fs::exists(r.workspace.path() / "docs"));
+    CheckoutResult glob = checkout(first_, {"docs/*.md"}, "job-glob");
+    EXPECT_TRUE(fs::exists(glob.workspace.path() / "docs" / "guide.md"));
+    EXPECT_FALSE(fs::exists(glob.workspace.path() / "src"));
+    EXPECT_FALSE(glob.hit);  // a different path set is a different entry
+}
+
+TEST_F(CheckoutCacheTest, BranchIsRefetchedAndNewCommitsArriveIncrementally) {
+    CheckoutResult a = checkout("main", {}, "a");
+    EXPECT_EQ(a.commit, first_);
+    std::string second = remote_.commit({{"src/main.c", "int main(void);\n"}}, "second");
+    remote_.git({"tag", "v2"});
+    CheckoutResult b = checkout("main", {}, "b");
+    EXPECT_TRUE(b.fetched);
+    EXPECT_EQ(b.commit, second);
+    EXPECT_EQ(base::readFile(b.workspace.path() / "src" / "main.c"), "int main(void);\n");
+    EXPECT_EQ(checkout("v2", {}, "c").commit, second);
+    EXPECT_EQ(mirrors_.resolve(remote_.url(), first_.substr(0, 10)), first_);
+}
+
+TEST_F(CheckoutCacheTest, UnknownRevisionFailsNamingIt) {
+    try {
+        checkout("no-such-branch", {}, "job");
+        FAIL();
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'no-such-branch' not found"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(dir_.path() / "job"));
+}
+
+TEST_F(CheckoutCacheTest, CorruptCheckoutEntryIsRebuilt) {
+    { CheckoutResult r = checkout(first_, {}, "job1"); }
+    ASSERT_EQ(cache_.list().size(), 1u);
+    std::string key = cache_.list()[0].key;
+    fs::remove(dir_.path() / "checkouts" / (key + ".done"));  // as if the builder crashed
+    fs::remove(dir_.path() / "checkouts" / key / "README.md");
+    CheckoutResult r = checkout(first_, {}, "job2");
+    EXPECT_FALSE(r.hit);
+    EXPECT_EQ(base::readFile(r.workspace.path() / "README.md"), "readme\n");
+}
+
+TEST_F(CheckoutCacheTest, HalfFetchedMirrorIsRecreated) {
+    mirrors_.fetch(remote_.url());
+    fs::path mirror = mirrors_.mirrorPath(remote_.url());
+    fs::remove(mirror.parent_path() / (mirror.stem().string() + ".done"));
+    fs::remove_all(mirror / "objects");  // the crash took the objects with it
+    CheckoutResult r = checkout(first_, {}, "job");
+    EXPECT_TRUE(r.fetched);
+    EXPECT_EQ(base::readFile(r.workspace.path() / "README.md"), "readme\n");
+}
+
+TEST_F(CheckoutCacheTest, ConcurrentJobsShareOneCheckout) {
+    mirrors_.fetch(remote_.url());
+    std::vector<std::thread> threads;
+    std::atomic<int> misses = 0;
+    for (int i = 0; i < 6; ++i)
+        threads.emplace_back([&, i] {
+            CheckoutResult r = checkout(first_, {"src"}, ("job" + std::to_string(i)).c_str());
+            if (!r.hit) ++misses;
+            EXPECT_EQ(base::readFile(r.workspace.path() / "src" / "main.c"), "int main;\n");
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(misses, 1);
+}
+
+TEST_F(CheckoutCacheTest, MirrorConfigNeverHoldsTheUrlOrToken) {
+    GitCredentials creds;
+    creds.token = base::Secret("tok-should-not-persist");
+    mirrors_.fetch(remote_.url(), creds);
+    std::string config = base::readFile(mirrors_.mirrorPath(remote_.url()) / "config");
+    EXPECT_EQ(config.find("tok-should-not-persist"), std::string::npos);
+    EXPECT_EQ(config.find("remote"), std::string::npos) << config;
+}
+
+}  // namespace
+}  // namespace nixjail::cache
