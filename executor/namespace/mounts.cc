@@ -112,8 +112,11 @@ MountPlan planMounts(const MountPlanInput& in) {
     std::set<std::string> made;
     // /tmp first so that binds below /tmp land on the tmpfs and are not hidden by it.
     addMountPoint(post, made, "/tmp", true);
+    // Sized so that filling /tmp ends in ENOSPC; the pages also count against the memory cgroup.
+    std::string sized = "mode=1777";
+    if (in.tmpfs_size_bytes > 0) sized += ",size=" + std::to_string(in.tmpfs_size_bytes);
     post.push_back({.kind = MountOpKind::kTmpfs, .source = "tmpfs", .target = "/tmp",
-                    .data = "mode=1777", .flags = kNoSuidDev});
+                    .data = sized, .flags = kNoSuidDev});
     // A minimal /dev: device nodes bound from the host (a user namespace cannot mknod).
     addMountPoint(post, made, "/dev", true);
     post.push_back({.kind = MountOpKind::kTmpfs, .source = "tmpfs", .target = "/dev",
@@ -129,7 +132,7 @@ MountPlan planMounts(const MountPlanInput& in) {
     post.push_back({.kind = MountOpKind::kSymlink, .source = "pts/ptmx", .target = "/dev/ptmx"});
     post.push_back(mkdirOp("/dev/shm", 01777));
     post.push_back({.kind = MountOpKind::kTmpfs, .source = "tmpfs", .target = "/dev/shm",
-                    .data = "mode=1777", .flags = kNoSuidDev});
+                    .data = sized, .flags = kNoSuidDev});
     post.push_back({.kind = MountOpKind::kSymlink, .source = "/proc/self/fd", .target = "/dev/fd"});
     const char* stdio[] = {"stdin", "stdout", "stderr"};
     for (int i = 0; i < 3; ++i) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -45,6 +46,7 @@ struct MountPlanInput {
     std::filesystem::path root;     // the caller's prepared root, used read-only as overlay lower
     std::filesystem::path staging;  // an empty host directory the jail may mount over
     std::vector<PlannedBind> binds;
+    std::uint64_t tmpfs_size_bytes = 0;  // size= of /tmp and /dev/shm; 0: the kernel default
 };
 
 // Before pivot_root the ops use host paths; afterwards jail paths, with the host tree visible at

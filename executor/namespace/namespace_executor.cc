@@ -71,7 +71,11 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
     }
     JailPlan plan;
     try {
-        plan.mounts = planMounts({.root = root, .staging = staging.path(), .binds = planBinds(spec)});
+        // Half the memory limit each for /tmp and /dev/shm: a full disk is ENOSPC, not an OOM kill.
+        plan.mounts = planMounts({.root = root,
+                                  .staging = staging.path(),
+                                  .binds = planBinds(spec),
+                                  .tmpfs_size_bytes = spec.limits.memory_max_bytes / 2});
         plan.ids = idMaps(options_);
         auto rules = planSeccompRules(spec.profile);
         for (const auto& w : rules.weakenings) options_.logger->info("weakened: {} job={}", w, spec.job_id);
@@ -97,7 +101,7 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
         throw JailSetupError(SetupPhase::kNone, 0, std::string("cgroup for job ") + spec.job_id + ": " + e.what());
     }
     return std::make_unique<NamespaceJail>(spec, std::move(staging), std::move(plan),
-                                           std::move(*cgroup), options_.logger);
+                                           std::move(*cgroup), options_.logger, options_.cancel_grace);
 }
 
 SweepReport sweepLeftovers(const NamespaceOptions& options) {

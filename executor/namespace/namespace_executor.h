@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -24,6 +25,9 @@ struct NamespaceOptions {
     // Where per-job staging directories (empty mount points, named nixjail-stage-*) are made;
     // empty: $TMPDIR or /tmp. It must be reachable (o+x) by the jail's host ids.
     std::filesystem::path staging_parent;
+    // On cancel the step's main process gets SIGTERM; the tree is killed when it exits or after
+    // this long. Timeouts kill at once.
+    std::chrono::milliseconds cancel_grace{5000};
     // Receives lifecycle and weakening messages; null: spdlog's default logger.
     std::shared_ptr<spdlog::logger> logger;
 };

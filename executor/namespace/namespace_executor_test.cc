@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "executor/namespace/cgroup.h"
 #include "executor/namespace/jail_setup_error.h"
 #include "executor/namespace/test_root.h"
 #include "runner/base/file_io.h"
@@ -278,6 +279,108 @@ TEST_F(NamespaceJailTest, JitProfileAllowsWritableExecutableMappings) {
     runIn(*jail, {"python3", "-c", probe}, &jit);
     EXPECT_EQ(def, "wx-denied 1\n");
     EXPECT_EQ(jit, "wx-allowed\n");
+}
+
+// Cancels `step` as soon as it printed "started"; returns the result.
+StepResult runAndCancel(Jail& jail, StepInvocation step, std::string& out) {
+    std::stop_source stop;
+    std::thread canceller;
+    step.cancel = stop.get_token();
+    step.on_output = [&](std::string_view s) {
+        out.append(s);
+        if (out.find("started") != std::string::npos && !canceller.joinable()) {
+            canceller = std::thread([&] { stop.request_stop(); });
+        }
+    };
+    auto r = jail.run(step);
+    if (canceller.joinable()) canceller.join();
+    return r;
+}
+
+TEST_F(NamespaceJailTest, CancelIsForwardedAsSigtermThroughTheInit) {
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    step.argv = {"sh", "-c", "trap 'echo got-term; exit 3' TERM; echo started; while :; do sleep 1; done"};
+    step.env = kEnv;
+    std::string out;
+    auto r = runAndCancel(*jail, step, out);
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_EQ(r.exit_code, 3) << r.setup_error;
+    EXPECT_EQ(out, "started\ngot-term\n");
+}
+
+TEST_F(NamespaceJailTest, CancelKillsAStepThatIgnoresSigtermAfterTheGrace) {
+    NamespaceExecutor quick(NamespaceOptions{.cancel_grace = std::chrono::milliseconds(200)});
+    auto jail = quick.prepare(spec());
+    StepInvocation step;
+    step.argv = {"sh", "-c", "trap '' TERM; echo started; while :; do sleep 1; done"};
+    step.env = kEnv;
+    std::string out;
+    auto r = runAndCancel(*jail, step, out);
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_EQ(r.term_signal, SIGKILL);
+}
+
+TEST_F(NamespaceJailTest, FullTmpIsEnospcNotOom) {
+    auto s = spec();
+    s.limits.memory_max_bytes = 128ull << 20;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = runIn(*jail, {"sh", "-c", "dd if=/dev/zero of=/tmp/fill bs=1M 2>&1 | grep -o 'No space left on device'"},
+                   &out);
+    EXPECT_EQ(out, "No space left on device\n") << r.setup_error;
+    EXPECT_FALSE(r.oom_killed);
+}
+
+TEST_F(NamespaceJailTest, SweepRemovesLeftoverCgroupsAndKillsWhatRunsInThem) {
+    auto layout = ns::CgroupLayout::detect();
+    const std::string prefix = "nixjail-sweeptest-" + std::to_string(::getpid());
+    auto leftover = layout.hierarchies.front().parent / (prefix + "-abc");
+    ASSERT_TRUE(std::filesystem::create_directory(leftover));
+    ASSERT_TRUE(std::filesystem::create_directory(leftover / "step-1"));
+    pid_t orphan = ::fork();
+    if (orphan == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    base::writeFile(leftover / "step-1/cgroup.procs", std::to_string(orphan));
+    EXPECT_EQ(ns::sweepCgroups(layout, prefix), 1);
+    int status = 0;
+    ASSERT_EQ(::waitpid(orphan, &status, 0), orphan);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    EXPECT_FALSE(std::filesystem::exists(leftover));
+}
+
+// Without root the jail needs a delegated cgroup; without one it says so instead of running
+// unconfined.
+TEST_F(NamespaceJailTest, UnprivilegedRunnerWithoutDelegatedCgroupGetsAClearError) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+        std::string msg = "no error";
+        if (::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0) {
+            try {
+                JailSpec s;
+                s.job_id = "unprivileged";
+                s.root = "/";
+                NamespaceExecutor(NamespaceOptions{.staging_parent = "/tmp"}).prepare(s);
+            } catch (const std::exception& e) {
+                msg = e.what();
+            }
+        }
+        [[maybe_unused]] auto n = ::write(fds[1], msg.data(), msg.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_NE(msg.find("cgroup for job unprivileged"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Permission denied; run as root or delegate a cgroup"), std::string::npos) << msg;
 }
 
 }  // namespace

@@ -60,12 +60,13 @@ milliseconds cpuOf(const struct rusage& ru) {
 }  // namespace
 
 NamespaceJail::NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
-                             std::shared_ptr<spdlog::logger> log)
+                             std::shared_ptr<spdlog::logger> log, milliseconds cancel_grace)
     : spec_(std::move(spec)),
       staging_(std::move(staging)),
       plan_(std::move(plan)),
       cgroup_(std::move(cgroup)),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      cancel_grace_(cancel_grace) {}
 
 std::string NamespaceJail::describeReport(const ChildReport& report) const {
     std::string what;
@@ -157,6 +158,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     const auto deadline = start + limit;
 
     bool exited = false;
+    std::optional<Clock::time_point> killAt;
     int rawStatus = 0;
     struct rusage usage {};
     bool outputOpen = true;
@@ -169,7 +171,8 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         if (exited) fds[1].fd = fds[2].fd = -1;
         int wait = -1;
         if (!exited) {
-            auto left = duration_cast<milliseconds>(deadline - Clock::now()).count();
+            auto next = killAt ? std::min(deadline, *killAt) : deadline;
+            auto left = duration_cast<milliseconds>(next - Clock::now()).count();
             wait = static_cast<int>(std::clamp<long long>(left, 0, 24 * 3600 * 1000));
         }
         int n = ::poll(fds, 3, wait);
@@ -182,8 +185,15 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
             killJail(child, cgroup);
         }
         if (!exited && (fds[2].revents & POLLIN) && !result.cancelled && !result.timed_out) {
+            // Cancel is graceful: SIGTERM reaches the main process through the init, and the
+            // whole tree is killed when the main process exits or the grace period ends.
             result.cancelled = true;
+            ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGTERM, nullptr, 0);
+            killAt = Clock::now() + cancel_grace_;
+        }
+        if (!exited && killAt && Clock::now() >= *killAt) {
             killJail(child, cgroup);
+            killAt.reset();
         }
         if (outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             ssize_t r = ::read(output.read.get(), buf, sizeof buf);

@@ -18,7 +18,7 @@ class NamespaceJail : public Jail {
 public:
     // Members in acquisition order: the destructor removes the cgroup, then the staging dir.
     NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
-                  std::shared_ptr<spdlog::logger> log);
+                  std::shared_ptr<spdlog::logger> log, std::chrono::milliseconds cancel_grace);
     StepResult run(const StepInvocation& step) override;
 
 private:
@@ -30,6 +30,7 @@ private:
     JailPlan plan_;
     JobCgroup cgroup_;
     std::shared_ptr<spdlog::logger> log_;
+    std::chrono::milliseconds cancel_grace_;
     int steps_ = 0;
 };
 

@@ -126,6 +126,17 @@ int execStep(const StepPlan& step) {
 
 // Runs as pid 1 of the new namespaces, straight after clone.
 [[noreturn]] void runJailChild(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
+    // The runner's signal handlers mean nothing here. Block everything from the start: the init
+    // then receives signals through sigwaitinfo (blocked signals reach even a pid-namespace init,
+    // which would otherwise drop those with default disposition).
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+    }
     if (arrangeFds(fds) != 0) ::_exit(126);  // no report pipe yet
     check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)));
     check(SetupPhase::kSync, waitForRunner());
@@ -140,9 +151,6 @@ int execStep(const StepPlan& step) {
           errnoOf(::sethostname(jail.hostname.data(), jail.hostname.size())));
     if (jail.new_netns) check(SetupPhase::kLoopback, bringUpLoopback());
 
-    sigset_t all;
-    sigfillset(&all);
-    check(SetupPhase::kFork, errnoOf(::sigprocmask(SIG_SETMASK, &all, nullptr)));
     // A raw clone, not fork(): glibc's fork handlers may wait on locks that another runner
     // thread held when we were cloned.
     long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
