@@ -228,7 +228,7 @@ StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
     } catch (const base::Error& e) {
         if (!started) observer_.stepStarted(rec);
         started = true;
-        rec.error = e.what();
+        rec.error = masker_.mask(e.what());
         log(LineKind::kError, e.what());
         ok = false;
     }
@@ -317,7 +317,7 @@ JobOutcome JobRun::run() {
         finishOutputs(outcome);
         top_ = nullptr;
     } catch (const std::exception& e) {
-        outcome.error = e.what();
+        outcome.error = masker_.mask(e.what());
         log(LineKind::kError, e.what());
         job_status_ = "failure";
         top_ = nullptr;
