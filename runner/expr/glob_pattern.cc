@@ -193,7 +193,8 @@ std::vector<GlobPattern> parseGlobPatterns(const std::vector<std::string>& patte
                 joined += line;
                 g.segments = splitPath(joined);
             }
-            bool addDescendants = g.directoryOnly || g.segments.empty() || g.segments.back() != "**";
+            bool addDescendants =
+                g.directoryOnly || g.segments.empty() || g.segments.back() != "**";
             GlobPattern descendants;
             if (addDescendants) {
                 descendants.negate = g.negate;

@@ -12,15 +12,19 @@ TEST(ExprGlobSegment, MatchesLikeMinimatchWithDotFiles) {
         const char* name;
         bool match;
     } cases[] = {
-        {"*", "a.txt", true},      {"*", ".hidden", true},     {"*.txt", "a.txt", true},
-        {"*.txt", "a.log", false}, {"*.txt", ".txt", true},    {"a?c", "abc", true},
-        {"a?c", "ac", false},      {"[a-c]x", "bx", true},     {"[a-c]x", "dx", false},
-        {"[!a]x", "ax", false},    {"[!a]x", "bx", true},      {"[^a]x", "bx", true},
-        {"[]]", "]", true},        {"\\*", "*", true},         {"\\*", "a", false},
-        {"a\\?", "a?", true},      {"a*b*c", "aXbYc", true},   {"a*b*c", "aXbY", false},
-        {"a*b", "ab", true},       {"[", "[", true},           {"[ab", "[ab", true},
-        {"**", "anything", true},  {"a**b", "axxb", true},     {"", "", true},
-        {"abc", "ABC", false},     {"*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+        {"*", "a.txt", true},     {"*", ".hidden", true},
+        {"*.txt", "a.txt", true}, {"*.txt", "a.log", false},
+        {"*.txt", ".txt", true},  {"a?c", "abc", true},
+        {"a?c", "ac", false},     {"[a-c]x", "bx", true},
+        {"[a-c]x", "dx", false},  {"[!a]x", "ax", false},
+        {"[!a]x", "bx", true},    {"[^a]x", "bx", true},
+        {"[]]", "]", true},       {"\\*", "*", true},
+        {"\\*", "a", false},      {"a\\?", "a?", true},
+        {"a*b*c", "aXbYc", true}, {"a*b*c", "aXbY", false},
+        {"a*b", "ab", true},      {"[", "[", true},
+        {"[ab", "[ab", true},     {"**", "anything", true},
+        {"a**b", "axxb", true},   {"", "", true},
+        {"abc", "ABC", false},    {"*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
     };
     for (const auto& c : cases) {
         EXPECT_EQ(matchSegment(c.pattern, c.name), c.match) << c.pattern << " vs " << c.name;
@@ -50,9 +54,9 @@ TEST(ExprGlobPatterns, SelectFilesRelativeToTheWorkspace) {
     EXPECT_TRUE(selects({"**"}, "/w/any/thing"));
     EXPECT_TRUE(selects({"./a.txt"}, "/w/a.txt"));
     EXPECT_TRUE(selects({"/w/a.txt"}, "/w/a.txt"));
-    EXPECT_TRUE(selects({"sub"}, "/w/sub/deep/f"));   // a directory selects what is below it
+    EXPECT_TRUE(selects({"sub"}, "/w/sub/deep/f"));  // a directory selects what is below it
     EXPECT_TRUE(selects({"sub/"}, "/w/sub/f"));
-    EXPECT_FALSE(selects({"sub/"}, "/w/sub"));        // trailing '/' never selects a file
+    EXPECT_FALSE(selects({"sub/"}, "/w/sub"));  // trailing '/' never selects a file
     EXPECT_TRUE(selects({"sub/**"}, "/w/sub/f"));
     EXPECT_TRUE(selects({"s*"}, "/w/sub/f"));
     EXPECT_TRUE(selects({"x/**/y"}, "/w/x/y"));

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,8 +15,6 @@
 #include <cstring>
 #include <memory>
 #include <utility>
-
-#include <openssl/evp.h>
 
 #include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
@@ -35,7 +34,7 @@ struct DigestCtxFree {
 using DigestCtx = std::unique_ptr<EVP_MD_CTX, DigestCtxFree>;
 
 class Sha256 {
-public:
+  public:
     Sha256() : ctx_(EVP_MD_CTX_new()) {
         if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
             throw base::Error("hashFiles: cannot initialise SHA-256 (OpenSSL)");
@@ -55,7 +54,7 @@ public:
         return std::string(reinterpret_cast<char*>(md), len);
     }
 
-private:
+  private:
     DigestCtx ctx_;
 };
 
@@ -87,7 +86,7 @@ bool isPrefix(const Segments& prefix, const Segments& path) {
 }
 
 class Walker {
-public:
+  public:
     Walker(const std::filesystem::path& workspace, std::vector<std::string> args) {
         if (!args.empty() && args.front() == kFollowFlag) {
             follow_ = true;
@@ -102,7 +101,8 @@ public:
         workspace_ = canonical.string();
         wsSegments_ = splitPath(workspace_);
         wsFd_ = UniqueFd(::open(workspace_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!wsFd_) throw base::SysError("hashFiles: cannot open the workspace '" + workspace_ + "'");
+        if (!wsFd_)
+            throw base::SysError("hashFiles: cannot open the workspace '" + workspace_ + "'");
         patterns_ = parseGlobPatterns(args, wsSegments_);
     }
 
@@ -119,7 +119,7 @@ public:
         return out;
     }
 
-private:
+  private:
     // Search roots clamped to the workspace, without those below another root.
     std::vector<Segments> searchRoots() const {
         std::vector<Segments> candidates;
@@ -155,7 +155,9 @@ private:
         });
     }
 
-    std::string display(const Segments& abs) const { return workspace_ + "/" + joinRel(relative(abs)); }
+    std::string display(const Segments& abs) const {
+        return workspace_ + "/" + joinRel(relative(abs));
+    }
 
     // Pre-order depth-first walk, each directory's entries in byte order of their names, as
     // @actions/glob does (a directory's subtree comes before its next sibling). Like it, a
@@ -174,7 +176,7 @@ private:
             UniqueFd fd = openBeneath(wsFd_.get(), joinRel(relative(e.path)),
                                       O_RDONLY | O_DIRECTORY, follow_);
             if (!fd) continue;  // vanished, not a directory, or a symlink we don't follow
-            struct stat st{};
+            struct stat st {};
             if (::fstat(fd.get(), &st) != 0) continue;
             chain.resize(std::min(chain.size(), e.level));
             std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
@@ -206,11 +208,11 @@ private:
     // Hashes `path` when it is a selected file; returns true when it is a directory to descend.
     bool visit(const Segments& path) {
         std::string rel = joinRel(relative(path));
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(wsFd_.get(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
         if (S_ISDIR(st.st_mode)) return worthDescending(path);
         if (S_ISLNK(st.st_mode)) {
-            struct stat target{};
+            struct stat target {};
             UniqueFd probe = openBeneath(wsFd_.get(), rel, O_PATH, true);
             if (probe && ::fstat(probe.get(), &target) == 0 && S_ISDIR(target.st_mode)) {
                 return follow_ && worthDescending(path);
@@ -230,7 +232,7 @@ private:
             throw base::SysError("hashFiles: cannot open '" + display(path) +
                                  "'; remove it or exclude it with a '!' pattern");
         }
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
         Sha256 file;
         char buf[65536];

@@ -1,14 +1,13 @@
 // hashFiles() on real temporary directories: digests, order, patterns, and staying inside.
 #include "runner/expr/hash_files.h"
 
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include "runner/base/error.h"
 #include "runner/base/temp_dir.h"
@@ -43,7 +42,7 @@ std::string expected(std::initializer_list<std::string> contents) {
 }
 
 class HashFiles : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         write("a.txt", "A");
         write("b/c.txt", "C");
@@ -57,9 +56,7 @@ protected:
         std::ofstream(p, std::ios::binary) << content;
     }
 
-    std::string hash(std::vector<std::string> patterns) {
-        return hashFiles(ws_.path(), patterns);
-    }
+    std::string hash(std::vector<std::string> patterns) { return hashFiles(ws_.path(), patterns); }
 
     base::TempDir ws_{"nixjail-expr-ws-"};
     base::TempDir outside_{"nixjail-expr-out-"};

@@ -35,7 +35,7 @@ bool isBoundary(char c) {
 bool isLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 class Lexer {
-public:
+  public:
     explicit Lexer(std::string_view s) : s_(s) {}
 
     std::vector<Token> run() {
@@ -55,7 +55,7 @@ public:
         return out;
     }
 
-private:
+  private:
     Token make(TokenKind kind, size_t start, size_t len) {
         Token t;
         t.kind = kind;

@@ -16,8 +16,8 @@ enum class TokenKind {
     Comma,
     Dot,
     Star,
-    String,    // text holds the unescaped value
-    Number,    // number holds the value
+    String,  // text holds the unescaped value
+    Number,  // number holds the value
     Null,
     True,
     False,

@@ -70,7 +70,7 @@ NodeKind binaryKind(std::string_view op) {
 }
 
 class Parser {
-public:
+  public:
     Parser(std::string_view expression, const ParseOptions& options)
         : options_(options), tokens_(tokenize(expression)) {}
 
@@ -83,10 +83,10 @@ public:
         return root;
     }
 
-private:
+  private:
     // Bounds the recursion of nested groups, calls, indexes and `!`.
     class Nest {
-    public:
+      public:
         Nest(Parser& p, size_t pos) : p_(p) {
             if (++p_.nesting_ > kMaxDepth) throw ParseFailure{depthMessage(), pos};
         }
@@ -94,7 +94,7 @@ private:
         Nest(const Nest&) = delete;
         Nest& operator=(const Nest&) = delete;
 
-    private:
+      private:
         Parser& p_;
     };
 

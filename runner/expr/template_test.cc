@@ -1,7 +1,7 @@
 // `${{ }}` in text: interpolation, typed templates and `if:` conditions.
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "runner/expr/expr.h"
 #include "runner/expr/test_context.h"
@@ -25,23 +25,25 @@ TEST_P(Interpolate, ReplacesEachExpression) {
     EXPECT_EQ(*r, GetParam().expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Expr, Interpolate, ::testing::Values(
-    TextCase{"hello ${{ env.FOO }}!", "hello bar!"}, TextCase{"${{ 1 }}${{ 2 }}", "12"},
-    TextCase{"${{ null }}", ""}, TextCase{"[${{ github.nope }}]", "[]"},
-    TextCase{"${{ matrix.list }}", "Array"}, TextCase{"${{ github.event }}", "Object"},
-    TextCase{"${{ 1.0 }}", "1"}, TextCase{"${{ 1e20 }}", "1E+20"}, TextCase{"${{ 0.5 }}", "0.5"},
-    TextCase{"${{ true }}", "true"}, TextCase{"${{ 1 == 2 }}", "false"},
-    TextCase{"no expression", "no expression"}, TextCase{"", ""},
-    TextCase{"${{ '}}' }}", "}}"}, TextCase{"${{ 'a''b' }}", "a'b"},
-    TextCase{"${{ '${{' }}", "${{"}, TextCase{"$ {{ x }}", "$ {{ x }}"},
-    TextCase{"${ { x } }", "${ { x } }"}, TextCase{"{{ x }}", "{{ x }}"},
-    TextCase{"${{ env.FOO }} ${{ env.MISSING }}.", "bar ."},
-    TextCase{"${{env.FOO}}", "bar"}, TextCase{"${{\n  env.FOO\n}}", "bar"},
-    TextCase{"a ${{ format('{0}', 'b') }} c", "a b c"},
-    TextCase{"${{ toJSON(matrix.list) }}", "[\n  1,\n  2,\n  3\n]"},
-    TextCase{"echo \"${{ github.event.commits[0].message }}\"\necho done", "echo \"one\"\necho done"},
-    TextCase{"${{ github.run_number }}", "42"}, TextCase{"}} ${{ 1 }} }}", "}} 1 }}"},
-    TextCase{"${{ matrix.node }}-${{ matrix.os }}", "18-ubuntu"}));
+INSTANTIATE_TEST_SUITE_P(
+    Expr, Interpolate,
+    ::testing::Values(
+        TextCase{"hello ${{ env.FOO }}!", "hello bar!"}, TextCase{"${{ 1 }}${{ 2 }}", "12"},
+        TextCase{"${{ null }}", ""}, TextCase{"[${{ github.nope }}]", "[]"},
+        TextCase{"${{ matrix.list }}", "Array"}, TextCase{"${{ github.event }}", "Object"},
+        TextCase{"${{ 1.0 }}", "1"}, TextCase{"${{ 1e20 }}", "1E+20"},
+        TextCase{"${{ 0.5 }}", "0.5"}, TextCase{"${{ true }}", "true"},
+        TextCase{"${{ 1 == 2 }}", "false"}, TextCase{"no expression", "no expression"},
+        TextCase{"", ""}, TextCase{"${{ '}}' }}", "}}"}, TextCase{"${{ 'a''b' }}", "a'b"},
+        TextCase{"${{ '${{' }}", "${{"}, TextCase{"$ {{ x }}", "$ {{ x }}"},
+        TextCase{"${ { x } }", "${ { x } }"}, TextCase{"{{ x }}", "{{ x }}"},
+        TextCase{"${{ env.FOO }} ${{ env.MISSING }}.", "bar ."}, TextCase{"${{env.FOO}}", "bar"},
+        TextCase{"${{\n  env.FOO\n}}", "bar"}, TextCase{"a ${{ format('{0}', 'b') }} c", "a b c"},
+        TextCase{"${{ toJSON(matrix.list) }}", "[\n  1,\n  2,\n  3\n]"},
+        TextCase{"echo \"${{ github.event.commits[0].message }}\"\necho done",
+                 "echo \"one\"\necho done"},
+        TextCase{"${{ github.run_number }}", "42"}, TextCase{"}} ${{ 1 }} }}", "}} 1 }}"},
+        TextCase{"${{ matrix.node }}-${{ matrix.os }}", "18-ubuntu"}));
 
 struct TextError {
     const char* text;
@@ -62,21 +64,24 @@ TEST_P(InterpolateErrors, PointIntoTheWholeText) {
     EXPECT_EQ(r.error().expression, GetParam().text);
 }
 
-INSTANTIATE_TEST_SUITE_P(Expr, InterpolateErrors, ::testing::Values(
-    TextError{"${{ 1", "not closed", 0}, TextError{"ok ${{ 1 }} ${{ 2", "not closed", 12},
-    TextError{"${{ '}} }}", "not closed", 0}, TextError{"${{ }}", "An expression was expected", 0},
-    TextError{"x ${{ bogus }}", "Unrecognized named-value: 'bogus'", 6},
-    TextError{"line1\n${{ 1 == }}", "Unexpected end of expression", 12},
-    TextError{"${{ foo() }}", "Unrecognized function: 'foo'", 4},
-    TextError{"a${{ format('{9}') }}", "references more arguments", 5},
-    TextError{"${{ success() }}", "is not allowed here", 4}));
+INSTANTIATE_TEST_SUITE_P(
+    Expr, InterpolateErrors,
+    ::testing::Values(TextError{"${{ 1", "not closed", 0},
+                      TextError{"ok ${{ 1 }} ${{ 2", "not closed", 12},
+                      TextError{"${{ '}} }}", "not closed", 0},
+                      TextError{"${{ }}", "An expression was expected", 0},
+                      TextError{"x ${{ bogus }}", "Unrecognized named-value: 'bogus'", 6},
+                      TextError{"line1\n${{ 1 == }}", "Unexpected end of expression", 12},
+                      TextError{"${{ foo() }}", "Unrecognized function: 'foo'", 4},
+                      TextError{"a${{ format('{9}') }}", "references more arguments", 5},
+                      TextError{"${{ success() }}", "is not allowed here", 4}));
 
 TEST(ExprInterpolate, ErrorFormatShowsTheLine) {
     auto ctx = testing::testContext();
     auto r = interpolate("echo one\necho ${{ bogus }}\necho three", ctx);
     ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error().format(),
-              "Unrecognized named-value: 'bogus'\n  echo ${{ bogus }}\n" + std::string(11, ' ') + "^");
+    EXPECT_EQ(r.error().format(), "Unrecognized named-value: 'bogus'\n  echo ${{ bogus }}\n" +
+                                      std::string(11, ' ') + "^");
 }
 
 class Template : public ::testing::TestWithParam<TextCase> {};
@@ -88,15 +93,19 @@ TEST_P(Template, KeepsTheTypeOfASingleExpression) {
     EXPECT_EQ(*r, Value::parse(GetParam().expected)) << r->dump();
 }
 
-INSTANTIATE_TEST_SUITE_P(Expr, Template, ::testing::Values(
-    TextCase{"${{ matrix.list }}", "[1,2,3]"}, TextCase{"${{ 1 }}", "1"},
-    TextCase{" ${{ true }} ", "true"}, TextCase{"${{ inputs.flag }}\n", "true"},
-    TextCase{"${{ null }}", "null"}, TextCase{"${{ matrix.nested.a }}", "{\"b\":{\"c\":\"deep\"}}"},
-    TextCase{"${{ fromJSON('{\"a\":1}') }}", "{\"a\":1}"}, TextCase{"a${{ 1 }}", "\"a1\""},
-    TextCase{"${{ 1 }}${{ 2 }}", "\"12\""}, TextCase{"${{ 1 }} ${{ 2 }}", "\"1 2\""},
-    TextCase{"plain", "\"plain\""}, TextCase{"", "\"\""}, TextCase{"30", "\"30\""},
-    TextCase{"${{ github.event.commits.*.author.name }}", "[\"Ann\",\"Bob\"]"},
-    TextCase{"${{ '}}' }}", "\"}}\""}, TextCase{"${{ github.run_number }}", "42"}));
+INSTANTIATE_TEST_SUITE_P(
+    Expr, Template,
+    ::testing::Values(TextCase{"${{ matrix.list }}", "[1,2,3]"}, TextCase{"${{ 1 }}", "1"},
+                      TextCase{" ${{ true }} ", "true"}, TextCase{"${{ inputs.flag }}\n", "true"},
+                      TextCase{"${{ null }}", "null"},
+                      TextCase{"${{ matrix.nested.a }}", "{\"b\":{\"c\":\"deep\"}}"},
+                      TextCase{"${{ fromJSON('{\"a\":1}') }}", "{\"a\":1}"},
+                      TextCase{"a${{ 1 }}", "\"a1\""}, TextCase{"${{ 1 }}${{ 2 }}", "\"12\""},
+                      TextCase{"${{ 1 }} ${{ 2 }}", "\"1 2\""}, TextCase{"plain", "\"plain\""},
+                      TextCase{"", "\"\""}, TextCase{"30", "\"30\""},
+                      TextCase{"${{ github.event.commits.*.author.name }}", "[\"Ann\",\"Bob\"]"},
+                      TextCase{"${{ '}}' }}", "\"}}\""},
+                      TextCase{"${{ github.run_number }}", "42"}));
 
 TEST(ExprTemplate, ErrorsPointIntoTheWholeText) {
     auto ctx = testing::testContext();
@@ -134,22 +143,26 @@ TEST_P(Condition, AddsImplicitSuccess) {
     EXPECT_EQ(*failed, c.whenFailed) << c.condition;
 }
 
-INSTANTIATE_TEST_SUITE_P(Expr, Condition, ::testing::Values(
-    CondCase{"", true, false}, CondCase{"   ", true, false}, CondCase{"true", true, false},
-    CondCase{"false", false, false}, CondCase{"github.event_name == 'push'", true, false},
-    CondCase{"github.event_name == 'pull_request'", false, false},
-    CondCase{"${{ github.event_name == 'push' }}", true, false}, CondCase{"${{ false }}", false, false},
-    CondCase{"  ${{ true }}  ", true, false}, CondCase{"always()", true, true},
-    CondCase{"${{ always() }}", true, true}, CondCase{"success()", true, false},
-    CondCase{"failure()", false, true}, CondCase{"cancelled()", false, false},
-    CondCase{"!cancelled()", true, true}, CondCase{"success() || failure()", true, true},
-    CondCase{"failure() && github.event_name == 'push'", false, true},
-    CondCase{"always() && false", false, false}, CondCase{"ALWAYS()", true, true},
-    CondCase{"'success()'", true, false}, CondCase{"env.EMPTY", false, false},
-    CondCase{"env.FOO", true, false}, CondCase{"matrix.list", true, false},
-    CondCase{"contains(github.ref, 'main')", true, false},
-    CondCase{"${{ false }} extra", true, false}, CondCase{"x ${{ 1 }}", true, false},
-    CondCase{"${{ always() }} x", true, true}, CondCase{"0", false, false}, CondCase{"NaN", false, false}));
+INSTANTIATE_TEST_SUITE_P(
+    Expr, Condition,
+    ::testing::Values(
+        CondCase{"", true, false}, CondCase{"   ", true, false}, CondCase{"true", true, false},
+        CondCase{"false", false, false}, CondCase{"github.event_name == 'push'", true, false},
+        CondCase{"github.event_name == 'pull_request'", false, false},
+        CondCase{"${{ github.event_name == 'push' }}", true, false},
+        CondCase{"${{ false }}", false, false}, CondCase{"  ${{ true }}  ", true, false},
+        CondCase{"always()", true, true}, CondCase{"${{ always() }}", true, true},
+        CondCase{"success()", true, false}, CondCase{"failure()", false, true},
+        CondCase{"cancelled()", false, false}, CondCase{"!cancelled()", true, true},
+        CondCase{"success() || failure()", true, true},
+        CondCase{"failure() && github.event_name == 'push'", false, true},
+        CondCase{"always() && false", false, false}, CondCase{"ALWAYS()", true, true},
+        CondCase{"'success()'", true, false}, CondCase{"env.EMPTY", false, false},
+        CondCase{"env.FOO", true, false}, CondCase{"matrix.list", true, false},
+        CondCase{"contains(github.ref, 'main')", true, false},
+        CondCase{"${{ false }} extra", true, false}, CondCase{"x ${{ 1 }}", true, false},
+        CondCase{"${{ always() }} x", true, true}, CondCase{"0", false, false},
+        CondCase{"NaN", false, false}));
 
 TEST(ExprCondition, ShortCircuitsWhenTheJobFailed) {
     // `success() && (...)`: the condition is parsed but not evaluated after a failure.
@@ -205,15 +218,18 @@ TEST_P(UsesStatus, FindsCallsNotText) {
     EXPECT_EQ(usesStatusFunction(GetParam().condition), GetParam().uses) << GetParam().condition;
 }
 
-INSTANTIATE_TEST_SUITE_P(Expr, UsesStatus, ::testing::Values(
-    UsesCase{"success()", true}, UsesCase{"SUCCESS()", true}, UsesCase{"failure()", true},
-    UsesCase{"cancelled()", true}, UsesCase{"always()", true}, UsesCase{"always ()", true},
-    UsesCase{"'success()'", false}, UsesCase{"github.x && failure()", true},
-    UsesCase{"${{ always() }}", true}, UsesCase{"x ${{ always() }}", true},
-    UsesCase{"foo", false}, UsesCase{"contains(x, 'always()')", false}, UsesCase{"always", false},
-    UsesCase{"github.always", false}, UsesCase{"format('{0}', cancelled())", true},
-    UsesCase{"unknownfn(failure())", true}, UsesCase{"1 ==", false}, UsesCase{"", false},
-    UsesCase{"!cancelled()", true}));
+INSTANTIATE_TEST_SUITE_P(
+    Expr, UsesStatus,
+    ::testing::Values(UsesCase{"success()", true}, UsesCase{"SUCCESS()", true},
+                      UsesCase{"failure()", true}, UsesCase{"cancelled()", true},
+                      UsesCase{"always()", true}, UsesCase{"always ()", true},
+                      UsesCase{"'success()'", false}, UsesCase{"github.x && failure()", true},
+                      UsesCase{"${{ always() }}", true}, UsesCase{"x ${{ always() }}", true},
+                      UsesCase{"foo", false}, UsesCase{"contains(x, 'always()')", false},
+                      UsesCase{"always", false}, UsesCase{"github.always", false},
+                      UsesCase{"format('{0}', cancelled())", true},
+                      UsesCase{"unknownfn(failure())", true}, UsesCase{"1 ==", false},
+                      UsesCase{"", false}, UsesCase{"!cancelled()", true}));
 
 TEST(ExprContainsExpression, LooksForTheOpeningBraces) {
     EXPECT_TRUE(containsExpression("a ${{ b }}"));

@@ -1,9 +1,9 @@
 // Number parsing and printing, truthiness and the display string.
 #include "runner/expr/value_ops.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace nixjail::runner::expr {
 namespace {
