@@ -71,11 +71,13 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
     }
     JailPlan plan;
     try {
-        // Half the memory limit each for /tmp and /dev/shm: a full disk is ENOSPC, not an OOM kill.
+        // A quarter of the memory limit each for /tmp and /dev/shm (tmpfs pages count against the
+        // memory cgroup): a full /tmp is ENOSPC, not an OOM kill. Big scratch space belongs in a
+        // disk-backed bind (runner temp).
         plan.mounts = planMounts({.root = root,
                                   .staging = staging.path(),
                                   .binds = planBinds(spec),
-                                  .tmpfs_size_bytes = spec.limits.memory_max_bytes / 2});
+                                  .tmpfs_size_bytes = spec.limits.memory_max_bytes / 4});
         plan.ids = idMaps(options_);
         auto rules = planSeccompRules(spec.profile);
         for (const auto& w : rules.weakenings) options_.logger->info("weakened: {} job={}", w, spec.job_id);

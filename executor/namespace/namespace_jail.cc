@@ -177,8 +177,10 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         }
         int n = ::poll(fds, 3, wait);
         if (n < 0 && errno != EINTR) {
+            int err = errno;
             killJail(child, cgroup);
-            throw base::SysError("poll on the step's output");
+            ::waitpid(child.pid, nullptr, 0);
+            throw base::SysError("poll on the step's output", err);
         }
         if (!exited && !result.timed_out && !result.cancelled && Clock::now() >= deadline) {
             result.timed_out = true;

@@ -3,7 +3,6 @@
 #include "executor/namespace/spawn.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -71,10 +70,7 @@ int waitForRunner() {
 // In the root mapping the clone still carries host uid 0, which the jail cannot represent;
 // become the namespace's root (host id base) before creating any file.
 int becomeNamespaceRoot(const IdMapPlan& ids) {
-    if (!ids.setup_as_root) return 0;
-    if (::setgroups(0, nullptr) != 0) return errno;
-    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return errno;
-    return 0;
+    return ids.setup_as_root ? setJailIds(true, 0, 0) : 0;
 }
 
 int resetSignals() {

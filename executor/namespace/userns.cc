@@ -2,6 +2,7 @@
 #include "executor/namespace/userns.h"
 
 #include <grp.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,11 +37,17 @@ void writeIdMaps(pid_t pid, const IdMapPlan& plan) {
     base::writeFile(proc + "gid_map", plan.gid_map);
 }
 
-int switchToJailUser(const IdMapPlan& plan) {
-    if (!plan.deny_setgroups && ::setgroups(0, nullptr) != 0) return errno;
-    if (::setresgid(kJailGid, kJailGid, kJailGid) != 0) return errno;
-    if (::setresuid(kJailUid, kJailUid, kJailUid) != 0) return errno;
+int setJailIds(bool drop_groups, uid_t uid, gid_t gid) {
+    // Raw syscalls: glibc's wrappers broadcast the change to every thread it knows of, and after
+    // a raw clone of a multithreaded runner its thread list describes the parent, not us.
+    if (drop_groups && ::syscall(SYS_setgroups, 0, nullptr) != 0) return errno;
+    if (::syscall(SYS_setresgid, gid, gid, gid) != 0) return errno;
+    if (::syscall(SYS_setresuid, uid, uid, uid) != 0) return errno;
     return 0;
+}
+
+int switchToJailUser(const IdMapPlan& plan) {
+    return setJailIds(!plan.deny_setgroups, kJailUid, kJailGid);
 }
 
 }  // namespace nixjail::executor::ns

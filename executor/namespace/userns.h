@@ -29,6 +29,9 @@ IdMapPlan planIdMaps(bool runner_is_root, uid_t runner_uid, gid_t runner_gid,
 // Parent side: writes setgroups/uid_map/gid_map of `pid`. Throws SysError naming the file.
 void writeIdMaps(pid_t pid, const IdMapPlan& plan);
 
+// Child side, async-signal-safe: set real, effective and saved ids (and clear supplementary
+// groups when drop_groups) for this thread only.
+int setJailIds(bool drop_groups, uid_t uid, gid_t gid);
 // Child side, async-signal-safe: become kJailUid/kJailGid with no supplementary groups.
 int switchToJailUser(const IdMapPlan& plan);
 

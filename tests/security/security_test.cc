@@ -269,6 +269,19 @@ TEST_F(JailAttack, MemoryBombIsReportedAsOom) {
     EXPECT_EQ(out, "");
 }
 
+TEST_F(JailAttack, FillingTmpEndsInEnospcAndTheJailSurvives) {
+    auto s = spec();
+    s.limits.memory_max_bytes = 128ull << 20;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = run(*jail, {"sh", "-c", "cat /dev/zero > /tmp/fill; echo $?; cat /dev/zero > /dev/shm/fill; echo $?"},
+                 &out);
+    EXPECT_FALSE(r.oom_killed);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
+    EXPECT_EQ(out.find("\n0\n"), std::string::npos) << out;
+}
+
 TEST_F(JailAttack, ReverseShellCannotConnectOut) {
     HostListener listener;
     auto port = std::to_string(listener.port());
