@@ -9,5 +9,5 @@
 #endif
 
 #include <asio.hpp>
-#include <asio/ssl.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ssl.hpp>

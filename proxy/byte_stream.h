@@ -13,11 +13,13 @@ using asio::ip::tcp;
 using TlsStream = asio::ssl::stream<tcp::socket>;
 
 class ByteStream {
-public:
+  public:
     virtual ~ByteStream() = default;
-    virtual asio::awaitable<std::size_t> readSome(asio::mutable_buffer buf, std::error_code& ec) = 0;
+    virtual asio::awaitable<std::size_t> readSome(asio::mutable_buffer buf,
+                                                  std::error_code& ec) = 0;
     virtual asio::awaitable<void> writeAll(asio::const_buffer buf, std::error_code& ec) = 0;
-    // Aborts pending reads and writes (they complete with operation_aborted); the stream stays open.
+    // Aborts pending reads and writes (they complete with operation_aborted); the stream stays
+    // open.
     virtual void cancel() = 0;
     virtual void close() = 0;
     // Half-close: tell the peer no more data comes (TCP FIN; a no-op for TLS, which has no
@@ -29,11 +31,12 @@ public:
 
 template <class S>
 class AsioByteStream final : public ByteStream {
-public:
+  public:
     explicit AsioByteStream(S stream) : stream_(std::move(stream)) {}
 
     asio::awaitable<std::size_t> readSome(asio::mutable_buffer buf, std::error_code& ec) override {
-        co_return co_await stream_.async_read_some(buf, asio::redirect_error(asio::use_awaitable, ec));
+        co_return co_await stream_.async_read_some(buf,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
     }
     asio::awaitable<void> writeAll(asio::const_buffer buf, std::error_code& ec) override {
         co_await asio::async_write(stream_, buf, asio::redirect_error(asio::use_awaitable, ec));
@@ -49,21 +52,26 @@ public:
     }
     void shutdownSend() override {
         std::error_code ignored;  // the peer may be gone already
-        if constexpr (std::is_same_v<S, tcp::socket>) stream_.shutdown(tcp::socket::shutdown_send, ignored);
+        if constexpr (std::is_same_v<S, tcp::socket>)
+            stream_.shutdown(tcp::socket::shutdown_send, ignored);
     }
     bool isOpen() const override { return socket().is_open(); }
     bool isTls() const override { return !std::is_same_v<S, tcp::socket>; }
 
     S& stream() { return stream_; }
 
-private:
+  private:
     tcp::socket& socket() {
-        if constexpr (std::is_same_v<S, tcp::socket>) return stream_;
-        else return stream_.next_layer();
+        if constexpr (std::is_same_v<S, tcp::socket>)
+            return stream_;
+        else
+            return stream_.next_layer();
     }
     const tcp::socket& socket() const {
-        if constexpr (std::is_same_v<S, tcp::socket>) return stream_;
-        else return stream_.next_layer();
+        if constexpr (std::is_same_v<S, tcp::socket>)
+            return stream_;
+        else
+            return stream_.next_layer();
     }
     S stream_;
 };

@@ -26,9 +26,11 @@ EvpPkeyPtr generateKey() {
 
 void setRandomSerial(X509* cert) {
     unsigned char bytes[16];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) throw SslError("cannot get random bytes for a serial");
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        throw SslError("cannot get random bytes for a serial");
     bytes[0] &= 0x7f;  // positive
-    std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(BN_bin2bn(bytes, sizeof bytes, nullptr), BN_free);
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(BN_bin2bn(bytes, sizeof bytes, nullptr),
+                                                   BN_free);
     if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert))) {
         throw SslError("cannot set certificate serial number");
     }
@@ -63,14 +65,16 @@ X509Ptr newCertificate(const std::string& common_name, EVP_PKEY* key, long valid
 
 bool isIpLiteral(const std::string& host) {
     unsigned char buf[16];
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 }  // namespace
 
 std::string certificateToPem(X509* cert) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) throw SslError("cannot encode certificate as PEM");
+    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1)
+        throw SslError("cannot encode certificate as PEM");
     char* data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(len));
@@ -87,7 +91,8 @@ CertificateAuthority CertificateAuthority::generate(const std::string& common_na
     addExtension(c, c, NID_key_usage, "critical,keyCertSign,cRLSign");
     addExtension(c, c, NID_subject_key_identifier, "hash");
     addExtension(c, c, NID_authority_key_identifier, "keyid:always");
-    if (X509_sign(c, ca.ca_key_.get(), EVP_sha256()) == 0) throw SslError("cannot self-sign the proxy CA");
+    if (X509_sign(c, ca.ca_key_.get(), EVP_sha256()) == 0)
+        throw SslError("cannot self-sign the proxy CA");
     ca.pem_ = certificateToPem(c);
     return ca;
 }

@@ -25,16 +25,17 @@ struct LeafCertificate {
 };
 
 class CertificateAuthority {
-public:
+  public:
     // Generates a fresh key and self-signed CA certificate. Throws SslError.
     static CertificateAuthority generate(const std::string& common_name);
 
     const std::string& certificatePem() const { return pem_; }
     X509* certificate() const { return cert_.get(); }
-    // A certificate for `host` (DNS name, or an IPv4/IPv6 literal) signed by this CA. Throws SslError.
+    // A certificate for `host` (DNS name, or an IPv4/IPv6 literal) signed by this CA. Throws
+    // SslError.
     LeafCertificate mintLeafCertificate(const std::string& host) const;
 
-private:
+  private:
     CertificateAuthority() = default;
     EvpPkeyPtr ca_key_;
     X509Ptr cert_;

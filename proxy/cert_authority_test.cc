@@ -7,7 +7,8 @@ namespace nixjail::proxy {
 namespace {
 
 bool verifies(const CertificateAuthority& ca, X509* leaf, const std::string& host) {
-    std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
+    std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(),
+                                                                  X509_STORE_free);
     X509_STORE_add_cert(store.get(), ca.certificate());
     std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
                                                                         X509_STORE_CTX_free);

@@ -61,8 +61,8 @@ asio::awaitable<void> ClientSession::watchdog() {
         if (now >= hard_deadline_) {
             expired_ = hard_reason_;
         } else if (now >= idle_deadline_) {
-            expired_ = "no data moved for " +
-                       std::to_string(ctx_.config().timeouts.idle.count()) + " ms (idle timeout)";
+            expired_ = "no data moved for " + std::to_string(ctx_.config().timeouts.idle.count()) +
+                       " ms (idle timeout)";
         } else {
             continue;  // deadline moved while we slept
         }
@@ -114,22 +114,26 @@ asio::awaitable<std::size_t> ClientSession::readMore(BufferedStream& s, std::err
     std::size_t old = s.pending.size();
     s.pending.resize(old + kReadChunk);
     touch();
-    std::size_t n = co_await s.stream->readSome(asio::buffer(s.pending.data() + old, kReadChunk), ec);
+    std::size_t n =
+        co_await s.stream->readSome(asio::buffer(s.pending.data() + old, kReadChunk), ec);
     s.pending.resize(old + n);
     touch();
     co_return n;
 }
 
-asio::awaitable<void> ClientSession::write(ByteStream& s, std::string_view data, std::error_code& ec) {
+asio::awaitable<void> ClientSession::write(ByteStream& s, std::string_view data,
+                                           std::error_code& ec) {
     touch();
     co_await s.writeAll(asio::buffer(data.data(), data.size()), ec);
     touch();
 }
 
-asio::awaitable<std::optional<std::string>> ClientSession::readHead(BufferedStream& s, std::error_code& ec) {
+asio::awaitable<std::optional<std::string>> ClientSession::readHead(BufferedStream& s,
+                                                                    std::error_code& ec) {
     while (true) {
         // Clients may send stray CRLFs between messages (RFC 9112 2.2).
-        while (s.pending.size() >= 2 && s.pending[0] == '\r' && s.pending[1] == '\n') s.pending.erase(0, 2);
+        while (s.pending.size() >= 2 && s.pending[0] == '\r' && s.pending[1] == '\n')
+            s.pending.erase(0, 2);
         if (auto end = http::findHeadEnd(s.pending)) {
             if (*end > http::kMaxHeadSize) {
                 ec = std::make_error_code(std::errc::message_size);
@@ -153,7 +157,8 @@ asio::awaitable<std::optional<http::RequestHead>> ClientSession::readRequest() {
     auto head = co_await readHead(client_, ec);
     if (!head) {
         if (ec == std::errc::message_size) {
-            co_await respond(431, "Request Header Fields Too Large", "request head over 64 KiB\n", false);
+            co_await respond(431, "Request Header Fields Too Large", "request head over 64 KiB\n",
+                             false);
         }
         co_return std::nullopt;  // EOF, reset or idle timeout between requests: just close
     }
@@ -170,7 +175,9 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     rec.time = std::chrono::system_clock::now();
     rec.method = req.method;
     auto authority = http::parseAuthority(req.target, 0);
-    if (!authority) co_return co_await respond(400, "Bad Request", "bad CONNECT target: " + authority.error() + "\n", false);
+    if (!authority)
+        co_return co_await respond(400, "Bad Request",
+                                   "bad CONNECT target: " + authority.error() + "\n", false);
     rec.host = authority->host;
     rec.port = authority->port;
 
@@ -181,16 +188,18 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
         if (!ctx_.config().audit_only) {
             rec.status = 403;
             ctx_.audit(rec);
-            co_await respond(403, "Forbidden",
-                             "nixjail proxy denied CONNECT to '" + authority->host + "': " + rec.rule + "\n",
-                             false);
+            co_await respond(
+                403, "Forbidden",
+                "nixjail proxy denied CONNECT to '" + authority->host + "': " + rec.rule + "\n",
+                false);
             co_return false;
         }
         rec.enforced = false;
         ctx_.audit(rec);
     }
     if (!client_.pending.empty()) {
-        co_return co_await respond(400, "Bad Request", "data sent before the CONNECT tunnel was established\n", false);
+        co_return co_await respond(400, "Bad Request",
+                                   "data sent before the CONNECT tunnel was established\n", false);
     }
 
     std::error_code ec;
@@ -205,7 +214,8 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     }
     auto* plain = dynamic_cast<TcpByteStream*>(client_.stream.get());
     if (!plain) co_return false;  // CONNECT inside a tunnel is refused before we get here
-    auto tls = std::make_unique<TlsByteStream>(TlsStream(std::move(plain->stream()), *client_tls_ctx_));
+    auto tls =
+        std::make_unique<TlsByteStream>(TlsStream(std::move(plain->stream()), *client_tls_ctx_));
     client_.stream = std::move(tls);
     auto& tls_stream = static_cast<TlsByteStream&>(*client_.stream).stream();
     armDeadline(ctx_.config().timeouts.connect, "client TLS handshake timed out");
@@ -214,7 +224,8 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     disarmDeadline();
     if (ec) {
         // Usually the client does not trust the proxy CA yet: worth an audit line for the user.
-        rec.error = "client TLS handshake failed (does the client trust the proxy CA?): " + ec.message();
+        rec.error =
+            "client TLS handshake failed (does the client trust the proxy CA?): " + ec.message();
         ctx_.audit(rec);
         co_return false;
     }
@@ -222,8 +233,8 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     co_return true;
 }
 
-asio::awaitable<bool> ClientSession::respond(int status, const std::string& reason, const std::string& body,
-                                             bool keep_alive) {
+asio::awaitable<bool> ClientSession::respond(int status, const std::string& reason,
+                                             const std::string& body, bool keep_alive) {
     http::ResponseHead head{"HTTP/1.1", status, reason, {}};
     head.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
     head.headers.push_back({"Content-Length", std::to_string(body.size())});

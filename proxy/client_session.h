@@ -1,5 +1,6 @@
-// One client connection: reads requests one by one (keep-alive), turns CONNECT into a TLS-terminated
-// tunnel, and forwards each request under the policy. Also runs the connection's timeouts.
+// One client connection: reads requests one by one (keep-alive), turns CONNECT into a
+// TLS-terminated tunnel, and forwards each request under the policy. Also runs the connection's
+// timeouts.
 #pragma once
 
 #include <chrono>
@@ -17,12 +18,12 @@ namespace nixjail::proxy {
 class ProxyContext;
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
-public:
+  public:
     ClientSession(ProxyContext& ctx, tcp::socket socket);
     // Spawns the session and its watchdog on the socket's executor; each keeps the session alive.
     static void start(ProxyContext& ctx, tcp::socket socket);
 
-private:
+  private:
     using Clock = std::chrono::steady_clock;
 
     struct Upstream {
@@ -40,8 +41,8 @@ private:
 
     // exchange.cc: one request/response; returns whether the client connection stays open.
     asio::awaitable<bool> forward(http::RequestHead req);
-    asio::awaitable<bool> ensureUpstream(const UpstreamTarget& target, std::string& error, bool& timed_out,
-                                         bool& reused);
+    asio::awaitable<bool> ensureUpstream(const UpstreamTarget& target, std::string& error,
+                                         bool& timed_out, bool& reused);
     asio::awaitable<void> pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
                                    std::uint64_t& counter, std::error_code& ec, std::string& error);
     asio::awaitable<void> splice(std::uint64_t& up, std::uint64_t& down);

@@ -46,7 +46,8 @@ std::string base64Encode(std::string_view data) {
     std::size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
         unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
-                     (static_cast<unsigned char>(data[i + 1]) << 8) | static_cast<unsigned char>(data[i + 2]);
+                     (static_cast<unsigned char>(data[i + 1]) << 8) |
+                     static_cast<unsigned char>(data[i + 2]);
         for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(n >> s) & 63];
     }
     if (i < data.size()) {
@@ -115,16 +116,19 @@ void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>&
 void validateCredential(const Credential& c) {
     std::string what = "credential '" + c.name + "'";
     if (c.name.empty()) throw base::Error("a credential has no name; give each credential a name");
-    if (c.value.empty()) throw base::Error(what + " has an empty value; check its source (env var or file)");
+    if (c.value.empty())
+        throw base::Error(what + " has an empty value; check its source (env var or file)");
     if (c.dummy.size() < kMinDummyLength) {
-        throw base::Error(what + " has a dummy shorter than 8 characters; a short dummy could match "
-                                 "unrelated header text");
+        throw base::Error(what +
+                          " has a dummy shorter than 8 characters; a short dummy could match "
+                          "unrelated header text");
     }
     if (c.value.reveal().find(c.dummy) != std::string::npos ||
         c.dummy.find(c.value.reveal()) != std::string::npos) {
         throw base::Error(what + ": dummy and real value overlap; choose a different dummy");
     }
-    if (c.hosts.empty()) throw base::Error(what + " has no allowed hosts; it would never be injected");
+    if (c.hosts.empty())
+        throw base::Error(what + " has no allowed hosts; it would never be injected");
     if (!c.header_template.empty() && c.header_template.find("{token}") == std::string::npos) {
         throw base::Error(what + ": header template '" + c.header_template + "' lacks '{token}'");
     }

@@ -15,8 +15,8 @@ namespace {
 constexpr std::size_t kMaxPathLength = 8192;
 
 // Connection-level headers of the client's hop: never forwarded.
-constexpr const char* kHopHeaders[] = {"Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate",
-                                       "Keep-Alive", "TE", "Expect"};
+constexpr const char* kHopHeaders[] = {
+    "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "Keep-Alive", "TE", "Expect"};
 
 bool wantsKeepAlive(const std::string& version, const http::Headers& headers) {
     if (http::headerHasToken(headers, "Connection", "close")) return false;
@@ -59,8 +59,10 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
             origin = req.target;
         } else {
             auto abs = http::parseAbsoluteTarget(req.target);
-            if (!abs || abs->authority.host != tunnel_->host || abs->authority.port != tunnel_->port) {
-                co_return co_await fail(400, "Bad Request", "request target does not match the CONNECT tunnel");
+            if (!abs || abs->authority.host != tunnel_->host ||
+                abs->authority.port != tunnel_->port) {
+                co_return co_await fail(400, "Bad Request",
+                                        "request target does not match the CONNECT tunnel");
             }
             origin = abs->path;
         }
@@ -68,24 +70,33 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
             auto parsed = http::parseAuthority(host->value, tunnel_->port);
             if (!parsed || parsed->host != tunnel_->host) {
                 co_return co_await fail(400, "Bad Request",
-                                        "Host header '" + host->value + "' does not match the CONNECT target '" +
+                                        "Host header '" + host->value +
+                                            "' does not match the CONNECT target '" +
                                             tunnel_->host + "'");
             }
         }
     } else {
-        if (req.method == "CONNECT") co_return co_await fail(400, "Bad Request", "CONNECT inside a CONNECT tunnel");
+        if (req.method == "CONNECT")
+            co_return co_await fail(400, "Bad Request", "CONNECT inside a CONNECT tunnel");
         auto abs = http::parseAbsoluteTarget(req.target);
-        if (!abs) co_return co_await fail(400, "Bad Request", "a proxy request needs an absolute http:// URL: " + abs.error());
-        if (abs->scheme != "http") co_return co_await fail(400, "Bad Request", "use CONNECT for https:// URLs");
+        if (!abs)
+            co_return co_await fail(
+                400, "Bad Request",
+                "a proxy request needs an absolute http:// URL: " + abs.error());
+        if (abs->scheme != "http")
+            co_return co_await fail(400, "Bad Request", "use CONNECT for https:// URLs");
         authority = abs->authority;
         origin = abs->path;
     }
     rec.host = authority.host;
     rec.port = authority.port;
     rec.path = std::string(http::pathWithoutQuery(origin));
-    if (rec.path.size() > kMaxPathLength) co_return co_await fail(414, "URI Too Long", "path longer than 8 KiB");
+    if (rec.path.size() > kMaxPathLength)
+        co_return co_await fail(414, "URI Too Long", "path longer than 8 KiB");
     auto policy_path = http::normalizePath(rec.path);
-    if (!policy_path) co_return co_await fail(400, "Bad Request", "bad path '" + rec.path + "': " + policy_path.error());
+    if (!policy_path)
+        co_return co_await fail(400, "Bad Request",
+                                "bad path '" + rec.path + "': " + policy_path.error());
 
     // 2. Policy, on the path as the server will see it; the request goes out unchanged.
     PolicyVerdict verdict = ctx_.config().policy.evaluate(req.method, authority.host, *policy_path);
@@ -95,8 +106,8 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
         if (!ctx_.config().audit_only) {
             rec.status = 403;
             co_return co_await respond(403, "Forbidden",
-                                       "nixjail proxy denied " + req.method + " " + authority.host + rec.path +
-                                           ": " + rec.rule + "\n",
+                                       "nixjail proxy denied " + req.method + " " + authority.host +
+                                           rec.path + ": " + rec.rule + "\n",
                                        false);
         }
         rec.enforced = false;
@@ -104,7 +115,8 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
 
     // 3. The request as it goes upstream.
     auto framing = http::requestBodyFraming(req);
-    if (!framing) co_return co_await fail(400, "Bad Request", "bad request body framing: " + framing.error());
+    if (!framing)
+        co_return co_await fail(400, "Bad Request", "bad request body framing: " + framing.error());
     bool client_keep_alive = wantsKeepAlive(req.version, req.headers);
     bool expect_continue = http::headerHasToken(req.headers, "Expect", "100-continue");
     bool upgrade = http::headerHasToken(req.headers, "Connection", "upgrade") &&
@@ -127,12 +139,14 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
         bool timed_out = false;
         bool reused = false;
         if (!co_await ensureUpstream(target, error, timed_out, reused)) {
-            co_return co_await fail(timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway", error);
+            co_return co_await fail(timed_out ? 504 : 502,
+                                    timed_out ? "Gateway Timeout" : "Bad Gateway", error);
         }
         bool may_retry = reused && attempt == 0 && framing->kind == http::BodyFraming::Kind::kNone;
-        armDeadline(ctx_.config().timeouts.total, "exchange took longer than " +
-                                                      std::to_string(ctx_.config().timeouts.total.count()) +
-                                                      " ms (total timeout)");
+        armDeadline(ctx_.config().timeouts.total,
+                    "exchange took longer than " +
+                        std::to_string(ctx_.config().timeouts.total.count()) +
+                        " ms (total timeout)");
         co_await write(*upstream_.conn.stream, head, ec);
         if (ec) {
             upstream_.conn.stream->close();
@@ -141,7 +155,8 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
                 continue;
             }
             if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
-            co_return co_await fail(502, "Bad Gateway", "cannot send the request upstream: " + ec.message());
+            co_return co_await fail(502, "Bad Gateway",
+                                    "cannot send the request upstream: " + ec.message());
         }
         if (expect_continue && attempt == 0) {
             co_await write(*client_.stream, "HTTP/1.1 100 Continue\r\n\r\n", ec);
@@ -151,7 +166,8 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
         if (ec) {
             upstream_.conn.stream->close();
             if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
-            if (!error.empty()) co_return co_await fail(400, "Bad Request", "request body: " + error);
+            if (!error.empty())
+                co_return co_await fail(400, "Bad Request", "request body: " + error);
             rec.error = "client went away while sending the body: " + ec.message();
             co_return false;
         }
@@ -168,12 +184,14 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
                     ec.clear();
                     break;
                 }
-                co_return co_await fail(502, "Bad Gateway", "no response from upstream: " + ec.message());
+                co_return co_await fail(502, "Bad Gateway",
+                                        "no response from upstream: " + ec.message());
             }
             auto parsed = http::parseResponseHead(*raw);
             if (!parsed) {
                 upstream_.conn.stream->close();
-                co_return co_await fail(502, "Bad Gateway", "malformed response from upstream: " + parsed.error());
+                co_return co_await fail(502, "Bad Gateway",
+                                        "malformed response from upstream: " + parsed.error());
             }
             res = std::move(*parsed);
             if (res.status >= 200 || res.status == 101) break;
@@ -189,7 +207,8 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     auto res_framing = http::responseBodyFraming(res, req.method);
     if (!res_framing) {
         upstream_.conn.stream->close();
-        co_return co_await fail(502, "Bad Gateway", "bad response body framing: " + res_framing.error());
+        co_return co_await fail(502, "Bad Gateway",
+                                "bad response body framing: " + res_framing.error());
     }
     bool switching = res.status == 101 && upgrade;
     bool upstream_keep_alive = !switching && wantsKeepAlive(res.version, res.headers) &&
@@ -216,7 +235,9 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     co_await pumpBody(upstream_.conn, *client_.stream, *res_framing, rec.bytes_down, ec, error);
     disarmDeadline();
     if (ec) {
-        rec.error = !expired_.empty() ? expired_ : !error.empty() ? "response body: " + error : ec.message();
+        rec.error = !expired_.empty() ? expired_
+                    : !error.empty()  ? "response body: " + error
+                                      : ec.message();
         closeAll();
         co_return false;
     }
@@ -224,10 +245,12 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     co_return keep_client;
 }
 
-asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target, std::string& error,
-                                                    bool& timed_out, bool& reused) {
-    if (upstream_.usable() && upstream_.target.host == target.host && upstream_.target.port == target.port &&
-        upstream_.target.tls == target.tls && upstream_.conn.pending.empty()) {
+asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target,
+                                                    std::string& error, bool& timed_out,
+                                                    bool& reused) {
+    if (upstream_.usable() && upstream_.target.host == target.host &&
+        upstream_.target.port == target.port && upstream_.target.tls == target.tls &&
+        upstream_.conn.pending.empty()) {
         reused = true;
         co_return true;
     }
@@ -235,8 +258,9 @@ asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target
     if (upstream_.conn.stream) upstream_.conn.stream->close();
     upstream_ = Upstream{};
     armDeadline(ctx_.config().timeouts.connect,
-                "connecting to '" + target.host + ":" + std::to_string(target.port) + "' took longer than " +
-                    std::to_string(ctx_.config().timeouts.connect.count()) + " ms (connect timeout)");
+                "connecting to '" + target.host + ":" + std::to_string(target.port) +
+                    "' took longer than " + std::to_string(ctx_.config().timeouts.connect.count()) +
+                    " ms (connect timeout)");
     std::error_code ec;
     auto stream = co_await connectUpstream(ctx_, target, ec, error, cancel_connect_);
     disarmDeadline();
@@ -252,8 +276,9 @@ asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target
     co_return true;
 }
 
-asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
-                                              std::uint64_t& counter, std::error_code& ec, std::string& error) {
+asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& to,
+                                              http::BodyFraming framing, std::uint64_t& counter,
+                                              std::error_code& ec, std::string& error) {
     http::BodyTracker tracker(framing);
     while (!tracker.done()) {
         if (from.pending.empty()) {
@@ -278,7 +303,8 @@ asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& 
     }
 }
 
-asio::awaitable<void> ClientSession::pipeRaw(BufferedStream& from, ByteStream& to, std::uint64_t& counter) {
+asio::awaitable<void> ClientSession::pipeRaw(BufferedStream& from, ByteStream& to,
+                                             std::uint64_t& counter) {
     std::error_code ec;
     while (!ec) {
         if (from.pending.empty()) {
@@ -294,7 +320,8 @@ asio::awaitable<void> ClientSession::pipeRaw(BufferedStream& from, ByteStream& t
 }
 
 asio::awaitable<void> ClientSession::splice(std::uint64_t& up, std::uint64_t& down) {
-    co_await (pipeRaw(client_, *upstream_.conn.stream, up) && pipeRaw(upstream_.conn, *client_.stream, down));
+    co_await (pipeRaw(client_, *upstream_.conn.stream, up) &&
+              pipeRaw(upstream_.conn, *client_.stream, down));
 }
 
 }  // namespace nixjail::proxy

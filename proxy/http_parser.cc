@@ -36,13 +36,15 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 // Splits the head into lines (CRLF only) and parses the header lines after the start line.
 Result<std::vector<std::string_view>, std::string> splitLines(std::string_view head) {
     auto end = findHeadEnd(head);
-    if (!end || *end != head.size()) return unexpected(std::string("head does not end in CRLF CRLF"));
+    if (!end || *end != head.size())
+        return unexpected(std::string("head does not end in CRLF CRLF"));
     head.remove_suffix(4);
     std::vector<std::string_view> lines;
     while (true) {
         auto pos = head.find("\r\n");
         std::string_view line = head.substr(0, pos);
-        if (line.find('\r') != std::string_view::npos || line.find('\n') != std::string_view::npos) {
+        if (line.find('\r') != std::string_view::npos ||
+            line.find('\n') != std::string_view::npos) {
             return unexpected(std::string("bare CR or LF in head"));
         }
         lines.push_back(line);
@@ -60,7 +62,8 @@ Result<Headers, std::string> parseHeaderLines(const std::vector<std::string_view
             return unexpected(std::string("obsolete line folding in header"));
         }
         auto colon = line.find(':');
-        if (colon == std::string_view::npos) return unexpected(std::string("header line without ':'"));
+        if (colon == std::string_view::npos)
+            return unexpected(std::string("header line without ':'"));
         std::string_view name = line.substr(0, colon);
         if (!isToken(name)) return unexpected("invalid header name '" + std::string(name) + "'");
         std::string_view value = trimOws(line.substr(colon + 1));
@@ -90,7 +93,8 @@ Result<BodyFraming, std::string> framingFromHeaders(const Headers& headers, bool
         auto comma = v.rfind(',');
         std::string_view last = trimOws(comma == std::string_view::npos ? v : v.substr(comma + 1));
         if (!equalsIgnoreCase(last, "chunked")) {
-            if (is_request) return unexpected(std::string("request Transfer-Encoding is not chunked"));
+            if (is_request)
+                return unexpected(std::string("request Transfer-Encoding is not chunked"));
             return BodyFraming{BodyFraming::Kind::kUntilClose, 0};
         }
         for (const auto& h : headers) {
@@ -108,7 +112,8 @@ Result<BodyFraming, std::string> framingFromHeaders(const Headers& headers, bool
             if (!parseUint(trimOws(h.value), n)) {
                 return unexpected("invalid Content-Length '" + h.value + "'");
             }
-            if (length && *length != n) return unexpected(std::string("conflicting Content-Length"));
+            if (length && *length != n)
+                return unexpected(std::string("conflicting Content-Length"));
             length = n;
         }
         if (*length == 0) return BodyFraming{BodyFraming::Kind::kNone, 0};
@@ -120,8 +125,8 @@ Result<BodyFraming, std::string> framingFromHeaders(const Headers& headers, bool
 }  // namespace
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::optional<std::size_t> findHeadEnd(std::string_view buf) {
@@ -240,16 +245,26 @@ Result<BodyFraming, std::string> responseBodyFraming(const ResponseHead& head,
     if (request_method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304) {
         return BodyFraming{BodyFraming::Kind::kNone, 0};
     }
-    if (request_method == "CONNECT" && head.status < 300) return BodyFraming{BodyFraming::Kind::kNone, 0};
+    if (request_method == "CONNECT" && head.status < 300)
+        return BodyFraming{BodyFraming::Kind::kNone, 0};
     return framingFromHeaders(head.headers, false);
 }
 
 BodyTracker::BodyTracker(BodyFraming framing) : framing_(framing) {
     switch (framing.kind) {
-        case BodyFraming::Kind::kNone: state_ = State::kDone; break;
-        case BodyFraming::Kind::kLength: state_ = State::kData; remaining_ = framing.length; break;
-        case BodyFraming::Kind::kChunked: state_ = State::kSize; break;
-        case BodyFraming::Kind::kUntilClose: state_ = State::kData; break;
+        case BodyFraming::Kind::kNone:
+            state_ = State::kDone;
+            break;
+        case BodyFraming::Kind::kLength:
+            state_ = State::kData;
+            remaining_ = framing.length;
+            break;
+        case BodyFraming::Kind::kChunked:
+            state_ = State::kSize;
+            break;
+        case BodyFraming::Kind::kUntilClose:
+            state_ = State::kData;
+            break;
     }
 }
 
@@ -274,9 +289,12 @@ std::size_t BodyTracker::consume(std::string_view data) {
         switch (state_) {
             case State::kSize: {
                 int digit = -1;
-                if (c >= '0' && c <= '9') digit = c - '0';
-                else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-                else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+                if (c >= '0' && c <= '9')
+                    digit = c - '0';
+                else if (c >= 'a' && c <= 'f')
+                    digit = c - 'a' + 10;
+                else if (c >= 'A' && c <= 'F')
+                    digit = c - 'A' + 10;
                 if (digit >= 0) {
                     if (++size_digits_ > 15) return fail("chunk size too large", i);
                     remaining_ = remaining_ * 16 + static_cast<std::uint64_t>(digit);
@@ -293,8 +311,10 @@ std::size_t BodyTracker::consume(std::string_view data) {
                 break;
             }
             case State::kSizeExt:
-                if (c == '\r') state_ = State::kSizeLf;
-                else if (c == '\n' || !isFieldValueChar(c)) return fail("invalid chunk extension", i);
+                if (c == '\r')
+                    state_ = State::kSizeLf;
+                else if (c == '\n' || !isFieldValueChar(c))
+                    return fail("invalid chunk extension", i);
                 ++i;
                 break;
             case State::kSizeLf:
@@ -310,7 +330,8 @@ std::size_t BodyTracker::consume(std::string_view data) {
                 }
                 break;
             case State::kData: {
-                auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size() - i));
+                auto n =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size() - i));
                 remaining_ -= n;
                 i += n;
                 if (remaining_ == 0) state_ = State::kDataCr;
@@ -357,7 +378,8 @@ Result<Authority, std::string> parseAuthority(std::string_view text, std::uint16
     std::string_view port;
     if (!text.empty() && text.front() == '[') {
         auto close = text.find(']');
-        if (close == std::string_view::npos) return unexpected(std::string("unterminated IPv6 literal"));
+        if (close == std::string_view::npos)
+            return unexpected(std::string("unterminated IPv6 literal"));
         host = text.substr(1, close - 1);
         std::string_view rest = text.substr(close + 1);
         if (!rest.empty()) {
@@ -397,9 +419,12 @@ Result<AbsoluteTarget, std::string> parseAbsoluteTarget(std::string_view target)
     AbsoluteTarget t;
     for (char c : target.substr(0, sep)) t.scheme.push_back(lower(c));
     std::uint16_t default_port = 0;
-    if (t.scheme == "http") default_port = 80;
-    else if (t.scheme == "https") default_port = 443;
-    else return unexpected("unsupported scheme '" + t.scheme + "'");
+    if (t.scheme == "http")
+        default_port = 80;
+    else if (t.scheme == "https")
+        default_port = 443;
+    else
+        return unexpected("unsupported scheme '" + t.scheme + "'");
     std::string_view rest = target.substr(sep + 3);
     auto slash = rest.find_first_of("/?");
     std::string_view authority = rest.substr(0, slash);
@@ -420,7 +445,8 @@ std::string_view pathWithoutQuery(std::string_view target) {
 }
 
 base::Result<std::string, std::string> normalizePath(std::string_view path) {
-    if (path.empty() || path.front() != '/') return unexpected(std::string("path does not start with '/'"));
+    if (path.empty() || path.front() != '/')
+        return unexpected(std::string("path does not start with '/'"));
     std::string decoded;
     decoded.reserve(path.size());
     for (std::size_t i = 0; i < path.size(); ++i) {
@@ -428,7 +454,8 @@ base::Result<std::string, std::string> normalizePath(std::string_view path) {
         if (c == '%') {
             if (i + 2 >= path.size()) return unexpected(std::string("truncated %-escape in path"));
             std::uint64_t v = 0;
-            if (!parseUint(path.substr(i + 1, 2), v, 16)) return unexpected(std::string("invalid %-escape in path"));
+            if (!parseUint(path.substr(i + 1, 2), v, 16))
+                return unexpected(std::string("invalid %-escape in path"));
             c = static_cast<char>(v);
             i += 2;
         }

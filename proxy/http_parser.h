@@ -24,7 +24,7 @@ using Headers = std::vector<Header>;
 
 struct RequestHead {
     std::string method;
-    std::string target;  // as sent: absolute-form, authority-form (CONNECT) or origin-form
+    std::string target;   // as sent: absolute-form, authority-form (CONNECT) or origin-form
     std::string version;  // "HTTP/1.1" or "HTTP/1.0"
     Headers headers;
 };
@@ -65,7 +65,7 @@ base::Result<BodyFraming, std::string> responseBodyFraming(const ResponseHead& h
 // Tracks where a body ends while its bytes stream through unchanged. consume() returns how many
 // of `data` belong to the body; the rest (if done()) belongs to the next message.
 class BodyTracker {
-public:
+  public:
     explicit BodyTracker(BodyFraming framing);
     std::size_t consume(std::string_view data);
     bool done() const { return state_ == State::kDone; }
@@ -73,7 +73,7 @@ public:
     const std::string& error() const { return error_; }
     BodyFraming framing() const { return framing_; }
 
-private:
+  private:
     enum class State { kSize, kSizeExt, kSizeLf, kData, kDataCr, kDataLf, kTrailer, kDone, kError };
     std::size_t fail(std::string message, std::size_t used);
 
@@ -93,7 +93,8 @@ struct Authority {
     std::string host;  // lower-cased, without brackets
     std::uint16_t port = 0;
 };
-base::Result<Authority, std::string> parseAuthority(std::string_view text, std::uint16_t default_port);
+base::Result<Authority, std::string> parseAuthority(std::string_view text,
+                                                    std::uint16_t default_port);
 
 // "http://host[:port]/path?query" -> authority + origin-form path ("/" when empty).
 struct AbsoluteTarget {

@@ -6,7 +6,8 @@ namespace nixjail::proxy::http {
 namespace {
 
 TEST(HttpHead, ParsesAbsoluteFormRequest) {
-    auto req = parseRequestHead("GET http://a.test:8080/x?y=1 HTTP/1.1\r\nHost: a.test\r\nX-A:  v \r\n\r\n");
+    auto req = parseRequestHead(
+        "GET http://a.test:8080/x?y=1 HTTP/1.1\r\nHost: a.test\r\nX-A:  v \r\n\r\n");
     ASSERT_TRUE(req) << req.error();
     EXPECT_EQ(req->method, "GET");
     EXPECT_EQ(req->target, "http://a.test:8080/x?y=1");
@@ -50,10 +51,12 @@ TEST(HttpHead, StatusLineWithoutReasonIsAccepted) {
 }
 
 TEST(HttpFraming, RefusesSmugglingShapes) {
-    auto both = parseRequestHead("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+    auto both = parseRequestHead(
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
     ASSERT_TRUE(both);
     EXPECT_FALSE(requestBodyFraming(*both));
-    auto conflicting = parseRequestHead("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n");
+    auto conflicting =
+        parseRequestHead("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n");
     EXPECT_FALSE(requestBodyFraming(*conflicting));
     auto gzip = parseRequestHead("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n");
     EXPECT_FALSE(requestBodyFraming(*gzip));
@@ -78,7 +81,8 @@ TEST(BodyTracker, ContentLengthStopsAtTheEnd) {
 }
 
 TEST(BodyTracker, ChunkedAcrossArbitrarySplits) {
-    std::string body = "4;ext=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\n";
+    std::string body =
+        "4;ext=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\n";
     for (std::size_t split = 0; split <= body.size(); ++split) {
         BodyTracker t({BodyFraming::Kind::kChunked, 0});
         std::string data = body + "GET";

@@ -56,9 +56,12 @@ HostPattern HostPattern::regex(std::string text) {
 
 bool HostPattern::matches(std::string_view host) const {
     switch (kind_) {
-        case Kind::kExact: return host == text_;
-        case Kind::kGlob: return globMatch(text_, host);
-        case Kind::kRegex: return regex_ && std::regex_match(host.begin(), host.end(), *regex_);
+        case Kind::kExact:
+            return host == text_;
+        case Kind::kGlob:
+            return globMatch(text_, host);
+        case Kind::kRegex:
+            return regex_ && std::regex_match(host.begin(), host.end(), *regex_);
     }
     return false;
 }
@@ -75,7 +78,8 @@ bool PolicyRule::matches(std::string_view method, std::string_view host,
         return false;
     }
     if (path_regex) {
-        if (!path_) return false;  // not compiled: never match, so a forgotten compile() cannot allow
+        if (!path_)
+            return false;  // not compiled: never match, so a forgotten compile() cannot allow
         return std::regex_match(path.begin(), path.end(), *path_);
     }
     return true;
@@ -118,7 +122,8 @@ Policy Policy::withRulesFirstInEveryLayer(const std::vector<PolicyRule>& rules,
                                           const std::string& layer_name) const {
     if (layers_.empty()) return fromRules(layer_name, rules);
     Policy p = *this;
-    for (auto& layer : p.layers_) layer.rules.insert(layer.rules.begin(), rules.begin(), rules.end());
+    for (auto& layer : p.layers_)
+        layer.rules.insert(layer.rules.begin(), rules.begin(), rules.end());
     return p;
 }
 

@@ -1,4 +1,5 @@
-// Network policy: ordered allow/deny rules on host, path and method; first match wins, default deny.
+// Network policy: ordered allow/deny rules on host, path and method; first match wins, default
+// deny.
 //
 // Composition: compose(admin, label, job) stacks layers. A request is allowed only when EVERY layer
 // allows it (each layer decides on its own first matching rule, or denies by default), so a job's
@@ -26,7 +27,7 @@ const char* toString(PolicyDecision d);
 //   exact "api.example.com"; glob "*.example.com" ('*' = any run of characters, dots included,
 //   '?' = one character); regex (ECMAScript, must match the whole host).
 class HostPattern {
-public:
+  public:
     enum class Kind { kExact, kGlob, kRegex };
     // Exact, or glob when the text contains '*' or '?'.
     static HostPattern literalOrGlob(std::string text);
@@ -37,7 +38,7 @@ public:
     Kind kind() const { return kind_; }
     const std::string& text() const { return text_; }
 
-private:
+  private:
     Kind kind_ = Kind::kExact;
     std::string text_;
     std::shared_ptr<const std::regex> regex_;
@@ -61,7 +62,7 @@ struct PolicyRule {
     // "allow host '*.example.com' path '^/v1/.*' methods GET,HEAD (job.yaml:4:5)"
     std::string describe() const;
 
-private:
+  private:
     std::shared_ptr<const std::regex> path_;
 };
 
@@ -75,7 +76,7 @@ struct PolicyVerdict {
 };
 
 class Policy {
-public:
+  public:
     // A policy without layers denies everything.
     Policy() = default;
     static Policy fromRules(std::string layer_name, std::vector<PolicyRule> rules);
@@ -84,15 +85,17 @@ public:
     // A copy with `rules` placed first in every layer (or as the only layer of an empty policy).
     // For what the runner allows on its own behalf (the forge's git and cache endpoints): with
     // every layer having to allow, a separate layer could not widen anything.
-    Policy withRulesFirstInEveryLayer(const std::vector<PolicyRule>& rules, const std::string& layer_name) const;
+    Policy withRulesFirstInEveryLayer(const std::vector<PolicyRule>& rules,
+                                      const std::string& layer_name) const;
 
-    PolicyVerdict evaluate(std::string_view method, std::string_view host, std::string_view path) const;
+    PolicyVerdict evaluate(std::string_view method, std::string_view host,
+                           std::string_view path) const;
     // For CONNECT, before any request is seen: deny when no request to `host` could be allowed.
     PolicyVerdict evaluateHost(std::string_view host) const;
 
     bool empty() const { return layers_.empty(); }
 
-private:
+  private:
     struct Layer {
         std::string name;
         std::vector<PolicyRule> rules;

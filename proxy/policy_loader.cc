@@ -53,7 +53,8 @@ std::string unknownKeyMessage(const std::string& key) {
 std::optional<PolicyRule> parseRule(const YAML::Node& node, const std::string& source,
                                     std::vector<ConfigError>& errors) {
     if (!node.IsMap()) {
-        errors.push_back(errorAt(source, node, "a rule must be a mapping with 'host' or 'host_regex'"));
+        errors.push_back(
+            errorAt(source, node, "a rule must be a mapping with 'host' or 'host_regex'"));
         return std::nullopt;
     }
     std::size_t before = errors.size();
@@ -70,7 +71,8 @@ std::optional<PolicyRule> parseRule(const YAML::Node& node, const std::string& s
         }
         if (key == "methods") {
             if (!value.IsSequence()) {
-                errors.push_back(errorAt(source, value, "'methods' must be a list such as [GET, HEAD]"));
+                errors.push_back(
+                    errorAt(source, value, "'methods' must be a list such as [GET, HEAD]"));
                 continue;
             }
             for (const auto& m : value) {
@@ -89,24 +91,32 @@ std::optional<PolicyRule> parseRule(const YAML::Node& node, const std::string& s
         try {
             if (key == "host" || key == "host_regex") {
                 if (has_host) {
-                    errors.push_back(errorAt(source, kv.first, "a rule has exactly one of 'host' and 'host_regex'"));
+                    errors.push_back(errorAt(source, kv.first,
+                                             "a rule has exactly one of 'host' and 'host_regex'"));
                     continue;
                 }
                 has_host = true;
-                rule.host = key == "host" ? HostPattern::literalOrGlob(text) : HostPattern::regex(text);
+                rule.host =
+                    key == "host" ? HostPattern::literalOrGlob(text) : HostPattern::regex(text);
             } else if (key == "path") {
                 rule.path_regex = text;
                 rule.compile();
             } else if (key == "action") {
-                if (text == "allow") rule.action = PolicyAction::kAllow;
-                else if (text == "deny") rule.action = PolicyAction::kDeny;
-                else errors.push_back(errorAt(source, value, "action must be 'allow' or 'deny', not '" + text + "'"));
+                if (text == "allow")
+                    rule.action = PolicyAction::kAllow;
+                else if (text == "deny")
+                    rule.action = PolicyAction::kDeny;
+                else
+                    errors.push_back(errorAt(
+                        source, value, "action must be 'allow' or 'deny', not '" + text + "'"));
             }
         } catch (const std::regex_error& e) {
-            errors.push_back(errorAt(source, value, "invalid regular expression '" + text + "': " + e.what()));
+            errors.push_back(
+                errorAt(source, value, "invalid regular expression '" + text + "': " + e.what()));
         }
     }
-    if (!has_host) errors.push_back(errorAt(source, node, "rule has neither 'host' nor 'host_regex'"));
+    if (!has_host)
+        errors.push_back(errorAt(source, node, "rule has neither 'host' nor 'host_regex'"));
     if (errors.size() != before) return std::nullopt;
     return rule;
 }
@@ -132,7 +142,8 @@ base::Result<Policy, std::vector<ConfigError>> parsePolicy(std::string_view yaml
     for (const auto& kv : root) {
         std::string key = kv.first.as<std::string>("");
         if (key != "rules") {
-            errors.push_back(errorAt(source, kv.first, "unknown policy key '" + key + "'; expected 'rules'"));
+            errors.push_back(
+                errorAt(source, kv.first, "unknown policy key '" + key + "'; expected 'rules'"));
         }
     }
     YAML::Node list = root["rules"];

@@ -28,7 +28,8 @@ rules:
     auto v = p.evaluate("GET", "api.test", "/admin/users");
     EXPECT_EQ(v.decision, PolicyDecision::kDeny);
     ASSERT_TRUE(v.rule);
-    EXPECT_NE(v.describe().find("deny host 'api.test' path '^/admin/.*' (job.yaml:3:5)"), std::string::npos)
+    EXPECT_NE(v.describe().find("deny host 'api.test' path '^/admin/.*' (job.yaml:3:5)"),
+              std::string::npos)
         << v.describe();
 }
 
@@ -83,11 +84,15 @@ TEST(PolicyCompose, RunnerRulesGoFirstInEveryLayer) {
     forge.compile();
     forge.origin = "runner: forge git endpoint";
     Policy p = Policy::compose(admin, Policy(), job).withRulesFirstInEveryLayer({forge}, "runner");
-    EXPECT_EQ(p.evaluate("GET", "forge.example", "/org/repo.git/info/refs").decision, PolicyDecision::kAllow);
-    EXPECT_EQ(p.evaluate("GET", "forge.example", "/org/other.git/info/refs").decision, PolicyDecision::kDeny);
+    EXPECT_EQ(p.evaluate("GET", "forge.example", "/org/repo.git/info/refs").decision,
+              PolicyDecision::kAllow);
+    EXPECT_EQ(p.evaluate("GET", "forge.example", "/org/other.git/info/refs").decision,
+              PolicyDecision::kDeny);
     EXPECT_EQ(p.evaluate("GET", "a.test", "/").decision, PolicyDecision::kAllow);
-    EXPECT_EQ(Policy().withRulesFirstInEveryLayer({forge}, "runner")
-                  .evaluate("GET", "forge.example", "/org/repo.git/x").decision,
+    EXPECT_EQ(Policy()
+                  .withRulesFirstInEveryLayer({forge}, "runner")
+                  .evaluate("GET", "forge.example", "/org/repo.git/x")
+                  .decision,
               PolicyDecision::kAllow);
 }
 
@@ -121,7 +126,9 @@ rules:
     ASSERT_FALSE(p);
     std::string all;
     for (const auto& e : p.error()) all += std::string(e.what()) + "\n";
-    EXPECT_NE(all.find("p.yaml:3:5: unknown rule key 'hots'; did you mean 'host'?"), std::string::npos) << all;
+    EXPECT_NE(all.find("p.yaml:3:5: unknown rule key 'hots'; did you mean 'host'?"),
+              std::string::npos)
+        << all;
     EXPECT_NE(all.find("p.yaml:5:13: action must be 'allow' or 'deny'"), std::string::npos) << all;
     EXPECT_NE(all.find("p.yaml:6:17: invalid regular expression"), std::string::npos) << all;
 }

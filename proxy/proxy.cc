@@ -12,7 +12,7 @@
 namespace nixjail::proxy {
 
 class ProxyService {
-public:
+  public:
     explicit ProxyService(ProxyConfig config)
         : context_(std::move(config)), io_(std::make_unique<asio::io_context>(1)) {
         acceptor_.emplace(*io_);
@@ -42,15 +42,17 @@ public:
     const std::string& address() const { return address_; }
     const std::string& caPem() const { return context_.authority().certificatePem(); }
 
-private:
+  private:
     asio::awaitable<void> accept() {
         while (true) {
             std::error_code ec;
-            tcp::socket socket = co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            tcp::socket socket =
+                co_await acceptor_->async_accept(asio::redirect_error(asio::use_awaitable, ec));
             if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
             if (ec) {
                 // EMFILE and friends: drop this attempt, keep serving the others.
-                context_.log().warn("proxy accept failed on port {}, continuing: {}", port_, ec.message());
+                context_.log().warn("proxy accept failed on port {}, continuing: {}", port_,
+                                    ec.message());
                 continue;
             }
             ClientSession::start(context_, std::move(socket));

@@ -42,10 +42,10 @@ struct AuditRecord {
     bool enforced = true;  // false in audit-only mode, where a deny was let through
     std::string rule;      // PolicyVerdict::describe()
     int status = 0;        // status sent to the client; 0 when the connection broke before that
-    std::uint64_t bytes_up = 0;    // request body bytes sent upstream
-    std::uint64_t bytes_down = 0;  // response body bytes sent to the client
+    std::uint64_t bytes_up = 0;             // request body bytes sent upstream
+    std::uint64_t bytes_down = 0;           // response body bytes sent to the client
     std::optional<std::string> credential;  // name of the injected credential, never its value
-    std::string error;  // why a 502/504 was sent, or why the exchange broke
+    std::string error;                      // why a 502/504 was sent, or why the exchange broke
 };
 
 // Called on the proxy's io thread; must not block for long.
@@ -53,8 +53,8 @@ using AuditSink = std::function<void(const AuditRecord&)>;
 
 struct ProxyTimeouts {
     std::chrono::milliseconds connect{std::chrono::seconds(30)};  // resolve + TCP + TLS upstream
-    std::chrono::milliseconds idle{std::chrono::minutes(5)};      // no byte moved in either direction
-    std::chrono::milliseconds total{std::chrono::hours(2)};       // one request/response exchange
+    std::chrono::milliseconds idle{std::chrono::minutes(5)};  // no byte moved in either direction
+    std::chrono::milliseconds total{std::chrono::hours(2)};   // one request/response exchange
 };
 
 struct ProxyConfig {
@@ -82,7 +82,7 @@ class ProxyService;
 // Owns the running proxy: destroying it (or stop()) closes the listener and every connection and
 // joins the io thread.
 class ProxyHandle {
-public:
+  public:
     ProxyHandle(ProxyHandle&&) noexcept;
     ProxyHandle& operator=(ProxyHandle&&) noexcept;
     ProxyHandle(const ProxyHandle&) = delete;
@@ -95,7 +95,7 @@ public:
     const std::string& caCertificatePem() const;
     void stop();
 
-private:
+  private:
     friend ProxyHandle startProxy(ProxyConfig config);
     explicit ProxyHandle(std::unique_ptr<ProxyService> service);
     std::unique_ptr<ProxyService> service_;

@@ -26,7 +26,8 @@ asio::ssl::context makeUpstreamTls(const ProxyConfig& config) {
     if (!config.extra_upstream_ca_file.empty() &&
         SSL_CTX_load_verify_locations(ctx.native_handle(), config.extra_upstream_ca_file.c_str(),
                                       nullptr) != 1) {
-        throw SslError("cannot load extra upstream CA file '" + config.extra_upstream_ca_file.string() +
+        throw SslError("cannot load extra upstream CA file '" +
+                       config.extra_upstream_ca_file.string() +
                        "'; check that it exists and holds PEM certificates");
     }
     ctx.set_verify_mode(asio::ssl::verify_peer);
@@ -57,9 +58,10 @@ std::shared_ptr<asio::ssl::context> ProxyContext::serverTlsFor(const std::string
 }
 
 void ProxyContext::audit(const AuditRecord& record) const {
-    logger_->debug("{} {}:{}{} {} status={} up={} down={}{}{}", record.method, record.host, record.port,
-                   record.path, toString(record.decision), record.status, record.bytes_up,
-                   record.bytes_down, record.credential ? " credential=" + *record.credential : "",
+    logger_->debug("{} {}:{}{} {} status={} up={} down={}{}{}", record.method, record.host,
+                   record.port, record.path, toString(record.decision), record.status,
+                   record.bytes_up, record.bytes_down,
+                   record.credential ? " credential=" + *record.credential : "",
                    record.error.empty() ? "" : " error=" + record.error);
     if (!config_.audit) return;
     try {

@@ -15,7 +15,7 @@
 namespace nixjail::proxy {
 
 class ProxyContext {
-public:
+  public:
     // Throws SslError when the CA or the upstream TLS context cannot be set up.
     explicit ProxyContext(ProxyConfig config);
 
@@ -23,11 +23,12 @@ public:
     spdlog::logger& log() const { return *logger_; }
     const CertificateAuthority& authority() const { return ca_; }
     asio::ssl::context& upstreamTls() { return upstream_tls_; }
-    // A server context presenting a leaf certificate for `host`, minted on first use. Throws SslError.
+    // A server context presenting a leaf certificate for `host`, minted on first use. Throws
+    // SslError.
     std::shared_ptr<asio::ssl::context> serverTlsFor(const std::string& host);
     void audit(const AuditRecord& record) const;
 
-private:
+  private:
     ProxyConfig config_;
     std::shared_ptr<spdlog::logger> logger_;
     CertificateAuthority ca_;

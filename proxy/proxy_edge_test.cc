@@ -21,9 +21,9 @@
 
 #include "proxy/proxy.h"
 #include "proxy/test_upstream.h"
+#include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
-#include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
 
 namespace nixjail::proxy {
@@ -42,7 +42,8 @@ UniqueFd listenLoopback(std::uint16_t& port) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(s.get(), 16) != 0 ||
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(s.get(), 16) != 0 ||
         ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
         throw base::SysError("listen on loopback");
     }
@@ -88,12 +89,13 @@ std::string readUntil(int fd, const std::string& marker) {
 std::string readAll(int fd) { return readUntil(fd, std::string(1, '\0') + "never"); }
 
 Policy allowLoopback() {
-    auto p = parsePolicy("rules:\n  - host: 127.0.0.1\n  - host: silent.test\n", "edge.yaml", "job");
+    auto p =
+        parsePolicy("rules:\n  - host: 127.0.0.1\n  - host: silent.test\n", "edge.yaml", "job");
     return std::move(*p);
 }
 
 class ProxyEdge : public ::testing::Test {
-protected:
+  protected:
     ProxyConfig baseConfig() {
         ProxyConfig c;
         c.policy = allowLoopback();
@@ -109,7 +111,8 @@ protected:
     std::vector<AuditRecord> records(std::size_t expected) {
         {
             std::unique_lock lock(mutex_);
-            cv_.wait_for(lock, std::chrono::seconds(10), [&] { return records_.size() >= expected; });
+            cv_.wait_for(lock, std::chrono::seconds(10),
+                         [&] { return records_.size() >= expected; });
         }
         if (proxy_) proxy_->stop();
         std::lock_guard lock(mutex_);
@@ -158,11 +161,11 @@ TEST_F(ProxyEdge, UpstreamTlsHandshakeHitsConnectTimeoutWith504) {
     proxy_ = std::make_unique<ProxyHandle>(startProxy(std::move(c)));
     base::TempDir scratch("nixjail-proxy-edge-");
     base::writeFile(scratch.path() / "ca.pem", proxy_->caCertificatePem());
-    auto r = testing::runTool({"curl", "-sS", "-i", "--max-time", "20", "--proxy",
-                               "http://127.0.0.1:" + std::to_string(proxy_->port()), "--cacert",
-                               (scratch.path() / "ca.pem").string(),
-                               "https://silent.test:" + std::to_string(port) + "/"},
-                              {}, scratch.path());
+    auto r = testing::runTool(
+        {"curl", "-sS", "-i", "--max-time", "20", "--proxy",
+         "http://127.0.0.1:" + std::to_string(proxy_->port()), "--cacert",
+         (scratch.path() / "ca.pem").string(), "https://silent.test:" + std::to_string(port) + "/"},
+        {}, scratch.path());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("HTTP/1.1 504"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("(connect timeout)"), std::string::npos) << r.out;
@@ -176,10 +179,12 @@ TEST_F(ProxyEdge, StoppingWithExchangesInFlightClosesThem) {
     for (int i = 0; i < 4; ++i) {
         clients.push_back(connectLoopback(proxy_->port()));
         ASSERT_TRUE(clients.back().valid());
-        sendAll(clients.back().get(), "GET http://127.0.0.1:" + std::to_string(port) + "/ HTTP/1.1\r\n\r\n");
+        sendAll(clients.back().get(),
+                "GET http://127.0.0.1:" + std::to_string(port) + "/ HTTP/1.1\r\n\r\n");
     }
     std::vector<UniqueFd> upstream_side;  // accepted, never answered: each exchange waits upstream
-    for (int i = 0; i < 4; ++i) upstream_side.emplace_back(::accept4(silent.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    for (int i = 0; i < 4; ++i)
+        upstream_side.emplace_back(::accept4(silent.get(), nullptr, nullptr, SOCK_CLOEXEC));
     // Destroying the handle ends every exchange; each is still audited, as broken (status 0).
     proxy_.reset();
     for (auto& c : clients) EXPECT_EQ(readAll(c.get()), "");  // EOF, not a hang
@@ -190,11 +195,14 @@ TEST_F(ProxyEdge, StoppingWithExchangesInFlightClosesThem) {
 
 TEST_F(ProxyEdge, MalformedAndOversizedRequestsAreRefused) {
     proxy_ = std::make_unique<ProxyHandle>(startProxy(baseConfig()));
-    EXPECT_TRUE(exchange("GET http://127.0.0.1/ HTTP/1.1\r\n folded\r\n\r\n").starts_with("HTTP/1.1 400"));
+    EXPECT_TRUE(
+        exchange("GET http://127.0.0.1/ HTTP/1.1\r\n folded\r\n\r\n").starts_with("HTTP/1.1 400"));
     EXPECT_TRUE(exchange("GET /relative HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("HTTP/1.1 400"));
-    EXPECT_TRUE(exchange("POST http://127.0.0.1:1/ HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    EXPECT_TRUE(exchange("POST http://127.0.0.1:1/ HTTP/1.1\r\nContent-Length: "
+                         "1\r\nTransfer-Encoding: chunked\r\n\r\n")
                     .starts_with("HTTP/1.1 400"));
-    std::string huge = "GET http://127.0.0.1/ HTTP/1.1\r\nX: " + std::string(70000, 'a') + "\r\n\r\n";
+    std::string huge =
+        "GET http://127.0.0.1/ HTTP/1.1\r\nX: " + std::string(70000, 'a') + "\r\n\r\n";
     EXPECT_TRUE(exchange(huge).starts_with("HTTP/1.1 431"));
 }
 
@@ -206,7 +214,8 @@ TEST_F(ProxyEdge, UpgradedConnectionsArePassedThrough) {
         if (!conn) return;
         std::string head = readUntil(conn.get(), "\r\n\r\n");
         if (head.find("Upgrade: echo") == std::string::npos) return;
-        sendAll(conn.get(), "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+        sendAll(conn.get(),
+                "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
         char buf[1024];
         while (true) {
             ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
@@ -244,7 +253,8 @@ TEST_F(ProxyEdge, ReusedUpstreamClosedByTheServerIsRetriedOnce) {
             readUntil(conn.get(), "\r\n\r\n");
             std::string body = "answer " + std::to_string(i);
             // Keep-alive promised, then the server closes anyway (as at a keep-alive timeout).
-            sendAll(conn.get(), "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+            sendAll(conn.get(), "HTTP/1.1 200 OK\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body);
             if (i == 0) {
                 conn.reset();
                 first_closed.set_value();
@@ -256,7 +266,8 @@ TEST_F(ProxyEdge, ReusedUpstreamClosedByTheServerIsRetriedOnce) {
     proxy_ = std::make_unique<ProxyHandle>(startProxy(baseConfig()));
     UniqueFd c = connectLoopback(proxy_->port());
     ASSERT_TRUE(c.valid());
-    std::string req = "GET http://127.0.0.1:" + std::to_string(port) + "/ HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::string req =
+        "GET http://127.0.0.1:" + std::to_string(port) + "/ HTTP/1.1\r\nHost: x\r\n\r\n";
     sendAll(c.get(), req);
     EXPECT_NE(readUntil(c.get(), "answer 0").find("answer 0"), std::string::npos);
     first_closed.get_future().wait();
@@ -334,7 +345,8 @@ TestNetns makeNetns() {
 TEST_F(ProxyEdge, ListensInsideTheJobsNetworkNamespace) {
     TestNetns ns = makeNetns();
     if (ns.err != 0 || !ns.fd) {
-        std::string why = std::string("needs CAP_SYS_ADMIN: unshare(CLONE_NEWNET) failed: ") + std::strerror(ns.err);
+        std::string why = std::string("needs CAP_SYS_ADMIN: unshare(CLONE_NEWNET) failed: ") +
+                          std::strerror(ns.err);
         if (strict()) FAIL() << why;
         GTEST_SKIP() << why;
     }

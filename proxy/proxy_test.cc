@@ -1,4 +1,5 @@
-// The proxy with real clients (curl, python3 urllib, node, git) against real nginx, all on loopback.
+// The proxy with real clients (curl, python3 urllib, node, git) against real nginx, all on
+// loopback.
 #include "proxy/proxy.h"
 
 #include <gtest/gtest.h>
@@ -40,7 +41,7 @@ rules:
 )";
 
 class ProxyEndToEnd : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         std::string missing = testing::missingTestTools();
         if (!missing.empty()) {
@@ -105,8 +106,8 @@ protected:
     }
 
     ToolResult curl(std::vector<std::string> args) {
-        std::vector<std::string> argv = {"curl", "-sS", "--max-time", "20", "--proxy", proxyUrl(), "--cacert",
-                                         proxyCa()};
+        std::vector<std::string> argv = {"curl",    "-sS",      "--max-time", "20",
+                                         "--proxy", proxyUrl(), "--cacert",   proxyCa()};
         argv.insert(argv.end(), args.begin(), args.end());
         return run(argv);
     }
@@ -119,7 +120,8 @@ protected:
     std::vector<AuditRecord> audit(std::size_t expected) {
         {
             std::unique_lock lock(audit_mutex_);
-            audit_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return audit_.size() >= expected; });
+            audit_cv_.wait_for(lock, std::chrono::seconds(10),
+                               [&] { return audit_.size() >= expected; });
         }
         proxy_->stop();
         std::lock_guard lock(audit_mutex_);
@@ -139,7 +141,8 @@ TestUpstream* ProxyEndToEnd::upstream_ = nullptr;
 std::string* ProxyEndToEnd::skip_reason_ = nullptr;
 
 TEST_F(ProxyEndToEnd, CurlHttpsThroughConnectInjectsTokenOnAllowedHost) {
-    auto r = curl({"-H", std::string("Authorization: token ") + TestUpstream::kDummyToken, https("api.test", "/whoami")});
+    auto r = curl({"-H", std::string("Authorization: token ") + TestUpstream::kDummyToken,
+                   https("api.test", "/whoami")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "host=api.test auth=real xtoken=none method=GET\n");
     auto records = audit(1);
@@ -158,7 +161,8 @@ TEST_F(ProxyEndToEnd, DummyIsNeverSwappedOnOtherHostsOrInClearText) {
     ASSERT_EQ(other.exit_code, 0) << other.err;
     EXPECT_EQ(other.out, "host=other.test auth=none xtoken=dummy method=GET\n");
     // api.test is a credential host, but plain http would expose the real value: no swap.
-    auto plain = curl({"-H", header, "http://api.test:" + std::to_string(upstream_->httpPort()) + "/whoami"});
+    auto plain = curl(
+        {"-H", header, "http://api.test:" + std::to_string(upstream_->httpPort()) + "/whoami"});
     ASSERT_EQ(plain.exit_code, 0) << plain.err;
     EXPECT_EQ(plain.out, "host=api.test auth=none xtoken=dummy method=GET\n");
     auto records = audit(2);
@@ -168,20 +172,24 @@ TEST_F(ProxyEndToEnd, DummyIsNeverSwappedOnOtherHostsOrInClearText) {
 }
 
 TEST_F(ProxyEndToEnd, RealTokenNeverReachesTheClient) {
-    auto r = curl({"-i", "-H", std::string("X-Token: ") + TestUpstream::kDummyToken, https("api.test", "/leak")});
+    auto r = curl({"-i", "-H", std::string("X-Token: ") + TestUpstream::kDummyToken,
+                   https("api.test", "/leak")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.find(TestUpstream::kRealToken), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(std::string("X-Leak: ") + TestUpstream::kDummyToken), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(std::string("X-Leak: ") + TestUpstream::kDummyToken), std::string::npos)
+        << r.out;
 }
 
 TEST_F(ProxyEndToEnd, DeniedHostGets403NamingTheRule) {
     auto r = curl({"-i", https("evil.test", "/whoami")});
     EXPECT_NE(r.exit_code, 0);  // curl reports the refused tunnel
-    EXPECT_NE(r.out.find("403"), std::string::npos) << r.out << r.err;  // curl hides the CONNECT body
+    EXPECT_NE(r.out.find("403"), std::string::npos)
+        << r.out << r.err;  // curl hides the CONNECT body
     auto plain = curl({"-i", http("evil.test", "/whoami")});
     EXPECT_NE(plain.out.find("HTTP/1.1 403"), std::string::npos) << plain.out;
-    EXPECT_NE(plain.out.find("denied GET evil.test/whoami: job policy: no rule matched (default deny)"),
-              std::string::npos)
+    EXPECT_NE(
+        plain.out.find("denied GET evil.test/whoami: job policy: no rule matched (default deny)"),
+        std::string::npos)
         << plain.out;
     auto records = audit(2);
     ASSERT_EQ(records.size(), 2u);
@@ -195,7 +203,8 @@ TEST_F(ProxyEndToEnd, DeniedPathAndMethodGet403) {
     auto path = curl({"-i", https("api.test", "/admin/users")});
     ASSERT_EQ(path.exit_code, 0) << path.err;
     EXPECT_NE(path.out.find("HTTP/1.1 403"), std::string::npos) << path.out;
-    EXPECT_NE(path.out.find("deny host 'api.test' path '/admin/.*' (test-policy.yaml:3:5)"), std::string::npos)
+    EXPECT_NE(path.out.find("deny host 'api.test' path '/admin/.*' (test-policy.yaml:3:5)"),
+              std::string::npos)
         << path.out;
     auto method = curl({"-i", "-X", "DELETE", https("api.test", "/whoami")});
     ASSERT_EQ(method.exit_code, 0) << method.err;
@@ -208,7 +217,8 @@ TEST_F(ProxyEndToEnd, DeniedPathAndMethodGet403) {
 }
 
 TEST_F(ProxyEndToEnd, EncodedPathsCannotSlipPastADenyRule) {
-    for (std::string path : {"/%61dmin/users", "/x/../admin/users", "//admin/users", "/admin%2Fusers"}) {
+    for (std::string path :
+         {"/%61dmin/users", "/x/../admin/users", "//admin/users", "/admin%2Fusers"}) {
         auto r = curl({"-i", "--path-as-is", https("api.test", path)});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         EXPECT_NE(r.out.find("HTTP/1.1 403"), std::string::npos) << path << "\n" << r.out;
@@ -216,8 +226,8 @@ TEST_F(ProxyEndToEnd, EncodedPathsCannotSlipPastADenyRule) {
 }
 
 TEST_F(ProxyEndToEnd, KeepAliveRequestsShareOneTunnel) {
-    auto r = curl({"-w", "%{num_connects}\n", https("api.test", "/whoami"), https("api.test", "/index.html"),
-                   https("other.test", "/whoami")});
+    auto r = curl({"-w", "%{num_connects}\n", https("api.test", "/whoami"),
+                   https("api.test", "/index.html"), https("other.test", "/whoami")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // One tunnel for api.test carries both requests; other.test needs its own.
     EXPECT_NE(r.out.find("\n1\nhello from nginx\n0\nhost=other.test"), std::string::npos) << r.out;
@@ -226,7 +236,8 @@ TEST_F(ProxyEndToEnd, KeepAliveRequestsShareOneTunnel) {
 }
 
 TEST_F(ProxyEndToEnd, ConcurrentClientsAreServed) {
-    std::vector<std::string> args = {"-Z", "--parallel-max", "32", "-w", "%{http_code}\n", "-o", "/dev/null"};
+    std::vector<std::string> args = {"-Z", "--parallel-max", "32", "-w", "%{http_code}\n",
+                                     "-o", "/dev/null"};
     for (int i = 0; i < 64; ++i) {
         args.push_back(https(i % 2 ? "api.test" : "other.test", "/index.html"));
         if (i > 0) args.insert(args.end(), {"-o", "/dev/null"});
@@ -234,7 +245,9 @@ TEST_F(ProxyEndToEnd, ConcurrentClientsAreServed) {
     auto r = curl(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::size_t ok = 0;
-    for (std::size_t pos = r.out.find("200"); pos != std::string::npos; pos = r.out.find("200", pos + 1)) ++ok;
+    for (std::size_t pos = r.out.find("200"); pos != std::string::npos;
+         pos = r.out.find("200", pos + 1))
+        ++ok;
     EXPECT_EQ(ok, 64u) << r.out;
     EXPECT_EQ(audit(64).size(), 64u);
 }
@@ -242,13 +255,15 @@ TEST_F(ProxyEndToEnd, ConcurrentClientsAreServed) {
 TEST_F(ProxyEndToEnd, StreamsLargeBodiesBothWays) {
     // 24 MiB down (Content-Length) and up (chunked PUT), compared byte for byte.
     std::string blob(24 << 20, '\0');
-    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>((i * 131) ^ (i >> 11));
+    for (std::size_t i = 0; i < blob.size(); ++i)
+        blob[i] = static_cast<char>((i * 131) ^ (i >> 11));
     base::writeFile(upstream_->wwwDir() / "big.bin", blob);
     fs::path down = scratch_->path() / "down.bin";
     auto get = curl({"-o", down.string(), https("api.test", "/big.bin")});
     ASSERT_EQ(get.exit_code, 0) << get.err;
     EXPECT_TRUE(base::readFile(down) == blob);
-    auto put = curl({"-T", down.string(), "-H", "Transfer-Encoding: chunked", https("api.test", "/upload/up.bin")});
+    auto put = curl({"-T", down.string(), "-H", "Transfer-Encoding: chunked",
+                     https("api.test", "/upload/up.bin")});
     ASSERT_EQ(put.exit_code, 0) << put.err;
     EXPECT_TRUE(base::readFile(upstream_->wwwDir() / "upload/up.bin") == blob);
     auto records = audit(2);
@@ -292,17 +307,18 @@ connect.on('error', (e) => { console.error(e); process.exit(4); });
 connect.end();
 )";
     auto r = run({"node", "-e", script, std::to_string(proxy_->port()), "api.test",
-                  std::to_string(upstream_->httpsPort()), "/whoami", proxyCa(), TestUpstream::kDummyToken});
+                  std::to_string(upstream_->httpsPort()), "/whoami", proxyCa(),
+                  TestUpstream::kDummyToken});
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
     EXPECT_EQ(r.out, "host=api.test auth=real xtoken=none method=GET\n");
 }
 
 TEST_F(ProxyEndToEnd, GitCloneWithInjectedTokenBehindBasicAuth) {
     fs::path dest = scratch_->path() / "clone";
-    std::string url = "https://x-access-token:" + std::string(TestUpstream::kDummyToken) + "@git.test:" +
-                      std::to_string(upstream_->httpsPort()) + "/git/repo.git";
-    auto r = run({"git", "-c", "http.proxy=" + proxyUrl(), "-c", "http.sslCAInfo=" + proxyCa(), "clone", "-q",
-                  url, dest.string()},
+    std::string url = "https://x-access-token:" + std::string(TestUpstream::kDummyToken) +
+                      "@git.test:" + std::to_string(upstream_->httpsPort()) + "/git/repo.git";
+    auto r = run({"git", "-c", "http.proxy=" + proxyUrl(), "-c", "http.sslCAInfo=" + proxyCa(),
+                  "clone", "-q", url, dest.string()},
                  {"GIT_TERMINAL_PROMPT=0"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(base::readFile(dest / "README"), "proxied clone works\n");
@@ -317,9 +333,10 @@ TEST_F(ProxyEndToEnd, GitCloneWithInjectedTokenBehindBasicAuth) {
 
 TEST_F(ProxyEndToEnd, GitCloneWithoutTokenIsRefusedByTheServer) {
     fs::path dest = scratch_->path() / "clone";
-    std::string url = "https://git.test:" + std::to_string(upstream_->httpsPort()) + "/git/repo.git";
-    auto r = run({"git", "-c", "http.proxy=" + proxyUrl(), "-c", "http.sslCAInfo=" + proxyCa(), "clone", "-q",
-                  url, dest.string()},
+    std::string url =
+        "https://git.test:" + std::to_string(upstream_->httpsPort()) + "/git/repo.git";
+    auto r = run({"git", "-c", "http.proxy=" + proxyUrl(), "-c", "http.sslCAInfo=" + proxyCa(),
+                  "clone", "-q", url, dest.string()},
                  {"GIT_TERMINAL_PROMPT=0"});
     EXPECT_NE(r.exit_code, 0);
 }

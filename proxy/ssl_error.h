@@ -8,7 +8,7 @@
 namespace nixjail::proxy {
 
 class SslError : public base::Error {
-public:
+  public:
     explicit SslError(const std::string& what);
 };
 

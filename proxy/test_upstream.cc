@@ -27,15 +27,18 @@ std::string pathEnv() {
     return std::string("PATH=") + (p ? p : "/usr/local/bin:/usr/bin:/bin") + ":/usr/sbin:/sbin";
 }
 
-void runOrThrow(const std::vector<std::string>& argv, const fs::path& scratch, const fs::path& cwd = {}) {
+void runOrThrow(const std::vector<std::string>& argv, const fs::path& scratch,
+                const fs::path& cwd = {}) {
     std::vector<std::string> args = argv;
     if (!cwd.empty()) args = {"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", cwd.string()};
     if (!cwd.empty()) args.insert(args.end(), argv.begin(), argv.end());
-    ToolResult r = runTool(args, {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t",
-                                  "GIT_COMMITTER_EMAIL=t@t"},
+    ToolResult r = runTool(args,
+                           {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t",
+                            "GIT_COMMITTER_EMAIL=t@t"},
                            scratch);
-    if (r.exit_code != 0) throw base::Error("test setup: '" + argv[0] + " " + (argv.size() > 1 ? argv[1] : "") +
-                                            "' failed: " + r.err);
+    if (r.exit_code != 0)
+        throw base::Error("test setup: '" + argv[0] + " " + (argv.size() > 1 ? argv[1] : "") +
+                          "' failed: " + r.err);
 }
 
 // Waits (inotify, no polling) until `file` exists in its directory.
@@ -66,47 +69,66 @@ std::string nginxConfig(const fs::path& d, std::uint16_t https_port, std::uint16
     std::string common = R"(
         root )" + D + R"(/www;
         location = /whoami { return 200 "host=$host auth=$auth_state xtoken=$xtoken_state method=$request_method\n"; }
-        location = /leak { add_header X-Leak ")" + real + R"(" always; return 200 "ok\n"; }
+        location = /leak { add_header X-Leak ")" +
+                         real + R"(" always; return 200 "ok\n"; }
         location /upload/ { dav_methods PUT; create_full_put_path on; }
 )";
     return R"(
 daemon off;
 master_process off;
-pid )" + D + R"(/nginx.pid;
-error_log )" + D + R"(/error.log info;
+pid )" + D +
+           R"(/nginx.pid;
+error_log )" +
+           D + R"(/error.log info;
 events { worker_connections 512; }
 http {
     access_log off;
-    client_body_temp_path )" + D + R"(/tmp/body;
-    proxy_temp_path )" + D + R"(/tmp/proxy;
-    fastcgi_temp_path )" + D + R"(/tmp/fastcgi;
-    uwsgi_temp_path )" + D + R"(/tmp/uwsgi;
-    scgi_temp_path )" + D + R"(/tmp/scgi;
+    client_body_temp_path )" +
+           D + R"(/tmp/body;
+    proxy_temp_path )" +
+           D + R"(/tmp/proxy;
+    fastcgi_temp_path )" +
+           D + R"(/tmp/fastcgi;
+    uwsgi_temp_path )" +
+           D + R"(/tmp/uwsgi;
+    scgi_temp_path )" +
+           D + R"(/tmp/scgi;
     client_max_body_size 0;
     default_type application/octet-stream;
     map $http_authorization $auth_state {
-        "token )" + real + R"(" real;
-        "token )" + dummy + R"(" dummy;
+        "token )" +
+           real + R"(" real;
+        "token )" +
+           dummy + R"(" dummy;
         "" none;
         default other;
     }
     map $http_x_token $xtoken_state {
-        ")" + real + R"(" real;
-        ")" + dummy + R"(" dummy;
+        ")" +
+           real + R"(" real;
+        ")" +
+           dummy + R"(" dummy;
         "" none;
         default other;
     }
     server {
-        listen 127.0.0.1:)" + std::to_string(https_port) + R"( ssl;
-        ssl_certificate )" + D + R"(/server.pem;
-        ssl_certificate_key )" + D + R"(/server.key;
-)" + common + R"(
+        listen 127.0.0.1:)" +
+           std::to_string(https_port) + R"( ssl;
+        ssl_certificate )" +
+           D + R"(/server.pem;
+        ssl_certificate_key )" +
+           D + R"(/server.key;
+)" + common +
+           R"(
         location ~ ^/git(/.*)$ {
             auth_basic "git";
-            auth_basic_user_file )" + D + R"(/htpasswd;
-            fastcgi_pass unix:)" + D + R"(/fcgi.sock;
+            auth_basic_user_file )" +
+           D + R"(/htpasswd;
+            fastcgi_pass unix:)" +
+           D + R"(/fcgi.sock;
             fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
-            fastcgi_param GIT_PROJECT_ROOT )" + D + R"(/repos;
+            fastcgi_param GIT_PROJECT_ROOT )" +
+           D + R"(/repos;
             fastcgi_param GIT_HTTP_EXPORT_ALL 1;
             fastcgi_param PATH_INFO $1;
             fastcgi_param REMOTE_USER $remote_user;
@@ -117,8 +139,10 @@ http {
         }
     }
     server {
-        listen 127.0.0.1:)" + std::to_string(http_port) + R"(;
-)" + common + R"(
+        listen 127.0.0.1:)" +
+           std::to_string(http_port) + R"(;
+)" + common +
+           R"(
     }
 }
 )";
@@ -134,7 +158,8 @@ ToolResult runTool(const std::vector<std::string>& argv, const std::vector<std::
     fs::path err_path = scratch / ("tool-" + std::to_string(id) + ".err");
     base::UniqueFd out(::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     base::UniqueFd err(::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!out || !err) throw base::SysError("cannot create capture files in '" + scratch.string() + "'");
+    if (!out || !err)
+        throw base::SysError("cannot create capture files in '" + scratch.string() + "'");
     base::SpawnOptions opts;
     opts.argv = argv;
     opts.env = env;
@@ -164,8 +189,10 @@ std::uint16_t pickFreePort() {
 }
 
 std::string missingTestTools() {
-    for (const char* tool : {"/usr/sbin/nginx", "/usr/sbin/fcgiwrap", "/usr/lib/git-core/git-http-backend"}) {
-        if (::access(tool, X_OK) != 0) return std::string("needs ") + tool + " (apt-get install nginx-light fcgiwrap git)";
+    for (const char* tool :
+         {"/usr/sbin/nginx", "/usr/sbin/fcgiwrap", "/usr/lib/git-core/git-http-backend"}) {
+        if (::access(tool, X_OK) != 0)
+            return std::string("needs ") + tool + " (apt-get install nginx-light fcgiwrap git)";
     }
     return "";
 }
@@ -175,21 +202,40 @@ TestUpstream::TestUpstream() : dir_("nixjail-proxy-upstream-") {
     for (const char* sub : {"www", "www/upload", "tmp", "repos"}) fs::create_directories(d / sub);
 
     // Test CA and a server certificate for the names the tests use.
-    runOrThrow({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", (d / "ca.key").string(), "-out", (d / "ca.pem").string(), "-days", "2", "-subj",
-                "/CN=nixjail proxy test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+    runOrThrow({"openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                (d / "ca.key").string(),
+                "-out",
+                (d / "ca.pem").string(),
+                "-days",
+                "2",
+                "-subj",
+                "/CN=nixjail proxy test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
                 "keyUsage=critical,keyCertSign,cRLSign"},
                d);
-    runOrThrow({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                (d / "server.key").string(), "-out", (d / "server.csr").string(), "-subj", "/CN=git.test"},
+    runOrThrow({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", (d / "server.key").string(), "-out", (d / "server.csr").string(),
+                "-subj", "/CN=git.test"},
                d);
-    base::writeFile(d / "server.ext",
-                    "subjectAltName=DNS:git.test,DNS:api.test,DNS:other.test,DNS:evil.test,IP:127.0.0.1\n"
-                    "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-    runOrThrow({"openssl", "x509", "-req", "-in", (d / "server.csr").string(), "-CA", (d / "ca.pem").string(),
-                "-CAkey", (d / "ca.key").string(), "-CAcreateserial", "-out", (d / "server.pem").string(), "-days",
-                "2", "-extfile", (d / "server.ext").string()},
-               d);
+    base::writeFile(
+        d / "server.ext",
+        "subjectAltName=DNS:git.test,DNS:api.test,DNS:other.test,DNS:evil.test,IP:127.0.0.1\n"
+        "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
+    runOrThrow(
+        {"openssl", "x509", "-req", "-in", (d / "server.csr").string(), "-CA",
+         (d / "ca.pem").string(), "-CAkey", (d / "ca.key").string(), "-CAcreateserial", "-out",
+         (d / "server.pem").string(), "-days", "2", "-extfile", (d / "server.ext").string()},
+        d);
     base::writeFile(d / "htpasswd", std::string("x-access-token:{PLAIN}") + kRealToken + "\n");
     base::writeFile(d / "www/index.html", "hello from nginx\n");
 
@@ -206,9 +252,11 @@ TestUpstream::TestUpstream() : dir_("nixjail-proxy-upstream-") {
     sockaddr_un un{};
     un.sun_family = AF_UNIX;
     std::string sock = (d / "fcgi.sock").string();
-    if (sock.size() >= sizeof un.sun_path) throw base::Error("temp path too long for a unix socket: " + sock);
+    if (sock.size() >= sizeof un.sun_path)
+        throw base::Error("temp path too long for a unix socket: " + sock);
     std::strcpy(un.sun_path, sock.c_str());
-    if (::bind(fcgi.get(), reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 || ::listen(fcgi.get(), 64) != 0) {
+    if (::bind(fcgi.get(), reinterpret_cast<sockaddr*>(&un), sizeof un) != 0 ||
+        ::listen(fcgi.get(), 64) != 0) {
         throw base::SysError("cannot listen on '" + sock + "'");
     }
     base::SpawnOptions fo;

@@ -26,11 +26,12 @@ ToolResult runTool(const std::vector<std::string>& argv, const std::vector<std::
 // A loopback port nobody listened on a moment ago (for servers that insist on binding themselves).
 std::uint16_t pickFreePort();
 
-// Why the real servers cannot run here, or "" when nginx, fcgiwrap, git-http-backend and openssl exist.
+// Why the real servers cannot run here, or "" when nginx, fcgiwrap, git-http-backend and openssl
+// exist.
 std::string missingTestTools();
 
 class TestUpstream {
-public:
+  public:
     static constexpr const char* kRealToken = "REAL-tok-9a7b31c0";
     static constexpr const char* kDummyToken = "DUMMY-tok-4e1d77aa";
 
@@ -44,7 +45,7 @@ public:
     const std::filesystem::path& dir() const { return dir_.path(); }
     std::filesystem::path wwwDir() const { return dir_.path() / "www"; }
 
-private:
+  private:
     base::TempDir dir_;
     std::uint16_t https_port_ = 0;
     std::uint16_t http_port_ = 0;

@@ -20,8 +20,10 @@ std::string describe(const std::error_code& ec) { return ec.message(); }
 
 }  // namespace
 
-asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, const UpstreamTarget& target,
-                                                             std::error_code& ec, std::string& error,
+asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx,
+                                                             const UpstreamTarget& target,
+                                                             std::error_code& ec,
+                                                             std::string& error,
                                                              std::function<void()>& cancel) {
     auto executor = co_await asio::this_coro::executor;
     // The hook points into this frame, so it must not outlive it.
@@ -35,15 +37,17 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, 
     if (override_it != ctx.config().host_overrides.end()) {
         asio::ip::address addr = asio::ip::make_address(override_it->second, ec);
         if (ec) {
-            error = "host override '" + override_it->second + "' for " + where + " is not an IP address";
+            error = "host override '" + override_it->second + "' for " + where +
+                    " is not an IP address";
             co_return nullptr;
         }
         endpoints.emplace_back(addr, target.port);
     } else {
         tcp::resolver resolver(executor);
         cancel = [&resolver] { resolver.cancel(); };
-        auto results = co_await resolver.async_resolve(target.host, std::to_string(target.port),
-                                                       asio::redirect_error(asio::use_awaitable, ec));
+        auto results =
+            co_await resolver.async_resolve(target.host, std::to_string(target.port),
+                                            asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             error = "cannot resolve " + where + ": " + describe(ec);
             co_return nullptr;
@@ -83,8 +87,8 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, 
     if (ec) {
         long verify = SSL_get_verify_result(ssl);
         if (verify != X509_V_OK) {
-            error = "TLS certificate of " + where + " not trusted: " +
-                    X509_verify_cert_error_string(verify);
+            error = "TLS certificate of " + where +
+                    " not trusted: " + X509_verify_cert_error_string(verify);
         } else {
             error = "TLS handshake with " + where + " failed: " + describe(ec);
         }

@@ -21,8 +21,10 @@ struct UpstreamTarget {
 // On failure returns null, sets `ec` and describes the failure in `error` (for the 502 body).
 // While it runs, `cancel` aborts whatever step is under way (the caller's timeout calls it); it is
 // reset before the coroutine returns.
-asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx, const UpstreamTarget& target,
-                                                             std::error_code& ec, std::string& error,
+asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx,
+                                                             const UpstreamTarget& target,
+                                                             std::error_code& ec,
+                                                             std::string& error,
                                                              std::function<void()>& cancel);
 
 }  // namespace nixjail::proxy

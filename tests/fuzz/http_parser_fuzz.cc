@@ -38,7 +38,8 @@ void fuzzHeads(std::string_view data) {
     }
     if (auto res = http::parseResponseHead(head)) {
         auto again = http::parseResponseHead(http::serializeResponseHead(*res));
-        check(again.has_value() && again->status == res->status && sameHeaders(again->headers, res->headers));
+        check(again.has_value() && again->status == res->status &&
+              sameHeaders(again->headers, res->headers));
         (void)http::responseBodyFraming(*res, "GET");
         (void)http::responseBodyFraming(*res, "HEAD");
     }
@@ -53,7 +54,8 @@ void fuzzBody(std::string_view data, std::size_t split, http::BodyFraming framin
     check(used == split);  // not done and not failed: everything given was body
     std::size_t more = t.consume(data.substr(split));
     check(more <= data.size() - split);
-    if (t.done()) check(t.consume(data) == 0 || framing.kind == http::BodyFraming::Kind::kUntilClose);
+    if (t.done())
+        check(t.consume(data) == 0 || framing.kind == http::BodyFraming::Kind::kUntilClose);
 }
 
 void fuzzPath(std::string_view data) {
