@@ -217,6 +217,10 @@ ParseOptions parseOptionsFor(const EvalContext& ctx) {
     o.isNamedValue = [contexts](std::string_view name) {
         return findKeyIgnoreCase(*contexts, name) != nullptr;
     };
+    for (auto it = ctx.contexts.begin(); ctx.contexts.is_object() && it != ctx.contexts.end();
+         ++it) {
+        o.namedValues.push_back(it.key());
+    }
     bool success = static_cast<bool>(ctx.success);
     bool failure = static_cast<bool>(ctx.failure);
     bool cancelled = static_cast<bool>(ctx.cancelled);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "runner/expr/lexer.h"
+#include "runner/expr/suggest.h"
 #include "runner/expr/value_ops.h"
 
 namespace nixjail::runner::expr {
@@ -206,7 +207,9 @@ class Parser {
     NodePtr parseNamedValue() {
         const Token& t = take();
         if (options_.isNamedValue && !options_.isNamedValue(t.raw)) {
-            throw ParseFailure{"Unrecognized named-value: '" + t.raw + "'", t.pos};
+            throw ParseFailure{"Unrecognized named-value: '" + t.raw + "'" +
+                                   didYouMean(t.raw, options_.namedValues),
+                               t.pos};
         }
         auto node = makeNode(NodeKind::NamedValue, t.pos);
         node->name = t.raw;
@@ -217,7 +220,11 @@ class Parser {
         const Token& name = take();
         const FunctionInfo* info = findFunction(name.raw);
         if (!info && !options_.allowUnknownFunctions) {
-            throw ParseFailure{"Unrecognized function: '" + name.raw + "'", name.pos};
+            std::vector<std::string> names;
+            for (const auto& f : kFunctions) names.emplace_back(f.name);
+            throw ParseFailure{
+                "Unrecognized function: '" + name.raw + "'" + didYouMean(name.raw, names),
+                name.pos};
         }
         Function function = info ? info->function : Function::Unknown;
         if (isStatus(function) &&

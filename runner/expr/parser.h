@@ -2,7 +2,9 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "runner/base/result.h"
 #include "runner/expr/ast.h"
@@ -12,6 +14,8 @@ namespace nixjail::runner::expr {
 struct ParseOptions {
     // Whether a named-value (a context name) may be referenced; empty accepts any name.
     std::function<bool(std::string_view)> isNamedValue;
+    // The names that may be referenced, for "did you mean" hints.
+    std::vector<std::string> namedValues;
     // Whether success()/failure()/cancelled()/always() may be called (only in `if:`).
     std::function<bool(Function)> statusFunctionAllowed;
     // Accept unknown functions (for syntax checks only; such trees must not be evaluated).
