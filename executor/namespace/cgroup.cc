@@ -7,10 +7,10 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <fstream>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -97,7 +97,8 @@ std::string randomSuffix() {
 }
 
 void makeDir(const fs::path& dir) {
-    if (::mkdir(dir.c_str(), 0755) != 0) throw base::SysError("creating cgroup '" + dir.string() + "'");
+    if (::mkdir(dir.c_str(), 0755) != 0)
+        throw base::SysError("creating cgroup '" + dir.string() + "'");
 }
 
 // rmdir of a cgroup whose last task just exited can race the kernel's bookkeeping; retry briefly.
@@ -132,7 +133,8 @@ void removeTree(const fs::path& dir, bool v2) {
     killProcsIn(dir);
     int err = 0;
     if (!removeDir(dir, &err)) {
-        spdlog::warn("removing leftover cgroup '{}' failed, ignoring: {}", dir.string(), std::strerror(err));
+        spdlog::warn("removing leftover cgroup '{}' failed, ignoring: {}", dir.string(),
+                     std::strerror(err));
     }
 }
 
@@ -141,7 +143,8 @@ void removeTree(const fs::path& dir, bool v2) {
 CgroupLayout CgroupLayout::detect() {
     CgroupLayout layout;
     struct statfs st;
-    if (::statfs(kCgroupRoot, &st) != 0) throw base::SysError(std::string("statfs '") + kCgroupRoot + "'");
+    if (::statfs(kCgroupRoot, &st) != 0)
+        throw base::SysError(std::string("statfs '") + kCgroupRoot + "'");
     if (st.f_type == CGROUP2_SUPER_MAGIC) {
         layout.v2 = true;
         layout.hierarchies.push_back({"", fs::path(kCgroupRoot) / ownCgroup("").relative_path()});
@@ -154,8 +157,9 @@ CgroupLayout CgroupLayout::detect() {
         auto canon = fs::canonical(mount, ec);
         if (ec) {
             if (std::string(ctrl) == "memory" || std::string(ctrl) == "pids") {
-                throw base::Error(std::string("cgroup v1 controller '") + ctrl + "' is not mounted at '" +
-                                  mount.string() + "'; the jail needs it for limits");
+                throw base::Error(std::string("cgroup v1 controller '") + ctrl +
+                                  "' is not mounted at '" + mount.string() +
+                                  "'; the jail needs it for limits");
             }
             continue;
         }
@@ -188,9 +192,10 @@ JobCgroup::JobCgroup(const CgroupLayout& layout, const std::string& job_id) : v2
                 try {
                     writeKnob(h.parent, "cgroup.subtree_control", "+memory +pids +cpu");
                 } catch (const base::SysError& e) {
-                    throw base::Error(std::string(e.what()) +
-                                      "; run the runner in a leaf cgroup of a delegated subtree "
-                                      "(systemd Delegate=yes) so its parent can enable controllers");
+                    throw base::Error(
+                        std::string(e.what()) +
+                        "; run the runner in a leaf cgroup of a delegated subtree "
+                        "(systemd Delegate=yes) so its parent can enable controllers");
                 }
             }
             makeDir(h.parent / name);
@@ -207,7 +212,8 @@ JobCgroup::~JobCgroup() {
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
         int err = 0;
         if (!removeDir(*it, &err)) {
-            spdlog::warn("removing cgroup '{}' failed, ignoring: {}", it->string(), std::strerror(err));
+            spdlog::warn("removing cgroup '{}' failed, ignoring: {}", it->string(),
+                         std::strerror(err));
         }
     }
 }
@@ -235,7 +241,8 @@ StepCgroup JobCgroup::createStep(const Limits& limits, int index) const {
             writeKnob(dir, "memory.limit_in_bytes", std::to_string(limits.memory_max_bytes));
             // Without this the limit only bounds RAM and the bomb fills swap instead.
             if (has("memory.memsw.limit_in_bytes")) {
-                writeKnob(dir, "memory.memsw.limit_in_bytes", std::to_string(limits.memory_max_bytes));
+                writeKnob(dir, "memory.memsw.limit_in_bytes",
+                          std::to_string(limits.memory_max_bytes));
             }
         }
         if (has("pids.max")) writeKnob(dir, "pids.max", std::to_string(limits.pids_max));

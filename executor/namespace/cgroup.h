@@ -38,7 +38,7 @@ struct StepUsage {
 };
 
 class StepCgroup {
-public:
+  public:
     StepCgroup() = default;
     StepCgroup(StepCgroup&& o) noexcept;
     StepCgroup& operator=(StepCgroup&& o) noexcept;
@@ -53,14 +53,14 @@ public:
     // Removes the directories; throws if one cannot be removed.
     void remove();
 
-private:
+  private:
     friend class JobCgroup;
     bool v2_ = false;
     std::vector<std::filesystem::path> dirs_;  // one per hierarchy
 };
 
 class JobCgroup {
-public:
+  public:
     // Creates `<parent>/nixjail-<job>-<unique>` in every hierarchy of the layout.
     JobCgroup(const CgroupLayout& layout, const std::string& job_id);
     JobCgroup(JobCgroup&&) noexcept = default;
@@ -72,7 +72,7 @@ public:
     StepCgroup createStep(const Limits& limits, int index) const;
     const std::vector<std::filesystem::path>& dirs() const { return dirs_; }
 
-private:
+  private:
     bool v2_ = false;
     std::vector<std::filesystem::path> dirs_;
 };

@@ -18,10 +18,10 @@ inline void expectGolden(const std::string& name, const std::string& actual) {
         base::writeFile(path, actual);
         return;
     }
-    ASSERT_TRUE(std::filesystem::exists(path)) << "missing golden file '" << path.string()
-                                               << "'; run with NIXJAIL_ACCEPT=1 to create it";
-    EXPECT_EQ(actual, base::readFile(path)) << "golden file '" << path.string()
-                                            << "' differs; NIXJAIL_ACCEPT=1 rewrites it";
+    ASSERT_TRUE(std::filesystem::exists(path))
+        << "missing golden file '" << path.string() << "'; run with NIXJAIL_ACCEPT=1 to create it";
+    EXPECT_EQ(actual, base::readFile(path))
+        << "golden file '" << path.string() << "' differs; NIXJAIL_ACCEPT=1 rewrites it";
 }
 
 }  // namespace nixjail::executor::testing

@@ -9,13 +9,13 @@
 namespace nixjail::executor::ns {
 
 class JailSetupError : public base::Error {
-public:
+  public:
     JailSetupError(SetupPhase phase, int err, const std::string& what)
         : base::Error(describeSetupFailure(phase, err, what)), phase_(phase), errno_(err) {}
     SetupPhase phase() const { return phase_; }
     int errnoValue() const { return errno_; }
 
-private:
+  private:
     SetupPhase phase_;
     int errno_;
 };

@@ -100,11 +100,17 @@ MountPlan planMounts(const MountPlanInput& in) {
     const std::string stage = in.staging.string();
     plan.new_root = (in.staging / "root").string();
     plan.put_old = plan.new_root + kOldRoot;
-    pre.push_back({.kind = MountOpKind::kTmpfs, .source = "nixjail-stage", .target = stage,
-                   .data = "mode=0755", .flags = kNoSuidDev});
+    pre.push_back({.kind = MountOpKind::kTmpfs,
+                   .source = "nixjail-stage",
+                   .target = stage,
+                   .data = "mode=0755",
+                   .flags = kNoSuidDev});
     for (const char* d : {"upper", "work", "root"}) pre.push_back(mkdirOp(stage + "/" + d));
-    pre.push_back({.kind = MountOpKind::kOverlay, .source = "nixjail-root", .target = plan.new_root,
-                   .data = overlayOptions(in), .flags = kNoSuidDev});
+    pre.push_back({.kind = MountOpKind::kOverlay,
+                   .source = "nixjail-root",
+                   .target = plan.new_root,
+                   .data = overlayOptions(in),
+                   .flags = kNoSuidDev});
     pre.push_back(mkdirOp(plan.put_old, 0700));
 
     auto& post = plan.after_pivot;
@@ -115,24 +121,36 @@ MountPlan planMounts(const MountPlanInput& in) {
     // Sized so that filling /tmp ends in ENOSPC; the pages also count against the memory cgroup.
     std::string sized = "mode=1777";
     if (in.tmpfs_size_bytes > 0) sized += ",size=" + std::to_string(in.tmpfs_size_bytes);
-    post.push_back({.kind = MountOpKind::kTmpfs, .source = "tmpfs", .target = "/tmp",
-                    .data = sized, .flags = kNoSuidDev});
+    post.push_back({.kind = MountOpKind::kTmpfs,
+                    .source = "tmpfs",
+                    .target = "/tmp",
+                    .data = sized,
+                    .flags = kNoSuidDev});
     // A minimal /dev: device nodes bound from the host (a user namespace cannot mknod).
     addMountPoint(post, made, "/dev", true);
-    post.push_back({.kind = MountOpKind::kTmpfs, .source = "tmpfs", .target = "/dev",
-                    .data = "mode=0755", .flags = MS_NOSUID | MS_NOEXEC});
+    post.push_back({.kind = MountOpKind::kTmpfs,
+                    .source = "tmpfs",
+                    .target = "/dev",
+                    .data = "mode=0755",
+                    .flags = MS_NOSUID | MS_NOEXEC});
     for (const char* dev : {"null", "zero", "full", "random", "urandom", "tty"}) {
         std::string target = std::string("/dev/") + dev;
         post.push_back({.kind = MountOpKind::kTouch, .target = target, .mode = 0644});
         addBind(post, old + target, target, MS_NOSUID | MS_NOEXEC);
     }
     post.push_back(mkdirOp("/dev/pts"));
-    post.push_back({.kind = MountOpKind::kDevpts, .source = "devpts", .target = "/dev/pts",
-                    .data = "newinstance,ptmxmode=0666,mode=0620", .flags = MS_NOSUID | MS_NOEXEC});
+    post.push_back({.kind = MountOpKind::kDevpts,
+                    .source = "devpts",
+                    .target = "/dev/pts",
+                    .data = "newinstance,ptmxmode=0666,mode=0620",
+                    .flags = MS_NOSUID | MS_NOEXEC});
     post.push_back({.kind = MountOpKind::kSymlink, .source = "pts/ptmx", .target = "/dev/ptmx"});
     post.push_back(mkdirOp("/dev/shm", 01777));
-    post.push_back({.kind = MountOpKind::kTmpfs, .source = "tmpfs", .target = "/dev/shm",
-                    .data = sized, .flags = kNoSuidDev});
+    post.push_back({.kind = MountOpKind::kTmpfs,
+                    .source = "tmpfs",
+                    .target = "/dev/shm",
+                    .data = sized,
+                    .flags = kNoSuidDev});
     post.push_back({.kind = MountOpKind::kSymlink, .source = "/proc/self/fd", .target = "/dev/fd"});
     const char* stdio[] = {"stdin", "stdout", "stderr"};
     for (int i = 0; i < 3; ++i) {
@@ -142,7 +160,9 @@ MountPlan planMounts(const MountPlanInput& in) {
     }
     // procfs must be mounted while the host's /proc is still visible (mount_too_revealing).
     addMountPoint(post, made, "/proc", true);
-    post.push_back({.kind = MountOpKind::kProc, .source = "proc", .target = "/proc",
+    post.push_back({.kind = MountOpKind::kProc,
+                    .source = "proc",
+                    .target = "/proc",
                     .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC});
     addBind(post, "/proc/sys", "/proc/sys", MS_RDONLY | kNoSuidDev);
 
@@ -160,9 +180,11 @@ MountPlan planMounts(const MountPlanInput& in) {
     }
     post.push_back({.kind = MountOpKind::kDetach, .target = old});
     post.push_back({.kind = MountOpKind::kRmdir, .target = old});
-    post.push_back({.kind = MountOpKind::kRemountBind, .target = "/dev",
+    post.push_back({.kind = MountOpKind::kRemountBind,
+                    .target = "/dev",
                     .flags = MS_RDONLY | MS_NOSUID | MS_NOEXEC});
-    post.push_back({.kind = MountOpKind::kRemountBind, .target = "/", .flags = MS_RDONLY | kNoSuidDev});
+    post.push_back(
+        {.kind = MountOpKind::kRemountBind, .target = "/", .flags = MS_RDONLY | kNoSuidDev});
     return plan;
 }
 
@@ -178,17 +200,28 @@ std::string describeMountOp(const MountOp& op) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(op.mode));
     switch (op.kind) {
-        case MountOpKind::kTmpfs: return "tmpfs '" + op.target + "' " + op.data + flags();
-        case MountOpKind::kOverlay: return "overlay '" + op.target + "' " + op.data + flags();
-        case MountOpKind::kMkdir: return "mkdir '" + op.target + "' " + mode;
-        case MountOpKind::kTouch: return "touch '" + op.target + "'";
-        case MountOpKind::kBind: return "bind '" + op.source + "' -> '" + op.target + "'";
-        case MountOpKind::kRemountBind: return "remount '" + op.target + "'" + flags();
-        case MountOpKind::kProc: return "proc '" + op.target + "'" + flags();
-        case MountOpKind::kDevpts: return "devpts '" + op.target + "' " + op.data + flags();
-        case MountOpKind::kSymlink: return "symlink '" + op.target + "' -> '" + op.source + "'";
-        case MountOpKind::kDetach: return "detach '" + op.target + "'";
-        case MountOpKind::kRmdir: return "rmdir '" + op.target + "'";
+        case MountOpKind::kTmpfs:
+            return "tmpfs '" + op.target + "' " + op.data + flags();
+        case MountOpKind::kOverlay:
+            return "overlay '" + op.target + "' " + op.data + flags();
+        case MountOpKind::kMkdir:
+            return "mkdir '" + op.target + "' " + mode;
+        case MountOpKind::kTouch:
+            return "touch '" + op.target + "'";
+        case MountOpKind::kBind:
+            return "bind '" + op.source + "' -> '" + op.target + "'";
+        case MountOpKind::kRemountBind:
+            return "remount '" + op.target + "'" + flags();
+        case MountOpKind::kProc:
+            return "proc '" + op.target + "'" + flags();
+        case MountOpKind::kDevpts:
+            return "devpts '" + op.target + "' " + op.data + flags();
+        case MountOpKind::kSymlink:
+            return "symlink '" + op.target + "' -> '" + op.source + "'";
+        case MountOpKind::kDetach:
+            return "detach '" + op.target + "'";
+        case MountOpKind::kRmdir:
+            return "rmdir '" + op.target + "'";
     }
     return "?";
 }

@@ -12,17 +12,17 @@
 namespace nixjail::executor::ns {
 
 enum class MountOpKind {
-    kTmpfs,          // mount a tmpfs at target (data = options)
-    kOverlay,        // mount an overlay at target (data = lowerdir/upperdir/workdir)
-    kMkdir,          // mkdir target, an existing directory is fine
-    kTouch,          // create an empty file at target, an existing one is fine
-    kBind,           // recursive bind of source onto target
-    kRemountBind,    // remount the bind at target with flags, keeping the source's locked flags
-    kProc,           // a fresh procfs of the jail's pid namespace
-    kDevpts,         // a new devpts instance
-    kSymlink,        // symlink target -> source
-    kDetach,         // lazy unmount of target (the old root)
-    kRmdir,          // remove the now empty directory target
+    kTmpfs,        // mount a tmpfs at target (data = options)
+    kOverlay,      // mount an overlay at target (data = lowerdir/upperdir/workdir)
+    kMkdir,        // mkdir target, an existing directory is fine
+    kTouch,        // create an empty file at target, an existing one is fine
+    kBind,         // recursive bind of source onto target
+    kRemountBind,  // remount the bind at target with flags, keeping the source's locked flags
+    kProc,         // a fresh procfs of the jail's pid namespace
+    kDevpts,       // a new devpts instance
+    kSymlink,      // symlink target -> source
+    kDetach,       // lazy unmount of target (the old root)
+    kRmdir,        // remove the now empty directory target
 };
 
 struct MountOp {
@@ -34,7 +34,8 @@ struct MountOp {
     mode_t mode = 0755;
 };
 
-// A bind to place in the jail; `is_directory` is the host path's type (files get a file mount point).
+// A bind to place in the jail; `is_directory` is the host path's type (files get a file mount
+// point).
 struct PlannedBind {
     std::filesystem::path host;  // absolute and canonical
     std::filesystem::path jail;  // absolute, normalised

@@ -16,7 +16,9 @@ MountPlanInput sampleInput() {
             .binds = {{.host = "/srv/ws/42", .jail = "/workspace", .writable = true},
                       {.host = "/nix/store/aaa-bash", .jail = "/nix/store/aaa-bash"},
                       {.host = "/srv/ws/42-cache/tool", .jail = "/workspace/.cache/tool"},
-                      {.host = "/etc/resolv.conf.job", .jail = "/etc/resolv.conf", .is_directory = false}},
+                      {.host = "/etc/resolv.conf.job",
+                       .jail = "/etc/resolv.conf",
+                       .is_directory = false}},
             .tmpfs_size_bytes = 256ull << 20};
 }
 

@@ -37,8 +37,9 @@ std::vector<PlannedBind> planBinds(const JailSpec& spec) {
         std::error_code ec;
         auto host = fs::canonical(b.host, ec);
         if (ec) {
-            throw JailSetupError(SetupPhase::kMounts, ec.value(),
-                                 "bind source '" + b.host.string() + "' for '" + b.jail.string() + "'");
+            throw JailSetupError(
+                SetupPhase::kMounts, ec.value(),
+                "bind source '" + b.host.string() + "' for '" + b.jail.string() + "'");
         }
         out.push_back({.host = host,
                        .jail = b.jail.lexically_normal(),
@@ -64,10 +65,12 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
         throw JailSetupError(SetupPhase::kMounts, ec ? ec.value() : ENOTDIR,
                              "jail root '" + spec.root.string() + "' for job " + spec.job_id);
     }
-    base::TempDir staging(kStagingPrefix + cgroupSafeName(spec.job_id) + "-", stagingParent(options_));
+    base::TempDir staging(kStagingPrefix + cgroupSafeName(spec.job_id) + "-",
+                          stagingParent(options_));
     // mkdtemp made it 0700 for the runner; the jail's setup runs as another host id.
     if (::chmod(staging.path().c_str(), 0755) != 0) {
-        throw base::SysError("making staging directory '" + staging.path().string() + "' reachable");
+        throw base::SysError("making staging directory '" + staging.path().string() +
+                             "' reachable");
     }
     JailPlan plan;
     try {
@@ -80,13 +83,15 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
                                   .tmpfs_size_bytes = spec.limits.memory_max_bytes / 4});
         plan.ids = idMaps(options_);
         auto rules = planSeccompRules(spec.profile);
-        for (const auto& w : rules.weakenings) options_.logger->info("weakened: {} job={}", w, spec.job_id);
+        for (const auto& w : rules.weakenings)
+            options_.logger->info("weakened: {} job={}", w, spec.job_id);
         plan.seccomp = compileSeccompFilter(rules);
     } catch (const JailSetupError&) {
         throw;
     } catch (const base::Error& e) {
-        throw JailSetupError(SetupPhase::kNone, 0, std::string("planning the jail for job ") +
-                                                       spec.job_id + ": " + e.what());
+        throw JailSetupError(
+            SetupPhase::kNone, 0,
+            std::string("planning the jail for job ") + spec.job_id + ": " + e.what());
     }
     plan.hostname = spec.hostname;
     plan.cap_last_cap = readCapLastCap();
@@ -100,10 +105,12 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
                              std::string("cgroup for job ") + spec.job_id + ": " + e.what() +
                                  (::geteuid() != 0 ? "; run as root or delegate a cgroup" : ""));
     } catch (const base::Error& e) {
-        throw JailSetupError(SetupPhase::kNone, 0, std::string("cgroup for job ") + spec.job_id + ": " + e.what());
+        throw JailSetupError(SetupPhase::kNone, 0,
+                             std::string("cgroup for job ") + spec.job_id + ": " + e.what());
     }
     return std::make_unique<NamespaceJail>(spec, std::move(staging), std::move(plan),
-                                           std::move(*cgroup), options_.logger, options_.cancel_grace);
+                                           std::move(*cgroup), options_.logger,
+                                           options_.cancel_grace);
 }
 
 SweepReport sweepLeftovers(const NamespaceOptions& options) {
@@ -115,8 +122,8 @@ SweepReport sweepLeftovers(const NamespaceOptions& options) {
         std::error_code rm;
         fs::remove_all(e.path(), rm);
         if (rm) {
-            spdlog::warn("removing leftover staging dir '{}' failed, ignoring: {}", e.path().string(),
-                         rm.message());
+            spdlog::warn("removing leftover staging dir '{}' failed, ignoring: {}",
+                         e.path().string(), rm.message());
         } else {
             ++report.staging_dirs;
         }

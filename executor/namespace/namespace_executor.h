@@ -35,7 +35,7 @@ struct NamespaceOptions {
 // JailSpec requirements: `root` and every bind's host path exist and are reachable (o+x on each
 // parent) by the jail's host ids; writable binds should be owned by stepHostUid()/stepHostGid().
 class NamespaceExecutor : public Executor {
-public:
+  public:
     explicit NamespaceExecutor(NamespaceOptions options = {});
     std::string name() const override { return "namespace"; }
     bool isolatesFilesystem() const override { return true; }
@@ -46,7 +46,7 @@ public:
     uid_t stepHostUid() const;
     gid_t stepHostGid() const;
 
-private:
+  private:
     NamespaceOptions options_;
 };
 

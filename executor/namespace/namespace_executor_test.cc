@@ -1,8 +1,8 @@
 // Live tests of the namespace jail: real programs in real namespaces (needs root).
 #include "executor/namespace/namespace_executor.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -23,7 +23,7 @@ namespace {
 const std::vector<std::string> kEnv = {"PATH=/usr/bin:/bin", "HOME=/workspace", "LANG=C"};
 
 class NamespaceJailTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_JAIL();
         root_ = std::make_unique<testing::TestRoot>(executor_);
@@ -78,9 +78,10 @@ TEST_F(NamespaceJailTest, StepSeesExactlyItsEnvironmentAndWorkingDirectory) {
 
 TEST_F(NamespaceJailTest, StepRunsUnprivilegedWithoutCapabilitiesUnderSeccomp) {
     std::string out;
-    auto r = sh("id -u; id -g; hostname; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' "
-                "/proc/self/status",
-                &out);
+    auto r =
+        sh("id -u; id -g; hostname; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' "
+           "/proc/self/status",
+           &out);
     EXPECT_EQ(r.exit_code, 0) << r.setup_error << out;
     EXPECT_EQ(out,
               "1000\n1000\nnixjail\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
@@ -98,9 +99,11 @@ TEST_F(NamespaceJailTest, StepIsPidTwoInItsOwnPidNamespace) {
 
 TEST_F(NamespaceJailTest, RootIsReadOnlyTmpAndWorkspaceAreWritable) {
     std::string out;
-    auto r = sh("touch /newfile 2>/dev/null && echo root-writable; touch /usr/x 2>/dev/null && echo usr-writable; "
-                "echo t > /tmp/t && cat /tmp/t; echo w > /workspace/w && cat /workspace/w",
-                &out);
+    auto r =
+        sh("touch /newfile 2>/dev/null && echo root-writable; touch /usr/x 2>/dev/null && echo "
+           "usr-writable; "
+           "echo t > /tmp/t && cat /tmp/t; echo w > /workspace/w && cat /workspace/w",
+           &out);
     EXPECT_EQ(r.exit_code, 0) << r.setup_error;
     EXPECT_EQ(out, "t\nw\n");
     struct stat st {};
@@ -120,8 +123,9 @@ TEST_F(NamespaceJailTest, DevHasOnlyTheMinimalNodes) {
 
 TEST_F(NamespaceJailTest, NewNetworkNamespaceHasOnlyLoopbackUp) {
     std::string out;
-    auto r = sh("ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
-                &out);
+    auto r = sh(
+        "ls /sys/class/net 2>/dev/null; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '",
+        &out);
     EXPECT_EQ(r.exit_code, 0) << r.setup_error;
     EXPECT_EQ(out, "lo\n");
 }
@@ -167,7 +171,8 @@ TEST_F(NamespaceJailTest, SignalOfTheMainProcessIsReported) {
 TEST_F(NamespaceJailTest, TimeoutKillsTheWholeTree) {
     auto jail = executor_.prepare(spec());
     auto start = std::chrono::steady_clock::now();
-    auto r = runIn(*jail, {"sh", "-c", "sleep 100 & sleep 100"}, nullptr, std::chrono::milliseconds(300));
+    auto r = runIn(*jail, {"sh", "-c", "sleep 100 & sleep 100"}, nullptr,
+                   std::chrono::milliseconds(300));
     EXPECT_TRUE(r.timed_out);
     EXPECT_EQ(r.term_signal, SIGKILL);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -244,10 +249,12 @@ TEST_F(NamespaceJailTest, JoinsAGivenNetworkNamespace) {
     // An unnamed netns held only by an fd: a helper thread unshares one and opens it.
     int netns = -1;
     std::thread([&] {
-        if (::unshare(CLONE_NEWNET) == 0) netns = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (::unshare(CLONE_NEWNET) == 0)
+            netns = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     }).join();
     ASSERT_GE(netns, 0);
-    struct stat want {}, before {};
+    struct stat want {
+    }, before{};
     ASSERT_EQ(::fstat(netns, &want), 0);
     ASSERT_EQ(::stat("/proc/thread-self/ns/net", &before), 0);
     auto s = spec();
@@ -300,7 +307,8 @@ StepResult runAndCancel(Jail& jail, StepInvocation step, std::string& out) {
 TEST_F(NamespaceJailTest, CancelIsForwardedAsSigtermThroughTheInit) {
     auto jail = executor_.prepare(spec());
     StepInvocation step;
-    step.argv = {"sh", "-c", "trap 'echo got-term; exit 3' TERM; echo started; while :; do sleep 1; done"};
+    step.argv = {"sh", "-c",
+                 "trap 'echo got-term; exit 3' TERM; echo started; while :; do sleep 1; done"};
     step.env = kEnv;
     std::string out;
     auto r = runAndCancel(*jail, step, out);
@@ -326,8 +334,10 @@ TEST_F(NamespaceJailTest, FullTmpIsEnospcNotOom) {
     s.limits.memory_max_bytes = 128ull << 20;
     auto jail = executor_.prepare(s);
     std::string out;
-    auto r = runIn(*jail, {"sh", "-c", "dd if=/dev/zero of=/tmp/fill bs=1M 2>&1 | grep -o 'No space left on device'"},
-                   &out);
+    auto r = runIn(
+        *jail,
+        {"sh", "-c", "dd if=/dev/zero of=/tmp/fill bs=1M 2>&1 | grep -o 'No space left on device'"},
+        &out);
     EXPECT_EQ(out, "No space left on device\n") << r.setup_error;
     EXPECT_FALSE(r.oom_killed);
 }
@@ -380,7 +390,8 @@ TEST_F(NamespaceJailTest, UnprivilegedRunnerWithoutDelegatedCgroupGetsAClearErro
     ::close(fds[0]);
     ::waitpid(child, nullptr, 0);
     EXPECT_NE(msg.find("cgroup for job unprivileged"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("Permission denied; run as root or delegate a cgroup"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Permission denied; run as root or delegate a cgroup"), std::string::npos)
+        << msg;
 }
 
 }  // namespace

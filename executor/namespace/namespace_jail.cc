@@ -74,8 +74,10 @@ std::string NamespaceJail::describeReport(const ChildReport& report) const {
     const auto& post = plan_.mounts.after_pivot;
     if (report.phase == SetupPhase::kMounts && report.detail >= 0) {
         auto i = static_cast<size_t>(report.detail);
-        if (i < pre.size()) what = describeMountOp(pre[i]);
-        else if (i - pre.size() < post.size()) what = describeMountOp(post[i - pre.size()]);
+        if (i < pre.size())
+            what = describeMountOp(pre[i]);
+        else if (i - pre.size() < post.size())
+            what = describeMountOp(post[i - pre.size()]);
     } else if (report.phase == SetupPhase::kChdir) {
         what = "working directory";
     } else if (report.phase == SetupPhase::kPivotRoot) {
@@ -140,7 +142,8 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         writeIdMaps(child.pid, plan_.ids);
         cgroup.addProcess(child.pid);
         char go = 1;
-        if (::write(sync.write.get(), &go, 1) != 1) throw base::SysError("releasing the jail's init");
+        if (::write(sync.write.get(), &go, 1) != 1)
+            throw base::SysError("releasing the jail's init");
     } catch (const base::Error& e) {
         killJail(child, cgroup);
         ::waitpid(child.pid, nullptr, 0);

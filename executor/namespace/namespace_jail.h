@@ -15,13 +15,13 @@ class logger;
 namespace nixjail::executor::ns {
 
 class NamespaceJail : public Jail {
-public:
+  public:
     // Members in acquisition order: the destructor removes the cgroup, then the staging dir.
     NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
                   std::shared_ptr<spdlog::logger> log, std::chrono::milliseconds cancel_grace);
     StepResult run(const StepInvocation& step) override;
 
-private:
+  private:
     StepResult runPlanned(const StepInvocation& step, const StepPlan& plan, StepCgroup& cgroup);
     std::string describeReport(const ChildReport& report) const;
 

@@ -20,7 +20,8 @@ ThreadNetnsSwitch::ThreadNetnsSwitch(int netns_fd)
     : original_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
     if (!original_) throw base::SysError("opening this thread's network namespace");
     if (::setns(netns_fd, CLONE_NEWNET) != 0) {
-        throw base::SysError("entering the job's network namespace (fd " + std::to_string(netns_fd) +
+        throw base::SysError("entering the job's network namespace (fd " +
+                             std::to_string(netns_fd) +
                              "); is it a netns fd and is the runner root?");
     }
 }

@@ -8,7 +8,7 @@ namespace nixjail::executor::ns {
 // Moves the calling thread (only it: setns is per thread) into `netns_fd` so a clone inherits
 // it, and back on restore(). The destructor restores too and logs if that fails.
 class ThreadNetnsSwitch {
-public:
+  public:
     explicit ThreadNetnsSwitch(int netns_fd);
     ThreadNetnsSwitch(const ThreadNetnsSwitch&) = delete;
     ThreadNetnsSwitch& operator=(const ThreadNetnsSwitch&) = delete;
@@ -16,7 +16,7 @@ public:
     // Throws SysError if the thread could not return to its own namespace.
     void restore();
 
-private:
+  private:
     base::UniqueFd original_;
 };
 

@@ -40,7 +40,8 @@ Cond masked(unsigned arg, std::uint64_t mask, std::uint64_t value) {
 Cond intEq(unsigned arg, std::uint64_t value) { return masked(arg, kInt, value); }
 Cond hasBits(unsigned arg, std::uint64_t bits) { return masked(arg, bits, bits); }
 
-void deny(std::vector<SeccompRule>& out, const char* group, std::initializer_list<const char*> names) {
+void deny(std::vector<SeccompRule>& out, const char* group,
+          std::initializer_list<const char*> names) {
     for (const char* n : names) out.push_back({.syscall = n, .group = group});
 }
 
@@ -61,26 +62,33 @@ void socketRules(std::vector<SeccompRule>& out) {
     // Only AF_UNIX, AF_INET and AF_INET6: no netlink, packet, bluetooth, vsock, ...
     for (int family = 0; family < AF_MAX; ++family) {
         if (family == AF_UNIX || family == AF_INET || family == AF_INET6) continue;
-        out.push_back({.syscall = "socket", .conditions = {intEq(0, static_cast<unsigned>(family))},
+        out.push_back({.syscall = "socket",
+                       .conditions = {intEq(0, static_cast<unsigned>(family))},
                        .group = "address-families"});
     }
     for (int type : {SOCK_RAW, SOCK_PACKET}) {
-        out.push_back({.syscall = "socket", .conditions = {masked(1, 0xf, static_cast<unsigned>(type))},
+        out.push_back({.syscall = "socket",
+                       .conditions = {masked(1, 0xf, static_cast<unsigned>(type))},
                        .group = "raw-sockets"});
     }
 }
 
 void suidRules(std::vector<SeccompRule>& out) {
-    for (std::uint64_t bit : {static_cast<std::uint64_t>(S_ISUID), static_cast<std::uint64_t>(S_ISGID)}) {
+    for (std::uint64_t bit :
+         {static_cast<std::uint64_t>(S_ISUID), static_cast<std::uint64_t>(S_ISGID)}) {
         out.push_back({.syscall = "chmod", .conditions = {hasBits(1, bit)}, .group = "suid"});
         out.push_back({.syscall = "fchmod", .conditions = {hasBits(1, bit)}, .group = "suid"});
         out.push_back({.syscall = "fchmodat", .conditions = {hasBits(2, bit)}, .group = "suid"});
-        out.push_back({.syscall = "fchmodat2", .syscall_nr = 452, .conditions = {hasBits(2, bit)},
+        out.push_back({.syscall = "fchmodat2",
+                       .syscall_nr = 452,
+                       .conditions = {hasBits(2, bit)},
                        .group = "suid"});
         out.push_back({.syscall = "creat", .conditions = {hasBits(1, bit)}, .group = "suid"});
-        out.push_back({.syscall = "open", .conditions = {hasBits(1, O_CREAT), hasBits(2, bit)},
+        out.push_back({.syscall = "open",
+                       .conditions = {hasBits(1, O_CREAT), hasBits(2, bit)},
                        .group = "suid"});
-        out.push_back({.syscall = "openat", .conditions = {hasBits(2, O_CREAT), hasBits(3, bit)},
+        out.push_back({.syscall = "openat",
+                       .conditions = {hasBits(2, O_CREAT), hasBits(3, bit)},
                        .group = "suid"});
         out.push_back({.syscall = "mknod", .conditions = {hasBits(1, bit)}, .group = "suid"});
         out.push_back({.syscall = "mknodat", .conditions = {hasBits(2, bit)}, .group = "suid"});
@@ -89,10 +97,11 @@ void suidRules(std::vector<SeccompRule>& out) {
 
 void personalityRules(std::vector<SeccompRule>& out) {
     // Deny flags that weaken ASLR or W^X. 0xffffffff (query) has bit 31 set and stays allowed.
-    const std::uint64_t flags[] = {ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO, ADDR_COMPAT_LAYOUT,
+    const std::uint64_t flags[] = {ADDR_NO_RANDOMIZE, MMAP_PAGE_ZERO,   ADDR_COMPAT_LAYOUT,
                                    READ_IMPLIES_EXEC, ADDR_LIMIT_32BIT, ADDR_LIMIT_3GB};
     for (auto f : flags) {
-        out.push_back({.syscall = "personality", .conditions = {masked(0, f | 0x80000000ull, f)},
+        out.push_back({.syscall = "personality",
+                       .conditions = {masked(0, f | 0x80000000ull, f)},
                        .group = "personality"});
     }
 }
@@ -102,8 +111,9 @@ void personalityRules(std::vector<SeccompRule>& out) {
 SeccompPlan planSeccompRules(HardeningProfile profile) {
     SeccompPlan plan;
     auto& r = plan.rules;
-    deny(r, "mount", {"mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen",
-                      "fsconfig", "fsmount", "fspick", "mount_setattr"});
+    deny(r, "mount",
+         {"mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsconfig",
+          "fsmount", "fspick", "mount_setattr"});
     deny(r, "kernel-modules", {"init_module", "finit_module", "delete_module"});
     deny(r, "kexec", {"kexec_load", "kexec_file_load"});
     deny(r, "ptrace", {"ptrace", "process_vm_readv", "process_vm_writev"});
@@ -112,8 +122,9 @@ SeccompPlan planSeccompRules(HardeningProfile profile) {
     deny(r, "raw-io", {"iopl", "ioperm"});
     deny(r, "reboot-swap", {"reboot", "swapon", "swapoff"});
     deny(r, "clock", {"settimeofday", "clock_settime", "clock_adjtime", "adjtimex"});
-    deny(r, "host-admin", {"acct", "quotactl", "syslog", "open_by_handle_at", "lookup_dcookie",
-                           "vhangup", "nfsservctl"});
+    deny(r, "host-admin",
+         {"acct", "quotactl", "syslog", "open_by_handle_at", "lookup_dcookie", "vhangup",
+          "nfsservctl"});
     namespaceRules(r);
     socketRules(r);
     suidRules(r);
@@ -156,7 +167,8 @@ std::string renderSeccompRules(const SeccompPlan& plan) {
 }
 
 SeccompProgram compileSeccompFilter(const SeccompPlan& plan) {
-    std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
+    std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW),
+                                                         seccomp_release);
     if (!ctx) throw base::Error("seccomp_init failed; is libseccomp usable on this kernel?");
     // Foreign ABIs (i386 via int 0x80, x32) are not in the filter's arch list and get EPERM.
     int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
@@ -173,11 +185,12 @@ SeccompProgram compileSeccompFilter(const SeccompPlan& plan) {
                 cmps.push_back({c.arg, SCMP_CMP_MASKED_EQ, c.mask, c.value});
             }
         }
-        rc = seccomp_rule_add_array(ctx.get(), SCMP_ACT_ERRNO(static_cast<unsigned>(rule.errno_value)), nr,
+        rc = seccomp_rule_add_array(ctx.get(),
+                                    SCMP_ACT_ERRNO(static_cast<unsigned>(rule.errno_value)), nr,
                                     static_cast<unsigned>(cmps.size()), cmps.data());
         if (rc != 0) {
-            throw base::SysError("seccomp: adding rule for '" + rule.syscall + "' (" + rule.group + ")",
-                                 -rc);
+            throw base::SysError(
+                "seccomp: adding rule for '" + rule.syscall + "' (" + rule.group + ")", -rc);
         }
     }
     base::UniqueFd mem(::memfd_create("nixjail-seccomp", MFD_CLOEXEC));

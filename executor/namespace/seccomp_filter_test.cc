@@ -27,11 +27,14 @@ TEST(SeccompRules, JitProfileMatchesGoldenFile) {
 
 TEST(SeccompRules, DefaultDeniesEveryDangerousGroup) {
     auto plan = planSeccompRules(HardeningProfile::kDefault);
-    for (const char* sc : {"mount", "umount2", "pivot_root", "init_module", "finit_module",
-                           "kexec_load", "ptrace", "process_vm_readv", "keyctl", "add_key", "bpf",
-                           "perf_event_open", "userfaultfd", "iopl", "ioperm", "reboot", "swapon",
-                           "unshare", "setns", "clone", "clone3", "personality", "settimeofday",
-                           "clock_settime", "socket", "chmod", "fchmodat", "mmap", "mprotect"}) {
+    for (const char* sc : {"mount",        "umount2",     "pivot_root",   "init_module",
+                           "finit_module", "kexec_load",  "ptrace",       "process_vm_readv",
+                           "keyctl",       "add_key",     "bpf",          "perf_event_open",
+                           "userfaultfd",  "iopl",        "ioperm",       "reboot",
+                           "swapon",       "unshare",     "setns",        "clone",
+                           "clone3",       "personality", "settimeofday", "clock_settime",
+                           "socket",       "chmod",       "fchmodat",     "mmap",
+                           "mprotect"}) {
         EXPECT_TRUE(denies(plan, sc)) << sc;
     }
     EXPECT_TRUE(plan.weakenings.empty());

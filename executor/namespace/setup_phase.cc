@@ -7,21 +7,36 @@ namespace nixjail::executor::ns {
 
 const char* phaseName(SetupPhase phase) {
     switch (phase) {
-        case SetupPhase::kNone: return "none";
-        case SetupPhase::kSync: return "sync";
-        case SetupPhase::kFds: return "fds";
-        case SetupPhase::kMounts: return "mounts";
-        case SetupPhase::kPivotRoot: return "pivot_root";
-        case SetupPhase::kHostname: return "hostname";
-        case SetupPhase::kLoopback: return "loopback";
-        case SetupPhase::kFork: return "fork";
-        case SetupPhase::kRlimits: return "rlimits";
-        case SetupPhase::kUser: return "user";
-        case SetupPhase::kCapabilities: return "capabilities";
-        case SetupPhase::kNoNewPrivs: return "no_new_privs";
-        case SetupPhase::kSeccomp: return "seccomp";
-        case SetupPhase::kChdir: return "chdir";
-        case SetupPhase::kExec: return "exec";
+        case SetupPhase::kNone:
+            return "none";
+        case SetupPhase::kSync:
+            return "sync";
+        case SetupPhase::kFds:
+            return "fds";
+        case SetupPhase::kMounts:
+            return "mounts";
+        case SetupPhase::kPivotRoot:
+            return "pivot_root";
+        case SetupPhase::kHostname:
+            return "hostname";
+        case SetupPhase::kLoopback:
+            return "loopback";
+        case SetupPhase::kFork:
+            return "fork";
+        case SetupPhase::kRlimits:
+            return "rlimits";
+        case SetupPhase::kUser:
+            return "user";
+        case SetupPhase::kCapabilities:
+            return "capabilities";
+        case SetupPhase::kNoNewPrivs:
+            return "no_new_privs";
+        case SetupPhase::kSeccomp:
+            return "seccomp";
+        case SetupPhase::kChdir:
+            return "chdir";
+        case SetupPhase::kExec:
+            return "exec";
     }
     return "unknown";
 }

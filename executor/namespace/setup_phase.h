@@ -10,20 +10,20 @@ namespace nixjail::executor::ns {
 
 enum class SetupPhase : std::int32_t {
     kNone = 0,
-    kSync,         // waiting for the runner to write the id maps and join the cgroup
-    kFds,          // arranging stdin/stdout/stderr and the report pipe
-    kMounts,       // building the mount tree in the staging tmpfs
-    kPivotRoot,    // switching to the new root
-    kHostname,     // sethostname in the UTS namespace
-    kLoopback,     // bringing up lo in the new network namespace
-    kFork,         // forking the step's main process from the jail init
-    kRlimits,      // RLIMIT_NOFILE and friends
-    kUser,         // switching to the jail user
-    kCapabilities, // dropping every capability
-    kNoNewPrivs,   // PR_SET_NO_NEW_PRIVS
-    kSeccomp,      // installing the seccomp filter
-    kChdir,        // entering the step's working directory
-    kExec,         // execve of the step's program
+    kSync,          // waiting for the runner to write the id maps and join the cgroup
+    kFds,           // arranging stdin/stdout/stderr and the report pipe
+    kMounts,        // building the mount tree in the staging tmpfs
+    kPivotRoot,     // switching to the new root
+    kHostname,      // sethostname in the UTS namespace
+    kLoopback,      // bringing up lo in the new network namespace
+    kFork,          // forking the step's main process from the jail init
+    kRlimits,       // RLIMIT_NOFILE and friends
+    kUser,          // switching to the jail user
+    kCapabilities,  // dropping every capability
+    kNoNewPrivs,    // PR_SET_NO_NEW_PRIVS
+    kSeccomp,       // installing the seccomp filter
+    kChdir,         // entering the step's working directory
+    kExec,          // execve of the step's program
 };
 
 const char* phaseName(SetupPhase phase);

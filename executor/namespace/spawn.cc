@@ -27,10 +27,9 @@ constexpr int kReportFd = 3;
 constexpr int kSyncFd = 4;
 
 [[noreturn]] void fail(SetupPhase phase, int err, int detail = -1) {
-    writeChildReport(kReportFd, {.kind = ChildReport::Kind::kSetupError,
-                                 .phase = phase,
-                                 .err = err,
-                                 .detail = detail});
+    writeChildReport(
+        kReportFd,
+        {.kind = ChildReport::Kind::kSetupError, .phase = phase, .err = err, .detail = detail});
     ::_exit(127);
 }
 
@@ -86,8 +85,12 @@ int resetSignals() {
 }
 
 int setLimits(const JailPlan& jail) {
-    struct rlimit nofile {jail.nofile, jail.nofile};
-    struct rlimit core {0, 0};
+    struct rlimit nofile {
+        jail.nofile, jail.nofile
+    };
+    struct rlimit core {
+        0, 0
+    };
     if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) return errno;
     return errnoOf(::setrlimit(RLIMIT_CORE, &core));
 }
@@ -198,8 +201,9 @@ SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds
     int pidfd = -1;
     long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
     if (pid < 0) {
-        throw base::SysError("cloning the jail's init into new user, mount, pid, ipc, uts and "
-                             "cgroup namespaces; does the kernel allow user namespaces?");
+        throw base::SysError(
+            "cloning the jail's init into new user, mount, pid, ipc, uts and "
+            "cgroup namespaces; does the kernel allow user namespaces?");
     }
     if (pid == 0) runJailChild(jail, step, fds);
     SpawnedJail out;

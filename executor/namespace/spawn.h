@@ -44,10 +44,10 @@ struct StepPlan {
 void planStep(const StepInvocation& step, StepPlan& out);
 
 struct ChildFds {
-    int report = -1;  // write end of the close-on-exec report pipe
-    int sync = -1;    // read end: one byte once the id maps and cgroup are in place
-    int output = -1;  // write end of the step's merged stdout/stderr
-    int devnull = -1; // the step's stdin
+    int report = -1;   // write end of the close-on-exec report pipe
+    int sync = -1;     // read end: one byte once the id maps and cgroup are in place
+    int output = -1;   // write end of the step's merged stdout/stderr
+    int devnull = -1;  // the step's stdin
 };
 
 struct SpawnedJail {

@@ -22,9 +22,10 @@ TestRoot::TestRoot(const NamespaceExecutor& executor) : dir_("nixjail-testroot-"
     workspace_ = dir_.path() / "workspace";
     fs::create_directories(root_ / "etc");
     fs::create_directories(workspace_);
-    base::writeFile(root_ / "etc/passwd",
-                    "root:x:0:0:root:/root:/bin/sh\nbuilder:x:1000:1000:builder:/workspace:/bin/sh\n"
-                    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+    base::writeFile(
+        root_ / "etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\nbuilder:x:1000:1000:builder:/workspace:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
     base::writeFile(root_ / "etc/group", "root:x:0:\nbuilder:x:1000:\nnogroup:x:65534:\n");
     base::writeFile(root_ / "etc/hosts", "127.0.0.1 localhost\n");
     for (const char* top : {"usr", "bin", "lib", "lib64", "sbin"}) {
@@ -56,20 +57,24 @@ JailSpec TestRoot::spec(const std::string& job_id) const {
 }
 
 std::string jailUnavailableReason() {
-    if (::geteuid() != 0) return "needs root: the live jail maps a dedicated host uid range and creates cgroups";
+    if (::geteuid() != 0)
+        return "needs root: the live jail maps a dedicated host uid range and creates cgroups";
     // Probe a user namespace in a throwaway child so the test process itself is not changed.
     pid_t pid = ::fork();
     if (pid == 0) ::_exit(::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) == 0 ? 0 : errno);
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        return std::string("needs user namespaces: unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID) failed: ") +
+        return std::string(
+                   "needs user namespaces: unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID) "
+                   "failed: ") +
                std::strerror(WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL);
     }
     std::error_code ec;
     if (!fs::exists("/sys/fs/cgroup/memory/cgroup.procs", ec) &&
         !fs::exists("/sys/fs/cgroup/cgroup.controllers", ec)) {
-        return "needs cgroups: neither /sys/fs/cgroup/memory (v1) nor a cgroup2 mount at /sys/fs/cgroup";
+        return "needs cgroups: neither /sys/fs/cgroup/memory (v1) nor a cgroup2 mount at "
+               "/sys/fs/cgroup";
     }
     return {};
 }

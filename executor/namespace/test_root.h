@@ -13,14 +13,14 @@
 namespace nixjail::executor::testing {
 
 class TestRoot {
-public:
+  public:
     explicit TestRoot(const NamespaceExecutor& executor);
     // root + binds (host system dirs read-only, workspace read-write at /workspace).
     JailSpec spec(const std::string& job_id) const;
     const std::filesystem::path& root() const { return root_; }
     const std::filesystem::path& workspace() const { return workspace_; }
 
-private:
+  private:
     base::TempDir dir_;
     std::filesystem::path root_;
     std::filesystem::path workspace_;
@@ -33,12 +33,12 @@ std::string jailUnavailableReason();
 }  // namespace nixjail::executor::testing
 
 // Skip (or, with NIXJAIL_TESTS_STRICT=1, fail) a test when the jail cannot run on this machine.
-#define NIXJAIL_REQUIRE_JAIL()                                                      \
-    do {                                                                            \
-        auto why_ = ::nixjail::executor::testing::jailUnavailableReason();          \
-        if (!why_.empty()) {                                                        \
-            const char* strict_ = std::getenv("NIXJAIL_TESTS_STRICT");              \
-            if (strict_ && std::string(strict_) == "1") FAIL() << why_;             \
-            GTEST_SKIP() << why_;                                                   \
-        }                                                                           \
+#define NIXJAIL_REQUIRE_JAIL()                                             \
+    do {                                                                   \
+        auto why_ = ::nixjail::executor::testing::jailUnavailableReason(); \
+        if (!why_.empty()) {                                               \
+            const char* strict_ = std::getenv("NIXJAIL_TESTS_STRICT");     \
+            if (strict_ && std::string(strict_) == "1") FAIL() << why_;    \
+            GTEST_SKIP() << why_;                                          \
+        }                                                                  \
     } while (0)

@@ -14,7 +14,7 @@ inline constexpr uid_t kDefaultHostIdBase = 0x70000000;
 inline constexpr uid_t kHostIdRangeSize = 65536;
 
 struct IdMapPlan {
-    std::string uid_map;        // content for /proc/<pid>/uid_map
+    std::string uid_map;  // content for /proc/<pid>/uid_map
     std::string gid_map;
     bool deny_setgroups = false;  // required before an unprivileged gid_map write
     bool setup_as_root = false;   // jail uid 0 is mapped, so setup runs as it and then drops

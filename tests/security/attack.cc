@@ -59,7 +59,9 @@ int socketOf(const char* kind) {
     if (k == "packet") return report(::socket(AF_PACKET, SOCK_RAW, 0));
     if (k == "netlink") return report(::socket(AF_NETLINK, SOCK_RAW, 0));
     // The upper half of the register must not smuggle a family past the filter.
-    if (k == "netlink-high") return report(static_cast<int>(::syscall(SYS_socket, 0x100000000L | AF_NETLINK, SOCK_RAW, 0)));
+    if (k == "netlink-high")
+        return report(
+            static_cast<int>(::syscall(SYS_socket, 0x100000000L | AF_NETLINK, SOCK_RAW, 0)));
     return 2;
 }
 
@@ -119,13 +121,15 @@ int main(int argc, char** argv) {
     if (cmd == "write") return report(::open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644));
     if (cmd == "connect") return connectTo(a, b);
     if (cmd == "socket") return socketOf(a);
-    if (cmd == "ptrace") return report(static_cast<int>(::ptrace(PTRACE_ATTACH, std::atoi(a), nullptr, nullptr)));
+    if (cmd == "ptrace")
+        return report(static_cast<int>(::ptrace(PTRACE_ATTACH, std::atoi(a), nullptr, nullptr)));
     if (cmd == "kill0") return report(::kill(std::atoi(a), 0));
     if (cmd == "mount") return report(::mount("tmpfs", "/tmp", "tmpfs", 0, nullptr));
     if (cmd == "userns") return report(::unshare(CLONE_NEWUSER));
     if (cmd == "netns") return report(::unshare(CLONE_NEWNET));
     if (cmd == "module") return report(static_cast<int>(::syscall(SYS_finit_module, 0, "", 0)));
-    if (cmd == "init-module") return report(static_cast<int>(::syscall(SYS_init_module, nullptr, 0, "")));
+    if (cmd == "init-module")
+        return report(static_cast<int>(::syscall(SYS_init_module, nullptr, 0, "")));
     if (cmd == "euid") {
         std::printf("%d %d\n", static_cast<int>(::geteuid()), static_cast<int>(::getuid()));
         return 0;
@@ -133,7 +137,8 @@ int main(int argc, char** argv) {
     if (cmd == "setuid0") return report(::setuid(0));
     if (cmd == "chmod-suid") return report(::chmod(a, 04755));
     if (cmd == "wx") {
-        void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return report(p == MAP_FAILED ? -1 : 0);
     }
     if (cmd == "daemonize") return daemonize(argv[0], a);

