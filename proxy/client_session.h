@@ -10,6 +10,7 @@
 #include <string>
 
 #include "proxy/byte_stream.h"
+#include "proxy/credential_injector.h"
 #include "proxy/http_parser.h"
 #include "proxy/upstream_connector.h"
 
@@ -44,7 +45,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     asio::awaitable<bool> ensureUpstream(const UpstreamTarget& target, std::string& error,
                                          bool& timed_out, bool& reused);
     asio::awaitable<void> pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
-                                   std::uint64_t& counter, std::error_code& ec, std::string& error);
+                                   std::uint64_t& counter, std::error_code& ec, std::string& error,
+                                   StreamScrubber* scrub = nullptr);
     asio::awaitable<void> splice(std::uint64_t& up, std::uint64_t& down);
     asio::awaitable<void> pipeRaw(BufferedStream& from, ByteStream& to, std::uint64_t& counter);
     asio::awaitable<bool> respond(int status, const std::string& reason, const std::string& body,

@@ -1,6 +1,8 @@
 // Credential injection: the only code that reads a credential's real value.
 #include "proxy/credential_injector.h"
 
+#include <utility>
+
 #include "runner/base/error.h"
 
 namespace nixjail::proxy {
@@ -112,6 +114,38 @@ void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>&
         }
     }
 }
+
+StreamScrubber::StreamScrubber(const std::vector<Credential>& credentials) {
+    for (const auto& c : credentials) {
+        if (!c.value.empty()) needles_.push_back(c.value.reveal());
+    }
+}
+
+std::string StreamScrubber::feed(std::string_view data) {
+    std::string buf = std::move(tail_);
+    buf.append(data);
+    tail_.clear();
+    std::size_t hold = 0;
+    for (const auto& needle : needles_) {
+        for (auto pos = buf.find(needle); pos != std::string::npos; pos = buf.find(needle, pos)) {
+            buf.replace(pos, needle.size(), needle.size(), '*');
+            pos += needle.size();
+        }
+        // Longest proper prefix of the needle that the buffer ends with.
+        for (std::size_t k = std::min(needle.size() - 1, buf.size()); k > hold; --k) {
+            if (std::string_view(buf).substr(buf.size() - k) ==
+                std::string_view(needle).substr(0, k)) {
+                hold = k;
+                break;
+            }
+        }
+    }
+    tail_ = buf.substr(buf.size() - hold);
+    buf.resize(buf.size() - hold);
+    return buf;
+}
+
+std::string StreamScrubber::finish() { return std::exchange(tail_, std::string()); }
 
 void validateCredential(const Credential& c) {
     std::string what = "credential '" + c.name + "'";

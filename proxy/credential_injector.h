@@ -21,6 +21,24 @@ std::optional<std::string> injectCredentials(http::Headers& headers,
 // Replaces any real credential value in response headers by its dummy, so the job never sees one.
 void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>& credentials);
 
+// Masks real credential values in a body that streams through in pieces: each occurrence becomes
+// '*' of the same length, so Content-Length and chunk framing stay valid. Only a tail that could be
+// the start of a value is held back, so streams ending on CRLF or ordinary text are not delayed.
+// Compressed bodies are not looked into.
+class StreamScrubber {
+  public:
+    explicit StreamScrubber(const std::vector<Credential>& credentials);
+    bool active() const { return !needles_.empty(); }
+    // Returns the bytes of (held-back tail + data) that are safe to send now.
+    std::string feed(std::string_view data);
+    // The held-back tail, at the end of the body.
+    std::string finish();
+
+  private:
+    std::vector<std::string> needles_;
+    std::string tail_;
+};
+
 // Throws base::Error naming the credential when it cannot be used safely.
 void validateCredential(const Credential& credential);
 

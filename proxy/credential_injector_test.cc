@@ -64,6 +64,27 @@ TEST(CredentialInjection, ValidationRefusesUnsafeCredentials) {
     EXPECT_NO_THROW(validateCredential(forgeToken()[0]));
 }
 
+TEST(StreamScrubber, MasksValuesSplitAcrossPieces) {
+    auto creds = forgeToken();
+    std::string body = "a REAL-secret-123 b REAL-secret-123\r\n";
+    for (std::size_t split = 0; split <= body.size(); ++split) {
+        StreamScrubber s(creds);
+        std::string out = s.feed(std::string_view(body).substr(0, split));
+        out += s.feed(std::string_view(body).substr(split));
+        out += s.finish();
+        EXPECT_EQ(out, "a *************** b ***************\r\n") << split;
+    }
+}
+
+TEST(StreamScrubber, HoldsBackOnlyPossibleStarts) {
+    StreamScrubber s(forgeToken());
+    EXPECT_EQ(s.feed("data ending in CRLF\r\n"), "data ending in CRLF\r\n");
+    EXPECT_EQ(s.feed("tail RE"), "tail ");
+    EXPECT_EQ(s.feed("ST"), "REST");
+    EXPECT_EQ(s.feed("x REAL-sec"), "x ");
+    EXPECT_EQ(s.finish(), "REAL-sec");
+}
+
 TEST(Base64, RoundTrips) {
     for (std::string s : {"", "a", "ab", "abc", "abcd", "user:pass\xff"}) {
         auto d = base64Decode(base64Encode(s));

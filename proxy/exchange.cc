@@ -232,7 +232,9 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     }
 
     // 6. Response body.
-    co_await pumpBody(upstream_.conn, *client_.stream, *res_framing, rec.bytes_down, ec, error);
+    StreamScrubber scrubber(ctx_.config().credentials);
+    co_await pumpBody(upstream_.conn, *client_.stream, *res_framing, rec.bytes_down, ec, error,
+                      &scrubber);
     disarmDeadline();
     if (ec) {
         rec.error = !expired_.empty() ? expired_
@@ -278,13 +280,19 @@ asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target
 
 asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& to,
                                               http::BodyFraming framing, std::uint64_t& counter,
-                                              std::error_code& ec, std::string& error) {
+                                              std::error_code& ec, std::string& error,
+                                              StreamScrubber* scrub) {
     http::BodyTracker tracker(framing);
     while (!tracker.done()) {
         if (from.pending.empty()) {
             co_await readMore(from, ec);
             if (ec == asio::error::eof && framing.kind == http::BodyFraming::Kind::kUntilClose) {
                 ec.clear();
+                if (scrub && scrub->active()) {
+                    std::string rest = scrub->finish();
+                    co_await write(to, rest, ec);
+                    counter += rest.size();
+                }
                 co_return;
             }
             if (ec) co_return;
@@ -296,9 +304,16 @@ asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& 
             ec = std::make_error_code(std::errc::protocol_error);
             co_return;
         }
-        co_await write(to, std::string_view(from.pending).substr(0, n), ec);
+        std::string_view piece = std::string_view(from.pending).substr(0, n);
+        std::string scrubbed;
+        if (scrub && scrub->active()) {
+            scrubbed = scrub->feed(piece);
+            if (tracker.done()) scrubbed += scrub->finish();
+            piece = scrubbed;
+        }
+        co_await write(to, piece, ec);
         if (ec) co_return;
-        counter += n;
+        counter += piece.size();
         from.pending.erase(0, n);
     }
 }

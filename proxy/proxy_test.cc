@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -176,8 +177,21 @@ TEST_F(ProxyEndToEnd, RealTokenNeverReachesTheClient) {
                    https("api.test", "/leak")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.find(TestUpstream::kRealToken), std::string::npos) << r.out;
+    // Headers get the dummy back; bodies get the value masked (same length keeps the framing).
     EXPECT_NE(r.out.find(std::string("X-Leak: ") + TestUpstream::kDummyToken), std::string::npos)
         << r.out;
+    EXPECT_NE(
+        r.out.find("echo " + std::string(std::strlen(TestUpstream::kRealToken), '*') + " done\n"),
+        std::string::npos)
+        << r.out;
+}
+
+TEST_F(ProxyEndToEnd, HostHeaderMustMatchTheTunnel) {
+    // Domain fronting: a tunnel to an allowed host must not carry requests for another one.
+    auto r = curl({"-i", "-H", "Host: evil.test", https("api.test", "/whoami")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("HTTP/1.1 400"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("does not match the CONNECT target"), std::string::npos) << r.out;
 }
 
 TEST_F(ProxyEndToEnd, DeniedHostGets403NamingTheRule) {

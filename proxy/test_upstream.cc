@@ -70,7 +70,7 @@ std::string nginxConfig(const fs::path& d, std::uint16_t https_port, std::uint16
         root )" + D + R"(/www;
         location = /whoami { return 200 "host=$host auth=$auth_state xtoken=$xtoken_state method=$request_method\n"; }
         location = /leak { add_header X-Leak ")" +
-                         real + R"(" always; return 200 "ok\n"; }
+                         real + R"(" always; return 200 "echo )" + real + R"( done\n"; }
         location /upload/ { dav_methods PUT; create_full_put_path on; }
 )";
     return R"(
