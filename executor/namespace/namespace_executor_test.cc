@@ -329,6 +329,31 @@ TEST_F(NamespaceJailTest, CancelKillsAStepThatIgnoresSigtermAfterTheGrace) {
     EXPECT_EQ(r.term_signal, SIGKILL);
 }
 
+TEST_F(NamespaceJailTest, OnlyTheJailsOwnMountsAreVisible) {
+    std::string out;
+    auto r = sh("cut -d' ' -f5 /proc/self/mountinfo | sort | tr '\\n' ' '", &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    // No old root, no staging dir, no host /sys, /home or /root: only the plan's mounts.
+    EXPECT_EQ(out,
+              "/ /dev /dev/full /dev/null /dev/pts /dev/random /dev/shm /dev/tty /dev/urandom "
+              "/dev/zero /proc /proc/sys /tmp /usr /workspace ");
+}
+
+TEST_F(NamespaceJailTest, CpuQuotaThrottlesABusyLoop) {
+    auto s = spec();
+    s.limits.cpu_quota = 0.2;
+    auto jail = executor_.prepare(s);
+    std::string out;
+    auto r = runIn(
+        *jail, {"python3", "-c", "import time\nt = time.time()\nwhile time.time() - t < 1: pass"},
+        &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error << out;
+    EXPECT_GE(r.wall_time.count(), 1000);
+    // 0.2 CPUs for about a second; generous bounds for a shared machine.
+    EXPECT_LT(r.cpu_time.count(), 450) << "cpu " << r.cpu_time.count() << " ms";
+    EXPECT_GT(r.cpu_time.count(), 50);
+}
+
 TEST_F(NamespaceJailTest, FullTmpIsEnospcNotOom) {
     auto s = spec();
     s.limits.memory_max_bytes = 128ull << 20;

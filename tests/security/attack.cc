@@ -141,6 +141,10 @@ int main(int argc, char** argv) {
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return report(p == MAP_FAILED ? -1 : 0);
     }
+    if (cmd == "x32") {
+        // getpid through the x32 ABI (__X32_SYSCALL_BIT): a foreign ABI the filter must refuse.
+        return report(static_cast<int>(::syscall(0x40000000L | SYS_getpid)));
+    }
     if (cmd == "daemonize") return daemonize(argv[0], a);
     if (cmd == "sleep-forever") {
         for (;;) ::pause();

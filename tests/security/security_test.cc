@@ -224,6 +224,16 @@ TEST_F(JailAttack, KernelModuleLoadingIsDenied) {
     EXPECT_EQ(attack({"init-module"}), "EPERM\n");
 }
 
+TEST_F(JailAttack, ForeignAbiSyscallsAreDenied) {
+#if defined(__x86_64__)
+    // Outside the jail this kernel answers ENOSYS (no x32 support) or runs it; inside the filter
+    // refuses the foreign ABI before the kernel looks at it.
+    EXPECT_EQ(attack({"x32"}), "EPERM\n");
+#else
+    GTEST_SKIP() << "the x32 probe is x86_64 only";
+#endif
+}
+
 TEST_F(JailAttack, WritableExecutableMappingIsDeniedByDefault) {
     EXPECT_EQ(attack({"wx"}), "EPERM\n");
 }
