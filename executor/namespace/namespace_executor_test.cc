@@ -16,6 +16,7 @@
 #include "executor/namespace/jail_setup_error.h"
 #include "executor/namespace/test_root.h"
 #include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
 
 namespace nixjail::executor {
 namespace {
@@ -145,6 +146,19 @@ TEST_F(NamespaceJailTest, MissingWorkingDirectoryIsASetupErrorInTheChdirPhase) {
     step.cwd = "/nonexistent";
     auto r = jail->run(step);
     EXPECT_EQ(r.setup_error, "chdir: working directory: No such file or directory");
+}
+
+TEST_F(NamespaceJailTest, UnreachableBindSourceIsASetupErrorNamingTheBind) {
+    base::TempDir hidden("nixjail-hidden-");  // 0700, owned by root
+    std::filesystem::create_directory(hidden.path() / "data");
+    auto s = spec();
+    s.binds.push_back({.host = hidden.path() / "data", .jail = "/data"});
+    auto jail = executor_.prepare(s);
+    auto r = runIn(*jail, {"/bin/true"});
+    EXPECT_EQ(r.setup_error,
+              "mounts: bind '/.nixjail-oldroot" + (hidden.path() / "data").string() +
+                  "' -> '/data': Permission denied; the jail's setup runs as an unprivileged host "
+                  "id, so the root and every bind source need o+x on each parent directory");
 }
 
 TEST_F(NamespaceJailTest, MissingRootThrowsJailSetupError) {

@@ -83,7 +83,13 @@ std::string NamespaceJail::describeReport(const ChildReport& report) const {
     } else if (report.phase == SetupPhase::kPivotRoot) {
         what = "'" + plan_.mounts.new_root + "'";
     }
-    return describeSetupFailure(report.phase, report.err, what);
+    auto text = describeSetupFailure(report.phase, report.err, what);
+    if (report.phase == SetupPhase::kMounts && report.err == EACCES) {
+        text +=
+            "; the jail's setup runs as an unprivileged host id, so the root and every bind "
+            "source need o+x on each parent directory";
+    }
+    return text;
 }
 
 StepResult NamespaceJail::run(const StepInvocation& step) {
