@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "executor/namespace/cgroup.h"
@@ -341,6 +342,37 @@ TEST_F(NamespaceJailTest, CancelKillsAStepThatIgnoresSigtermAfterTheGrace) {
     auto r = runAndCancel(*jail, step, out);
     EXPECT_TRUE(r.cancelled);
     EXPECT_EQ(r.term_signal, SIGKILL);
+}
+
+TEST_F(NamespaceJailTest, ConcurrentJobsDoNotHoldEachOthersPipes) {
+    // Job A runs long; job B's steps, cloned while A's pipes exist (and vice versa), must end
+    // as soon as their own processes do.
+    auto jailA = executor_.prepare(spec());
+    auto jailB = executor_.prepare(spec());
+    std::promise<void> started;
+    std::stop_source stopA;
+    std::thread a([&] {
+        StepInvocation step;
+        step.argv = {"sh", "-c", "echo started; sleep 30"};
+        step.env = kEnv;
+        step.cancel = stopA.get_token();
+        bool once = false;
+        step.on_output = [&](std::string_view) {
+            if (!once) started.set_value();
+            once = true;
+        };
+        EXPECT_TRUE(jailA->run(step).cancelled);
+    });
+    started.get_future().wait();
+    for (int i = 0; i < 5; ++i) {
+        std::string out;
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = runIn(*jailB, {"sh", "-c", "echo " + std::to_string(i)}, &out);
+        EXPECT_EQ(out, std::to_string(i) + "\n") << r.setup_error;
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    }
+    stopA.request_stop();
+    a.join();
 }
 
 TEST_F(NamespaceJailTest, OnlyTheJailsOwnMountsAreVisible) {
