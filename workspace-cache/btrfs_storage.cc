@@ -40,7 +40,7 @@ void setName(char (&name)[N], const fs::path& path) {
 }
 
 class BtrfsStorage final : public Storage {
-public:
+  public:
     StorageKind kind() const override { return StorageKind::kBtrfs; }
 
     void create(const fs::path& path) override {

@@ -16,8 +16,8 @@ namespace nixjail::cache {
 
 struct CheckoutRequest {
     std::string url;
-    std::string rev;                         // commit id, branch or tag
-    std::vector<std::string> sparse_paths;   // pathspecs ("src", "docs/*.md"); empty: whole tree
+    std::string rev;                        // commit id, branch or tag
+    std::vector<std::string> sparse_paths;  // pathspecs ("src", "docs/*.md"); empty: whole tree
     std::optional<GitCredentials> credentials;
 };
 
@@ -29,7 +29,7 @@ struct CheckoutResult {
 };
 
 class CheckoutCache {
-public:
+  public:
     CheckoutCache(Storage& storage, std::filesystem::path dir, GitMirrors& mirrors)
         : entries_(storage, std::move(dir)), mirrors_(mirrors) {}
 
@@ -37,9 +37,11 @@ public:
     // moves); then snapshots the cached checkout to `dst`, which must not exist.
     CheckoutResult checkout(const CheckoutRequest& request, const std::filesystem::path& dst);
     std::vector<EntryInfo> list() const { return entries_.list(); }
-    std::vector<std::string> prune(std::uint64_t budget_bytes) { return entries_.prune(budget_bytes); }
+    std::vector<std::string> prune(std::uint64_t budget_bytes) {
+        return entries_.prune(budget_bytes);
+    }
 
-private:
+  private:
     EntryStore entries_;
     GitMirrors& mirrors_;
 };

@@ -8,7 +8,8 @@
 
 namespace nixjail::cache {
 
-std::vector<std::string> computeClosure(const std::vector<std::string>& roots, ReferenceSource& source) {
+std::vector<std::string> computeClosure(const std::vector<std::string>& roots,
+                                        ReferenceSource& source) {
     std::set<std::string> seen;
     std::vector<std::string> todo(roots.begin(), roots.end());
     while (!todo.empty()) {

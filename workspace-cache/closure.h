@@ -12,45 +12,47 @@ namespace nixjail::cache {
 
 // Supplies the edges of the reference graph: the store paths `path` refers to directly.
 class ReferenceSource {
-public:
+  public:
     virtual ~ReferenceSource() = default;
     virtual std::vector<std::string> references(const std::string& path) = 0;
 };
 
 // Every path reachable from `roots` (the roots included), sorted and without duplicates.
-std::vector<std::string> computeClosure(const std::vector<std::string>& roots, ReferenceSource& source);
+std::vector<std::string> computeClosure(const std::vector<std::string>& roots,
+                                        ReferenceSource& source);
 
 // A stable key for a closure: hex SHA-256 of the sorted, de-duplicated paths, one per line.
 std::string closureKey(std::vector<std::string> paths);
 
 // For tests: edges from a map; a path missing from the map has no references.
 class MapReferenceSource final : public ReferenceSource {
-public:
+  public:
     explicit MapReferenceSource(std::map<std::string, std::vector<std::string>> edges)
         : edges_(std::move(edges)) {}
     std::vector<std::string> references(const std::string& path) override;
     int queries() const { return queries_; }
 
-private:
+  private:
     std::map<std::string, std::vector<std::string>> edges_;
     int queries_ = 0;
 };
 
 // How to call the Nix command-line tools.
 struct NixTools {
-    std::filesystem::path bin_dir;      // empty: look them up in PATH
-    std::vector<std::string> env;       // extra KEY=VALUE for the tools, e.g. NIX_CONFIG
+    std::filesystem::path bin_dir;  // empty: look them up in PATH
+    std::vector<std::string> env;   // extra KEY=VALUE for the tools, e.g. NIX_CONFIG
 };
 
-// Edges from the local Nix store (`nix-store -q --references`), memoised per path.
+// Edges from the local Nix store (`nix-store -q --graph`, one query per uncached path; the
+// answer covers its whole closure), memoised per path.
 class NixStoreReferenceSource final : public ReferenceSource {
-public:
+  public:
     explicit NixStoreReferenceSource(NixTools tools) : tools_(std::move(tools)) {}
     std::vector<std::string> references(const std::string& path) override;
     // The whole closure in one call (`nix-store -qR`), for when the walk itself is not needed.
     std::vector<std::string> closureOf(const std::vector<std::string>& roots);
 
-private:
+  private:
     NixTools tools_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::string>> memo_;
@@ -59,7 +61,7 @@ private:
 // Resolves package attribute names (e.g. "bash", "python3Packages.requests") against a nixpkgs
 // expression to realised store paths with `nix-build`, remembering each name's answer.
 class PackageResolver {
-public:
+  public:
     PackageResolver(std::filesystem::path nixpkgs, NixTools tools)
         : nixpkgs_(std::move(nixpkgs)), tools_(std::move(tools)) {}
     // Store paths in the order of `names`; throws naming the package when nix-build fails.
@@ -67,7 +69,7 @@ public:
     // True when the last resolvePackages() call answered every name from memory.
     bool lastWasCached() const { return last_cached_; }
 
-private:
+  private:
     std::filesystem::path nixpkgs_;
     NixTools tools_;
     std::mutex mutex_;

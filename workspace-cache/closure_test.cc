@@ -21,7 +21,8 @@ TEST(ComputeClosure, FollowsReferencesTransitivelyAndIncludesRoots) {
 }
 
 TEST(ComputeClosure, QueriesEachPathOnceEvenWithCycles) {
-    MapReferenceSource src({{"/s/a", {"/s/b", "/s/a"}}, {"/s/b", {"/s/a", "/s/c"}}, {"/s/c", {"/s/b"}}});
+    MapReferenceSource src(
+        {{"/s/a", {"/s/b", "/s/a"}}, {"/s/b", {"/s/a", "/s/c"}}, {"/s/c", {"/s/b"}}});
     EXPECT_EQ(computeClosure({"/s/a", "/s/a"}, src), (Paths{"/s/a", "/s/b", "/s/c"}));
     EXPECT_EQ(src.queries(), 3);
 }

@@ -14,7 +14,8 @@ extern char** environ;
 
 namespace nixjail::cache {
 
-CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+CommandOutput runCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env) {
     base::Pipe out = base::Pipe::create();
     base::Pipe err = base::Pipe::create();
     base::SpawnOptions opts;

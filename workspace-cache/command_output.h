@@ -13,7 +13,8 @@ struct CommandOutput {
 };
 
 // Runs `argv` with the current environment plus `extra_env`; throws only when it cannot start.
-CommandOutput runCommand(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env);
+CommandOutput runCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env);
 
 // Splits output into non-empty lines.
 std::vector<std::string> outputLines(const std::string& text);

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 namespace {
 
 class CopyStorage final : public Storage {
-public:
+  public:
     StorageKind kind() const override { return StorageKind::kCopy; }
     void create(const fs::path& path) override {
         if (::mkdir(path.c_str(), 0755) != 0)

@@ -22,8 +22,11 @@ constexpr const char* kLockSuffix = ".lock";
 
 void checkKey(const std::string& key) {
     bool ok = !key.empty() && key.size() <= 200 && key[0] != '.' && key != "tmp";
-    for (char c : key) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
-    if (!ok) throw base::Error("invalid cache key '" + key + "': use letters, digits, '-', '_', '.'");
+    for (char c : key)
+        ok =
+            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    if (!ok)
+        throw base::Error("invalid cache key '" + key + "': use letters, digits, '-', '_', '.'");
 }
 
 }  // namespace
@@ -35,7 +38,8 @@ std::uint64_t treeSize(const fs::path& path) {
     total += static_cast<std::uint64_t>(st.st_blocks) * 512;
     if (!S_ISDIR(st.st_mode)) return total;
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+    for (auto it = fs::recursive_directory_iterator(
+             path, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (::lstat(it->path().c_str(), &st) == 0)
             total += static_cast<std::uint64_t>(st.st_blocks) * 512;
@@ -46,7 +50,8 @@ std::uint64_t treeSize(const fs::path& path) {
 EntryStore::EntryStore(Storage& storage, fs::path dir) : storage_(storage), dir_(std::move(dir)) {
     std::error_code ec;
     fs::create_directories(dir_ / "tmp", ec);
-    if (ec) throw base::Error("cannot create cache directory '" + dir_.string() + "': " + ec.message());
+    if (ec)
+        throw base::Error("cannot create cache directory '" + dir_.string() + "': " + ec.message());
 }
 
 bool EntryStore::isComplete(const std::string& key) const {
@@ -108,13 +113,15 @@ std::vector<EntryInfo> EntryStore::list() const {
         }
         struct stat st {};
         if (::stat(de.path().c_str(), &st) == 0)
-            info.last_used = std::chrono::system_clock::time_point(
-                std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+            info.last_used =
+                std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                      std::chrono::nanoseconds(st.st_mtim.tv_nsec));
         FileLock probe(dir_ / (info.key + kLockSuffix));
         info.in_use = !probe.tryLock(LockMode::kExclusive);
         out.push_back(std::move(info));
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
     return out;
 }
 

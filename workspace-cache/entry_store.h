@@ -21,7 +21,7 @@ namespace nixjail::cache {
 
 // Keeps one entry from being evicted while it exists.
 class EntryPin {
-public:
+  public:
     EntryPin() = default;
     EntryPin(std::string key, std::filesystem::path path, bool hit, FileLock lock)
         : key_(std::move(key)), path_(std::move(path)), hit_(hit), lock_(std::move(lock)) {}
@@ -31,7 +31,7 @@ public:
     // True when the entry was already built (a cache hit).
     bool hit() const { return hit_; }
 
-private:
+  private:
     std::string key_;
     std::filesystem::path path_;
     bool hit_ = false;
@@ -46,7 +46,7 @@ struct EntryInfo {
 };
 
 class EntryStore {
-public:
+  public:
     // Fills a freshly created tree; throwing aborts the build and leaves nothing behind.
     using Builder = std::function<void(const std::filesystem::path& tree)>;
 
@@ -63,7 +63,7 @@ public:
     Storage& storage() const { return storage_; }
     const std::filesystem::path& dir() const { return dir_; }
 
-private:
+  private:
     bool isComplete(const std::string& key) const;
     void build(const std::string& key, const Builder& build);
     void removeEntry(const std::string& key);

@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class EntryStoreTest : public ::testing::Test {
-protected:
+  protected:
     base::TempDir dir_{"nixjail-cache-test-"};
     std::unique_ptr<Storage> storage_ = makeStorage(StorageKind::kCopy);
     EntryStore store_{*storage_, dir_.path() / "entries"};
@@ -51,7 +51,8 @@ TEST_F(EntryStoreTest, BuildsOnMissThenHits) {
 }
 
 TEST_F(EntryStoreTest, FailedBuildLeavesNothingAndIsRetried) {
-    EXPECT_THROW(store_.acquire("k", [](const fs::path&) { throw base::Error("boom"); }), base::Error);
+    EXPECT_THROW(store_.acquire("k", [](const fs::path&) { throw base::Error("boom"); }),
+                 base::Error);
     EXPECT_FALSE(fs::exists(store_.dir() / "k"));
     EXPECT_TRUE(fs::is_empty(store_.dir() / "tmp"));
     EXPECT_TRUE(store_.list().empty());

@@ -10,7 +10,7 @@ namespace nixjail::cache {
 enum class LockMode { kShared, kExclusive };
 
 class FileLock {
-public:
+  public:
     FileLock() = default;
     // Opens (creating) `path` without locking it yet.
     explicit FileLock(std::filesystem::path path);
@@ -23,7 +23,7 @@ public:
     bool held() const { return held_; }
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
     base::UniqueFd fd_;
     bool held_ = false;

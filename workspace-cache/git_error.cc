@@ -10,7 +10,8 @@ std::string withGitMessage(const std::string& what) {
 }
 }  // namespace
 
-GitError::GitError(const std::string& what, int code) : base::Error(withGitMessage(what)), code_(code) {}
+GitError::GitError(const std::string& what, int code)
+    : base::Error(withGitMessage(what)), code_(code) {}
 
 int checkGit(int rc, const std::string& what) {
     if (rc < 0) throw GitError(what, rc);

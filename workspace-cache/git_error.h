@@ -11,11 +11,11 @@
 namespace nixjail::cache {
 
 class GitError : public base::Error {
-public:
+  public:
     GitError(const std::string& what, int code);
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -27,7 +27,8 @@ template <class T, void (*Free)(T*)>
 struct GitDeleter {
     void operator()(T* p) const { Free(p); }
 };
-using GitRepository = std::unique_ptr<git_repository, GitDeleter<git_repository, git_repository_free>>;
+using GitRepository =
+    std::unique_ptr<git_repository, GitDeleter<git_repository, git_repository_free>>;
 using GitRemote = std::unique_ptr<git_remote, GitDeleter<git_remote, git_remote_free>>;
 using GitCommit = std::unique_ptr<git_commit, GitDeleter<git_commit, git_commit_free>>;
 using GitTree = std::unique_ptr<git_tree, GitDeleter<git_tree, git_tree_free>>;
@@ -36,7 +37,7 @@ using GitIndex = std::unique_ptr<git_index, GitDeleter<git_index, git_index_free
 
 // Keeps libgit2 initialised while any instance exists (git_libgit2_init is reference counted).
 class GitLibrary {
-public:
+  public:
     GitLibrary() { git_libgit2_init(); }
     ~GitLibrary() { git_libgit2_shutdown(); }
     GitLibrary(const GitLibrary&) = delete;

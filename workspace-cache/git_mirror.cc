@@ -2,12 +2,16 @@
 // detect a mirror whose first fetch never finished.
 #include "workspace-cache/git_mirror.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <system_error>
 
 #include "runner/base/file_io.h"
 #include "workspace-cache/content_hash.h"
+#include "workspace-cache/entry_store.h"
 #include "workspace-cache/file_lock.h"
 #include "workspace-cache/git_error.h"
 #include "workspace-cache/storage_backends.h"
@@ -38,7 +42,9 @@ int credentialCallback(git_credential** out, const char* /*url*/, const char* /*
 GitMirrors::GitMirrors(fs::path dir) : lib_(std::make_unique<GitLibrary>()), dir_(std::move(dir)) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
-    if (ec) throw base::Error("cannot create git mirror directory '" + dir_.string() + "': " + ec.message());
+    if (ec)
+        throw base::Error("cannot create git mirror directory '" + dir_.string() +
+                          "': " + ec.message());
 }
 
 GitMirrors::~GitMirrors() = default;
@@ -90,17 +96,21 @@ fs::path GitMirrors::fetch(const std::string& url, const std::optional<GitCreden
              "cannot fetch '" + url + "' into '" + path.string() +
                  "'; is the URL right and does the token have read access?");
     if (!isComplete(url)) base::writeFileAtomic(marker, url + "\n");
+    ::utimensat(AT_FDCWD, marker.c_str(), nullptr, 0);  // last use, for prune()
     return path;
 }
 
-std::optional<std::string> GitMirrors::resolve(const std::string& url, const std::string& rev) const {
+std::optional<std::string> GitMirrors::resolve(const std::string& url,
+                                               const std::string& rev) const {
     fs::path path = mirrorPath(url);
     if (!isComplete(url)) return std::nullopt;
     FileLock lock(lockPath(url));
     lock.lock(LockMode::kShared);
     git_repository* raw = nullptr;
-    checkGit(git_repository_open_bare(&raw, path.c_str()), "cannot open git mirror '" + path.string() + "'");
+    checkGit(git_repository_open_bare(&raw, path.c_str()),
+             "cannot open git mirror '" + path.string() + "'");
     GitRepository repo(raw);
+    ::utimensat(AT_FDCWD, (dir_ / (sha256Hex(url).substr(0, 32) + ".done")).c_str(), nullptr, 0);
     for (const std::string& spec : {rev, "refs/heads/" + rev, "refs/tags/" + rev}) {
         git_object* obj = nullptr;
         if (git_revparse_single(&obj, repo.get(), (spec + "^{commit}").c_str()) == 0) {
@@ -111,6 +121,61 @@ std::optional<std::string> GitMirrors::resolve(const std::string& url, const std
         }
     }
     return std::nullopt;
+}
+
+std::vector<MirrorInfo> GitMirrors::list() const {
+    std::vector<MirrorInfo> out;
+    std::error_code ec;
+    for (const auto& de : fs::directory_iterator(dir_, ec)) {
+        if (de.path().extension() != ".done") continue;
+        MirrorInfo info;
+        try {
+            info.url = base::readFile(de.path());
+        } catch (const std::exception&) {
+            continue;  // removed meanwhile
+        }
+        while (!info.url.empty() && info.url.back() == '\n') info.url.pop_back();
+        info.size_bytes = treeSize(mirrorPath(info.url));
+        struct stat st {};
+        if (::stat(de.path().c_str(), &st) == 0)
+            info.last_used =
+                std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+        out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
+    return out;
+}
+
+std::vector<std::string> GitMirrors::prune(std::uint64_t budget_bytes) {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    // Half-fetched mirrors: a .git without a .done marker, not locked by a fetch in progress.
+    for (const auto& de : fs::directory_iterator(dir_, ec)) {
+        if (de.path().extension() != ".git") continue;
+        fs::path stem = dir_ / de.path().stem();
+        if (fs::exists(stem.string() + ".done")) continue;
+        FileLock lock(stem.string() + ".lock");
+        if (!lock.tryLock(LockMode::kExclusive) || fs::exists(stem.string() + ".done")) continue;
+        removeTree(de.path());
+        removed.emplace_back();
+    }
+    auto mirrors = list();
+    std::uint64_t total = 0;
+    for (const auto& m : mirrors) total += m.size_bytes;
+    for (const auto& m : mirrors) {
+        if (total <= budget_bytes) break;
+        FileLock lock(lockPath(m.url));
+        if (!lock.tryLock(LockMode::kExclusive)) continue;  // a job is fetching or checking out
+        fs::path marker = dir_ / (sha256Hex(m.url).substr(0, 32) + ".done");
+        if (::unlink(marker.c_str()) != 0 && errno != ENOENT)
+            throw base::SysError("cannot remove marker of git mirror '" +
+                                 mirrorPath(m.url).string() + "'");
+        removeTree(mirrorPath(m.url));
+        total -= m.size_bytes;
+        removed.push_back(m.url);
+    }
+    return removed;
 }
 
 }  // namespace nixjail::cache

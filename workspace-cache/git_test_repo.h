@@ -13,7 +13,7 @@
 namespace nixjail::cache::testing {
 
 class GitTestRepo {
-public:
+  public:
     explicit GitTestRepo(std::filesystem::path dir) : dir_(std::move(dir)) {
         std::filesystem::create_directories(dir_);
         git({"init", "-q", "-b", "main"});
@@ -24,15 +24,17 @@ public:
     std::string git(const std::vector<std::string>& args) const {
         std::vector<std::string> argv = {"git", "-C", dir_.string()};
         argv.insert(argv.end(), args.begin(), args.end());
-        CommandOutput r = runCommand(argv, {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
-                                            "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid",
-                                            "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"});
+        CommandOutput r =
+            runCommand(argv, {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
+                              "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid",
+                              "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent"});
         EXPECT_EQ(r.exit_code, 0) << "git " << args[0] << ": " << r.err;
         while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
         return r.out;
     }
     // Writes files (path -> content) and commits them; returns the new commit id.
-    std::string commit(const std::vector<std::pair<std::string, std::string>>& files, const std::string& msg) {
+    std::string commit(const std::vector<std::pair<std::string, std::string>>& files,
+                       const std::string& msg) {
         for (const auto& [path, content] : files) {
             std::filesystem::create_directories((dir_ / path).parent_path());
             base::writeFile(dir_ / path, content);
@@ -42,7 +44,7 @@ public:
         return git({"rev-parse", "HEAD"});
     }
 
-private:
+  private:
     std::filesystem::path dir_;
 };
 

@@ -17,7 +17,8 @@ std::string tool(const NixTools& tools, const char* name) {
 std::string tail(const std::string& err) {
     auto lines = outputLines(err);
     std::string out;
-    for (size_t i = lines.size() > 6 ? lines.size() - 6 : 0; i < lines.size(); ++i) out += "\n  " + lines[i];
+    for (size_t i = lines.size() > 6 ? lines.size() - 6 : 0; i < lines.size(); ++i)
+        out += "\n  " + lines[i];
     return out;
 }
 
@@ -30,8 +31,8 @@ std::vector<std::string> queryStore(const NixTools& tools, const char* what,
         std::string joined;
         for (const auto& p : paths) joined += (joined.empty() ? "'" : ", '") + p + "'";
         throw base::Error("nix-store " + std::string(what) + " failed for " + joined + " (exit " +
-                          std::to_string(r.exit_code) + "); are the paths valid in the local store?" +
-                          tail(r.err));
+                          std::to_string(r.exit_code) +
+                          "); are the paths valid in the local store?" + tail(r.err));
     }
     return outputLines(r.out);
 }
@@ -39,7 +40,8 @@ std::vector<std::string> queryStore(const NixTools& tools, const char* what,
 bool isAttributeName(const std::string& name) {
     if (name.empty() || name.front() == '.' || name.back() == '.') return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '+';
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+               c == '+';
     });
 }
 
@@ -50,12 +52,36 @@ std::vector<std::string> NixStoreReferenceSource::references(const std::string& 
         std::lock_guard lock(mutex_);
         if (auto it = memo_.find(path); it != memo_.end()) return it->second;
     }
-    auto refs = queryStore(tools_, "--references", {path});
-    // A path referring to itself is common (rpaths into its own lib/); it is not an edge.
-    refs.erase(std::remove(refs.begin(), refs.end(), path), refs.end());
+    // One `--graph` query yields the edges of path's whole closure, so a walk over a closure of
+    // hundreds of paths costs one process per root instead of one per path. Lines look like
+    //   "<hash>-<name>" [label = ...];          a node
+    //   "<hash>-<ref>" -> "<hash>-<name>" [...]; <name> refers to <ref>
+    auto lines = queryStore(tools_, "--graph", {path});
+    std::string store_dir = std::filesystem::path(path).parent_path().string() + "/";
+    auto quoted = [](const std::string& line, size_t from, size_t* end) {
+        size_t a = line.find('"', from);
+        size_t b = a == std::string::npos ? a : line.find('"', a + 1);
+        if (b == std::string::npos) return std::string();
+        *end = b + 1;
+        return line.substr(a + 1, b - a - 1);
+    };
+    std::map<std::string, std::vector<std::string>> edges;
+    for (const auto& line : lines) {
+        if (line.empty() || line[0] != '"') continue;
+        size_t end = 0;
+        std::string first = store_dir + quoted(line, 0, &end);
+        edges[first];  // every node gets an entry, leaves included
+        size_t arrow = line.find("->", end);
+        if (arrow == std::string::npos || line.find('[', end) < arrow) continue;
+        std::string referrer = store_dir + quoted(line, arrow, &end);
+        if (referrer != first) edges[referrer].push_back(first);
+    }
+    if (!edges.count(path))
+        throw base::Error("nix-store --graph for '" + path +
+                          "' did not list the path itself; is it a valid store path?");
     std::lock_guard lock(mutex_);
-    memo_[path] = refs;
-    return refs;
+    for (auto& [node, refs] : edges) memo_.emplace(node, std::move(refs));
+    return memo_.at(path);
 }
 
 std::vector<std::string> NixStoreReferenceSource::closureOf(const std::vector<std::string>& roots) {
@@ -70,13 +96,16 @@ std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std:
     std::vector<std::string> missing;
     for (const auto& n : names) {
         if (!isAttributeName(n))
-            throw base::Error("invalid package name '" + n + "': expected a nixpkgs attribute path such as 'python3' or 'nodePackages.pnpm'");
+            throw base::Error(
+                "invalid package name '" + n +
+                "': expected a nixpkgs attribute path such as 'python3' or 'nodePackages.pnpm'");
         if (!resolved_.count(n) && std::find(missing.begin(), missing.end(), n) == missing.end())
             missing.push_back(n);
     }
     last_cached_ = missing.empty();
     if (!missing.empty()) {
-        std::vector<std::string> argv = {tool(tools_, "nix-build"), "--no-out-link", nixpkgs_.string()};
+        std::vector<std::string> argv = {tool(tools_, "nix-build"), "--no-out-link",
+                                         nixpkgs_.string()};
         for (const auto& n : missing) {
             argv.push_back("-A");
             argv.push_back(n);
@@ -86,8 +115,9 @@ std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std:
         if (r.exit_code != 0 || outs.size() != missing.size()) {
             std::string joined;
             for (const auto& n : missing) joined += (joined.empty() ? "'" : ", '") + n + "'";
-            throw base::Error("cannot build packages " + joined + " from nixpkgs '" + nixpkgs_.string() +
-                              "' (nix-build exit " + std::to_string(r.exit_code) +
+            throw base::Error("cannot build packages " + joined + " from nixpkgs '" +
+                              nixpkgs_.string() + "' (nix-build exit " +
+                              std::to_string(r.exit_code) +
                               "); check the names against that nixpkgs" + tail(r.err));
         }
         for (size_t i = 0; i < missing.size(); ++i) resolved_[missing[i]] = outs[i];

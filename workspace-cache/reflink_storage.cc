@@ -21,7 +21,7 @@ void cloneFileData(int in, int out, const fs::path& src) {
 }
 
 class ReflinkStorage final : public Storage {
-public:
+  public:
     StorageKind kind() const override { return StorageKind::kReflink; }
     void create(const fs::path& path) override {
         if (::mkdir(path.c_str(), 0755) != 0)

@@ -29,7 +29,8 @@ SubvolumeLease RootLease::snapshotTo(const fs::path& dst) const {
 RootLease RootCache::acquire(const std::vector<std::string>& closure) {
     std::string key = closureKey(closure);
     Storage& storage = entries_.storage();
-    EntryPin pin = entries_.acquire(key, [&](const fs::path& tree) { buildRootTree(storage, tree, closure); });
+    EntryPin pin =
+        entries_.acquire(key, [&](const fs::path& tree) { buildRootTree(storage, tree, closure); });
     return RootLease(std::move(pin), storage, closure);
 }
 

@@ -22,7 +22,7 @@ constexpr const char* kCaBundlePath = "etc/ssl/certs/ca-certificates.crt";  // r
 
 // Pins one cached root: it is not evicted while the lease exists.
 class RootLease {
-public:
+  public:
     RootLease(EntryPin pin, Storage& storage, std::vector<std::string> closure);
 
     // The shared, cached root. Treat it as read-only; use snapshotTo() for a writable copy.
@@ -35,23 +35,25 @@ public:
     // A writable per-job copy of the root at `dst` (must not exist), removed with the lease.
     SubvolumeLease snapshotTo(const std::filesystem::path& dst) const;
 
-private:
+  private:
     EntryPin pin_;
     Storage* storage_;
     std::vector<std::string> closure_;
 };
 
 class RootCache {
-public:
+  public:
     RootCache(Storage& storage, std::filesystem::path dir) : entries_(storage, std::move(dir)) {}
 
     // The root for a complete closure (as computeClosure returns it), building it on a miss.
     // Throws when the closure has no shell (bin/sh or bin/bash) or a path cannot be copied.
     RootLease acquire(const std::vector<std::string>& closure);
     std::vector<EntryInfo> list() const { return entries_.list(); }
-    std::vector<std::string> prune(std::uint64_t budget_bytes) { return entries_.prune(budget_bytes); }
+    std::vector<std::string> prune(std::uint64_t budget_bytes) {
+        return entries_.prune(budget_bytes);
+    }
 
-private:
+  private:
     EntryStore entries_;
 };
 

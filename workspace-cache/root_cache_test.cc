@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class RootCacheTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         fs::create_directories(store_ / "aaa-bash" / "bin");
         base::writeFile(store_ / "aaa-bash" / "bin" / "bash", "#!fake\n");
@@ -39,7 +39,8 @@ TEST_F(RootCacheTest, BuildsRootWithClosureEtcLinksAndMountPoints) {
     EXPECT_FALSE(lease.hit());
     EXPECT_EQ(lease.key(), closureKey(closure));
     const fs::path& r = lease.root();
-    EXPECT_EQ(base::readFile(r / fs::path(p("aaa-bash")).relative_path() / "bin" / "bash"), "#!fake\n");
+    EXPECT_EQ(base::readFile(r / fs::path(p("aaa-bash")).relative_path() / "bin" / "bash"),
+              "#!fake\n");
     EXPECT_EQ(fs::read_symlink(r / "bin" / "sh"), p("aaa-bash") + "/bin/sh");
     EXPECT_EQ(fs::read_symlink(r / "usr" / "bin" / "env"), p("bbb-coreutils") + "/bin/env");
     std::string passwd = base::readFile(r / "etc" / "passwd");
@@ -50,7 +51,8 @@ TEST_F(RootCacheTest, BuildsRootWithClosureEtcLinksAndMountPoints) {
     EXPECT_TRUE(fs::exists(r / "etc" / "nsswitch.conf"));
     EXPECT_EQ(base::readFile(r / "etc" / "resolv.conf").find("nameserver"), std::string::npos);
     EXPECT_TRUE(fs::is_regular_file(r / kCaBundlePath));
-    for (auto d : {"tmp", "workspace", "proc", "dev", "sys", "home/runner"}) EXPECT_TRUE(fs::is_directory(r / d)) << d;
+    for (auto d : {"tmp", "workspace", "proc", "dev", "sys", "home/runner"})
+        EXPECT_TRUE(fs::is_directory(r / d)) << d;
     struct stat st {};
     ASSERT_EQ(::stat((r / "tmp").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 01777u);

@@ -20,7 +20,8 @@ void makeDir(const fs::path& path, mode_t mode, uid_t uid = 0) {
     std::error_code ec;
     fs::create_directories(path, ec);
     if (ec) throw base::Error("cannot create '" + path.string() + "' in job root: " + ec.message());
-    if (::chmod(path.c_str(), mode) != 0) throw base::SysError("cannot chmod '" + path.string() + "'");
+    if (::chmod(path.c_str(), mode) != 0)
+        throw base::SysError("cannot chmod '" + path.string() + "'");
     if (uid != 0 && ::geteuid() == 0 && ::chown(path.c_str(), uid, uid) != 0)
         throw base::SysError("cannot chown '" + path.string() + "'");
 }
@@ -32,7 +33,8 @@ void makeLink(const fs::path& tree, const fs::path& at, const std::string& targe
 }
 
 // The first closure path (in sorted order) that provides `rel`, e.g. "bin/sh".
-std::string findInClosure(const fs::path& tree, const std::vector<std::string>& closure, const char* rel) {
+std::string findInClosure(const fs::path& tree, const std::vector<std::string>& closure,
+                          const char* rel) {
     std::error_code ec;
     for (const auto& p : closure)
         if (fs::exists(tree / fs::path(p).relative_path() / rel, ec)) return p + "/" + rel;
@@ -51,18 +53,21 @@ void writeEtc(const fs::path& tree) {
     base::writeFile(etc / "nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n");
     // No nameserver on purpose: jobs reach the network only through the runner's proxy, which
     // resolves names itself.
-    base::writeFile(etc / "resolv.conf", "# no DNS servers: jobs use the HTTP(S) proxy\noptions attempts:1 timeout:1\n");
+    base::writeFile(etc / "resolv.conf",
+                    "# no DNS servers: jobs use the HTTP(S) proxy\noptions attempts:1 timeout:1\n");
     // The slot the runner fills (or binds over) with the proxy's CA for each job.
     base::writeFile(tree / kCaBundlePath, "");
 }
 
 }  // namespace
 
-void buildRootTree(Storage& storage, const fs::path& tree, const std::vector<std::string>& closure) {
+void buildRootTree(Storage& storage, const fs::path& tree,
+                   const std::vector<std::string>& closure) {
     for (const auto& p : closure) {
         fs::path store_path(p);
         if (!store_path.is_absolute() || store_path.filename().empty())
-            throw base::Error("invalid store path '" + p + "' in closure: expected an absolute path");
+            throw base::Error("invalid store path '" + p +
+                              "' in closure: expected an absolute path");
         makeDir((tree / store_path.relative_path()).parent_path(), 0755);
         storage.copyIn(store_path, tree / store_path.relative_path());
     }
@@ -76,7 +81,8 @@ void buildRootTree(Storage& storage, const fs::path& tree, const std::vector<std
     if (std::string env = findInClosure(tree, closure, "bin/env"); !env.empty())
         makeLink(tree, "/usr/bin/env", env);
     writeEtc(tree);
-    for (const char* dir : {"proc", "dev", "sys", "run", "workspace", "root"}) makeDir(tree / dir, 0755);
+    for (const char* dir : {"proc", "dev", "sys", "run", "workspace", "root"})
+        makeDir(tree / dir, 0755);
     makeDir(tree / "root", 0700);
     makeDir(tree / "tmp", 01777);
     makeDir(tree / "home" / "runner", 0755, kRunnerUid);

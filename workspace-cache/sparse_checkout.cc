@@ -13,17 +13,19 @@ namespace fs = std::filesystem;
 namespace {
 
 bool isFullCommitId(const std::string& rev) {
-    return rev.size() == GIT_OID_HEXSZ &&
-           std::all_of(rev.begin(), rev.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return rev.size() == GIT_OID_HEXSZ && std::all_of(rev.begin(), rev.end(), [](char c) {
+               return std::isxdigit(static_cast<unsigned char>(c));
+           });
 }
 
 }  // namespace
 
-void checkoutCommit(const fs::path& mirror, const std::string& commit, const std::vector<std::string>& paths,
-                    const fs::path& dst) {
+void checkoutCommit(const fs::path& mirror, const std::string& commit,
+                    const std::vector<std::string>& paths, const fs::path& dst) {
     GitLibrary lib;
     git_repository* raw = nullptr;
-    checkGit(git_repository_open_bare(&raw, mirror.c_str()), "cannot open git mirror '" + mirror.string() + "'");
+    checkGit(git_repository_open_bare(&raw, mirror.c_str()),
+             "cannot open git mirror '" + mirror.string() + "'");
     GitRepository repo(raw);
     git_oid oid;
     checkGit(git_oid_fromstr(&oid, commit.c_str()), "invalid commit id '" + commit + "'");
@@ -32,7 +34,8 @@ void checkoutCommit(const fs::path& mirror, const std::string& commit, const std
              "commit '" + commit + "' is not in mirror '" + mirror.string() + "'");
     GitCommit c(commit_raw);
     git_tree* tree_raw = nullptr;
-    checkGit(git_commit_tree(&tree_raw, c.get()), "cannot read the tree of commit '" + commit + "'");
+    checkGit(git_commit_tree(&tree_raw, c.get()),
+             "cannot read the tree of commit '" + commit + "'");
     GitTree tree(tree_raw);
 
     // Compare against an empty index, not the mirror's HEAD, so every selected file is written;
@@ -44,7 +47,8 @@ void checkoutCommit(const fs::path& mirror, const std::string& commit, const std
     std::vector<char*> specs;
     for (const auto& p : paths) specs.push_back(const_cast<char*>(p.c_str()));
     git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-    opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX | GIT_CHECKOUT_DONT_WRITE_INDEX;
+    opts.checkout_strategy =
+        GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX | GIT_CHECKOUT_DONT_WRITE_INDEX;
     opts.target_directory = dst.c_str();
     opts.baseline_index = empty.get();
     opts.paths = {specs.data(), specs.size()};

@@ -15,14 +15,18 @@ namespace {
 namespace fs = std::filesystem;
 
 class CheckoutCacheTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        first_ = remote_.commit({{"README.md", "readme\n"}, {"src/main.c", "int main;\n"},
-                                 {"src/lib/util.c", "util\n"}, {"docs/guide.md", "guide\n"}},
+        first_ = remote_.commit({{"README.md", "readme\n"},
+                                 {"src/main.c", "int main;\n"},
+                                 {"src/lib/util.c", "util\n"},
+                                 {"docs/guide.md", "guide\n"}},
                                 "first");
     }
-    CheckoutResult checkout(const std::string& rev, std::vector<std::string> paths, const char* job) {
-        return cache_.checkout({remote_.url(), rev, std::move(paths), std::nullopt}, dir_.path() / job);
+    CheckoutResult checkout(const std::string& rev, std::vector<std::string> paths,
+                            const char* job) {
+        return cache_.checkout({remote_.url(), rev, std::move(paths), std::nullopt},
+                               dir_.path() / job);
     }
 
     base::TempDir dir_{"nixjail-cache-test-"};
@@ -79,7 +83,8 @@ TEST_F(CheckoutCacheTest, UnknownRevisionFailsNamingIt) {
         checkout("no-such-branch", {}, "job");
         FAIL();
     } catch (const base::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("'no-such-branch' not found"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("'no-such-branch' not found"), std::string::npos)
+            << e.what();
     }
     EXPECT_FALSE(fs::exists(dir_.path() / "job"));
 }
@@ -126,6 +131,27 @@ TEST_F(CheckoutCacheTest, MirrorConfigNeverHoldsTheUrlOrToken) {
     std::string config = base::readFile(mirrors_.mirrorPath(remote_.url()) / "config");
     EXPECT_EQ(config.find("tok-should-not-persist"), std::string::npos);
     EXPECT_EQ(config.find("remote"), std::string::npos) << config;
+}
+
+TEST_F(CheckoutCacheTest, MirrorsAreListedAndPrunedLeastRecentlyUsedFirst) {
+    testing::GitTestRepo other(dir_.path() / "other");
+    other.commit({{"x", "x\n"}}, "x");
+    mirrors_.fetch(other.url());
+    mirrors_.fetch(remote_.url());  // used last
+    auto listed = mirrors_.list();
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_GT(listed[0].size_bytes, 0u);
+    std::uint64_t keep_one = std::max(listed[0].size_bytes, listed[1].size_bytes);
+    // Both fetched within the same second: make "other" clearly older.
+    fs::path marker = mirrors_.mirrorPath(other.url()).replace_extension(".done");
+    fs::last_write_time(marker, fs::last_write_time(marker) - std::chrono::hours(1));
+    EXPECT_EQ(mirrors_.prune(keep_one), std::vector<std::string>{other.url()});
+    EXPECT_FALSE(fs::exists(mirrors_.mirrorPath(other.url())));
+    EXPECT_TRUE(mirrors_.isComplete(remote_.url()));
+    // A half-fetched mirror is removed whatever the budget.
+    fs::create_directories(mirrors_.mirrorPath("file:///nowhere"));
+    EXPECT_EQ(mirrors_.prune(1ull << 40).size(), 1u);
+    EXPECT_FALSE(fs::exists(mirrors_.mirrorPath("file:///nowhere")));
 }
 
 }  // namespace

@@ -20,9 +20,12 @@ namespace fs = std::filesystem;
 
 std::string_view toString(StorageKind kind) {
     switch (kind) {
-        case StorageKind::kBtrfs: return "btrfs";
-        case StorageKind::kReflink: return "reflink";
-        case StorageKind::kCopy: return "copy";
+        case StorageKind::kBtrfs:
+            return "btrfs";
+        case StorageKind::kReflink:
+            return "reflink";
+        case StorageKind::kCopy:
+            return "copy";
     }
     return "unknown";
 }
@@ -35,9 +38,12 @@ std::optional<StorageKind> parseStorageKind(std::string_view name) {
 
 std::unique_ptr<Storage> makeStorage(StorageKind kind) {
     switch (kind) {
-        case StorageKind::kBtrfs: return makeBtrfsStorage();
-        case StorageKind::kReflink: return makeReflinkStorage();
-        case StorageKind::kCopy: return makeCopyStorage();
+        case StorageKind::kBtrfs:
+            return makeBtrfsStorage();
+        case StorageKind::kReflink:
+            return makeReflinkStorage();
+        case StorageKind::kCopy:
+            return makeCopyStorage();
     }
     throw base::Error("unknown storage kind");
 }
@@ -73,7 +79,8 @@ StorageKind detectStorageKind(const fs::path& dir) {
     if (::statfs(dir.c_str(), &sfs) != 0)
         throw base::SysError("cannot statfs cache directory '" + dir.string() + "'");
     base::TempDir probe(".storage-probe-", dir);
-    if (static_cast<unsigned long>(sfs.f_type) == BTRFS_SUPER_MAGIC && canCreateSubvolume(probe.path()))
+    if (static_cast<unsigned long>(sfs.f_type) == BTRFS_SUPER_MAGIC &&
+        canCreateSubvolume(probe.path()))
         return StorageKind::kBtrfs;
     if (canReflink(probe.path())) return StorageKind::kReflink;
     return StorageKind::kCopy;
@@ -100,7 +107,8 @@ SubvolumeLease SubvolumeLease::snapshotOf(Storage& storage, const fs::path& src,
         try {
             storage.remove(dst);
         } catch (const std::exception& e) {
-            spdlog::warn("removing partial snapshot '{}' failed, ignoring: {}", dst.string(), e.what());
+            spdlog::warn("removing partial snapshot '{}' failed, ignoring: {}", dst.string(),
+                         e.what());
         }
         throw;
     }
@@ -131,7 +139,8 @@ SubvolumeLease::~SubvolumeLease() {
 fs::path SubvolumeLease::promote(const fs::path& final_path) {
     if (!storage_) throw base::Error("cannot promote '" + path_.string() + "': lease is empty");
     if (::rename(path_.c_str(), final_path.c_str()) != 0)
-        throw base::SysError("cannot move '" + path_.string() + "' to '" + final_path.string() + "'");
+        throw base::SysError("cannot move '" + path_.string() + "' to '" + final_path.string() +
+                             "'");
     storage_ = nullptr;
     path_ = final_path;
     return path_;

@@ -1,4 +1,5 @@
-// Storage: where cache entries and per-job trees live (btrfs subvolumes, reflinked or plain copies).
+// Storage: where cache entries and per-job trees live (btrfs subvolumes, reflinked or plain
+// copies).
 #pragma once
 
 #include <filesystem>
@@ -16,7 +17,7 @@ std::optional<StorageKind> parseStorageKind(std::string_view name);
 
 // One tiny interface, one file per backend. Paths are absolute; parents must exist.
 class Storage {
-public:
+  public:
     virtual ~Storage() = default;
     virtual StorageKind kind() const = 0;
     // Creates an empty, writable tree at `path` (a subvolume on btrfs); `path` must not exist.
@@ -41,7 +42,7 @@ std::unique_ptr<Storage> detectStorage(const std::filesystem::path& dir);
 
 // Owns a tree made through a Storage and removes it when destroyed, unless promote()d.
 class SubvolumeLease {
-public:
+  public:
     SubvolumeLease() = default;
     // Adopts the existing tree at `path`.
     SubvolumeLease(Storage& storage, std::filesystem::path path);
@@ -61,7 +62,7 @@ public:
     // Removes the tree now; throws on failure.
     void remove();
 
-private:
+  private:
     Storage* storage_ = nullptr;
     std::filesystem::path path_;
 };

@@ -14,7 +14,8 @@ std::unique_ptr<Storage> makeReflinkStorage();
 std::unique_ptr<Storage> makeCopyStorage();
 
 // Copies one regular file's data from src_fd to dst_fd; throws naming `src` on failure.
-using FileDataCopier = std::function<void(int src_fd, int dst_fd, const std::filesystem::path& src)>;
+using FileDataCopier =
+    std::function<void(int src_fd, int dst_fd, const std::filesystem::path& src)>;
 
 // Copies file data with copy_file_range (read/write as a fallback).
 void copyFileData(int src_fd, int dst_fd, const std::filesystem::path& src);

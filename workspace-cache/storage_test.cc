@@ -47,7 +47,8 @@ TEST(ReflinkStorage, EitherPassesOrFailsNamingTheFixOnThisFilesystem) {
         s->snapshot(dir.path() / "src", dir.path() / "dst");
         FAIL() << "reflink snapshot succeeded on a filesystem without FICLONE";
     } catch (const base::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("set cache.storage: copy"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("set cache.storage: copy"), std::string::npos)
+            << e.what();
     }
     // copyIn falls back to copying data, since store paths usually live on another filesystem.
     s->copyIn(dir.path() / "src", dir.path() / "copied");
@@ -58,13 +59,15 @@ TEST(BtrfsStorage, FailsWithAHintOutsideBtrfs) {
     base::TempDir dir("nixjail-cache-test-");
     struct statfs sfs {};
     ASSERT_EQ(::statfs(dir.path().c_str(), &sfs), 0);
-    if (static_cast<unsigned long>(sfs.f_type) == BTRFS_SUPER_MAGIC) GTEST_SKIP() << "temp dir is on btrfs";
+    if (static_cast<unsigned long>(sfs.f_type) == BTRFS_SUPER_MAGIC)
+        GTEST_SKIP() << "temp dir is on btrfs";
     auto s = makeStorage(StorageKind::kBtrfs);
     try {
         s->create(dir.path() / "sub");
         FAIL() << "subvolume create succeeded outside btrfs";
     } catch (const base::SysError& e) {
-        EXPECT_NE(std::string(e.what()).find("is the cache on btrfs?"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("is the cache on btrfs?"), std::string::npos)
+            << e.what();
     }
 }
 

@@ -116,7 +116,6 @@ void copyFileData(int in, int out, const fs::path& src) {
     }
 }
 
-
 void cloneOrCopyFileData(int in, int out, const fs::path& src) {
     if (::ioctl(out, FICLONE, in) == 0) return;
     if (errno != EXDEV && errno != EOPNOTSUPP && errno != EINVAL && errno != ENOTTY)

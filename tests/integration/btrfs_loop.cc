@@ -35,17 +35,21 @@ bool kernelHasBtrfs() {
 
 std::string findTool(const char* name) {
     for (const char* dir : {"/usr/sbin", "/sbin", "/usr/bin", "/bin"})
-        if (::access((std::string(dir) + "/" + name).c_str(), X_OK) == 0) return std::string(dir) + "/" + name;
+        if (::access((std::string(dir) + "/" + name).c_str(), X_OK) == 0)
+            return std::string(dir) + "/" + name;
     return {};
 }
 
 }  // namespace
 
 std::string BtrfsLoopMount::unavailableReason() {
-    if (::geteuid() != 0) return "needs root to attach a loop device and mount btrfs (euid " + std::to_string(::geteuid()) + ")";
+    if (::geteuid() != 0)
+        return "needs root to attach a loop device and mount btrfs (euid " +
+               std::to_string(::geteuid()) + ")";
     if (!kernelHasBtrfs()) return "kernel has no btrfs in /proc/filesystems (modprobe btrfs)";
     if (findTool("mkfs.btrfs").empty()) return "mkfs.btrfs not found (apt install btrfs-progs)";
-    if (::access("/dev/loop-control", R_OK | W_OK) != 0) return "no /dev/loop-control: " + std::string(std::strerror(errno));
+    if (::access("/dev/loop-control", R_OK | W_OK) != 0)
+        return "no /dev/loop-control: " + std::string(std::strerror(errno));
     return {};
 }
 
@@ -64,7 +68,8 @@ BtrfsLoopMount::BtrfsLoopMount(std::uint64_t size_bytes) : dir_("nixjail-btrfs-t
     mkfs.stdout_fd = devnull.get();  // its notes about changed defaults are noise in test output
     base::ExitStatus st = base::ChildProcess::spawn(mkfs).wait();
     if (!st.exited() || st.exitCode() != 0)
-        throw base::Error("mkfs.btrfs on '" + image_.string() + "' failed (exit " + std::to_string(st.exitCode()) + ")");
+        throw base::Error("mkfs.btrfs on '" + image_.string() + "' failed (exit " +
+                          std::to_string(st.exitCode()) + ")");
 
     UniqueFd ctl(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
     if (!ctl) throw SysError("cannot open /dev/loop-control");
@@ -76,7 +81,8 @@ BtrfsLoopMount::BtrfsLoopMount(std::uint64_t size_bytes) : dir_("nixjail-btrfs-t
         int n = ::ioctl(ctl.get(), LOOP_CTL_GET_FREE);
         if (n < 0) throw SysError("cannot get a free loop device");
         std::string dev = "/dev/loop" + std::to_string(n);
-        if (::access(dev.c_str(), F_OK) != 0 && ::mknod(dev.c_str(), S_IFBLK | 0660, makedev(7, n)) != 0)
+        if (::access(dev.c_str(), F_OK) != 0 &&
+            ::mknod(dev.c_str(), S_IFBLK | 0660, makedev(7, n)) != 0)
             throw SysError("cannot create device node '" + dev + "'");
         UniqueFd loop(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
         if (!loop) throw SysError("cannot open '" + dev + "'");
@@ -98,13 +104,15 @@ BtrfsLoopMount::BtrfsLoopMount(std::uint64_t size_bytes) : dir_("nixjail-btrfs-t
     if (loop_device_.empty()) throw base::Error("no free loop device after 20 attempts");
     fs::create_directory(mount_point_);
     if (::mount(loop_device_.c_str(), mount_point_.c_str(), "btrfs", 0, nullptr) != 0)
-        throw SysError("cannot mount btrfs from '" + loop_device_ + "' on '" + mount_point_.string() + "'");
+        throw SysError("cannot mount btrfs from '" + loop_device_ + "' on '" +
+                       mount_point_.string() + "'");
     mounted_ = true;
 }
 
 BtrfsLoopMount::~BtrfsLoopMount() {
     if (mounted_ && ::umount2(mount_point_.c_str(), 0) != 0) {
-        spdlog::warn("unmounting '{}' failed ({}), detaching lazily", mount_point_.string(), std::strerror(errno));
+        spdlog::warn("unmounting '{}' failed ({}), detaching lazily", mount_point_.string(),
+                     std::strerror(errno));
         ::umount2(mount_point_.c_str(), MNT_DETACH);
     }
     // With autoclear the loop device is gone now; TempDir deletes the image and mount point.

@@ -11,7 +11,7 @@
 namespace nixjail::testing {
 
 class BtrfsLoopMount {
-public:
+  public:
     // Why a btrfs loop mount cannot be made here (not root, no btrfs, no mkfs.btrfs, no loop
     // devices), or empty when it probably can.
     static std::string unavailableReason();
@@ -24,7 +24,7 @@ public:
 
     const std::filesystem::path& mountPoint() const { return mount_point_; }
 
-private:
+  private:
     base::TempDir dir_;
     std::filesystem::path image_;
     std::filesystem::path mount_point_;

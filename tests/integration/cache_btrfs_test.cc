@@ -1,11 +1,17 @@
 // workspace-cache storage on a real btrfs: all three backends, detection, entries as subvolumes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/base/unique_fd.h"
 #include "tests/integration/btrfs_loop.h"
 #include "tests/integration/require.h"
 #include "workspace-cache/entry_store.h"
@@ -16,15 +22,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// True when the first extent of `file` is shared with another file (FIEMAP_EXTENT_SHARED).
+bool firstExtentShared(const fs::path& file) {
+    base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    EXPECT_TRUE(fd.valid()) << file;
+    ::fsync(fd.get());
+    alignas(struct fiemap) char buf[sizeof(struct fiemap) + sizeof(struct fiemap_extent)] = {};
+    auto* map = reinterpret_cast<struct fiemap*>(buf);
+    map->fm_length = FIEMAP_MAX_OFFSET;
+    map->fm_flags = FIEMAP_FLAG_SYNC;
+    map->fm_extent_count = 1;
+    EXPECT_EQ(::ioctl(fd.get(), FS_IOC_FIEMAP, map), 0) << file;
+    return map->fm_mapped_extents == 1 && (map->fm_extents[0].fe_flags & FIEMAP_EXTENT_SHARED);
+}
+
 class BtrfsStorageTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         std::string reason = nixjail::testing::BtrfsLoopMount::unavailableReason();
         NIXJAIL_REQUIRE(reason.empty(), reason);
         try {
             mount_ = std::make_unique<nixjail::testing::BtrfsLoopMount>();
         } catch (const base::Error& e) {
-            NIXJAIL_REQUIRE(false, std::string("cannot set up btrfs on a loop device: ") + e.what());
+            NIXJAIL_REQUIRE(false,
+                            std::string("cannot set up btrfs on a loop device: ") + e.what());
         }
     }
     fs::path dir(const char* name) {
@@ -55,6 +76,18 @@ TEST_F(BtrfsStorageTest, CopyBackendPassesConformanceSuite) {
     testing::runStorageConformance(*s, dir("copy"));
 }
 
+TEST_F(BtrfsStorageTest, ReflinkSnapshotSharesExtentsInsteadOfCopying) {
+    auto reflink = makeStorage(StorageKind::kReflink);
+    fs::path d = dir("sharing");
+    reflink->create(d / "src");
+    base::writeFile(d / "src" / "big", std::string(256 * 1024, 'z'));  // too big to be inlined
+    reflink->snapshot(d / "src", d / "reflinked");
+    base::writeFile(d / "src" / "fresh", std::string(256 * 1024, 'z'));
+    EXPECT_TRUE(firstExtentShared(d / "reflinked" / "big"));
+    EXPECT_FALSE(firstExtentShared(d / "src" / "fresh"));  // the probe tells the two apart
+    // (CopyStorage uses copy_file_range, which btrfs may also answer by sharing extents.)
+}
+
 TEST_F(BtrfsStorageTest, CreateAndSnapshotMakeSubvolumes) {
     auto s = makeStorage(StorageKind::kBtrfs);
     fs::path d = dir("sub");
@@ -76,9 +109,11 @@ TEST_F(BtrfsStorageTest, EntryStoreBuildsSnapshotsAndEvictsSubvolumes) {
     auto s = makeStorage(StorageKind::kBtrfs);
     EntryStore store(*s, dir("entries"));
     {
-        EntryPin pin = store.acquire("k", [](const fs::path& t) { base::writeFile(t / "f", "built"); });
+        EntryPin pin =
+            store.acquire("k", [](const fs::path& t) { base::writeFile(t / "f", "built"); });
         EXPECT_FALSE(pin.hit());
-        SubvolumeLease job = SubvolumeLease::snapshotOf(*s, pin.path(), mount_->mountPoint() / "job");
+        SubvolumeLease job =
+            SubvolumeLease::snapshotOf(*s, pin.path(), mount_->mountPoint() / "job");
         EXPECT_EQ(base::readFile(job.path() / "f"), "built");
     }
     EXPECT_FALSE(fs::exists(mount_->mountPoint() / "job"));

@@ -19,16 +19,19 @@ namespace fs = std::filesystem;
 constexpr const char* kToken = "forge-token-1234";
 
 class GitHttpTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        NIXJAIL_REQUIRE(::access("/usr/bin/python3", X_OK) == 0, "needs /usr/bin/python3 for the git HTTP server");
-        first_ = repo_.commit({{"README.md", "over http\n"}, {"app/main.py", "print(1)\n"}}, "first");
+        NIXJAIL_REQUIRE(::access("/usr/bin/python3", X_OK) == 0,
+                        "needs /usr/bin/python3 for the git HTTP server");
+        first_ =
+            repo_.commit({{"README.md", "over http\n"}, {"app/main.py", "print(1)\n"}}, "first");
         // http-backend serves bare repositories by name; expose the work repo's .git as repo.git.
         fs::create_directory_symlink(repo_.dir() / ".git", tmp_.path() / "srv" / "repo.git");
 
         base::Pipe out = base::Pipe::create();
         base::SpawnOptions opts;
-        opts.argv = {"/usr/bin/python3", std::string(NIXJAIL_INTEGRATION_DIR) + "/git_http_server.py",
+        opts.argv = {"/usr/bin/python3",
+                     std::string(NIXJAIL_INTEGRATION_DIR) + "/git_http_server.py",
                      (tmp_.path() / "srv").string(), kToken};
         opts.env = {"PATH=/usr/bin:/bin", "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1"};
         opts.stdout_fd = out.write.get();
@@ -64,7 +67,8 @@ protected:
 };
 
 TEST_F(GitHttpTest, FetchesWithTokenAndChecksOutSparse) {
-    CheckoutResult r = cache_.checkout({url_, "main", {"app"}, creds(kToken)}, tmp_.path() / "job1");
+    CheckoutResult r =
+        cache_.checkout({url_, "main", {"app"}, creds(kToken)}, tmp_.path() / "job1");
     EXPECT_EQ(r.commit, first_);
     EXPECT_EQ(base::readFile(r.workspace.path() / "app" / "main.py"), "print(1)\n");
     EXPECT_FALSE(fs::exists(r.workspace.path() / "README.md"));

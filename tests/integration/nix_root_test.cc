@@ -1,8 +1,8 @@
 // Real Nix: the fixture package set is built, its closure walked, and a root built from it runs
 // curl as the `runner` user in a chroot holding nothing but the closure.
-#include <gtest/gtest.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,7 +55,8 @@ ChrootRun runInRoot(const fs::path& root, const std::string& path_env, const std
     ::close(fds[1]);
     ChrootRun r;
     char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        r.out.append(buf, static_cast<size_t>(n));
     ::close(fds[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -64,7 +65,7 @@ ChrootRun runInRoot(const fs::path& root, const std::string& path_env, const std
 }
 
 class NixRootTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         CommandOutput v;
         try {
@@ -97,7 +98,8 @@ TEST_F(NixRootTest, ResolvesPackagesOnceAndRemembersThem) {
     auto paths = resolver_.resolvePackages({"bash", "curl"});
     long first_ms = msSince(t0);
     ASSERT_EQ(paths.size(), 2u);
-    EXPECT_TRUE(paths[0].starts_with("/nix/store/") && paths[0].ends_with("-nixjail-test-bash")) << paths[0];
+    EXPECT_TRUE(paths[0].starts_with("/nix/store/") && paths[0].ends_with("-nixjail-test-bash"))
+        << paths[0];
     EXPECT_TRUE(paths[1].ends_with("-nixjail-test-curl")) << paths[1];
     EXPECT_FALSE(resolver_.lastWasCached());
     EXPECT_EQ(resolver_.resolvePackages({"curl"}), std::vector<std::string>{paths[1]});
@@ -149,18 +151,23 @@ TEST_F(NixRootTest, RootRunsCurlAsRunnerWithOnlyItsClosure) {
         RecordProperty("storage", std::string(toString(storage_->kind())));
 
         SubvolumeLease job = warm.snapshotTo(cache_dir_.parent_path() / "job-root");
-        ChrootRun r = runInRoot(job.path(), warm.binPath(),
-                                "id -un; curl --version; ls /nix/store; /usr/bin/env sh -c 'echo env-ok'");
+        ChrootRun r =
+            runInRoot(job.path(), warm.binPath(),
+                      "id -un; curl --version; ls /nix/store; /usr/bin/env sh -c 'echo env-ok'");
         EXPECT_EQ(r.exit_code, 0) << r.out;
         EXPECT_NE(r.out.find("runner\n"), std::string::npos) << r.out;
         EXPECT_NE(r.out.find("curl 7"), std::string::npos) << r.out;
         EXPECT_NE(r.out.find("env-ok"), std::string::npos) << r.out;
-        for (const auto& p : closure) EXPECT_NE(r.out.find(fs::path(p).filename().string()), std::string::npos);
+        for (const auto& p : closure)
+            EXPECT_NE(r.out.find(fs::path(p).filename().string()), std::string::npos);
         size_t listed = 0;
-        for (size_t at = 0; (at = r.out.find("-nixjail-test-", at)) != std::string::npos; ++at) ++listed;
-        EXPECT_EQ(listed, closure.size()) << "the root's store holds exactly the closure:\n" << r.out;
+        for (size_t at = 0; (at = r.out.find("-nixjail-test-", at)) != std::string::npos; ++at)
+            ++listed;
+        EXPECT_EQ(listed, closure.size()) << "the root's store holds exactly the closure:\n"
+                                          << r.out;
         // curl cannot resolve names: the root has no DNS server (jobs use the proxy).
-        ChrootRun net = runInRoot(job.path(), warm.binPath(), "curl -sS --max-time 5 http://example.invalid/");
+        ChrootRun net =
+            runInRoot(job.path(), warm.binPath(), "curl -sS --max-time 5 http://example.invalid/");
         EXPECT_NE(net.exit_code, 0) << net.out;
     }
     EXPECT_EQ(cache.list().size(), 1u);

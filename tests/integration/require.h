@@ -13,10 +13,10 @@ bool strictTests();
 }  // namespace nixjail::testing
 
 // Use in a test body or a fixture's SetUp: GTEST_SKIP only returns from the enclosing function.
-#define NIXJAIL_REQUIRE(cond, reason)                                                    \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
+#define NIXJAIL_REQUIRE(cond, reason)                                                           \
+    do {                                                                                        \
+        if (!(cond)) {                                                                          \
             if (::nixjail::testing::strictTests()) FAIL() << "required (strict): " << (reason); \
-            GTEST_SKIP() << (reason);                                                    \
-        }                                                                                \
+            GTEST_SKIP() << (reason);                                                           \
+        }                                                                                       \
     } while (0)
