@@ -147,6 +147,12 @@ std::string StreamScrubber::feed(std::string_view data) {
 
 std::string StreamScrubber::finish() { return std::exchange(tail_, std::string()); }
 
+std::string dummyHeaderLine(const Credential& c) {
+    std::string line = c.header_template;
+    replaceAll(line, "{token}", c.dummy);
+    return line;
+}
+
 void validateCredential(const Credential& c) {
     std::string what = "credential '" + c.name + "'";
     if (c.name.empty()) throw base::Error("a credential has no name; give each credential a name");

@@ -85,6 +85,10 @@ TEST(StreamScrubber, HoldsBackOnlyPossibleStarts) {
     EXPECT_EQ(s.finish(), "REAL-sec");
 }
 
+TEST(CredentialInjection, DummyHeaderLineFollowsTheTemplate) {
+    EXPECT_EQ(dummyHeaderLine(forgeToken()[0]), "Authorization: token DUMMY-token-abc");
+}
+
 TEST(Base64, RoundTrips) {
     for (std::string s : {"", "a", "ab", "abc", "abcd", "user:pass\xff"}) {
         auto d = base64Decode(base64Encode(s));

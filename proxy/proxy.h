@@ -32,6 +32,10 @@ struct Credential {
     std::string dummy;               // at least 8 characters, unlike any real value
 };
 
+// The header line the job should send, with the dummy: header_template with {token} replaced
+// ("Authorization: token DUMMY"), e.g. for git's http.extraHeader. Empty without a template.
+std::string dummyHeaderLine(const Credential& credential);
+
 struct AuditRecord {
     std::chrono::system_clock::time_point time;
     std::string method;  // "CONNECT" for a refused tunnel
@@ -48,7 +52,8 @@ struct AuditRecord {
     std::string error;                      // why a 502/504 was sent, or why the exchange broke
 };
 
-// Called on the proxy's io thread; must not block for long.
+// Called on the proxy's io thread (for exchanges cut short by stop(), on the thread calling stop()
+// or destroying the handle); must not block for long.
 using AuditSink = std::function<void(const AuditRecord&)>;
 
 struct ProxyTimeouts {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -144,6 +145,36 @@ TEST_F(ProxyEdge, SilentUpstreamHitsIdleTimeoutWith504) {
     auto r = records(1);
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].status, 504);
+}
+
+TEST_F(ProxyEdge, TrickleBeyondTheTotalTimeoutIsCutOff) {
+    std::uint16_t port = 0;
+    UniqueFd listener = listenLoopback(port);
+    std::atomic<bool> cut{false};
+    std::thread server([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) return;
+        readUntil(conn.get(), "\r\n\r\n");
+        sendAll(conn.get(), "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+        // A byte every 50 ms: never idle, but far slower than the total allows. Pacing is the
+        // point of this peer, not synchronisation.
+        for (int i = 0; i < 1000 && !cut; ++i) {
+            if (::send(conn.get(), "x", 1, MSG_NOSIGNAL) != 1) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+    ProxyConfig c = baseConfig();
+    c.timeouts.total = std::chrono::milliseconds(400);
+    proxy_ = std::make_unique<ProxyHandle>(startProxy(std::move(c)));
+    std::string host = "127.0.0.1:" + std::to_string(port);
+    std::string res = exchange("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    cut = true;
+    server.join();
+    EXPECT_TRUE(res.starts_with("HTTP/1.1 200")) << res;
+    EXPECT_LT(res.size() - res.find("\r\n\r\n") - 4, 1000u);  // cut short
+    auto r = records(1);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_NE(r[0].error.find("total timeout"), std::string::npos) << r[0].error;
 }
 
 TEST_F(ProxyEdge, RefusedUpstreamGives502) {
