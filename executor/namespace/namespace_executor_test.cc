@@ -91,6 +91,15 @@ TEST_F(NamespaceJailTest, StepRunsUnprivilegedWithoutCapabilitiesUnderSeccomp) {
               "NoNewPrivs:\t1\nSeccomp:\t2\n");
 }
 
+TEST_F(NamespaceJailTest, InitIsNotInspectableFromTheStep) {
+    std::string out;
+    auto r = sh("cat /proc/1/environ >/dev/null 2>&1 || echo environ-denied; "
+                "head -c1 /proc/1/mem >/dev/null 2>&1 || echo mem-denied; umask",
+                &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "environ-denied\nmem-denied\n0022\n");
+}
+
 TEST_F(NamespaceJailTest, StepIsPidTwoInItsOwnPidNamespace) {
     std::string out;
     auto r = sh("echo $$; ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\\n' ' '", &out);

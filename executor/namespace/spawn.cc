@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -113,6 +114,7 @@ int execStep(const StepPlan& step) {
 [[noreturn]] void runStep(const JailPlan& jail, const StepPlan& step) {
     check(SetupPhase::kFork, resetSignals());
     ::setsid();
+    ::umask(022);
     check(SetupPhase::kRlimits, setLimits(jail));
     check(SetupPhase::kCapabilities, dropBoundingAndAmbient(jail.cap_last_cap));
     check(SetupPhase::kUser, switchToJailUser(jail.ids));
@@ -139,6 +141,9 @@ int execStep(const StepPlan& step) {
     if (arrangeFds(fds) != 0) ::_exit(126);  // no report pipe yet
     check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)));
     check(SetupPhase::kSync, waitForRunner());
+    // The init is a copy of the runner's memory for as long as the step runs; keep /proc/1/mem
+    // and friends closed to everyone in the jail (exec makes the step dumpable again).
+    check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)));
     check(SetupPhase::kUser, becomeNamespaceRoot(jail.ids));
     int failed = -1;
     check(SetupPhase::kMounts, makeMountsPrivate());
