@@ -120,6 +120,8 @@ SeccompPlan planSeccompRules(HardeningProfile profile) {
     deny(r, "keyring", {"keyctl", "add_key", "request_key"});
     deny(r, "bpf-perf", {"bpf", "perf_event_open", "userfaultfd"});
     deny(r, "raw-io", {"iopl", "ioperm"});
+    // io_uring runs socket/open/connect operations without passing through this filter.
+    deny(r, "io-uring", {"io_uring_setup", "io_uring_enter", "io_uring_register"});
     deny(r, "reboot-swap", {"reboot", "swapon", "swapoff"});
     deny(r, "clock", {"settimeofday", "clock_settime", "clock_adjtime", "adjtimex"});
     deny(r, "host-admin",

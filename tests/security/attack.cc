@@ -141,6 +141,11 @@ int main(int argc, char** argv) {
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         return report(p == MAP_FAILED ? -1 : 0);
     }
+    if (cmd == "io_uring") {
+        // io_uring would run socket()/connect() without passing through the seccomp filter.
+        unsigned char params[120] = {};
+        return report(static_cast<int>(::syscall(SYS_io_uring_setup, 4, params)));
+    }
     if (cmd == "x32") {
         // getpid through the x32 ABI (__X32_SYSCALL_BIT): a foreign ABI the filter must refuse.
         return report(static_cast<int>(::syscall(0x40000000L | SYS_getpid)));

@@ -179,6 +179,8 @@ TEST_F(JailAttack, PtraceOfAProcessOutsideIsDenied) {
     ::waitpid(victim, nullptr, 0);
 }
 
+TEST_F(JailAttack, IoUringIsDenied) { EXPECT_EQ(attack({"io_uring"}), "EPERM\n"); }
+
 TEST_F(JailAttack, MountIsDenied) { EXPECT_EQ(attack({"mount"}), "EPERM\n"); }
 
 TEST_F(JailAttack, NewUserAndNetworkNamespacesAreDenied) {
