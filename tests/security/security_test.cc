@@ -388,6 +388,7 @@ TEST_F(JailAttack, NothingLeaksAfterTheJailIsGone) {
 // Prints the summary line the security suite promises, after gtest's own.
 class SummaryPrinter : public ::testing::EmptyTestEventListener {
     void OnTestProgramEnd(const ::testing::UnitTest& unit) override {
+        if (unit.skipped_test_count() > 0) std::printf("%d skipped\n", unit.skipped_test_count());
         std::printf("%d passed, %d failed\n", unit.successful_test_count(),
                     unit.failed_test_count());
         std::fflush(stdout);
