@@ -1,6 +1,7 @@
 // RootCache on top of EntryStore: key by closure, build with buildRootTree, lease per job.
 #include "workspace-cache/root_cache.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include "workspace-cache/closure.h"
@@ -26,7 +27,11 @@ SubvolumeLease RootLease::snapshotTo(const fs::path& dst) const {
     return SubvolumeLease::snapshotOf(*storage_, root(), dst);
 }
 
-RootLease RootCache::acquire(const std::vector<std::string>& closure) {
+RootLease RootCache::acquire(const std::vector<std::string>& unsorted) {
+    // Sorted, so that the root (e.g. which path provides /bin/sh) depends only on the key.
+    std::vector<std::string> closure = unsorted;
+    std::sort(closure.begin(), closure.end());
+    closure.erase(std::unique(closure.begin(), closure.end()), closure.end());
     std::string key = closureKey(closure);
     Storage& storage = entries_.storage();
     EntryPin pin =

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
@@ -90,6 +93,33 @@ TEST_F(RootCacheTest, PinnedRootSurvivesPrune) {
     RootLease lease = cache_.acquire({p("aaa-bash")});
     EXPECT_TRUE(cache_.prune(0).empty());
     EXPECT_TRUE(fs::exists(lease.root() / "bin"));
+}
+
+TEST_F(RootCacheTest, ConcurrentJobsBuildTheRootOnce) {
+    std::atomic<int> misses = 0;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 6; ++i)
+        threads.emplace_back([&] {
+            RootLease lease = cache_.acquire({p("bbb-coreutils"), p("aaa-bash")});
+            if (!lease.hit()) ++misses;
+            EXPECT_TRUE(fs::is_symlink(lease.root() / "bin" / "sh"));
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(misses, 1);
+}
+
+TEST_F(RootCacheTest, HalfBuiltRootIsRebuilt) {
+    std::string key;
+    {
+        RootLease lease = cache_.acquire({p("aaa-bash")});
+        key = lease.key();
+    }
+    // A crash between filling the tree and writing the marker.
+    fs::remove(dir_.path() / "roots" / (key + ".done"));
+    fs::remove(dir_.path() / "roots" / key / "etc" / "passwd");
+    RootLease lease = cache_.acquire({p("aaa-bash")});
+    EXPECT_FALSE(lease.hit());
+    EXPECT_TRUE(fs::exists(lease.root() / "etc" / "passwd"));
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ SubvolumeLease::SubvolumeLease(SubvolumeLease&& o) noexcept
 
 SubvolumeLease& SubvolumeLease::operator=(SubvolumeLease&& o) noexcept {
     if (this != &o) {
-        this->~SubvolumeLease();
+        SubvolumeLease old(std::move(*this));  // removes what we held, when it goes out of scope
         storage_ = std::exchange(o.storage_, nullptr);
         path_ = std::move(o.path_);
     }

@@ -23,6 +23,7 @@ class BtrfsLoopMount {
     BtrfsLoopMount& operator=(const BtrfsLoopMount&) = delete;
 
     const std::filesystem::path& mountPoint() const { return mount_point_; }
+    const std::string& loopDevice() const { return loop_device_; }
 
   private:
     base::TempDir dir_;

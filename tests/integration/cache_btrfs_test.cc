@@ -121,5 +121,24 @@ TEST_F(BtrfsStorageTest, EntryStoreBuildsSnapshotsAndEvictsSubvolumes) {
     EXPECT_FALSE(fs::exists(store.dir() / "k"));
 }
 
+TEST(BtrfsLoopMount, LeavesNoMountOrLoopDeviceBehind) {
+    std::string reason = nixjail::testing::BtrfsLoopMount::unavailableReason();
+    NIXJAIL_REQUIRE(reason.empty(), reason);
+    fs::path mount_point;
+    fs::path backing;
+    {
+        nixjail::testing::BtrfsLoopMount m(128ull << 20);
+        mount_point = m.mountPoint();
+        backing =
+            fs::path("/sys/block") / fs::path(m.loopDevice()).filename() / "loop" / "backing_file";
+        EXPECT_TRUE(fs::exists(backing));
+        EXPECT_NE(base::readFile("/proc/self/mountinfo").find(mount_point.string()),
+                  std::string::npos);
+    }
+    EXPECT_EQ(base::readFile("/proc/self/mountinfo").find(mount_point.string()), std::string::npos);
+    EXPECT_FALSE(fs::exists(backing)) << "loop device still attached";
+    EXPECT_FALSE(fs::exists(mount_point.parent_path()));
+}
+
 }  // namespace
 }  // namespace nixjail::cache
