@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "executor/executor.h"
@@ -63,8 +64,8 @@ class JobCgroup {
   public:
     // Creates `<parent>/nixjail-<job>-<unique>` in every hierarchy of the layout.
     JobCgroup(const CgroupLayout& layout, const std::string& job_id);
-    JobCgroup(JobCgroup&&) noexcept = default;
-    JobCgroup& operator=(JobCgroup&&) noexcept = default;
+    JobCgroup(JobCgroup&& o) noexcept : v2_(o.v2_), dirs_(std::exchange(o.dirs_, {})) {}
+    JobCgroup& operator=(JobCgroup&&) = delete;
     JobCgroup(const JobCgroup&) = delete;
     JobCgroup& operator=(const JobCgroup&) = delete;
     ~JobCgroup();
