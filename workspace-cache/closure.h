@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nixjail::cache {
@@ -57,6 +58,11 @@ class NixStoreReferenceSource final : public ReferenceSource {
     std::mutex mutex_;
     std::map<std::string, std::vector<std::string>> memo_;
 };
+
+// Parses a package list as written in runner config, a job's NIXJAIL_PACKAGES variable or a
+// repository's package file: names separated by whitespace or commas, `#` starts a comment.
+// Duplicates are dropped, order kept. Throws one error naming every invalid entry.
+std::vector<std::string> parsePackageList(std::string_view text);
 
 // Resolves package attribute names (e.g. "bash", "python3Packages.requests") against a nixpkgs
 // expression to realised store paths with `nix-build`, remembering each name's answer.

@@ -44,6 +44,25 @@ TEST(PackageResolver, RejectsNamesThatAreNotAttributePaths) {
     EXPECT_THROW(r.resolvePackages({"--expr"}), base::Error);
 }
 
+TEST(ParsePackageList, SplitsOnSpacesAndCommasSkipsCommentsAndDuplicates) {
+    EXPECT_EQ(
+        parsePackageList(
+            "bash curl,\n python3Packages.requests # tools\n# all\ncurl  gcc-unwrapped"),
+        (std::vector<std::string>{"bash", "curl", "python3Packages.requests", "gcc-unwrapped"}));
+    EXPECT_TRUE(parsePackageList("  # nothing\n").empty());
+}
+
+TEST(ParsePackageList, NamesEveryInvalidEntry) {
+    try {
+        parsePackageList("bash $(rm) ok ../x");
+        FAIL();
+    } catch (const base::Error& e) {
+        std::string m = e.what();
+        EXPECT_NE(m.find("'$(rm)'"), std::string::npos) << m;
+        EXPECT_NE(m.find("'../x'"), std::string::npos) << m;
+    }
+}
+
 TEST(NixStoreReferenceSource, FailsClearlyWhenTheToolIsMissing) {
     NixStoreReferenceSource src({"/nonexistent-bin", {}});
     EXPECT_THROW(src.references("/nix/store/x"), base::Error);

@@ -47,6 +47,40 @@ bool isAttributeName(const std::string& name) {
 
 }  // namespace
 
+std::vector<std::string> parsePackageList(std::string_view text) {
+    std::vector<std::string> names;
+    std::string bad;
+    std::string word;
+    bool comment = false;
+    auto flush = [&] {
+        if (word.empty()) return;
+        if (!isAttributeName(word))
+            bad += (bad.empty() ? "'" : ", '") + word + "'";
+        else if (std::find(names.begin(), names.end(), word) == names.end())
+            names.push_back(word);
+        word.clear();
+    };
+    for (char c : text) {
+        if (c == '\n') comment = false;
+        if (comment) continue;
+        if (c == '#') {
+            flush();
+            comment = true;
+        } else if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+            flush();
+        } else {
+            word += c;
+        }
+    }
+    flush();
+    if (!bad.empty())
+        throw base::Error(
+            "invalid package names " + bad +
+            ": expected nixpkgs attribute paths such as 'python3' or 'nodePackages.pnpm', "
+            "separated by spaces or commas");
+    return names;
+}
+
 std::vector<std::string> NixStoreReferenceSource::references(const std::string& path) {
     {
         std::lock_guard lock(mutex_);
