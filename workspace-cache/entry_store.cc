@@ -139,6 +139,14 @@ std::vector<std::string> EntryStore::prune(std::uint64_t budget_bytes) {
         storage_.remove(dir_ / "tmp" / name);
         removed.push_back(name);
     }
+    // Trees a crashed builder left in tmp/ (a live builder holds the key's exclusive lock).
+    for (const auto& de : fs::directory_iterator(dir_ / "tmp", ec)) {
+        std::string name = de.path().filename().string();
+        FileLock lock(dir_ / (name + kLockSuffix));
+        if (!lock.tryLock(LockMode::kExclusive)) continue;
+        storage_.remove(de.path());
+        removed.push_back("tmp/" + name);
+    }
     auto entries = list();
     std::uint64_t total = 0;
     for (const auto& e : entries) total += e.size_bytes;

@@ -57,7 +57,8 @@ class EntryStore {
     EntryPin acquire(const std::string& key, const Builder& build);
     std::vector<EntryInfo> list() const;
     // Evicts unpinned entries, least recently used first, until the total is within
-    // `budget_bytes`; also removes half-built leftovers. Returns the removed keys.
+    // `budget_bytes`; also removes half-built leftovers. Returns the removed keys (leftovers in
+    // tmp/ as "tmp/<key>").
     std::vector<std::string> prune(std::uint64_t budget_bytes);
 
     Storage& storage() const { return storage_; }

@@ -148,8 +148,10 @@ TEST_F(EntryStoreTest, PruneEvictsLeastRecentlyUsedFirstAndSkipsPinned) {
 
 TEST_F(EntryStoreTest, PruneRemovesHalfBuiltLeftovers) {
     fs::create_directories(store_.dir() / "crashed");
-    EXPECT_EQ(store_.prune(1u << 30), std::vector<std::string>{"crashed"});
+    fs::create_directories(store_.dir() / "tmp" / "dead-builder" / "sub");
+    EXPECT_EQ(store_.prune(1u << 30), (std::vector<std::string>{"crashed", "tmp/dead-builder"}));
     EXPECT_FALSE(fs::exists(store_.dir() / "crashed"));
+    EXPECT_TRUE(fs::is_empty(store_.dir() / "tmp"));
 }
 
 TEST_F(EntryStoreTest, RejectsKeysThatAreNotPlainNames) {
