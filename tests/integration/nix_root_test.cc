@@ -77,14 +77,11 @@ class NixRootTest : public ::testing::Test {
         // A fresh nix-bin has no /nix/var/nix/db yet; root creates it on first use.
         NIXJAIL_REQUIRE(::geteuid() == 0 || ::access("/nix/var/nix/db", W_OK) == 0,
                         "needs a writable single-user Nix store (/nix/var/nix/db); run as root");
-        run as root ");
-            // Roots go on btrfs when we can make one, as in production; on the copy backend
-            // otherwise.
-            if (nixjail::testing::BtrfsLoopMount::unavailableReason().empty()) {
+        // Roots go on btrfs when we can make one, as in production; on the copy backend otherwise.
+        if (nixjail::testing::BtrfsLoopMount::unavailableReason().empty()) {
             mount_ = std::make_unique<nixjail::testing::BtrfsLoopMount>(512ull << 20);
             cache_dir_ = mount_->mountPoint() / "roots";
-        }
-        else {
+        } else {
             cache_dir_ = tmp_.path() / "roots";
         }
         storage_ = detectStorage(cache_dir_.parent_path());
