@@ -14,7 +14,9 @@
 #include "runner/base/unique_fd.h"
 #include "tests/integration/btrfs_loop.h"
 #include "tests/integration/require.h"
+#include "workspace-cache/checkout_cache.h"
 #include "workspace-cache/entry_store.h"
+#include "workspace-cache/git_test_repo.h"
 #include "workspace-cache/storage_conformance.h"
 
 namespace nixjail::cache {
@@ -119,6 +121,24 @@ TEST_F(BtrfsStorageTest, EntryStoreBuildsSnapshotsAndEvictsSubvolumes) {
     EXPECT_FALSE(fs::exists(mount_->mountPoint() / "job"));
     EXPECT_EQ(store.prune(0), std::vector<std::string>{"k"});
     EXPECT_FALSE(fs::exists(store.dir() / "k"));
+}
+
+TEST_F(BtrfsStorageTest, CachedCheckoutCostsOneSnapshotPerJob) {
+    auto s = makeStorage(StorageKind::kBtrfs);
+    testing::GitTestRepo remote(dir("remote"));
+    std::string commit = remote.commit({{"src/a.c", "a\n"}, {"README", "r\n"}}, "c");
+    GitMirrors mirrors(dir("git"));
+    CheckoutCache cache(*s, dir("checkouts"), mirrors);
+    CheckoutResult first = cache.checkout({remote.url(), commit, {"src"}, {}}, dir("jobs") / "1");
+    CheckoutResult second = cache.checkout({remote.url(), commit, {"src"}, {}}, dir("jobs") / "2");
+    EXPECT_FALSE(first.hit);
+    EXPECT_TRUE(second.hit);
+    EXPECT_FALSE(second.fetched);
+    struct stat st {};
+    ASSERT_EQ(::stat(second.workspace.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_ino, 256u) << "the job's workspace is a snapshot subvolume";
+    EXPECT_EQ(base::readFile(second.workspace.path() / "src" / "a.c"), "a\n");
+    EXPECT_FALSE(fs::exists(second.workspace.path() / "README"));
 }
 
 TEST(BtrfsLoopMount, LeavesNoMountOrLoopDeviceBehind) {
