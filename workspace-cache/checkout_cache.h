@@ -19,6 +19,10 @@ struct CheckoutRequest {
     std::string rev;                        // commit id, branch or tag
     std::vector<std::string> sparse_paths;  // pathspecs ("src", "docs/*.md"); empty: whole tree
     std::optional<GitCredentials> credentials;
+    // Also give the workspace a .git with the mirror's history (objects reflinked or copied),
+    // `origin` pointing at `url` (never the token), HEAD detached at the commit, and an index in
+    // which paths outside `sparse_paths` are skip-worktree. Needed for fetch-depth: 0.
+    bool with_git_dir = false;
 };
 
 struct CheckoutResult {
@@ -45,6 +49,10 @@ class CheckoutCache {
     EntryStore entries_;
     GitMirrors& mirrors_;
 };
+
+// Private to CheckoutCache: turns the checked-out `tree` into a repository (see with_git_dir).
+void writeGitDir(Storage& storage, const std::filesystem::path& mirror, const std::string& url,
+                 const std::string& commit, const std::filesystem::path& tree);
 
 // Private to CheckoutCache, exposed for tests: writes `commit`'s tree (limited to `paths` when
 // not empty) from the bare repository at `mirror` into the existing directory `dst`.

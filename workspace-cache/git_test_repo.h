@@ -14,7 +14,9 @@ namespace nixjail::cache::testing {
 
 class GitTestRepo {
   public:
-    explicit GitTestRepo(std::filesystem::path dir) : dir_(std::move(dir)) {
+    // With init = false, wraps an existing work tree (e.g. a checked-out workspace).
+    explicit GitTestRepo(std::filesystem::path dir, bool init = true) : dir_(std::move(dir)) {
+        if (!init) return;
         std::filesystem::create_directories(dir_);
         git({"init", "-q", "-b", "main"});
     }

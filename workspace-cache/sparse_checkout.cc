@@ -75,12 +75,15 @@ CheckoutResult CheckoutCache::checkout(const CheckoutRequest& request, const fs:
     paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
     std::string key_text = request.url + '\0' + result.commit;
     for (const auto& p : paths) key_text += '\0' + p;
+    if (request.with_git_dir) key_text += std::string("\0.git", 5);
 
     fs::path mirror = mirrors_.mirrorPath(request.url);
     EntryPin pin = entries_.acquire(sha256Hex(key_text), [&](const fs::path& tree) {
         FileLock lock(mirrors_.lockPath(request.url));
         lock.lock(LockMode::kShared);  // keep a concurrent fetch from pruning under us
         checkoutCommit(mirror, result.commit, paths, tree);
+        if (request.with_git_dir)
+            writeGitDir(entries_.storage(), mirror, request.url, result.commit, tree);
     });
     result.hit = pin.hit();
     result.workspace = SubvolumeLease::snapshotOf(entries_.storage(), pin.path(), dst);

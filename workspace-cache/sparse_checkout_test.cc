@@ -133,6 +133,23 @@ TEST_F(CheckoutCacheTest, MirrorConfigNeverHoldsTheUrlOrToken) {
     EXPECT_EQ(config.find("remote"), std::string::npos) << config;
 }
 
+TEST_F(CheckoutCacheTest, GitDirCarriesHistoryAndMatchesTheSparseTree) {
+    std::string second = remote_.commit({{"src/main.c", "int main(void);\n"}}, "second");
+    CheckoutRequest req{remote_.url(), second, {"src"}, std::nullopt, /*with_git_dir=*/true};
+    CheckoutResult r = cache_.checkout(req, dir_.path() / "job");
+    EXPECT_FALSE(r.hit);
+    testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
+    EXPECT_EQ(ws.git({"rev-parse", "HEAD"}), second);
+    EXPECT_EQ(ws.git({"rev-list", "--count", "HEAD"}), "2");
+    EXPECT_EQ(ws.git({"status", "--porcelain"}), "");
+    EXPECT_EQ(ws.git({"rev-parse", "origin/main"}), second);
+    EXPECT_EQ(ws.git({"remote", "get-url", "origin"}), remote_.url());
+    EXPECT_FALSE(fs::exists(r.workspace.path() / "README.md"));
+    EXPECT_EQ(ws.git({"show", first_ + ":README.md"}), "readme");
+    // The same request without .git is a separate entry.
+    EXPECT_FALSE(fs::exists(checkout(second, {"src"}, "plain").workspace.path() / ".git"));
+}
+
 TEST_F(CheckoutCacheTest, MirrorsAreListedAndPrunedLeastRecentlyUsedFirst) {
     testing::GitTestRepo other(dir_.path() / "other");
     other.commit({{"x", "x\n"}}, "x");
