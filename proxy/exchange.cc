@@ -55,6 +55,9 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     if (tunnel_) {
         authority = *tunnel_;
         tls = true;
+        if (req.method == "CONNECT") {
+            co_return co_await fail(400, "Bad Request", "CONNECT inside a CONNECT tunnel");
+        }
         if (req.target.starts_with("/")) {
             origin = req.target;
         } else {
@@ -76,8 +79,6 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
             }
         }
     } else {
-        if (req.method == "CONNECT")
-            co_return co_await fail(400, "Bad Request", "CONNECT inside a CONNECT tunnel");
         auto abs = http::parseAbsoluteTarget(req.target);
         if (!abs)
             co_return co_await fail(
