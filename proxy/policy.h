@@ -103,6 +103,17 @@ class Policy {
     std::vector<Layer> layers_;
 };
 
+// A request seen in audit-only mode (from AuditRecord), input to suggestPolicy().
+struct ObservedRequest {
+    std::string method;
+    std::string host;
+    std::string path;
+};
+
+// The smallest policy in this format that allows every observed request: one rule per host (in
+// name order) with the methods used there. For `nixjail-runner policy suggest JOB`.
+std::string suggestPolicy(const std::vector<ObservedRequest>& requests);
+
 // YAML:
 //   rules:
 //     - host: api.example.com          # or a glob "*.example.com"

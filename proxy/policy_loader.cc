@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "proxy/policy.h"
@@ -156,6 +158,30 @@ base::Result<Policy, std::vector<ConfigError>> parsePolicy(std::string_view yaml
     }
     if (!errors.empty()) return base::unexpected(std::move(errors));
     return Policy::fromRules(layer_name, std::move(rules));
+}
+
+std::string suggestPolicy(const std::vector<ObservedRequest>& requests) {
+    std::map<std::string, std::set<std::string>> methods_by_host;
+    for (const auto& r : requests) {
+        if (r.method == "CONNECT") {
+            methods_by_host[r.host];  // a tunnel alone says nothing about methods
+        } else {
+            methods_by_host[r.host].insert(r.method);
+        }
+    }
+    YAML::Emitter out;
+    out << YAML::BeginMap << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+    for (const auto& [host, methods] : methods_by_host) {
+        out << YAML::BeginMap << YAML::Key << "host" << YAML::Value << YAML::DoubleQuoted << host;
+        if (!methods.empty()) {
+            out << YAML::Key << "methods" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+            for (const auto& m : methods) out << m;
+            out << YAML::EndSeq;
+        }
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
 }
 
 Policy loadPolicyFile(const std::string& path, const std::string& layer_name) {

@@ -133,6 +133,24 @@ rules:
     EXPECT_NE(all.find("p.yaml:6:17: invalid regular expression"), std::string::npos) << all;
 }
 
+TEST(PolicySuggest, AllowsExactlyWhatWasSeen) {
+    std::vector<ObservedRequest> seen = {{"GET", "api.test", "/v1/a"},
+                                         {"POST", "api.test", "/v1/b"},
+                                         {"GET", "cache.test", "/x"},
+                                         {"CONNECT", "tunnel-only.test", ""}};
+    std::string yaml = suggestPolicy(seen);
+    EXPECT_EQ(yaml,
+              "rules:\n  - host: \"api.test\"\n    methods: [GET, POST]\n  - host: \"cache.test\"\n"
+              "    methods: [GET]\n  - host: \"tunnel-only.test\"\n");
+    Policy p = parse(yaml);
+    for (const auto& r : seen) {
+        if (r.method == "CONNECT") continue;
+        EXPECT_EQ(p.evaluate(r.method, r.host, r.path).decision, PolicyDecision::kAllow);
+    }
+    EXPECT_EQ(p.evaluate("DELETE", "api.test", "/v1/a").decision, PolicyDecision::kDeny);
+    EXPECT_EQ(p.evaluate("GET", "other.test", "/").decision, PolicyDecision::kDeny);
+}
+
 TEST(PolicyLoad, RejectsNonPolicyDocuments) {
     EXPECT_FALSE(parsePolicy("- a\n", "p.yaml", "job"));
     EXPECT_FALSE(parsePolicy("rule: []\n", "p.yaml", "job"));
