@@ -21,14 +21,16 @@
 namespace nixjail::proxy {
 
 // A credential the job may use without seeing: the job gets `dummy`; on requests to one of `hosts`
-// over TLS the proxy replaces the dummy with `value` in request headers (also inside
-// "Authorization: Basic" user:password). Elsewhere the dummy is forwarded unchanged.
+// over TLS the proxy replaces the dummy with `value` in every request header value (also inside
+// "Authorization: Basic" user:password), so the template form, git's Basic auth and custom headers
+// all work. Elsewhere, and over plain http, the dummy is forwarded unchanged. The real value is
+// turned back into the dummy in response headers and masked ('*') in response bodies; it is
+// never logged or audited. Not covered: the URL/query string, compressed bodies, WebSocket data.
 struct Credential {
     std::string name;
     base::Secret value;
     std::vector<std::string> hosts;  // exact host names or globs, as in policy rules
-    std::string header_template;     // e.g. "Authorization: token {token}" (documentation for the
-                                     // job's setup; the dummy is found wherever the job puts it)
+    std::string header_template;     // e.g. "Authorization: token {token}"; see dummyHeaderLine()
     std::string dummy;               // at least 8 characters, unlike any real value
 };
 
