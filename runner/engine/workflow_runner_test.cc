@@ -185,6 +185,48 @@ jobs:
     EXPECT_NE(capture.logs["m (mac, 1)"].find("os=mac n=1 of 3"), std::string::npos);
 }
 
+TEST_F(WorkflowRunnerTest, MatrixFromAnotherJobsOutput) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  plan:
+    runs-on: x
+    outputs: {m: "${{ steps.p.outputs.m }}"}
+    steps:
+      - id: p
+        run: echo 'm={"v":["x","y"],"include":[{"v":"x","extra":"e"}]}' >> "$GITHUB_OUTPUT"
+  use:
+    needs: plan
+    runs-on: x
+    strategy:
+      matrix: ${{ fromJSON(needs.plan.outputs.m) }}
+    steps:
+      - run: echo "v=${{ matrix.v }} extra=${{ matrix.extra }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    // A matrix from an expression has no file order for its keys: names list values sorted by key.
+    EXPECT_NE(capture.logs["use (e, x)"].find("v=x extra=e"), std::string::npos) << capture.all();
+    EXPECT_NE(capture.logs["use (y)"].find("v=y extra=\n"), std::string::npos) << capture.all();
+}
+
+TEST_F(WorkflowRunnerTest, MaxParallelOneRunsInstancesOneAtATime) {
+    const auto trace = work.path() / "trace";
+    opts.env = {{"TRACE", trace.string()}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      max-parallel: 1
+      matrix: {n: [1, 2, 3]}
+    steps:
+      - run: echo "start" >> "$TRACE"; sleep 0.2; echo "end" >> "$TRACE"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    EXPECT_EQ(base::readFile(trace), "start\nend\nstart\nend\nstart\nend\n");
+}
+
 TEST_F(WorkflowRunnerTest, FailFastCancelsTheOtherInstances) {
     opts.max_parallel_jobs = 4;
     auto r = run(R"Y(
