@@ -1,0 +1,128 @@
+// JobStore: the runner's record of jobs, steps and network decisions, and the stats drawn from it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runner/store/database.h"
+
+namespace nixjail::runner::store {
+
+enum class Phase { ClosureResolution, RootPrepare, WorkspacePrepare, ProxySetup, Execution, Cleanup };
+inline constexpr Phase kAllPhases[] = {Phase::ClosureResolution, Phase::RootPrepare,
+                                       Phase::WorkspacePrepare,  Phase::ProxySetup,
+                                       Phase::Execution,         Phase::Cleanup};
+// "closure_resolution", "root_prepare", ...: the column prefix and the metrics label.
+std::string_view phaseName(Phase phase);
+
+enum class CacheKind { Workspace, Root };
+
+struct JobStart {
+    int64_t forge_task_id = 0;
+    std::string repo;
+    std::string workflow;
+    std::string job;
+    std::string matrix;  // e.g. JSON of the combination
+    std::string labels;  // comma-separated runs-on labels
+    int64_t started_at_ms = 0;
+};
+
+struct JobFinish {
+    std::string status;  // "success", "failure", "cancelled", "skipped"
+    int64_t ended_at_ms = 0;
+    std::string exit_reason;
+    std::optional<int64_t> closure_size_bytes;
+    std::optional<int64_t> closure_path_count;
+    std::optional<int64_t> peak_memory_bytes;
+    std::optional<double> cpu_seconds;
+};
+
+struct StepRecord {
+    int64_t index = 0;
+    std::string name;
+    std::string status;
+    std::optional<int64_t> started_at_ms;
+    std::optional<int64_t> ended_at_ms;
+    std::optional<int64_t> exit_code;
+    std::optional<int64_t> duration_ms;
+    std::optional<int64_t> peak_memory_bytes;
+    bool oom = false;
+    bool timed_out = false;
+};
+
+struct NetworkDecisionRecord {
+    int64_t time_ms = 0;
+    std::string method;
+    std::string host;
+    std::string path;
+    std::string rule;
+    std::string decision;  // "allow", "deny", "audit"
+    int64_t bytes = 0;
+    std::string credential_name;
+};
+
+struct JobRow {
+    int64_t id = 0;
+    JobStart start;
+    std::string status;
+    std::optional<int64_t> ended_at_ms;
+    std::map<std::string, int64_t> phase_ms;  // only phases recorded
+    std::optional<bool> workspace_cache_hit;
+    std::optional<bool> root_cache_hit;
+    std::optional<int64_t> closure_size_bytes;
+    std::optional<int64_t> closure_path_count;
+    std::optional<int64_t> peak_memory_bytes;
+    std::optional<double> cpu_seconds;
+    std::string exit_reason;
+};
+
+struct PhaseStats {
+    std::string phase;
+    int64_t count = 0;
+    int64_t p50_ms = 0;
+    int64_t p95_ms = 0;
+};
+
+struct CacheStats {
+    int64_t hits = 0;
+    int64_t misses = 0;
+    double hitRate() const { return hits + misses ? double(hits) / double(hits + misses) : 0.0; }
+};
+
+struct Stats {
+    std::map<std::string, int64_t> jobs_by_status;
+    std::vector<PhaseStats> phases;  // in pipeline order, phases without data left out
+    CacheStats workspace;
+    CacheStats root;
+};
+
+class JobStore {
+public:
+    // Opens the database and brings its schema up to date with the embedded migrations.
+    explicit JobStore(const std::filesystem::path& path);
+
+    // Returns the row id that the other calls take.
+    int64_t recordJobStart(const JobStart& start);
+    void recordPhase(int64_t job_id, Phase phase, int64_t ms);
+    void recordCacheResult(int64_t job_id, CacheKind kind, bool hit);
+    void finishJob(int64_t job_id, const JobFinish& finish);
+    // Inserts or replaces the step with this index.
+    void recordStep(int64_t job_id, const StepRecord& step);
+    void recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord& decision);
+
+    // Newest first. failed_only keeps jobs whose status is "failure".
+    std::vector<JobRow> recentJobs(size_t limit, bool failed_only = false);
+    std::vector<StepRecord> steps(int64_t job_id);
+    std::vector<NetworkDecisionRecord> networkDecisions(int64_t job_id);
+    Stats stats();
+
+private:
+    Database db_;
+};
+
+}  // namespace nixjail::runner::store

@@ -1,0 +1,105 @@
+// JobStore: recording a job's life and reading it back, stats over several jobs.
+#include "runner/store/job_store.h"
+
+#include <gtest/gtest.h>
+
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::runner::store {
+namespace {
+
+class JobStoreTest : public ::testing::Test {
+protected:
+    base::TempDir dir_{"nixjail-store-"};
+    JobStore store_{dir_.path() / "jobs.db"};
+
+    int64_t addJob(int64_t task, const std::string& status, int64_t exec_ms, bool ws_hit) {
+        int64_t id = store_.recordJobStart({task, "acme/app", "ci.yml", "build", "{}", "nix", task * 10});
+        store_.recordPhase(id, Phase::Execution, exec_ms);
+        store_.recordCacheResult(id, CacheKind::Workspace, ws_hit);
+        store_.finishJob(id, {status, task * 10 + 5, status == "failure" ? "step 'test' exited 1" : ""});
+        return id;
+    }
+};
+
+TEST_F(JobStoreTest, RecordsAJobWithStepsAndDecisions) {
+    int64_t id = store_.recordJobStart({42, "acme/app", "ci.yml", "build", "{\"os\":\"linux\"}", "nix,x86", 1000});
+    for (Phase p : kAllPhases) store_.recordPhase(id, p, 10);
+    store_.recordPhase(id, Phase::Execution, 500);
+    store_.recordCacheResult(id, CacheKind::Root, true);
+    store_.recordCacheResult(id, CacheKind::Workspace, false);
+    store_.recordStep(id, {0, "checkout", "running", 1001, {}, {}, {}, {}, false, false});
+    store_.recordStep(id, {0, "checkout", "success", 1001, 1100, 0, 99, 1 << 20, false, false});
+    store_.recordStep(id, {1, "build", "failure", 1100, 1500, {}, 400, {}, true, false});
+    store_.recordNetworkDecision(id, {1200, "GET", "cache.nixos.org", "/nix-cache-info", "allow nix",
+                                      "allow", 312, ""});
+    store_.recordNetworkDecision(id, {1300, "POST", "evil.example", "/", "", "deny", 0, ""});
+    store_.finishJob(id, {"failure", 1600, "step 'build' killed: out of memory", 123456, 37, 2 << 20, 1.5});
+
+    auto jobs = store_.recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    const auto& j = jobs[0];
+    EXPECT_EQ(j.start.forge_task_id, 42);
+    EXPECT_EQ(j.start.matrix, "{\"os\":\"linux\"}");
+    EXPECT_EQ(j.status, "failure");
+    EXPECT_EQ(j.ended_at_ms, 1600);
+    EXPECT_EQ(j.phase_ms.at("execution"), 500);
+    EXPECT_EQ(j.phase_ms.at("cleanup"), 10);
+    EXPECT_EQ(j.root_cache_hit, true);
+    EXPECT_EQ(j.workspace_cache_hit, false);
+    EXPECT_EQ(j.closure_path_count, 37);
+    EXPECT_EQ(j.cpu_seconds, 1.5);
+    EXPECT_EQ(j.exit_reason, "step 'build' killed: out of memory");
+
+    auto steps = store_.steps(id);
+    ASSERT_EQ(steps.size(), 2u);
+    EXPECT_EQ(steps[0].status, "success");
+    EXPECT_EQ(steps[0].exit_code, 0);
+    EXPECT_TRUE(steps[1].oom);
+    EXPECT_FALSE(steps[1].exit_code.has_value());
+
+    auto decisions = store_.networkDecisions(id);
+    ASSERT_EQ(decisions.size(), 2u);
+    EXPECT_EQ(decisions[0].host, "cache.nixos.org");
+    EXPECT_EQ(decisions[1].decision, "deny");
+}
+
+TEST_F(JobStoreTest, RecentJobsNewestFirstAndFailedFilter) {
+    addJob(1, "success", 100, true);
+    addJob(2, "failure", 200, false);
+    addJob(3, "success", 300, true);
+    auto all = store_.recentJobs(2);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].start.forge_task_id, 3);
+    EXPECT_EQ(all[1].start.forge_task_id, 2);
+    auto failed = store_.recentJobs(10, true);
+    ASSERT_EQ(failed.size(), 1u);
+    EXPECT_EQ(failed[0].start.forge_task_id, 2);
+}
+
+TEST_F(JobStoreTest, StatsGivePercentilesAndHitRates) {
+    for (int i = 1; i <= 20; ++i) addJob(i, i == 20 ? "failure" : "success", i * 10, i % 4 != 0);
+    auto s = store_.stats();
+    EXPECT_EQ(s.jobs_by_status.at("success"), 19);
+    EXPECT_EQ(s.jobs_by_status.at("failure"), 1);
+    ASSERT_EQ(s.phases.size(), 1u);
+    EXPECT_EQ(s.phases[0].phase, "execution");
+    EXPECT_EQ(s.phases[0].count, 20);
+    EXPECT_EQ(s.phases[0].p50_ms, 100);
+    EXPECT_EQ(s.phases[0].p95_ms, 190);
+    EXPECT_EQ(s.workspace.hits, 15);
+    EXPECT_EQ(s.workspace.misses, 5);
+    EXPECT_DOUBLE_EQ(s.workspace.hitRate(), 0.75);
+    EXPECT_EQ(s.root.hits + s.root.misses, 0);
+}
+
+TEST_F(JobStoreTest, DataSurvivesReopen) {
+    addJob(5, "success", 50, true);
+    JobStore again(dir_.path() / "jobs.db");
+    auto jobs = again.recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].start.forge_task_id, 5);
+}
+
+}  // namespace
+}  // namespace nixjail::runner::store
