@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <sys/types.h>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,13 @@ public:
     // True when jail paths differ from host paths (binds are remapped); false for the host backend,
     // where every BindMount must have host == jail.
     virtual bool isolatesFilesystem() const = 0;
+    // Who the runner must make files that steps write (workspace, command files) belong to;
+    // nullopt when steps run as the runner's own user.
+    struct Owner {
+        uid_t uid;
+        gid_t gid;
+    };
+    virtual std::optional<Owner> stepOwner() const { return std::nullopt; }
     virtual std::unique_ptr<Jail> prepare(const JailSpec& spec) = 0;
 };
 

@@ -39,6 +39,7 @@ class NamespaceExecutor : public Executor {
     explicit NamespaceExecutor(NamespaceOptions options = {});
     std::string name() const override { return "namespace"; }
     bool isolatesFilesystem() const override { return true; }
+    std::optional<Owner> stepOwner() const override { return Owner{stepHostUid(), stepHostGid()}; }
     // Throws ns::JailSetupError (a base::Error) when the jail cannot be built for this spec.
     std::unique_ptr<Jail> prepare(const JailSpec& spec) override;
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "executor/host/host_executor.h"
+#include "executor/namespace/namespace_executor.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/cli/commands.h"
@@ -16,6 +17,7 @@
 #include "runner/cli/repo_info.h"
 #include "runner/cli/workflow_files.h"
 #include "runner/engine/console_reporter.h"
+#include "runner/engine/nix_root_provider.h"
 #include "runner/engine/run_summary.h"
 #include "runner/engine/workflow_runner.h"
 #include "runner/workflow/job_graph.h"
@@ -39,6 +41,9 @@ struct ExecFlags {
     bool list = false;
     bool dry_run = false;
     std::string executor = "host";
+    std::string packages;
+    std::string nixpkgs;
+    std::string cache_dir;
     std::string default_actions_url = "https://github.com";
     std::string action_cache_dir;
     size_t max_parallel = 0;
@@ -76,7 +81,26 @@ private:
 
 std::unique_ptr<executor::Executor> makeExecutor(const std::string& name) {
     if (name == "host") return std::make_unique<executor::HostExecutor>();
-    throw base::Error("unknown executor '" + name + "'; available here: host");
+    if (name == "namespace") return std::make_unique<executor::NamespaceExecutor>();
+    throw base::Error("unknown executor '" + name + "'; choose namespace (the jail) or host (no isolation)");
+}
+
+fs::path defaultCacheDir() {
+    if (::geteuid() == 0) return "/var/cache/nixjail-runner";
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    if (xdg && *xdg) return fs::path(xdg) / "nixjail-runner";
+    const char* home = std::getenv("HOME");
+    return fs::path(home && *home ? home : "/tmp") / ".cache/nixjail-runner";
+}
+
+// The Nix tools see the caller's NIX_* settings (NIX_CONFIG, NIX_PATH, ...) and nothing else.
+cache::NixTools nixToolsFromEnvironment() {
+    cache::NixTools tools;
+    for (char** e = environ; *e; ++e) {
+        std::string kv = *e;
+        if (kv.rfind("NIX_", 0) == 0 || kv.rfind("HOME=", 0) == 0) tools.env.push_back(kv);
+    }
+    return tools;
 }
 
 // Defaults of workflow_dispatch / workflow_call inputs, overridden by --input.
@@ -187,6 +211,14 @@ int runExec(const ExecFlags& f) {
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
     auto executor = makeExecutor(f.executor);
     opts.executor = executor.get();
+    std::unique_ptr<engine::NixRootProvider> roots;
+    if (!f.packages.empty()) opts.packages = cache::parsePackageList(f.packages);
+    if (executor->isolatesFilesystem() && !f.nixpkgs.empty()) {
+        roots = std::make_unique<engine::NixRootProvider>(engine::NixRootConfig{
+            fs::absolute(f.nixpkgs), f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir),
+            nixToolsFromEnvironment()});
+        opts.root_provider = roots->asProvider();
+    }
 
     // Which workflows: the event's, or with -j those that have the job.
     std::string event = f.event.empty() ? "push" : f.event;
@@ -268,7 +300,14 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--json-summary", flags->json_summary, "write jobs, steps, results and outputs as JSON here");
     cmd->add_flag("-l,--list", flags->list, "list workflows and jobs, run nothing");
     cmd->add_flag("-n,--dry-run", flags->dry_run, "show what would run, run nothing");
-    cmd->add_option("--executor", flags->executor, "where steps run: host (no isolation, for debugging)");
+    cmd->add_option("--executor", flags->executor,
+                    "where steps run: namespace (the built-in jail) or host (no isolation, for debugging)");
+    cmd->add_option("--packages", flags->packages,
+                    "Nix packages every job's root holds, e.g. \"bash coreutils git\" (jobs add theirs with "
+                    "the NIXJAIL_PACKAGES variable)");
+    cmd->add_option("--nixpkgs", flags->nixpkgs, "the Nix expression packages are resolved against (a nixpkgs path)");
+    cmd->add_option("--cache-dir", flags->cache_dir,
+                    "where job roots are cached (default /var/cache/nixjail-runner as root, else ~/.cache)");
     cmd->add_option("--default-actions-url", flags->default_actions_url,
                     "where owner/repo@ref actions are fetched from (default: https://github.com)");
     cmd->add_option("--action-cache-dir", flags->action_cache_dir, "keep fetched actions here between runs");

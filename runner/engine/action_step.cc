@@ -48,6 +48,7 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     log(LineKind::kRunner, "Copying the local working tree '" + opts_.repo_dir.string() + "' to '" +
                                (workspace_.jail / with("path")).lexically_normal().string() + "'");
     copyWorkingTree(opts_.repo_dir, dest);
+    adopt(dest, true);
     rec.exit_code = 0;
     return true;
 }

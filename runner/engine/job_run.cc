@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "runner/base/error.h"
+#include "workspace-cache/closure.h"
 #include "runner/base/file_io.h"
 
 namespace nixjail::runner::engine {
@@ -62,11 +65,51 @@ void JobRun::prepareDirectories() {
     home_ = make("home", "/home/runner");
     tool_cache_ = make("tool_cache", "/runner/tool_cache");
     actions_ = make("actions", "/runner/actions");
+}
 
+void JobRun::adopt(const fs::path& path, bool recursive) const {
+    const auto owner = opts_.executor->stepOwner();
+    if (!owner) return;
+    auto chownOne = [&](const fs::path& p) {
+        if (::lchown(p.c_str(), owner->uid, owner->gid) != 0) {
+            throw base::SysError("handing '" + p.string() + "' to the jail's user");
+        }
+    };
+    chownOne(path);
+    if (recursive && fs::is_directory(fs::symlink_status(path))) {
+        for (const auto& e : fs::recursive_directory_iterator(path)) chownOne(e.path());
+    }
+}
+
+std::vector<std::string> JobRun::jobPackages() const {
+    std::vector<std::string> out = opts_.packages;
+    for (const auto& [k, v] : env_) {
+        if (k != "NIXJAIL_PACKAGES") continue;
+        for (const auto& p : cache::parsePackageList(v)) {
+            if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+        }
+    }
+    return out;
+}
+
+void JobRun::prepareJail() {
     executor::JailSpec spec;
     spec.job_id = instance_.job->id;
-    spec.root = opts_.jail_root;
-    spec.binds = opts_.jail_binds;
+    if (opts_.executor->isolatesFilesystem()) {
+        if (!opts_.root_provider) {
+            throw base::Error("the '" + opts_.executor->name() + "' executor needs a root built from Nix packages; "
+                              "give a nixpkgs (--nixpkgs) and packages (--packages or NIXJAIL_PACKAGES)");
+        }
+        root_ = opts_.root_provider(jobPackages(), dir_->path() / "root");
+        spec.root = root_->root();
+        log(LineKind::kRunner, std::string("Job root: ") + (root_->cacheHit() ? "cached" : "built") + " from " +
+                                   std::to_string(jobPackages().size()) + " packages");
+    }
+    // Steps as another user must traverse the job directory and own what they write.
+    if (opts_.executor->stepOwner()) {
+        fs::permissions(dir_->path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+        for (const JobPath* p : {&workspace_, &temp_, &home_, &tool_cache_}) adopt(p->host, true);
+    }
     for (const JobPath* p : {&workspace_, &temp_, &home_, &tool_cache_}) {
         spec.binds.push_back({p->host, p->jail, true});
     }
@@ -308,6 +351,7 @@ JobOutcome JobRun::run() {
     try {
         prepareDirectories();
         prepareEnvironment();
+        prepareJail();
         StepScope top;
         top_ = &top;
         // The job's timeout-minutes bounds each step: a step's limit is at most the time left.

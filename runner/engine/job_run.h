@@ -13,6 +13,7 @@
 #include "executor/executor.h"
 #include "runner/base/temp_dir.h"
 #include "runner/engine/job_observer.h"
+#include "runner/engine/job_root.h"
 #include "runner/engine/job_runner.h"
 #include "runner/engine/run_options.h"
 #include "runner/engine/secret_masker.h"
@@ -50,6 +51,10 @@ private:
     // job_run.cc
     void prepareDirectories();
     void prepareEnvironment();
+    void prepareJail();
+    std::vector<std::string> jobPackages() const;
+    // Hands a path the steps must write to over to the executor's step user (no-op for host).
+    void adopt(const std::filesystem::path& path, bool recursive) const;
     bool runSteps(const std::vector<workflow::Step>& steps, StepScope& scope);
     StepRecord runStep(const workflow::Step& step, StepScope& scope);
     bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
@@ -81,6 +86,7 @@ private:
 
     std::unique_ptr<base::TempDir> dir_;
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
+    std::unique_ptr<JobRoot> root_;  // isolating executors only
     std::unique_ptr<executor::Jail> jail_;
 
     workflow::EnvList env_;             // workflow + job env, then GITHUB_ENV additions

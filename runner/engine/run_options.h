@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "executor/executor.h"
+#include "runner/engine/job_root.h"
 
 namespace nixjail::runner::engine {
 
@@ -27,8 +28,10 @@ struct RunOptions {
     std::filesystem::path action_cache_dir;  // remote actions are fetched here
     std::filesystem::path work_dir;          // per-job directories are made here (empty: $TMPDIR)
     executor::Executor* executor = nullptr;
-    std::filesystem::path jail_root;          // root for isolating executors
-    std::vector<executor::BindMount> jail_binds;  // read-only binds the root needs (closure paths)
+    // Isolating executors: the root of each job, from the packages given here plus the job's
+    // NIXJAIL_PACKAGES variable (workflow or job env).
+    RootProvider root_provider;
+    std::vector<std::string> packages;
     executor::Limits limits;
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;
     size_t max_parallel_jobs = 4;

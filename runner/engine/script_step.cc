@@ -68,7 +68,9 @@ std::vector<std::string> JobRun::processEnvironment(
         vars.emplace_back(k, v);
     };
     std::string basePath;
-    if (opts_.executor->isolatesFilesystem()) {
+    if (root_) {
+        basePath = root_->binPath();
+    } else if (opts_.executor->isolatesFilesystem()) {
         basePath = joinPath(opts_.base_path);
     } else {
         const char* p = std::getenv("PATH");
@@ -163,7 +165,10 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
     // One fresh set of command files per step.
     const std::string id = uniqueName();
     const fs::path cmdDir = temp_.host / "_runner_file_commands";
-    fs::create_directories(cmdDir);
+    if (!fs::exists(cmdDir)) {
+        fs::create_directories(cmdDir);
+        adopt(cmdDir, false);
+    }
     struct CommandFile {
         const char* var;
         const char* prefix;
@@ -174,6 +179,7 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
     std::vector<std::pair<std::string, std::string>> env = stepEnv;
     for (const auto& f : files) {
         base::writeFile(cmdDir / (std::string(f.prefix) + id), "");
+        adopt(cmdDir / (std::string(f.prefix) + id), false);
         env.emplace_back(f.var, (temp_.jail / "_runner_file_commands" / (std::string(f.prefix) + id)).string());
     }
     env.emplace_back("GITHUB_ACTION", step.id.empty() ? "__run_" + std::to_string(rec.index) : step.id);

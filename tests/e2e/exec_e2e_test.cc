@@ -13,6 +13,7 @@
 #include <regex>
 #include <thread>
 
+#include "e2e_run.h"
 #include "runner/base/child_process.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
@@ -24,34 +25,11 @@ using nixjail::base::ChildProcess;
 using nixjail::base::Pipe;
 using nixjail::base::TempDir;
 
-const fs::path kSource = NIXJAIL_SOURCE_DIR;
+using nixjail::e2e::baseEnv;
+using nixjail::e2e::kSource;
+using nixjail::e2e::runBinary;
+
 const fs::path kWorkflows = kSource / "tests/e2e/workflows";
-
-struct Run {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::vector<std::string> baseEnv() {
-    return {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
-}
-
-Run runBinary(std::vector<std::string> args, const fs::path& cwd = kSource,
-              std::vector<std::string> env = baseEnv()) {
-    args.insert(args.begin(), NIXJAIL_BINARY);
-    TempDir tmp("nixjail-e2e-out-");
-    // Files, not pipes: a full pipe would block the runner while we wait.
-    auto outPath = tmp.path() / "out", errPath = tmp.path() / "err";
-    nixjail::base::writeFile(outPath, "");
-    nixjail::base::writeFile(errPath, "");
-    nixjail::base::UniqueFd out(::open(outPath.c_str(), O_WRONLY | O_CLOEXEC));
-    nixjail::base::UniqueFd err(::open(errPath.c_str(), O_WRONLY | O_CLOEXEC));
-    auto child = ChildProcess::spawn(
-        {.argv = args, .env = env, .cwd = cwd, .stdout_fd = out.get(), .stderr_fd = err.get()});
-    auto st = child.wait();
-    return {st.exitCode(), nixjail::base::readFile(outPath), nixjail::base::readFile(errPath)};
-}
 
 bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 

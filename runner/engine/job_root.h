@@ -1,0 +1,26 @@
+// JobRoot: the root filesystem an isolating executor pivots into for one job, and what steps
+// need to use it. Made by a RootProvider (nix_root_provider.h builds it from a Nix closure).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nixjail::runner::engine {
+
+class JobRoot {
+public:
+    virtual ~JobRoot() = default;
+    virtual const std::filesystem::path& root() const = 0;  // the job's own writable copy
+    virtual std::string binPath() const = 0;                // PATH inside the jail
+    virtual bool cacheHit() const = 0;                      // the closure's root was cached
+};
+
+// Makes the root for `packages` at `dst` (which must not exist); throws base::Error naming the
+// package or path at fault.
+using RootProvider = std::function<std::unique_ptr<JobRoot>(const std::vector<std::string>& packages,
+                                                            const std::filesystem::path& dst)>;
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,55 @@
+// Building job roots from Nix closures.
+#include "runner/engine/nix_root_provider.h"
+
+#include "runner/base/error.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class NixJobRoot : public JobRoot {
+public:
+    NixJobRoot(cache::RootLease lease, const fs::path& dst)
+        : lease_(std::move(lease)), snapshot_(lease_.snapshotTo(dst)), root_(dst) {}
+    const fs::path& root() const override { return root_; }
+    std::string binPath() const override { return lease_.binPath(); }
+    bool cacheHit() const override { return lease_.hit(); }
+
+private:
+    cache::RootLease lease_;           // pins the cached root while the job runs
+    cache::SubvolumeLease snapshot_;   // the job's copy, removed with the job
+    fs::path root_;
+};
+
+fs::path rootsDir(const fs::path& cacheDir) {
+    fs::create_directories(cacheDir / "roots");
+    return cacheDir / "roots";
+}
+
+}  // namespace
+
+NixRootProvider::NixRootProvider(NixRootConfig config)
+    : config_(std::move(config)),
+      storage_(cache::detectStorage(rootsDir(config_.cache_dir))),
+      resolver_(config_.nixpkgs, config_.tools),
+      references_(config_.tools),
+      roots_(*storage_, config_.cache_dir / "roots") {}
+
+std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages, const fs::path& dst) {
+    if (packages.empty()) {
+        throw base::Error("the job declares no Nix packages, so its root would be empty; declare them with "
+                          "--packages or the job's NIXJAIL_PACKAGES variable (at least a shell, e.g. bash)");
+    }
+    std::vector<std::string> closure;
+    {
+        std::lock_guard lock(mu_);
+        auto paths = resolver_.resolvePackages(packages);
+        closure = cache::computeClosure(paths, references_);
+    }
+    auto lease = roots_.acquire(closure);
+    return std::make_unique<NixJobRoot>(std::move(lease), dst);
+}
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,39 @@
+// NixRootProvider: package names -> nix-build against a nixpkgs -> closure -> cached root
+// (workspace-cache's RootCache) -> a per-job snapshot.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "runner/engine/job_root.h"
+#include "workspace-cache/closure.h"
+#include "workspace-cache/root_cache.h"
+#include "workspace-cache/storage.h"
+
+namespace nixjail::runner::engine {
+
+struct NixRootConfig {
+    std::filesystem::path nixpkgs;    // a nixpkgs checkout or any expression with the attributes
+    std::filesystem::path cache_dir;  // roots live in <cache_dir>/roots
+    cache::NixTools tools;
+};
+
+class NixRootProvider {
+public:
+    explicit NixRootProvider(NixRootConfig config);
+    std::unique_ptr<JobRoot> provide(const std::vector<std::string>& packages, const std::filesystem::path& dst);
+    RootProvider asProvider() {
+        return [this](const auto& p, const auto& d) { return provide(p, d); };
+    }
+
+private:
+    NixRootConfig config_;
+    std::unique_ptr<cache::Storage> storage_;
+    std::mutex mu_;  // resolver and reference source memoise without locks of their own
+    cache::PackageResolver resolver_;
+    cache::NixStoreReferenceSource references_;
+    cache::RootCache roots_;
+};
+
+}  // namespace nixjail::runner::engine

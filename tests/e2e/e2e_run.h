@@ -1,0 +1,44 @@
+// Running the nixjail-runner binary from end-to-end tests: exit code, stdout and stderr.
+#pragma once
+
+#include <fcntl.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "runner/base/child_process.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::e2e {
+
+inline const std::filesystem::path kSource = NIXJAIL_SOURCE_DIR;
+
+struct Run {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+inline std::vector<std::string> baseEnv() {
+    return {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
+}
+
+inline Run runBinary(std::vector<std::string> args, const std::filesystem::path& cwd = kSource,
+                     std::vector<std::string> env = baseEnv()) {
+    args.insert(args.begin(), NIXJAIL_BINARY);
+    base::TempDir tmp("nixjail-e2e-out-");
+    // Files, not pipes: a full pipe would block the runner while we wait.
+    const auto outPath = tmp.path() / "out", errPath = tmp.path() / "err";
+    base::writeFile(outPath, "");
+    base::writeFile(errPath, "");
+    base::UniqueFd out(::open(outPath.c_str(), O_WRONLY | O_CLOEXEC));
+    base::UniqueFd err(::open(errPath.c_str(), O_WRONLY | O_CLOEXEC));
+    auto child = base::ChildProcess::spawn(
+        {.argv = args, .env = env, .cwd = cwd, .stdout_fd = out.get(), .stderr_fd = err.get()});
+    auto st = child.wait();
+    return {st.exitCode(), base::readFile(outPath), base::readFile(errPath)};
+}
+
+}  // namespace nixjail::e2e

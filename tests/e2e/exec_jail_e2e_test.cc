@@ -1,0 +1,96 @@
+// End-to-end in the namespace jail: `exec --executor namespace` builds each job's root from the
+// Nix packages it declares and runs every step inside. Needs root and Nix.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "e2e_run.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::TempDir;
+using nixjail::e2e::runBinary;
+
+#define REQUIRE_ROOT_AND_NIX()                                                                   \
+    do {                                                                                         \
+        std::string why;                                                                         \
+        if (::geteuid() != 0) why = "needs root for the namespace jail (euid is not 0)";         \
+        else if (::access("/usr/bin/nix-build", X_OK) != 0) why = "needs nix-build (nix-bin)";   \
+        if (!why.empty()) {                                                                      \
+            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");                            \
+            if (strict && std::string(strict) == "1") FAIL() << why;                             \
+            GTEST_SKIP() << why;                                                                 \
+        }                                                                                        \
+    } while (0)
+
+std::vector<std::string> nixEnv() {
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    return env;
+}
+
+TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir cache("nixjail-e2e-cache-");
+    TempDir out;
+    const auto summary = out.path() / "summary.json";
+    std::vector<std::string> args{"exec", "-W", "examples/ci.yml", "--executor", "namespace", "--nixpkgs",
+                                  "examples/nix", "--cache-dir", cache.path().string(), "--secret",
+                                  "DEMO_TOKEN=jail-secret-value", "--json-summary", summary.string()};
+    auto r = runBinary(args, nixjail::e2e::kSource, nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("Job root: built from 2 packages"), std::string::npos) << r.out;
+    // The report job declares bash, coreutils and gnused: its store holds their closure, no more.
+    EXPECT_NE(r.out.find("| nixjail-test-bash nixjail-test-coreutils nixjail-test-gnused nixjail-test-libs \n"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("jail-secret-value"), std::string::npos);
+    // A second run finds every root in the cache.
+    auto warm = runBinary(args, nixjail::e2e::kSource, nixEnv());
+    ASSERT_EQ(warm.exit_code, 0) << warm.out << warm.err;
+    EXPECT_EQ(warm.out.find("Job root: built"), std::string::npos) << warm.out;
+}
+
+TEST(ExecJailE2E, StepsSeeNoHostFilesAndRunUnprivileged) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  probe:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - run: |
+          id -u
+          test ! -e /etc/shadow && echo no-shadow
+          test ! -e /usr/bin/apt && echo no-apt
+          touch "$GITHUB_WORKSPACE/written" && echo workspace-writable
+          if touch /nix/store/x 2>/dev/null; then echo store-writable; else echo store-readonly; fi
+)Y");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
+                       dir.path(), nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    for (const char* want : {"| 1000", "no-shadow", "no-apt", "workspace-writable", "store-readonly"}) {
+        EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+    }
+}
+
+TEST(ExecJailE2E, NoPackagesIsAClearError) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    nixjail::base::writeFile(dir.path() / "w.yml", "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - run: echo hi\n");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace"}, dir.path(), nixEnv());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.out.find("needs a root built from Nix packages"), std::string::npos) << r.out;
+}
+
+}  // namespace
