@@ -3,8 +3,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 
+#include "runner/base/ascii.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/workflow/workflow_loader.h"
@@ -12,13 +12,6 @@
 namespace nixjail::runner::engine {
 
 namespace fs = std::filesystem;
-
-namespace {
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-}  // namespace
 
 ActionManifest loadActionManifest(const fs::path& dir) {
     fs::path file = dir / "action.yml";
@@ -44,7 +37,7 @@ ActionManifest loadActionManifest(const fs::path& dir) {
                     if (kv.second["default"]) input.default_value = kv.second["default"].Scalar();
                     if (kv.second["required"]) input.required = kv.second["required"].Scalar() == "true";
                 }
-                m.inputs[lower(kv.first.Scalar())] = input;
+                m.inputs[base::asciiLower(kv.first.Scalar())] = input;
             }
         }
         if (const auto out = root["outputs"]; out && out.IsMap()) {
@@ -56,7 +49,7 @@ ActionManifest loadActionManifest(const fs::path& dir) {
         if (!runs || !runs.IsMap() || !runs["using"]) {
             throw base::ConfigError(file.string(), 0, 0, "the action has no 'runs.using'");
         }
-        m.using_ = lower(runs["using"].Scalar());
+        m.using_ = base::asciiLower(runs["using"].Scalar());
         if (runs["main"]) m.main = runs["main"].Scalar();
         if (runs["pre"]) m.pre = runs["pre"].Scalar();
         if (runs["post"]) m.post = runs["post"].Scalar();

@@ -2,6 +2,7 @@
 // for the kinds of action this runner does not run.
 #include <algorithm>
 
+#include "runner/base/ascii.h"
 #include "runner/base/error.h"
 #include "runner/engine/action_fetch.h"
 #include "runner/engine/action_manifest.h"
@@ -14,12 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
 
-bool isCheckout(const std::string& uses) { return lower(uses).rfind("actions/checkout@", 0) == 0; }
+bool isCheckout(const std::string& uses) { return base::asciiLower(uses).rfind("actions/checkout@", 0) == 0; }
 
 // A path inside the workspace; refuses to leave it.
 fs::path inside(const fs::path& base, const std::string& rel, const std::string& what) {
@@ -104,14 +101,14 @@ bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord&
     inner.env = stepEnv;
     inner.name_prefix = rec.name;
     for (const auto& [k, v] : step.with) {
-        if (!manifest.inputs.count(lower(k))) {
+        if (!manifest.inputs.count(base::asciiLower(k))) {
             log(LineKind::kWarning, "Unexpected input '" + k + "' for action '" + uses + "'");
         }
     }
     for (const auto& [name, input] : manifest.inputs) {
         std::string value;
         auto given = std::find_if(step.with.begin(), step.with.end(),
-                                  [&](const auto& kv) { return lower(kv.first) == name; });
+                                  [&](const auto& kv) { return base::asciiLower(kv.first) == name; });
         if (given != step.with.end()) {
             value = evalString(given->second, &scope, "input '" + name + "'");
         } else if (input.default_value) {
