@@ -1,0 +1,159 @@
+// Connect unary over HTTP/1.1: POST <base>/api/actions/<pkg.Service>/<Method>, JSON bodies.
+#include "runner/forge/forgejo_client.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "runner/forge/wire_json.h"
+
+namespace nixjail::runner::forge {
+
+namespace {
+constexpr const char* kRunnerService = "runner.v1.RunnerService/";
+
+// connect-go's mapping for an HTTP error without a Connect body (spec §1.4).
+std::string codeFromStatus(long status) {
+    switch (status) {
+        case 400: return "internal";
+        case 401: return "unauthenticated";
+        case 403: return "permission_denied";
+        case 404: return "unimplemented";
+        case 429:
+        case 502:
+        case 503:
+        case 504: return "unavailable";
+        default: return "unknown";
+    }
+}
+// "rpc error: code = InvalidArgument desc = ..." -> "invalid_argument"; "" if not that shape.
+std::string grpcCodeFromMessage(const std::string& message) {
+    static const std::string kPrefix = "rpc error: code = ";
+    auto pos = message.find(kPrefix);
+    if (pos == std::string::npos) return "";
+    pos += kPrefix.size();
+    auto end = message.find(' ', pos);
+    std::string name = message.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    std::string out;
+    for (char c : name) {
+        if (std::isupper(static_cast<unsigned char>(c))) {
+            if (!out.empty()) out += '_';
+            out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        } else {
+            out += c;
+        }
+    }
+    if (out == "cancelled") out = "canceled";
+    return out;
+}
+}  // namespace
+
+void throwReplyError(const std::string& procedure, const std::string& url, const HttpReply& reply) {
+    std::string code = codeFromStatus(reply.status);
+    std::string message;
+    if (reply.content_type.rfind("application/json", 0) == 0) {
+        auto j = nlohmann::json::parse(reply.body, nullptr, false);
+        if (j.is_object() && j.contains("code") && j["code"].is_string()) {
+            code = j["code"].get<std::string>();
+            if (j.contains("message") && j["message"].is_string()) message = j["message"].get<std::string>();
+        }
+    }
+    if (message.empty()) {
+        message = reply.body.substr(0, 200);
+        if (message.empty()) message = "no body";
+    }
+    // Gitea folds gRPC status errors into 500 "unknown"; recover the real code from the text.
+    if (code == "unknown") {
+        auto grpc = grpcCodeFromMessage(message);
+        if (!grpc.empty()) code = grpc;
+    }
+    std::string what = fmt::format("{} to '{}' failed: HTTP {} {}: {}", procedure, url,
+                                   reply.status, code, message);
+    // Forgejo says 401 unauthenticated; Gitea folds the gRPC status into a 500 "unknown".
+    if (code == "unauthenticated") {
+        throw UnauthenticatedError(
+            what + "; the forge does not accept this runner's credentials (deleted or re-created?): "
+                   "run 'nixjail-runner register' again",
+            "unauthenticated", static_cast<int>(reply.status));
+    }
+    throw ForgeError(what, code, static_cast<int>(reply.status));
+}
+
+ForgejoClient::ForgejoClient(ForgeEndpoint endpoint) : endpoint_(std::move(endpoint)) {
+    while (!endpoint_.address.empty() && endpoint_.address.back() == '/') endpoint_.address.pop_back();
+    if (endpoint_.address.rfind("http://", 0) != 0 && endpoint_.address.rfind("https://", 0) != 0) {
+        throw base::Error("forge address '" + endpoint_.address +
+                          "' must start with http:// or https://");
+    }
+}
+
+void ForgejoClient::setTimeout(std::chrono::milliseconds timeout) {
+    std::lock_guard lock(mutex_);
+    endpoint_.timeout = timeout;
+}
+
+nlohmann::json ForgejoClient::call(const std::string& procedure, const nlohmann::json& request,
+                                   bool auth) {
+    std::lock_guard lock(mutex_);
+    std::string url = endpoint_.address + "/api/actions/" + procedure;
+    std::vector<std::string> headers = {"Content-Type: application/json",
+                                        "Connect-Protocol-Version: 1",
+                                        fmt::format("Connect-Timeout-Ms: {}", endpoint_.timeout.count()),
+                                        "User-Agent: nixjail-runner",
+                                        "Expect:"};
+    if (auth) {
+        headers.push_back("x-runner-uuid: " + endpoint_.uuid);
+        headers.push_back("x-runner-token: " + endpoint_.token.reveal());
+    }
+    std::string body = request.is_null() ? "{}" : request.dump();
+    HttpReply reply = curl_.post(url, headers, body, endpoint_.timeout, endpoint_.insecure);
+    if (reply.status != 200) throwReplyError(procedure, url, reply);
+    auto j = nlohmann::json::parse(reply.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        throw ForgeError(fmt::format("{} to '{}': reply is not a JSON object: {}", procedure, url,
+                                     reply.body.substr(0, 200)),
+                         "internal", static_cast<int>(reply.status));
+    }
+    return j;
+}
+
+RunnerInfo ForgejoClient::registerRunner(const RegisterRequest& request) {
+    auto j = call(std::string(kRunnerService) + "Register", wire::encodeRegister(request), false);
+    auto runner = wire::decodeRunner(j.value("runner", nlohmann::json::object()));
+    if (runner.uuid.empty() || runner.token.empty()) {
+        throw ForgeError("Register reply from '" + endpoint_.address + "' has no runner uuid/token",
+                         "internal", 200);
+    }
+    return runner;
+}
+
+RunnerInfo ForgejoClient::declare(const std::string& version, const std::vector<std::string>& labels) {
+    auto j = call(std::string(kRunnerService) + "Declare", wire::encodeDeclare(version, labels), true);
+    return wire::decodeRunner(j.value("runner", nlohmann::json::object()));
+}
+
+FetchResult ForgejoClient::fetchTask(int64_t tasks_version) {
+    nlohmann::json req = {{"tasksVersion", std::to_string(tasks_version)}};
+    return wire::decodeFetchTask(call(std::string(kRunnerService) + "FetchTask", req, true));
+}
+
+UpdateTaskReply ForgejoClient::updateTask(const TaskState& state,
+                                          const std::map<std::string, std::string>& outputs) {
+    return wire::decodeUpdateTask(
+        call(std::string(kRunnerService) + "UpdateTask", wire::encodeUpdateTask(state, outputs), true));
+}
+
+int64_t ForgejoClient::updateLog(int64_t task_id, int64_t index, const std::vector<LogRow>& rows,
+                                 bool no_more) {
+    auto j = call(std::string(kRunnerService) + "UpdateLog",
+                  wire::encodeUpdateLog(task_id, index, rows, no_more), true);
+    auto it = j.find("ackIndex");
+    return it == j.end() ? 0 : wire::parseInt64(*it);
+}
+
+std::string ForgejoClient::ping(const std::string& data) {
+    auto j = call("ping.v1.PingService/Ping", {{"data", data}}, false);
+    return j.value("data", std::string());
+}
+
+}  // namespace nixjail::runner::forge

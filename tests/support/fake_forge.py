@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""A fake Gitea/Forgejo Actions server for end-to-end tests of nixjail-runner.
+
+Speaks the runner protocol (Connect unary, JSON codec) under /api/actions/ with the real
+servers' behaviour as described in shared/spec/forge-protocol.md §3-§4, in either the
+Forgejo dialect (proper Connect codes) or the Gitea one (every handler error is HTTP 500
+"unknown" with the gRPC text). Tests drive it through JSON endpoints under /_admin/.
+
+Usage: fake_forge.py [--port N] [--dialect forgejo|gitea] [--state FILE]
+                     [--registration-token T]
+Prints "LISTENING <port>" on stdout once the socket accepts connections. With --state the
+whole state is saved after every change and loaded at start, so a test can kill the server
+and start it again on the same port to simulate a forge restart.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+RESULTS = ["RESULT_UNSPECIFIED", "RESULT_SUCCESS", "RESULT_FAILURE", "RESULT_CANCELLED",
+           "RESULT_SKIPPED"]
+CONNECT_STATUS = {"canceled": 499, "unknown": 500, "invalid_argument": 400,
+                  "deadline_exceeded": 504, "not_found": 404, "already_exists": 409,
+                  "permission_denied": 403, "resource_exhausted": 429,
+                  "failed_precondition": 400, "aborted": 409, "out_of_range": 400,
+                  "unimplemented": 501, "internal": 500, "unavailable": 503,
+                  "data_loss": 500, "unauthenticated": 401}
+GRPC_NAME = {"unauthenticated": "Unauthenticated", "invalid_argument": "InvalidArgument",
+             "internal": "Internal", "not_found": "NotFound", "already_exists": "AlreadyExists",
+             "unavailable": "Unavailable", "permission_denied": "PermissionDenied"}
+
+
+class RpcError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def result_value(v):
+    if isinstance(v, int):
+        return RESULTS[v]
+    if v in RESULTS:
+        return v
+    raise RpcError("invalid_argument", "unknown result %r" % (v,))
+
+
+def int64(v):
+    return int(v) if v not in (None, "") else 0
+
+
+def field(msg, camel, snake=None):
+    if camel in msg:
+        return msg[camel]
+    return msg.get(snake) if snake else None
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Forge:
+    """All state, guarded by one lock; `changed` wakes /_admin/wait callers."""
+
+    def __init__(self, dialect, state_file):
+        self.dialect = dialect
+        self.state_file = state_file
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.s = {"registration_token": None, "old_registration_tokens": [], "runners": {},
+                  "jobs": [], "tasks": {}, "next_runner_id": 1, "next_job_id": 1,
+                  "next_task_id": 1, "tasks_version": 1, "calls": []}
+        self.faults = []  # [{procedure, count, status, code, message, html, drop}]
+        if state_file and os.path.exists(state_file):
+            with open(state_file) as f:
+                self.s = json.load(f)
+
+    def save(self):
+        self.changed.notify_all()
+        if self.state_file:
+            tmp = self.state_file + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.s, f)
+            os.replace(tmp, self.state_file)
+
+    # ---- authentication ----
+    def runner_for(self, headers):
+        rid = headers.get("x-runner-uuid", "")
+        tok = headers.get("x-runner-token", "")
+        r = self.s["runners"].get(rid)
+        if r is None or not secrets.compare_digest(r["token_hash"], token_hash(tok)):
+            raise RpcError("unauthenticated", "unregistered runner")
+        r["last_online"] = time.time()
+        return r
+
+    # ---- RPCs ----
+    def ping(self, req, headers):
+        return {"data": "Hello, %s!" % req.get("data", "")}
+
+    def register(self, req, headers):
+        name, token = req.get("name", ""), req.get("token", "")
+        if not name or not token:
+            raise RpcError("invalid_argument", "missing runner token, name")
+        if token in self.s["old_registration_tokens"]:
+            raise RpcError("invalid_argument", "runner registration token has been invalidated, "
+                           "please use the latest one")
+        if token != self.s["registration_token"]:
+            raise RpcError("invalid_argument", "runner registration token not found")
+        labels = field(req, "labels") or field(req, "agentLabels", "agent_labels") or []
+        runner_token = secrets.token_hex(20)
+        r = {"id": self.s["next_runner_id"], "uuid": str(uuid.uuid4()), "name": name[:255],
+             "version": req.get("version", ""), "labels": labels,
+             "ephemeral": bool(req.get("ephemeral", False)),
+             "token_hash": token_hash(runner_token)}
+        self.s["next_runner_id"] += 1
+        self.s["runners"][r["uuid"]] = r
+        self.save()
+        return {"runner": self.runner_json(r, runner_token)}
+
+    def declare(self, req, headers):
+        r = self.runner_for(headers)
+        r["labels"] = req.get("labels", [])
+        r["version"] = req.get("version", "")
+        self.save()
+        return {"runner": self.runner_json(r, None)}
+
+    def fetch_task(self, req, headers):
+        r = self.runner_for(headers)
+        version = int64(field(req, "tasksVersion", "tasks_version"))
+        current = self.s["tasks_version"]
+        if version == current:
+            return {"tasksVersion": str(current)}
+        for job in self.s["jobs"]:
+            if job["status"] != "waiting" or not self.labels_match(job["runs_on"], r["labels"]):
+                continue
+            return {"task": self.assign(job, r), "tasksVersion": str(current)}
+        return {"tasksVersion": str(current)}
+
+    def update_task(self, req, headers):
+        r = self.runner_for(headers)
+        state = req.get("state")
+        if state is None:
+            raise RpcError("invalid_argument", "missing state")
+        task = self.task_of(r, int64(state.get("id")))
+        result = result_value(state.get("result", "RESULT_UNSPECIFIED"))
+        task["updates"].append(state)
+        task["last_update"] = time.time()
+        if task["result"] == "RESULT_UNSPECIFIED":
+            for st in state.get("steps", []):
+                task["steps"][str(int64(st.get("id")))] = {
+                    "result": result_value(st.get("result", "RESULT_UNSPECIFIED")),
+                    "startedAt": field(st, "startedAt", "started_at"),
+                    "stoppedAt": field(st, "stoppedAt", "stopped_at"),
+                    "logIndex": int64(field(st, "logIndex", "log_index")),
+                    "logLength": int64(field(st, "logLength", "log_length"))}
+            if result != "RESULT_UNSPECIFIED":
+                stopped = field(state, "stoppedAt", "stopped_at")
+                if not stopped:
+                    raise RpcError("invalid_argument", "stopped_at is required with a result")
+                self.finish(task, result, stopped)
+                if r["ephemeral"] and self.dialect == "forgejo":
+                    del self.s["runners"][r["uuid"]]
+        for k, v in (req.get("outputs") or {}).items():
+            if len(k.encode()) > 255 or len(v.encode()) > 1024 * 1024:
+                continue
+            task["outputs"].setdefault(k, v)
+        self.save()
+        return {"state": {"id": str(task["id"]), "result": task["result"]},
+                "sentOutputs": sorted(task["outputs"].keys())}
+
+    def update_log(self, req, headers):
+        r = self.runner_for(headers)
+        task = self.task_of(r, int64(field(req, "taskId", "task_id")))
+        rows = req.get("rows") or []
+        index = int64(req.get("index"))
+        ack = len(task["log"])
+        if task["log_sealed"] and rows:
+            raise RpcError("already_exists", "log file has been archived")
+        if rows and index <= ack < index + len(rows):
+            for row in rows[ack - index:]:
+                task["log"].append({"time": row.get("time"), "content": row.get("content", "")})
+        # Forgejo and older Gitea ignore no_more on an empty batch (spec §3.10).
+        if field(req, "noMore", "no_more") and rows:
+            task["log_sealed"] = True
+        self.save()
+        return {"ackIndex": str(len(task["log"]))}
+
+    # ---- helpers ----
+    def labels_match(self, runs_on, labels):
+        if not runs_on:
+            return self.dialect == "gitea"
+        if not labels:
+            return False
+        names = {l.split(":", 1)[0] for l in labels}
+        return all(x in names for x in runs_on)
+
+    def assign(self, job, r):
+        task_token = secrets.token_hex(20)
+        tid = self.s["next_task_id"]
+        self.s["next_task_id"] += 1
+        job["status"] = "running"
+        job["task_id"] = tid
+        task = {"id": tid, "job_id": job["id"], "runner_uuid": r["uuid"],
+                "result": "RESULT_UNSPECIFIED", "started": time.time(), "stopped_at": None,
+                "steps": {}, "log": [], "log_sealed": False, "outputs": {}, "updates": [],
+                "token_hash": token_hash(task_token), "last_update": time.time()}
+        self.s["tasks"][str(tid)] = task
+        context = dict(job.get("context") or {})
+        context["token"] = task_token
+        context.setdefault("gitea_default_actions_url", "https://github.com")
+        secrets_map = dict(job.get("secrets") or {})
+        secrets_map["GITHUB_TOKEN"] = task_token
+        secrets_map["GITEA_TOKEN"] = task_token
+        if self.dialect == "forgejo":
+            secrets_map["FORGEJO_TOKEN"] = task_token
+        out = {"id": str(tid),
+               "workflowPayload": base64.b64encode(job["payload"].encode()).decode(),
+               "context": context, "secrets": secrets_map}
+        if job.get("vars"):
+            out["vars"] = job["vars"]
+        if job.get("needs"):
+            out["needs"] = job["needs"]
+        self.save()
+        return out
+
+    def task_of(self, r, tid):
+        task = self.s["tasks"].get(str(tid))
+        if task is None:
+            raise RpcError("internal", "update task: task with id %d does not exist" % tid)
+        if task["runner_uuid"] != r["uuid"]:
+            raise RpcError("internal", "update task: invalid runner for task")
+        return task
+
+    def finish(self, task, result, stopped_at):
+        task["result"] = result
+        task["stopped_at"] = stopped_at
+        job = self.job(task["job_id"])
+        job["status"] = "done"
+        job["result"] = result
+
+    def job(self, jid):
+        return next(j for j in self.s["jobs"] if j["id"] == jid)
+
+    def runner_json(self, r, token):
+        out = {"id": str(r["id"]), "uuid": r["uuid"], "name": r["name"],
+               "version": r["version"], "labels": r["labels"]}
+        if token:
+            out["token"] = token
+        if r["ephemeral"] and self.dialect == "forgejo":
+            out["ephemeral"] = True
+        return out
+
+    # ---- admin side channel ----
+    def admin(self, path, req):
+        if path == "registration-token":
+            if self.s["registration_token"]:
+                self.s["old_registration_tokens"].append(self.s["registration_token"])
+            self.s["registration_token"] = req["token"]
+        elif path == "runners":  # offline registration (create-runner-file)
+            r = {"id": self.s["next_runner_id"], "uuid": req["uuid"], "name": req.get("name", "runner"),
+                 "version": "", "labels": req.get("labels", []), "ephemeral": False,
+                 "token_hash": token_hash(req["token"])}
+            self.s["next_runner_id"] += 1
+            self.s["runners"][r["uuid"]] = r
+        elif path == "delete-runner":
+            self.s["runners"].pop(req["uuid"], None)
+        elif path == "jobs":
+            job = {"id": self.s["next_job_id"], "payload": req["payload"],
+                   "runs_on": req.get("runs_on", []), "context": req.get("context", {}),
+                   "secrets": req.get("secrets", {}), "vars": req.get("vars", {}),
+                   "needs": req.get("needs", {}), "status": "waiting", "task_id": None,
+                   "result": None}
+            self.s["next_job_id"] += 1
+            self.s["jobs"].append(job)
+            self.s["tasks_version"] += 1
+            self.save()
+            return {"job_id": job["id"]}
+        elif path == "cancel":
+            task = self.s["tasks"][str(req["task_id"])]
+            if task["result"] == "RESULT_UNSPECIFIED":
+                self.finish(task, "RESULT_CANCELLED",
+                            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        elif path == "fault":
+            self.faults.append({"procedure": req.get("procedure", "*"),
+                                "count": req.get("count", 1), "status": req.get("status", 503),
+                                "code": req.get("code"), "message": req.get("message", "injected"),
+                                "html": req.get("html", False), "drop": req.get("drop", False)})
+            return {}
+        elif path == "state":
+            return self.s
+        else:
+            raise KeyError(path)
+        self.save()
+        return {}
+
+    def wait(self, req):
+        """Blocks until task `task_id` exists (and is final with final=true) or timeout."""
+        deadline = time.time() + float(req.get("timeout", 30))
+        key = str(req["task_id"])
+        while True:
+            task = self.s["tasks"].get(key)
+            if task and (not req.get("final") or (task["result"] != "RESULT_UNSPECIFIED" and
+                                                   (not req.get("sealed") or task["log_sealed"]))):
+                return task
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.changed.wait(left)
+
+    def take_fault(self, procedure):
+        for f in self.faults:
+            if f["procedure"] in ("*", procedure) and f["count"] > 0:
+                f["count"] -= 1
+                return f
+        return None
+
+
+ROUTES = {"ping.v1.PingService/Ping": "ping",
+          "runner.v1.RunnerService/Register": "register",
+          "runner.v1.RunnerService/Declare": "declare",
+          "runner.v1.RunnerService/FetchTask": "fetch_task",
+          "runner.v1.RunnerService/UpdateTask": "update_task",
+          "runner.v1.RunnerService/UpdateLog": "update_log"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    forge = None
+
+    def log_message(self, fmt, *args):  # keep test output quiet
+        pass
+
+    def reply(self, status, obj, content_type="application/json", extra=None):
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def error(self, code, message):
+        if self.forge.dialect == "gitea" and code not in ("unimplemented",):
+            message = "rpc error: code = %s desc = %s" % (GRPC_NAME.get(code, "Unknown"), message)
+            code = "unknown"
+        self.reply(CONNECT_STATUS[code], {"code": code, "message": message})
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        return self.rfile.read(n) if n else b""
+
+    def do_GET(self):
+        if self.path.startswith("/api/actions/"):
+            self.reply(405, {"code": "unknown", "message": "method not allowed"},
+                       extra={"Allow": "POST"})
+        else:
+            self.reply(404, b"not found", "text/plain")
+
+    def do_POST(self):
+        body = self.read_body()
+        if self.path.startswith("/_admin/"):
+            return self.do_admin(self.path[len("/_admin/"):], body)
+        if not self.path.startswith("/api/actions/"):
+            return self.reply(404, b"404 page not found", "text/plain")
+        procedure = self.path[len("/api/actions/"):]
+        method = ROUTES.get(procedure)
+        if method is None:
+            return self.reply(404, b"404 page not found", "text/plain")
+        ctype = self.headers.get("Content-Type", "")
+        if ctype.split(";")[0].strip() != "application/json":
+            return self.reply(415, b"", "text/plain",
+                              {"Accept-Post": "application/json, application/proto"})
+        if not body:
+            return self.error("invalid_argument",
+                              "unmarshal into %s: zero-length payload is not a valid JSON object"
+                              % procedure)
+        try:
+            req = json.loads(body)
+        except ValueError as e:
+            return self.error("invalid_argument", "unmarshal message: %s" % e)
+        with self.forge.lock:
+            self.forge.s["calls"].append({"procedure": procedure, "time": time.time()})
+            fault = self.forge.take_fault(procedure)
+            if fault and not fault["drop"]:
+                if fault["html"]:
+                    return self.reply(fault["status"], b"<html><body>502 Bad Gateway</body></html>",
+                                      "text/html")
+                return self.reply(fault["status"], {"code": fault["code"] or "unavailable",
+                                                    "message": fault["message"]})
+            try:
+                resp = getattr(self.forge, method)(req, self.headers)
+            except RpcError as e:
+                return self.error(e.code, e.message)
+            if fault and fault["drop"]:  # the work is done but the answer is lost
+                self.close_connection = True
+                return
+        self.reply(200, resp)
+
+    def do_admin(self, path, body):
+        req = json.loads(body) if body else {}
+        with self.forge.lock:
+            if path == "wait":
+                task = self.forge.wait(req)
+                return self.reply(200 if task else 408, task or {"error": "timeout"})
+            try:
+                return self.reply(200, self.forge.admin(path, req))
+            except KeyError as e:
+                return self.reply(404, {"error": "unknown admin endpoint or key %s" % e})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--dialect", choices=["forgejo", "gitea"], default="forgejo")
+    ap.add_argument("--state")
+    ap.add_argument("--registration-token")
+    args = ap.parse_args()
+    forge = Forge(args.dialect, args.state)
+    if args.registration_token:
+        with forge.lock:
+            forge.admin("registration-token", {"token": args.registration_token})
+    Handler.forge = forge
+    ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.daemon_threads = True
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print("LISTENING %d" % server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
