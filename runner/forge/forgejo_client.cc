@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cctype>
+#include <random>
 
 #include "runner/forge/wire_json.h"
 
@@ -11,6 +13,20 @@ namespace nixjail::runner::forge {
 
 namespace {
 constexpr const char* kRunnerService = "runner.v1.RunnerService/";
+
+std::string randomUuid() {
+    std::random_device rd;
+    std::array<uint8_t, 16> b{};
+    for (auto& x : b) x = static_cast<uint8_t>(rd());
+    b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+    std::string hex;
+    for (size_t i = 0; i < b.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
+        hex += fmt::format("{:02x}", b[i]);
+    }
+    return hex;
+}
 
 // connect-go's mapping for an HTTP error without a Connect body (spec §1.4).
 std::string codeFromStatus(long status) {
@@ -93,20 +109,35 @@ void ForgejoClient::setTimeout(std::chrono::milliseconds timeout) {
 }
 
 nlohmann::json ForgejoClient::call(const std::string& procedure, const nlohmann::json& request,
-                                   bool auth) {
-    std::lock_guard lock(mutex_);
+                                   bool auth, const std::string& request_key) {
+    std::unique_ptr<CurlEasy> curl;
+    std::chrono::milliseconds timeout;
+    {
+        std::lock_guard lock(mutex_);
+        timeout = endpoint_.timeout;
+        if (!idle_.empty()) {
+            curl = std::move(idle_.back());
+            idle_.pop_back();
+        }
+    }
+    if (!curl) curl = std::make_unique<CurlEasy>();
     std::string url = endpoint_.address + "/api/actions/" + procedure;
     std::vector<std::string> headers = {"Content-Type: application/json",
                                         "Connect-Protocol-Version: 1",
-                                        fmt::format("Connect-Timeout-Ms: {}", endpoint_.timeout.count()),
+                                        fmt::format("Connect-Timeout-Ms: {}", timeout.count()),
                                         "User-Agent: nixjail-runner",
                                         "Expect:"};
     if (auth) {
         headers.push_back("x-runner-uuid: " + endpoint_.uuid);
         headers.push_back("x-runner-token: " + endpoint_.token.reveal());
     }
+    if (!request_key.empty()) headers.push_back("x-runner-request-key: " + request_key);
     std::string body = request.is_null() ? "{}" : request.dump();
-    HttpReply reply = curl_.post(url, headers, body, endpoint_.timeout, endpoint_.insecure);
+    HttpReply reply = curl->post(url, headers, body, timeout, endpoint_.insecure);
+    {
+        std::lock_guard lock(mutex_);
+        idle_.push_back(std::move(curl));
+    }
     if (reply.status != 200) throwReplyError(procedure, url, reply);
     auto j = nlohmann::json::parse(reply.body, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
@@ -133,8 +164,27 @@ RunnerInfo ForgejoClient::declare(const std::string& version, const std::vector<
 }
 
 FetchResult ForgejoClient::fetchTask(int64_t tasks_version) {
+    std::string key;
+    {
+        std::lock_guard lock(mutex_);
+        if (fetch_key_.empty()) fetch_key_ = randomUuid();
+        key = fetch_key_;
+    }
     nlohmann::json req = {{"tasksVersion", std::to_string(tasks_version)}};
-    return wire::decodeFetchTask(call(std::string(kRunnerService) + "FetchTask", req, true));
+    // Any reply, even an error, means the forge saw the request and did not assign under the
+    // key without answering; only a transport failure keeps the key for the retry.
+    try {
+        auto reply = wire::decodeFetchTask(call(std::string(kRunnerService) + "FetchTask", req, true, key));
+        std::lock_guard lock(mutex_);
+        fetch_key_.clear();
+        return reply;
+    } catch (const ForgeError& e) {
+        if (e.httpStatus() != 0 && e.httpStatus() < 500) {
+            std::lock_guard lock(mutex_);
+            fetch_key_.clear();
+        }
+        throw;
+    }
 }
 
 UpdateTaskReply ForgejoClient::updateTask(const TaskState& state,

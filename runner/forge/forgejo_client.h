@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -19,7 +20,9 @@ struct ForgeEndpoint {
     bool insecure = false;  // skip TLS verification
 };
 
-// Thread-safe: calls are serialised on one connection (keep-alive reuses it).
+// Thread-safe: concurrent calls each take an idle connection from a small pool (keep-alive).
+// FetchTask sends Forgejo's x-runner-request-key and keeps the same key until a fetch gets an
+// answer, so a task assigned under a lost response is handed out again (Gitea ignores it).
 class ForgejoClient : public ForgeClient {
 public:
     explicit ForgejoClient(ForgeEndpoint endpoint);
@@ -37,11 +40,13 @@ public:
     void setTimeout(std::chrono::milliseconds timeout);
 
 private:
-    nlohmann::json call(const std::string& procedure, const nlohmann::json& request, bool auth);
+    nlohmann::json call(const std::string& procedure, const nlohmann::json& request, bool auth,
+                        const std::string& request_key = {});
 
     ForgeEndpoint endpoint_;
-    std::mutex mutex_;
-    CurlEasy curl_;
+    std::mutex mutex_;  // guards endpoint_.timeout, idle_ and fetch_key_
+    std::vector<std::unique_ptr<CurlEasy>> idle_;
+    std::string fetch_key_;
 };
 
 // Throws the ForgeError (or UnauthenticatedError) a non-200 reply means (exposed for tests).

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runner/forge/runner_file.h"
 #include "tests/support/fake_forge_server.h"
 
 namespace nixjail::runner::forge {
@@ -166,13 +167,67 @@ TEST_P(ForgejoClientTest, OutagesAreRetryableAndRestartKeepsState) {
     EXPECT_NO_THROW(client->declare("0.1.0", {"nix"}));
 }
 
-TEST_P(ForgejoClientTest, LostFetchResponseLeavesTheTaskAssigned) {
+TEST_P(ForgejoClientTest, LostFetchResponseIsRecoveredOnlyByForgejosRequestKey) {
     auto client = registered();
     server_->enqueueJob(kPayload, {"nix"});
     server_->admin("fault", {{"procedure", "runner.v1.RunnerService/FetchTask"}, {"drop", true}});
-    EXPECT_THROW(client->fetchTask(0), ForgeError);
-    EXPECT_FALSE(client->fetchTask(0).task);
+    try {
+        client->fetchTask(0);
+        FAIL();
+    } catch (const ForgeError& e) {
+        EXPECT_TRUE(e.retryable()) << e.what();
+    }
     EXPECT_EQ(server_->state()["jobs"][0]["status"], "running");
+    auto again = client->fetchTask(0);
+    if (GetParam() == "forgejo") {
+        ASSERT_TRUE(again.task) << "same request key: the assigned task comes again";
+        EXPECT_EQ(again.task->id, server_->state()["jobs"][0]["task_id"].get<int64_t>());
+        EXPECT_EQ(again.tasks_version, 0);
+        // The key was used up: the next fetch is a new request.
+        EXPECT_FALSE(client->fetchTask(0).task);
+    } else {
+        EXPECT_FALSE(again.task) << "Gitea has no request key: the task is a zombie";
+    }
+}
+
+TEST_P(ForgejoClientTest, OfflineRegisteredRunnerIsAccepted) {
+    const std::string secret = "fedcba9876543210fedcba9876543210fedcba98";
+    server_->admin("offline-register", {{"secret", secret}, {"name", "offline"}});
+    auto file = runnerFileFromSecret(server_->url(), secret, "offline");
+    ForgejoClient client({file.address, file.uuid, file.token});
+    EXPECT_EQ(client.declare("0.1.0", {"nix"}).name, "offline");
+}
+
+TEST_P(ForgejoClientTest, EphemeralRunnerIsRemovedAfterItsTask) {
+    ForgejoClient anon({server_->url()});
+    auto info = anon.registerRunner({"eph", kRegToken, "0.1.0", {"nix"}, true});
+    ForgejoClient client({server_->url(), info.uuid, base::Secret(info.token)});
+    server_->enqueueJob(kPayload, {"nix"});
+    server_->enqueueJob(kPayload, {"nix"});
+    auto f = client.fetchTask(0);
+    ASSERT_TRUE(f.task);
+    client.updateTask({f.task->id, Result::Success, std::nullopt, Clock::now(), {}}, {});
+    if (GetParam() == "gitea") {
+        // Gitea answers the next fetch with an error and deletes the runner then.
+        try {
+            client.fetchTask(0);
+            FAIL();
+        } catch (const UnauthenticatedError&) {
+            FAIL() << "Gitea says 'removed' first";
+        } catch (const ForgeError& e) {
+            EXPECT_NE(std::string(e.what()).find("runner has been removed"), std::string::npos);
+        }
+    }
+    EXPECT_THROW(client.fetchTask(0), UnauthenticatedError);
+}
+
+TEST_P(ForgejoClientTest, SilentTaskIsReapedAsFailed) {
+    auto client = registered();
+    server_->enqueueJob(kPayload, {"nix"});
+    auto f = client->fetchTask(0);
+    ASSERT_TRUE(f.task);
+    server_->admin("reap-zombies", {{"older_than", 0}});
+    EXPECT_EQ(client->updateTask({f.task->id}, {}).result, Result::Failure);
 }
 
 TEST_P(ForgejoClientTest, DeletedRunnerMustReRegister) {

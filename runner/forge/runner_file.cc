@@ -42,6 +42,31 @@ RunnerFile readRunnerFile(const std::filesystem::path& path) {
     }
 }
 
+RunnerFile runnerFileFromSecret(const std::string& address, const std::string& secret,
+                                const std::string& name) {
+    bool hex = secret.size() == 40 &&
+               secret.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    if (!hex) {
+        throw base::Error("the offline registration secret must be exactly 40 hexadecimal "
+                          "characters (got " + std::to_string(secret.size()) +
+                          " characters); generate one with 'forgejo forgejo-cli actions generate-secret'");
+    }
+    std::string uuid;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) uuid += '-';
+        auto byte = static_cast<unsigned char>(secret[i]);
+        uuid += kHex[byte >> 4];
+        uuid += kHex[byte & 15];
+    }
+    RunnerFile f;
+    f.uuid = uuid;
+    f.name = name;
+    f.token = base::Secret(secret);
+    f.address = address;
+    return f;
+}
+
 void writeRunnerFile(const std::filesystem::path& path, const RunnerFile& f) {
     nlohmann::ordered_json j;
     j["WARNING"] = kWarning;

@@ -22,6 +22,12 @@ struct RunnerFile {
 
 // Throws base::Error naming the file and the missing/invalid key.
 RunnerFile readRunnerFile(const std::filesystem::path& path);
+// Offline registration (Forgejo's `forgejo-cli actions register --secret`): the secret is 40 hex
+// characters; the runner token is the whole secret and the UUID is its first 16 characters
+// taken as the 16 raw UUID bytes. Throws base::Error on a malformed secret.
+RunnerFile runnerFileFromSecret(const std::string& address, const std::string& secret,
+                                const std::string& name);
+
 // Atomic write with mode 0600, 2-space JSON like the reference runners.
 void writeRunnerFile(const std::filesystem::path& path, const RunnerFile& file);
 

@@ -50,5 +50,14 @@ TEST(RunnerFile, MissingTokenIsNamed) {
     }
 }
 
+TEST(RunnerFile, OfflineSecretGivesForgejosUuidAndToken) {
+    auto f = runnerFileFromSecret("https://f", "0123456789abcdef0123456789abcdef01234567", "r");
+    // The first 16 ASCII characters are the raw UUID bytes: '0' = 0x30 ...
+    EXPECT_EQ(f.uuid, "30313233-3435-3637-3839-616263646566");
+    EXPECT_EQ(f.token.reveal(), "0123456789abcdef0123456789abcdef01234567");
+    EXPECT_THROW(runnerFileFromSecret("https://f", "short", "r"), base::Error);
+    EXPECT_THROW(runnerFileFromSecret("https://f", std::string(40, 'g'), "r"), base::Error);
+}
+
 }  // namespace
 }  // namespace nixjail::runner::forge

@@ -135,12 +135,35 @@ class Forge:
         r = self.runner_for(headers)
         version = int64(field(req, "tasksVersion", "tasks_version"))
         current = self.s["tasks_version"]
+        mine = [t for t in self.s["tasks"].values() if t["runner_uuid"] == r["uuid"]]
+        if r["ephemeral"] and self.dialect == "gitea" and mine:
+            if any(t["result"] != "RESULT_UNSPECIFIED" for t in mine):
+                del self.s["runners"][r["uuid"]]
+                self.save()
+                raise RpcError("internal", "runner has been removed")
+            return {"tasksVersion": str(current)}
+        # Forgejo: a retried request key gets the tasks assigned under it again, with a fresh
+        # task token (only a hash of the old one was kept) and tasks_version 0.
+        key = headers.get("x-runner-request-key", "") if self.dialect == "forgejo" else ""
+        keys = self.s.setdefault("request_keys", {})
+        if key and (r["uuid"] + "/" + key) in keys:
+            tid = keys[r["uuid"] + "/" + key]
+            task = self.s["tasks"][str(tid)]
+            token = secrets.token_hex(20)
+            task["token_hash"] = token_hash(token)
+            task["resent"] = task.get("resent", 0) + 1
+            self.save()
+            return {"task": self.task_json(self.job(task["job_id"]), tid, token), "tasksVersion": "0"}
         if version == current:
             return {"tasksVersion": str(current)}
         for job in self.s["jobs"]:
             if job["status"] != "waiting" or not self.labels_match(job["runs_on"], r["labels"]):
                 continue
-            return {"task": self.assign(job, r), "tasksVersion": str(current)}
+            task = self.assign(job, r)
+            if key:
+                keys[r["uuid"] + "/" + key] = int(task["id"])
+                self.save()
+            return {"task": task, "tasksVersion": str(current)}
         return {"tasksVersion": str(current)}
 
     def update_task(self, req, headers):
@@ -212,6 +235,10 @@ class Forge:
                 "steps": {}, "log": [], "log_sealed": False, "outputs": {}, "updates": [],
                 "token_hash": token_hash(task_token), "last_update": time.time()}
         self.s["tasks"][str(tid)] = task
+        self.save()
+        return self.task_json(job, tid, task_token)
+
+    def task_json(self, job, tid, task_token):
         context = dict(job.get("context") or {})
         context["token"] = task_token
         context.setdefault("gitea_default_actions_url", "https://github.com")
@@ -227,7 +254,6 @@ class Forge:
             out["vars"] = job["vars"]
         if job.get("needs"):
             out["needs"] = job["needs"]
-        self.save()
         return out
 
     def task_of(self, r, tid):
@@ -269,6 +295,21 @@ class Forge:
                  "token_hash": token_hash(req["token"])}
             self.s["next_runner_id"] += 1
             self.s["runners"][r["uuid"]] = r
+        elif path == "offline-register":  # forgejo-cli actions register --secret
+            secret = req["secret"]
+            rid = str(uuid.UUID(bytes=secret[:16].encode()))
+            r = {"id": self.s["next_runner_id"], "uuid": rid, "name": req.get("name", "runner"),
+                 "version": "", "labels": req.get("labels", []), "ephemeral": False,
+                 "token_hash": token_hash(secret)}
+            self.s["next_runner_id"] += 1
+            self.s["runners"][rid] = r
+        elif path == "reap-zombies":  # the stop_zombie_tasks cron, with a test-chosen timeout
+            now = time.time()
+            for task in self.s["tasks"].values():
+                if (task["result"] == "RESULT_UNSPECIFIED" and
+                        now - task["last_update"] >= float(req.get("older_than", 600))):
+                    self.finish(task, "RESULT_FAILURE",
+                                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         elif path == "delete-runner":
             self.s["runners"].pop(req["uuid"], None)
         elif path == "jobs":
