@@ -237,6 +237,18 @@ TEST_P(ForgejoClientTest, DeletedRunnerMustReRegister) {
     EXPECT_THROW(client->fetchTask(0), UnauthenticatedError);
 }
 
+TEST_P(ForgejoClientTest, ForgeWithoutDeclareIsUnimplemented) {
+    auto client = registered();
+    server_->admin("set", {{"declare", false}});
+    try {
+        client->declare("0.1.0", {"nix"});
+        FAIL();
+    } catch (const ForgeError& e) {
+        EXPECT_EQ(e.code(), "unimplemented");
+        EXPECT_FALSE(e.retryable());
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, ForgejoClientTest, ::testing::Values("forgejo", "gitea"));
 
 ForgeError errorFor(const HttpReply& reply) {

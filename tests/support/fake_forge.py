@@ -11,6 +11,25 @@ Usage: fake_forge.py [--port N] [--dialect forgejo|gitea] [--state FILE]
 Prints "LISTENING <port>" on stdout once the socket accepts connections. With --state the
 whole state is saved after every change and loaded at start, so a test can kill the server
 and start it again on the same port to simulate a forge restart.
+
+Admin endpoints (POST /_admin/<name>, JSON in and out; tests/support/fake_forge_server.h wraps them):
+  registration-token {token}            new registration token; the old one becomes "invalidated"
+  runners {uuid, token, name, labels}   create a runner directly
+  offline-register {secret, name}       as `forgejo-cli actions register --secret`
+  delete-runner {uuid}                  next call by that runner: unregistered runner
+  jobs {payload, runs_on, context, secrets, vars, needs} -> {job_id}
+                                        queue a single-job workflow (payload is the YAML text)
+  cancel {task_id}                      the task becomes cancelled; UpdateTask replies say so
+  reap-zombies {older_than}             running tasks silent for that many seconds fail
+  fault {procedure|"*", count, status, code, message, html, drop}
+                                        the next `count` calls answer this error; html: a proxy
+                                        page without a Connect body; drop: do the work, then
+                                        close the connection without an answer
+  set {declare: false}                  Declare answers 404 like a forge older than 1.21
+  wait {task_id, final, sealed, timeout} blocks until the task exists / is final / log sealed;
+                                        408 on timeout
+  state {}                              everything: runners, jobs, tasks (steps, log rows,
+                                        outputs, every UpdateTask received), calls
 """
 import argparse
 import base64
@@ -328,6 +347,8 @@ class Forge:
             if task["result"] == "RESULT_UNSPECIFIED":
                 self.finish(task, "RESULT_CANCELLED",
                             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        elif path == "set":
+            self.s.setdefault("options", {}).update(req)
         elif path == "fault":
             self.faults.append({"procedure": req.get("procedure", "*"),
                                 "count": req.get("count", 1), "status": req.get("status", 503),
@@ -413,6 +434,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"404 page not found", "text/plain")
         procedure = self.path[len("/api/actions/"):]
         method = ROUTES.get(procedure)
+        if method == "declare" and not self.forge.s.get("options", {}).get("declare", True):
+            method = None
         if method is None:
             return self.reply(404, b"404 page not found", "text/plain")
         ctype = self.headers.get("Content-Type", "")
