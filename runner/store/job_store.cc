@@ -44,6 +44,7 @@ JobStore::JobStore(const std::filesystem::path& path) : db_(path) {
 }
 
 int64_t JobStore::recordJobStart(const JobStart& s) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "INSERT INTO jobs (forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, 'running', ?)");
@@ -54,12 +55,14 @@ int64_t JobStore::recordJobStart(const JobStart& s) {
 }
 
 void JobStore::recordPhase(int64_t job_id, Phase phase, int64_t ms) {
+    std::lock_guard lock(mutex_);
     // The column name comes from the enum, never from input.
     auto st = db_.prepare(fmt::format("UPDATE jobs SET {}_ms = ? WHERE id = ?", phaseName(phase)));
     st.bind(1, ms).bind(2, job_id).run();
 }
 
 void JobStore::recordCacheResult(int64_t job_id, CacheKind kind, bool hit) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(kind == CacheKind::Workspace
                               ? "UPDATE jobs SET workspace_cache_hit = ? WHERE id = ?"
                               : "UPDATE jobs SET root_cache_hit = ? WHERE id = ?");
@@ -67,6 +70,7 @@ void JobStore::recordCacheResult(int64_t job_id, CacheKind kind, bool hit) {
 }
 
 void JobStore::finishJob(int64_t job_id, const JobFinish& f) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "UPDATE jobs SET status = ?, ended_at_ms = ?, exit_reason = ?,"
         " closure_size_bytes = COALESCE(?, closure_size_bytes),"
@@ -80,6 +84,7 @@ void JobStore::finishJob(int64_t job_id, const JobFinish& f) {
 }
 
 void JobStore::recordStep(int64_t job_id, const StepRecord& s) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "INSERT OR REPLACE INTO steps (job_id, step_index, name, status, started_at_ms, ended_at_ms,"
         " exit_code, duration_ms, peak_memory_bytes, oom, timed_out)"
@@ -91,6 +96,7 @@ void JobStore::recordStep(int64_t job_id, const StepRecord& s) {
 }
 
 void JobStore::recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord& d) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "INSERT INTO network_decisions (job_id, time_ms, method, host, path, rule, decision, bytes,"
         " credential_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -100,6 +106,7 @@ void JobStore::recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord
 }
 
 std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
+    std::lock_guard lock(mutex_);
     std::string sql =
         "SELECT id, forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms,"
         " ended_at_ms, workspace_cache_hit, root_cache_hit, closure_size_bytes, closure_path_count,"
@@ -136,6 +143,7 @@ std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
 }
 
 std::vector<StepRecord> JobStore::steps(int64_t job_id) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "SELECT step_index, name, status, started_at_ms, ended_at_ms, exit_code, duration_ms,"
         " peak_memory_bytes, oom, timed_out FROM steps WHERE job_id = ? ORDER BY step_index");
@@ -151,6 +159,7 @@ std::vector<StepRecord> JobStore::steps(int64_t job_id) {
 }
 
 std::vector<NetworkDecisionRecord> JobStore::networkDecisions(int64_t job_id) {
+    std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "SELECT time_ms, method, host, path, rule, decision, bytes, credential_name"
         " FROM network_decisions WHERE job_id = ? ORDER BY id");
@@ -164,6 +173,7 @@ std::vector<NetworkDecisionRecord> JobStore::networkDecisions(int64_t job_id) {
 }
 
 Stats JobStore::stats() {
+    std::lock_guard lock(mutex_);
     Stats s;
     {
         auto st = db_.prepare("SELECT status, COUNT(*) FROM jobs GROUP BY status");

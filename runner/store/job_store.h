@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,6 +102,8 @@ struct Stats {
     CacheStats root;
 };
 
+// Thread-safe: the daemon records from several job threads; calls are serialised on one
+// connection (SQLite writes are serialised anyway).
 class JobStore {
 public:
     // Opens the database and brings its schema up to date with the embedded migrations.
@@ -122,6 +125,7 @@ public:
     Stats stats();
 
 private:
+    std::mutex mutex_;
     Database db_;
 };
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "runner/base/temp_dir.h"
 
 namespace nixjail::runner::store {
@@ -99,6 +101,21 @@ TEST_F(JobStoreTest, DataSurvivesReopen) {
     auto jobs = again.recentJobs(10);
     ASSERT_EQ(jobs.size(), 1u);
     EXPECT_EQ(jobs[0].start.forge_task_id, 5);
+}
+
+TEST_F(JobStoreTest, ConcurrentRecordingFromJobThreads) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([this, t] {
+            for (int i = 0; i < 10; ++i) {
+                int64_t id = store_.recordJobStart({t * 100 + i, "r", "w", "j", "", "", i});
+                store_.recordStep(id, {0, "s", "success", {}, {}, 0, 1, {}, false, false});
+                store_.finishJob(id, {"success", i + 1, ""});
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(store_.stats().jobs_by_status.at("success"), 40);
 }
 
 }  // namespace
