@@ -12,6 +12,7 @@
 #include "executor/namespace/namespace_executor.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/key_values.h"
 #include "runner/cli/repo_info.h"
@@ -83,24 +84,6 @@ std::unique_ptr<executor::Executor> makeExecutor(const std::string& name) {
     if (name == "host") return std::make_unique<executor::HostExecutor>();
     if (name == "namespace") return std::make_unique<executor::NamespaceExecutor>();
     throw base::Error("unknown executor '" + name + "'; choose namespace (the jail) or host (no isolation)");
-}
-
-fs::path defaultCacheDir() {
-    if (::geteuid() == 0) return "/var/cache/nixjail-runner";
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) return fs::path(xdg) / "nixjail-runner";
-    const char* home = std::getenv("HOME");
-    return fs::path(home && *home ? home : "/tmp") / ".cache/nixjail-runner";
-}
-
-// The Nix tools see the caller's NIX_* settings (NIX_CONFIG, NIX_PATH, ...) and nothing else.
-cache::NixTools nixToolsFromEnvironment() {
-    cache::NixTools tools;
-    for (char** e = environ; *e; ++e) {
-        std::string kv = *e;
-        if (kv.rfind("NIX_", 0) == 0 || kv.rfind("HOME=", 0) == 0) tools.env.push_back(kv);
-    }
-    return tools;
 }
 
 // Defaults of workflow_dispatch / workflow_call inputs, overridden by --input.

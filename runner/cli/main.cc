@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
     int exitCode = 0;
     nixjail::runner::cli::addExecCommand(app, exitCode);
+    nixjail::runner::cli::addCacheCommand(app, exitCode);
     app.parse_complete_callback([&] {
         auto logger = spdlog::stderr_color_mt("nixjail");
         logger->set_level(spdlog::level::from_str(logLevel));

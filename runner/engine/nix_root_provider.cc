@@ -37,19 +37,23 @@ NixRootProvider::NixRootProvider(NixRootConfig config)
       references_(config_.tools),
       roots_(*storage_, config_.cache_dir / "roots") {}
 
-std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages, const fs::path& dst) {
+std::vector<std::string> NixRootProvider::closureOf(const std::vector<std::string>& packages) {
     if (packages.empty()) {
         throw base::Error("the job declares no Nix packages, so its root would be empty; declare them with "
                           "--packages or the job's NIXJAIL_PACKAGES variable (at least a shell, e.g. bash)");
     }
-    std::vector<std::string> closure;
-    {
-        std::lock_guard lock(mu_);
-        auto paths = resolver_.resolvePackages(packages);
-        closure = cache::computeClosure(paths, references_);
-    }
+    std::lock_guard lock(mu_);
+    return cache::computeClosure(resolver_.resolvePackages(packages), references_);
+}
+
+std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages, const fs::path& dst) {
+    return std::make_unique<NixJobRoot>(roots_.acquire(closureOf(packages)), dst);
+}
+
+NixRootProvider::WarmResult NixRootProvider::warm(const std::vector<std::string>& packages) {
+    auto closure = closureOf(packages);
     auto lease = roots_.acquire(closure);
-    return std::make_unique<NixJobRoot>(std::move(lease), dst);
+    return {lease.key(), closure.size(), lease.hit()};
 }
 
 }  // namespace nixjail::runner::engine

@@ -23,11 +23,21 @@ class NixRootProvider {
 public:
     explicit NixRootProvider(NixRootConfig config);
     std::unique_ptr<JobRoot> provide(const std::vector<std::string>& packages, const std::filesystem::path& dst);
+
+    struct WarmResult {
+        std::string key;
+        size_t paths = 0;
+        bool hit = false;
+    };
+    // Builds (or finds) the cached root for `packages` without a job (`cache warm`).
+    WarmResult warm(const std::vector<std::string>& packages);
     RootProvider asProvider() {
         return [this](const auto& p, const auto& d) { return provide(p, d); };
     }
 
 private:
+    std::vector<std::string> closureOf(const std::vector<std::string>& packages);
+
     NixRootConfig config_;
     std::unique_ptr<cache::Storage> storage_;
     std::mutex mu_;  // resolver and reference source memoise without locks of their own

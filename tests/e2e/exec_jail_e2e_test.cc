@@ -94,3 +94,33 @@ TEST(ExecJailE2E, NoPackagesIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CacheE2E, WarmListPrune) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir cache("nixjail-e2e-cache-");
+    const std::string dir = cache.path().string();
+    const std::string nixpkgs = (nixjail::e2e::kSource / "examples/nix").string();
+    auto cold = runBinary({"cache", "--cache-dir", dir, "warm", "bash coreutils", "--nixpkgs", nixpkgs}, nixjail::e2e::kSource, nixEnv());
+    ASSERT_EQ(cold.exit_code, 0) << cold.err;
+    EXPECT_NE(cold.out.find("for 3 store paths: built"), std::string::npos) << cold.out;
+    auto warm = runBinary({"cache", "--cache-dir", dir, "warm", "coreutils, bash", "--nixpkgs", nixpkgs}, nixjail::e2e::kSource, nixEnv());
+    EXPECT_NE(warm.out.find("already cached"), std::string::npos) << warm.out;
+    auto list = runBinary({"cache", "--cache-dir", dir, "list", "--json"});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    auto entries = nlohmann::json::parse(list.out)["entries"];
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0]["cache"], "root");
+    EXPECT_GT(entries[0]["size_bytes"].get<std::uint64_t>(), 0u);
+    auto none = runBinary({"cache", "--cache-dir", dir, "prune"});
+    EXPECT_EQ(none.exit_code, 1);
+    EXPECT_NE(none.err.find("--roots SIZE"), std::string::npos) << none.err;
+    auto prune = runBinary({"cache", "--cache-dir", dir, "prune", "--roots", "0"});
+    ASSERT_EQ(prune.exit_code, 0) << prune.err;
+    EXPECT_NE(prune.out.find("removed root"), std::string::npos);
+    auto after = runBinary({"cache", "--cache-dir", dir, "list", "--json"});
+    EXPECT_TRUE(nlohmann::json::parse(after.out)["entries"].empty());
+}
+
+}  // namespace

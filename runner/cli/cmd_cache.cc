@@ -1,0 +1,139 @@
+// `nixjail-runner cache list|prune|warm`: look at, trim and fill the runner's caches.
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runner/base/error.h"
+#include "runner/cli/cache_dirs.h"
+#include "runner/cli/commands.h"
+#include "runner/engine/nix_root_provider.h"
+#include "workspace-cache/checkout_cache.h"
+#include "workspace-cache/git_mirror.h"
+#include "workspace-cache/root_cache.h"
+
+namespace nixjail::runner::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+struct CacheFlags {
+    std::string dir;
+    bool json = false;
+    std::string roots_budget, git_budget, checkouts_budget;
+    std::string packages, nixpkgs;
+};
+
+// The three caches under one directory, opened on demand.
+struct Caches {
+    explicit Caches(const CacheFlags& f) : dir(f.dir.empty() ? defaultCacheDir() : fs::path(f.dir)) {
+        for (const char* sub : {"roots", "git", "checkouts"}) fs::create_directories(dir / sub);
+        storage = cache::detectStorage(dir / "roots");
+        roots = std::make_unique<cache::RootCache>(*storage, dir / "roots");
+        mirrors = std::make_unique<cache::GitMirrors>(dir / "git");
+        checkouts = std::make_unique<cache::CheckoutCache>(*storage, dir / "checkouts", *mirrors);
+    }
+    fs::path dir;
+    std::unique_ptr<cache::Storage> storage;
+    std::unique_ptr<cache::RootCache> roots;
+    std::unique_ptr<cache::GitMirrors> mirrors;
+    std::unique_ptr<cache::CheckoutCache> checkouts;
+};
+
+std::string humanSize(std::uint64_t b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(b);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+int listCaches(const CacheFlags& f) {
+    Caches c(f);
+    Json rows = Json::array();
+    auto add = [&](const char* kind, const std::string& name, std::uint64_t size,
+                   std::chrono::system_clock::time_point used, bool inUse) {
+        rows.push_back({{"cache", kind},
+                        {"name", name},
+                        {"size_bytes", size},
+                        {"last_used", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(used)))},
+                        {"in_use", inUse}});
+    };
+    for (const auto& e : c.roots->list()) add("root", e.key, e.size_bytes, e.last_used, e.in_use);
+    for (const auto& e : c.checkouts->list()) add("checkout", e.key, e.size_bytes, e.last_used, e.in_use);
+    for (const auto& m : c.mirrors->list()) add("git", m.url, m.size_bytes, m.last_used, false);
+    if (f.json) {
+        fmt::print("{}\n", Json{{"dir", c.dir.string()}, {"storage", cache::toString(c.storage->kind())}, {"entries", rows}}.dump(2));
+        return 0;
+    }
+    fmt::print("cache directory {} ({} storage)\n", c.dir.string(), cache::toString(c.storage->kind()));
+    fmt::print("{:<9} {:<66} {:>10}  {:<20}  {}\n", "CACHE", "KEY / URL", "SIZE", "LAST USED", "IN USE");
+    for (const auto& r : rows) {
+        fmt::print("{:<9} {:<66} {:>10}  {:<20}  {}\n", r["cache"].get<std::string>(), r["name"].get<std::string>(),
+                   humanSize(r["size_bytes"]), r["last_used"].get<std::string>(), r["in_use"].get<bool>() ? "yes" : "");
+    }
+    if (rows.empty()) fmt::print("(empty)\n");
+    return 0;
+}
+
+int pruneCaches(const CacheFlags& f) {
+    Caches c(f);
+    auto report = [](const char* kind, const std::vector<std::string>& removed) {
+        for (const auto& r : removed) fmt::print("removed {} {}\n", kind, r.empty() ? "(unknown)" : r);
+    };
+    // A budget of 0 empties a cache of everything not in use; an absent one leaves it alone.
+    if (!f.roots_budget.empty()) report("root", c.roots->prune(parseSize(f.roots_budget, "--roots")));
+    if (!f.checkouts_budget.empty()) report("checkout", c.checkouts->prune(parseSize(f.checkouts_budget, "--checkouts")));
+    if (!f.git_budget.empty()) report("git mirror", c.mirrors->prune(parseSize(f.git_budget, "--git")));
+    if (f.roots_budget.empty() && f.checkouts_budget.empty() && f.git_budget.empty()) {
+        throw base::Error("say which caches to prune and to what size: --roots SIZE, --checkouts SIZE, --git SIZE");
+    }
+    return 0;
+}
+
+int warmRoot(const CacheFlags& f) {
+    if (f.nixpkgs.empty()) throw base::Error("cache warm needs --nixpkgs PATH to resolve the packages against");
+    const fs::path dir = f.dir.empty() ? defaultCacheDir() : fs::path(f.dir);
+    engine::NixRootProvider provider({fs::absolute(f.nixpkgs), dir, nixToolsFromEnvironment()});
+    auto info = provider.warm(cache::parsePackageList(f.packages));
+    fmt::print("root {} for {} store paths: {}\n", info.key, info.paths, info.hit ? "already cached" : "built");
+    return 0;
+}
+
+}  // namespace
+
+void addCacheCommand(CLI::App& app, int& exit_code) {
+    auto flags = std::make_shared<CacheFlags>();
+    auto* cmd = app.add_subcommand("cache", "Look at, trim and fill the runner's caches (roots, git, checkouts)");
+    cmd->require_subcommand(1);
+    cmd->add_option("--cache-dir", flags->dir, "the cache directory (default /var/cache/nixjail-runner as root)");
+    auto run = [flags, &exit_code](int (*fn)(const CacheFlags&)) {
+        return [flags, &exit_code, fn] {
+            try {
+                exit_code = fn(*flags);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "nixjail-runner cache: %s\n", e.what());
+                exit_code = 1;
+            }
+        };
+    };
+    auto* list = cmd->add_subcommand("list", "Every cached root, checkout and git mirror with size and last use");
+    list->add_flag("--json", flags->json, "print JSON");
+    list->callback(run(listCaches));
+    auto* prune = cmd->add_subcommand("prune", "Remove least recently used entries until each cache fits its budget");
+    prune->add_option("--roots", flags->roots_budget, "budget for job roots, e.g. 20G (0: all not in use)");
+    prune->add_option("--checkouts", flags->checkouts_budget, "budget for checkouts");
+    prune->add_option("--git", flags->git_budget, "budget for git mirrors");
+    prune->callback(run(pruneCaches));
+    auto* warm = cmd->add_subcommand("warm", "Build and cache the root for a package list before any job needs it");
+    warm->add_option("packages", flags->packages, "the packages, e.g. \"bash coreutils git\"")->required();
+    warm->add_option("--nixpkgs", flags->nixpkgs, "the Nix expression the packages resolve against")->required();
+    warm->callback(run(warmRoot));
+}
+
+}  // namespace nixjail::runner::cli
