@@ -132,7 +132,11 @@ nlohmann::json ForgejoClient::call(const std::string& procedure, const nlohmann:
         headers.push_back("x-runner-token: " + endpoint_.token.reveal());
     }
     if (!request_key.empty()) headers.push_back("x-runner-request-key: " + request_key);
-    std::string body = request.is_null() ? "{}" : request.dump();
+    // Step output is not always UTF-8; JSON must be, so invalid bytes become U+FFFD instead of
+    // failing the whole batch (the reference runners substitute too).
+    std::string body = request.is_null()
+                           ? "{}"
+                           : request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     HttpReply reply = curl->post(url, headers, body, timeout, endpoint_.insecure);
     {
         std::lock_guard lock(mutex_);

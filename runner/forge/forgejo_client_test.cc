@@ -127,6 +127,16 @@ TEST_P(ForgejoClientTest, FetchRunReportAndLog) {
     EXPECT_TRUE(task["log_sealed"].get<bool>());
 }
 
+TEST_P(ForgejoClientTest, InvalidUtf8InLogRowsIsReplacedNotFatal) {
+    auto client = registered();
+    server_->enqueueJob(kPayload, {"nix"});
+    auto f = client->fetchTask(0);
+    ASSERT_TRUE(f.task);
+    EXPECT_EQ(client->updateLog(f.task->id, 0, {{Clock::now(), "bad \xff byte"}}, false), 1);
+    auto task = server_->waitTask(f.task->id, false);
+    EXPECT_EQ(task["log"][0]["content"], "bad \xef\xbf\xbd byte");
+}
+
 TEST_P(ForgejoClientTest, CancellationArrivesInTheUpdateTaskReply) {
     auto client = registered();
     server_->enqueueJob(kPayload, {"nix"});
