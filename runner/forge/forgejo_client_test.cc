@@ -117,7 +117,8 @@ TEST_P(ForgejoClientTest, FetchRunReportAndLog) {
         EXPECT_NE(std::string(e.what()).find("archived"), std::string::npos) << e.what();
     }
 
-    auto task = server_->waitTask(t.id, true);
+    auto task = server_->waitJob(2, true, true);
+    EXPECT_EQ(task["id"], t.id);
     EXPECT_EQ(task["result"], "RESULT_SUCCESS");
     EXPECT_EQ(task["log"].size(), 4u);
     EXPECT_EQ(task["log"][2]["content"], "line 2");

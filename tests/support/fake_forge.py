@@ -26,7 +26,8 @@ Admin endpoints (POST /_admin/<name>, JSON in and out; tests/support/fake_forge_
                                         page without a Connect body; drop: do the work, then
                                         close the connection without an answer
   set {declare: false}                  Declare answers 404 like a forge older than 1.21
-  wait {task_id, final, sealed, timeout} blocks until the task exists / is final / log sealed;
+  wait {task_id|job_id, final, sealed, timeout}
+                                        blocks until the task exists / is final / log sealed;
                                         408 on timeout
   state {}                              everything: runners, jobs, tasks (steps, log rows,
                                         outputs, every UpdateTask received), calls
@@ -363,11 +364,16 @@ class Forge:
         return {}
 
     def wait(self, req):
-        """Blocks until task `task_id` exists (and is final with final=true) or timeout."""
+        """Blocks until the task (task_id) or the job's task (job_id) exists, and with
+        final=true has a final result (and with sealed=true a sealed log), or until timeout."""
         deadline = time.time() + float(req.get("timeout", 30))
-        key = str(req["task_id"])
         while True:
-            task = self.s["tasks"].get(key)
+            if "job_id" in req:
+                job = next((j for j in self.s["jobs"] if j["id"] == req["job_id"]), None)
+                key = str(job["task_id"]) if job and job["task_id"] else None
+            else:
+                key = str(req["task_id"])
+            task = self.s["tasks"].get(key) if key else None
             if task and (not req.get("final") or (task["result"] != "RESULT_UNSPECIFIED" and
                                                    (not req.get("sealed") or task["log_sealed"]))):
                 return task

@@ -49,8 +49,11 @@ void FakeForgeServer::start() {
     auto out = base::Pipe::create();
     base::SpawnOptions opts;
     opts.argv = {"python3", NIXJAIL_FAKE_FORGE_PY, "--port", std::to_string(port_),
-                 "--dialect", options_.dialect, "--state", (dir_.path() / "state.json").string(),
-                 "--registration-token", options_.registration_token};
+                 "--dialect", options_.dialect, "--registration-token", options_.registration_token};
+    if (options_.persist) {
+        opts.argv.push_back("--state");
+        opts.argv.push_back((dir_.path() / "state.json").string());
+    }
     opts.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1"};
     opts.stdout_fd = out.write.get();
     process_ = base::ChildProcess::spawn(opts);
@@ -80,6 +83,10 @@ int64_t FakeForgeServer::enqueueJob(const std::string& payload_yaml,
 
 nlohmann::json FakeForgeServer::waitTask(int64_t task_id, bool final, double timeout_s) {
     return admin("wait", {{"task_id", task_id}, {"final", final}, {"timeout", timeout_s}});
+}
+
+nlohmann::json FakeForgeServer::waitJob(int64_t job_id, bool final, bool sealed, double timeout_s) {
+    return admin("wait", {{"job_id", job_id}, {"final", final}, {"sealed", sealed}, {"timeout", timeout_s}});
 }
 
 }  // namespace nixjail::tests

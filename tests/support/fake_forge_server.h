@@ -15,6 +15,9 @@ namespace nixjail::tests {
 struct FakeForgeOptions {
     std::string dialect = "forgejo";  // or "gitea"
     std::string registration_token = "0123456789abcdef0123456789abcdef01234567";
+    // Save the state after every change so start() after stop() is a restart, not a new forge.
+    // Off for benchmarks with many jobs (each save rewrites everything).
+    bool persist = true;
 };
 
 class FakeForgeServer {
@@ -37,8 +40,10 @@ public:
     // Convenience wrappers over admin().
     int64_t enqueueJob(const std::string& payload_yaml, const std::vector<std::string>& runs_on,
                        nlohmann::json extra = nlohmann::json::object());
-    // Blocks until the task exists (final: and has a final result); throws after timeout_s.
+    // Block until the task (or the task of a queued job) exists; with final until it has a final
+    // result, with sealed also until its log is sealed. Throw after timeout_s.
     nlohmann::json waitTask(int64_t task_id, bool final, double timeout_s = 30);
+    nlohmann::json waitJob(int64_t job_id, bool final, bool sealed = false, double timeout_s = 30);
     nlohmann::json state() { return admin("state"); }
 
 private:
