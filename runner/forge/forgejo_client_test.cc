@@ -260,6 +260,17 @@ TEST_P(ForgejoClientTest, ForgeWithoutDeclareIsUnimplemented) {
     }
 }
 
+TEST_P(ForgejoClientTest, FakeRejectsWhatConnectRejects) {
+    CurlEasy curl;
+    std::string url = server_->url() + "/api/actions/ping.v1.PingService/Ping";
+    EXPECT_EQ(curl.post(url, {"Content-Type: text/plain"}, "{}", std::chrono::seconds(10), false).status, 415);
+    auto empty = curl.post(url, {"Content-Type: application/json"}, "", std::chrono::seconds(10), false);
+    EXPECT_NE(empty.body.find("zero-length payload"), std::string::npos) << empty.body;
+    auto charset = curl.post(url, {"Content-Type: application/json; charset=utf-8"}, R"({"data":"x"})",
+                             std::chrono::seconds(10), false);
+    EXPECT_EQ(charset.status, 200);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, ForgejoClientTest, ::testing::Values("forgejo", "gitea"));
 
 ForgeError errorFor(const HttpReply& reply) {
