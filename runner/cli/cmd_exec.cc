@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
 #include <thread>
 
 #include "executor/host/host_executor.h"
@@ -17,6 +18,7 @@
 #include "runner/cli/key_values.h"
 #include "runner/cli/repo_info.h"
 #include "runner/cli/workflow_files.h"
+#include "runner/engine/checkout_provider.h"
 #include "runner/engine/console_reporter.h"
 #include "runner/engine/nix_root_provider.h"
 #include "runner/engine/run_summary.h"
@@ -45,6 +47,7 @@ struct ExecFlags {
     std::string packages;
     std::string nixpkgs;
     std::string cache_dir;
+    std::string server_url;
     std::string default_actions_url = "https://github.com";
     std::string action_cache_dir;
     size_t max_parallel = 0;
@@ -152,6 +155,13 @@ int runExec(const ExecFlags& f) {
     engine::RunOptions opts;
     opts.repo_dir = repo;
     opts.github = localGithubContext(repo);
+    if (!f.server_url.empty()) {
+        std::string url = f.server_url;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        opts.github["server_url"] = url;
+        opts.github["api_url"] = url + "/api/v1";
+        opts.github["graphql_url"] = url + "/api/graphql";
+    }
     if (!f.event_path.empty()) {
         try {
             opts.event = Json::parse(base::readFile(f.event_path));
@@ -194,12 +204,22 @@ int runExec(const ExecFlags& f) {
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
     auto executor = makeExecutor(f.executor);
     opts.executor = executor.get();
+    const fs::path cacheDir = f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir);
+    // Made on first use: most runs check out only the local working tree.
+    std::unique_ptr<engine::CachedCheckouts> checkouts;
+    std::mutex checkoutsMu;
+    opts.checkout_provider = [&](const engine::CheckoutSpec& spec, const fs::path& dst) {
+        {
+            std::lock_guard lock(checkoutsMu);
+            if (!checkouts) checkouts = std::make_unique<engine::CachedCheckouts>(cacheDir);
+        }
+        return checkouts->checkout(spec, dst);
+    };
     std::unique_ptr<engine::NixRootProvider> roots;
     if (!f.packages.empty()) opts.packages = cache::parsePackageList(f.packages);
     if (executor->isolatesFilesystem() && !f.nixpkgs.empty()) {
         roots = std::make_unique<engine::NixRootProvider>(engine::NixRootConfig{
-            fs::absolute(f.nixpkgs), f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir),
-            nixToolsFromEnvironment()});
+            fs::absolute(f.nixpkgs), cacheDir, nixToolsFromEnvironment()});
         opts.root_provider = roots->asProvider();
     }
 
@@ -289,6 +309,8 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "Nix packages every job's root holds, e.g. \"bash coreutils git\" (jobs add theirs with "
                     "the NIXJAIL_PACKAGES variable)");
     cmd->add_option("--nixpkgs", flags->nixpkgs, "the Nix expression packages are resolved against (a nixpkgs path)");
+    cmd->add_option("--server-url", flags->server_url,
+                    "the forge other repositories are checked out from (default: from the origin remote)");
     cmd->add_option("--cache-dir", flags->cache_dir,
                     "where job roots are cached (default /var/cache/nixjail-runner as root, else ~/.cache)");
     cmd->add_option("--default-actions-url", flags->default_actions_url,

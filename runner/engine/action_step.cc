@@ -24,7 +24,7 @@ fs::path inside(const fs::path& base, const std::string& rel, const std::string&
     auto b = base.lexically_normal();
     auto [end, _] = std::mismatch(b.begin(), b.end(), p.begin(), p.end());
     if (end != b.end()) throw base::Error(what + " '" + rel + "' points outside the workspace");
-    return p;
+    return p.has_filename() ? p : p.parent_path();
 }
 
 }  // namespace
@@ -36,16 +36,48 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     };
     const std::string repository = with("repository");
     const std::string own = github_.value("repository", "");
-    if (!repository.empty() && repository != own) {
-        throw base::Error("actions/checkout of another repository ('" + repository +
-                          "') needs the forge; `exec` provides only the local working tree");
-    }
-    if (opts_.repo_dir.empty()) throw base::Error("actions/checkout: no local working tree to provide");
     const fs::path dest = inside(workspace_.host, with("path"), "actions/checkout path");
-    log(LineKind::kRunner, "Copying the local working tree '" + opts_.repo_dir.string() + "' to '" +
-                               (workspace_.jail / with("path")).lexically_normal().string() + "'");
-    copyWorkingTree(opts_.repo_dir, dest);
+    const std::string shown = (workspace_.jail / with("path")).lexically_normal().string();
+    if (repository.empty() || repository == own) {
+        if (opts_.repo_dir.empty()) throw base::Error("actions/checkout: no local working tree to provide");
+        log(LineKind::kRunner, "Copying the local working tree '" + opts_.repo_dir.string() + "' to '" + shown + "'");
+        copyWorkingTree(opts_.repo_dir, dest);
+        adopt(dest, true);
+        rec.exit_code = 0;
+        return true;
+    }
+    if (!opts_.checkout_provider) {
+        throw base::Error("actions/checkout of '" + repository + "' needs the checkout cache, which this run does not have");
+    }
+    CheckoutSpec spec;
+    std::string server = github_.value("server_url", "");
+    while (!server.empty() && server.back() == '/') server.pop_back();
+    spec.url = server + "/" + repository;
+    spec.rev = with("ref");  // empty: the default branch
+    for (std::string line; const auto& c : with("sparse-checkout") + "\n") {
+        if (c != '\n') {
+            line += c;
+            continue;
+        }
+        const auto b = line.find_first_not_of(" \t"), e = line.find_last_not_of(" \t\r");
+        if (b != std::string::npos) spec.sparse_paths.push_back(line.substr(b, e - b + 1));
+        line.clear();
+    }
+    if (const auto t = with("token"); !t.empty()) spec.token = t;
+    spec.with_history = with("fetch-depth") == "0";
+    // The snapshot makes its own directory: an empty target is replaced, a non-empty one refused.
+    if (fs::exists(dest)) {
+        if (!fs::is_empty(dest)) {
+            throw base::Error("actions/checkout: '" + shown + "' is not empty; give the checkout its own 'path'");
+        }
+        fs::remove(dest);
+    }
+    fs::create_directories(dest.parent_path());
+    auto lease = opts_.checkout_provider(spec, dest);
+    log(LineKind::kRunner, "Checked out " + repository + " at " + lease->commit() + " (" +
+                               (lease->cacheHit() ? "cached" : "fetched") + ") to '" + shown + "'");
     adopt(dest, true);
+    checkouts_.push_back(std::move(lease));
     rec.exit_code = 0;
     return true;
 }

@@ -88,6 +88,7 @@ private:
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
     std::unique_ptr<JobRoot> root_;  // isolating executors only
     std::unique_ptr<executor::Jail> jail_;
+    std::vector<std::unique_ptr<CheckoutLease>> checkouts_;  // remote checkouts in the workspace
 
     workflow::EnvList env_;             // workflow + job env, then GITHUB_ENV additions
     std::vector<std::string> path_prepend_;  // GITHUB_PATH, newest first

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "executor/executor.h"
+#include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
 
 namespace nixjail::runner::engine {
@@ -31,6 +32,8 @@ struct RunOptions {
     // Isolating executors: the root of each job, from the packages given here plus the job's
     // NIXJAIL_PACKAGES variable (workflow or job env).
     RootProvider root_provider;
+    // actions/checkout of repositories other than repo_dir (absent: such checkouts fail clearly).
+    CheckoutProvider checkout_provider;
     std::vector<std::string> packages;
     executor::Limits limits;
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;

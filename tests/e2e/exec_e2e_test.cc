@@ -197,6 +197,38 @@ runs:
     EXPECT_TRUE(has(missing.out, "fetching action example/hello-action@v1")) << missing.out;
 }
 
+// actions/checkout of another repository goes through the git mirror and checkout cache.
+TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
+    TempDir forge("nixjail-forge-");
+    const fs::path repo = forge.path() / "example/library";
+    fs::create_directories(repo / "src");
+    fs::create_directories(repo / "docs");
+    nixjail::base::writeFile(repo / "src/lib.txt", "library source\n");
+    nixjail::base::writeFile(repo / "docs/guide.txt", "guide\n");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = repo});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "first library commit"});
+    TempDir cache("nixjail-e2e-cache-");
+    std::vector<std::string> args{"exec", "-W", (kWorkflows / "other_repo.yml").string(), "--server-url",
+                                  "file://" + forge.path().string(), "--cache-dir", cache.path().string()};
+    auto r = runBinary(args);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "| library source")) << r.out;
+    EXPECT_TRUE(has(r.out, "| docs left out"));
+    EXPECT_TRUE(has(r.out, "| no history"));
+    EXPECT_TRUE(has(r.out, "| first library commit"));
+    EXPECT_TRUE(has(r.out, "| default branch checked out"));
+    EXPECT_TRUE(has(r.out, "fetched) to '")) << r.out;
+    auto again = runBinary(args);
+    ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+    EXPECT_TRUE(has(again.out, "cached) to '")) << again.out;
+}
+
 // SIGTERM cancels the run: the step's process tree is gone and the exit code says it failed.
 TEST(ExecE2E, SigtermCancelsAndLeavesNoProcess) {
     TempDir tmp;

@@ -1,0 +1,64 @@
+// CachedCheckouts over workspace-cache's GitMirrors and CheckoutCache.
+#include "runner/base/error.h"
+#include "runner/base/secret.h"
+#include "runner/engine/checkout_provider.h"
+#include "workspace-cache/checkout_cache.h"
+#include "workspace-cache/git_mirror.h"
+#include "workspace-cache/storage.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class CachedLease : public CheckoutLease {
+public:
+    explicit CachedLease(cache::CheckoutResult r) : result_(std::move(r)) {}
+    const std::string& commit() const override { return result_.commit; }
+    bool cacheHit() const override { return result_.hit; }
+
+private:
+    cache::CheckoutResult result_;
+};
+
+fs::path made(const fs::path& p) {
+    fs::create_directories(p);
+    return p;
+}
+
+}  // namespace
+
+struct CachedCheckouts::Impl {
+    explicit Impl(const fs::path& dir)
+        : storage(cache::detectStorage(made(dir / "checkouts"))),
+          mirrors(made(dir / "git")),
+          checkouts(*storage, dir / "checkouts", mirrors) {}
+    std::unique_ptr<cache::Storage> storage;
+    cache::GitMirrors mirrors;
+    cache::CheckoutCache checkouts;
+};
+
+CachedCheckouts::CachedCheckouts(const fs::path& cache_dir) : impl_(std::make_unique<Impl>(cache_dir)) {}
+CachedCheckouts::~CachedCheckouts() = default;
+
+std::unique_ptr<CheckoutLease> CachedCheckouts::checkout(const CheckoutSpec& spec, const fs::path& dst) {
+    cache::CheckoutRequest req;
+    req.url = spec.url;
+    req.rev = spec.rev;
+    req.sparse_paths = spec.sparse_paths;
+    req.with_git_dir = spec.with_history;
+    if (spec.token && !spec.token->empty()) req.credentials = cache::GitCredentials{"x-access-token", base::Secret(*spec.token)};
+    if (!spec.rev.empty()) return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst));
+    // No ref: the remote's default branch. Mirrors do not record the remote HEAD yet, so try the
+    // usual default names and say so when none exists.
+    for (const char* rev : {"main", "master"}) {
+        req.rev = rev;
+        if (impl_->mirrors.resolve(req.url, rev) || (impl_->mirrors.fetch(req.url, req.credentials), impl_->mirrors.resolve(req.url, rev))) {
+            return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst));
+        }
+    }
+    throw base::Error("'" + spec.url + "' has neither a 'main' nor a 'master' branch; give actions/checkout a 'ref'");
+}
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,49 @@
+// Checkouts of repositories other than the local working tree (actions/checkout with
+// `repository:`), served by workspace-cache: a git mirror per remote, a cached checkout per
+// (remote, commit, sparse paths), one snapshot per job.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nixjail::runner::engine {
+
+struct CheckoutSpec {
+    std::string url;
+    std::string rev;                    // branch, tag or commit
+    std::vector<std::string> sparse_paths;
+    std::optional<std::string> token;   // handed to git outside the jail, never written anywhere
+    bool with_history = false;          // fetch-depth: 0
+};
+
+class CheckoutLease {
+public:
+    virtual ~CheckoutLease() = default;  // removes the job's snapshot
+    virtual const std::string& commit() const = 0;
+    virtual bool cacheHit() const = 0;
+};
+
+// Puts the checkout at `dst` (which must not exist).
+using CheckoutProvider =
+    std::function<std::unique_ptr<CheckoutLease>(const CheckoutSpec&, const std::filesystem::path& dst)>;
+
+// The provider over a cache directory (<dir>/git, <dir>/checkouts).
+class CachedCheckouts {
+public:
+    explicit CachedCheckouts(const std::filesystem::path& cache_dir);
+    ~CachedCheckouts();
+    std::unique_ptr<CheckoutLease> checkout(const CheckoutSpec& spec, const std::filesystem::path& dst);
+    CheckoutProvider asProvider() {
+        return [this](const auto& s, const auto& d) { return checkout(s, d); };
+    }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nixjail::runner::engine
