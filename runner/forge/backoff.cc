@@ -7,7 +7,11 @@ namespace nixjail::runner::forge {
 
 Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter,
                  uint32_t seed)
-    : initial_(initial), max_(std::max(initial, max)), current_(initial), jitter_(jitter), rng_(seed) {}
+    : initial_(initial),
+      max_(std::max(initial, max)),
+      current_(initial),
+      jitter_(jitter),
+      rng_(seed) {}
 
 std::chrono::milliseconds Backoff::next() {
     auto base = current_;

@@ -8,7 +8,7 @@
 namespace nixjail::runner::forge {
 
 class Backoff {
-public:
+  public:
     // Delays start at `initial`, double after each next(), never exceed `max`, and vary by
     // ±jitter (0.2 = ±20 %) so that many runners do not retry in step.
     Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter = 0.2,
@@ -17,7 +17,7 @@ public:
     // After a success: the next failure starts again at `initial`.
     void reset() { current_ = initial_; }
 
-private:
+  private:
     std::chrono::milliseconds initial_;
     std::chrono::milliseconds max_;
     std::chrono::milliseconds current_;

@@ -28,7 +28,8 @@ CurlEasy::CurlEasy() {
 CurlEasy::~CurlEasy() { curl_easy_cleanup(handle_); }
 
 HttpReply CurlEasy::post(const std::string& url, const std::vector<std::string>& headers,
-                         const std::string& body, std::chrono::milliseconds timeout, bool insecure) {
+                         const std::string& body, std::chrono::milliseconds timeout,
+                         bool insecure) {
     curl_easy_reset(handle_);
     std::unique_ptr<curl_slist, SlistFree> list;
     for (const auto& h : headers) {

@@ -16,7 +16,7 @@ struct HttpReply {
 };
 
 class CurlEasy {
-public:
+  public:
     CurlEasy();
     CurlEasy(const CurlEasy&) = delete;
     CurlEasy& operator=(const CurlEasy&) = delete;
@@ -26,7 +26,7 @@ public:
     HttpReply post(const std::string& url, const std::vector<std::string>& headers,
                    const std::string& body, std::chrono::milliseconds timeout, bool insecure);
 
-private:
+  private:
     CURL* handle_;
 };
 

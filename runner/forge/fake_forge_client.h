@@ -13,9 +13,9 @@
 namespace nixjail::runner::forge {
 
 class FakeForgeClient : public ForgeClient {
-public:
+  public:
     struct TaskRecord {
-        std::vector<TaskState> states;  // every UpdateTask received, in order
+        std::vector<TaskState> states;               // every UpdateTask received, in order
         std::map<std::string, std::string> outputs;  // first value wins, as on the forges
         std::vector<LogRow> log;
         bool sealed = false;
@@ -57,10 +57,16 @@ public:
     RunnerInfo registerRunner(const RegisterRequest& r) override {
         std::lock_guard lock(mutex_);
         enter();
-        return {1, "00000000-0000-4000-8000-000000000001", "fake-runner-token", r.name, r.version,
-                r.labels, r.ephemeral};
+        return {1,
+                "00000000-0000-4000-8000-000000000001",
+                "fake-runner-token",
+                r.name,
+                r.version,
+                r.labels,
+                r.ephemeral};
     }
-    RunnerInfo declare(const std::string& version, const std::vector<std::string>& labels) override {
+    RunnerInfo declare(const std::string& version,
+                       const std::vector<std::string>& labels) override {
         std::lock_guard lock(mutex_);
         enter();
         declared_labels_ = labels;
@@ -109,7 +115,7 @@ public:
         return "Hello, " + data + "!";
     }
 
-private:
+  private:
     void enter() {
         ++calls_;
         if (!failures_.empty()) {

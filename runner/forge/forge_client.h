@@ -1,14 +1,14 @@
-// ForgeClient: the runner's side of the Gitea/Forgejo Actions protocol (see spec/forge-protocol.md).
+// ForgeClient: the runner's side of the Gitea/Forgejo Actions protocol (see
+// spec/forge-protocol.md).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "runner/base/error.h"
 
@@ -19,13 +19,13 @@ using TimePoint = Clock::time_point;
 
 // runner.v1.Result; the numbers are the wire numbers.
 enum class Result { Unspecified = 0, Success = 1, Failure = 2, Cancelled = 3, Skipped = 4 };
-const char* resultName(Result r);  // "RESULT_SUCCESS", ...
+const char* resultName(Result r);             // "RESULT_SUCCESS", ...
 Result parseResult(const nlohmann::json& v);  // name or number
 
 // A failed RPC. code is the Connect code name ("unavailable", "unauthenticated", ...),
 // http_status 0 for a transport failure.
 class ForgeError : public base::Error {
-public:
+  public:
     ForgeError(const std::string& what, std::string code, int http_status)
         : base::Error(what), code_(std::move(code)), http_status_(http_status) {}
     const std::string& code() const { return code_; }
@@ -33,14 +33,14 @@ public:
     // Worth retrying with backoff: network failures, timeouts, 5xx, unavailable, 429.
     bool retryable() const;
 
-private:
+  private:
     std::string code_;
     int http_status_;
 };
 
 // The forge no longer knows this runner (deleted, or wrong token): re-register.
 class UnauthenticatedError : public ForgeError {
-public:
+  public:
     using ForgeError::ForgeError;
 };
 
@@ -95,7 +95,7 @@ struct TaskState {
     Result result = Result::Unspecified;
     std::optional<TimePoint> started_at;
     std::optional<TimePoint> stopped_at;  // required when result is set
-    std::vector<StepState> steps;          // all steps, every time
+    std::vector<StepState> steps;         // all steps, every time
 };
 
 struct UpdateTaskReply {
@@ -109,10 +109,11 @@ struct LogRow {
 };
 
 class ForgeClient {
-public:
+  public:
     virtual ~ForgeClient() = default;
     virtual RunnerInfo registerRunner(const RegisterRequest& request) = 0;
-    virtual RunnerInfo declare(const std::string& version, const std::vector<std::string>& labels) = 0;
+    virtual RunnerInfo declare(const std::string& version,
+                               const std::vector<std::string>& labels) = 0;
     virtual FetchResult fetchTask(int64_t tasks_version) = 0;
     virtual UpdateTaskReply updateTask(const TaskState& state,
                                        const std::map<std::string, std::string>& outputs) = 0;

@@ -31,15 +31,21 @@ std::string randomUuid() {
 // connect-go's mapping for an HTTP error without a Connect body (spec §1.4).
 std::string codeFromStatus(long status) {
     switch (status) {
-        case 400: return "internal";
-        case 401: return "unauthenticated";
-        case 403: return "permission_denied";
-        case 404: return "unimplemented";
+        case 400:
+            return "internal";
+        case 401:
+            return "unauthenticated";
+        case 403:
+            return "permission_denied";
+        case 404:
+            return "unimplemented";
         case 429:
         case 502:
         case 503:
-        case 504: return "unavailable";
-        default: return "unknown";
+        case 504:
+            return "unavailable";
+        default:
+            return "unknown";
     }
 }
 // "rpc error: code = InvalidArgument desc = ..." -> "invalid_argument"; "" if not that shape.
@@ -49,7 +55,8 @@ std::string grpcCodeFromMessage(const std::string& message) {
     if (pos == std::string::npos) return "";
     pos += kPrefix.size();
     auto end = message.find(' ', pos);
-    std::string name = message.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    std::string name =
+        message.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     std::string out;
     for (char c : name) {
         if (std::isupper(static_cast<unsigned char>(c))) {
@@ -71,7 +78,8 @@ void throwReplyError(const std::string& procedure, const std::string& url, const
         auto j = nlohmann::json::parse(reply.body, nullptr, false);
         if (j.is_object() && j.contains("code") && j["code"].is_string()) {
             code = j["code"].get<std::string>();
-            if (j.contains("message") && j["message"].is_string()) message = j["message"].get<std::string>();
+            if (j.contains("message") && j["message"].is_string())
+                message = j["message"].get<std::string>();
         }
     }
     if (message.empty()) {
@@ -88,15 +96,17 @@ void throwReplyError(const std::string& procedure, const std::string& url, const
     // Forgejo says 401 unauthenticated; Gitea folds the gRPC status into a 500 "unknown".
     if (code == "unauthenticated") {
         throw UnauthenticatedError(
-            what + "; the forge does not accept this runner's credentials (deleted or re-created?): "
-                   "run 'nixjail-runner register' again",
+            what +
+                "; the forge does not accept this runner's credentials (deleted or re-created?): "
+                "run 'nixjail-runner register' again",
             "unauthenticated", static_cast<int>(reply.status));
     }
     throw ForgeError(what, code, static_cast<int>(reply.status));
 }
 
 ForgejoClient::ForgejoClient(ForgeEndpoint endpoint) : endpoint_(std::move(endpoint)) {
-    while (!endpoint_.address.empty() && endpoint_.address.back() == '/') endpoint_.address.pop_back();
+    while (!endpoint_.address.empty() && endpoint_.address.back() == '/')
+        endpoint_.address.pop_back();
     if (endpoint_.address.rfind("http://", 0) != 0 && endpoint_.address.rfind("https://", 0) != 0) {
         throw base::Error("forge address '" + endpoint_.address +
                           "' must start with http:// or https://");
@@ -125,8 +135,7 @@ nlohmann::json ForgejoClient::call(const std::string& procedure, const nlohmann:
     std::vector<std::string> headers = {"Content-Type: application/json",
                                         "Connect-Protocol-Version: 1",
                                         fmt::format("Connect-Timeout-Ms: {}", timeout.count()),
-                                        "User-Agent: nixjail-runner",
-                                        "Expect:"};
+                                        "User-Agent: nixjail-runner", "Expect:"};
     if (auth) {
         headers.push_back("x-runner-uuid: " + endpoint_.uuid);
         headers.push_back("x-runner-token: " + endpoint_.token.reveal());
@@ -162,8 +171,10 @@ RunnerInfo ForgejoClient::registerRunner(const RegisterRequest& request) {
     return runner;
 }
 
-RunnerInfo ForgejoClient::declare(const std::string& version, const std::vector<std::string>& labels) {
-    auto j = call(std::string(kRunnerService) + "Declare", wire::encodeDeclare(version, labels), true);
+RunnerInfo ForgejoClient::declare(const std::string& version,
+                                  const std::vector<std::string>& labels) {
+    auto j =
+        call(std::string(kRunnerService) + "Declare", wire::encodeDeclare(version, labels), true);
     return wire::decodeRunner(j.value("runner", nlohmann::json::object()));
 }
 
@@ -178,7 +189,8 @@ FetchResult ForgejoClient::fetchTask(int64_t tasks_version) {
     // Any reply, even an error, means the forge saw the request and did not assign under the
     // key without answering; only a transport failure keeps the key for the retry.
     try {
-        auto reply = wire::decodeFetchTask(call(std::string(kRunnerService) + "FetchTask", req, true, key));
+        auto reply =
+            wire::decodeFetchTask(call(std::string(kRunnerService) + "FetchTask", req, true, key));
         std::lock_guard lock(mutex_);
         fetch_key_.clear();
         return reply;
@@ -193,8 +205,8 @@ FetchResult ForgejoClient::fetchTask(int64_t tasks_version) {
 
 UpdateTaskReply ForgejoClient::updateTask(const TaskState& state,
                                           const std::map<std::string, std::string>& outputs) {
-    return wire::decodeUpdateTask(
-        call(std::string(kRunnerService) + "UpdateTask", wire::encodeUpdateTask(state, outputs), true));
+    return wire::decodeUpdateTask(call(std::string(kRunnerService) + "UpdateTask",
+                                       wire::encodeUpdateTask(state, outputs), true));
 }
 
 int64_t ForgejoClient::updateLog(int64_t task_id, int64_t index, const std::vector<LogRow>& rows,

@@ -24,7 +24,7 @@ struct ForgeEndpoint {
 // FetchTask sends Forgejo's x-runner-request-key and keeps the same key until a fetch gets an
 // answer, so a task assigned under a lost response is handed out again (Gitea ignores it).
 class ForgejoClient : public ForgeClient {
-public:
+  public:
     explicit ForgejoClient(ForgeEndpoint endpoint);
 
     RunnerInfo registerRunner(const RegisterRequest& request) override;
@@ -39,7 +39,7 @@ public:
     // Same timeout for the next calls (e.g. the shorter fetch timeout).
     void setTimeout(std::chrono::milliseconds timeout);
 
-private:
+  private:
     nlohmann::json call(const std::string& procedure, const nlohmann::json& request, bool auth,
                         const std::string& request_key = {});
 

@@ -10,20 +10,22 @@ namespace nixjail::runner::forge {
 namespace {
 
 constexpr const char* kRegToken = "0123456789abcdef0123456789abcdef01234567";
-constexpr const char* kPayload = "name: ci\non: push\njobs:\n  build:\n    runs-on: nix\n    steps:\n      - run: echo hi\n";
+constexpr const char* kPayload =
+    "name: ci\non: push\njobs:\n  build:\n    runs-on: nix\n    steps:\n      - run: echo hi\n";
 
 class ForgejoClientTest : public ::testing::TestWithParam<std::string> {
-protected:
+  protected:
     void SetUp() override {
-        server_ = std::make_unique<tests::FakeForgeServer>(tests::FakeForgeOptions{GetParam(), kRegToken});
+        server_ = std::make_unique<tests::FakeForgeServer>(
+            tests::FakeForgeOptions{GetParam(), kRegToken});
     }
 
     // A registered client, as the daemon has after reading .runner.
     std::unique_ptr<ForgejoClient> registered(std::vector<std::string> labels = {"nix", "linux"}) {
         ForgejoClient anon({server_->url()});
         auto info = anon.registerRunner({"test-runner", kRegToken, "0.1.0", labels});
-        return std::make_unique<ForgejoClient>(
-            ForgeEndpoint{server_->url(), info.uuid, base::Secret(info.token), std::chrono::seconds(10)});
+        return std::make_unique<ForgejoClient>(ForgeEndpoint{
+            server_->url(), info.uuid, base::Secret(info.token), std::chrono::seconds(10)});
     }
 
     std::unique_ptr<tests::FakeForgeServer> server_;
@@ -44,7 +46,8 @@ TEST_P(ForgejoClientTest, RegisterReturnsCredentialsAndBadTokenIsRejected) {
         client.registerRunner({"r2", "wrong", "0.1.0", {"nix"}});
         FAIL();
     } catch (const ForgeError& e) {
-        EXPECT_NE(std::string(e.what()).find("registration token not found"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("registration token not found"), std::string::npos)
+            << e.what();
         EXPECT_FALSE(e.retryable());
     }
 }
@@ -72,11 +75,12 @@ TEST_P(ForgejoClientTest, FetchRunReportAndLog) {
     EXPECT_FALSE(client->fetchTask(none.tasks_version).task);
 
     server_->enqueueJob("other", {"windows"});
-    server_->enqueueJob(kPayload, {"nix"},
-                        {{"context", {{"repository", "acme/app"}}},
-                         {"secrets", {{"DEPLOY", "s3cret"}}},
-                         {"vars", {{"REGISTRY", "r.example"}}},
-                         {"needs", {{"lint", {{"outputs", {{"ok", "yes"}}}, {"result", "RESULT_SUCCESS"}}}}}});
+    server_->enqueueJob(
+        kPayload, {"nix"},
+        {{"context", {{"repository", "acme/app"}}},
+         {"secrets", {{"DEPLOY", "s3cret"}}},
+         {"vars", {{"REGISTRY", "r.example"}}},
+         {"needs", {{"lint", {{"outputs", {{"ok", "yes"}}}, {"result", "RESULT_SUCCESS"}}}}}});
     auto f = client->fetchTask(none.tasks_version);
     ASSERT_TRUE(f.task) << "the job for 'nix' must be assigned, not the one for 'windows'";
     const Task& t = *f.task;
@@ -95,7 +99,8 @@ TEST_P(ForgejoClientTest, FetchRunReportAndLog) {
     EXPECT_EQ(client->updateLog(t.id, 1, {{now, "line 1"}, {now, "line 2"}}, false), 3);
     EXPECT_EQ(client->updateLog(t.id, 7, {{now, "far"}}, false), 3);
 
-    TaskState st{t.id, Result::Unspecified, now, std::nullopt, {{0, Result::Unspecified, now, {}, 0, 0}}};
+    TaskState st{
+        t.id, Result::Unspecified, now, std::nullopt, {{0, Result::Unspecified, now, {}, 0, 0}}};
     auto reply = client->updateTask(st, {});
     EXPECT_EQ(reply.result, Result::Unspecified);
 
@@ -154,7 +159,9 @@ TEST_P(ForgejoClientTest, CancellationArrivesInTheUpdateTaskReply) {
 
 TEST_P(ForgejoClientTest, OutagesAreRetryableAndRestartKeepsState) {
     auto client = registered();
-    server_->admin("fault", {{"procedure", "runner.v1.RunnerService/FetchTask"}, {"status", 502}, {"html", true}});
+    server_->admin(
+        "fault",
+        {{"procedure", "runner.v1.RunnerService/FetchTask"}, {"status", 502}, {"html", true}});
     try {
         client->fetchTask(0);
         FAIL();
@@ -263,11 +270,14 @@ TEST_P(ForgejoClientTest, ForgeWithoutDeclareIsUnimplemented) {
 TEST_P(ForgejoClientTest, FakeRejectsWhatConnectRejects) {
     CurlEasy curl;
     std::string url = server_->url() + "/api/actions/ping.v1.PingService/Ping";
-    EXPECT_EQ(curl.post(url, {"Content-Type: text/plain"}, "{}", std::chrono::seconds(10), false).status, 415);
-    auto empty = curl.post(url, {"Content-Type: application/json"}, "", std::chrono::seconds(10), false);
+    EXPECT_EQ(
+        curl.post(url, {"Content-Type: text/plain"}, "{}", std::chrono::seconds(10), false).status,
+        415);
+    auto empty =
+        curl.post(url, {"Content-Type: application/json"}, "", std::chrono::seconds(10), false);
     EXPECT_NE(empty.body.find("zero-length payload"), std::string::npos) << empty.body;
-    auto charset = curl.post(url, {"Content-Type: application/json; charset=utf-8"}, R"({"data":"x"})",
-                             std::chrono::seconds(10), false);
+    auto charset = curl.post(url, {"Content-Type: application/json; charset=utf-8"},
+                             R"({"data":"x"})", std::chrono::seconds(10), false);
     EXPECT_EQ(charset.status, 200);
 }
 
@@ -289,13 +299,17 @@ TEST(ForgeErrorMapping, StatusWithoutConnectBodyFollowsConnectGo) {
 }
 
 TEST(ForgeErrorMapping, GiteasGrpcTextGivesTheRealCode) {
-    auto e = errorFor({500, "application/json",
-                       R"({"code":"unknown","message":"rpc error: code = InvalidArgument desc = bad"})"});
+    auto e = errorFor(
+        {500, "application/json",
+         R"({"code":"unknown","message":"rpc error: code = InvalidArgument desc = bad"})"});
     EXPECT_EQ(e.code(), "invalid_argument");
     EXPECT_FALSE(e.retryable());
-    EXPECT_THROW(throwReplyError("P", "u", {500, "application/json",
-                                            R"({"code":"unknown","message":"rpc error: code = Unauthenticated desc = unregistered runner"})"}),
-                 UnauthenticatedError);
+    EXPECT_THROW(
+        throwReplyError(
+            "P", "u",
+            {500, "application/json",
+             R"({"code":"unknown","message":"rpc error: code = Unauthenticated desc = unregistered runner"})"}),
+        UnauthenticatedError);
 }
 
 TEST(ForgejoClientAddress, RejectsNonHttpAddress) {

@@ -40,9 +40,10 @@ void uploadLog(ForgeClient& client, int64_t task_id, LogBuffer& buffer, bool no_
         int64_t before = buffer.acked();
         buffer.acknowledge(client.updateLog(task_id, before, rows, last));
         if (buffer.acked() == before) {
-            throw ForgeError(fmt::format("the forge took none of {} log rows of task {} at index {}",
-                                         rows.size(), task_id, before),
-                             "data_loss", 200);
+            throw ForgeError(
+                fmt::format("the forge took none of {} log rows of task {} at index {}",
+                            rows.size(), task_id, before),
+                "data_loss", 200);
         }
     }
 }

@@ -11,7 +11,7 @@
 namespace nixjail::runner::forge {
 
 class LogBuffer {
-public:
+  public:
     // Returns the row's absolute index in the task's log (what StepState.log_index counts).
     int64_t append(LogRow row);
     int64_t size() const { return offset_ + static_cast<int64_t>(unacked_.size()); }
@@ -23,7 +23,7 @@ public:
     // it acknowledged before (it lost some) or more than were sent.
     void acknowledge(int64_t ack_index);
 
-private:
+  private:
     std::deque<LogRow> unacked_;
     int64_t offset_ = 0;
 };

@@ -47,9 +47,11 @@ RunnerFile runnerFileFromSecret(const std::string& address, const std::string& s
     bool hex = secret.size() == 40 &&
                secret.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
     if (!hex) {
-        throw base::Error("the offline registration secret must be exactly 40 hexadecimal "
-                          "characters (got " + std::to_string(secret.size()) +
-                          " characters); generate one with 'forgejo forgejo-cli actions generate-secret'");
+        throw base::Error(
+            "the offline registration secret must be exactly 40 hexadecimal "
+            "characters (got " +
+            std::to_string(secret.size()) +
+            " characters); generate one with 'forgejo forgejo-cli actions generate-secret'");
     }
     std::string uuid;
     static constexpr char kHex[] = "0123456789abcdef";

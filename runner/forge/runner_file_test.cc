@@ -14,8 +14,13 @@ namespace {
 TEST(RunnerFile, RoundTripsWithMode0600) {
     base::TempDir dir("nixjail-forge-");
     auto path = dir.path() / ".runner";
-    RunnerFile f{7, "5c0f4f2e-2a7b-4c8e-9d0e-3f1f0f6a9b11", "build-01", base::Secret("3f9a"),
-                 "https://forge.example.com", {"nix:host", "linux"}, false};
+    RunnerFile f{7,
+                 "5c0f4f2e-2a7b-4c8e-9d0e-3f1f0f6a9b11",
+                 "build-01",
+                 base::Secret("3f9a"),
+                 "https://forge.example.com",
+                 {"nix:host", "linux"},
+                 false};
     writeRunnerFile(path, f);
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -35,7 +40,8 @@ TEST(RunnerFile, MissingFileSaysToRegister) {
         readRunnerFile(dir.path() / ".runner");
         FAIL();
     } catch (const base::Error& e) {
-        EXPECT_NE(std::string(e.what()).find("nixjail-runner register"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("nixjail-runner register"), std::string::npos)
+            << e.what();
     }
 }
 

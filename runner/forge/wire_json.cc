@@ -11,11 +11,16 @@ namespace nixjail::runner::forge::wire {
 
 const char* resultNameImpl(Result r) {
     switch (r) {
-        case Result::Unspecified: return "RESULT_UNSPECIFIED";
-        case Result::Success: return "RESULT_SUCCESS";
-        case Result::Failure: return "RESULT_FAILURE";
-        case Result::Cancelled: return "RESULT_CANCELLED";
-        case Result::Skipped: return "RESULT_SKIPPED";
+        case Result::Unspecified:
+            return "RESULT_UNSPECIFIED";
+        case Result::Success:
+            return "RESULT_SUCCESS";
+        case Result::Failure:
+            return "RESULT_FAILURE";
+        case Result::Cancelled:
+            return "RESULT_CANCELLED";
+        case Result::Skipped:
+            return "RESULT_SKIPPED";
     }
     return "RESULT_UNSPECIFIED";
 }
@@ -109,7 +114,8 @@ std::string base64Decode(std::string_view text) {
     for (char c : text) {
         if (c == '=' || c == '\n' || c == '\r') continue;
         int v = decodeChar(c);
-        if (v < 0) throw base::Error(fmt::format("invalid base64 character '{}' in workflow payload", c));
+        if (v < 0)
+            throw base::Error(fmt::format("invalid base64 character '{}' in workflow payload", c));
         acc = (acc << 6) | uint32_t(v);
         bits += 6;
         if (bits >= 8) {
@@ -134,7 +140,8 @@ int64_t parseInt64(const nlohmann::json& v) {
 
 namespace {
 // Input accepts the lowerCamel JSON name or the proto field name.
-const nlohmann::json* field(const nlohmann::json& j, const char* camel, const char* snake = nullptr) {
+const nlohmann::json* field(const nlohmann::json& j, const char* camel,
+                            const char* snake = nullptr) {
     if (!j.is_object()) return nullptr;
     auto it = j.find(camel);
     if (it != j.end() && !it->is_null()) return &*it;
@@ -157,8 +164,11 @@ std::vector<std::string> stringList(const nlohmann::json* j) {
 }  // namespace
 
 nlohmann::json encodeRegister(const RegisterRequest& r) {
-    nlohmann::json j = {{"name", r.name}, {"token", r.registration_token}, {"version", r.version},
-                        {"labels", r.labels}, {"agentLabels", r.labels}};
+    nlohmann::json j = {{"name", r.name},
+                        {"token", r.registration_token},
+                        {"version", r.version},
+                        {"labels", r.labels},
+                        {"agentLabels", r.labels}};
     if (r.ephemeral) j["ephemeral"] = true;
     return j;
 }
@@ -185,7 +195,8 @@ nlohmann::json encodeTaskState(const TaskState& s) {
     return j;
 }
 
-nlohmann::json encodeUpdateTask(const TaskState& s, const std::map<std::string, std::string>& outputs) {
+nlohmann::json encodeUpdateTask(const TaskState& s,
+                                const std::map<std::string, std::string>& outputs) {
     nlohmann::json j = {{"state", encodeTaskState(s)}};
     if (!outputs.empty()) j["outputs"] = outputs;
     return j;
@@ -194,8 +205,10 @@ nlohmann::json encodeUpdateTask(const TaskState& s, const std::map<std::string, 
 nlohmann::json encodeUpdateLog(int64_t task_id, int64_t index, const std::vector<LogRow>& rows,
                                bool no_more) {
     nlohmann::json rj = nlohmann::json::array();
-    for (const auto& r : rows) rj.push_back({{"time", formatTimestamp(r.time)}, {"content", r.content}});
-    nlohmann::json j = {{"taskId", std::to_string(task_id)}, {"index", std::to_string(index)},
+    for (const auto& r : rows)
+        rj.push_back({{"time", formatTimestamp(r.time)}, {"content", r.content}});
+    nlohmann::json j = {{"taskId", std::to_string(task_id)},
+                        {"index", std::to_string(index)},
                         {"rows", std::move(rj)}};
     if (no_more) j["noMore"] = true;
     return j;
@@ -244,15 +257,19 @@ TaskState decodeTaskState(const nlohmann::json& j) {
     TaskState s;
     if (auto* v = field(j, "id")) s.id = parseInt64(*v);
     if (auto* v = field(j, "result")) s.result = parseResult(*v);
-    if (auto* v = field(j, "startedAt", "started_at")) s.started_at = parseTimestamp(v->get<std::string>());
-    if (auto* v = field(j, "stoppedAt", "stopped_at")) s.stopped_at = parseTimestamp(v->get<std::string>());
+    if (auto* v = field(j, "startedAt", "started_at"))
+        s.started_at = parseTimestamp(v->get<std::string>());
+    if (auto* v = field(j, "stoppedAt", "stopped_at"))
+        s.stopped_at = parseTimestamp(v->get<std::string>());
     if (auto* steps = field(j, "steps")) {
         for (const auto& sj : *steps) {
             StepState st;
             if (auto* v = field(sj, "id")) st.id = parseInt64(*v);
             if (auto* v = field(sj, "result")) st.result = parseResult(*v);
-            if (auto* v = field(sj, "startedAt", "started_at")) st.started_at = parseTimestamp(v->get<std::string>());
-            if (auto* v = field(sj, "stoppedAt", "stopped_at")) st.stopped_at = parseTimestamp(v->get<std::string>());
+            if (auto* v = field(sj, "startedAt", "started_at"))
+                st.started_at = parseTimestamp(v->get<std::string>());
+            if (auto* v = field(sj, "stoppedAt", "stopped_at"))
+                st.stopped_at = parseTimestamp(v->get<std::string>());
             if (auto* v = field(sj, "logIndex", "log_index")) st.log_index = parseInt64(*v);
             if (auto* v = field(sj, "logLength", "log_length")) st.log_length = parseInt64(*v);
             s.steps.push_back(st);
@@ -293,9 +310,9 @@ Result parseResult(const nlohmann::json& v) {
 bool ForgeError::retryable() const {
     if (http_status_ == 0) return true;  // network failure or timeout: no reply at all
     // The request itself is wrong or not allowed: asking again gives the same answer.
-    for (const char* permanent : {"invalid_argument", "unauthenticated", "permission_denied",
-                                  "not_found", "already_exists", "failed_precondition",
-                                  "unimplemented", "out_of_range"}) {
+    for (const char* permanent :
+         {"invalid_argument", "unauthenticated", "permission_denied", "not_found", "already_exists",
+          "failed_precondition", "unimplemented", "out_of_range"}) {
         if (code_ == permanent) return false;
     }
     return http_status_ >= 500 || http_status_ == 429 || http_status_ == 408 ||

@@ -12,12 +12,13 @@ std::string formatTimestamp(TimePoint t);           // "2026-11-23T08:10:25.1234
 TimePoint parseTimestamp(const std::string& text);  // throws base::Error
 std::string base64Encode(std::string_view data);
 std::string base64Decode(std::string_view text);  // accepts standard and URL alphabets
-int64_t parseInt64(const nlohmann::json& v);        // string or number
+int64_t parseInt64(const nlohmann::json& v);      // string or number
 
 nlohmann::json encodeRegister(const RegisterRequest& r);
 nlohmann::json encodeDeclare(const std::string& version, const std::vector<std::string>& labels);
 nlohmann::json encodeTaskState(const TaskState& s);
-nlohmann::json encodeUpdateTask(const TaskState& s, const std::map<std::string, std::string>& outputs);
+nlohmann::json encodeUpdateTask(const TaskState& s,
+                                const std::map<std::string, std::string>& outputs);
 nlohmann::json encodeUpdateLog(int64_t task_id, int64_t index, const std::vector<LogRow>& rows,
                                bool no_more);
 

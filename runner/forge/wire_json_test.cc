@@ -17,7 +17,8 @@ TEST(WireJson, TimestampsAreRfc3339Utc) {
 }
 
 TEST(WireJson, Base64RoundTripsAndAcceptsUrlAlphabet) {
-    for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "name: ci\njobs:\n  b: {}\n", std::string("\xff\xfe\x00", 3)}) {
+    for (const std::string& s : std::vector<std::string>{
+             "", "a", "ab", "abc", "name: ci\njobs:\n  b: {}\n", std::string("\xff\xfe\x00", 3)}) {
         EXPECT_EQ(base64Decode(base64Encode(s)), s);
     }
     EXPECT_EQ(base64Encode("name: ci"), "bmFtZTogY2k=");
@@ -37,7 +38,8 @@ TEST(WireJson, TaskStateUsesCamelNamesStringInt64AndEnumNames) {
     s.id = 42;
     s.result = Result::Success;
     s.stopped_at = parseTimestamp("2026-01-02T03:04:05Z");
-    s.steps.push_back({0, Result::Failure, parseTimestamp("2026-01-02T03:04:00Z"), std::nullopt, 3, 7});
+    s.steps.push_back(
+        {0, Result::Failure, parseTimestamp("2026-01-02T03:04:00Z"), std::nullopt, 3, 7});
     auto j = encodeUpdateTask(s, {{"version", "1.2"}});
     EXPECT_EQ(j["state"]["id"], "42");
     EXPECT_EQ(j["state"]["result"], "RESULT_SUCCESS");

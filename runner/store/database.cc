@@ -12,8 +12,9 @@ void checkSqlite(sqlite3* db, int rc, const std::string& what) {
 }
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), sql_(sql) {
-    checkSqlite(db_, sqlite3_prepare_v2(db_, sql_.data(), static_cast<int>(sql_.size()), &stmt_, nullptr),
-                "preparing SQL '" + sql_ + "'");
+    checkSqlite(
+        db_, sqlite3_prepare_v2(db_, sql_.data(), static_cast<int>(sql_.size()), &stmt_, nullptr),
+        "preparing SQL '" + sql_ + "'");
 }
 
 Statement::Statement(Statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)) {
@@ -25,11 +26,13 @@ Statement::~Statement() {
 }
 
 Statement& Statement::bind(int index, int64_t value) {
-    checkSqlite(db_, sqlite3_bind_int64(stmt_, index, value), "binding parameter of '" + sql_ + "'");
+    checkSqlite(db_, sqlite3_bind_int64(stmt_, index, value),
+                "binding parameter of '" + sql_ + "'");
     return *this;
 }
 Statement& Statement::bind(int index, double value) {
-    checkSqlite(db_, sqlite3_bind_double(stmt_, index, value), "binding parameter of '" + sql_ + "'");
+    checkSqlite(db_, sqlite3_bind_double(stmt_, index, value),
+                "binding parameter of '" + sql_ + "'");
     return *this;
 }
 Statement& Statement::bind(int index, std::string_view value) {
@@ -75,7 +78,8 @@ int64_t Statement::columnInt(int col) const { return sqlite3_column_int64(stmt_,
 double Statement::columnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
 std::string Statement::columnText(int col) const {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
 }
 std::optional<int64_t> Statement::columnOptionalInt(int col) const {
     if (isNull(col)) return std::nullopt;
@@ -83,8 +87,9 @@ std::optional<int64_t> Statement::columnOptionalInt(int col) const {
 }
 
 Database::Database(const std::filesystem::path& path) : path_(path) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);
@@ -105,11 +110,14 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
     }
 }
 
-Database::Database(Database&& o) noexcept : path_(std::move(o.path_)), db_(o.db_) { o.db_ = nullptr; }
+Database::Database(Database&& o) noexcept : path_(std::move(o.path_)), db_(o.db_) {
+    o.db_ = nullptr;
+}
 
 Database::~Database() {
     if (db_ && sqlite3_close(db_) != SQLITE_OK) {
-        spdlog::warn("closing database '{}' failed, ignoring: {}", path_.string(), sqlite3_errmsg(db_));
+        spdlog::warn("closing database '{}' failed, ignoring: {}", path_.string(),
+                     sqlite3_errmsg(db_));
     }
 }
 

@@ -15,11 +15,11 @@ namespace nixjail::runner::store {
 
 // An SQLite failure; the message ends with sqlite3_errmsg().
 class SqliteError : public base::Error {
-public:
+  public:
     SqliteError(const std::string& what, int code) : base::Error(what), code_(code) {}
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -27,7 +27,7 @@ private:
 void checkSqlite(sqlite3* db, int rc, const std::string& what);
 
 class Statement {
-public:
+  public:
     Statement(sqlite3* db, std::string_view sql);
     Statement(Statement&& o) noexcept;
     Statement& operator=(Statement&&) = delete;
@@ -39,7 +39,9 @@ public:
     Statement& bind(int index, double value);
     Statement& bind(int index, std::string_view value);
     Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-    Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const std::string& value) {
+        return bind(index, std::string_view(value));
+    }
     Statement& bind(int index, std::nullopt_t);
     Statement& bind(int index, const std::optional<int64_t>& value);
     Statement& bind(int index, const std::optional<double>& value);
@@ -58,14 +60,14 @@ public:
     std::string columnText(int col) const;
     std::optional<int64_t> columnOptionalInt(int col) const;
 
-private:
+  private:
     sqlite3* db_;
     sqlite3_stmt* stmt_ = nullptr;
     std::string sql_;
 };
 
 class Database {
-public:
+  public:
     // Opens (creating if needed) the database, turns on WAL, foreign keys and a busy timeout.
     explicit Database(const std::filesystem::path& path);
     Database(Database&& o) noexcept;
@@ -80,21 +82,21 @@ public:
     const std::filesystem::path& path() const { return path_; }
     sqlite3* handle() { return db_; }
 
-private:
+  private:
     std::filesystem::path path_;
     sqlite3* db_ = nullptr;
 };
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless commit() ran.
 class Transaction {
-public:
+  public:
     explicit Transaction(Database& db);
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction();
     void commit();
 
-private:
+  private:
     Database& db_;
     bool done_ = false;
 };

@@ -12,12 +12,18 @@ namespace nixjail::runner::store {
 
 std::string_view phaseName(Phase phase) {
     switch (phase) {
-        case Phase::ClosureResolution: return "closure_resolution";
-        case Phase::RootPrepare: return "root_prepare";
-        case Phase::WorkspacePrepare: return "workspace_prepare";
-        case Phase::ProxySetup: return "proxy_setup";
-        case Phase::Execution: return "execution";
-        case Phase::Cleanup: return "cleanup";
+        case Phase::ClosureResolution:
+            return "closure_resolution";
+        case Phase::RootPrepare:
+            return "root_prepare";
+        case Phase::WorkspacePrepare:
+            return "workspace_prepare";
+        case Phase::ProxySetup:
+            return "proxy_setup";
+        case Phase::Execution:
+            return "execution";
+        case Phase::Cleanup:
+            return "cleanup";
     }
     return "unknown";
 }
@@ -46,7 +52,8 @@ JobStore::JobStore(const std::filesystem::path& path) : db_(path) {
 int64_t JobStore::recordJobStart(const JobStart& s) {
     std::lock_guard lock(mutex_);
     auto st = db_.prepare(
-        "INSERT INTO jobs (forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms)"
+        "INSERT INTO jobs (forge_task_id, repo, workflow, job, matrix, labels, status, "
+        "started_at_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, 'running', ?)");
     st.bind(1, s.forge_task_id).bind(2, s.repo).bind(3, s.workflow).bind(4, s.job);
     st.bind(5, s.matrix).bind(6, s.labels).bind(7, s.started_at_ms);
@@ -86,7 +93,8 @@ void JobStore::finishJob(int64_t job_id, const JobFinish& f) {
 void JobStore::recordStep(int64_t job_id, const StepRecord& s) {
     std::lock_guard lock(mutex_);
     auto st = db_.prepare(
-        "INSERT OR REPLACE INTO steps (job_id, step_index, name, status, started_at_ms, ended_at_ms,"
+        "INSERT OR REPLACE INTO steps (job_id, step_index, name, status, started_at_ms, "
+        "ended_at_ms,"
         " exit_code, duration_ms, peak_memory_bytes, oom, timed_out)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, job_id).bind(2, s.index).bind(3, s.name).bind(4, s.status);
@@ -150,10 +158,9 @@ std::vector<StepRecord> JobStore::steps(int64_t job_id) {
     st.bind(1, job_id);
     std::vector<StepRecord> out;
     while (st.step()) {
-        out.push_back({st.columnInt(0), st.columnText(1), st.columnText(2),
-                       st.columnOptionalInt(3), st.columnOptionalInt(4), st.columnOptionalInt(5),
-                       st.columnOptionalInt(6), st.columnOptionalInt(7), st.columnInt(8) != 0,
-                       st.columnInt(9) != 0});
+        out.push_back({st.columnInt(0), st.columnText(1), st.columnText(2), st.columnOptionalInt(3),
+                       st.columnOptionalInt(4), st.columnOptionalInt(5), st.columnOptionalInt(6),
+                       st.columnOptionalInt(7), st.columnInt(8) != 0, st.columnInt(9) != 0});
     }
     return out;
 }
@@ -189,7 +196,8 @@ Stats JobStore::stats() {
                             percentile(values, 0.50), percentile(values, 0.95)});
     }
     auto st = db_.prepare(
-        "SELECT COALESCE(SUM(workspace_cache_hit = 1), 0), COALESCE(SUM(workspace_cache_hit = 0), 0),"
+        "SELECT COALESCE(SUM(workspace_cache_hit = 1), 0), COALESCE(SUM(workspace_cache_hit = 0), "
+        "0),"
         " COALESCE(SUM(root_cache_hit = 1), 0), COALESCE(SUM(root_cache_hit = 0), 0) FROM jobs");
     st.step();
     s.workspace = {st.columnInt(0), st.columnInt(1)};

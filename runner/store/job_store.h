@@ -14,7 +14,14 @@
 
 namespace nixjail::runner::store {
 
-enum class Phase { ClosureResolution, RootPrepare, WorkspacePrepare, ProxySetup, Execution, Cleanup };
+enum class Phase {
+    ClosureResolution,
+    RootPrepare,
+    WorkspacePrepare,
+    ProxySetup,
+    Execution,
+    Cleanup
+};
 inline constexpr Phase kAllPhases[] = {Phase::ClosureResolution, Phase::RootPrepare,
                                        Phase::WorkspacePrepare,  Phase::ProxySetup,
                                        Phase::Execution,         Phase::Cleanup};
@@ -105,7 +112,7 @@ struct Stats {
 // Thread-safe: the daemon records from several job threads; calls are serialised on one
 // connection (SQLite writes are serialised anyway).
 class JobStore {
-public:
+  public:
     // Opens the database and brings its schema up to date with the embedded migrations.
     explicit JobStore(const std::filesystem::path& path);
 
@@ -124,7 +131,7 @@ public:
     std::vector<NetworkDecisionRecord> networkDecisions(int64_t job_id);
     Stats stats();
 
-private:
+  private:
     std::mutex mutex_;
     Database db_;
 };

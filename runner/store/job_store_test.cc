@@ -11,21 +11,24 @@ namespace nixjail::runner::store {
 namespace {
 
 class JobStoreTest : public ::testing::Test {
-protected:
+  protected:
     base::TempDir dir_{"nixjail-store-"};
     JobStore store_{dir_.path() / "jobs.db"};
 
     int64_t addJob(int64_t task, const std::string& status, int64_t exec_ms, bool ws_hit) {
-        int64_t id = store_.recordJobStart({task, "acme/app", "ci.yml", "build", "{}", "nix", task * 10});
+        int64_t id =
+            store_.recordJobStart({task, "acme/app", "ci.yml", "build", "{}", "nix", task * 10});
         store_.recordPhase(id, Phase::Execution, exec_ms);
         store_.recordCacheResult(id, CacheKind::Workspace, ws_hit);
-        store_.finishJob(id, {status, task * 10 + 5, status == "failure" ? "step 'test' exited 1" : ""});
+        store_.finishJob(
+            id, {status, task * 10 + 5, status == "failure" ? "step 'test' exited 1" : ""});
         return id;
     }
 };
 
 TEST_F(JobStoreTest, RecordsAJobWithStepsAndDecisions) {
-    int64_t id = store_.recordJobStart({42, "acme/app", "ci.yml", "build", "{\"os\":\"linux\"}", "nix,x86", 1000});
+    int64_t id = store_.recordJobStart(
+        {42, "acme/app", "ci.yml", "build", "{\"os\":\"linux\"}", "nix,x86", 1000});
     for (Phase p : kAllPhases) store_.recordPhase(id, p, 10);
     store_.recordPhase(id, Phase::Execution, 500);
     store_.recordCacheResult(id, CacheKind::Root, true);
@@ -33,10 +36,11 @@ TEST_F(JobStoreTest, RecordsAJobWithStepsAndDecisions) {
     store_.recordStep(id, {0, "checkout", "running", 1001, {}, {}, {}, {}, false, false});
     store_.recordStep(id, {0, "checkout", "success", 1001, 1100, 0, 99, 1 << 20, false, false});
     store_.recordStep(id, {1, "build", "failure", 1100, 1500, {}, 400, {}, true, false});
-    store_.recordNetworkDecision(id, {1200, "GET", "cache.nixos.org", "/nix-cache-info", "allow nix",
-                                      "allow", 312, ""});
+    store_.recordNetworkDecision(
+        id, {1200, "GET", "cache.nixos.org", "/nix-cache-info", "allow nix", "allow", 312, ""});
     store_.recordNetworkDecision(id, {1300, "POST", "evil.example", "/", "", "deny", 0, ""});
-    store_.finishJob(id, {"failure", 1600, "step 'build' killed: out of memory", 123456, 37, 2 << 20, 1.5});
+    store_.finishJob(
+        id, {"failure", 1600, "step 'build' killed: out of memory", 123456, 37, 2 << 20, 1.5});
 
     auto jobs = store_.recentJobs(10);
     ASSERT_EQ(jobs.size(), 1u);

@@ -18,9 +18,10 @@ void applyMigrations(Database& db, const std::vector<Migration>& migrations) {
     int expected = 1;
     for (const auto& m : migrations) {
         if (m.version != expected) {
-            throw base::Error(fmt::format("migration '{}' has version {} where {} was expected; "
-                                          "migrations must be numbered 001, 002, ... without gaps",
-                                          m.name, m.version, expected));
+            throw base::Error(
+                fmt::format("migration '{}' has version {} where {} was expected; "
+                            "migrations must be numbered 001, 002, ... without gaps",
+                            m.name, m.version, expected));
         }
         ++expected;
         if (m.version <= current) continue;

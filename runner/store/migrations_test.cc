@@ -53,8 +53,9 @@ TEST(Migrations, AppliesOnlyNewOnes) {
 TEST(Migrations, FailedMigrationRollsBackAndKeepsVersion) {
     base::TempDir dir("nixjail-store-");
     Database db(dir.path() / "x.db");
-    std::vector<Migration> ms = {{1, "001_a.sql", "CREATE TABLE a (x);"},
-                                 {2, "002_bad.sql", "CREATE TABLE b (x); INSERT INTO nope VALUES (1);"}};
+    std::vector<Migration> ms = {
+        {1, "001_a.sql", "CREATE TABLE a (x);"},
+        {2, "002_bad.sql", "CREATE TABLE b (x); INSERT INTO nope VALUES (1);"}};
     try {
         applyMigrations(db, ms);
         FAIL() << "expected the second migration to fail";

@@ -21,7 +21,8 @@ std::string readLine(int fd) {
     for (;;) {
         ssize_t n = ::read(fd, &c, 1);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw base::Error("fake forge exited before listening (output so far: '" + line + "')");
+        if (n <= 0)
+            throw base::Error("fake forge exited before listening (output so far: '" + line + "')");
         if (c == '\n') return line;
         line += c;
     }
@@ -48,8 +49,14 @@ void FakeForgeServer::stop() {
 void FakeForgeServer::start() {
     auto out = base::Pipe::create();
     base::SpawnOptions opts;
-    opts.argv = {"python3", NIXJAIL_FAKE_FORGE_PY, "--port", std::to_string(port_),
-                 "--dialect", options_.dialect, "--registration-token", options_.registration_token};
+    opts.argv = {"python3",
+                 NIXJAIL_FAKE_FORGE_PY,
+                 "--port",
+                 std::to_string(port_),
+                 "--dialect",
+                 options_.dialect,
+                 "--registration-token",
+                 options_.registration_token};
     if (options_.persist) {
         opts.argv.push_back("--state");
         opts.argv.push_back((dir_.path() / "state.json").string());
@@ -68,8 +75,8 @@ nlohmann::json FakeForgeServer::admin(const std::string& path, const nlohmann::j
     auto reply = curl.post(url() + "/_admin/" + path, {"Content-Type: application/json", "Expect:"},
                            request.dump(), std::chrono::seconds(120), false);
     if (reply.status != 200) {
-        throw base::Error("fake forge admin '" + path + "' answered " + std::to_string(reply.status) +
-                          ": " + reply.body);
+        throw base::Error("fake forge admin '" + path + "' answered " +
+                          std::to_string(reply.status) + ": " + reply.body);
     }
     return nlohmann::json::parse(reply.body);
 }
@@ -86,7 +93,8 @@ nlohmann::json FakeForgeServer::waitTask(int64_t task_id, bool final, double tim
 }
 
 nlohmann::json FakeForgeServer::waitJob(int64_t job_id, bool final, bool sealed, double timeout_s) {
-    return admin("wait", {{"job_id", job_id}, {"final", final}, {"sealed", sealed}, {"timeout", timeout_s}});
+    return admin(
+        "wait", {{"job_id", job_id}, {"final", final}, {"sealed", sealed}, {"timeout", timeout_s}});
 }
 
 }  // namespace nixjail::tests

@@ -3,9 +3,8 @@
 #pragma once
 
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "runner/base/child_process.h"
 #include "runner/base/temp_dir.h"
@@ -21,7 +20,7 @@ struct FakeForgeOptions {
 };
 
 class FakeForgeServer {
-public:
+  public:
     // Starts the server on an ephemeral port and returns once it accepts connections.
     explicit FakeForgeServer(FakeForgeOptions options = {});
     ~FakeForgeServer();
@@ -35,7 +34,8 @@ public:
     void start();
 
     // POST /_admin/<path>; throws on a non-200 reply.
-    nlohmann::json admin(const std::string& path, const nlohmann::json& request = nlohmann::json::object());
+    nlohmann::json admin(const std::string& path,
+                         const nlohmann::json& request = nlohmann::json::object());
 
     // Convenience wrappers over admin().
     int64_t enqueueJob(const std::string& payload_yaml, const std::vector<std::string>& runs_on,
@@ -46,7 +46,7 @@ public:
     nlohmann::json waitJob(int64_t job_id, bool final, bool sealed = false, double timeout_s = 30);
     nlohmann::json state() { return admin("state"); }
 
-private:
+  private:
     FakeForgeOptions options_;
     base::TempDir dir_;
     int port_ = 0;
