@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <utility>
 
 #include "runner/base/error.h"
@@ -31,6 +32,29 @@ std::vector<char*> cStrings(const std::vector<std::string>& v) {
 
 void check(int rc, const char* what) {
     if (rc != 0) throw SysError(what, rc);
+}
+
+// A program name without '/' is looked up in the PATH the child gets, as its shell would, not
+// in the runner's own PATH; without a PATH in `env`, in the runner's.
+std::optional<std::string> resolveProgram(const std::string& name, const std::vector<std::string>& env) {
+    if (name.find('/') != std::string::npos) return name;
+    for (const auto& kv : env) {
+        if (kv.rfind("PATH=", 0) != 0) continue;
+        const std::string path = kv.substr(5);
+        size_t start = 0;
+        while (start <= path.size()) {
+            size_t colon = path.find(':', start);
+            std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+            if (!dir.empty()) {
+                std::string candidate = dir + "/" + name;
+                if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+            }
+            if (colon == std::string::npos) break;
+            start = colon + 1;
+        }
+        return std::nullopt;
+    }
+    return name;
 }
 }  // namespace
 
@@ -64,8 +88,10 @@ ChildProcess ChildProcess::spawn(const SpawnOptions& opts) {
 
     auto argv = cStrings(opts.argv);
     auto envp = cStrings(opts.env);
+    const auto program = resolveProgram(opts.argv[0], opts.env);
+    if (!program) throw Error("cannot start '" + opts.argv[0] + "': not found in the PATH it was given");
     pid_t pid = -1;
-    int rc = posix_spawnp(&pid, opts.argv[0].c_str(), &actions, &attr, argv.data(), envp.data());
+    int rc = posix_spawnp(&pid, program->c_str(), &actions, &attr, argv.data(), envp.data());
     if (rc != 0) {
         throw SysError("cannot start '" + opts.argv[0] + "'" +
                            (opts.cwd.empty() ? "" : " in '" + opts.cwd.string() + "'"),

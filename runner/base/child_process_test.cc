@@ -42,6 +42,15 @@ TEST(ChildProcess, MissingProgramThrowsWithItsName) {
     }
 }
 
+TEST(ChildProcess, ProgramIsFoundInTheChildsPath) {
+    TempDir dir;
+    writeFile(dir.path() / "only-here", "#!/bin/sh\nexit 5\n");
+    std::filesystem::permissions(dir.path() / "only-here", std::filesystem::perms::owner_all);
+    auto child = ChildProcess::spawn({.argv = {"only-here"}, .env = {"PATH=/nonexistent:" + dir.path().string()}});
+    EXPECT_EQ(child.wait().exitCode(), 5);
+    EXPECT_THROW(ChildProcess::spawn({.argv = {"sh"}, .env = {"PATH=" + dir.path().string()}}), Error);
+}
+
 TEST(ChildProcess, DestructorKillsTheProcessGroup) {
     TempDir dir;
     auto pidFile = dir.path() / "pid";

@@ -381,6 +381,25 @@ jobs:
     EXPECT_NE(capture.logs["j"].find("tool-ran\nsub\n"), std::string::npos);
 }
 
+TEST_F(WorkflowRunnerTest, CustomShellIsFoundThroughGithubPath) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - run: |
+          mkdir -p "$RUNNER_TEMP/tools"
+          printf '#!/bin/sh\necho "myshell ran $(cat "$1")"\n' > "$RUNNER_TEMP/tools/myshell"
+          chmod +x "$RUNNER_TEMP/tools/myshell"
+          echo "$RUNNER_TEMP/tools" >> "$GITHUB_PATH"
+      - run: the script
+        shell: myshell {0}
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_NE(capture.logs["j"].find("myshell ran the script"), std::string::npos) << capture.all();
+}
+
 TEST_F(WorkflowRunnerTest, DefaultEnvironmentVariables) {
     auto r = run(R"Y(
 on: push
