@@ -52,6 +52,7 @@ struct ExecFlags {
     std::string action_cache_dir;
     size_t max_parallel = 0;
     bool no_color = false;
+    bool verbose = false;
 };
 
 // SIGINT/SIGTERM cancel the run: blocked in every thread, received by one that only waits.
@@ -246,7 +247,11 @@ int runExec(const ExecFlags& f) {
     for (const auto& [k, v] : opts.secrets) masker.add(v);
     std::stop_source stop;
     SignalCanceller signals(stop);
-    engine::ConsoleReporter console(stdout, colour);
+    auto isTrue = [](const std::map<std::string, std::string>& m) {
+        auto it = m.find("ACTIONS_STEP_DEBUG");
+        return it != m.end() && it->second == "true";
+    };
+    engine::ConsoleReporter console(stdout, colour, f.verbose || isTrue(opts.secrets) || isTrue(opts.vars));
     Json summary = Json{{"workflows", Json::array()}};
     std::vector<engine::JobReport> allJobs;
     engine::Result overall = engine::Result::kSuccess;
@@ -318,6 +323,8 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--action-cache-dir", flags->action_cache_dir, "keep fetched actions here between runs");
     cmd->add_option("--max-parallel", flags->max_parallel, "job instances running at once (default: cores, at least 2)");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
+    cmd->add_flag("-v,--verbose", flags->verbose,
+                  "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");
     cmd->callback([flags, &exit_code] {
         try {
             exit_code = runExec(*flags);

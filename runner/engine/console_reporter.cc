@@ -49,7 +49,9 @@ public:
             case LineKind::kError: console_.print(prefix_, indent + "Error: " + l.text, kRed); break;
             case LineKind::kWarning: console_.print(prefix_, indent + "Warning: " + l.text, kYellow); break;
             case LineKind::kNotice: console_.print(prefix_, indent + "Notice: " + l.text, kBlue); break;
-            case LineKind::kDebug: break;  // shown only with --verbose (not yet wired)
+            case LineKind::kDebug:
+                if (console_.debug()) console_.print(prefix_, indent + "Debug: " + l.text, kDim);
+                break;
             case LineKind::kRunner: console_.print(prefix_, indent + l.text, kDim); break;
         }
     }

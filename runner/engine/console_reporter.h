@@ -11,17 +11,20 @@ namespace nixjail::runner::engine {
 
 class ConsoleReporter : public RunReporter {
 public:
-    ConsoleReporter(std::FILE* out, bool colour) : out_(out), colour_(colour) {}
+    // `debug`: show ::debug:: lines and the runner's debug notes (Actions' ACTIONS_STEP_DEBUG).
+    ConsoleReporter(std::FILE* out, bool colour, bool debug = false) : out_(out), colour_(colour), debug_(debug) {}
     std::unique_ptr<JobObserver> jobStarted(const JobInstance& instance) override;
     void jobFinished(const JobInstance& instance, const JobOutcome& outcome) override;
 
     // Writes one line under the lock; `style` is an ANSI SGR code or empty.
     void print(const std::string& prefix, const std::string& text, const char* style = "");
     bool colour() const { return colour_; }
+    bool debug() const { return debug_; }
 
 private:
     std::FILE* out_;
     bool colour_;
+    bool debug_;
     std::mutex mu_;
 };
 

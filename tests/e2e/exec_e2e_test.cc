@@ -92,6 +92,19 @@ TEST(ExecE2E, WorkflowDispatchInputsWithDefaults) {
     EXPECT_TRUE(has(r.out, "level=warn target=staging event=workflow_dispatch payload=staging")) << r.out;
 }
 
+TEST(ExecE2E, DebugLinesOnlyWithVerboseOrStepDebug) {
+    TempDir dir;
+    nixjail::base::writeFile(dir.path() / "w.yml",
+                             "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - run: echo '::debug::deep detail'\n");
+    auto quiet = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    EXPECT_FALSE(has(quiet.out, "Debug: deep detail")) << quiet.out;
+    auto verbose = runBinary({"exec", "-W", "w.yml", "--verbose"}, dir.path());
+    EXPECT_TRUE(has(verbose.out, "Debug: deep detail")) << verbose.out;
+    EXPECT_TRUE(has(verbose.out, "Debug: shell: bash -e ")) << verbose.out;
+    auto secret = runBinary({"exec", "-W", "w.yml", "--secret", "ACTIONS_STEP_DEBUG=true"}, dir.path());
+    EXPECT_TRUE(has(secret.out, "Debug: deep detail")) << secret.out;
+}
+
 TEST(ExecE2E, NoWorkflowForTheEventIsAClearError) {
     auto r = runBinary({"exec", "-W", (kWorkflows / "dispatch.yml").string()});
     EXPECT_EQ(r.exit_code, 1);
