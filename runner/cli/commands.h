@@ -7,5 +7,6 @@ namespace nixjail::runner::cli {
 
 void addExecCommand(CLI::App& app, int& exit_code);
 void addCacheCommand(CLI::App& app, int& exit_code);
+void addRegisterCommands(CLI::App& app, int& exit_code);
 
 }  // namespace nixjail::runner::cli

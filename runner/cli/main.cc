@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     int exitCode = 0;
     nixjail::runner::cli::addExecCommand(app, exitCode);
     nixjail::runner::cli::addCacheCommand(app, exitCode);
+    nixjail::runner::cli::addRegisterCommands(app, exitCode);
     app.parse_complete_callback([&] {
         auto logger = spdlog::stderr_color_mt("nixjail");
         logger->set_level(spdlog::level::from_str(logLevel));

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -21,8 +22,13 @@ struct Run {
     std::string err;
 };
 
+// A small fixed environment, plus the sanitizer settings of sanitizer builds so the runner
+// binary under test reports (and suppresses) like the test itself.
 inline std::vector<std::string> baseEnv() {
-    return {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
+    std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
+    for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"})
+        if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+    return env;
 }
 
 inline Run runBinary(std::vector<std::string> args, const std::filesystem::path& cwd = kSource,
