@@ -38,22 +38,30 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     const std::string own = github_.value("repository", "");
     const fs::path dest = inside(workspace_.host, with("path"), "actions/checkout path");
     const std::string shown = (workspace_.jail / with("path")).lexically_normal().string();
-    if (repository.empty() || repository == own) {
-        if (opts_.repo_dir.empty()) throw base::Error("actions/checkout: no local working tree to provide");
+    const bool ownRepo = repository.empty() || repository == own;
+    if (ownRepo && !opts_.repo_dir.empty()) {
         log(LineKind::kRunner, "Copying the local working tree '" + opts_.repo_dir.string() + "' to '" + shown + "'");
         copyWorkingTree(opts_.repo_dir, dest);
         adopt(dest, true);
         rec.exit_code = 0;
         return true;
     }
+    // Without a local working tree (the daemon), the job's own repository comes from the forge
+    // through the checkout cache too, at the commit that triggered the run.
+    const std::string name = ownRepo ? own : repository;
+    if (name.empty()) throw base::Error("actions/checkout: no repository to check out (github.repository is empty)");
     if (!opts_.checkout_provider) {
-        throw base::Error("actions/checkout of '" + repository + "' needs the checkout cache, which this run does not have");
+        throw base::Error("actions/checkout of '" + name + "' needs the checkout cache, which this run does not have");
     }
     CheckoutSpec spec;
     std::string server = github_.value("server_url", "");
     while (!server.empty() && server.back() == '/') server.pop_back();
-    spec.url = server + "/" + repository;
-    spec.rev = with("ref");  // empty: the default branch
+    spec.url = server + "/" + name;
+    spec.rev = with("ref");  // empty: the default branch (own repository: the triggering commit)
+    if (ownRepo && spec.rev.empty()) {
+        spec.rev = github_.value("sha", "");
+        if (spec.rev.empty()) spec.rev = github_.value("ref", "");
+    }
     for (std::string line; const auto& c : with("sparse-checkout") + "\n") {
         if (c != '\n') {
             line += c;
@@ -63,7 +71,12 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
         if (b != std::string::npos) spec.sparse_paths.push_back(line.substr(b, e - b + 1));
         line.clear();
     }
-    if (const auto t = with("token"); !t.empty()) spec.token = t;
+    if (const auto t = with("token"); !t.empty()) {
+        spec.token = t;
+    } else if (ownRepo && github_.contains("token") && github_["token"].is_string() &&
+               !github_["token"].get<std::string>().empty()) {
+        spec.token = github_["token"].get<std::string>();  // actions/checkout's default: github.token
+    }
     spec.with_history = with("fetch-depth") == "0";
     // The snapshot makes its own directory: an empty target is replaced, a non-empty one refused.
     if (fs::exists(dest)) {
@@ -74,9 +87,10 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     }
     fs::create_directories(dest.parent_path());
     auto lease = opts_.checkout_provider(spec, dest);
-    log(LineKind::kRunner, "Checked out " + repository + " at " + lease->commit() + " (" +
+    log(LineKind::kRunner, "Checked out " + name + " at " + lease->commit() + " (" +
                                (lease->cacheHit() ? "cached" : "fetched") + ") to '" + shown + "'");
     adopt(dest, true);
+    if (lease->cacheHit()) ++checkout_stats_.cached;
     checkouts_.push_back(std::move(lease));
     rec.exit_code = 0;
     return true;
@@ -89,7 +103,15 @@ bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord&
         throw base::Error("step '" + rec.name + "' uses a container image ('" + uses +
                           "'); this runner runs steps in its own jail and does not run containers");
     }
-    if (isCheckout(uses)) return runCheckout(step, scope, rec);
+    if (isCheckout(uses)) {
+        // Checkouts count as the job's workspace preparation, not as its execution.
+        const auto start = std::chrono::steady_clock::now();
+        const bool ok = runCheckout(step, scope, rec);
+        checkout_stats_.time += std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        ++checkout_stats_.count;
+        return ok;
+    }
 
     fs::path hostDir, jailDir;
     std::string repository;

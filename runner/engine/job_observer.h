@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace nixjail::runner::engine {
@@ -30,12 +32,27 @@ struct StepRecord {
     std::map<std::string, std::string> outputs;
 };
 
+// The phases of a job, in order. Each is timed; they do not overlap, so their sum is the job's
+// time minus scheduling: execution excludes the checkouts counted under workspace_prepare.
+enum class Phase { kClosureResolution, kRootPrepare, kWorkspacePrepare, kProxySetup, kExecution, kCleanup };
+const char* phaseName(Phase p);  // "closure_resolution", ...
+
+struct PhaseRecord {
+    Phase phase = Phase::kExecution;
+    std::chrono::milliseconds duration{0};
+    std::optional<bool> cache_hit;          // root_prepare, workspace_prepare: served from the cache
+    std::map<std::string, int64_t> facts;   // e.g. closure_paths, checkouts
+};
+
 class JobObserver {
 public:
     virtual ~JobObserver() = default;
     virtual void stepStarted(const StepRecord& step) = 0;
     virtual void line(const LogLine& line) = 0;
     virtual void stepFinished(const StepRecord& step) = 0;
+    // Called once per phase the job went through, when it ends (phases the job did not need,
+    // such as root_prepare under the host executor, are not reported).
+    virtual void phaseFinished(const PhaseRecord&) {}
 };
 
 }  // namespace nixjail::runner::engine

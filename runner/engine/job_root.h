@@ -2,6 +2,8 @@
 // need to use it. Made by a RootProvider (nix_root_provider.h builds it from a Nix closure).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -16,6 +18,14 @@ public:
     virtual const std::filesystem::path& root() const = 0;  // the job's own writable copy
     virtual std::string binPath() const = 0;                // PATH inside the jail
     virtual bool cacheHit() const = 0;                      // the closure's root was cached
+
+    // How long the provider spent on each part, for the job's phase records.
+    struct Timings {
+        std::chrono::milliseconds closure_resolution{0};  // package names -> closure
+        std::chrono::milliseconds root_prepare{0};        // cached root (built on a miss) + job copy
+        size_t closure_paths = 0;
+    };
+    virtual Timings timings() const = 0;
 };
 
 // Makes the root for `packages` at `dst` (which must not exist); throws base::Error naming the

@@ -42,6 +42,26 @@ const char* resultName(Result r) {
     return "unknown";
 }
 
+const char* phaseName(Phase p) {
+    switch (p) {
+        case Phase::kClosureResolution: return "closure_resolution";
+        case Phase::kRootPrepare: return "root_prepare";
+        case Phase::kWorkspacePrepare: return "workspace_prepare";
+        case Phase::kProxySetup: return "proxy_setup";
+        case Phase::kExecution: return "execution";
+        case Phase::kCleanup: return "cleanup";
+    }
+    return "unknown";
+}
+
+namespace {
+
+std::chrono::milliseconds since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+}  // namespace
+
 JobRun::JobRun(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
                SecretMasker& masker, std::stop_token cancel)
     : instance_(instance),
@@ -348,12 +368,22 @@ JobOutcome JobRun::run() {
         if (r && minutes(*r)) jobTimeout = *minutes(*r);
     }
     deadline_ = start + jobTimeout;
+    std::chrono::milliseconds directories{0};
+    std::optional<Clock::time_point> execStart;
     try {
         prepareDirectories();
         prepareEnvironment();
-        prepareJail();
+        directories = since(start);
+        try {
+            prepareJail();
+        } catch (...) {
+            reportRootPhases(outcome);
+            throw;
+        }
+        reportRootPhases(outcome);
         StepScope top;
         top_ = &top;
+        execStart = Clock::now();
         // The job's timeout-minutes bounds each step: a step's limit is at most the time left.
         runSteps(instance_.job->steps, top);
         if (cancelled_ && !timed_out_) job_status_ = "cancelled";
@@ -371,6 +401,24 @@ JobOutcome JobRun::run() {
         log(LineKind::kError, outcome.error);
         job_status_ = "failure";
     }
+    if (dir_) {
+        PhaseRecord ws{.phase = Phase::kWorkspacePrepare, .duration = directories + checkout_stats_.time};
+        ws.facts["checkouts"] = checkout_stats_.count;
+        ws.facts["cached_checkouts"] = checkout_stats_.cached;
+        // A hit when every checkout came from the cache (the local working tree is copied, never cached).
+        if (checkout_stats_.count > 0) ws.cache_hit = checkout_stats_.cached == checkout_stats_.count;
+        phaseDone(outcome, std::move(ws));
+    }
+    if (execStart) phaseDone(outcome, {.phase = Phase::kExecution, .duration = since(*execStart) - checkout_stats_.time});
+    const auto cleanupStart = Clock::now();
+    try {
+        cleanup();
+    } catch (const std::exception& e) {
+        log(LineKind::kError, std::string("cleaning up the job: ") + e.what());
+        if (outcome.error.empty()) outcome.error = masker_.mask(e.what());
+        job_status_ = "failure";
+    }
+    phaseDone(outcome, {.phase = Phase::kCleanup, .duration = since(cleanupStart)});
     outcome.result = job_status_ == "success" ? Result::kSuccess
                      : cancelled_ && job_status_ == "cancelled" ? Result::kCancelled
                                                                : Result::kFailure;
@@ -379,6 +427,29 @@ JobOutcome JobRun::run() {
     for (auto& [k, v] : outcome.outputs) v = masker_.mask(v);
     outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     return outcome;
+}
+
+void JobRun::phaseDone(JobOutcome& outcome, PhaseRecord record) {
+    observer_.phaseFinished(record);
+    outcome.phases.push_back(std::move(record));
+}
+
+void JobRun::reportRootPhases(JobOutcome& outcome) {
+    if (!root_) return;
+    const auto t = root_->timings();
+    PhaseRecord closure{.phase = Phase::kClosureResolution, .duration = t.closure_resolution};
+    closure.facts["closure_paths"] = static_cast<int64_t>(t.closure_paths);
+    phaseDone(outcome, std::move(closure));
+    phaseDone(outcome, {.phase = Phase::kRootPrepare, .duration = t.root_prepare, .cache_hit = root_->cacheHit()});
+}
+
+// Releases what the job holds, in the reverse order of making it: the jail (its processes and
+// mounts), the checkout snapshots, the root snapshot, then the job directory.
+void JobRun::cleanup() {
+    jail_.reset();
+    checkouts_.clear();
+    root_.reset();
+    dir_.reset();
 }
 
 JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,

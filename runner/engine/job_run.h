@@ -64,6 +64,9 @@ private:
     void log(LineKind kind, const std::string& text);
     std::optional<std::chrono::milliseconds> stepTimeout(const workflow::Step& step, const StepScope& scope);
     void finishOutputs(JobOutcome& outcome);
+    void phaseDone(JobOutcome& outcome, PhaseRecord record);
+    void reportRootPhases(JobOutcome& outcome);
+    void cleanup();
 
     // script_step.cc: `run:` steps; fills rec.exit_code and rec.outputs, returns success.
     bool runScript(const workflow::Step& step, StepScope& scope, StepRecord& rec,
@@ -101,6 +104,11 @@ private:
     size_t next_index_ = 1;
     std::vector<StepRecord> records_;
     std::string summary_;  // GITHUB_STEP_SUMMARY contents of all steps
+    struct CheckoutStats {
+        std::chrono::milliseconds time{0};  // spent in actions/checkout steps
+        int count = 0;
+        int cached = 0;  // served from the checkout cache
+    } checkout_stats_;
 };
 
 }  // namespace nixjail::runner::engine

@@ -33,6 +33,7 @@ struct JobOutcome {
     std::chrono::milliseconds duration{0};
     std::string error;    // why the job failed outside any step
     std::string summary;  // GITHUB_STEP_SUMMARY of all steps
+    std::vector<PhaseRecord> phases;  // as reported to JobObserver::phaseFinished
 };
 
 // Runs the job's steps in a fresh workspace through opts.executor. Never throws for problems of

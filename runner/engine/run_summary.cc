@@ -21,12 +21,20 @@ nlohmann::json workflowSummary(const std::string& file, const std::string& name,
             if (!s.error.empty()) step["error"] = s.error;
             steps.push_back(std::move(step));
         }
+        Json phases = Json::object();
+        for (const auto& p : j.outcome.phases) {
+            Json phase{{"duration_ms", p.duration.count()}};
+            if (p.cache_hit) phase["cache_hit"] = *p.cache_hit;
+            for (const auto& [k, v] : p.facts) phase[k] = v;
+            phases[phaseName(p.phase)] = std::move(phase);
+        }
         Json job{{"id", j.job_id},
                  {"name", j.name},
                  {"matrix", j.matrix},
                  {"result", resultName(j.outcome.result)},
                  {"duration_ms", j.outcome.duration.count()},
                  {"outputs", j.outcome.outputs},
+                 {"phases", phases},
                  {"steps", steps}};
         if (!j.outcome.error.empty()) job["error"] = j.outcome.error;
         if (!j.outcome.summary.empty()) job["step_summary"] = j.outcome.summary;

@@ -55,6 +55,16 @@ TEST(ExecE2E, ExampleWorkflowSucceedsAndWritesSummary) {
         if (j["id"] == "report") {
             EXPECT_EQ(j["step_summary"], "### example finished\n");
         }
+        // The host executor has no root to resolve or prepare; checkouts count as workspace time.
+        const auto& phases = j["phases"];
+        EXPECT_FALSE(phases.contains("closure_resolution")) << phases;
+        EXPECT_FALSE(phases.contains("root_prepare")) << phases;
+        for (const char* p : {"workspace_prepare", "execution", "cleanup"}) {
+            EXPECT_TRUE(phases.contains(p)) << p << " " << phases;
+        }
+        if (j["id"] == "build") {
+            EXPECT_EQ(phases["workspace_prepare"]["checkouts"], 1) << phases;
+        }
     }
     EXPECT_EQ(testInstances, 3);
     EXPECT_FALSE(has(summary.dump(), "hunter2-token"));

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -52,10 +53,27 @@ TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
               std::string::npos)
         << r.out;
     EXPECT_EQ(r.out.find("jail-secret-value"), std::string::npos);
+    // Each job's phases are timed; the first job to need a closure builds its root.
+    auto rootHits = [&] {
+        std::vector<bool> hits;
+        const auto parsed = nlohmann::json::parse(nixjail::base::readFile(summary));
+        for (const auto& j : parsed["workflows"][0]["jobs"]) {
+            const auto& phases = j["phases"];
+            EXPECT_GT(phases["closure_resolution"]["closure_paths"].get<int>(), 0) << phases;
+            for (const char* p : {"root_prepare", "workspace_prepare", "execution", "cleanup"}) {
+                EXPECT_TRUE(phases.contains(p)) << p << " " << phases;
+            }
+            hits.push_back(phases["root_prepare"]["cache_hit"].get<bool>());
+        }
+        return hits;
+    };
+    const auto cold = rootHits();
+    EXPECT_NE(std::find(cold.begin(), cold.end(), false), cold.end());
     // A second run finds every root in the cache.
     auto warm = runBinary(args, nixjail::e2e::kSource, nixEnv());
     ASSERT_EQ(warm.exit_code, 0) << warm.out << warm.err;
     EXPECT_EQ(warm.out.find("Job root: built"), std::string::npos) << warm.out;
+    for (bool hit : rootHits()) EXPECT_TRUE(hit);
 }
 
 TEST(ExecJailE2E, StepsSeeNoHostFilesAndRunUnprivileged) {
