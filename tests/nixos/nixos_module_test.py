@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""Offline checks of the Nix files and the NixOS module (see tests/nixos/README.md).
+
+  nixos_module_test.py parse REPO   nix-instantiate --parse of every .nix file in the repository
+  nixos_module_test.py eval REPO    evaluates tests/nixos/module_eval.nix and checks the option
+                                    tree, the daemon settings, the systemd unit, the assertions
+                                    and the registration script (run against a stub binary)
+
+Exit 0: passed; 1: failed; 77: skipped (no nix-instantiate), which CTest reports as skipped.
+With NIXJAIL_TESTS_STRICT=1 a missing nix-instantiate fails instead.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+SKIP = 77
+
+
+class Checks:
+    def __init__(self):
+        self.failures = []
+        self.count = 0
+
+    def eq(self, what, got, want):
+        self.count += 1
+        if got != want:
+            self.failures.append(f"{what}:\n    got  {got!r}\n    want {want!r}")
+
+    def true(self, what, cond, detail=""):
+        self.count += 1
+        if not cond:
+            self.failures.append(f"{what}" + (f": {detail}" if detail else ""))
+
+
+def nix_instantiate():
+    tool = os.environ.get("NIX_INSTANTIATE") or shutil.which("nix-instantiate")
+    if tool:
+        return tool
+    reason = "nix-instantiate not found (apt install nix-bin)"
+    if os.environ.get("NIXJAIL_TESTS_STRICT") == "1":
+        print(f"FAIL: {reason}; NIXJAIL_TESTS_STRICT=1 forbids skipping")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
+def nix_env():
+    env = dict(os.environ)
+    env["NIX_CONFIG"] = "sandbox = false\nsubstituters =\n"
+    return env
+
+
+# Offline and without a store: the dummy store needs neither a daemon nor a writable /nix, so the
+# tests run the same as root and as any other user. Nothing they evaluate touches the store.
+NIX_FLAGS = ["--store", "dummy://", "--readonly-mode"]
+
+
+def nix_files(repo):
+    for top, dirs, files in os.walk(repo):
+        dirs[:] = sorted(
+            d for d in dirs if not (d.startswith("build") or d.startswith(".") or d == "node_modules")
+        )
+        for f in sorted(files):
+            if f.endswith(".nix"):
+                yield os.path.join(top, f)
+
+
+def run_parse(repo):
+    tool = nix_instantiate()
+    files = list(nix_files(repo))
+    bad = []
+    for f in files:
+        p = subprocess.run([tool, *NIX_FLAGS, "--parse", f], env=nix_env(), capture_output=True, text=True)
+        if p.returncode != 0:
+            bad.append(f"{os.path.relpath(f, repo)}:\n{p.stderr.strip()}")
+    if not files:
+        print("FAIL: no .nix files found under " + repo)
+        return 1
+    if bad:
+        print("FAIL: nix-instantiate --parse rejected:\n" + "\n".join(bad))
+        return 1
+    print(f"parsed {len(files)} .nix files: " + ", ".join(os.path.relpath(f, repo) for f in files))
+    return 0
+
+
+def keys_of(value, prefix=""):
+    """Every key path of the settings, skipping user-chosen names (labels.<label>)."""
+    out = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if prefix == "labels":
+                out += keys_of(v, "labels.*")
+                continue
+            path = f"{prefix}.{k}" if prefix else k
+            out.append((k, path))
+            out += keys_of(v, path)
+    elif isinstance(value, list):
+        for item in value:
+            out += keys_of(item, prefix)
+    return out
+
+
+def check_settings(c, repo, d):
+    ci = d["instances"]["ci"]["settings"]
+    c.eq("top-level keys", sorted(ci), sorted(
+        ["log", "runner", "labels", "cache", "nix", "executor", "proxy", "database", "metrics"]))
+    c.eq("runner.file", ci["runner"]["file"], "/var/lib/nixjail-runner/ci/.runner")
+    c.eq("database", ci["database"], "/var/lib/nixjail-runner/ci/jobs.sqlite")
+    c.eq("cache.dir", ci["cache"]["dir"], "/var/cache/nixjail-runner/ci")
+    c.eq("runner.capacity", ci["runner"]["capacity"], 2)
+    c.eq("runner.labels", ci["runner"]["labels"], ["nix", "nix-jit"])
+    c.eq("settings override runner.fetch_interval", ci["runner"]["fetch_interval"], "5s")
+    c.eq("typed runner.fetch_timeout kept beside the override", ci["runner"]["fetch_timeout"], "5s")
+    c.eq("settings override executor.limits", ci["executor"]["limits"],
+         {"memory": "8G", "pids": 4096, "cpu_quota": "200%"})
+    c.eq("settings adds proxy.extra_ca_file", ci["proxy"]["extra_ca_file"], "/etc/ssl/corp-ca.pem")
+    c.eq("nix.nixpkgs default", ci["nix"]["nixpkgs"], "/nix/store/00000000000000000000000000000000-nixpkgs-source")
+    c.eq("log", ci["log"], {"level": "info", "format": "text"})
+    c.eq("metrics.address", ci["metrics"]["address"], "127.0.0.1:9464")
+    c.eq("labels.nix", ci["labels"]["nix"],
+         {"packages": ["bash", "coreutils"], "profile": "default", "policy": "/etc/nixjail/nix-policy.yaml"})
+    c.eq("labels.nix-jit", ci["labels"]["nix-jit"], {
+        "packages": ["nodejs"], "profile": "jit",
+        "policy": "/nix/store/00000000000000000000000000000000-nixjail-policy-ci-nix-jit.yaml"})
+    c.eq("inline policy document", d["instances"]["ci"]["policyDocuments"]["nix-jit"],
+         {"rules": [{"host": "registry.npmjs.org", "methods": ["GET"], "action": "allow"}]})
+    c.eq("proxy.policy from inline defaultPolicy", ci["proxy"]["policy"],
+         "/nix/store/00000000000000000000000000000000-nixjail-policy-ci.yaml")
+    creds = {x["name"]: x for x in ci["proxy"]["credentials"]}
+    c.eq("file credential", creds.get("npm"), {
+        "name": "npm", "file": "/run/credentials/nixjail-runner-ci.service/cred-npm",
+        "hosts": ["registry.npmjs.org"], "header": "Authorization: Bearer {token}",
+        "dummy": "nixjail-npm-dummy"})
+    c.eq("env credential", creds.get("gh"), {
+        "name": "gh", "env": "GH_TOKEN", "hosts": ["api.github.com"],
+        "header": "Authorization: token {token}", "dummy": "gh-dummy"})
+
+    small = d["instances"]["small"]["settings"]
+    c.eq("small: metrics off by default", small["metrics"]["address"], "")
+    c.eq("small: custom cache.dir", small["cache"]["dir"], "/srv/btrfs/nixjail")
+    c.eq("small: no labels map", small["labels"], {})
+    c.eq("small: no credentials", small["proxy"], {"credentials": []})
+    c.eq("small: executor defaults", small["executor"],
+         {"backend": "auto", "limits": {"memory": "4G", "pids": 4096}})
+    c.eq("small: runner defaults", small["runner"], {
+        "file": "/var/lib/nixjail-runner/small/.runner", "capacity": 1, "labels": ["nix"],
+        "fetch_interval": "2s", "fetch_timeout": "5s", "job_timeout": "3h", "shutdown_timeout": "3m"})
+
+    # Every key the module writes is one the daemon's config reader knows (as a string literal).
+    config_cc = os.path.join(repo, "runner/daemon/config.cc")
+    if os.path.exists(config_cc):
+        text = open(config_cc, encoding="utf-8").read()
+        for key, path in keys_of(ci):
+            c.true(f"settings key '{path}' is read by runner/daemon/config.cc", f'"{key}"' in text)
+    else:
+        print("note: runner/daemon/config.cc not found; key names not cross-checked")
+
+
+def check_service(c, d):
+    svc = d["instances"]["ci"]["service"]
+    sc = svc["serviceConfig"]
+    store = "/nix/store/00000000000000000000000000000000-"
+    c.eq("ExecStart", sc["ExecStart"],
+         f"{store}nixjail-runner-0.1.0/bin/nixjail-runner daemon --config {store}nixjail-runner-ci.yaml")
+    c.eq("ExecStartPre", sc["ExecStartPre"], f"{store}nixjail-runner-ci-register")
+    for key, want in {
+        "StateDirectory": "nixjail-runner/ci", "StateDirectoryMode": "0700",
+        "CacheDirectory": "nixjail-runner/ci", "CacheDirectoryMode": "0711",
+        "RuntimeDirectory": "nixjail-runner/ci", "WorkingDirectory": "/var/lib/nixjail-runner/ci",
+        "Restart": "on-failure", "KillMode": "mixed", "TimeoutStopSec": "3m 30s",
+        "Delegate": True, "DelegateSubgroup": "supervisor", "Type": "simple",
+        "LoadCredential": ["registration-token:/run/secrets/forge-token", "cred-npm:/run/secrets/npm-token"],
+        "EnvironmentFile": ["/run/secrets/runner.env"],
+    }.items():
+        c.eq(f"serviceConfig.{key}", sc.get(key), want)
+    c.eq("environment", svc["environment"], {"NIX_REMOTE": "daemon", "HOME": "/var/lib/nixjail-runner/ci"})
+    c.eq("path", svc["path"], [f"{store}nixjail-runner-0.1.0", f"{store}nix-2.24", f"{store}git-2.47"])
+    c.eq("wantedBy", svc["wantedBy"], ["multi-user.target"])
+    c.true("after network-online.target and nix-daemon.socket",
+           {"network-online.target", "nix-daemon.socket"} <= set(svc["after"]))
+    caps = set(sc["CapabilityBoundingSet"])
+    c.true("capabilities a jail needs", {"CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID",
+                                         "CAP_SYS_CHROOT", "CAP_SETPCAP"} <= caps, str(sorted(caps)))
+    c.true("no module, raw I/O or ptrace capabilities",
+           not ({"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_PTRACE", "CAP_SYS_TIME"} & caps))
+    for key, want in {
+        "NoNewPrivileges": True, "ProtectSystem": "strict", "ProtectHome": True, "PrivateTmp": True,
+        "PrivateDevices": True, "ProtectKernelModules": True, "RestrictSUIDSGID": True,
+        "SystemCallArchitectures": "native",
+        # would break jails (see nixos-module/hardening.nix)
+        "ProtectKernelTunables": False, "ProtectKernelLogs": False, "ProtectControlGroups": False,
+        "ProtectHostname": False, "RestrictNamespaces": False, "PrivateUsers": False,
+        "MemoryDenyWriteExecute": False, "ProtectProc": "default", "ProcSubset": "all",
+    }.items():
+        c.eq(f"hardening {key}", sc.get(key), want)
+    c.true("no service-wide SystemCallFilter (jobs would inherit it)", "SystemCallFilter" not in sc)
+    c.true("User is root (not set)", "User" not in sc and "DynamicUser" not in sc)
+
+    small = d["instances"]["small"]["service"]["serviceConfig"]
+    c.eq("small: no token, no credentials", small["LoadCredential"], [])
+    c.eq("small: custom cache dir writable", small.get("ReadWritePaths"), ["/srv/btrfs/nixjail"])
+    c.eq("small: custom cache dir made by tmpfiles", d["instances"]["small"]["tmpfilesRules"],
+         ["d /srv/btrfs/nixjail 0711 root root -"])
+    c.true("ci: default cache dir needs no ReadWritePaths", "ReadWritePaths" not in sc)
+    c.true("small: no EnvironmentFile", "EnvironmentFile" not in small)
+    c.eq("disabled instances get no service", d["enabledInstances"], ["broken", "ci", "small"])
+
+
+def check_assertions(c, d):
+    for name in ("ci", "small"):
+        failed = [a["message"] for a in d["instances"][name]["assertions"] if not a["assertion"]]
+        c.eq(f"{name}: no failed assertions", failed, [])
+    failed = [a["message"] for a in d["instances"]["broken"]["assertions"] if not a["assertion"]]
+    opt = "services.nixjail-runner.instances.broken"
+    for needle in (f"{opt}.url must be set", f"{opt}.capacity must be at least 1 (it is 0)",
+                   f"{opt}.labels must name at least one label",
+                   f"{opt}.credentials.bad: source = \"env\" needs `env`",
+                   f"{opt}.credentials.bad.hosts must name", f"{opt}.credentials.bad.header must contain {{token}}",
+                   f"{opt}.credentials.nofile: source = \"file\" needs `file`"):
+        c.true(f"assertion fires: {needle}", any(m.startswith(needle) for m in failed), str(failed))
+    c.eq("broken: number of failed assertions", len(failed), 7)
+    globals_failed = [a["message"] for a in d["globalAssertions"] if not a["assertion"]]
+    c.true("shared metrics.address is rejected",
+           len(globals_failed) == 1 and "same metrics.address" in globals_failed[0], str(globals_failed))
+
+
+def check_options(c, d):
+    c.eq("options without description or type", d["undocumented"], [])
+    c.true("a wrongly typed value fails evaluation", d["typeErrorCaught"])
+    c.true("an unknown option fails evaluation", d["unknownOptionCaught"])
+    want = ["enable", "package", "instances", "instances.<name>.enable", "instances.<name>.url",
+            "instances.<name>.tokenFile", "instances.<name>.name", "instances.<name>.labels",
+            "instances.<name>.capacity", "instances.<name>.settings",
+            "instances.<name>.credentials.<name>.source", "instances.<name>.credentials.<name>.hosts",
+            "instances.<name>.credentials.<name>.header", "instances.<name>.credentials.<name>.dummy",
+            "instances.<name>.policies", "instances.<name>.cache.dir",
+            "instances.<name>.cache.gitBudget", "instances.<name>.cache.workspaceBudget",
+            "instances.<name>.cache.rootsBudget", "instances.<name>.metrics.address"]
+    missing = [p for p in want if p not in d["optionPaths"]]
+    c.eq("options the module promises", missing, [])
+    opts = d["instances"]["broken"]["options"]
+    c.eq("default name is <hostname>-<instance>", opts["name"], "testhost-broken")
+    c.eq("default capacity of another instance", d["instances"]["small"]["options"]["capacity"], 1)
+
+
+def check_register_script(c, repo, d):
+    script = d["instances"]["ci"]["registerScript"]
+    register_cc = os.path.join(repo, "runner/cli/cmd_register.cc")
+    cc = open(register_cc, encoding="utf-8").read()
+    for flag in sorted(set(re.findall(r"(--[a-z][a-z-]*)", script))):
+        c.true(f"register flag {flag} exists in runner/cli/cmd_register.cc", f'"{flag}"' in cc)
+
+    store_pkg = "/nix/store/00000000000000000000000000000000-nixjail-runner-0.1.0"
+    with tempfile.TemporaryDirectory(prefix="nixjail-nixos-test-") as tmp:
+        # A stand-in for the package: records its argv, one argument per line (NUL-free).
+        os.makedirs(f"{tmp}/pkg/bin")
+        with open(f"{tmp}/pkg/bin/nixjail-runner", "w") as f:
+            f.write("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$ARGV_OUT\"\n")
+        os.chmod(f"{tmp}/pkg/bin/nixjail-runner", 0o755)
+        runner_file = f"{tmp}/state/.runner"
+        os.makedirs(f"{tmp}/state")
+        text = script.replace(store_pkg, f"{tmp}/pkg").replace("/var/lib/nixjail-runner/ci/.runner", runner_file)
+        with open(f"{tmp}/register.sh", "w") as f:
+            f.write(text)
+        os.makedirs(f"{tmp}/creds")
+        token = "tok'en $HOME `x`"
+        with open(f"{tmp}/creds/registration-token", "w") as f:
+            f.write(token)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ARGV_OUT": f"{tmp}/argv",
+               "CREDENTIALS_DIRECTORY": f"{tmp}/creds"}
+
+        p = subprocess.run(["bash", f"{tmp}/register.sh"], env=env, capture_output=True, text=True)
+        c.eq("register: exit status with a token and no runner file", (p.returncode, p.stderr), (0, ""))
+        argv = open(f"{tmp}/argv").read().split("\n")[:-1] if os.path.exists(f"{tmp}/argv") else None
+        c.eq("register: argv", argv, [
+            "register", "--no-interactive", "--instance", "https://forge.example.com", "--token", token,
+            "--name", "testhost-ci", "--labels", "nix,nix-jit", "--runner-file", runner_file])
+
+        os.remove(f"{tmp}/argv")
+        open(runner_file, "w").close()
+        p = subprocess.run(["bash", f"{tmp}/register.sh"], env=env, capture_output=True, text=True)
+        c.true("register: skipped when the runner file exists",
+               p.returncode == 0 and not os.path.exists(f"{tmp}/argv"), p.stderr)
+
+        os.remove(runner_file)
+        env.pop("CREDENTIALS_DIRECTORY")
+        p = subprocess.run(["bash", f"{tmp}/register.sh"], env=env, capture_output=True, text=True)
+        c.true("register: fails clearly without runner file and token",
+               p.returncode == 1 and "no registration token" in p.stderr and "tokenFile" in p.stderr
+               and not os.path.exists(f"{tmp}/argv"), f"exit {p.returncode}: {p.stderr}")
+
+    quoted = d["instances"]["small"]["registerScript"]
+    c.true("register: names are shell-quoted", "--name 'it'\\''s-small'" in quoted)
+
+
+def run_eval(repo):
+    tool = nix_instantiate()
+    expr = os.path.join(repo, "tests/nixos/module_eval.nix")
+    p = subprocess.run([tool, *NIX_FLAGS, "--eval", "--strict", "--json", expr],
+                       env=nix_env(), capture_output=True, text=True)
+    if p.returncode != 0:
+        print("FAIL: evaluating tests/nixos/module_eval.nix:\n" + p.stderr)
+        return 1
+    d = json.loads(p.stdout)
+    c = Checks()
+    for check in (lambda: check_options(c, d), lambda: check_settings(c, repo, d),
+                  lambda: check_service(c, d), lambda: check_assertions(c, d),
+                  lambda: check_register_script(c, repo, d)):
+        try:
+            check()
+        except (KeyError, IndexError, TypeError) as e:
+            # The rest of that group is not checked; the missing key is the failure.
+            c.failures.append(f"the evaluation result lacks {e!r}:\n{traceback.format_exc(limit=1)}")
+    if c.failures:
+        print(f"FAIL: {len(c.failures)} of {c.count} checks:\n" + "\n".join(c.failures))
+        return 1
+    print(f"passed {c.count} checks")
+    return 0
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("parse", "eval"):
+        print(__doc__)
+        return 2
+    repo = os.path.abspath(sys.argv[2])
+    return run_parse(repo) if sys.argv[1] == "parse" else run_eval(repo)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
