@@ -50,7 +50,13 @@ in
   config = lib.mkIf cfg.enable {
     assertions =
       lib.concatLists (lib.mapAttrsToList render.assertionsFor enabledInstances)
-      ++ render.globalAssertions enabledInstances;
+      ++ render.globalAssertions enabledInstances
+      ++ [
+        {
+          assertion = enabledInstances == { } || config.nix.enable;
+          message = "services.nixjail-runner builds job roots through the nix-daemon; it needs nix.enable = true";
+        }
+      ];
 
     systemd.services = lib.mapAttrs' (
       name: inst: lib.nameValuePair (render.unitName name) (serviceOf name inst)

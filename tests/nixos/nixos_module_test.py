@@ -299,6 +299,32 @@ def check_register_script(c, repo, d):
     c.true("register: names are shell-quoted", "--name 'it'\\''s-small'" in quoted)
 
 
+def check_readme_example(c, repo, tool):
+    """The `# runner.nix` example in README.md's NixOS section evaluates and passes assertions."""
+    readme = open(os.path.join(repo, "README.md"), encoding="utf-8").read()
+    blocks = [b for b in re.findall(r"```nix\n(.*?)```", readme, re.S) if b.startswith("# runner.nix")]
+    c.eq("README.md has one '# runner.nix' example", len(blocks), 1)
+    if len(blocks) != 1:
+        return
+    with tempfile.TemporaryDirectory(prefix="nixjail-nixos-readme-") as tmp:
+        example = os.path.join(tmp, "runner.nix")
+        with open(example, "w") as f:
+            f.write(blocks[0])
+        p = subprocess.run([tool, *NIX_FLAGS, "--eval", "--strict", "--json",
+                            os.path.join(repo, "tests/nixos/readme_example_eval.nix"),
+                            "--arg", "example", example], env=nix_env(), capture_output=True, text=True)
+    c.true("README example evaluates", p.returncode == 0, p.stderr)
+    if p.returncode != 0:
+        return
+    r = json.loads(p.stdout)
+    c.true("README example enables the service", r["enable"])
+    c.eq("README example: failed assertions", r["failedAssertions"], [])
+    c.true("README example has instances", len(r["instances"]) >= 1)
+    for name, inst in r["instances"].items():
+        c.eq(f"README example {name}: unit runs the daemon", inst["service"]["serviceConfig"]["ExecStart"].split()[1:3],
+             ["daemon", "--config"])
+
+
 def run_eval(repo):
     tool = nix_instantiate()
     expr = os.path.join(repo, "tests/nixos/module_eval.nix")
@@ -311,7 +337,7 @@ def run_eval(repo):
     c = Checks()
     for check in (lambda: check_options(c, d), lambda: check_settings(c, repo, d),
                   lambda: check_service(c, d), lambda: check_assertions(c, d),
-                  lambda: check_register_script(c, repo, d)):
+                  lambda: check_register_script(c, repo, d), lambda: check_readme_example(c, repo, tool)):
         try:
             check()
         except (KeyError, IndexError, TypeError) as e:
