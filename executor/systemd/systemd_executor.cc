@@ -1,0 +1,112 @@
+// SystemdExecutor: checks that systemd manages this machine, validates a JailSpec and creates the
+// job's result directory; the steps run in systemd_jail.cc.
+#include "executor/systemd/systemd_executor.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "executor/systemd/systemd_jail.h"
+#include "executor/systemd/unit_properties.h"
+#include "runner/base/error.h"
+
+namespace nixjail::executor {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path stateParent(const SystemdOptions& o) {
+    if (!o.state_parent.empty()) return o.state_parent;
+    std::error_code ec;
+    fs::path run = o.run_root / "nixjail";
+    fs::create_directories(run, ec);
+    if (!ec && ::access(run.c_str(), W_OK) == 0) return run;
+    const char* tmp = std::getenv("TMPDIR");
+    return tmp && *tmp ? tmp : "/tmp";
+}
+
+class SystemdExecutor : public Executor {
+  public:
+    explicit SystemdExecutor(SystemdOptions options) : options_(std::move(options)) {}
+    std::string name() const override { return "systemd"; }
+    bool isolatesFilesystem() const override { return true; }
+    std::optional<Owner> stepOwner() const override {
+        if (options_.dynamic_user) return std::nullopt;
+        return Owner{options_.step_uid, options_.step_gid};
+    }
+
+    std::unique_ptr<Jail> prepare(const JailSpec& spec) override {
+        std::error_code ec;
+        auto root = fs::canonical(spec.root, ec);
+        if (ec || !fs::is_directory(root, ec)) {
+            throw base::Error("jail root '" + spec.root.string() + "' for job " + spec.job_id +
+                              " is not a directory");
+        }
+        JailSpec resolved = spec;
+        resolved.root = root;
+        for (auto& b : resolved.binds) {
+            auto host = fs::canonical(b.host, ec);
+            if (ec) {
+                throw base::Error("bind source '" + b.host.string() + "' for '" + b.jail.string() +
+                                  "' of job " + spec.job_id + ": " + ec.message());
+            }
+            b.host = host;
+            b.jail = b.jail.lexically_normal();
+        }
+        std::string netns;
+        if (spec.netns_fd >= 0) {
+            // systemd opens the path itself; the fd stays open in the runner for the job.
+            netns = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(spec.netns_fd);
+        }
+        base::TempDir state("nixjail-systemd-", stateParent(options_));
+        // Plan once now so that a path systemd cannot express fails the job before any step,
+        // and the weakenings are logged once per job.
+        auto plan = sysd::planUnitProperties({.root = resolved.root,
+                                              .binds = resolved.binds,
+                                              .profile = spec.profile,
+                                              .limits = spec.limits,
+                                              .runtime_max = spec.limits.wall_time,
+                                              .netns_path = netns,
+                                              .dynamic_user = options_.dynamic_user,
+                                              .uid = options_.step_uid,
+                                              .gid = options_.step_gid,
+                                              .result_file = state.path() / "probe"});
+        for (const auto& w : plan.weakenings)
+            options_.logger->info("weakened: {} job={}", w, spec.job_id);
+        return std::make_unique<sysd::SystemdJail>(std::move(resolved), options_, std::move(state),
+                                                   std::move(netns));
+    }
+
+  private:
+    SystemdOptions options_;
+};
+
+std::string pid1Name(const fs::path& proc_root) {
+    std::ifstream comm(proc_root / "1" / "comm");
+    std::string name;
+    std::getline(comm, name);
+    return name.empty() ? "unknown" : name;
+}
+
+}  // namespace
+
+std::unique_ptr<Executor> makeSystemdExecutor(const SystemdOptions& options) {
+    if (!systemdIsPid1(options.proc_root, options.run_root)) {
+        std::error_code ec;
+        bool marker = fs::is_directory(options.run_root / "systemd" / "system", ec);
+        throw base::Error("cannot use the systemd executor: systemd is not PID 1 here (PID 1 is '" +
+                          pid1Name(options.proc_root) + "', '" +
+                          (options.run_root / "systemd" / "system").string() + "' " +
+                          (marker ? "exists" : "is missing") +
+                          "); use the namespace executor (--executor namespace), which needs no "
+                          "service manager");
+    }
+    SystemdOptions o = options;
+    if (!o.logger) o.logger = spdlog::default_logger();
+    return std::make_unique<SystemdExecutor>(std::move(o));
+}
+
+}  // namespace nixjail::executor

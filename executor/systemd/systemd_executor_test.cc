@@ -1,0 +1,100 @@
+// The systemd backend's probe and factory: refused with the alternative named where systemd is
+// not PID 1; specs it cannot express are refused before any step.
+#include "executor/systemd/systemd_executor.h"
+
+#include <gtest/gtest.h>
+
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::executor {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fake /proc and /run: PID 1 named `pid1`, with or without /run/systemd/system.
+struct FakeHost {
+    FakeHost(const std::string& pid1, bool marker) {
+        fs::create_directories(dir.path() / "proc/1");
+        base::writeFile(dir.path() / "proc/1/comm", pid1 + "\n");
+        fs::create_directories(dir.path() / "run");
+        if (marker) fs::create_directories(dir.path() / "run/systemd/system");
+    }
+    SystemdOptions options() const {
+        SystemdOptions o;
+        o.proc_root = dir.path() / "proc";
+        o.run_root = dir.path() / "run";
+        o.state_parent = dir.path();
+        return o;
+    }
+    base::TempDir dir{"nixjail-fakehost-"};
+};
+
+TEST(SystemdIsPid1, NeedsBothTheMarkerAndSystemdAsPid1) {
+    FakeHost yes("systemd", true), noMarker("systemd", false), otherInit("process_api", true);
+    EXPECT_TRUE(systemdIsPid1(yes.options().proc_root, yes.options().run_root));
+    EXPECT_FALSE(systemdIsPid1(noMarker.options().proc_root, noMarker.options().run_root));
+    EXPECT_FALSE(systemdIsPid1(otherInit.options().proc_root, otherInit.options().run_root));
+}
+
+TEST(MakeSystemdExecutor, RefusedWithoutSystemdAndNamesTheNamespaceBackend) {
+    FakeHost host("process_api", false);
+    try {
+        makeSystemdExecutor(host.options());
+        FAIL() << "created a systemd executor without systemd";
+    } catch (const base::Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("systemd is not PID 1"), std::string::npos) << what;
+        EXPECT_NE(what.find("'process_api'"), std::string::npos) << what;
+        EXPECT_NE(what.find("namespace executor"), std::string::npos) << what;
+    }
+}
+
+TEST(MakeSystemdExecutor, RefusedOnThisMachineUnlessSystemdRunsIt) {
+    if (systemdIsPid1()) {
+        EXPECT_EQ(makeSystemdExecutor()->name(), "systemd");
+    } else {
+        EXPECT_THROW(makeSystemdExecutor(), base::Error);
+    }
+}
+
+TEST(MakeSystemdExecutor, ReportsTheFixedStepOwnerUnlessDynamicUser) {
+    FakeHost host("systemd", true);
+    auto o = host.options();
+    o.step_uid = 4242;
+    o.step_gid = 4343;
+    auto fixed = makeSystemdExecutor(o);
+    EXPECT_EQ(fixed->name(), "systemd");
+    EXPECT_TRUE(fixed->isolatesFilesystem());
+    ASSERT_TRUE(fixed->stepOwner());
+    EXPECT_EQ(fixed->stepOwner()->uid, 4242u);
+    EXPECT_EQ(fixed->stepOwner()->gid, 4343u);
+    o.dynamic_user = true;
+    EXPECT_FALSE(makeSystemdExecutor(o)->stepOwner());
+}
+
+TEST(SystemdExecutorPrepare, RefusesAMissingRootAndInexpressibleBinds) {
+    FakeHost host("systemd", true);
+    auto executor = makeSystemdExecutor(host.options());
+    JailSpec spec;
+    spec.job_id = "42";
+    spec.root = host.dir.path() / "no-such-root";
+    EXPECT_THROW(executor->prepare(spec), base::Error);
+
+    spec.root = host.dir.path() / "root";
+    fs::create_directories(spec.root);
+    fs::create_directories(host.dir.path() / "odd:dir");
+    spec.binds = {{host.dir.path() / "odd:dir", "/workspace", true}};
+    try {
+        executor->prepare(spec);
+        FAIL() << "accepted a bind with a colon";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("odd:dir"), std::string::npos) << e.what();
+    }
+    spec.binds = {{host.dir.path() / "root", "/workspace", true}};
+    EXPECT_NE(executor->prepare(spec), nullptr);
+}
+
+}  // namespace
+}  // namespace nixjail::executor

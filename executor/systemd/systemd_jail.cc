@@ -1,0 +1,223 @@
+// The runner's side of a systemd step: systemd-run --wait blocks until the unit is gone, so the
+// loop only streams output and turns deadline and cancellation into `systemctl kill/stop`.
+#include "executor/systemd/systemd_jail.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <random>
+#include <stop_token>
+
+#include "executor/systemd/jail_path_lookup.h"
+#include "executor/systemd/systemd_run_argv.h"
+#include "executor/systemd/unit_properties.h"
+#include "executor/systemd/unit_result.h"
+#include "runner/base/child_process.h"
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+
+namespace nixjail::executor::sysd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+// systemd's RuntimeMaxSec= stops the unit at the limit; ours only fires if systemd does not.
+constexpr milliseconds kDeadlineSlack{2000};
+const std::vector<std::string> kToolEnv = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_COLORS=0",
+    "SYSTEMD_PAGER="};
+
+std::string nonce() {
+    std::random_device rd;
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
+    return buf;
+}
+
+}  // namespace
+
+SystemdJail::SystemdJail(JailSpec spec, SystemdOptions options, base::TempDir state,
+                         std::string netns_path)
+    : spec_(std::move(spec)),
+      options_(std::move(options)),
+      state_(std::move(state)),
+      netns_path_(std::move(netns_path)) {}
+
+void SystemdJail::systemctl(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {options_.systemctl};
+    argv.insert(argv.end(), args.begin(), args.end());
+    base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    try {
+        auto child = base::ChildProcess::spawn({.argv = argv,
+                                                .env = kToolEnv,
+                                                .stdout_fd = devnull.get(),
+                                                .stderr_fd = devnull.get()});
+        auto st = child.wait();
+        if (st.exitCode() != 0) {
+            options_.logger->debug("systemctl {} exited {}, ignoring (unit already gone?) job={}",
+                                   args.front(), st.exitCode(), spec_.job_id);
+        }
+    } catch (const base::Error& e) {
+        options_.logger->warn("systemctl {} failed, ignoring: {} job={}", args.front(), e.what(),
+                              spec_.job_id);
+    }
+}
+
+StepResult SystemdJail::run(const StepInvocation& step) {
+    StepResult result;
+    const int n = ++steps_;
+    if (step.argv.empty()) {
+        result.setup_error = "prepare step: empty argv";
+        return result;
+    }
+    auto program = lookUpInJail(step.argv[0], step.env, spec_.root, spec_.binds);
+    if (!program) {
+        result.setup_error = "exec: '" + step.argv[0] + "' not found in the jail's PATH";
+        return result;
+    }
+    auto limit = spec_.limits.wall_time;
+    if (step.timeout && *step.timeout < limit) limit = *step.timeout;
+    const auto unit = unitName(spec_.job_id, n, nonce());
+    const auto resultFile = state_.path() / ("step-" + std::to_string(n) + ".result");
+    std::vector<std::string> argv;
+    try {
+        auto props = planUnitProperties({.root = spec_.root,
+                                         .binds = spec_.binds,
+                                         .profile = spec_.profile,
+                                         .limits = spec_.limits,
+                                         .runtime_max = limit,
+                                         .stop_timeout = options_.cancel_grace,
+                                         .netns_path = netns_path_,
+                                         .dynamic_user = options_.dynamic_user,
+                                         .uid = options_.step_uid,
+                                         .gid = options_.step_gid,
+                                         .result_file = resultFile});
+        std::vector<std::string> stepArgv = step.argv;
+        stepArgv[0] = *program;
+        argv = systemdRunArgv({.systemd_run = options_.systemd_run,
+                               .unit = unit,
+                               .properties = std::move(props.properties),
+                               .env = step.env,
+                               .cwd = step.cwd.string(),
+                               .argv = std::move(stepArgv)});
+    } catch (const base::Error& e) {
+        result.setup_error = std::string("prepare step: ") + e.what();
+        return result;
+    }
+    options_.logger->debug("step {} runs as unit {} job={}", n, unit, spec_.job_id);
+    return runUnit(step, argv, unit, resultFile, limit);
+}
+
+StepResult SystemdJail::runUnit(const StepInvocation& step, const std::vector<std::string>& argv,
+                                const std::string& unit, const std::filesystem::path& result_file,
+                                milliseconds limit) {
+    StepResult result;
+    const auto start = Clock::now();
+    auto output = base::Pipe::create();
+    base::UniqueFd cancelled(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!cancelled) throw base::SysError("creating an eventfd for a step");
+    base::ChildProcess child;
+    try {
+        child = base::ChildProcess::spawn({.argv = argv,
+                                           .env = kToolEnv,
+                                           .stdout_fd = output.write.get(),
+                                           .stderr_fd = output.write.get()});
+    } catch (const base::Error& e) {
+        result.setup_error = std::string("spawn: ") + e.what();
+        return result;
+    }
+    output.write.reset();
+    std::stop_callback onCancel(step.cancel, [fd = cancelled.get()] {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto w = ::write(fd, &one, sizeof one);
+    });
+
+    const auto deadline = start + limit + kDeadlineSlack;
+    // When the grace period of a cancel ends; max(): no cancel pending.
+    auto killAt = Clock::time_point::max();
+    std::optional<base::ExitStatus> status;
+    bool outputOpen = true;
+    char buf[65536];
+    while (!status || outputOpen) {
+        struct pollfd fds[3] = {{output.read.get(), POLLIN, 0},
+                                {child.pidfd(), POLLIN, 0},
+                                {cancelled.get(), POLLIN, 0}};
+        if (!outputOpen) fds[0].fd = -1;
+        if (status) fds[1].fd = fds[2].fd = -1;
+        int wait = 0;
+        if (!status) {
+            auto next = std::min(deadline, killAt);
+            auto left = duration_cast<milliseconds>(next - Clock::now()).count();
+            wait = static_cast<int>(std::clamp<long long>(left, 0, 24 * 3600 * 1000));
+        }
+        if (::poll(fds, 3, wait) < 0 && errno != EINTR) {
+            int err = errno;
+            systemctl({"kill", "--signal=SIGKILL", unit});
+            throw base::SysError("poll on the output of unit '" + unit + "'", err);
+        }
+        if (!status && !result.timed_out && Clock::now() >= deadline) {
+            result.timed_out = true;
+            systemctl({"kill", "--signal=SIGKILL", unit});
+        }
+        if (!status && (fds[2].revents & POLLIN) && !result.cancelled && !result.timed_out) {
+            // Graceful: SIGTERM to the unit's cgroup; systemd sends SIGKILL after
+            // TimeoutStopSec=, and so do we if it has not.
+            result.cancelled = true;
+            systemctl({"stop", "--no-block", unit});
+            killAt = Clock::now() + options_.cancel_grace + kDeadlineSlack;
+        }
+        if (!status && Clock::now() >= killAt) {
+            systemctl({"kill", "--signal=SIGKILL", unit});
+            killAt = Clock::time_point::max();
+        }
+        if (outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r = ::read(output.read.get(), buf, sizeof buf);
+            if (r > 0) {
+                if (step.on_output) step.on_output(std::string_view(buf, static_cast<size_t>(r)));
+            } else if (r == 0 || errno != EINTR) {
+                outputOpen = false;
+            }
+        } else if (status && outputOpen) {
+            // systemd-run is gone and nothing is buffered: only a manager-held copy keeps the
+            // pipe open, and the unit's processes are already dead.
+            outputOpen = false;
+        }
+        if (!status && (fds[1].revents & POLLIN)) status = child.tryWait();
+    }
+    result.wall_time = duration_cast<milliseconds>(Clock::now() - start);
+
+    std::error_code ec;
+    if (std::filesystem::exists(result_file, ec)) {
+        bool timedOut = result.timed_out;
+        applyUnitResult(base::readFile(result_file), result);
+        result.timed_out = result.timed_out || timedOut;
+        std::filesystem::remove(result_file, ec);
+    } else {
+        // systemd-run failed before or without the unit running (its message is in the output).
+        // Make sure no process of the unit survives.
+        systemctl({"kill", "--signal=SIGKILL", unit});
+        systemctl({"stop", unit});
+        if (!result.timed_out && !result.cancelled) {
+            result.setup_error = "systemd-run: exited " + std::to_string(status->exitCode()) +
+                                 " without a result from unit '" + unit +
+                                 "'; its message is in the step's output";
+        }
+    }
+    options_.logger->debug(
+        "step unit {} exited code={} signal={} timed_out={} cancelled={} oom={} "
+        "job={} ms={}",
+        unit, result.exit_code, result.term_signal, result.timed_out, result.cancelled,
+        result.oom_killed, spec_.job_id, result.wall_time.count());
+    return result;
+}
+
+}  // namespace nixjail::executor::sysd

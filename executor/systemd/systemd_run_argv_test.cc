@@ -1,0 +1,60 @@
+// The systemd-run command line of a step and unit names.
+#include "executor/systemd/systemd_run_argv.h"
+
+#include <gtest/gtest.h>
+
+#include "executor/namespace/golden.h"
+#include "runner/base/error.h"
+
+namespace nixjail::executor::sysd {
+namespace {
+
+SystemdRunInputs sample() {
+    return {.systemd_run = "systemd-run",
+            .unit = "nixjail-42-1-0badcafe.service",
+            .properties = {"Type=exec", "RootDirectory=/r", "CapabilityBoundingSet="},
+            .env = {"PATH=/usr/bin:/bin", "GREETING=hello world", "EMPTY="},
+            .cwd = "/workspace",
+            .argv = {"/bin/sh", "-e", "/runner/temp/step.sh", "--wait"}};
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += x + "\n";
+    return s;
+}
+
+TEST(SystemdRunArgv, MatchesGolden) {
+    testing::expectGolden("systemd_run_argv.txt", joined(systemdRunArgv(sample())));
+}
+
+TEST(SystemdRunArgv, WaitsPipesCollectsAndEndsOptionsBeforeTheStep) {
+    auto argv = systemdRunArgv(sample());
+    for (const char* flag : {"--wait", "--pipe", "--collect", "--quiet"}) {
+        EXPECT_NE(std::find(argv.begin(), argv.end(), flag), argv.end()) << flag;
+    }
+    auto dashdash = std::find(argv.begin(), argv.end(), "--");
+    ASSERT_NE(dashdash, argv.end());
+    // The step's own "--wait" stays the step's.
+    EXPECT_EQ(std::vector<std::string>(dashdash + 1, argv.end()),
+              (std::vector<std::string>{"/bin/sh", "-e", "/runner/temp/step.sh", "--wait"}));
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--setenv=GREETING=hello world"), argv.end());
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--working-directory=/workspace"), argv.end());
+}
+
+TEST(SystemdRunArgv, EnvironmentEntryWithoutEqualsIsRefused) {
+    auto in = sample();
+    in.env.push_back("NOEQUALS");
+    EXPECT_THROW(systemdRunArgv(in), base::Error);
+}
+
+TEST(UnitName, JobIdIsReducedToSafeCharacters) {
+    EXPECT_EQ(unitName("owner/repo#12 build", 3, "00ff00ff"),
+              "nixjail-owner_repo_12_build-3-00ff00ff.service");
+    EXPECT_EQ(unitName("", 1, "n"), "nixjail-job-1-n.service");
+    EXPECT_EQ(unitName(std::string(200, 'x'), 1, "n"),
+              "nixjail-" + std::string(64, 'x') + "-1-n.service");
+}
+
+}  // namespace
+}  // namespace nixjail::executor::sysd

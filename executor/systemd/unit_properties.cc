@@ -1,0 +1,140 @@
+// Decides every property of a step's transient unit. The namespace jail gives the same guarantees
+// by its own means (seccomp_filter.cc's deny groups are mirrored in kDeniedSyscalls).
+#include "executor/systemd/unit_properties.h"
+
+#include <cstdio>
+
+#include "runner/base/error.h"
+
+namespace nixjail::executor::sysd {
+
+namespace {
+
+// @system-service still allows these; the namespace jail denies them too. Namespace creation is
+// RestrictNamespaces=yes, socket families RestrictAddressFamilies=.
+constexpr const char* kDeniedSyscalls =
+    "~@clock @cpu-emulation @debug @module @mount @obsolete @raw-io @reboot @swap "
+    "add_key bpf io_uring_enter io_uring_register io_uring_setup keyctl kexec_file_load "
+    "kexec_load perf_event_open process_vm_readv process_vm_writev ptrace request_key "
+    "userfaultfd";
+
+// systemd splits BindPaths= at colons and whitespace and unquotes; rather than escape, refuse
+// what the runner never generates.
+std::string checkedPath(std::string path, const char* what) {
+    for (unsigned char c : path) {
+        if (c == ':' || c == '\\' || c == '"' || c == '\'' || c == ' ' || c < 0x20 || c == 0x7f) {
+            throw base::Error(std::string(what) + " '" + path +
+                              "' contains a character systemd's unit syntax cannot carry "
+                              "(colon, whitespace, quote, backslash or control); rename it or "
+                              "use the namespace executor");
+        }
+    }
+    if (path.empty() || path[0] != '/') {
+        throw base::Error(std::string(what) + " '" + path + "' must be an absolute path");
+    }
+    return path;
+}
+
+std::string milliseconds(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + "ms"; }
+
+std::string cpuQuotaPercent(double cpus) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.0f%%", cpus * 100.0);
+    return buf;
+}
+
+// Runs with full privileges outside the sandbox ('+'), without systemd's $VAR expansion (':'),
+// after the main process ended: the only place where systemd's own verdict on the step is
+// available once --collect has unloaded the unit.
+std::string resultRecorder(const std::string& file) {
+    return "+:/bin/sh -c 'echo \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" >" + file +
+           "; cg=/sys/fs/cgroup$(sed -n \"s/^0:://p\" /proc/self/cgroup); "
+           "cat \"$cg/memory.peak\" \"$cg/cpu.stat\" >>" +
+           file + " 2>/dev/null; exit 0'";
+}
+
+}  // namespace
+
+UnitProperties planUnitProperties(const UnitPropertyInputs& in) {
+    UnitProperties out;
+    auto& p = out.properties;
+    auto add = [&p](std::string s) { p.push_back(std::move(s)); };
+
+    add("Type=exec");
+    // Filesystem: the job root, only the listed binds, nothing of the host.
+    add("RootDirectory=" + checkedPath(in.root.string(), "jail root"));
+    add("MountAPIVFS=yes");
+    for (const auto& b : in.binds) {
+        const auto host = checkedPath(b.host.string(), "bind source");
+        const auto jail = checkedPath(b.jail.string(), "bind target");
+        add(std::string(b.writable ? "BindPaths=" : "BindReadOnlyPaths=") + host + ":" + jail);
+    }
+    add("ProtectSystem=strict");
+    add("ProtectHome=yes");
+    add("PrivateTmp=yes");
+    add("PrivateDevices=yes");
+    add("PrivateIPC=yes");
+    add("UMask=0022");
+
+    // Identity and privileges.
+    if (in.dynamic_user) {
+        add("DynamicUser=yes");
+    } else {
+        add("User=" + std::to_string(in.uid));
+        add("Group=" + std::to_string(in.gid));
+    }
+    add("PrivateUsers=yes");
+    add("NoNewPrivileges=yes");
+    add("CapabilityBoundingSet=");
+    add("AmbientCapabilities=");
+    add("RestrictSUIDSGID=yes");
+    add("KeyringMode=private");
+    add("RemoveIPC=yes");
+
+    // Kernel and other processes.
+    add("ProtectKernelTunables=yes");
+    add("ProtectKernelModules=yes");
+    add("ProtectKernelLogs=yes");
+    add("ProtectControlGroups=yes");
+    add("ProtectClock=yes");
+    add("ProtectHostname=yes");
+    add("ProtectProc=invisible");
+    add("ProcSubset=pid");
+    add("RestrictNamespaces=yes");
+    add("RestrictRealtime=yes");
+    add("LockPersonality=yes");
+    if (in.profile == HardeningProfile::kJitRuntime) {
+        out.weakenings.push_back(
+            "MemoryDenyWriteExecute= dropped: writable+executable mappings allowed for JIT "
+            "runtimes (jit-runtime profile)");
+    } else {
+        add("MemoryDenyWriteExecute=yes");
+    }
+    add("SystemCallFilter=@system-service");
+    add(std::string("SystemCallFilter=") + kDeniedSyscalls);
+    add("SystemCallErrorNumber=EPERM");
+    add("SystemCallArchitectures=native");
+
+    // Network: the job's namespace (the proxy's listener lives there), or an empty one.
+    add("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6");
+    if (in.netns_path.empty()) {
+        add("PrivateNetwork=yes");
+    } else {
+        add("NetworkNamespacePath=" + checkedPath(in.netns_path, "network namespace path"));
+    }
+
+    // Limits; the whole cgroup is killed when the main process exits or time runs out.
+    add("MemoryMax=" + std::to_string(in.limits.memory_max_bytes));
+    add("MemorySwapMax=0");
+    add("TasksMax=" + std::to_string(in.limits.pids_max));
+    if (in.limits.cpu_quota > 0) add("CPUQuota=" + cpuQuotaPercent(in.limits.cpu_quota));
+    add("LimitNOFILE=" + std::to_string(in.limits.nofile_max));
+    add("LimitCORE=0");
+    add("RuntimeMaxSec=" + milliseconds(in.runtime_max));
+    add("KillMode=control-group");
+    add("TimeoutStopSec=" + milliseconds(in.stop_timeout));
+    add("ExecStopPost=" + resultRecorder(checkedPath(in.result_file.string(), "result file")));
+    return out;
+}
+
+}  // namespace nixjail::executor::sysd

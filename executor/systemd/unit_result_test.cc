@@ -1,0 +1,74 @@
+// systemd's verdict on a unit, as the ExecStopPost=+ recorder writes it, becomes a StepResult.
+#include "executor/systemd/unit_result.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+namespace nixjail::executor::sysd {
+namespace {
+
+StepResult parsed(const std::string& text) {
+    StepResult r;
+    applyUnitResult(text, r);
+    return r;
+}
+
+TEST(UnitResult, SuccessIsExitZero) {
+    auto r = parsed("success exited 0\n");
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.setup_error, "");
+    EXPECT_TRUE(r.succeeded());
+}
+
+TEST(UnitResult, ExitCodeIsPassedThrough) {
+    auto r = parsed("exit-code exited 7\n");
+    EXPECT_EQ(r.exit_code, 7);
+    EXPECT_EQ(r.term_signal, 0);
+}
+
+TEST(UnitResult, SignalNameBecomesItsNumber) {
+    auto r = parsed("signal killed KILL\n");
+    EXPECT_EQ(r.exit_code, -1);
+    EXPECT_EQ(r.term_signal, SIGKILL);
+    EXPECT_EQ(parsed("core-dump dumped SEGV\n").term_signal, SIGSEGV);
+}
+
+TEST(UnitResult, OomKillAndTimeoutAreFlagged) {
+    auto oom = parsed("oom-kill killed KILL\n");
+    EXPECT_TRUE(oom.oom_killed);
+    EXPECT_EQ(oom.term_signal, SIGKILL);
+    auto slow = parsed("timeout killed TERM\n");
+    EXPECT_TRUE(slow.timed_out);
+    EXPECT_EQ(slow.term_signal, SIGTERM);
+}
+
+TEST(UnitResult, SystemdSetupStatusIsASetupError) {
+    auto r = parsed("exit-code exited 203\n");
+    EXPECT_EQ(r.exit_code, -1);
+    EXPECT_NE(r.setup_error.find("203 (EXEC)"), std::string::npos) << r.setup_error;
+    EXPECT_NE(parsed("exit-code exited 226\n").setup_error.find("NAMESPACE"), std::string::npos);
+}
+
+TEST(UnitResult, AccountingLinesFillPeakMemoryAndCpu) {
+    auto r = parsed(
+        "success exited 0\n"
+        "10485760\n"
+        "usage_usec 2500000\n"
+        "user_usec 2000000\n"
+        "system_usec 500000\n");
+    EXPECT_EQ(r.peak_memory_bytes, 10485760u);
+    EXPECT_EQ(r.cpu_time, std::chrono::milliseconds(2500));
+}
+
+TEST(UnitResult, GarbageIsASetupErrorNotASuccess) {
+    auto r = parsed("");
+    EXPECT_FALSE(r.succeeded());
+    EXPECT_NE(r.setup_error.find("no result"), std::string::npos);
+    EXPECT_FALSE(parsed("exit-code exited seven\n").succeeded());
+    auto failed = parsed("resources  \n4096\n");
+    EXPECT_FALSE(failed.succeeded());
+    EXPECT_NE(failed.setup_error.find("'resources'"), std::string::npos) << failed.setup_error;
+}
+
+}  // namespace
+}  // namespace nixjail::executor::sysd
