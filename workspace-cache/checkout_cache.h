@@ -11,6 +11,7 @@
 #include "workspace-cache/entry_store.h"
 #include "workspace-cache/git_mirror.h"
 #include "workspace-cache/storage.h"
+#include "workspace-cache/submodules.h"
 
 namespace nixjail::cache {
 
@@ -23,6 +24,8 @@ struct CheckoutRequest {
     // `origin` pointing at `url` (never the token), HEAD detached at the commit, and an index in
     // which paths outside `sparse_paths` are skip-worktree. Needed for fetch-depth: 0.
     bool with_git_dir = false;
+    // Also list the commit's submodules (CheckoutResult::submodules) for the caller to check out.
+    bool list_submodules = false;
 };
 
 struct CheckoutResult {
@@ -30,6 +33,7 @@ struct CheckoutResult {
     std::string commit;        // the full commit id checked out
     bool hit = false;          // the checkout entry was already cached
     bool fetched = false;      // the mirror had to be fetched
+    std::vector<Submodule> submodules;  // with list_submodules; urls as written in .gitmodules
 };
 
 class CheckoutCache {

@@ -27,6 +27,11 @@ void checkoutCommit(const fs::path& mirror, const std::string& commit,
     checkGit(git_repository_open_bare(&raw, mirror.c_str()),
              "cannot open git mirror '" + mirror.string() + "'");
     GitRepository repo(raw);
+    // libgit2 refuses to check out a gitlink (submodule) from a bare repository ("cannot get
+    // submodules without a working tree"); give this in-memory handle `dst` as its working tree
+    // (update_gitlink = 0 writes nothing to the mirror). Submodules become empty directories.
+    checkGit(git_repository_set_workdir(repo.get(), dst.c_str(), 0),
+             "cannot use '" + dst.string() + "' as the working tree of '" + mirror.string() + "'");
     git_oid oid;
     checkGit(git_oid_fromstr(&oid, commit.c_str()), "invalid commit id '" + commit + "'");
     git_commit* commit_raw = nullptr;
@@ -86,6 +91,11 @@ CheckoutResult CheckoutCache::checkout(const CheckoutRequest& request, const fs:
             writeGitDir(entries_.storage(), mirror, request.url, result.commit, tree);
     });
     result.hit = pin.hit();
+    if (request.list_submodules) {
+        FileLock lock(mirrors_.lockPath(request.url));
+        lock.lock(LockMode::kShared);
+        result.submodules = listSubmodules(mirror, result.commit);
+    }
     result.workspace = SubvolumeLease::snapshotOf(entries_.storage(), pin.path(), dst);
     return result;
 }

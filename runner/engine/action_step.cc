@@ -78,6 +78,11 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
         spec.token = github_["token"].get<std::string>();  // actions/checkout's default: github.token
     }
     spec.with_history = with("fetch-depth") == "0";
+    const std::string submodules = base::asciiLower(with("submodules"));
+    if (submodules != "" && submodules != "false" && submodules != "true" && submodules != "recursive") {
+        throw base::Error("actions/checkout: 'submodules' is '" + submodules + "'; use true, false or recursive");
+    }
+    spec.list_submodules = submodules == "true" || submodules == "recursive";
     // The snapshot makes its own directory: an empty target is replaced, a non-empty one refused.
     if (fs::exists(dest)) {
         if (!fs::is_empty(dest)) {
@@ -89,6 +94,7 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     auto lease = opts_.checkout_provider(spec, dest);
     log(LineKind::kRunner, "Checked out " + name + " at " + lease->commit() + " (" +
                                (lease->cacheHit() ? "cached" : "fetched") + ") to '" + shown + "'");
+    if (spec.list_submodules) checkoutSubmodules(*lease, spec, dest, shown, submodules == "recursive", 1);
     adopt(dest, true);
     if (lease->cacheHit()) ++checkout_stats_.cached;
     checkouts_.push_back(std::move(lease));

@@ -14,12 +14,18 @@ namespace {
 
 class CachedLease : public CheckoutLease {
 public:
-    explicit CachedLease(cache::CheckoutResult r) : result_(std::move(r)) {}
+    CachedLease(cache::CheckoutResult r, const std::string& url) : result_(std::move(r)) {
+        for (const auto& s : result_.submodules) {
+            submodules_.push_back({s.path, cache::resolveSubmoduleUrl(url, s.url), s.commit});
+        }
+    }
     const std::string& commit() const override { return result_.commit; }
     bool cacheHit() const override { return result_.hit; }
+    const std::vector<SubmoduleRef>& submodules() const override { return submodules_; }
 
 private:
     cache::CheckoutResult result_;
+    std::vector<SubmoduleRef> submodules_;
 };
 
 fs::path made(const fs::path& p) {
@@ -48,14 +54,15 @@ std::unique_ptr<CheckoutLease> CachedCheckouts::checkout(const CheckoutSpec& spe
     req.rev = spec.rev;
     req.sparse_paths = spec.sparse_paths;
     req.with_git_dir = spec.with_history;
+    req.list_submodules = spec.list_submodules;
     if (spec.token && !spec.token->empty()) req.credentials = cache::GitCredentials{"x-access-token", base::Secret(*spec.token)};
-    if (!spec.rev.empty()) return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst));
+    if (!spec.rev.empty()) return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst), spec.url);
     // No ref: the remote's default branch. Mirrors do not record the remote HEAD yet, so try the
     // usual default names and say so when none exists.
     for (const char* rev : {"main", "master"}) {
         req.rev = rev;
         if (impl_->mirrors.resolve(req.url, rev) || (impl_->mirrors.fetch(req.url, req.credentials), impl_->mirrors.resolve(req.url, rev))) {
-            return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst));
+            return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst), spec.url);
         }
     }
     throw base::Error("'" + spec.url + "' has neither a 'main' nor a 'master' branch; give actions/checkout a 'ref'");

@@ -18,6 +18,14 @@ struct CheckoutSpec {
     std::vector<std::string> sparse_paths;
     std::optional<std::string> token;   // handed to git outside the jail, never written anywhere
     bool with_history = false;          // fetch-depth: 0
+    bool list_submodules = false;       // fill CheckoutLease::submodules()
+};
+
+// A submodule of a checkout: where it goes in the superproject and what to check out there.
+struct SubmoduleRef {
+    std::string path;
+    std::string url;  // resolved against the superproject's URL
+    std::string commit;
 };
 
 class CheckoutLease {
@@ -25,6 +33,7 @@ public:
     virtual ~CheckoutLease() = default;  // removes the job's snapshot
     virtual const std::string& commit() const = 0;
     virtual bool cacheHit() const = 0;
+    virtual const std::vector<SubmoduleRef>& submodules() const = 0;  // with list_submodules
 };
 
 // Puts the checkout at `dst` (which must not exist).

@@ -79,6 +79,10 @@ private:
     bool runAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
                    const std::vector<std::pair<std::string, std::string>>& stepEnv);
     bool runCheckout(const workflow::Step& step, StepScope& scope, StepRecord& rec);
+    // checkout_submodules.cc: the submodules of a checkout, each through the checkout cache.
+    void checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec& parentSpec,
+                            const std::filesystem::path& dest, const std::string& shown, bool recursive,
+                            int depth);
 
     const JobInstance& instance_;
     const RunOptions& opts_;

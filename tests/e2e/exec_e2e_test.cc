@@ -252,6 +252,58 @@ TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
     EXPECT_TRUE(has(again.out, "cached) to '")) << again.out;
 }
 
+// submodules: true checks out one level, recursive all, each through the checkout cache at its
+// gitlink commit; relative URLs resolve against the superproject's.
+TEST(ExecE2E, CheckoutWithSubmodules) {
+    TempDir forge("nixjail-forge-");
+    auto makeRepo = [&](const std::string& name, const std::vector<std::pair<std::string, std::string>>& files,
+                        const std::vector<std::pair<std::string, std::string>>& gitlinks) {
+        const fs::path repo = forge.path() / "example" / name;
+        fs::create_directories(repo);
+        for (const auto& [path, content] : files) nixjail::base::writeFile(repo / path, content);
+        auto git = [&](std::vector<std::string> a) {
+            a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"});
+            auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = repo});
+            EXPECT_EQ(c.wait().exitCode(), 0);
+        };
+        git({"init", "-q"});
+        git({"add", "."});
+        for (const auto& [path, commit] : gitlinks) git({"update-index", "--add", "--cacheinfo", "160000," + commit + "," + path});
+        git({"commit", "-qm", name});
+        return nixjail::base::readFile(repo / ".git/refs/heads/main").substr(0, 40);
+    };
+    const std::string deep = makeRepo("deep", {{"deep.txt", "deep content\n"}}, {});
+    const std::string lib = makeRepo("lib", {{"lib.txt", "lib content\n"},
+                                             {".gitmodules", "[submodule \"deep\"]\n\tpath = deep\n\turl = ../deep\n"}},
+                                     {{"deep", deep}});
+    makeRepo("app", {{"app.txt", "app\n"}, {".gitmodules", "[submodule \"lib\"]\n\tpath = vendor/lib\n\turl = ../lib\n"}},
+             {{"vendor/lib", lib}});
+    TempDir cache("nixjail-e2e-cache-");
+    auto r = runBinary({"exec", "-W", (kWorkflows / "submodules.yml").string(), "--server-url",
+                        "file://" + forge.path().string(), "--cache-dir", cache.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "| lib content")) << r.out;
+    EXPECT_TRUE(has(r.out, "| deep content")) << r.out;
+    EXPECT_TRUE(has(r.out, "| one level only")) << r.out;
+    EXPECT_TRUE(has(r.out, "Checked out submodule vendor/lib (file://" + forge.path().string() + "/example/lib) at " + lib))
+        << r.out;
+}
+
+TEST(ExecE2E, CheckoutRejectsAnUnknownSubmodulesValue) {
+    TempDir dir;
+    nixjail::base::writeFile(dir.path() / "w.yml", R"(on: push
+jobs:
+  j:
+    runs-on: nix
+    steps:
+      - uses: actions/checkout@v4
+        with: {repository: example/app, submodules: sometimes}
+)");
+    auto r = runBinary({"exec", "-W", "w.yml", "--server-url", "file:///nonexistent"}, dir.path());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(has(r.out, "'submodules' is 'sometimes'; use true, false or recursive")) << r.out;
+}
+
 // SIGTERM cancels the run: the step's process tree is gone and the exit code says it failed.
 TEST(ExecE2E, SigtermCancelsAndLeavesNoProcess) {
     TempDir tmp;
