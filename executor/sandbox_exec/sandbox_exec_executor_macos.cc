@@ -1,0 +1,178 @@
+// macOS half of the sandbox-exec backend: each step is `sandbox-exec -p <profile> argv...` in its
+// own process group, with the job's profile from sbpl_profile.cc. Plain POSIX (no pidfd on macOS):
+// the loop polls the output pipe and reaps with waitpid(WNOHANG).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "executor/sandbox_exec/sandbox_exec_executor.h"
+#include "executor/sandbox_exec/sbpl_profile.h"
+#include "runner/base/error.h"
+
+namespace nixjail::executor {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+class SandboxExecJail : public Jail {
+  public:
+    SandboxExecJail(JailSpec spec, SandboxExecOptions options, std::string profile)
+        : spec_(std::move(spec)), options_(std::move(options)), profile_(std::move(profile)) {}
+
+    StepResult run(const StepInvocation& step) override {
+        StepResult result;
+        if (step.argv.empty()) {
+            result.setup_error = "prepare step: empty argv";
+            return result;
+        }
+        // Everything the child needs is built before fork: no allocation after it.
+        std::vector<std::string> args = {options_.sandbox_exec, "-p", profile_};
+        args.insert(args.end(), step.argv.begin(), step.argv.end());
+        std::vector<char*> argv, envp;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        std::vector<std::string> env = step.env;
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        const std::string cwd = step.cwd.empty() ? "/" : step.cwd.string();
+
+        int out[2];
+        if (::pipe(out) != 0) throw base::SysError("creating the output pipe of a step");
+        ::fcntl(out[0], F_SETFD, FD_CLOEXEC);
+        const auto start = Clock::now();
+        pid_t pid = ::fork();
+        if (pid < 0) {
+            int err = errno;
+            ::close(out[0]);
+            ::close(out[1]);
+            throw base::SysError("forking sandbox-exec for job " + spec_.job_id, err);
+        }
+        if (pid == 0) {
+            ::setpgid(0, 0);
+            int devnull = ::open("/dev/null", O_RDONLY);
+            if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out[1], 1) < 0 ||
+                ::dup2(out[1], 2) < 0 || ::chdir(cwd.c_str()) != 0) {
+                ::_exit(127);
+            }
+            ::execve(argv[0], argv.data(), envp.data());
+            ::_exit(127);
+        }
+        ::setpgid(pid, pid);  // also from the parent, so the group exists before any kill
+        ::close(out[1]);
+
+        auto limit = spec_.limits.wall_time;
+        if (step.timeout && *step.timeout < limit) limit = *step.timeout;
+        const auto deadline = start + limit;
+        auto killAt = Clock::time_point::max();
+        bool exited = false, outputOpen = true;
+        int status = 0;
+        struct rusage usage {};
+        char buf[65536];
+        while (!exited || outputOpen) {
+            if (!exited) {
+                pid_t w = ::wait4(pid, &status, WNOHANG, &usage);
+                if (w == pid) {
+                    exited = true;
+                    ::kill(-pid, SIGKILL);  // helpers the step left behind die with it
+                }
+            }
+            if (!exited && !result.timed_out && Clock::now() >= deadline) {
+                result.timed_out = true;
+                ::kill(-pid, SIGKILL);
+            }
+            if (!exited && !result.cancelled && !result.timed_out && step.cancel.stop_requested()) {
+                result.cancelled = true;
+                ::kill(-pid, SIGTERM);
+                killAt = Clock::now() + options_.cancel_grace;
+            }
+            if (!exited && Clock::now() >= killAt) ::kill(-pid, SIGKILL);
+            struct pollfd pfd = {out[0], POLLIN, 0};
+            int wait = exited ? 0 : 50;
+            int n = ::poll(&pfd, outputOpen ? 1 : 0, wait);
+            if (n < 0 && errno != EINTR) break;
+            if (outputOpen && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+                ssize_t r = ::read(out[0], buf, sizeof buf);
+                if (r > 0) {
+                    if (step.on_output) step.on_output(std::string_view(buf, size_t(r)));
+                } else if (r == 0 || errno != EINTR) {
+                    outputOpen = false;
+                }
+            } else if (exited) {
+                outputOpen = false;  // nothing buffered, and the process group is dead
+            }
+        }
+        ::close(out[0]);
+        if (!exited) {
+            ::kill(-pid, SIGKILL);
+            ::wait4(pid, &status, 0, &usage);
+        }
+        result.wall_time = duration_cast<milliseconds>(Clock::now() - start);
+        if (WIFEXITED(status)) {
+            result.exit_code = WEXITSTATUS(status);
+        } else if (WIFSIGNALED(status)) {
+            result.term_signal = WTERMSIG(status);
+        }
+        auto us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000LL +
+                  usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+        result.cpu_time = milliseconds(us / 1000);
+        result.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss);  // bytes on macOS
+        return result;
+    }
+
+  private:
+    JailSpec spec_;
+    SandboxExecOptions options_;
+    std::string profile_;
+};
+
+class SandboxExecExecutor : public Executor {
+  public:
+    explicit SandboxExecExecutor(SandboxExecOptions options) : options_(std::move(options)) {}
+    std::string name() const override { return "sandbox-exec"; }
+    bool isolatesFilesystem() const override { return false; }
+    std::unique_ptr<Jail> prepare(const JailSpec& spec) override {
+        sbpl::ProfileInputs in;
+        in.proxy_port = options_.proxy_port;
+        for (const auto& b : spec.binds) {
+            if (b.host != b.jail) {
+                throw base::Error("the sandbox-exec executor cannot remap '" + b.host.string() +
+                                  "' to '" + b.jail.string() + "' for job " + spec.job_id +
+                                  "; give the step host paths");
+            }
+            std::error_code ec;
+            auto real = std::filesystem::canonical(b.host, ec);  // Seatbelt sees resolved paths
+            if (ec) {
+                throw base::Error("bind '" + b.host.string() + "' of job " + spec.job_id + ": " +
+                                  ec.message());
+            }
+            (b.writable ? in.writable : in.store_paths).push_back(real);
+        }
+        return std::make_unique<SandboxExecJail>(spec, options_, sbpl::sbplProfile(in));
+    }
+
+  private:
+    SandboxExecOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> makeSandboxExecExecutor(const SandboxExecOptions& options) {
+    if (::access(options.sandbox_exec.c_str(), X_OK) != 0) {
+        throw base::SysError("cannot use the sandbox-exec executor: '" + options.sandbox_exec +
+                             "' is not executable");
+    }
+    return std::make_unique<SandboxExecExecutor>(options);
+}
+
+}  // namespace nixjail::executor
