@@ -1,4 +1,4 @@
-# The few nixpkgs `lib` functions nixos-module/options.nix uses, in builtins only, plus
+# The few nixpkgs `lib` functions nixos-module/options.nix and default.nix use, in builtins only, plus
 # `evalOptions`: fills defaults into a plain attrset of values and checks types, names and
 # required options. Much simpler than lib.evalModules (no priorities, no merging of several
 # definitions, no mkIf/mkDefault in values): a value given here is the only definition.
@@ -123,6 +123,23 @@ in
       default = false;
       description = "Whether to enable ${what}.";
     };
+  # For nixos-module/default.nix's glue: mkIf stays a marker the test unwraps.
+  mkIf = condition: content: {
+    _type = "if";
+    inherit condition content;
+  };
+  nameValuePair = name: value: { inherit name value; };
+  mapAttrs' = f: set: builtins.listToAttrs (map (n: f n set.${n}) (attrNames set));
+  mapAttrsToList = f: set: map (n: f n set.${n}) (attrNames set);
+  filterAttrs =
+    pred: set:
+    builtins.listToAttrs (
+      map (n: {
+        name = n;
+        value = set.${n};
+      }) (filter (n: pred n set.${n}) (attrNames set))
+    );
+  concatLists = builtins.concatLists;
   literalExpression = text: {
     _type = "literalExpression";
     inherit text;

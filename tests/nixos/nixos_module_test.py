@@ -299,6 +299,42 @@ def check_register_script(c, repo, d):
     c.true("register: names are shell-quoted", "--name 'it'\\''s-small'" in quoted)
 
 
+def check_glue(c, repo, tool):
+    """nixos-module/default.nix evaluated with the shim and stand-in pkgs (module_glue_eval.nix)."""
+    p = subprocess.run([tool, *NIX_FLAGS, "--eval", "--strict", "--json",
+                        os.path.join(repo, "tests/nixos/module_glue_eval.nix")],
+                       env=nix_env(), capture_output=True, text=True)
+    c.true("default.nix evaluates", p.returncode == 0, p.stderr)
+    if p.returncode != 0:
+        return
+    g = json.loads(p.stdout)
+    store = "/nix/store/00000000000000000000000000000000-"
+    c.true("config is mkIf cfg.enable", g["isConditional"] and g["condition"])
+    c.eq("one unit per enabled instance", g["units"], ["nixjail-runner-main"])
+    c.eq("glue: failed assertions", g["failedAssertions"], [])
+    c.eq("glue: per-instance, global and nix.enable assertions", g["assertionCount"], 5)
+    c.eq("glue: tmpfiles for the custom cache dir", g["tmpfiles"], ["d /srv/cache 0711 root root -"])
+    c.eq("glue: the package is installed", g["systemPackages"], [f"{store}nixjail-runner"])
+    sc = g["service"]["serviceConfig"]
+    c.eq("glue: path has the package, config.nix.package and git", g["service"]["path"],
+         [f"{store}nixjail-runner", f"{store}nix", f"{store}git"])
+    head, _, config = sc["ExecStart"].partition("#")
+    c.eq("glue: ExecStart runs the generated YAML", head,
+         f"{store}nixjail-runner/bin/nixjail-runner daemon --config {store}nixjail-runner-main.yaml")
+    settings = json.loads(config) if config else {}
+    c.eq("glue: settings runner.file", settings.get("runner", {}).get("file"), "/var/lib/nixjail-runner/main/.runner")
+    c.eq("glue: settings cache.dir", settings.get("cache", {}).get("dir"), "/srv/cache")
+    policy = settings.get("labels", {}).get("nix", {}).get("policy", "")
+    ppath, _, pdoc = policy.partition("#")
+    c.eq("glue: inline policy written with formats.yaml", ppath, f"{store}nixjail-policy-main-nix.yaml")
+    c.eq("glue: inline policy document", json.loads(pdoc) if pdoc else None,
+         {"rules": [{"host": "example.com", "action": "allow"}]})
+    spath, _, script = sc["ExecStartPre"].partition("#")
+    c.eq("glue: ExecStartPre is the written script", spath, f"{store}nixjail-runner-main-register")
+    c.true("glue: script registers with the host-derived name",
+           "register --no-interactive" in script and "--name 'gluehost-main'" in script, script)
+
+
 def check_readme_example(c, repo, tool):
     """The `# runner.nix` example in README.md's NixOS section evaluates and passes assertions."""
     readme = open(os.path.join(repo, "README.md"), encoding="utf-8").read()
@@ -337,7 +373,8 @@ def run_eval(repo):
     c = Checks()
     for check in (lambda: check_options(c, d), lambda: check_settings(c, repo, d),
                   lambda: check_service(c, d), lambda: check_assertions(c, d),
-                  lambda: check_register_script(c, repo, d), lambda: check_readme_example(c, repo, tool)):
+                  lambda: check_register_script(c, repo, d), lambda: check_readme_example(c, repo, tool),
+                  lambda: check_glue(c, repo, tool)):
         try:
             check()
         except (KeyError, IndexError, TypeError) as e:
