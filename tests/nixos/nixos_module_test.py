@@ -335,6 +335,62 @@ def check_glue(c, repo, tool):
            "register --no-interactive" in script and "--name 'gluehost-main'" in script, script)
 
 
+# Debian build dependencies (.ci/install-deps) and the nixpkgs attribute package.nix uses for each.
+DEBIAN_TO_NIXPKGS = {
+    "nlohmann-json3-dev": "nlohmann_json", "libgit2-dev": "libgit2", "libsqlite3-dev": "sqlite",
+    "libssl-dev": "openssl", "libspdlog-dev": "spdlog", "libyaml-cpp-dev": "yaml-cpp",
+    "libgtest-dev": "gtest", "libgmock-dev": "gtest", "libcurl4-openssl-dev": "curl",
+    "libcli11-dev": "cli11", "libseccomp-dev": "libseccomp", "libasio-dev": "asio",
+    "libbenchmark-dev": None,  # bench/ only; package.nix sets -DNIXJAIL_BENCH=OFF
+}
+
+
+def check_packaging(c, repo, tool):
+    """package.nix and flake.nix evaluated against stand-ins (packaging_eval.nix)."""
+    p = subprocess.run([tool, *NIX_FLAGS, "--eval", "--strict", "--json",
+                        os.path.join(repo, "tests/nixos/packaging_eval.nix")],
+                       env=nix_env(), capture_output=True, text=True)
+    c.true("package.nix and flake.nix evaluate", p.returncode == 0, p.stderr)
+    if p.returncode != 0:
+        return
+    r = json.loads(p.stdout)
+    pkg, flake = r["package"], r["flake"]
+    c.eq("package: nativeBuildInputs", pkg["nativeBuildInputs"], ["cmake", "ninja", "pkg-config", "makeWrapper"])
+    c.true("package: benchmarks off", "-DNIXJAIL_BENCH=OFF" in pkg["cmakeFlags"], str(pkg["cmakeFlags"]))
+    c.eq("package: wrapper puts nix and git on PATH", pkg["postInstall"].split(),
+         ["wrapProgram", "$out/bin/nixjail-runner", "\\", "--suffix", "PATH", ":",
+          "/nix/store/00000000000000000000000000000000-nix/bin:/nix/store/00000000000000000000000000000000-git/bin"])
+    c.eq("package: source filter", pkg["srcKeeps"], {
+        ".git": False, "build": False, "build-asan": False, "result": False,
+        "runner": True, "CMakeLists.txt": True, "nixos-module": True})
+    c.eq("package: mainProgram", pkg["mainProgram"], "nixjail-runner")
+    # Every Debian -dev package the build installs has its nixpkgs counterpart in buildInputs.
+    deps = open(os.path.join(repo, ".ci/install-deps"), encoding="utf-8").read()
+    build = deps.split("# build", 1)[1].split("# sanitizer", 1)[0]
+    for deb in sorted(set(re.findall(r"[a-z0-9.+-]+-dev\b", build))):
+        if deb not in DEBIAN_TO_NIXPKGS:
+            c.true(f"Debian build dependency {deb} is mapped to a nixpkgs attribute", False,
+                   "add it to package.nix's buildInputs and to DEBIAN_TO_NIXPKGS in this test")
+        elif DEBIAN_TO_NIXPKGS[deb] is not None:
+            c.true(f"package: {deb} -> {DEBIAN_TO_NIXPKGS[deb]} in buildInputs",
+                   DEBIAN_TO_NIXPKGS[deb] in pkg["buildInputs"], str(pkg["buildInputs"]))
+    systems = ["aarch64-linux", "x86_64-linux"]
+    c.eq("flake: packages for", flake["packageSystems"], systems)
+    c.eq("flake: devShells for", flake["devShellSystems"], systems)
+    c.true("flake: outputs", {"packages", "nixosModules", "devShells", "overlays"} <= set(flake["outputNames"]),
+           str(flake["outputNames"]))
+    built = {"callPackageOf": "package.nix", "system": "x86_64-linux"}
+    c.eq("flake: packages.x86_64-linux.default", flake["defaultPackage"], built)
+    c.eq("flake: packages.aarch64-linux.nixjail-runner", flake["aarch64Package"],
+         {"callPackageOf": "package.nix", "system": "aarch64-linux"})
+    c.eq("flake: overlay", flake["overlay"], built)
+    c.eq("flake: devShell builds from the package's inputs", flake["devShellInputsFrom"], [built])
+    c.eq("flake: nixosModules.default imports the module", flake["moduleImports"], ["nixos-module"])
+    c.eq("flake: the module's package defaults to the flake's", flake["modulePackage"],
+         {"_type": "override", "priority": 1000,
+          "content": {"callPackageOf": "package.nix", "system": "aarch64-linux"}})
+
+
 def check_readme_example(c, repo, tool):
     """The `# runner.nix` example in README.md's NixOS section evaluates and passes assertions."""
     readme = open(os.path.join(repo, "README.md"), encoding="utf-8").read()
@@ -374,7 +430,7 @@ def run_eval(repo):
     for check in (lambda: check_options(c, d), lambda: check_settings(c, repo, d),
                   lambda: check_service(c, d), lambda: check_assertions(c, d),
                   lambda: check_register_script(c, repo, d), lambda: check_readme_example(c, repo, tool),
-                  lambda: check_glue(c, repo, tool)):
+                  lambda: check_glue(c, repo, tool), lambda: check_packaging(c, repo, tool)):
         try:
             check()
         except (KeyError, IndexError, TypeError) as e:
