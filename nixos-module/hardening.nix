@@ -62,6 +62,9 @@
   ];
   ProtectKernelModules = true;
   ProtectClock = true;
+  # These three are seccomp filters, so jobs inherit them: no realtime scheduling, no creating
+  # setuid/setgid files (an archive with such bits fails to extract them), no personality
+  # changes (setarch).
   RestrictRealtime = true;
   RestrictSUIDSGID = true;
   LockPersonality = true;

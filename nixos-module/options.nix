@@ -247,7 +247,7 @@ let
         shutdownTimeout = mkOption {
           type = durationType;
           default = "3m";
-          description = "How long running jobs may finish when the service stops (systemd then kills what is left 30 s later).";
+          description = "How long running jobs may finish when the service stops (TimeoutStopSec is 30 s more; then systemd kills what is left).";
         };
         metrics.address = mkOption {
           type = types.nullOr types.str;

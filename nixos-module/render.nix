@@ -276,6 +276,13 @@ let
         message = "${opt}.capacity must be at least 1 (it is ${toString inst.capacity})";
       }
       {
+        # ProtectHome= hides these from the service.
+        assertion =
+          match "/.*" inst.cache.dir != null
+          && match "/(home|root|run/user)(/.*)?" inst.cache.dir == null;
+        message = "${opt}.cache.dir must be an absolute path outside /home, /root and /run/user (the service runs with ProtectHome=); it is \"${inst.cache.dir}\"";
+      }
+      {
         assertion = inst.labels != [ ];
         message = "${opt}.labels must name at least one label that jobs select with runs-on";
       }

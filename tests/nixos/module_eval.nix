@@ -87,6 +87,7 @@ let
       # Every assertion should fire.
       broken = {
         capacity = 0;
+        cache.dir = "/home/ci/cache";
         labels = [ ];
         credentials.bad = {
           source = "env";

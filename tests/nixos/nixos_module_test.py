@@ -220,11 +220,12 @@ def check_assertions(c, d):
     opt = "services.nixjail-runner.instances.broken"
     for needle in (f"{opt}.url must be set", f"{opt}.capacity must be at least 1 (it is 0)",
                    f"{opt}.labels must name at least one label",
+                   f"{opt}.cache.dir must be an absolute path outside /home",
                    f"{opt}.credentials.bad: source = \"env\" needs `env`",
                    f"{opt}.credentials.bad.hosts must name", f"{opt}.credentials.bad.header must contain {{token}}",
                    f"{opt}.credentials.nofile: source = \"file\" needs `file`"):
         c.true(f"assertion fires: {needle}", any(m.startswith(needle) for m in failed), str(failed))
-    c.eq("broken: number of failed assertions", len(failed), 7)
+    c.eq("broken: number of failed assertions", len(failed), 8)
     globals_failed = [a["message"] for a in d["globalAssertions"] if not a["assertion"]]
     c.true("shared metrics.address is rejected",
            len(globals_failed) == 1 and "same metrics.address" in globals_failed[0], str(globals_failed))
@@ -312,7 +313,7 @@ def check_glue(c, repo, tool):
     c.true("config is mkIf cfg.enable", g["isConditional"] and g["condition"])
     c.eq("one unit per enabled instance", g["units"], ["nixjail-runner-main"])
     c.eq("glue: failed assertions", g["failedAssertions"], [])
-    c.eq("glue: per-instance, global and nix.enable assertions", g["assertionCount"], 5)
+    c.eq("glue: per-instance, global and nix.enable assertions", g["assertionCount"], 6)
     c.eq("glue: tmpfiles for the custom cache dir", g["tmpfiles"], ["d /srv/cache 0711 root root -"])
     c.eq("glue: the package is installed", g["systemPackages"], [f"{store}nixjail-runner"])
     sc = g["service"]["serviceConfig"]
