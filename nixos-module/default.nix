@@ -31,6 +31,7 @@ let
       package = cfg.package;
       nix = config.nix.package;
       git = pkgs.git;
+      systemd = config.systemd.package;
       configFile = settingsFormat.generate "nixjail-runner-${name}.yaml" (
         render.settingsFor name inst writePolicy
       );

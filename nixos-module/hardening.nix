@@ -4,8 +4,10 @@
 # user namespace (CAP_SETUID/CAP_SETGID in the initial namespace), mounts the job's root
 # (CAP_SYS_ADMIN), creates the job's network (CAP_NET_ADMIN) and job cgroups (a delegated
 # subtree). Every option below either narrows what the daemon can do without taking away one of
-# those, or is deliberately left off with the reason next to it. Whatever the service's seccomp
-# filters forbid is also forbidden to every job, because jobs are the daemon's descendants.
+# those, or is deliberately left off with the reason next to it. With the built-in namespace
+# executor, whatever the service's seccomp filters forbid is also forbidden to every job, because
+# jobs are the daemon's descendants; with executor.backend = "systemd" steps are transient units
+# of PID 1 and get their own sandbox instead.
 {
   # Capabilities the namespace executor, the job network and the caches use:
   #   SYS_ADMIN      mount, pivot_root, setns, unshare, btrfs subvolume ioctls

@@ -209,7 +209,11 @@ let
               "host"
             ];
             default = "auto";
-            description = "The jail implementation (`host` runs jobs without isolation).";
+            description = ''
+              The jail implementation: `namespace` (built in; jobs are the daemon's descendants and
+              inherit the service's seccomp-based settings), `systemd` (each step a transient
+              unit of PID 1, started with systemd-run), `auto`, or `host` (no isolation).
+            '';
           };
           memory = mkOption {
             type = sizeType;

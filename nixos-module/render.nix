@@ -166,8 +166,9 @@ let
         --runner-file "$runner_file"
     '';
 
-  # The systemd.services.<unit> attrset. `paths` holds store paths: package, nix, git,
-  # configFile, registerScript (an executable file with registerScript's text).
+  # The systemd.services.<unit> attrset. `paths` holds store paths: package, nix, git, systemd
+  # (systemd-run, for executor.backend = "systemd"), configFile, registerScript (an executable
+  # file with registerScript's text).
   serviceFor =
     name: inst: paths:
     let
@@ -189,6 +190,7 @@ let
         paths.package
         paths.nix
         paths.git
+        paths.systemd
       ];
       environment = {
         # Job roots are built by the nix-daemon, so the service needs no write access to /nix.

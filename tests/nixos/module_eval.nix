@@ -111,6 +111,7 @@ let
     package = cfg.package;
     nix = fakeStore "nix-2.24";
     git = fakeStore "git-2.47";
+    systemd = fakeStore "systemd-257";
     configFile = fakeStore "nixjail-runner-${name}.yaml";
     registerScript = fakeStore "nixjail-runner-${name}-register";
   };

@@ -23,6 +23,7 @@ let
       enable = true;
       package = fakeStore "nix";
     };
+    systemd.package = fakeStore "systemd";
     services.nixjail-runner = lib.evalOptions "services.nixjail-runner" module.options.services.nixjail-runner {
       enable = true;
       package = fakeStore "nixjail-runner";

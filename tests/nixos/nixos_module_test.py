@@ -180,7 +180,8 @@ def check_service(c, d):
     }.items():
         c.eq(f"serviceConfig.{key}", sc.get(key), want)
     c.eq("environment", svc["environment"], {"NIX_REMOTE": "daemon", "HOME": "/var/lib/nixjail-runner/ci"})
-    c.eq("path", svc["path"], [f"{store}nixjail-runner-0.1.0", f"{store}nix-2.24", f"{store}git-2.47"])
+    c.eq("path", svc["path"],
+         [f"{store}nixjail-runner-0.1.0", f"{store}nix-2.24", f"{store}git-2.47", f"{store}systemd-257"])
     c.eq("wantedBy", svc["wantedBy"], ["multi-user.target"])
     c.true("after network-online.target and nix-daemon.socket",
            {"network-online.target", "nix-daemon.socket"} <= set(svc["after"]))
@@ -317,8 +318,8 @@ def check_glue(c, repo, tool):
     c.eq("glue: tmpfiles for the custom cache dir", g["tmpfiles"], ["d /srv/cache 0711 root root -"])
     c.eq("glue: the package is installed", g["systemPackages"], [f"{store}nixjail-runner"])
     sc = g["service"]["serviceConfig"]
-    c.eq("glue: path has the package, config.nix.package and git", g["service"]["path"],
-         [f"{store}nixjail-runner", f"{store}nix", f"{store}git"])
+    c.eq("glue: path has the package, config.nix.package, git and config.systemd.package", g["service"]["path"],
+         [f"{store}nixjail-runner", f"{store}nix", f"{store}git", f"{store}systemd"])
     head, _, config = sc["ExecStart"].partition("#")
     c.eq("glue: ExecStart runs the generated YAML", head,
          f"{store}nixjail-runner/bin/nixjail-runner daemon --config {store}nixjail-runner-main.yaml")

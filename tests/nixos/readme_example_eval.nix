@@ -30,6 +30,7 @@ in
       package = cfg.package;
       nix = fakeStore "nix";
       git = fakeStore "git";
+      systemd = fakeStore "systemd";
       configFile = fakeStore "nixjail-runner-${name}.yaml";
       registerScript = fakeStore "nixjail-runner-${name}-register";
     };
