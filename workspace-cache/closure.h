@@ -83,4 +83,23 @@ class PackageResolver {
     bool last_cached_ = false;
 };
 
+// The packages of a repository's flake devShell (`devShells.<system>.default`): the store paths
+// of its packages/nativeBuildInputs/buildInputs and their propagated variants, built with
+// nix-store -r. Needs Nix with flakes (enabled per call). A git work tree is read as
+// `git+file:` (tracked files only, so build output is not copied to the store), anything else as
+// `path:`. Answers are remembered per flake directory for the resolver's lifetime.
+class DevShellResolver {
+  public:
+    explicit DevShellResolver(NixTools tools) : tools_(std::move(tools)) {}
+    // Throws base::Error naming the flake and Nix's complaint (no devShell, evaluation error).
+    std::vector<std::string> resolve(const std::filesystem::path& flake_dir, const std::string& system);
+    // "x86_64-linux" for the machine this runs on.
+    static std::string currentSystem();
+
+  private:
+    NixTools tools_;
+    std::mutex mutex_;
+    std::map<std::string, std::vector<std::string>> resolved_;
+};
+
 }  // namespace nixjail::cache

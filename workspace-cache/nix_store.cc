@@ -1,5 +1,9 @@
 // The Nix side of closures: edges from `nix-store -q`, package names through `nix-build`.
+#include <sys/utsname.h>
+
 #include <algorithm>
+
+#include <nlohmann/json.hpp>
 
 #include "runner/base/error.h"
 #include "workspace-cache/closure.h"
@@ -159,6 +163,65 @@ std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std:
     std::vector<std::string> paths;
     for (const auto& n : names) paths.push_back(resolved_.at(n));
     return paths;
+}
+
+std::string DevShellResolver::currentSystem() {
+    struct utsname u {};
+    ::uname(&u);
+    const std::string machine = u.machine;
+    return (machine == "arm64" ? std::string("aarch64") : machine) + "-linux";
+}
+
+std::vector<std::string> DevShellResolver::resolve(const std::filesystem::path& flake_dir, const std::string& system) {
+    const std::string dir = std::filesystem::absolute(flake_dir).lexically_normal().string();
+    std::lock_guard lock(mutex_);
+    if (auto it = resolved_.find(dir + '\0' + system); it != resolved_.end()) return it->second;
+
+    const bool git = std::filesystem::exists(flake_dir / ".git");
+    const std::string ref = (git ? "git+file://" : "path:") + dir;
+    const std::string attr = "devShells." + system + ".default";
+    // Every input list a shell's tools come from; each element's output path and derivation.
+    const std::string apply =
+        "d: map (p: { out = p.outPath; drv = p.drvPath or null; }) (builtins.concatLists (map (a: d.${a} or []) "
+        "[ \"packages\" \"nativeBuildInputs\" \"buildInputs\" \"propagatedNativeBuildInputs\" "
+        "\"propagatedBuildInputs\" ]))";
+    const std::vector<std::string> flags = {"--extra-experimental-features", "nix-command flakes"};
+    std::vector<std::string> argv = {tool(tools_, "nix")};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"eval", "--json", ref + "#" + attr, "--apply", apply});
+    CommandOutput r = runCommand(argv, tools_.env);
+    if (r.exit_code != 0) {
+        throw base::Error("cannot read the devShell '" + attr + "' of the flake in '" + dir + "' (nix eval exit " +
+                          std::to_string(r.exit_code) + "); declare packages instead, or fix the flake" + tail(r.err));
+    }
+    std::vector<std::string> outs, drvs;
+    try {
+        for (const auto& p : nlohmann::json::parse(r.out)) {
+            outs.push_back(p.at("out").get<std::string>());
+            if (p.at("drv").is_string()) drvs.push_back(p.at("drv").get<std::string>());
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw base::Error("unexpected answer from nix eval for the devShell of '" + dir + "': " + e.what());
+    }
+    if (outs.empty()) {
+        throw base::Error("the devShell '" + attr + "' of the flake in '" + dir +
+                          "' lists no packages (packages, nativeBuildInputs, buildInputs)");
+    }
+    if (!drvs.empty()) {
+        std::sort(drvs.begin(), drvs.end());
+        drvs.erase(std::unique(drvs.begin(), drvs.end()), drvs.end());
+        std::vector<std::string> build = {tool(tools_, "nix-store"), "-r"};
+        build.insert(build.end(), drvs.begin(), drvs.end());
+        CommandOutput b = runCommand(build, tools_.env);
+        if (b.exit_code != 0) {
+            throw base::Error("cannot build the devShell packages of the flake in '" + dir + "' (nix-store -r exit " +
+                              std::to_string(b.exit_code) + ")" + tail(b.err));
+        }
+    }
+    std::sort(outs.begin(), outs.end());
+    outs.erase(std::unique(outs.begin(), outs.end()), outs.end());
+    resolved_[dir + '\0' + system] = outs;
+    return outs;
 }
 
 }  // namespace nixjail::cache

@@ -218,9 +218,13 @@ int runExec(const ExecFlags& f) {
     };
     std::unique_ptr<engine::NixRootProvider> roots;
     if (!f.packages.empty()) opts.packages = cache::parsePackageList(f.packages);
-    if (executor->isolatesFilesystem() && !f.nixpkgs.empty()) {
-        roots = std::make_unique<engine::NixRootProvider>(engine::NixRootConfig{
-            fs::absolute(f.nixpkgs), cacheDir, nixToolsFromEnvironment()});
+    // A repository flake's devShell serves jobs that declare no packages (no --nixpkgs needed).
+    const bool hasFlake = fs::exists(opts.repo_dir / "flake.nix");
+    if (executor->isolatesFilesystem() && (!f.nixpkgs.empty() || hasFlake)) {
+        engine::NixRootConfig config{f.nixpkgs.empty() ? fs::path() : fs::absolute(f.nixpkgs), cacheDir,
+                                     nixToolsFromEnvironment()};
+        if (hasFlake) config.devshell_flake = opts.repo_dir;
+        roots = std::make_unique<engine::NixRootProvider>(std::move(config));
         opts.root_provider = roots->asProvider();
     }
 

@@ -26,6 +26,7 @@ public:
         size_t closure_paths = 0;
     };
     virtual Timings timings() const = 0;
+    virtual std::string source() const = 0;  // what the closure came from, for the job's log
 };
 
 // Makes the root for `packages` at `dst` (which must not exist); throws base::Error naming the

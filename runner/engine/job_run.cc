@@ -123,7 +123,7 @@ void JobRun::prepareJail() {
         root_ = opts_.root_provider(jobPackages(), dir_->path() / "root");
         spec.root = root_->root();
         log(LineKind::kRunner, std::string("Job root: ") + (root_->cacheHit() ? "cached" : "built") + " from " +
-                                   std::to_string(jobPackages().size()) + " packages");
+                                   root_->source());
     }
     // Steps as another user must traverse the job directory and own what they write.
     if (opts_.executor->stepOwner()) {

@@ -17,20 +17,27 @@ std::chrono::milliseconds since(Clock::time_point start) {
 
 class NixJobRoot : public JobRoot {
 public:
-    NixJobRoot(cache::RootLease lease, const fs::path& dst, Timings timings, Clock::time_point prepareStart)
-        : lease_(std::move(lease)), snapshot_(lease_.snapshotTo(dst)), root_(dst), timings_(timings) {
+    NixJobRoot(cache::RootLease lease, const fs::path& dst, Timings timings, Clock::time_point prepareStart,
+               std::string source)
+        : lease_(std::move(lease)),
+          snapshot_(lease_.snapshotTo(dst)),
+          root_(dst),
+          timings_(timings),
+          source_(std::move(source)) {
         timings_.root_prepare = since(prepareStart);
     }
     const fs::path& root() const override { return root_; }
     std::string binPath() const override { return lease_.binPath(); }
     bool cacheHit() const override { return lease_.hit(); }
     Timings timings() const override { return timings_; }
+    std::string source() const override { return source_; }
 
 private:
     cache::RootLease lease_;           // pins the cached root while the job runs
     cache::SubvolumeLease snapshot_;   // the job's copy, removed with the job
     fs::path root_;
     Timings timings_;
+    std::string source_;
 };
 
 fs::path rootsDir(const fs::path& cacheDir) {
@@ -44,16 +51,29 @@ NixRootProvider::NixRootProvider(NixRootConfig config)
     : config_(std::move(config)),
       storage_(cache::detectStorage(rootsDir(config_.cache_dir))),
       resolver_(config_.nixpkgs, config_.tools),
+      devshells_(config_.tools),
       references_(config_.tools),
       roots_(*storage_, config_.cache_dir / "roots") {}
 
-std::vector<std::string> NixRootProvider::closureOf(const std::vector<std::string>& packages) {
-    if (packages.empty()) {
-        throw base::Error("the job declares no Nix packages, so its root would be empty; declare them with "
-                          "--packages or the job's NIXJAIL_PACKAGES variable (at least a shell, e.g. bash)");
-    }
+NixRootProvider::Closure NixRootProvider::closureOf(const std::vector<std::string>& packages) {
     std::lock_guard lock(mu_);
-    return cache::computeClosure(resolver_.resolvePackages(packages), references_);
+    if (!packages.empty()) {
+        if (config_.nixpkgs.empty()) {
+            throw base::Error("the job declares packages but no nixpkgs was given to resolve them against; "
+                              "give one with --nixpkgs (or nix.nixpkgs in the runner config)");
+        }
+        return {cache::computeClosure(resolver_.resolvePackages(packages), references_),
+                std::to_string(packages.size()) + " packages"};
+    }
+    if (config_.devshell_flake) {
+        const auto shell = devshells_.resolve(*config_.devshell_flake, cache::DevShellResolver::currentSystem());
+        return {cache::computeClosure(shell, references_),
+                "the devShell of " + (*config_.devshell_flake / "flake.nix").string() + " (" +
+                    std::to_string(shell.size()) + " packages)"};
+    }
+    throw base::Error("the job declares no Nix packages, so its root would be empty; declare them with "
+                      "--packages or the job's NIXJAIL_PACKAGES variable (at least a shell, e.g. bash), "
+                      "or give the repository a flake.nix with devShells.<system>.default");
 }
 
 std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages, const fs::path& dst) {
@@ -61,15 +81,16 @@ std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>
     const auto start = Clock::now();
     auto closure = closureOf(packages);
     timings.closure_resolution = since(start);
-    timings.closure_paths = closure.size();
+    timings.closure_paths = closure.paths.size();
     const auto prepareStart = Clock::now();
-    return std::make_unique<NixJobRoot>(roots_.acquire(closure), dst, timings, prepareStart);
+    return std::make_unique<NixJobRoot>(roots_.acquire(closure.paths), dst, timings, prepareStart,
+                                        std::move(closure.source));
 }
 
 NixRootProvider::WarmResult NixRootProvider::warm(const std::vector<std::string>& packages) {
     auto closure = closureOf(packages);
-    auto lease = roots_.acquire(closure);
-    return {lease.key(), closure.size(), lease.hit()};
+    auto lease = roots_.acquire(closure.paths);
+    return {lease.key(), closure.paths.size(), lease.hit()};
 }
 
 }  // namespace nixjail::runner::engine

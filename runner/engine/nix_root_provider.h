@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "runner/engine/job_root.h"
 #include "workspace-cache/closure.h"
@@ -17,6 +18,9 @@ struct NixRootConfig {
     std::filesystem::path nixpkgs;    // a nixpkgs checkout or any expression with the attributes
     std::filesystem::path cache_dir;  // roots live in <cache_dir>/roots
     cache::NixTools tools;
+    // A repository with a flake.nix: a job that declares no packages gets the packages of its
+    // devShells.<system>.default instead.
+    std::optional<std::filesystem::path> devshell_flake;
 };
 
 class NixRootProvider {
@@ -36,12 +40,17 @@ public:
     }
 
 private:
-    std::vector<std::string> closureOf(const std::vector<std::string>& packages);
+    struct Closure {
+        std::vector<std::string> paths;
+        std::string source;  // "2 packages", "the devShell of /repo/flake.nix (3 packages)"
+    };
+    Closure closureOf(const std::vector<std::string>& packages);
 
     NixRootConfig config_;
     std::unique_ptr<cache::Storage> storage_;
     std::mutex mu_;  // resolver and reference source memoise without locks of their own
     cache::PackageResolver resolver_;
+    cache::DevShellResolver devshells_;
     cache::NixStoreReferenceSource references_;
     cache::RootCache roots_;
 };

@@ -115,6 +115,49 @@ TEST(ExecJailE2E, NoPackagesIsAClearError) {
 
 namespace {
 
+// A repository whose flake has a devShell needs no package declaration and no --nixpkgs: jobs
+// that declare none get the devShell's packages, and only their closure.
+TEST(ExecJailE2E, FlakeDevShellProvidesTheJobsPackages) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-flake-");
+    TempDir cache("nixjail-e2e-cache-");
+    fs::create_directories(dir.path() / "nix");
+    fs::copy_file(nixjail::e2e::kSource / "tests/fixtures/nix/default.nix", dir.path() / "nix/default.nix");
+    nixjail::base::writeFile(dir.path() / "flake.nix", R"N({
+  outputs = { self }:
+    let pkgs = import ./nix { system = "x86_64-linux"; };
+    in {
+      devShells.x86_64-linux.default = derivation {
+        name = "shell";
+        system = "x86_64-linux";
+        builder = "/bin/sh";
+        nativeBuildInputs = [ pkgs.bash ];
+        buildInputs = [ pkgs.coreutils ];
+      };
+    };
+}
+)N");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  shell:
+    runs-on: nix
+    steps:
+      - run: echo "store:" /nix/store/*
+)Y");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--cache-dir", cache.path().string()},
+                       dir.path(), nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("Job root: built from the devShell of " + (dir.path() / "flake.nix").string() +
+                         " (2 packages)"),
+              std::string::npos)
+        << r.out;
+    const auto store = r.out.substr(r.out.find("| store:"));
+    for (const char* want : {"-nixjail-test-bash ", "-nixjail-test-coreutils ", "-nixjail-test-libs"}) {
+        EXPECT_NE(store.find(want), std::string::npos) << want << "\n" << r.out;
+    }
+    EXPECT_EQ(store.find("curl"), std::string::npos) << r.out;  // in the package set, not in the shell
+}
+
 TEST(CacheE2E, WarmListPrune) {
     REQUIRE_ROOT_AND_NIX();
     TempDir cache("nixjail-e2e-cache-");
