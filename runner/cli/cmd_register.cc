@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/cli/commands.h"
 #include "runner/forge/forgejo_client.h"
 #include "runner/forge/runner_file.h"
@@ -17,7 +18,7 @@ namespace {
 constexpr const char* kVersion = "nixjail-runner 0.1.0";
 
 struct RegisterFlags {
-    std::string instance, token, secret, name, labels = "nix", runner_file = ".runner";
+    std::string instance, token, token_file, secret, secret_file, name, labels = "nix", runner_file = ".runner";
     bool no_interactive = false;
 };
 
@@ -52,7 +53,18 @@ std::string hostName() {
     return ::gethostname(buf, sizeof buf - 1) == 0 && buf[0] ? buf : "nixjail-runner";
 }
 
+// --token-file / --secret-file: the value is the file's first line, so it never shows in `ps`.
+void readValueFile(std::string& value, const std::string& file, const char* flag) {
+    if (file.empty()) return;
+    if (!value.empty()) throw base::Error(std::string("give either ") + flag + " or " + flag + "-file, not both");
+    const std::string text = base::readFile(file);
+    value = text.substr(0, text.find('\n'));
+    while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+    if (value.empty()) throw base::Error(std::string(flag) + "-file '" + file + "' is empty");
+}
+
 int registerOnline(RegisterFlags f) {
+    readValueFile(f.token, f.token_file, "--token");
     ask(f.instance, "--instance", "Forge URL (e.g. https://forge.example.com)", !f.no_interactive);
     ask(f.token, "--token", "Runner registration token", !f.no_interactive);
     if (f.name.empty()) f.name = hostName();
@@ -78,7 +90,8 @@ int registerOnline(RegisterFlags f) {
 }
 
 int createRunnerFile(RegisterFlags f) {
-    if (f.instance.empty() || f.secret.empty()) throw base::Error("--instance and --secret are required");
+    readValueFile(f.secret, f.secret_file, "--secret");
+    if (f.instance.empty() || f.secret.empty()) throw base::Error("--instance and --secret (or --secret-file) are required");
     if (f.name.empty()) f.name = hostName();
     while (!f.instance.empty() && f.instance.back() == '/') f.instance.pop_back();
     forge::RunnerFile file = forge::runnerFileFromSecret(f.instance, f.secret, f.name);
@@ -106,6 +119,7 @@ void addRegisterCommands(CLI::App& app, int& exit_code) {
     auto* reg = app.add_subcommand("register", "Register this runner with a Forgejo or Gitea instance");
     reg->add_option("--instance", flags->instance, "the forge's URL");
     reg->add_option("--token", flags->token, "the runner registration token from the forge's settings");
+    reg->add_option("--token-file", flags->token_file, "read the registration token from this file instead");
     reg->add_option("--name", flags->name, "the runner's name (default: the host name)");
     reg->add_option("--labels", flags->labels, "comma-separated labels jobs select with runs-on (default: nix)");
     reg->add_option("--runner-file", flags->runner_file, "where to write the runner file (default: .runner)");
@@ -114,7 +128,8 @@ void addRegisterCommands(CLI::App& app, int& exit_code) {
 
     auto* off = app.add_subcommand("create-runner-file", "Write a runner file for offline registration with a shared secret");
     off->add_option("--instance", flags->instance, "the forge's URL")->required();
-    off->add_option("--secret", flags->secret, "40 hex characters, also given to `forgejo-cli actions register`")->required();
+    off->add_option("--secret", flags->secret, "40 hex characters, also given to `forgejo-cli actions register`");
+    off->add_option("--secret-file", flags->secret_file, "read the secret from this file instead");
     off->add_option("--name", flags->name, "the runner's name (default: the host name)");
     off->add_option("--labels", flags->labels, "comma-separated labels (default: nix)");
     off->add_option("--runner-file", flags->runner_file, "where to write the runner file (default: .runner)");

@@ -64,4 +64,28 @@ TEST(RegisterE2E, OfflineRunnerFileFromASecret) {
     EXPECT_FALSE(bad.err.empty());
 }
 
+// The token can come from a file (NixOS's LoadCredential), so it never shows on a command line.
+TEST(RegisterE2E, TokenAndSecretFromFiles) {
+    nixjail::tests::FakeForgeServer forge;
+    TempDir dir;
+    nixjail::base::writeFile(dir.path() / "token", "0123456789abcdef0123456789abcdef01234567\n");
+    auto r = runBinary({"register", "--instance", forge.url(), "--token-file", (dir.path() / "token").string(),
+                        "--no-interactive", "--runner-file", (dir.path() / ".runner").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto both = runBinary({"register", "--instance", forge.url(), "--token", "x", "--token-file",
+                           (dir.path() / "token").string(), "--no-interactive", "--runner-file",
+                           (dir.path() / "other").string()});
+    EXPECT_EQ(both.exit_code, 1);
+    EXPECT_NE(both.err.find("give either --token or --token-file, not both"), std::string::npos) << both.err;
+    nixjail::base::writeFile(dir.path() / "empty", "");
+    auto empty = runBinary({"create-runner-file", "--instance", "https://forge.example", "--secret-file",
+                            (dir.path() / "empty").string(), "--runner-file", (dir.path() / "offline").string()});
+    EXPECT_EQ(empty.exit_code, 1);
+    EXPECT_NE(empty.err.find("--secret-file '" + (dir.path() / "empty").string() + "' is empty"), std::string::npos)
+        << empty.err;
+    auto offline = runBinary({"create-runner-file", "--instance", "https://forge.example", "--secret-file",
+                              (dir.path() / "token").string(), "--runner-file", (dir.path() / "offline").string()});
+    EXPECT_EQ(offline.exit_code, 0) << offline.err;
+}
+
 }  // namespace
