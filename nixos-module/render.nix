@@ -160,7 +160,7 @@ let
       fi
       exec ${package}/bin/nixjail-runner register --no-interactive \
         --instance ${shellQuote inst.url} \
-        --token "$(cat "$token_file")" \
+        --token-file "$token_file" \
         --name ${shellQuote inst.name} \
         --labels ${shellQuote (concatStringsSep "," inst.labels)} \
         --runner-file "$runner_file"

@@ -281,7 +281,8 @@ def check_register_script(c, repo, d):
         c.eq("register: exit status with a token and no runner file", (p.returncode, p.stderr), (0, ""))
         argv = open(f"{tmp}/argv").read().split("\n")[:-1] if os.path.exists(f"{tmp}/argv") else None
         c.eq("register: argv", argv, [
-            "register", "--no-interactive", "--instance", "https://forge.example.com", "--token", token,
+            "register", "--no-interactive", "--instance", "https://forge.example.com",
+            "--token-file", f"{tmp}/creds/registration-token",
             "--name", "testhost-ci", "--labels", "nix,nix-jit", "--runner-file", runner_file])
 
         os.remove(f"{tmp}/argv")
