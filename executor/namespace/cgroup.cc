@@ -88,6 +88,18 @@ fs::path ownCgroup(const std::string& controller) {
     return "/";
 }
 
+}  // namespace
+
+fs::path v2JobParent(const fs::path& own) {
+    // systemd's DelegateSubgroup=supervisor (the NixOS module sets it) runs the service in a
+    // leaf below its delegated cgroup; jobs go beside it, since v2 forbids enabling controllers
+    // on a cgroup that holds processes.
+    if (own.filename() == "supervisor" && own.has_parent_path() && own != own.root_path()) return own.parent_path();
+    return own;
+}
+
+namespace {
+
 std::string randomSuffix() {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -147,7 +159,7 @@ CgroupLayout CgroupLayout::detect() {
         throw base::SysError(std::string("statfs '") + kCgroupRoot + "'");
     if (st.f_type == CGROUP2_SUPER_MAGIC) {
         layout.v2 = true;
-        layout.hierarchies.push_back({"", fs::path(kCgroupRoot) / ownCgroup("").relative_path()});
+        layout.hierarchies.push_back({"", fs::path(kCgroupRoot) / v2JobParent(ownCgroup("")).relative_path()});
         return layout;
     }
     std::vector<fs::path> seen;

@@ -85,4 +85,8 @@ int sweepCgroups(const CgroupLayout& layout, const std::string& prefix = kCgroup
 // A cgroup-safe name for the job id: [A-Za-z0-9_.-], at most 40 characters.
 std::string cgroupSafeName(const std::string& job_id);
 
+// v2: where job cgroups go given the runner's own cgroup: beside it when systemd runs the
+// runner in a "supervisor" leaf of its delegated cgroup (DelegateSubgroup=), else inside it.
+std::filesystem::path v2JobParent(const std::filesystem::path& own);
+
 }  // namespace nixjail::executor::ns

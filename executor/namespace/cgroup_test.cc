@@ -86,6 +86,13 @@ TEST(CgroupV1, CountersComeFromMemoryAndCpuacct) {
     }
 }
 
+TEST(CgroupV2, JobsGoBesideASystemdSupervisorLeaf) {
+    EXPECT_EQ(v2JobParent("/system.slice/nixjail-runner-ci.service/supervisor"),
+              "/system.slice/nixjail-runner-ci.service");
+    EXPECT_EQ(v2JobParent("/user.slice/session-1.scope"), "/user.slice/session-1.scope");
+    EXPECT_EQ(v2JobParent("/"), "/");
+}
+
 TEST(CgroupNames, JobIdsAreMadeSafe) {
     EXPECT_EQ(cgroupSafeName("owner/repo#12 build"), "owner_repo_12_build");
     EXPECT_EQ(cgroupSafeName(".."), "job..");
