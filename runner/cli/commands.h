@@ -8,5 +8,10 @@ namespace nixjail::runner::cli {
 void addExecCommand(CLI::App& app, int& exit_code);
 void addCacheCommand(CLI::App& app, int& exit_code);
 void addRegisterCommands(CLI::App& app, int& exit_code);
+void addDaemonCommand(CLI::App& app, int& exit_code);
+void addOneJobCommand(CLI::App& app, int& exit_code);
+void addGenerateConfigCommand(CLI::App& app, int& exit_code);
+void addJobsCommand(CLI::App& app, int& exit_code);
+void addStatsCommand(CLI::App& app, int& exit_code);
 
 }  // namespace nixjail::runner::cli

@@ -17,6 +17,11 @@ int main(int argc, char** argv) {
     nixjail::runner::cli::addExecCommand(app, exitCode);
     nixjail::runner::cli::addCacheCommand(app, exitCode);
     nixjail::runner::cli::addRegisterCommands(app, exitCode);
+    nixjail::runner::cli::addDaemonCommand(app, exitCode);
+    nixjail::runner::cli::addOneJobCommand(app, exitCode);
+    nixjail::runner::cli::addGenerateConfigCommand(app, exitCode);
+    nixjail::runner::cli::addJobsCommand(app, exitCode);
+    nixjail::runner::cli::addStatsCommand(app, exitCode);
     app.parse_complete_callback([&] {
         auto logger = spdlog::stderr_color_mt("nixjail");
         logger->set_level(spdlog::level::from_str(logLevel));

@@ -206,3 +206,35 @@ Stats JobStore::stats() {
 }
 
 }  // namespace nixjail::runner::store
+
+namespace nixjail::runner::store {
+
+std::vector<int64_t> JobStore::failInterruptedJobs(int64_t now_ms, const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    std::vector<int64_t> tasks;
+    auto select = db_.prepare("SELECT forge_task_id FROM jobs WHERE status = 'running'");
+    while (select.step()) tasks.push_back(select.columnInt(0));
+    auto update = db_.prepare(
+        "UPDATE jobs SET status = 'failure', ended_at_ms = ?, exit_reason = ? WHERE status = 'running'");
+    update.bind(1, now_ms).bind(2, reason).run();
+    tx.commit();
+    return tasks;
+}
+
+void JobStore::recordEvent(int64_t time_ms, const std::string& kind, const std::string& detail) {
+    std::lock_guard lock(mutex_);
+    auto st = db_.prepare("INSERT INTO runner_events (time_ms, kind, detail) VALUES (?, ?, ?)");
+    st.bind(1, time_ms).bind(2, kind).bind(3, detail).run();
+}
+
+std::vector<JobStore::Event> JobStore::runnerEvents(size_t limit) {
+    std::lock_guard lock(mutex_);
+    auto st = db_.prepare("SELECT time_ms, kind, detail FROM runner_events ORDER BY id DESC LIMIT ?");
+    st.bind(1, static_cast<int64_t>(limit));
+    std::vector<Event> out;
+    while (st.step()) out.push_back({st.columnInt(0), st.columnText(1), st.columnText(2)});
+    return out;
+}
+
+}  // namespace nixjail::runner::store

@@ -125,6 +125,18 @@ class JobStore {
     void recordStep(int64_t job_id, const StepRecord& step);
     void recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord& decision);
 
+    // Jobs still 'running' from a previous daemon that died: marked failed with `reason`.
+    // Returns their forge task ids, so the daemon can tell the forge.
+    std::vector<int64_t> failInterruptedJobs(int64_t now_ms, const std::string& reason);
+    // The daemon's own events (kind e.g. "startup_sweep"), newest first from runnerEvents().
+    void recordEvent(int64_t time_ms, const std::string& kind, const std::string& detail);
+    struct Event {
+        int64_t time_ms = 0;
+        std::string kind;
+        std::string detail;
+    };
+    std::vector<Event> runnerEvents(size_t limit);
+
     // Newest first. failed_only keeps jobs whose status is "failure".
     std::vector<JobRow> recentJobs(size_t limit, bool failed_only = false);
     std::vector<StepRecord> steps(int64_t job_id);

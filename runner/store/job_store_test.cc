@@ -124,3 +124,38 @@ TEST_F(JobStoreTest, ConcurrentRecordingFromJobThreads) {
 
 }  // namespace
 }  // namespace nixjail::runner::store
+
+namespace nixjail::runner::store {
+namespace {
+
+TEST(JobStoreRestart, InterruptedJobsAreFailedAndTheirTasksReturned) {
+    base::TempDir dir;
+    JobStore store(dir.path() / "jobs.db");
+    const int64_t running = store.recordJobStart({.forge_task_id = 7, .job = "build", .started_at_ms = 1});
+    const int64_t done = store.recordJobStart({.forge_task_id = 8, .job = "test", .started_at_ms = 2});
+    store.finishJob(done, {.status = "success", .ended_at_ms = 3});
+    EXPECT_EQ(store.failInterruptedJobs(10, "the runner stopped"), std::vector<int64_t>{7});
+    auto jobs = store.recentJobs(10);
+    ASSERT_EQ(jobs.size(), 2u);
+    for (const auto& j : jobs) {
+        if (j.id != running) continue;
+        EXPECT_EQ(j.status, "failure");
+        EXPECT_EQ(j.exit_reason, "the runner stopped");
+        EXPECT_EQ(j.ended_at_ms, 10);
+    }
+    EXPECT_TRUE(store.failInterruptedJobs(11, "again").empty());
+}
+
+TEST(JobStoreRestart, RunnerEventsNewestFirst) {
+    base::TempDir dir;
+    JobStore store(dir.path() / "jobs.db");
+    store.recordEvent(1, "startup_sweep", "cgroups=0");
+    store.recordEvent(2, "startup_sweep", "cgroups=2");
+    auto events = store.runnerEvents(10);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].detail, "cgroups=2");
+    EXPECT_EQ(events[1].kind, "startup_sweep");
+}
+
+}  // namespace
+}  // namespace nixjail::runner::store

@@ -1,0 +1,96 @@
+// The daemon's configuration file (YAML): plain structs with the defaults as member initialisers.
+// The NixOS module renders exactly these keys; keys may be added, never renamed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runner/base/result.h"
+#include "runner/workflow/diagnostic.h"
+
+namespace nixjail::runner::daemon {
+
+using std::chrono::milliseconds;
+
+struct LabelConfig {
+    std::vector<std::string> packages;  // Nix attributes every job with this label gets
+    std::string profile = "default";    // hardening profile: default | jit
+    std::string policy;                 // the network policy for jobs with this label
+};
+
+struct CredentialConfig {
+    std::string name;
+    std::string env;   // the token comes from this environment variable ...
+    std::string file;  // ... or from this file
+    std::vector<std::string> hosts;
+    std::string header;  // "Authorization: Bearer {token}"
+    std::string dummy;   // what the job sees instead of the token
+};
+
+struct DaemonConfig {
+    struct Log {
+        std::string level = "info";   // trace | debug | info | warn | error
+        std::string format = "text";  // text | json
+    } log;
+    struct Runner {
+        std::filesystem::path file = ".runner";
+        int capacity = 1;
+        milliseconds fetch_interval{2000};
+        milliseconds fetch_timeout{5000};
+        milliseconds job_timeout = std::chrono::hours(3);
+        milliseconds shutdown_timeout = std::chrono::minutes(3);
+        std::vector<std::string> labels;  // non-empty: replaces the runner file's labels at Declare
+    } runner;
+    std::map<std::string, LabelConfig> labels;
+    struct Cache {
+        std::filesystem::path dir;  // empty: /var/cache/nixjail-runner as root, else ~/.cache/...
+        std::string storage = "auto";  // auto | btrfs | reflink | copy
+        uint64_t git_budget = 10ull << 30;
+        uint64_t workspace_budget = 20ull << 30;
+        uint64_t roots_budget = 20ull << 30;
+    } cache;
+    struct Nix {
+        std::string nixpkgs = "<nixpkgs>";
+    } nix;
+    struct Executor {
+        std::string backend = "auto";  // auto | namespace | systemd | host
+        uint64_t memory = 4ull << 30;
+        uint32_t pids = 4096;
+        double cpu_quota = 0;  // CPUs (200% = 2); 0: unlimited
+    } executor;
+    struct Proxy {
+        std::filesystem::path policy;
+        std::filesystem::path extra_ca_file;
+        std::vector<CredentialConfig> credentials;
+    } proxy;
+    std::filesystem::path database = "jobs.sqlite";
+    struct Metrics {
+        std::string address = "127.0.0.1:9464";  // host:port; empty: off
+    } metrics;
+
+    std::string source;  // the file it was read from, for messages
+};
+
+// Every problem in the text at once, as file:line:col diagnostics ("did you mean ...?").
+base::Result<DaemonConfig, workflow::Diagnostics> parseConfig(const std::string& text,
+                                                              const std::string& file);
+// Reads and parses the file; throws base::Error with all diagnostics when it is invalid.
+// An empty path gives the defaults.
+DaemonConfig loadConfigFile(const std::filesystem::path& path);
+
+// "2s", "500ms", "3m", "3h", "1d", "1h30m"; nullopt when malformed or without a unit.
+std::optional<milliseconds> parseDuration(const std::string& text);
+// "10G", "512M", "64K", "1T", "1024" (bytes); also "10GiB"/"10GB". nullopt when malformed.
+std::optional<uint64_t> parseByteSize(const std::string& text);
+// "200%" (2 CPUs), "1.5" (CPUs), "0" (unlimited).
+std::optional<double> parseCpuQuota(const std::string& text);
+
+// The documented example that `generate-config` prints; parseConfig accepts it.
+const std::string& exampleConfig();
+
+}  // namespace nixjail::runner::daemon

@@ -1,0 +1,129 @@
+// The configuration file: the example loads, every key is read, mistakes point at file:line.
+#include "runner/daemon/config.h"
+
+#include <gtest/gtest.h>
+
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::runner::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string problems(const std::string& text) {
+    auto r = parseConfig(text, "runner.yaml");
+    EXPECT_FALSE(r.has_value());
+    return r ? "" : workflow::formatAll(r.error());
+}
+
+TEST(DaemonConfig, GeneratedExampleLoadsWithItsDocumentedValues) {
+    auto cfg = parseConfig(exampleConfig(), "example.yaml");
+    ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
+    EXPECT_EQ(cfg->runner.capacity, 1);
+    EXPECT_EQ(cfg->runner.fetch_interval, 2s);
+    EXPECT_EQ(cfg->runner.job_timeout, 3h);
+    EXPECT_EQ(cfg->runner.shutdown_timeout, 3min);
+    ASSERT_EQ(cfg->labels.count("nixos-latest"), 1u);
+    EXPECT_EQ(cfg->labels.at("nixos-latest").packages,
+              (std::vector<std::string>{"bash", "coreutils", "git"}));
+    EXPECT_EQ(cfg->cache.git_budget, 10ull << 30);
+    EXPECT_EQ(cfg->executor.memory, 4ull << 30);
+    EXPECT_DOUBLE_EQ(cfg->executor.cpu_quota, 2.0);
+    ASSERT_EQ(cfg->proxy.credentials.size(), 2u);
+    EXPECT_EQ(cfg->proxy.credentials[1].file, "/run/secrets/pypi");
+    EXPECT_EQ(cfg->metrics.address, "127.0.0.1:9464");
+    EXPECT_EQ(cfg->nix.nixpkgs, "<nixpkgs>");
+}
+
+TEST(DaemonConfig, EmptyFileGivesTheDefaults) {
+    auto cfg = parseConfig("", "empty.yaml");
+    ASSERT_TRUE(cfg.has_value());
+    EXPECT_EQ(cfg->runner.file, ".runner");
+    EXPECT_EQ(cfg->database, "jobs.sqlite");
+    EXPECT_EQ(cfg->executor.backend, "auto");
+}
+
+TEST(DaemonConfig, UnknownKeyNamesFileLineAndSuggests) {
+    auto text = problems("runner:\n  capacity: 2\n  fetch_intervall: 3s\n");
+    EXPECT_NE(text.find("runner.yaml:3:3: unknown key 'fetch_intervall' in 'runner'; did you mean "
+                        "'fetch_interval'?"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("  fetch_intervall: 3s\n    ^"), std::string::npos) << text;
+    EXPECT_NE(problems("metric: {address: ''}\n").find("did you mean 'metrics'?"),
+              std::string::npos);
+}
+
+TEST(DaemonConfig, AllProblemsAreReportedTogether) {
+    auto text = problems(
+        "runner:\n  capacity: 0\n  job_timeout: 3\nexecutor:\n  backend: docker\n  limits: "
+        "{memory: lots}\n"
+        "log: {format: xml}\n");
+    EXPECT_NE(text.find("runner.yaml:2:13: 'runner.capacity' is '0'"), std::string::npos) << text;
+    EXPECT_NE(text.find("'runner.job_timeout' is '3', not a duration"), std::string::npos) << text;
+    EXPECT_NE(
+        text.find("'executor.backend' is 'docker'; choose one of auto, namespace, systemd, host"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("'executor.limits.memory' is 'lots', not a size"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("'log.format' is 'xml'"), std::string::npos) << text;
+}
+
+TEST(DaemonConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
+    auto text = problems(
+        "proxy:\n  credentials:\n    - {name: npm, env: A, file: /b, hosts: [x], header: "
+        "'Authorization: x'}\n");
+    EXPECT_NE(text.find("needs exactly one of 'env' or 'file'"), std::string::npos) << text;
+    EXPECT_NE(text.find("needs a 'header' containing {token}"), std::string::npos) << text;
+}
+
+TEST(DaemonConfig, InvalidYamlIsADiagnostic) {
+    EXPECT_NE(problems("runner: [\n").find("runner.yaml:"), std::string::npos);
+}
+
+TEST(DaemonConfig, LoadConfigFileSaysHowToGetOne) {
+    base::TempDir dir;
+    try {
+        loadConfigFile(dir.path() / "missing.yaml");
+        FAIL();
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("nixjail-runner generate-config"), std::string::npos)
+            << e.what();
+    }
+    base::writeFile(dir.path() / "ok.yaml", "runner: {capacity: 3}\n");
+    EXPECT_EQ(loadConfigFile(dir.path() / "ok.yaml").runner.capacity, 3);
+}
+
+TEST(ConfigValues, Durations) {
+    EXPECT_EQ(parseDuration("2s"), 2s);
+    EXPECT_EQ(parseDuration("500ms"), 500ms);
+    EXPECT_EQ(parseDuration("3m"), 3min);
+    EXPECT_EQ(parseDuration("3h"), 3h);
+    EXPECT_EQ(parseDuration("1d"), 24h);
+    EXPECT_EQ(parseDuration("1h30m"), 90min);
+    EXPECT_EQ(parseDuration("1.5s"), 1500ms);
+    EXPECT_FALSE(parseDuration("3"));
+    EXPECT_FALSE(parseDuration("3x"));
+    EXPECT_FALSE(parseDuration(""));
+    EXPECT_FALSE(parseDuration("-1s"));
+}
+
+TEST(ConfigValues, SizesAndCpuQuotas) {
+    EXPECT_EQ(parseByteSize("10G"), 10ull << 30);
+    EXPECT_EQ(parseByteSize("512M"), 512ull << 20);
+    EXPECT_EQ(parseByteSize("64K"), 64ull << 10);
+    EXPECT_EQ(parseByteSize("1024"), 1024u);
+    EXPECT_EQ(parseByteSize("2GiB"), 2ull << 30);
+    EXPECT_EQ(parseByteSize("2GB"), 2ull << 30);
+    EXPECT_FALSE(parseByteSize("ten"));
+    EXPECT_FALSE(parseByteSize("10X"));
+    EXPECT_EQ(parseCpuQuota("200%"), 2.0);
+    EXPECT_EQ(parseCpuQuota("1.5"), 1.5);
+    EXPECT_FALSE(parseCpuQuota("2 cpus"));
+}
+
+}  // namespace
+}  // namespace nixjail::runner::daemon

@@ -1,0 +1,83 @@
+// Daemon: Declare, then poll the forge for tasks and run up to runner.capacity of them at once,
+// until shutdown() (SIGTERM) or the forge no longer knows the runner.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <thread>
+
+#include "runner/daemon/config.h"
+#include "runner/daemon/metrics.h"
+#include "runner/daemon/task_runner.h"
+#include "runner/forge/forge_client.h"
+#include "runner/forge/runner_file.h"
+#include "runner/store/job_store.h"
+
+namespace nixjail::runner::daemon {
+
+// The forge no longer knows this runner: stop, and tell the operator to re-register.
+class ReRegisterError : public base::Error {
+  public:
+    using base::Error::Error;
+};
+
+struct DaemonParts {
+    forge::ForgeClient* fetch_client = nullptr;   // FetchTask, with the fetch timeout
+    forge::ForgeClient* report_client = nullptr;  // Declare, UpdateTask, UpdateLog
+    forge::RunnerFile runner;
+    JobResources resources;  // its client is report_client
+};
+
+class Daemon {
+  public:
+    Daemon(const DaemonConfig& config, DaemonParts parts);
+    ~Daemon();
+
+    // Polls and runs tasks until shutdown; returns once every job has ended and reported (or the
+    // reports were given up). Throws ReRegisterError when the forge says the runner is unknown.
+    void run();
+    // Polls until one task arrives (at most `wait`; zero: one successful poll), runs it, returns
+    // its result; nullopt when no task came.
+    std::optional<forge::Result> runOne(std::chrono::milliseconds wait);
+
+    // From any thread (the signal handler's): stop fetching, give running jobs
+    // runner.shutdown_timeout, then cancel them. A second call cancels at once.
+    void shutdown();
+
+  private:
+    void declare();
+    // One FetchTask; starts a task's job thread. Returns whether a task came.
+    bool pollOnce();
+    void startTask(forge::Task task);
+    void reapFinished();
+    void drain();
+    // Sleeps for `d` or until shutdown / a job slot frees up; false when shutting down.
+    bool pause(std::chrono::milliseconds d);
+
+    const DaemonConfig& config_;
+    DaemonParts parts_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::stop_source cancel_;   // cancels running jobs
+    std::stop_source give_up_;  // stops retrying reports
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool shutting_down_ = false;
+    bool cancel_now_ = false;
+    int running_ = 0;
+    int64_t tasks_version_ = 0;
+    std::optional<forge::Result> last_result_;
+    struct Worker {
+        std::thread thread;
+        bool done = false;
+    };
+    std::list<Worker> workers_;
+};
+
+}  // namespace nixjail::runner::daemon

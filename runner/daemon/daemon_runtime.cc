@@ -1,0 +1,203 @@
+// Building the daemon's parts from the configuration, and the start-up sweep.
+#include "runner/daemon/daemon_runtime.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "executor/host/host_executor.h"
+#include "executor/namespace/namespace_executor.h"
+#include "runner/base/error.h"
+#include "runner/daemon/job_recorder.h"
+#include "runner/daemon/metrics_server.h"
+#include "runner/engine/nix_root_provider.h"
+#include "runner/forge/forgejo_client.h"
+
+namespace nixjail::runner::daemon {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// %v as a JSON string body, for log.format: json.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+            switch (c) {
+                case '"':
+                    dest.append(std::string_view("\\\""));
+                    break;
+                case '\\':
+                    dest.append(std::string_view("\\\\"));
+                    break;
+                case '\n':
+                    dest.append(std::string_view("\\n"));
+                    break;
+                case '\t':
+                    dest.append(std::string_view("\\t"));
+                    break;
+                default:
+                    if (static_cast<unsigned char>(c) < 0x20) {
+                        char buf[8];
+                        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                        dest.append(std::string_view(buf));
+                    } else {
+                        dest.push_back(c);
+                    }
+            }
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<JsonMessageFlag>();
+    }
+};
+
+std::unique_ptr<executor::Executor> makeExecutor(const std::string& backend,
+                                                 const std::shared_ptr<spdlog::logger>& log) {
+    if (backend == "host") return std::make_unique<executor::HostExecutor>();
+    if (backend == "namespace" || backend == "auto") {
+        executor::NamespaceOptions options;
+        options.cancel_grace = std::chrono::milliseconds(1000);  // a forge cancel kills within 2 s
+        options.logger = log;
+        return std::make_unique<executor::NamespaceExecutor>(options);
+    }
+    throw base::Error(
+        "executor.backend '" + backend +
+        "' is not available in this build; use 'namespace' (the built-in jail) or 'host'");
+}
+
+// Leftovers of a runner that died: jails' cgroups and staging directories, and jobs the database
+// still shows running (failed now, and told to the forge so it need not wait for its zombie timer).
+void sweepAtStartup(bool jail, store::JobStore& store, forge::ForgeClient& client,
+                    spdlog::logger& log) {
+    std::string detail;
+    if (jail) {
+        try {
+            const auto swept = executor::sweepLeftovers();
+            detail = fmt::format("cgroups={} staging_dirs={}", swept.cgroups, swept.staging_dirs);
+            if (swept.cgroups + swept.staging_dirs > 0)
+                log.info("start-up sweep removed {}", detail);
+        } catch (const std::exception& e) {
+            detail = std::string("sweep failed: ") + e.what();
+            log.warn("start-up sweep of jail leftovers failed, ignoring: {}", e.what());
+        }
+    } else {
+        detail = "executor=host, no jails to sweep";
+    }
+    const auto tasks = store.failInterruptedJobs(nowMs(), "the runner stopped while the job ran");
+    detail += fmt::format(" interrupted_jobs={}", tasks.size());
+    for (int64_t id : tasks) {
+        forge::TaskState state{
+            .id = id, .result = forge::Result::Failure, .stopped_at = forge::Clock::now()};
+        try {
+            client.updateTask(state, {});
+            log.warn("task {} was still running when the runner stopped; reported it failed", id);
+        } catch (const std::exception& e) {
+            log.warn(
+                "task {} was still running when the runner stopped; telling the forge failed, "
+                "ignoring: {}",
+                id, e.what());
+        }
+    }
+    store.recordEvent(nowMs(), "startup_sweep", detail);
+}
+
+}  // namespace
+
+std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config) {
+    auto log = std::make_shared<spdlog::logger>("nixjail",
+                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    if (config.log.format == "json") {
+        formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+            R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","logger":"%n","message":"%*"})");
+    } else {
+        formatter->set_pattern("%Y-%m-%d %H:%M:%S.%e %l [%n] %v");
+    }
+    log->set_formatter(std::move(formatter));
+    log->set_level(spdlog::level::from_str(config.log.level));
+    log->flush_on(spdlog::level::trace);
+    return log;
+}
+
+struct DaemonRuntime::Impl {
+    DaemonConfig config;
+    std::shared_ptr<spdlog::logger> log;
+    forge::RunnerFile runner;
+    std::unique_ptr<forge::ForgejoClient> report_client, fetch_client;
+    std::unique_ptr<store::JobStore> store;
+    Metrics metrics;
+    std::unique_ptr<executor::Executor> executor;
+    std::unique_ptr<engine::NixRootProvider> roots;
+    std::mutex checkouts_mutex;
+    std::unique_ptr<engine::CachedCheckouts> checkouts;  // made on first use
+    std::unique_ptr<MetricsServer> metrics_server;
+    std::unique_ptr<Daemon> daemon;
+};
+
+DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_dir,
+                             cache::NixTools nix_tools, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>()) {
+    auto& m = *impl_;
+    m.config = std::move(config);
+    m.log = std::move(log);
+    const DaemonConfig& cfg = m.config;
+    m.runner = forge::readRunnerFile(cfg.runner.file);
+    m.report_client = std::make_unique<forge::ForgejoClient>(forge::ForgeEndpoint{
+        m.runner.address, m.runner.uuid, m.runner.token, std::chrono::seconds(30)});
+    m.fetch_client = std::make_unique<forge::ForgejoClient>(forge::ForgeEndpoint{
+        m.runner.address, m.runner.uuid, m.runner.token, cfg.runner.fetch_timeout});
+    m.store = std::make_unique<store::JobStore>(cfg.database);
+    m.executor = makeExecutor(cfg.executor.backend, m.log);
+    sweepAtStartup(m.executor->isolatesFilesystem(), *m.store, *m.report_client, *m.log);
+
+    const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
+    if (m.executor->isolatesFilesystem()) {
+        fs::path nixpkgs = cfg.nix.nixpkgs;
+        if (!cfg.nix.nixpkgs.empty() && cfg.nix.nixpkgs.front() != '<')
+            nixpkgs = fs::absolute(nixpkgs);
+        m.roots = std::make_unique<engine::NixRootProvider>(
+            engine::NixRootConfig{nixpkgs, cache_dir, std::move(nix_tools)});
+    }
+    if (!cfg.metrics.address.empty())
+        m.metrics_server = std::make_unique<MetricsServer>(cfg.metrics.address, m.metrics);
+
+    DaemonParts parts;
+    parts.fetch_client = m.fetch_client.get();
+    parts.report_client = m.report_client.get();
+    parts.runner = m.runner;
+    JobResources& res = parts.resources;
+    res.config = &m.config;
+    res.client = m.report_client.get();
+    res.store = m.store.get();
+    res.metrics = &m.metrics;
+    res.executor = m.executor.get();
+    if (m.roots) res.root_provider = m.roots->asProvider();
+    res.checkout_provider = [&m, cache_dir](const engine::CheckoutSpec& spec, const fs::path& dst) {
+        {
+            std::lock_guard lock(m.checkouts_mutex);
+            if (!m.checkouts) m.checkouts = std::make_unique<engine::CachedCheckouts>(cache_dir);
+        }
+        return m.checkouts->checkout(spec, dst);
+    };
+    res.action_cache_dir = cache_dir / "actions";
+    res.forge_address = m.runner.address;
+    res.log = m.log;
+    m.daemon = std::make_unique<Daemon>(m.config, std::move(parts));
+    m.log->info(
+        "runner '{}' ready: capacity {}, executor {}, database {}{}", m.runner.name,
+        cfg.runner.capacity, m.executor->name(), cfg.database.string(),
+        m.metrics_server ? fmt::format(", metrics on port {}", m.metrics_server->port()) : "");
+}
+
+DaemonRuntime::~DaemonRuntime() = default;
+
+Daemon& DaemonRuntime::daemon() { return *impl_->daemon; }
+
+int DaemonRuntime::metricsPort() const {
+    return impl_->metrics_server ? impl_->metrics_server->port() : 0;
+}
+
+}  // namespace nixjail::runner::daemon

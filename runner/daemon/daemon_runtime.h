@@ -1,0 +1,35 @@
+// DaemonRuntime: everything a daemon (or one-job) run owns, built from the configuration in
+// acquisition order: runner file, forge clients, job database, start-up sweep, executor, caches,
+// metrics server, and the Daemon itself.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <memory>
+
+#include "runner/daemon/config.h"
+#include "runner/daemon/daemon.h"
+#include "workspace-cache/closure.h"
+
+namespace nixjail::runner::daemon {
+
+class DaemonRuntime {
+  public:
+    // default_cache_dir: used when cache.dir is empty; nix_tools: how Nix is run for job roots.
+    // Throws base::Error saying what to fix.
+    DaemonRuntime(DaemonConfig config, const std::filesystem::path& default_cache_dir,
+                  cache::NixTools nix_tools, std::shared_ptr<spdlog::logger> log);
+    ~DaemonRuntime();
+
+    Daemon& daemon();
+    int metricsPort() const;  // 0 when metrics are off
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// A logger on stderr in log.format (text or one JSON object per line) at log.level.
+std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config);
+
+}  // namespace nixjail::runner::daemon

@@ -1,0 +1,71 @@
+// The documented example configuration that `nixjail-runner generate-config` prints.
+#include "runner/daemon/config.h"
+
+namespace nixjail::runner::daemon {
+
+const std::string& exampleConfig() {
+    static const std::string kText =
+        R"(# nixjail-runner configuration. Durations: 500ms, 2s, 3m, 3h, 1d. Sizes: 512M, 10G.
+# Relative paths are taken from the working directory of the daemon.
+
+log:
+  level: info               # trace | debug | info | warn | error
+  format: text              # text | json (one object per line)
+
+runner:
+  file: .runner             # written by `nixjail-runner register`
+  capacity: 1               # jobs run at once
+  fetch_interval: 2s        # between polls for a task
+  fetch_timeout: 5s         # one FetchTask call
+  job_timeout: 3h           # a job still running after this is cancelled and fails
+  shutdown_timeout: 3m      # on SIGTERM: running jobs may finish this long, then are cancelled
+  labels: []                # non-empty: declared instead of the runner file's labels
+
+# What a job gets, by the runs-on label it was picked up for.
+labels:
+  nixos-latest:
+    packages: [bash, coreutils, git]   # Nix attributes in the job's root
+    profile: default                   # hardening profile: default | jit (JIT runtimes: node, java)
+    policy: /etc/nixjail-runner/policy.yaml   # network policy for these jobs
+
+cache:
+  dir: /var/cache/nixjail-runner   # roots, git mirrors, checkouts, fetched actions
+  storage: auto             # auto | btrfs | reflink | copy
+  git_budget: 10G
+  workspace_budget: 20G
+  roots_budget: 20G
+
+nix:
+  nixpkgs: "<nixpkgs>"      # the Nix expression packages are resolved against
+
+executor:
+  backend: auto             # auto (= namespace) | namespace (the jail) | systemd | host (no isolation)
+  limits:
+    memory: 4G              # per job
+    pids: 4096
+    cpu_quota: 200%         # of one CPU; 0: unlimited
+
+proxy:
+  policy: /etc/nixjail-runner/policy.yaml   # the administrator's base policy
+  extra_ca_file: ""         # more CAs the proxy trusts upstream
+  credentials:              # injected by the proxy; jobs only ever see the dummy value
+    - name: npm
+      env: NPM_TOKEN        # the token comes from this environment variable of the daemon
+      hosts: [registry.npmjs.org]
+      header: "Authorization: Bearer {token}"
+      dummy: npm-dummy
+    - name: pypi
+      file: /run/secrets/pypi   # ... or from this file
+      hosts: [upload.pypi.org]
+      header: "Authorization: token {token}"
+      dummy: pypi-dummy
+
+database: jobs.sqlite       # job records for `jobs`, `stats` and metrics
+
+metrics:
+  address: "127.0.0.1:9464" # Prometheus /metrics; empty: off
+)";
+    return kText;
+}
+
+}  // namespace nixjail::runner::daemon

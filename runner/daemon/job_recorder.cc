@@ -1,0 +1,122 @@
+// Steps, phases, cache results and the job's end, into SQLite and the metrics.
+#include "runner/daemon/job_recorder.h"
+
+namespace nixjail::runner::daemon {
+
+int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+namespace {
+
+std::string statusOf(engine::Result r) {
+    switch (r) {
+        case engine::Result::kSuccess:
+            return "success";
+        case engine::Result::kFailure:
+            return "failure";
+        case engine::Result::kCancelled:
+            return "cancelled";
+        case engine::Result::kSkipped:
+            return "skipped";
+    }
+    return "failure";
+}
+
+}  // namespace
+
+JobRecorder::JobRecorder(store::JobStore& store, Metrics& metrics,
+                         std::shared_ptr<spdlog::logger> log)
+    : store_(store), metrics_(metrics), log_(std::move(log)) {}
+
+template <class F>
+void JobRecorder::guarded(const char* what, F&& f) {
+    if (!job_id_) return;
+    try {
+        f(*job_id_);
+    } catch (const std::exception& e) {
+        log_->error("recording the {} in the job database failed, the record is incomplete: {}",
+                    what, e.what());
+    }
+}
+
+bool JobRecorder::start(const store::JobStart& start) {
+    std::lock_guard lock(mutex_);
+    metrics_.jobStarted();
+    try {
+        job_id_ = store_.recordJobStart(start);
+        return true;
+    } catch (const std::exception& e) {
+        log_->error("recording the job in the job database failed, it runs unrecorded: {}",
+                    e.what());
+        return false;
+    }
+}
+
+void JobRecorder::stepStarted(const engine::StepRecord&) {
+    std::lock_guard lock(mutex_);
+    if (auto index = nesting_.started()) step_started_ms_[*index] = nowMs();
+}
+
+void JobRecorder::stepFinished(const engine::StepRecord& step) {
+    std::lock_guard lock(mutex_);
+    auto index = nesting_.finished();
+    if (!index) return;
+    store::StepRecord rec;
+    rec.index = *index;
+    rec.name = step.name;
+    rec.status = statusOf(step.conclusion);
+    rec.ended_at_ms = nowMs();
+    auto it = step_started_ms_.find(*index);
+    rec.started_at_ms = it == step_started_ms_.end() ? rec.ended_at_ms : it->second;
+    if (step.exit_code >= 0) rec.exit_code = step.exit_code;
+    rec.duration_ms = step.duration.count();
+    rec.timed_out = step.error.find("timed out") != std::string::npos ||
+                    step.error.find("timeout") != std::string::npos;
+    guarded("step", [&](int64_t id) { store_.recordStep(id, rec); });
+}
+
+void JobRecorder::phaseFinished(const engine::PhaseRecord& phase) {
+    std::lock_guard lock(mutex_);
+    const std::string name = engine::phaseName(phase.phase);
+    metrics_.phaseFinished(name, static_cast<double>(phase.duration.count()) / 1000.0);
+    // Both enums list the phases in pipeline order.
+    const auto storePhase = static_cast<store::Phase>(static_cast<int>(phase.phase));
+    guarded("phase",
+            [&](int64_t id) { store_.recordPhase(id, storePhase, phase.duration.count()); });
+    if (phase.cache_hit) {
+        const bool root = phase.phase == engine::Phase::kRootPrepare;
+        if (root || phase.phase == engine::Phase::kWorkspacePrepare) {
+            metrics_.cacheResult(root ? "root" : "workspace", *phase.cache_hit);
+            guarded("cache result", [&](int64_t id) {
+                store_.recordCacheResult(
+                    id, root ? store::CacheKind::Root : store::CacheKind::Workspace,
+                    *phase.cache_hit);
+            });
+        }
+    }
+    if (auto f = phase.facts.find("closure_paths"); f != phase.facts.end())
+        closure_paths_ = f->second;
+    if (auto f = phase.facts.find("closure_bytes"); f != phase.facts.end())
+        closure_bytes_ = f->second;
+}
+
+void JobRecorder::finish(const std::string& status, const std::string& exit_reason) {
+    std::lock_guard lock(mutex_);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    metrics_.jobFinished(status, seconds);
+    if (closure_paths_ || closure_bytes_)
+        metrics_.closure(closure_paths_.value_or(0), closure_bytes_.value_or(0));
+    store::JobFinish fin;
+    fin.status = status;
+    fin.ended_at_ms = nowMs();
+    fin.exit_reason = exit_reason;
+    fin.closure_path_count = closure_paths_;
+    fin.closure_size_bytes = closure_bytes_;
+    guarded("job's end", [&](int64_t id) { store_.finishJob(id, fin); });
+}
+
+}  // namespace nixjail::runner::daemon

@@ -1,0 +1,50 @@
+// JobRecorder: a JobObserver that writes the job's steps and phases to the JobStore and the
+// metrics. A database failure is logged and never fails the job.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "runner/daemon/metrics.h"
+#include "runner/daemon/step_nesting.h"
+#include "runner/engine/job_observer.h"
+#include "runner/store/job_store.h"
+
+namespace nixjail::runner::daemon {
+
+class JobRecorder : public engine::JobObserver {
+  public:
+    JobRecorder(store::JobStore& store, Metrics& metrics, std::shared_ptr<spdlog::logger> log);
+
+    // Records the job as running; returns false when the database refused (the job still runs).
+    bool start(const store::JobStart& start);
+    void stepStarted(const engine::StepRecord& step) override;
+    void line(const engine::LogLine&) override {}
+    void stepFinished(const engine::StepRecord& step) override;
+    void phaseFinished(const engine::PhaseRecord& phase) override;
+    // status: success | failure | cancelled | skipped.
+    void finish(const std::string& status, const std::string& exit_reason);
+
+  private:
+    template <class F>
+    void guarded(const char* what, F&& f);
+
+    store::JobStore& store_;
+    Metrics& metrics_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::mutex mutex_;
+    std::optional<int64_t> job_id_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    StepNesting nesting_;
+    std::map<int64_t, int64_t> step_started_ms_;
+    std::optional<int64_t> closure_paths_, closure_bytes_;
+};
+
+int64_t nowMs();
+
+}  // namespace nixjail::runner::daemon

@@ -1,0 +1,63 @@
+// TaskReporter: a JobObserver that turns a running job into the forge's view of the task: step
+// states with times, results and log ranges (UpdateTask) and log rows in acknowledged batches
+// (UpdateLog). flush() runs periodically on another thread and tells whether the forge cancelled.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+
+#include "runner/daemon/step_nesting.h"
+#include "runner/engine/job_observer.h"
+#include "runner/forge/forge_client.h"
+#include "runner/forge/log_buffer.h"
+
+namespace nixjail::runner::daemon {
+
+forge::Result toForgeResult(engine::Result r);
+
+class TaskReporter : public engine::JobObserver {
+  public:
+    // step_count: the number of steps in the job's `steps:` list (the forge made one row each).
+    TaskReporter(forge::ForgeClient& client, int64_t task_id, size_t step_count,
+                 std::shared_ptr<spdlog::logger> log);
+
+    void stepStarted(const engine::StepRecord& step) override;
+    void line(const engine::LogLine& line) override;
+    void stepFinished(const engine::StepRecord& step) override;
+
+    // A line from the runner itself (already masked by the caller).
+    void runnerLine(const std::string& text);
+
+    // Sends the unacknowledged log rows and the current state. Returns the forge's view of the
+    // task (Cancelled: stop the job). Throws forge::ForgeError.
+    forge::Result flush();
+
+    // The final report: unfinished steps get `result` (or skipped), the log is sealed, the outputs
+    // and the result are sent. Retries retryable errors with backoff until `give_up` is
+    // requested; throws the last error then, or at once for a non-retryable one.
+    void finish(forge::Result result, const std::map<std::string, std::string>& outputs,
+                std::stop_token give_up);
+
+    int64_t taskId() const { return task_id_; }
+
+  private:
+    forge::TaskState snapshot();
+    void sendOutputs(std::map<std::string, std::string>& unsent);
+    void uploadPending(bool no_more);
+
+    forge::ForgeClient& client_;
+    const int64_t task_id_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::mutex mutex_;       // guards everything below
+    std::mutex send_mutex_;  // one sender at a time (the flusher or finish)
+    forge::LogBuffer buffer_;
+    forge::TaskState state_;
+    StepNesting nesting_;
+    bool sealed_ = false;
+};
+
+}  // namespace nixjail::runner::daemon

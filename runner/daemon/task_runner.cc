@@ -1,0 +1,316 @@
+// One task from payload to reported result: parse, plan the job, run it with a reporter and a
+// recorder attached, poll the forge for cancellation, report the end (retrying while it is away).
+#include "runner/daemon/task_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "runner/base/error.h"
+#include "runner/daemon/job_recorder.h"
+#include "runner/daemon/task_reporter.h"
+#include "runner/engine/workflow_runner.h"
+#include "runner/workflow/workflow_loader.h"
+
+namespace nixjail::runner::daemon {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// Forwards every event to the forge reporter and the database recorder.
+class TeeObserver : public engine::JobObserver {
+  public:
+    TeeObserver(engine::JobObserver& a, engine::JobObserver& b) : a_(a), b_(b) {}
+    void stepStarted(const engine::StepRecord& s) override {
+        a_.stepStarted(s);
+        b_.stepStarted(s);
+    }
+    void line(const engine::LogLine& l) override {
+        a_.line(l);
+        b_.line(l);
+    }
+    void stepFinished(const engine::StepRecord& s) override {
+        a_.stepFinished(s);
+        b_.stepFinished(s);
+    }
+    void phaseFinished(const engine::PhaseRecord& p) override {
+        a_.phaseFinished(p);
+        b_.phaseFinished(p);
+    }
+
+  private:
+    engine::JobObserver& a_;
+    engine::JobObserver& b_;
+};
+
+std::vector<std::string> runsOnLabels(const Json& runs_on) {
+    std::vector<std::string> out;
+    const Json& list =
+        runs_on.is_object() && runs_on.contains("labels") ? runs_on["labels"] : runs_on;
+    if (list.is_string()) out.push_back(list.get<std::string>());
+    if (list.is_array()) {
+        for (const auto& l : list) {
+            if (l.is_string()) out.push_back(l.get<std::string>());
+        }
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+    return out;
+}
+
+std::string contextString(const Json& ctx, const char* key) {
+    if (!ctx.contains(key)) return "";
+    const auto& v = ctx[key];
+    return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump();
+}
+
+// What a task needs to run: the parsed workflow (which the instance points into) and options.
+struct PreparedJob {
+    std::unique_ptr<workflow::Workflow> workflow;
+    const workflow::Job* job = nullptr;
+    engine::JobInstance instance;
+    engine::RunOptions options;
+    std::vector<std::string> labels;
+};
+
+void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
+    auto parsed = workflow::parseWorkflow(task.workflow_payload,
+                                          "task " + std::to_string(task.id) + " workflow");
+    if (!parsed)
+        throw base::Error("the task's workflow is invalid:\n" +
+                          workflow::formatAll(parsed.error()));
+    p.workflow = std::make_unique<workflow::Workflow>(std::move(*parsed));
+    if (p.workflow->jobs.size() != 1) {
+        throw base::Error("the task's workflow has " + std::to_string(p.workflow->jobs.size()) +
+                          " jobs; a forge task carries exactly one");
+    }
+    p.job = &p.workflow->jobs.front();
+    p.labels = runsOnLabels(p.job->runs_on);
+
+    const DaemonConfig& cfg = *res.config;
+    auto& o = p.options;
+    const Json& ctx = task.context;
+    o.github = ctx.is_object() ? ctx : Json::object();
+    o.github.erase("event");
+    if (contextString(o.github, "server_url").empty()) o.github["server_url"] = res.forge_address;
+    o.event_name =
+        contextString(ctx, "event_name").empty() ? "push" : contextString(ctx, "event_name");
+    if (ctx.contains("event") && ctx["event"].is_object()) o.event = ctx["event"];
+    if (o.event.contains("inputs") && o.event["inputs"].is_object()) {
+        for (const auto& [k, v] : o.event["inputs"].items())
+            o.inputs[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    o.secrets = task.secrets;
+    o.vars = task.vars;
+    if (auto url = contextString(ctx, "gitea_default_actions_url"); !url.empty())
+        o.default_actions_url = url;
+    if (auto id = contextString(ctx, "run_id"); !id.empty()) o.run_id = id;
+    if (auto n = contextString(ctx, "run_number"); !n.empty()) o.run_number = n;
+    o.action_cache_dir = res.action_cache_dir;
+    o.executor = res.executor;
+    o.root_provider = res.root_provider;
+    o.checkout_provider = res.checkout_provider;
+    o.max_parallel_jobs = 1;
+    o.limits.memory_max_bytes = cfg.executor.memory;
+    o.limits.pids_max = cfg.executor.pids;
+    o.limits.cpu_quota = cfg.executor.cpu_quota;
+    o.limits.wall_time = cfg.runner.job_timeout;
+    for (const auto& l : p.labels) {
+        auto it = cfg.labels.find(l);
+        if (it == cfg.labels.end()) continue;
+        o.packages = it->second.packages;
+        if (it->second.profile == "jit") o.profile = executor::HardeningProfile::kJitRuntime;
+        break;
+    }
+
+    Json needs = Json::object();
+    for (const auto& [id, need] : task.needs) {
+        std::string result = forge::resultName(need.result);
+        result = result.substr(result.find('_') + 1);
+        for (auto& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        needs[id] = Json{{"result", result}, {"outputs", Json(need.outputs)}};
+    }
+    std::string error;
+    auto instances = engine::planInstances(*p.workflow, *p.job, o, needs, &error);
+    if (!error.empty()) throw base::Error("cannot plan job '" + p.job->id + "': " + error);
+    if (instances.empty())
+        throw base::Error("job '" + p.job->id + "' expands to no matrix combination");
+    p.instance = std::move(instances.front());
+}
+
+// Uploads logs and state every `interval` while the job runs, and turns the forge's cancellation
+// or the runner's job timeout into a stop of the job.
+class Flusher {
+  public:
+    Flusher(TaskReporter& reporter, std::stop_source& job_stop, const JobResources& res,
+            std::shared_ptr<spdlog::logger> log)
+        : reporter_(reporter),
+          job_stop_(job_stop),
+          metrics_(*res.metrics),
+          log_(std::move(log)),
+          interval_(res.flush_interval),
+          deadline_(std::chrono::steady_clock::now() + res.config->runner.job_timeout),
+          thread_([this](std::stop_token st) { loop(st); }) {}
+
+    bool cancelledByForge() const { return by_forge_; }
+    bool timedOut() const { return timed_out_; }
+    void stop() {
+        thread_.request_stop();
+        if (thread_.joinable()) thread_.join();
+    }
+    ~Flusher() { stop(); }
+
+  private:
+    void loop(std::stop_token st) {
+        int failures = 0;
+        while (!st.stop_requested()) {
+            try {
+                if (reporter_.flush() == forge::Result::Cancelled && !job_stop_.stop_requested()) {
+                    log_->info("the forge cancelled task {}, stopping the job", reporter_.taskId());
+                    by_forge_ = true;
+                    job_stop_.request_stop();
+                }
+                failures = 0;
+            } catch (const std::exception& e) {
+                metrics_.reportError();
+                if (failures++ == 0)
+                    log_->warn("updating the forge failed, retrying: {}", e.what());
+            }
+            if (std::chrono::steady_clock::now() >= deadline_ && !job_stop_.stop_requested()) {
+                log_->warn("task {} exceeded runner.job_timeout, stopping it", reporter_.taskId());
+                timed_out_ = true;
+                job_stop_.request_stop();
+            }
+            std::mutex m;
+            std::condition_variable_any cv;
+            std::unique_lock lock(m);
+            cv.wait_for(lock, st, interval_, [] { return false; });
+        }
+    }
+
+    TaskReporter& reporter_;
+    std::stop_source& job_stop_;
+    Metrics& metrics_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::chrono::milliseconds interval_;
+    std::chrono::steady_clock::time_point deadline_;
+    std::atomic<bool> by_forge_{false}, timed_out_{false};
+    std::jthread thread_;  // last: starts once the members it uses exist
+};
+
+std::string statusName(forge::Result r) {
+    switch (r) {
+        case forge::Result::Success:
+            return "success";
+        case forge::Result::Cancelled:
+            return "cancelled";
+        case forge::Result::Skipped:
+            return "skipped";
+        default:
+            return "failure";
+    }
+}
+
+std::string failedStepReason(const engine::JobOutcome& outcome) {
+    for (const auto& s : outcome.steps) {
+        if (s.conclusion != engine::Result::kFailure) continue;
+        std::string reason = "step '" + s.name + "' failed";
+        if (!s.error.empty()) return reason + ": " + s.error;
+        if (s.exit_code >= 0) return reason + " with exit code " + std::to_string(s.exit_code);
+        return reason;
+    }
+    return "";
+}
+
+}  // namespace
+
+TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_token cancel,
+                   std::stop_token give_up) {
+    auto log = res.log->clone("task " + std::to_string(task.id));
+    engine::SecretMasker masker;
+    for (const auto& [k, v] : task.secrets) masker.add(v);
+    masker.add(contextString(task.context, "token"));
+    masker.add(contextString(task.context, "gitea_runtime_token"));
+
+    PreparedJob p;
+    std::string prepare_error;
+    try {
+        prepare(p, task, res);
+    } catch (const std::exception& e) {
+        prepare_error = masker.mask(e.what());
+    }
+    const std::string job_id = p.job ? p.job->id : "";
+    log->info("task received: repository '{}', workflow '{}', job '{}' task={}",
+              contextString(task.context, "repository"), contextString(task.context, "workflow"),
+              job_id, task.id);
+
+    TaskReporter reporter(*res.client, task.id, p.job ? p.job->steps.size() : 0, log);
+    JobRecorder recorder(*res.store, *res.metrics, log);
+    store::JobStart start;
+    start.forge_task_id = task.id;
+    start.repo = contextString(task.context, "repository");
+    start.workflow = contextString(task.context, "workflow");
+    start.job = job_id.empty() ? "?" : job_id;
+    start.matrix = p.instance.matrix.empty() ? "" : p.instance.matrix.dump();
+    start.labels = joined(p.labels);
+    start.started_at_ms = nowMs();
+    recorder.start(start);
+
+    forge::Result result = forge::Result::Failure;
+    std::string reason;
+    std::map<std::string, std::string> outputs;
+    if (!prepare_error.empty()) {
+        reporter.line({engine::LineKind::kError, prepare_error});
+        reason = prepare_error;
+        log->warn("task {} failed before it ran: {}", task.id, prepare_error);
+    } else {
+        reporter.runnerLine("nixjail-runner: running job '" + p.instance.display_name + "' (task " +
+                            std::to_string(task.id) + ") with the " + res.executor->name() +
+                            " executor");
+        std::stop_source job_stop;
+        std::stop_callback on_shutdown(cancel, [&] { job_stop.request_stop(); });
+        TeeObserver observer(reporter, recorder);
+        Flusher flusher(reporter, job_stop, res, log);
+        try {
+            auto outcome =
+                engine::runJob(p.instance, p.options, observer, masker, job_stop.get_token());
+            result = toForgeResult(outcome.result);
+            outputs = outcome.outputs;
+            reason = outcome.error.empty() ? failedStepReason(outcome) : outcome.error;
+        } catch (const std::exception& e) {
+            reason = masker.mask(std::string("internal error: ") + e.what());
+            reporter.line({engine::LineKind::kError, reason});
+            result = forge::Result::Failure;
+        }
+        flusher.stop();
+        if (flusher.timedOut()) {
+            result = forge::Result::Failure;
+            reason = "the job exceeded runner.job_timeout and was stopped";
+            reporter.line({engine::LineKind::kError, reason});
+        } else if (result == forge::Result::Cancelled) {
+            reason = flusher.cancelledByForge() ? "cancelled on the forge"
+                                                : "cancelled: the runner is shutting down";
+        }
+    }
+    const std::string status = statusName(result);
+    recorder.finish(status, result == forge::Result::Success ? "" : reason);
+    log->info("task {} finished: {}{}", task.id, status, reason.empty() ? "" : " (" + reason + ")");
+
+    TaskResult out{result, false};
+    try {
+        reporter.finish(result, outputs, give_up);
+        out.reported = true;
+    } catch (const std::exception& e) {
+        log->error("the forge did not take the result of task {} ({}); it is recorded locally: {}",
+                   task.id, status, e.what());
+    }
+    return out;
+}
+
+}  // namespace nixjail::runner::daemon

@@ -1,0 +1,47 @@
+// Running one forge task: the single-job workflow in its payload through the engine, reported to
+// the forge as it runs (TaskReporter) and recorded in the job database (JobRecorder).
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "executor/executor.h"
+#include "runner/daemon/config.h"
+#include "runner/daemon/metrics.h"
+#include "runner/engine/checkout_provider.h"
+#include "runner/engine/job_root.h"
+#include "runner/forge/forge_client.h"
+#include "runner/store/job_store.h"
+
+namespace nixjail::runner::daemon {
+
+// What every job of the daemon shares; all of it outlives the jobs.
+struct JobResources {
+    const DaemonConfig* config = nullptr;
+    forge::ForgeClient* client = nullptr;
+    store::JobStore* store = nullptr;
+    Metrics* metrics = nullptr;
+    executor::Executor* executor = nullptr;
+    engine::RootProvider root_provider;          // empty: jobs run without a Nix root
+    engine::CheckoutProvider checkout_provider;  // the job's own repository and others
+    std::filesystem::path action_cache_dir;
+    std::string forge_address;  // server_url when the task's context has none
+    std::shared_ptr<spdlog::logger> log;
+    std::chrono::milliseconds flush_interval{1000};  // log/state upload and cancellation check
+};
+
+struct TaskResult {
+    forge::Result result = forge::Result::Failure;
+    bool reported = false;  // the forge took the final state
+};
+
+// Never throws: bad input and internal errors make a failed task with the reason in its log.
+// `cancel`: the daemon's shutdown (after its grace period); `give_up`: stop retrying reports.
+TaskResult runTask(const forge::Task& task, const JobResources& resources, std::stop_token cancel,
+                   std::stop_token give_up);
+
+}  // namespace nixjail::runner::daemon

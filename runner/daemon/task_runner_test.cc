@@ -1,0 +1,237 @@
+// runTask against FakeForgeClient with the host executor: what the forge is told (step states,
+// log rows, outputs, results), cancellation, outages, bad payloads, and what the database keeps.
+#include "runner/daemon/task_runner.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "executor/host/host_executor.h"
+#include "runner/base/temp_dir.h"
+#include "runner/daemon/step_nesting.h"
+#include "runner/forge/fake_forge_client.h"
+
+namespace nixjail::runner::daemon {
+namespace {
+
+using forge::Result;
+
+std::string allLog(const forge::FakeForgeClient::TaskRecord& rec) {
+    std::string out;
+    for (const auto& row : rec.log) out += row.content + "\n";
+    return out;
+}
+
+class TaskRunnerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        config_.runner.job_timeout = std::chrono::minutes(5);
+        store_ = std::make_unique<store::JobStore>(dir_.path() / "jobs.sqlite");
+        res_.config = &config_;
+        res_.client = &forge_;
+        res_.store = store_.get();
+        res_.metrics = &metrics_;
+        res_.executor = &executor_;
+        res_.forge_address = "http://forge.invalid";
+        res_.log = std::make_shared<spdlog::logger>(
+            "test", std::make_shared<spdlog::sinks::null_sink_mt>());
+        res_.flush_interval = std::chrono::milliseconds(100);
+    }
+
+    forge::Task task(int64_t id, const std::string& yaml) {
+        forge::Task t;
+        t.id = id;
+        t.workflow_payload = yaml;
+        t.context = {{"repository", "acme/app"},
+                     {"workflow", "ci.yml"},
+                     {"event_name", "push"},
+                     {"token", "task-token-0123456789"}};
+        t.secrets = {{"GITHUB_TOKEN", "task-token-0123456789"}, {"DEPLOY_KEY", "s3cr3t-value"}};
+        forge_.enqueueTask(t);
+        return *forge_.fetchTask(0).task;
+    }
+
+    TaskResult run(const forge::Task& t, std::stop_token cancel = {}) {
+        return runTask(t, res_, cancel, give_up_.get_token());
+    }
+
+    base::TempDir dir_;
+    DaemonConfig config_;
+    forge::FakeForgeClient forge_;
+    std::unique_ptr<store::JobStore> store_;
+    Metrics metrics_;
+    executor::HostExecutor executor_;
+    JobResources res_;
+    std::stop_source give_up_;
+};
+
+TEST_F(TaskRunnerTest, ReportsStepsLogsOutputsAndRecordsTheJob) {
+    auto t = task(11, R"(
+on: push
+jobs:
+  build:
+    runs-on: nix
+    outputs:
+      version: ${{ steps.v.outputs.version }}
+    steps:
+      - run: echo hello from step one
+      - id: v
+        run: echo "version=1.2.3" >> "$GITHUB_OUTPUT"; echo "secret is ${{ secrets.DEPLOY_KEY }}"
+      - if: failure()
+        run: echo never
+)");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Success);
+    EXPECT_TRUE(r.reported);
+    auto rec = forge_.task(11);
+    ASSERT_TRUE(rec);
+    ASSERT_FALSE(rec->states.empty());
+    const auto& last = rec->states.back();
+    EXPECT_EQ(last.result, Result::Success);
+    ASSERT_TRUE(last.stopped_at);
+    ASSERT_EQ(last.steps.size(), 3u);
+    EXPECT_EQ(last.steps[0].result, Result::Success);
+    EXPECT_EQ(last.steps[1].result, Result::Success);
+    EXPECT_EQ(last.steps[2].result, Result::Skipped);
+    ASSERT_TRUE(last.steps[0].started_at);
+    EXPECT_GT(last.steps[0].log_length, 0);
+    // The first step's rows are where its log_index says.
+    std::string firstStep;
+    for (int64_t i = 0; i < last.steps[0].log_length; ++i) {
+        firstStep += rec->log[static_cast<size_t>(last.steps[0].log_index + i)].content + "\n";
+    }
+    EXPECT_NE(firstStep.find("hello from step one"), std::string::npos) << firstStep;
+    EXPECT_EQ(last.steps[1].log_index, last.steps[0].log_index + last.steps[0].log_length);
+    const auto log = allLog(*rec);
+    EXPECT_NE(log.find("secret is ***"), std::string::npos) << log;
+    EXPECT_EQ(log.find("s3cr3t-value"), std::string::npos);
+    EXPECT_TRUE(rec->sealed);
+    EXPECT_EQ(rec->outputs.at("version"), "1.2.3");
+
+    auto jobs = store_->recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "success");
+    EXPECT_EQ(jobs[0].start.forge_task_id, 11);
+    EXPECT_EQ(jobs[0].start.repo, "acme/app");
+    EXPECT_EQ(jobs[0].start.job, "build");
+    EXPECT_EQ(jobs[0].start.labels, "nix");
+    EXPECT_TRUE(jobs[0].phase_ms.count("execution"));
+    auto steps = store_->steps(jobs[0].id);
+    ASSERT_EQ(steps.size(), 3u);
+    EXPECT_EQ(steps[1].status, "success");
+    EXPECT_EQ(steps[1].exit_code, 0);
+    EXPECT_EQ(steps[2].status, "skipped");
+    EXPECT_NE(metrics_.render().find("nixjail_jobs_total{status=\"success\"} 1"),
+              std::string::npos);
+}
+
+TEST_F(TaskRunnerTest, FailingStepFailsTheTaskWithTheReasonRecorded) {
+    auto t = task(12,
+                  "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: exit 3\n      "
+                  "- run: echo no\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Failure);
+    const auto rec = forge_.task(12);
+    const auto& last = rec->states.back();
+    EXPECT_EQ(last.result, Result::Failure);
+    EXPECT_EQ(last.steps[0].result, Result::Failure);
+    EXPECT_EQ(last.steps[1].result, Result::Skipped);
+    auto jobs = store_->recentJobs(10, true);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_NE(jobs[0].exit_reason.find("exit code 3"), std::string::npos) << jobs[0].exit_reason;
+}
+
+TEST_F(TaskRunnerTest, MalformedPayloadFailsWithTheParseError) {
+    auto t = task(13, "jobs:\n  build:\n    runs-on: nix\n    steps: [\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Failure);
+    EXPECT_TRUE(r.reported);
+    auto rec = forge_.task(13);
+    EXPECT_EQ(rec->states.back().result, Result::Failure);
+    EXPECT_NE(allLog(*rec).find("invalid YAML"), std::string::npos) << allLog(*rec);
+    auto jobs = store_->recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "failure");
+    EXPECT_NE(jobs[0].exit_reason.find("invalid"), std::string::npos);
+}
+
+TEST_F(TaskRunnerTest, ForgeCancellationStopsTheJobWithinTwoSeconds) {
+    const auto fifo = dir_.path() / "started";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto t =
+        task(14, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo up > " +
+                     fifo.string() + "; sleep 60\n      - run: echo after\n");
+    std::optional<TaskResult> r;
+    std::chrono::steady_clock::time_point cancelled;
+    std::thread job([&] { r = run(t); });
+    {
+        std::ifstream in(fifo);  // opens once the step writes: the job is running
+        std::string line;
+        std::getline(in, line);
+        EXPECT_EQ(line, "up");
+    }
+    forge_.cancel(14);
+    cancelled = std::chrono::steady_clock::now();
+    job.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - cancelled, std::chrono::seconds(2));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->result, Result::Cancelled);
+    auto jobs = store_->recentJobs(10);
+    EXPECT_EQ(jobs[0].status, "cancelled");
+    EXPECT_EQ(jobs[0].exit_reason, "cancelled on the forge");
+}
+
+TEST_F(TaskRunnerTest, RunnerShutdownCancelsAndReportsCancelled) {
+    std::stop_source shutdown;
+    shutdown.request_stop();
+    auto t =
+        task(15, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: sleep 60\n");
+    auto r = run(t, shutdown.get_token());
+    EXPECT_EQ(r.result, Result::Cancelled);
+    EXPECT_EQ(forge_.task(15)->states.back().result, Result::Cancelled);
+}
+
+TEST_F(TaskRunnerTest, FinalReportIsRetriedThroughAnOutage) {
+    auto t =
+        task(16, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo ok\n");
+    // The job itself is quick; make the forge fail the next several calls.
+    for (int i = 0; i < 4; ++i)
+        forge_.failNextCall(forge::ForgeError("forge down", "unavailable", 503));
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Success);
+    EXPECT_TRUE(r.reported);
+    EXPECT_EQ(forge_.task(16)->states.back().result, Result::Success);
+    EXPECT_TRUE(forge_.task(16)->sealed);
+}
+
+TEST_F(TaskRunnerTest, GivingUpLeavesTheRecordInTheDatabase) {
+    auto t =
+        task(17, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo ok\n");
+    for (int i = 0; i < 1000; ++i)
+        forge_.failNextCall(forge::ForgeError("forge down", "unavailable", 503));
+    give_up_.request_stop();
+    auto r = run(t);
+    EXPECT_FALSE(r.reported);
+    auto jobs = store_->recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "success");
+}
+
+TEST(StepNesting, CompositeStepsBelongToTheirParentAndSkippedStepsCount) {
+    StepNesting n;
+    EXPECT_EQ(n.started(), 0);  // step 0
+    EXPECT_EQ(n.finished(), 0);
+    EXPECT_EQ(n.finished(), 1);  // step 1 skipped
+    EXPECT_EQ(n.started(), 2);   // step 2: a composite action
+    EXPECT_EQ(n.started(), std::nullopt);
+    EXPECT_EQ(n.finished(), std::nullopt);
+    EXPECT_EQ(n.started(), std::nullopt);
+    EXPECT_EQ(n.finished(), std::nullopt);
+    EXPECT_EQ(n.finished(), 2);
+    EXPECT_EQ(n.started(), 3);
+}
+
+}  // namespace
+}  // namespace nixjail::runner::daemon
