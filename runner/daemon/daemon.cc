@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "runner/forge/backoff.h"
 
 namespace nixjail::runner::daemon {
@@ -110,7 +112,9 @@ void Daemon::reapFinished() {
 
 void Daemon::run() {
     declare();
-    forge::Backoff backoff(std::chrono::seconds(1), std::chrono::minutes(1));
+    // Retries start at the poll interval and double up to a minute.
+    forge::Backoff backoff(std::max(config_.runner.fetch_interval, std::chrono::milliseconds(100)),
+                           std::chrono::minutes(1));
     for (;;) {
         {
             std::unique_lock lock(mutex_);

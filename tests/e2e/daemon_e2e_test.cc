@@ -1,0 +1,380 @@
+// End-to-end: the nixjail-runner binary as `daemon` and `one-job` against the fake forge
+// (tests/support), asserting what the forge received and what `jobs`/`stats` show.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "e2e_run.h"
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
+#include "tests/support/fake_forge_server.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using nixjail::base::ChildProcess;
+using nixjail::base::TempDir;
+using nixjail::e2e::baseEnv;
+using nixjail::e2e::runBinary;
+using Clock = std::chrono::steady_clock;
+
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+std::string logText(const Json& task) {
+    std::string out;
+    for (const auto& row : task["log"]) out += row.value("content", "") + "\n";
+    return out;
+}
+
+// A port nothing listens on right now.
+int freePort() {
+    nixjail::base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        throw nixjail::base::SysError("picking a free port");
+    }
+    return ntohs(addr.sin_port);
+}
+
+std::string httpGet(int port, const std::string& path) {
+    nixjail::base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        throw nixjail::base::SysError("connecting to the metrics port");
+    }
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd.get(), req.data(), req.size()) != static_cast<ssize_t>(req.size())) return "";
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
+    return out;
+}
+
+// Blocks until a step writes a line into the FIFO (the job is running), at most 60 s.
+std::string waitForFifo(const fs::path& fifo) {
+    nixjail::base::UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) throw nixjail::base::SysError("opening the fifo");
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 60000) <= 0) return "";
+    char buf[256];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+class DaemonE2E : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto r = runBinary({"register", "--instance", forge_.url(), "--token",
+                            "0123456789abcdef0123456789abcdef01234567", "--name", "e2e", "--labels",
+                            "nix", "--no-interactive", "--runner-file",
+                            (dir_.path() / ".runner").string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        writeConfig();
+    }
+    void TearDown() override {
+        if (daemon_.running()) {
+            ::kill(daemon_.pid(), SIGKILL);
+            daemon_.wait();
+        }
+    }
+
+    void writeConfig(const std::string& runner_extra = "", const std::string& metrics = "\"\"") {
+        nixjail::base::writeFile(
+            config_, "runner:\n  file: " + (dir_.path() / ".runner").string() +
+                         "\n  fetch_interval: 100ms\n  shutdown_timeout: 1s\n" + runner_extra +
+                         "database: " + db().string() +
+                         "\nexecutor: {backend: host}\ncache:\n"
+                         "  dir: " +
+                         (dir_.path() / "cache").string() + "\nmetrics: {address: " + metrics +
+                         "}\nlog: {level: debug}\n");
+    }
+    fs::path db() const { return dir_.path() / "jobs.sqlite"; }
+
+    void startDaemon() {
+        nixjail::base::writeFile(dir_.path() / "daemon.err", "");
+        nixjail::base::UniqueFd err(
+            ::open((dir_.path() / "daemon.err").c_str(), O_WRONLY | O_CLOEXEC));
+        daemon_ =
+            ChildProcess::spawn({.argv = {NIXJAIL_BINARY, "daemon", "--config", config_.string()},
+                                 .env = baseEnv(),
+                                 .cwd = dir_.path(),
+                                 .stdout_fd = err.get(),
+                                 .stderr_fd = err.get()});
+    }
+    // SIGTERM, then the exit code.
+    int stopDaemon() {
+        ::kill(daemon_.pid(), SIGTERM);
+        return daemon_.wait().exitCode();
+    }
+    std::string daemonLog() { return nixjail::base::readFile(dir_.path() / "daemon.err"); }
+
+    int64_t enqueue(const std::string& yaml, Json extra = Json::object()) {
+        if (!extra.contains("context"))
+            extra["context"] = {{"repository", "acme/app"}, {"workflow", "ci.yml"}};
+        return forge_.enqueueJob(yaml, {"nix"}, extra);
+    }
+    Json jobsJson() {
+        auto r = runBinary({"jobs", "--config", config_.string(), "--json"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return Json::parse(r.out);
+    }
+
+    nixjail::tests::FakeForgeServer forge_;
+    TempDir dir_{"nixjail-daemon-e2e-"};
+    fs::path config_ = dir_.path() / "config.yaml";
+    ChildProcess daemon_;
+};
+
+const char* kGoodJob = R"(
+on: push
+jobs:
+  build:
+    runs-on: nix
+    outputs:
+      version: ${{ steps.v.outputs.version }}
+    steps:
+      - name: greet
+        run: echo "hello from the daemon"
+      - id: v
+        run: |
+          echo "version=2.0.1" >> "$GITHUB_OUTPUT"
+          echo "token is ${{ secrets.GITHUB_TOKEN }}"
+      - if: failure()
+        run: echo never
+)";
+
+TEST_F(DaemonE2E, RunsAQueuedJobReportsItAndRecordsIt) {
+    startDaemon();
+    const int64_t job = enqueue(kGoodJob);
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << daemonLog();
+    EXPECT_EQ(task["steps"]["0"]["result"], "RESULT_SUCCESS");
+    EXPECT_EQ(task["steps"]["1"]["result"], "RESULT_SUCCESS");
+    EXPECT_EQ(task["steps"]["2"]["result"], "RESULT_SKIPPED");
+    EXPECT_GT(task["steps"]["0"]["logLength"].get<int64_t>(), 0);
+    const auto log = logText(task);
+    EXPECT_TRUE(has(log, "hello from the daemon")) << log;
+    EXPECT_TRUE(has(log, "token is ***")) << log;
+    EXPECT_EQ(task["outputs"]["version"], "2.0.1");
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0]["status"], "success");
+    EXPECT_EQ(jobs[0]["forge_task_id"], task["id"]);
+    EXPECT_EQ(jobs[0]["repo"], "acme/app");
+    EXPECT_EQ(jobs[0]["job"], "build");
+    EXPECT_EQ(jobs[0]["steps"].size(), 3u);
+    EXPECT_TRUE(jobs[0]["phase_ms"].contains("execution"));
+    auto stats = runBinary({"stats", "--config", config_.string(), "--json"});
+    ASSERT_EQ(stats.exit_code, 0) << stats.err;
+    EXPECT_EQ(Json::parse(stats.out)["jobs_by_status"]["success"], 1);
+    auto table = runBinary({"jobs", "--config", config_.string()});
+    EXPECT_TRUE(has(table.out, "acme/app / ci.yml / build")) << table.out;
+}
+
+TEST_F(DaemonE2E, MalformedWorkflowFailsThatTaskAndTheNextOneRuns) {
+    startDaemon();
+    const int64_t bad = enqueue("jobs:\n  build:\n    runs-on: nix\n    steps: [\n");
+    const int64_t good = enqueue(kGoodJob);
+    auto badTask = forge_.waitJob(bad, true, true, 60);
+    EXPECT_EQ(badTask["result"], "RESULT_FAILURE");
+    EXPECT_TRUE(has(logText(badTask), "invalid YAML")) << logText(badTask);
+    auto goodTask = forge_.waitJob(good, true, true, 60);
+    EXPECT_EQ(goodTask["result"], "RESULT_SUCCESS") << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0);
+    auto failed = runBinary({"jobs", "--config", config_.string(), "--json", "--failed"});
+    auto list = Json::parse(failed.out);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_TRUE(has(list[0]["exit_reason"].get<std::string>(), "invalid YAML"));
+}
+
+TEST_F(DaemonE2E, CancellationOnTheForgeStopsTheJobWithinTwoSeconds) {
+    const auto fifo = dir_.path() / "running";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    startDaemon();
+    const int64_t job =
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo up > " +
+                fifo.string() + "; sleep 60\n      - run: echo after\n");
+    ASSERT_EQ(waitForFifo(fifo), "up\n") << daemonLog();
+    const int64_t taskId = forge_.waitJob(job, false)["id"];
+    const auto cancelled = Clock::now();
+    forge_.admin("cancel", {{"task_id", taskId}});
+    auto task = forge_.waitJob(job, true, true, 30);
+    EXPECT_LT(Clock::now() - cancelled, std::chrono::seconds(3))
+        << "the daemon took too long to stop the job";
+    EXPECT_EQ(task["result"], "RESULT_CANCELLED");
+    EXPECT_FALSE(has(logText(task), "after"));
+    EXPECT_EQ(stopDaemon(), 0);
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0]["status"], "cancelled");
+    EXPECT_EQ(jobs[0]["exit_reason"], "cancelled on the forge");
+}
+
+TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
+    const int port = freePort();
+    writeConfig("", "\"127.0.0.1:" + std::to_string(port) + "\"");
+    forge_.admin("fault", {{"procedure", "runner.v1.RunnerService/FetchTask"},
+                           {"count", 3},
+                           {"status", 500},
+                           {"code", "internal"}});
+    startDaemon();
+    const int64_t job = enqueue(kGoodJob);
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << daemonLog();
+    EXPECT_TRUE(has(daemonLog(), "fetching a task failed, retrying")) << daemonLog();
+    const auto metrics = httpGet(port, "/metrics");
+    EXPECT_TRUE(has(metrics, "nixjail_fetch_errors_total 3\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_jobs_total{status=\"success\"} 1\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_phase_duration_seconds_count{phase=\"execution\"} 1\n"))
+        << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_active_jobs 0\n")) << metrics;
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
+TEST_F(DaemonE2E, ForgeOutageMidJobLosesNoResult) {
+    const auto fifo = dir_.path() / "running";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    startDaemon();
+    const int64_t job =
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo up > " +
+                fifo.string() + "; echo working\n");
+    forge_.waitJob(job, false);
+    forge_.stop();  // the forge goes away while the job runs ...
+    ASSERT_EQ(waitForFifo(fifo), "up\n") << daemonLog();
+    forge_.start();  // ... and comes back with its state
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << daemonLog();
+    EXPECT_TRUE(has(logText(task), "working"));
+    EXPECT_EQ(stopDaemon(), 0);
+    EXPECT_EQ(jobsJson()[0]["status"], "success");
+}
+
+TEST_F(DaemonE2E, UnknownRunnerStopsWithAReRegisterMessage) {
+    auto runner = Json::parse(nixjail::base::readFile(dir_.path() / ".runner"));
+    forge_.admin("delete-runner", {{"uuid", runner["uuid"]}});
+    startDaemon();
+    EXPECT_EQ(daemon_.wait().exitCode(), 1);
+    EXPECT_TRUE(has(daemonLog(), "register it again with `nixjail-runner register`"))
+        << daemonLog();
+}
+
+TEST_F(DaemonE2E, SigtermCancelsARunningJobAfterTheGracePeriodAndReportsIt) {
+    const auto fifo = dir_.path() / "running";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    startDaemon();
+    const int64_t job =
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo up > " +
+                fifo.string() + "; sleep 60\n");
+    ASSERT_EQ(waitForFifo(fifo), "up\n") << daemonLog();
+    const auto start = Clock::now();
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+    auto task = forge_.waitJob(job, true, true, 5);
+    EXPECT_EQ(task["result"], "RESULT_CANCELLED");
+    auto jobs = jobsJson();
+    EXPECT_EQ(jobs[0]["status"], "cancelled");
+    EXPECT_EQ(jobs[0]["exit_reason"], "cancelled: the runner is shutting down");
+}
+
+TEST_F(DaemonE2E, SigtermLetsAShortJobFinish) {
+    writeConfig("  shutdown_timeout: 30s\n");
+    const auto fifo = dir_.path() / "running";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    startDaemon();
+    const int64_t job =
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo up > " +
+                fifo.string() + "; sleep 1; echo finished\n");
+    ASSERT_EQ(waitForFifo(fifo), "up\n") << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    auto task = forge_.waitJob(job, true, true, 5);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS");
+    EXPECT_TRUE(has(logText(task), "finished"));
+}
+
+TEST_F(DaemonE2E, OneJobRunsOneTaskAndExits) {
+    auto none = runBinary({"one-job", "--config", config_.string()}, dir_.path());
+    EXPECT_EQ(none.exit_code, 3) << none.err;
+    const int64_t job = enqueue(kGoodJob);
+    auto r = runBinary({"one-job", "--config", config_.string(), "--wait", "10s"}, dir_.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto task = forge_.waitJob(job, true, true, 5);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS");
+    const int64_t failing =
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: exit 1\n");
+    EXPECT_EQ(runBinary({"one-job", "--config", config_.string(), "--wait", "10s"}, dir_.path())
+                  .exit_code,
+              1);
+    EXPECT_EQ(forge_.waitJob(failing, true, true, 5)["result"], "RESULT_FAILURE");
+}
+
+TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
+    const auto origin = dir_.path() / "git" / "acme" / "app";
+    fs::create_directories(origin);
+    nixjail::base::writeFile(origin / "README.md", "checked out from the forge\n");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = origin});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "first"});
+    startDaemon();
+    const int64_t job = enqueue(
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - run: cat README.md\n",
+        {{"context",
+          {{"repository", "acme/app"},
+           {"ref", "refs/heads/main"},
+           {"server_url", "file://" + (dir_.path() / "git").string()}}}});
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
+    EXPECT_TRUE(has(logText(task), "checked out from the forge")) << logText(task);
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
+TEST(DaemonConfigE2E, GeneratedConfigLoadsAndMistakesPointAtTheLine) {
+    TempDir dir("nixjail-daemon-e2e-");
+    auto gen = runBinary({"generate-config"});
+    ASSERT_EQ(gen.exit_code, 0);
+    nixjail::base::writeFile(dir.path() / "config.yaml", gen.out);
+    // `stats` loads the whole configuration before it opens the database.
+    auto stats = runBinary({"stats", "--config", (dir.path() / "config.yaml").string(),
+                            "--database", (dir.path() / "jobs.sqlite").string()});
+    EXPECT_EQ(stats.exit_code, 0) << stats.err;
+    nixjail::base::writeFile(dir.path() / "bad.yaml",
+                             "runner:\n  capacity: 1\n  fech_interval: 2s\n");
+    auto bad = runBinary({"daemon", "--config", (dir.path() / "bad.yaml").string()});
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_TRUE(has(
+        bad.err,
+        "bad.yaml:3:3: unknown key 'fech_interval' in 'runner'; did you mean 'fetch_interval'?"))
+        << bad.err;
+}
+
+}  // namespace
