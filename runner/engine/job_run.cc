@@ -136,7 +136,56 @@ void JobRun::prepareJail() {
     spec.binds.push_back({actions_.host, actions_.jail, false});
     spec.limits = opts_.limits;
     spec.profile = opts_.profile;
+    if (opts_.executor->isolatesFilesystem()) {
+        prepareNetwork(spec);
+    } else {
+        log(LineKind::kRunner, "Network: the '" + opts_.executor->name() +
+                                   "' executor runs steps in the host's network, without the job's proxy "
+                                   "or its policy (debugging only)");
+    }
     jail_ = opts_.executor->prepare(spec);
+}
+
+void JobRun::prepareNetwork(executor::JailSpec& spec) {
+    const auto start = Clock::now();
+    const fs::path hostDir = dir_->path() / "network";
+    const fs::path jailDir = "/runner/network";
+    std::vector<std::string> forge;
+    for (const char* key : {"server_url", "api_url"}) {
+        const auto& url = github_[key];
+        std::string host = url.is_string() ? network::urlHost(url.get<std::string>()) : "";
+        if (!host.empty() && std::find(forge.begin(), forge.end(), host) == forge.end()) forge.push_back(host);
+    }
+    // The real values never reach the job, but mask them anyway should one come back in output.
+    for (const auto& c : opts_.network.credentials) masker_.add(c.value.reveal());
+    network_ = std::make_unique<network::JobNetwork>(
+        opts_.network, network::JobNetworkSpec{.job_id = instance_.job->id,
+                                               .forge_hosts = forge,
+                                               .ca_dir_host = hostDir,
+                                               .ca_dir_jail = jailDir,
+                                               .logger = nullptr});
+    spec.netns_fd = network_->netnsFd();
+    spec.binds.push_back({hostDir, jailDir, false});
+    proxy_setup_ = since(start);
+    std::string allowed;
+    for (const auto& h : forge) allowed += (allowed.empty() ? "" : ", ") + h;
+    log(LineKind::kRunner,
+        "Network: the job's own namespace; its only way out is its proxy at 127.0.0.1:" +
+            std::to_string(network_->proxyPort()) + " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
+            (opts_.network.admin_policy.empty() ? "; nothing else" : " and what the policy allows") +
+            (opts_.network.credentials.empty()
+                 ? std::string()
+                 : "; credentials: " + std::to_string(opts_.network.credentials.size())) +
+            ")");
+}
+
+void JobRun::drainNetworkAudit() {
+    if (!network_) return;
+    for (auto& r : network_->takeAuditRecords()) {
+        const bool denied = r.decision == proxy::PolicyDecision::kDeny && r.enforced;
+        log(denied ? LineKind::kError : LineKind::kRunner, "network: " + network::describeAudit(r));
+        network_audit_.push_back(std::move(r));
+    }
 }
 
 Json JobRun::envContext(const workflow::EnvList& extra) const {
@@ -153,6 +202,10 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     c["env"] = envContext(scope ? scope->env : workflow::EnvList{});
     c["vars"] = toJson(opts_.vars);
     c["secrets"] = toJson(opts_.secrets);
+    // Credentials the proxy injects: the job only ever sees their dummies.
+    if (network_) {
+        for (const auto& [name, dummy] : network_->credentialDummies()) c["secrets"][name] = dummy;
+    }
     const bool topFailed = top_ && top_->failed;
     c["job"] = Json{{"status", cancelled_ ? "cancelled" : topFailed ? "failure" : job_status_}};
     c["runner"] = Json{{"os", "Linux"},        {"arch", "X64"},
@@ -295,6 +348,7 @@ StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
         log(LineKind::kError, e.what());
         ok = false;
     }
+    drainNetworkAudit();
     rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     rec.outcome = ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
     rec.conclusion = rec.outcome;
@@ -378,9 +432,11 @@ JobOutcome JobRun::run() {
             prepareJail();
         } catch (...) {
             reportRootPhases(outcome);
+            reportProxyPhase(outcome);
             throw;
         }
         reportRootPhases(outcome);
+        reportProxyPhase(outcome);
         StepScope top;
         top_ = &top;
         execStart = Clock::now();
@@ -423,6 +479,7 @@ JobOutcome JobRun::run() {
                      : cancelled_ && job_status_ == "cancelled" ? Result::kCancelled
                                                                : Result::kFailure;
     outcome.steps = records_;
+    outcome.network_audit = std::move(network_audit_);
     outcome.summary = masker_.mask(summary_);
     for (auto& [k, v] : outcome.outputs) v = masker_.mask(v);
     outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -443,10 +500,23 @@ void JobRun::reportRootPhases(JobOutcome& outcome) {
     phaseDone(outcome, {.phase = Phase::kRootPrepare, .duration = t.root_prepare, .cache_hit = root_->cacheHit()});
 }
 
+void JobRun::reportProxyPhase(JobOutcome& outcome) {
+    if (!proxy_setup_) return;
+    PhaseRecord p{.phase = Phase::kProxySetup, .duration = *proxy_setup_};
+    p.facts["credentials"] = static_cast<int64_t>(opts_.network.credentials.size());
+    phaseDone(outcome, std::move(p));
+}
+
 // Releases what the job holds, in the reverse order of making it: the jail (its processes and
-// mounts), the checkout snapshots, the root snapshot, then the job directory.
+// mounts), the network (its proxy, then its namespace), the checkout snapshots, the root
+// snapshot, then the job directory.
 void JobRun::cleanup() {
     jail_.reset();
+    if (network_) {
+        network_->stop();
+        drainNetworkAudit();
+        network_.reset();
+    }
     checkouts_.clear();
     root_.reset();
     dir_.reset();

@@ -17,6 +17,7 @@
 #include "runner/engine/job_runner.h"
 #include "runner/engine/run_options.h"
 #include "runner/engine/secret_masker.h"
+#include "runner/network/job_network.h"
 #include "runner/expr/expr.h"
 #include "runner/workflow/workflow.h"
 
@@ -52,6 +53,10 @@ private:
     void prepareDirectories();
     void prepareEnvironment();
     void prepareJail();
+    // The job's network namespace and proxy (isolating executors), for the JailSpec.
+    void prepareNetwork(executor::JailSpec& spec);
+    // Moves the proxy's new audit records into network_audit_ and the job log.
+    void drainNetworkAudit();
     std::vector<std::string> jobPackages() const;
     // Hands a path the steps must write to over to the executor's step user (no-op for host).
     void adopt(const std::filesystem::path& path, bool recursive) const;
@@ -66,6 +71,7 @@ private:
     void finishOutputs(JobOutcome& outcome);
     void phaseDone(JobOutcome& outcome, PhaseRecord record);
     void reportRootPhases(JobOutcome& outcome);
+    void reportProxyPhase(JobOutcome& outcome);
     void cleanup();
 
     // script_step.cc: `run:` steps; fills rec.exit_code and rec.outputs, returns success.
@@ -94,6 +100,9 @@ private:
     std::unique_ptr<base::TempDir> dir_;
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
     std::unique_ptr<JobRoot> root_;  // isolating executors only
+    std::unique_ptr<network::JobNetwork> network_;  // isolating executors only
+    std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_
+    std::vector<proxy::AuditRecord> network_audit_;
     std::unique_ptr<executor::Jail> jail_;
     std::vector<std::unique_ptr<CheckoutLease>> checkouts_;  // remote checkouts in the workspace
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/proxy.h"
 #include "runner/engine/job_observer.h"
 #include "runner/engine/run_options.h"
 #include "runner/engine/secret_masker.h"
@@ -34,6 +35,9 @@ struct JobOutcome {
     std::string error;    // why the job failed outside any step
     std::string summary;  // GITHUB_STEP_SUMMARY of all steps
     std::vector<PhaseRecord> phases;  // as reported to JobObserver::phaseFinished
+    // Every decision of the job's proxy, oldest first (isolating executors; see
+    // RunOptions::network), also shown in the job log. Never holds a credential's value.
+    std::vector<proxy::AuditRecord> network_audit;
 };
 
 // Runs the job's steps in a fresh workspace through opts.executor. Never throws for problems of

@@ -12,6 +12,7 @@
 #include "executor/executor.h"
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
+#include "runner/network/job_network.h"
 
 namespace nixjail::runner::engine {
 
@@ -35,6 +36,14 @@ struct RunOptions {
     // actions/checkout of repositories other than repo_dir (absent: such checkouts fail clearly).
     CheckoutProvider checkout_provider;
     std::vector<std::string> packages;
+    // Isolating executors: each job gets its own network namespace (runner/network/job_network.h)
+    // whose only way out is its own proxy, applying these policy layers (admin, label, job; the
+    // forge of github.server_url/api_url is always allowed, everything else unmatched is denied),
+    // injecting these credentials (the job sees each dummy as secrets.<name>; their real values
+    // are added to the job's SecretMasker) and trusting extra_upstream_ca_file. Every decision is
+    // a line in the job log and a record in JobOutcome::network_audit. The host executor ignores
+    // this: its steps use the host's network, without a proxy (debugging only).
+    network::NetworkSettings network;
     executor::Limits limits;
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;
     size_t max_parallel_jobs = 4;

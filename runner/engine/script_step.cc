@@ -121,6 +121,10 @@ std::vector<std::string> JobRun::processEnvironment(
         if (!path.empty()) parts.push_back(path);
         set("PATH", joinPath(parts));
     }
+    // The job's proxy and its CA, last: the proxy is the only way out whatever the workflow sets.
+    if (network_) {
+        for (const auto& [k, v] : network_->environment()) set(k, v);
+    }
     std::vector<std::string> out;
     out.reserve(vars.size());
     for (const auto& [k, v] : vars) out.push_back(k + "=" + v);

@@ -1,0 +1,232 @@
+// End-to-end: each jailed job's only way out is its own proxy. `exec --executor namespace` with a
+// policy, an injected credential and a real TLS upstream (nginx with a private CA). Needs root,
+// Nix and nginx.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "e2e_run.h"
+#include "proxy/test_upstream.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::TempDir;
+using nixjail::e2e::runBinary;
+using nixjail::proxy::testing::TestUpstream;
+
+#define REQUIRE_ROOT_NIX_NGINX()                                       \
+    do {                                                               \
+        std::string why;                                               \
+        if (::geteuid() != 0)                                          \
+            why = "needs root for the namespace jail (euid is not 0)"; \
+        else if (::access("/usr/bin/nix-build", X_OK) != 0)            \
+            why = "needs nix-build (nix-bin)";                         \
+        else                                                           \
+            why = nixjail::proxy::testing::missingTestTools();         \
+        if (!why.empty()) {                                            \
+            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");  \
+            if (strict && std::string(strict) == "1") FAIL() << why;   \
+            GTEST_SKIP() << why;                                       \
+        }                                                              \
+    } while (0)
+
+std::vector<std::string> hostAddresses() {
+    std::vector<std::string> out;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return out;
+    for (auto* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        char buf[INET_ADDRSTRLEN];
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
+                    sizeof buf);
+        out.push_back(buf);
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
+// A host service on 0.0.0.0 the job must never reach.
+struct HostListener {
+    nixjail::base::UniqueFd fd{::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
+    int port = 0;
+    HostListener() {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        socklen_t len = sizeof a;
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+            ::listen(fd.get(), 16) != 0 ||
+            ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            throw std::runtime_error("cannot listen on 0.0.0.0");
+        }
+        port = ntohs(a.sin_port);
+    }
+    bool acceptedAnything() const {
+        int c = ::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) ::close(c);
+        return c >= 0;
+    }
+};
+
+std::string netnsCount() {
+    // Named namespaces would be listed here; ours have no name and must not appear.
+    size_t n = 0;
+    if (fs::exists("/run/netns")) {
+        for ([[maybe_unused]] const auto& e : fs::directory_iterator("/run/netns")) ++n;
+    }
+    return std::to_string(n);
+}
+
+TEST(ExecNetworkE2E, OnlyTheProxyLeadsOutWithPolicyCredentialsAndAudit) {
+    REQUIRE_ROOT_NIX_NGINX();
+    TestUpstream upstream;
+    HostListener listener;
+    TempDir dir("nixjail-e2e-net-");
+    TempDir cache("nixjail-e2e-cache-");
+    const std::string port = std::to_string(upstream.httpsPort());
+    std::string ips;
+    for (const auto& ip : hostAddresses()) ips += (ips.empty() ? "" : " ") + ip;
+
+    nixjail::base::writeFile(dir.path() / "policy.yaml",
+                             "rules:\n  - host: git.test\n    methods: [GET, HEAD]\n");
+    nixjail::base::writeFile(
+        dir.path() / "creds.yaml",
+        std::string("- name: forge\n  env: NIXJAIL_E2E_TOKEN\n  hosts: [git.test]\n"
+                    "  header: 'Authorization: token {token}'\n  dummy: ") +
+            TestUpstream::kDummyToken + "\n");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  net:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl gnugrep}
+    steps:
+      - name: allowed host through the proxy, with the dummy
+        run: |
+          test "${{ secrets.forge }}" = "DUMMY-tok-""4e1d77aa" && echo saw-only-dummy
+          curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token ${{ secrets.forge }}"
+      - name: denied host
+        run: |
+          curl -sS --fail "https://evil.test:$PORT/" && echo evil-reached || echo evil-refused
+      - name: denied method on an allowed host
+        run: |
+          curl -sS --fail -X DELETE "https://git.test:$PORT/whoami" && echo delete-reached || echo delete-refused
+      - name: direct connections by IP
+        run: |
+          for ip in 127.0.0.1 $HOST_IPS; do
+            curl -sS --noproxy '*' --connect-timeout 3 "http://$ip:$LPORT/" && echo "direct-reached $ip"
+          done
+          echo direct-done
+      - name: the real value is nowhere in the jail
+        run: |
+          curl -sS --fail "https://git.test:$PORT/leak" -D /workspace/leak-headers -o /workspace/leak-body
+          cat /workspace/leak-headers /workspace/leak-body
+          env > /workspace/env.txt
+          if grep -rqs "REAL-""tok" /workspace /runner /home /tmp /etc; then echo real-found; else echo real-absent; fi
+)Y");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    env.push_back(std::string("NIXJAIL_E2E_TOKEN=") + TestUpstream::kRealToken);
+    const auto summary = dir.path() / "summary.json";
+    const std::string before = netnsCount();
+    auto r = runBinary({"exec",
+                        "-W",
+                        "w.yml",
+                        "--executor",
+                        "namespace",
+                        "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(),
+                        "--cache-dir",
+                        cache.path().string(),
+                        "--server-url",
+                        "https://forge.test",
+                        "--policy",
+                        "policy.yaml",
+                        "--credential-file",
+                        "creds.yaml",
+                        "--extra-ca-file",
+                        upstream.caFile().string(),
+                        "--host-override",
+                        "git.test=127.0.0.1",
+                        "--host-override",
+                        "evil.test=127.0.0.1",
+                        "--env",
+                        "PORT=" + port,
+                        "--env",
+                        "HOST_IPS=" + ips,
+                        "--env",
+                        "LPORT=" + std::to_string(listener.port),
+                        "--json-summary",
+                        summary.string()},
+                       dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string& out = r.out;
+    if (std::getenv("NIXJAIL_E2E_SHOW")) std::fputs(out.c_str(), stderr);
+    // Allowed host: the step sent the dummy, the upstream received the real value.
+    EXPECT_NE(out.find("saw-only-dummy"), std::string::npos) << out;
+    EXPECT_NE(out.find("host=git.test auth=real"), std::string::npos) << out;
+    EXPECT_NE(out.find("network: allowed GET git.test:" + port + "/whoami"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("with credential 'forge'"), std::string::npos) << out;
+    // Denied host and method: refused, with the rule in the job log.
+    EXPECT_NE(out.find("evil-refused"), std::string::npos) << out;
+    EXPECT_EQ(out.find("evil-reached"), std::string::npos) << out;
+    EXPECT_NE(out.find("Error: network: denied CONNECT evil.test:" + port +
+                       " (rule: admin policy: no rule matched (default deny))"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("delete-refused"), std::string::npos) << out;
+    EXPECT_NE(out.find("Error: network: denied DELETE git.test:" + port + "/whoami"),
+              std::string::npos)
+        << out;
+    // No direct way out, by any address.
+    EXPECT_NE(out.find("direct-done"), std::string::npos) << out;
+    EXPECT_EQ(out.find("direct-reached"), std::string::npos) << out;
+    EXPECT_FALSE(listener.acceptedAnything());
+    // The real value: not in the jail, not in the output (masked or not).
+    EXPECT_NE(out.find("real-absent"), std::string::npos) << out;
+    EXPECT_EQ(out.find(TestUpstream::kRealToken), std::string::npos) << out;
+    EXPECT_EQ(r.err.find(TestUpstream::kRealToken), std::string::npos) << r.err;
+    // The job reports its proxy setup; nothing is left named on the host.
+    const auto parsed = nlohmann::json::parse(nixjail::base::readFile(summary));
+    EXPECT_TRUE(parsed["workflows"][0]["jobs"][0]["phases"].contains("proxy_setup"))
+        << parsed.dump();
+    EXPECT_EQ(netnsCount(), before);
+}
+
+TEST(ExecNetworkE2E, HostExecutorSaysItUsesTheHostNetwork) {
+    TempDir dir("nixjail-e2e-net-");
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: echo hi\n");
+    auto r = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("runs steps in the host's network, without the job's proxy"),
+              std::string::npos)
+        << r.out;
+}
+
+TEST(ExecNetworkE2E, BadCredentialFileIsReportedBeforeAnythingRuns) {
+    TempDir dir("nixjail-e2e-net-");
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: echo ran\n");
+    nixjail::base::writeFile(dir.path() / "creds.yaml",
+                             "- name: a\n  env: NIXJAIL_E2E_UNSET_VAR\n  hosts: [a.test]\n"
+                             "  header: 'X: {token}'\n  dummy: a-dummy-0123\n");
+    auto r = runBinary({"exec", "-W", "w.yml", "--credential-file", "creds.yaml"}, dir.path());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("'NIXJAIL_E2E_UNSET_VAR' is unset"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("ran"), std::string::npos);
+}
+
+}  // namespace
