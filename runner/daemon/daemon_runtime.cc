@@ -7,7 +7,9 @@
 
 #include "executor/host/host_executor.h"
 #include "executor/namespace/namespace_executor.h"
+#include "executor/systemd/systemd_executor.h"
 #include "runner/base/error.h"
+#include "runner/daemon/job_dirs.h"
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
 #include "runner/engine/nix_root_provider.h"
@@ -57,23 +59,29 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
 std::unique_ptr<executor::Executor> makeExecutor(const std::string& backend,
                                                  const std::shared_ptr<spdlog::logger>& log) {
     if (backend == "host") return std::make_unique<executor::HostExecutor>();
+    // auto: systemd's transient units where systemd manages the machine, else the built-in jail.
+    if (backend == "systemd" || (backend == "auto" && executor::systemdIsPid1())) {
+        executor::SystemdOptions options;
+        options.cancel_grace = std::chrono::milliseconds(1000);  // a forge cancel ends within 2 s
+        options.logger = log;
+        return executor::makeSystemdExecutor(options);
+    }
     if (backend == "namespace" || backend == "auto") {
         executor::NamespaceOptions options;
-        options.cancel_grace = std::chrono::milliseconds(1000);  // a forge cancel kills within 2 s
+        options.cancel_grace = std::chrono::milliseconds(1000);
         options.logger = log;
         return std::make_unique<executor::NamespaceExecutor>(options);
     }
-    throw base::Error(
-        "executor.backend '" + backend +
-        "' is not available in this build; use 'namespace' (the built-in jail) or 'host'");
+    throw base::Error("executor.backend '" + backend +
+                      "' is unknown; use auto, namespace, systemd or host");
 }
 
 // Leftovers of a runner that died: jails' cgroups and staging directories, and jobs the database
 // still shows running (failed now, and told to the forge so it need not wait for its zombie timer).
-void sweepAtStartup(bool jail, store::JobStore& store, forge::ForgeClient& client,
-                    spdlog::logger& log) {
+void sweepAtStartup(const std::string& executor_name, int job_dirs, store::JobStore& store,
+                    forge::ForgeClient& client, spdlog::logger& log) {
     std::string detail;
-    if (jail) {
+    if (executor_name == "namespace") {
         try {
             const auto swept = executor::sweepLeftovers();
             detail = fmt::format("cgroups={} staging_dirs={}", swept.cgroups, swept.staging_dirs);
@@ -84,10 +92,10 @@ void sweepAtStartup(bool jail, store::JobStore& store, forge::ForgeClient& clien
             log.warn("start-up sweep of jail leftovers failed, ignoring: {}", e.what());
         }
     } else {
-        detail = "executor=host, no jails to sweep";
+        detail = "executor=" + executor_name + ", no namespace jails to sweep";
     }
     const auto tasks = store.failInterruptedJobs(nowMs(), "the runner stopped while the job ran");
-    detail += fmt::format(" interrupted_jobs={}", tasks.size());
+    detail += fmt::format(" job_dirs={} interrupted_jobs={}", job_dirs, tasks.size());
     for (int64_t id : tasks) {
         forge::TaskState state{
             .id = id, .result = forge::Result::Failure, .stopped_at = forge::Clock::now()};
@@ -130,6 +138,7 @@ struct DaemonRuntime::Impl {
     std::unique_ptr<store::JobStore> store;
     Metrics metrics;
     std::unique_ptr<executor::Executor> executor;
+    std::unique_ptr<JobDirs> job_dirs;
     std::unique_ptr<engine::NixRootProvider> roots;
     std::mutex checkouts_mutex;
     std::unique_ptr<engine::CachedCheckouts> checkouts;  // made on first use
@@ -151,7 +160,8 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
         m.runner.address, m.runner.uuid, m.runner.token, cfg.runner.fetch_timeout});
     m.store = std::make_unique<store::JobStore>(cfg.database);
     m.executor = makeExecutor(cfg.executor.backend, m.log);
-    sweepAtStartup(m.executor->isolatesFilesystem(), *m.store, *m.report_client, *m.log);
+    m.job_dirs = std::make_unique<JobDirs>(m.runner.uuid, *m.log);
+    sweepAtStartup(m.executor->name(), m.job_dirs->swept(), *m.store, *m.report_client, *m.log);
 
     const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
     if (m.executor->isolatesFilesystem()) {
@@ -183,6 +193,7 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
         return m.checkouts->checkout(spec, dst);
     };
     res.action_cache_dir = cache_dir / "actions";
+    res.work_dir = m.job_dirs->path();
     res.forge_address = m.runner.address;
     res.log = m.log;
     m.daemon = std::make_unique<Daemon>(m.config, std::move(parts));

@@ -39,7 +39,7 @@ nix:
   nixpkgs: "<nixpkgs>"      # the Nix expression packages are resolved against
 
 executor:
-  backend: auto             # auto (= namespace) | namespace (the jail) | systemd | host (no isolation)
+  backend: auto             # auto (systemd units where systemd is PID 1, else namespace) | namespace | systemd | host (no isolation)
   limits:
     memory: 4G              # per job
     pids: 4096

@@ -113,6 +113,7 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     if (auto id = contextString(ctx, "run_id"); !id.empty()) o.run_id = id;
     if (auto n = contextString(ctx, "run_number"); !n.empty()) o.run_number = n;
     o.action_cache_dir = res.action_cache_dir;
+    o.work_dir = res.work_dir;
     o.executor = res.executor;
     o.root_provider = res.root_provider;
     o.checkout_provider = res.checkout_provider;

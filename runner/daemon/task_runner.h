@@ -29,7 +29,8 @@ struct JobResources {
     engine::RootProvider root_provider;          // empty: jobs run without a Nix root
     engine::CheckoutProvider checkout_provider;  // the job's own repository and others
     std::filesystem::path action_cache_dir;
-    std::string forge_address;  // server_url when the task's context has none
+    std::filesystem::path work_dir;  // jobs' directories are made here (empty: $TMPDIR)
+    std::string forge_address;       // server_url when the task's context has none
     std::shared_ptr<spdlog::logger> log;
     std::chrono::milliseconds flush_interval{1000};  // log/state upload and cancellation check
 };

@@ -100,25 +100,26 @@ class DaemonE2E : public ::testing::Test {
         }
     }
 
-    void writeConfig(const std::string& runner_extra = "", const std::string& metrics = "\"\"") {
+    void writeConfig(const std::string& runner_extra = "", const std::string& metrics = "\"\"",
+                     const std::string& rest = "executor: {backend: host}\n") {
         nixjail::base::writeFile(
             config_, "runner:\n  file: " + (dir_.path() / ".runner").string() +
                          "\n  fetch_interval: 100ms\n  shutdown_timeout: 1s\n" + runner_extra +
-                         "database: " + db().string() +
-                         "\nexecutor: {backend: host}\ncache:\n"
+                         "database: " + db().string() + "\n" + rest +
+                         "cache:\n"
                          "  dir: " +
                          (dir_.path() / "cache").string() + "\nmetrics: {address: " + metrics +
                          "}\nlog: {level: debug}\n");
     }
     fs::path db() const { return dir_.path() / "jobs.sqlite"; }
 
-    void startDaemon() {
+    void startDaemon(std::vector<std::string> env = baseEnv()) {
         nixjail::base::writeFile(dir_.path() / "daemon.err", "");
         nixjail::base::UniqueFd err(
             ::open((dir_.path() / "daemon.err").c_str(), O_WRONLY | O_CLOEXEC));
         daemon_ =
             ChildProcess::spawn({.argv = {NIXJAIL_BINARY, "daemon", "--config", config_.string()},
-                                 .env = baseEnv(),
+                                 .env = env,
                                  .cwd = dir_.path(),
                                  .stdout_fd = err.get(),
                                  .stderr_fd = err.get()});
@@ -356,6 +357,71 @@ TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
     EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
     EXPECT_TRUE(has(logText(task), "checked out from the forge")) << logText(task);
     EXPECT_EQ(stopDaemon(), 0);
+}
+
+TEST_F(DaemonE2E, KilledMidJobTheRestartedDaemonFailsTheInterruptedTask) {
+    const auto fifo = dir_.path() / "running";
+    const auto pidfile = dir_.path() / "step.pid";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    startDaemon();
+    const int64_t job =
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo $$ > " +
+                pidfile.string() + "; echo up > " + fifo.string() + "; exec sleep 60\n");
+    ASSERT_EQ(waitForFifo(fifo), "up\n") << daemonLog();
+    ::kill(daemon_.pid(), SIGKILL);
+    daemon_.wait();
+    // The host executor's step outlives a SIGKILLed runner (the jails do not): end it here.
+    ::kill(std::stoi(nixjail::base::readFile(pidfile)), SIGKILL);
+    EXPECT_EQ(jobsJson()[0]["status"], "running");
+    startDaemon();
+    auto task = forge_.waitJob(job, true, false, 30);
+    EXPECT_EQ(task["result"], "RESULT_FAILURE") << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0);
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0]["status"], "failure");
+    EXPECT_EQ(jobs[0]["exit_reason"], "the runner stopped while the job ran");
+}
+
+// The namespace jail with a Nix-built root per label; needs root and Nix.
+TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
+    std::string why;
+    if (::geteuid() != 0)
+        why = "needs root for the namespace jail (euid is not 0)";
+    else if (::access("/usr/bin/nix-build", X_OK) != 0)
+        why = "needs nix-build (nix-bin)";
+    if (!why.empty()) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    writeConfig("", "\"\"",
+                "executor: {backend: namespace}\nnix: {nixpkgs: " +
+                    (nixjail::e2e::kSource / "examples/nix").string() +
+                    "}\nlabels:\n  nix: {packages: [bash, coreutils]}\n");
+    auto env = baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    startDaemon(env);
+    const std::string yaml =
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo \"uid=$(id -u)\"; "
+        "test -e /etc/debian_version && echo host-visible || echo host-hidden\n";
+    const int64_t first = enqueue(yaml);
+    auto task = forge_.waitJob(first, true, true, 120);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
+    EXPECT_TRUE(has(logText(task), "host-hidden")) << logText(task);
+    const int64_t second = enqueue(yaml);
+    EXPECT_EQ(forge_.waitJob(second, true, true, 120)["result"], "RESULT_SUCCESS");
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 2u);
+    for (const auto& j : jobs) {
+        EXPECT_TRUE(j["phase_ms"].contains("closure_resolution")) << j;
+        EXPECT_TRUE(j["phase_ms"].contains("root_prepare")) << j;
+        EXPECT_GT(j["closure_path_count"].get<int64_t>(), 0) << j;
+    }
+    EXPECT_EQ(jobs[0]["root_cache_hit"], true) << "the second job finds its root in the cache";
+    auto stats = Json::parse(runBinary({"stats", "--config", config_.string(), "--json"}).out);
+    EXPECT_GE(stats["cache"]["root"]["hits"].get<int>(), 1) << stats;
 }
 
 TEST(DaemonConfigE2E, GeneratedConfigLoadsAndMistakesPointAtTheLine) {

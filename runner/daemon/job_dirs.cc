@@ -1,0 +1,78 @@
+// Start-up removal of job directories a killed daemon left behind, never across mount points.
+#include "runner/daemon/job_dirs.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "runner/base/error.h"
+
+namespace nixjail::runner::daemon {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Mount points from /proc/self/mountinfo (field 5; octal escapes for spaces are left as they are,
+// which only makes the check more cautious).
+std::vector<std::string> mountPoints() {
+    std::vector<std::string> out;
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string f;
+        for (int i = 0; i < 5 && fields >> f; ++i) {
+        }
+        out.push_back(f);
+    }
+    return out;
+}
+
+bool hasMountBelow(const fs::path& dir, const std::vector<std::string>& mounts) {
+    const std::string prefix = dir.string();
+    for (const auto& m : mounts) {
+        if (m == prefix || m.rfind(prefix + "/", 0) == 0) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+JobDirs::JobDirs(const std::string& runner_uuid, spdlog::logger& log)
+    : path_(fs::temp_directory_path() / ("nixjail-daemon-" + runner_uuid)), log_(log) {
+    std::error_code ec;
+    if (fs::exists(path_, ec)) {
+        const auto mounts = mountPoints();
+        for (const auto& entry : fs::directory_iterator(path_, ec)) {
+            if (hasMountBelow(entry.path(), mounts)) {
+                log_.warn("leaving '{}' from a previous run: something is mounted below it",
+                          entry.path().string());
+                continue;
+            }
+            std::error_code rm;
+            fs::remove_all(entry.path(), rm);
+            if (rm) {
+                log_.warn("removing '{}' from a previous run failed, ignoring: {}",
+                          entry.path().string(), rm.message());
+            } else {
+                ++swept_;
+            }
+        }
+    }
+    fs::create_directories(path_, ec);
+    if (ec || ::chmod(path_.c_str(), 0711) != 0) {
+        throw base::Error("cannot create the job directory '" + path_.string() + "': " +
+                          (ec ? ec.message() : std::string(strerror(errno))) + "; check $TMPDIR");
+    }
+}
+
+JobDirs::~JobDirs() {
+    std::error_code ec;
+    fs::remove(path_,
+               ec);  // only when empty: a job directory still there is kept for the next sweep
+    if (ec) log_.warn("removing '{}' failed, ignoring: {}", path_.string(), ec.message());
+}
+
+}  // namespace nixjail::runner::daemon

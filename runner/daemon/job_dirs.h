@@ -1,0 +1,31 @@
+// JobDirs: the daemon's own parent of its jobs' directories ($TMPDIR/nixjail-daemon-<uuid>), so a
+// restart can clear what a killed predecessor left there. Removed again when the daemon ends.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <filesystem>
+#include <string>
+
+namespace nixjail::runner::daemon {
+
+class JobDirs {
+  public:
+    // Creates the directory (mode 0711: jail users must reach the job dirs inside), after
+    // removing leftovers in it. Entries with a mount point below them are left alone (logged):
+    // deleting through a bind mount would reach the mounted tree.
+    JobDirs(const std::string& runner_uuid, spdlog::logger& log);
+    ~JobDirs();
+    JobDirs(const JobDirs&) = delete;
+    JobDirs& operator=(const JobDirs&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    int swept() const { return swept_; }
+
+  private:
+    std::filesystem::path path_;
+    spdlog::logger& log_;
+    int swept_ = 0;
+};
+
+}  // namespace nixjail::runner::daemon
