@@ -424,6 +424,51 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     EXPECT_GE(stats["cache"]["root"]["hits"].get<int>(), 1) << stats;
 }
 
+TEST_F(DaemonE2E, CapacityTwoRunsTwoJobsAtOnce) {
+    writeConfig("  capacity: 2\n");
+    const auto a = dir_.path() / "a", b = dir_.path() / "b";
+    ASSERT_EQ(::mkfifo(a.c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo(b.c_str(), 0600), 0);
+    startDaemon();
+    // Each job waits for the other: they finish only if both run at the same time.
+    auto job = [&](const fs::path& mine, const fs::path& other) {
+        return enqueue(
+            "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: |\n"
+            "          echo started > " +
+            other.string() +
+            " &\n"
+            "          read line < " +
+            mine.string() +
+            "\n"
+            "          wait\n          echo \"got $line\"\n");
+    };
+    const int64_t first = job(a, b), second = job(b, a);
+    auto t1 = forge_.waitJob(first, true, true, 60);
+    auto t2 = forge_.waitJob(second, true, true, 60);
+    EXPECT_EQ(t1["result"], "RESULT_SUCCESS") << logText(t1) << daemonLog();
+    EXPECT_EQ(t2["result"], "RESULT_SUCCESS") << logText(t2);
+    EXPECT_TRUE(has(logText(t1), "got started"));
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
+TEST(DaemonGiteaE2E, UnknownRunnerOnGiteaAlsoStopsWithAReRegisterMessage) {
+    nixjail::tests::FakeForgeServer forge({.dialect = "gitea"});
+    TempDir dir("nixjail-daemon-e2e-");
+    auto reg = runBinary({"register", "--instance", forge.url(), "--token",
+                          "0123456789abcdef0123456789abcdef01234567", "--labels", "nix",
+                          "--no-interactive", "--runner-file", (dir.path() / ".runner").string()});
+    ASSERT_EQ(reg.exit_code, 0) << reg.err;
+    forge.admin("delete-runner",
+                {{"uuid", Json::parse(nixjail::base::readFile(dir.path() / ".runner"))["uuid"]}});
+    nixjail::base::writeFile(dir.path() / "c.yaml",
+                             "runner: {file: " + (dir.path() / ".runner").string() +
+                                 "}\ndatabase: " + (dir.path() / "j.sqlite").string() +
+                                 "\nexecutor: {backend: host}\nmetrics: {address: ''}\n");
+    auto r = runBinary({"daemon", "--config", (dir.path() / "c.yaml").string()}, dir.path());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(has(r.err, "register it again")) << r.err;
+}
+
 TEST(DaemonConfigE2E, GeneratedConfigLoadsAndMistakesPointAtTheLine) {
     TempDir dir("nixjail-daemon-e2e-");
     auto gen = runBinary({"generate-config"});
