@@ -8,12 +8,14 @@
 #include "executor/host/host_executor.h"
 #include "executor/namespace/namespace_executor.h"
 #include "executor/systemd/systemd_executor.h"
+#include "proxy/policy.h"
 #include "runner/base/error.h"
 #include "runner/daemon/job_dirs.h"
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
 #include "runner/engine/nix_root_provider.h"
 #include "runner/forge/forgejo_client.h"
+#include "runner/network/credential_file.h"
 
 namespace nixjail::runner::daemon {
 
@@ -194,6 +196,21 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     };
     res.action_cache_dir = cache_dir / "actions";
     res.work_dir = m.job_dirs->path();
+    // Policies and credentials are read once, at start: a mistake stops the daemon here.
+    if (!cfg.proxy.policy.empty())
+        res.network.admin_policy = proxy::loadPolicyFile(cfg.proxy.policy, "admin");
+    for (size_t i = 0; i < cfg.proxy.credentials.size(); ++i) {
+        const auto& c = cfg.proxy.credentials[i];
+        res.network.credentials.push_back(network::resolveCredential(
+            {c.name, c.env, c.file, c.hosts, c.header, c.dummy,
+             cfg.source + ": proxy.credentials[" + std::to_string(i) + "]"}));
+    }
+    if (!cfg.proxy.extra_ca_file.empty())
+        res.network.extra_upstream_ca_file = fs::absolute(cfg.proxy.extra_ca_file);
+    for (const auto& [name, label] : cfg.labels) {
+        if (!label.policy.empty())
+            res.label_policies.emplace(name, proxy::loadPolicyFile(label.policy, "label " + name));
+    }
     res.forge_address = m.runner.address;
     res.log = m.log;
     m.daemon = std::make_unique<Daemon>(m.config, std::move(parts));

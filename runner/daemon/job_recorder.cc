@@ -1,6 +1,8 @@
 // Steps, phases, cache results and the job's end, into SQLite and the metrics.
 #include "runner/daemon/job_recorder.h"
 
+#include "proxy/policy.h"
+
 namespace nixjail::runner::daemon {
 
 int64_t nowMs() {
@@ -101,6 +103,26 @@ void JobRecorder::phaseFinished(const engine::PhaseRecord& phase) {
         closure_paths_ = f->second;
     if (auto f = phase.facts.find("closure_bytes"); f != phase.facts.end())
         closure_bytes_ = f->second;
+}
+
+void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
+    std::lock_guard lock(mutex_);
+    // Audit-only mode lets a deny through; it is recorded as what the policy decided.
+    const std::string decision = !r.enforced && r.decision == proxy::PolicyDecision::kDeny
+                                     ? "audit"
+                                     : proxy::toString(r.decision);
+    metrics_.proxyDecision(decision);
+    store::NetworkDecisionRecord rec;
+    rec.time_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.time.time_since_epoch()).count();
+    rec.method = r.method;
+    rec.host = r.host;
+    rec.path = r.path;
+    rec.rule = r.rule;
+    rec.decision = decision;
+    rec.bytes = static_cast<int64_t>(r.bytes_up + r.bytes_down);
+    rec.credential_name = r.credential.value_or("");
+    guarded("network decision", [&](int64_t id) { store_.recordNetworkDecision(id, rec); });
 }
 
 void JobRecorder::finish(const std::string& status, const std::string& exit_reason) {

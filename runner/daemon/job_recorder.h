@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "proxy/proxy.h"
 #include "runner/daemon/metrics.h"
 #include "runner/daemon/step_nesting.h"
 #include "runner/engine/job_observer.h"
@@ -27,6 +28,7 @@ class JobRecorder : public engine::JobObserver {
     void line(const engine::LogLine&) override {}
     void stepFinished(const engine::StepRecord& step) override;
     void phaseFinished(const engine::PhaseRecord& phase) override;
+    void networkDecision(const proxy::AuditRecord& record);
     // status: success | failure | cancelled | skipped.
     void finish(const std::string& status, const std::string& exit_reason);
 

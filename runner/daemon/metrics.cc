@@ -44,6 +44,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 
 Metrics::Metrics() : job_duration_(kJobBounds) {
     for (const char* s : {"success", "failure", "cancelled", "skipped"}) jobs_total_[s] = 0;
+    for (const char* d : {"allow", "deny"}) proxy_decisions_[d] = 0;
     for (const char* c : {"root", "workspace"}) {
         cache_hits_[c] = 0;
         cache_misses_[c] = 0;
@@ -81,6 +82,11 @@ void Metrics::closure(int64_t paths, int64_t bytes) {
 void Metrics::fetchError() {
     std::lock_guard lock(mutex_);
     ++fetch_errors_;
+}
+
+void Metrics::proxyDecision(const std::string& decision) {
+    std::lock_guard lock(mutex_);
+    ++proxy_decisions_[decision];
 }
 
 void Metrics::reportError() {
@@ -123,6 +129,11 @@ std::string Metrics::render() const {
     header(out, "nixjail_report_errors_total", "counter",
            "UpdateTask/UpdateLog calls that failed and were retried.");
     out += fmt::format("nixjail_report_errors_total {}\n", report_errors_);
+    header(out, "nixjail_proxy_decisions_total", "counter",
+           "Requests the jobs' proxies decided, by decision.");
+    for (const auto& [d, n] : proxy_decisions_) {
+        out += fmt::format("nixjail_proxy_decisions_total{{decision=\"{}\"}} {}\n", d, n);
+    }
     return out;
 }
 

@@ -34,6 +34,8 @@ class Metrics {
     void cacheResult(const std::string& cache_type, bool hit);
     void closure(int64_t paths, int64_t bytes);
     void fetchError();
+    // decision: allow | deny | audit (a deny let through in audit-only mode)
+    void proxyDecision(const std::string& decision);
     void reportError();  // an UpdateTask/UpdateLog call that failed (and was retried)
 
     std::string render() const;
@@ -47,6 +49,7 @@ class Metrics {
     std::map<std::string, uint64_t> cache_hits_, cache_misses_;
     uint64_t closure_paths_ = 0, closure_bytes_ = 0;
     uint64_t fetch_errors_ = 0, report_errors_ = 0;
+    std::map<std::string, uint64_t> proxy_decisions_;
 };
 
 }  // namespace nixjail::runner::daemon

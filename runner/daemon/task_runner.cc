@@ -122,11 +122,15 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     o.limits.pids_max = cfg.executor.pids;
     o.limits.cpu_quota = cfg.executor.cpu_quota;
     o.limits.wall_time = cfg.runner.job_timeout;
+    o.network = res.network;
     for (const auto& l : p.labels) {
         auto it = cfg.labels.find(l);
         if (it == cfg.labels.end()) continue;
         o.packages = it->second.packages;
         if (it->second.profile == "jit") o.profile = executor::HardeningProfile::kJitRuntime;
+        if (auto policy = res.label_policies.find(l); policy != res.label_policies.end()) {
+            o.network.label_policy = policy->second;
+        }
         break;
     }
 
@@ -283,6 +287,7 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
                 engine::runJob(p.instance, p.options, observer, masker, job_stop.get_token());
             result = toForgeResult(outcome.result);
             outputs = outcome.outputs;
+            for (const auto& record : outcome.network_audit) recorder.networkDecision(record);
             reason = outcome.error.empty() ? failedStepReason(outcome) : outcome.error;
         } catch (const std::exception& e) {
             reason = masker.mask(std::string("internal error: ") + e.what());

@@ -5,6 +5,7 @@
 #include <spdlog/logger.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -15,6 +16,7 @@
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
 #include "runner/forge/forge_client.h"
+#include "runner/network/job_network.h"
 #include "runner/store/job_store.h"
 
 namespace nixjail::runner::daemon {
@@ -30,7 +32,11 @@ struct JobResources {
     engine::CheckoutProvider checkout_provider;  // the job's own repository and others
     std::filesystem::path action_cache_dir;
     std::filesystem::path work_dir;  // jobs' directories are made here (empty: $TMPDIR)
-    std::string forge_address;       // server_url when the task's context has none
+    // The jobs' network (isolating executors): admin policy, credentials, upstream CA; the
+    // label's policy is added per job from label_policies.
+    network::NetworkSettings network;
+    std::map<std::string, proxy::Policy> label_policies;
+    std::string forge_address;  // server_url when the task's context has none
     std::shared_ptr<spdlog::logger> log;
     std::chrono::milliseconds flush_interval{1000};  // log/state upload and cancellation check
 };

@@ -10,6 +10,7 @@
 
 #include "executor/host/host_executor.h"
 #include "runner/base/temp_dir.h"
+#include "runner/daemon/job_recorder.h"
 #include "runner/daemon/step_nesting.h"
 #include "runner/forge/fake_forge_client.h"
 
@@ -231,6 +232,44 @@ TEST(StepNesting, CompositeStepsBelongToTheirParentAndSkippedStepsCount) {
     EXPECT_EQ(n.finished(), std::nullopt);
     EXPECT_EQ(n.finished(), 2);
     EXPECT_EQ(n.started(), 3);
+}
+
+}  // namespace
+}  // namespace nixjail::runner::daemon
+
+namespace nixjail::runner::daemon {
+namespace {
+
+TEST(JobRecorder, NetworkDecisionsGoToTheDatabaseAndTheMetrics) {
+    base::TempDir dir;
+    store::JobStore db(dir.path() / "jobs.sqlite");
+    Metrics metrics;
+    JobRecorder recorder(
+        db, metrics,
+        std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>()));
+    ASSERT_TRUE(recorder.start({.forge_task_id = 3, .job = "net", .started_at_ms = 1}));
+    proxy::AuditRecord allowed{.method = "GET",
+                               .host = "registry.npmjs.org",
+                               .path = "/left-pad",
+                               .decision = proxy::PolicyDecision::kAllow,
+                               .rule = "admin rule 1",
+                               .bytes_down = 100,
+                               .credential = "npm"};
+    proxy::AuditRecord denied{
+        .method = "CONNECT", .host = "evil.example", .decision = proxy::PolicyDecision::kDeny};
+    recorder.networkDecision(allowed);
+    recorder.networkDecision(denied);
+    recorder.finish("success", "");
+    auto jobs = db.recentJobs(1);
+    auto decisions = db.networkDecisions(jobs[0].id);
+    ASSERT_EQ(decisions.size(), 2u);
+    EXPECT_EQ(decisions[0].decision, "allow");
+    EXPECT_EQ(decisions[0].credential_name, "npm");
+    EXPECT_EQ(decisions[0].bytes, 100);
+    EXPECT_EQ(decisions[1].decision, "deny");
+    const auto text = metrics.render();
+    EXPECT_NE(text.find("nixjail_proxy_decisions_total{decision=\"deny\"} 1\n"), std::string::npos)
+        << text;
 }
 
 }  // namespace

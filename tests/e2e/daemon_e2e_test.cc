@@ -488,4 +488,23 @@ TEST(DaemonConfigE2E, GeneratedConfigLoadsAndMistakesPointAtTheLine) {
         << bad.err;
 }
 
+TEST(DaemonConfigE2E, AMissingCredentialStopsTheDaemonAtStart) {
+    TempDir dir("nixjail-daemon-e2e-");
+    const auto runner = dir.path() / ".runner";
+    ASSERT_EQ(
+        runBinary({"create-runner-file", "--instance", "http://127.0.0.1:9", "--secret",
+                   "0123456789abcdef0123456789abcdef01234567", "--runner-file", runner.string()})
+            .exit_code,
+        0);
+    nixjail::base::writeFile(
+        dir.path() / "c.yaml",
+        "runner: {file: " + runner.string() + "}\ndatabase: " + (dir.path() / "j.sqlite").string() +
+            "\nexecutor: {backend: host}\nmetrics: {address: ''}\nproxy:\n  credentials:\n"
+            "    - {name: npm, env: NIXJAIL_TEST_UNSET_TOKEN, hosts: [registry.npmjs.org], "
+            "header: 'Authorization: Bearer {token}', dummy: npm-dummy-0123}\n");
+    auto r = runBinary({"daemon", "--config", (dir.path() / "c.yaml").string()}, dir.path());
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_TRUE(has(r.err, "NIXJAIL_TEST_UNSET_TOKEN")) << r.err;
+}
+
 }  // namespace
