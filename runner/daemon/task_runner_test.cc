@@ -220,6 +220,17 @@ TEST_F(TaskRunnerTest, GivingUpLeavesTheRecordInTheDatabase) {
     EXPECT_EQ(jobs[0].status, "success");
 }
 
+TEST_F(TaskRunnerTest, RunnerJobTimeoutStopsAndFailsTheJob) {
+    config_.runner.job_timeout = std::chrono::milliseconds(300);
+    auto t = task(18, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: sleep 60\n");
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run(t);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_EQ(r.result, Result::Failure);
+    EXPECT_EQ(forge_.task(18)->states.back().result, Result::Failure);
+    EXPECT_EQ(store_->recentJobs(1)[0].exit_reason, "the job exceeded runner.job_timeout and was stopped");
+}
+
 TEST(StepNesting, CompositeStepsBelongToTheirParentAndSkippedStepsCount) {
     StepNesting n;
     EXPECT_EQ(n.started(), 0);  // step 0
