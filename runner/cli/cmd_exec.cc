@@ -189,14 +189,16 @@ int runExec(const ExecFlags& f) {
     for (const auto& s : f.matrix) opts.matrix_filter.push_back(parseKeyValue(s, "--matrix", ':'));
     // The jobs' network (isolating executors): the base policy, credentials, upstream trust.
     if (!f.policy.empty()) opts.network.admin_policy = proxy::loadPolicyFile(f.policy, "admin");
-    if (!f.credential_file.empty()) opts.network.credentials = network::loadCredentialFile(f.credential_file);
+    if (!f.credential_file.empty())
+        opts.network.credentials = network::loadCredentialFile(f.credential_file);
     if (!f.extra_ca_file.empty()) {
         if (::access(f.extra_ca_file.c_str(), R_OK) != 0) {
             throw base::SysError("--extra-ca-file '" + f.extra_ca_file + "'");
         }
         opts.network.extra_upstream_ca_file = fs::absolute(f.extra_ca_file);
     }
-    for (const auto& s : f.host_overrides) opts.network.host_overrides.insert(parseKeyValue(s, "--host-override"));
+    for (const auto& s : f.host_overrides)
+        opts.network.host_overrides.insert(parseKeyValue(s, "--host-override"));
     auto files = findWorkflowFiles(repo, f.workflows);
     std::vector<workflow::Workflow> workflows;
     bool loadFailed = false;
@@ -341,16 +343,20 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "where owner/repo@ref actions are fetched from (default: https://github.com)");
     cmd->add_option("--action-cache-dir", flags->action_cache_dir, "keep fetched actions here between runs");
     cmd->add_option("--max-parallel", flags->max_parallel, "job instances running at once (default: cores, at least 2)");
-    cmd->add_option("--policy", flags->policy,
-                    "network policy file (YAML rules) every job's proxy applies; absent: jobs reach only the "
-                    "forge (--server-url or the origin remote)");
-    cmd->add_option("--credential-file", flags->credential_file,
-                    "YAML list of credentials the proxy injects ({name, env|file, hosts, header, dummy}); "
-                    "jobs see only the dummy, as secrets.<name>");
-    cmd->add_option("--extra-ca-file", flags->extra_ca_file,
-                    "PEM CA the proxy trusts for upstream TLS besides the system store (tests, private CAs)");
-    cmd->add_option("--host-override", flags->host_overrides,
-                    "HOST=IP: the proxy connects to IP for HOST (TLS still checks HOST); repeatable");
+    cmd->add_option(
+        "--policy", flags->policy,
+        "network policy file (YAML rules) every job's proxy applies; absent: jobs reach only the "
+        "forge (--server-url or the origin remote)");
+    cmd->add_option(
+        "--credential-file", flags->credential_file,
+        "YAML list of credentials the proxy injects ({name, env|file, hosts, header, dummy}); "
+        "jobs see only the dummy, as secrets.<name>");
+    cmd->add_option(
+        "--extra-ca-file", flags->extra_ca_file,
+        "PEM CA the proxy trusts for upstream TLS besides the system store (tests, private CAs)");
+    cmd->add_option(
+        "--host-override", flags->host_overrides,
+        "HOST=IP: the proxy connects to IP for HOST (TLS still checks HOST); repeatable");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");

@@ -139,9 +139,10 @@ void JobRun::prepareJail() {
     if (opts_.executor->isolatesFilesystem()) {
         prepareNetwork(spec);
     } else {
-        log(LineKind::kRunner, "Network: the '" + opts_.executor->name() +
-                                   "' executor runs steps in the host's network, without the job's proxy "
-                                   "or its policy (debugging only)");
+        log(LineKind::kRunner,
+            "Network: the '" + opts_.executor->name() +
+                "' executor runs steps in the host's network, without the job's proxy "
+                "or its policy (debugging only)");
     }
     jail_ = opts_.executor->prepare(spec);
 }
@@ -154,7 +155,8 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
     for (const char* key : {"server_url", "api_url"}) {
         const auto& url = github_[key];
         std::string host = url.is_string() ? network::urlHost(url.get<std::string>()) : "";
-        if (!host.empty() && std::find(forge.begin(), forge.end(), host) == forge.end()) forge.push_back(host);
+        if (!host.empty() && std::find(forge.begin(), forge.end(), host) == forge.end())
+            forge.push_back(host);
     }
     // The real values never reach the job, but mask them anyway should one come back in output.
     for (const auto& c : opts_.network.credentials) masker_.add(c.value.reveal());
@@ -166,13 +168,33 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
                                                .logger = nullptr});
     spec.netns_fd = network_->netnsFd();
     spec.binds.push_back({hostDir, jailDir, false});
+    if (root_) {
+        // Also the root's default trust store, for tools that ignore the CA variables. Replaced by
+        // rename, never written through: the root may share files with the root cache.
+        // A symlinked directory would lead out of the root (even to the host's /etc): skip it.
+        const fs::path certs = root_->root() / "etc/ssl/certs";
+        bool linked = false;
+        for (const fs::path& p : {root_->root() / "etc", root_->root() / "etc/ssl", certs}) {
+            linked = linked || fs::is_symlink(fs::symlink_status(p));
+        }
+        if (linked) {
+            log(LineKind::kDebug,
+                "Network: the root's /etc/ssl/certs is a symlink; the CA is only in the variables");
+        } else {
+            fs::create_directories(certs);
+            base::writeFileAtomic(certs / "ca-certificates.crt", base::readFile(hostDir / "ca.pem"),
+                                  0644);
+        }
+    }
     proxy_setup_ = since(start);
     std::string allowed;
     for (const auto& h : forge) allowed += (allowed.empty() ? "" : ", ") + h;
     log(LineKind::kRunner,
         "Network: the job's own namespace; its only way out is its proxy at 127.0.0.1:" +
-            std::to_string(network_->proxyPort()) + " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
-            (opts_.network.admin_policy.empty() ? "; nothing else" : " and what the policy allows") +
+            std::to_string(network_->proxyPort()) +
+            " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
+            (opts_.network.admin_policy.empty() ? "; nothing else"
+                                                : " and what the policy allows") +
             (opts_.network.credentials.empty()
                  ? std::string()
                  : "; credentials: " + std::to_string(opts_.network.credentials.size())) +

@@ -100,7 +100,7 @@ private:
     std::unique_ptr<base::TempDir> dir_;
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
     std::unique_ptr<JobRoot> root_;  // isolating executors only
-    std::unique_ptr<network::JobNetwork> network_;  // isolating executors only
+    std::unique_ptr<network::JobNetwork> network_;          // isolating executors only
     std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_
     std::vector<proxy::AuditRecord> network_audit_;
     std::unique_ptr<executor::Jail> jail_;

@@ -114,6 +114,9 @@ jobs:
         run: |
           test "${{ secrets.forge }}" = "DUMMY-tok-""4e1d77aa" && echo saw-only-dummy
           curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token ${{ secrets.forge }}"
+      - name: the job's CA is in the root's trust store too
+        run: |
+          env -u CURL_CA_BUNDLE -u SSL_CERT_FILE curl -sS --fail "https://git.test:$PORT/" && echo trust-store-ok
       - name: denied host
         run: |
           curl -sS --fail "https://evil.test:$PORT/" && echo evil-reached || echo evil-refused
@@ -177,6 +180,8 @@ jobs:
     EXPECT_NE(out.find("network: allowed GET git.test:" + port + "/whoami"), std::string::npos)
         << out;
     EXPECT_NE(out.find("with credential 'forge'"), std::string::npos) << out;
+    EXPECT_NE(out.find("hello from nginx"), std::string::npos) << out;
+    EXPECT_NE(out.find("trust-store-ok"), std::string::npos) << out;
     // Denied host and method: refused, with the rule in the job log.
     EXPECT_NE(out.find("evil-refused"), std::string::npos) << out;
     EXPECT_EQ(out.find("evil-reached"), std::string::npos) << out;
