@@ -116,9 +116,10 @@ void sweepAtStartup(const std::string& executor_name, int job_dirs, store::JobSt
 
 }  // namespace
 
-std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config) {
-    auto log = std::make_shared<spdlog::logger>("nixjail",
-                                                std::make_shared<spdlog::sinks::stderr_sink_mt>());
+std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config,
+                                                 spdlog::sink_ptr sink) {
+    if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto log = std::make_shared<spdlog::logger>("nixjail", std::move(sink));
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     if (config.log.format == "json") {
         formatter->add_flag<JsonMessageFlag>('*').set_pattern(

@@ -29,7 +29,8 @@ class DaemonRuntime {
     std::unique_ptr<Impl> impl_;
 };
 
-// A logger on stderr in log.format (text or one JSON object per line) at log.level.
-std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config);
+// A logger in log.format (text or one JSON object per line) at log.level; null sink: stderr.
+std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config,
+                                                 spdlog::sink_ptr sink = nullptr);
 
 }  // namespace nixjail::runner::daemon
