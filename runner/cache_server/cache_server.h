@@ -1,0 +1,53 @@
+// The runner's built-in server for `actions/cache` (the v1 "artifactcache" REST API that
+// ACTIONS_CACHE_URL points to), backed by a CacheStore on local disk.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "runner/base/secret.h"
+#include "runner/cache_server/cache_store.h"
+
+namespace nixjail::runner::cache {
+
+inline constexpr std::uint64_t kDefaultCacheBudget = 10ull << 30;  // GitHub's per-repository limit
+
+struct CacheServerConfig {
+    std::filesystem::path dir;
+    std::uint64_t budget_bytes = kDefaultCacheBudget;
+    std::string bind_address = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: any free port
+};
+
+// Owns the listening socket, the store and one io thread; the destructor stops them and drops
+// uploads still in progress. Requests must carry `Authorization: Bearer <token>` with a token
+// given to authorize(); each token sees only its scope's entries. Archive downloads (which
+// @actions/cache fetches without the bearer token) are authorised by a signature in their URL.
+class CacheServer {
+  public:
+    explicit CacheServer(CacheServerConfig config);
+    ~CacheServer();
+    CacheServer(const CacheServer&) = delete;
+    CacheServer& operator=(const CacheServer&) = delete;
+
+    // Lets `token` use the entries of `scope` (a repository, "owner/repo") until revoked.
+    void authorize(const base::Secret& token, const std::string& scope);
+    void revoke(const base::Secret& token);
+
+    std::uint16_t port() const;
+    // "http://127.0.0.1:PORT/": the value for ACTIONS_CACHE_URL.
+    std::string baseUrl() const;
+    CacheCounters counters() const;
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// 32 random bytes as hex, for ACTIONS_RUNTIME_TOKEN.
+std::string randomToken();
+
+}  // namespace nixjail::runner::cache
