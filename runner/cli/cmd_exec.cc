@@ -9,10 +9,11 @@
 #include <mutex>
 #include <thread>
 
-#include "executor/host/host_executor.h"
-#include "executor/namespace/namespace_executor.h"
+#include "executor/executor_factory.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/base/secret.h"
+#include "runner/cache_server/cache_server.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/key_values.h"
@@ -51,6 +52,8 @@ struct ExecFlags {
     std::string server_url;
     std::string default_actions_url = "https://github.com";
     std::string action_cache_dir;
+    std::string cache_server_dir;
+    bool no_cache_server = false;
     size_t max_parallel = 0;
     bool no_color = false;
     bool verbose = false;
@@ -88,12 +91,6 @@ private:
     sigset_t set_{}, old_{};
     std::thread thread_;
 };
-
-std::unique_ptr<executor::Executor> makeExecutor(const std::string& name) {
-    if (name == "host") return std::make_unique<executor::HostExecutor>();
-    if (name == "namespace") return std::make_unique<executor::NamespaceExecutor>();
-    throw base::Error("unknown executor '" + name + "'; choose namespace (the jail) or host (no isolation)");
-}
 
 // Defaults of workflow_dispatch / workflow_call inputs, overridden by --input.
 std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const std::string& event,
@@ -220,9 +217,30 @@ int runExec(const ExecFlags& f) {
     opts.default_actions_url = f.default_actions_url;
     opts.action_cache_dir = f.action_cache_dir;
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
-    auto executor = makeExecutor(f.executor);
+    auto executor = executor::makeExecutor(f.executor);
     opts.executor = executor.get();
     const fs::path cacheDir = f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir);
+    // The actions/cache server behind ACTIONS_CACHE_URL. Always started (unless --no-cache-server):
+    // it costs one loopback socket and a thread, and scripts and tools other than actions/cache
+    // speak the same API, so looking for `uses: actions/cache` would miss them.
+    std::unique_ptr<cache_server::CacheServer> cacheServer;
+    base::Secret cacheToken;
+    if (!f.no_cache_server && !f.dry_run) {
+        const fs::path dir = f.cache_server_dir.empty() ? cacheDir / "actions-cache" : fs::path(f.cache_server_dir);
+        try {
+            cacheServer = std::make_unique<cache_server::CacheServer>(cache_server::CacheServerConfig{.dir = dir});
+            cacheToken = base::Secret(cache_server::randomToken());
+            cacheServer->authorize(cacheToken, opts.github.value("repository", std::string("local")));
+            // First, so that an --env of the same name still wins.
+            opts.env.insert(opts.env.begin(), {{"ACTIONS_CACHE_URL", cacheServer->baseUrl()},
+                                               {"ACTIONS_RUNTIME_TOKEN", cacheToken.reveal()}});
+        } catch (const base::Error& e) {
+            // A cache is an optimisation: the run goes on without one.
+            std::fprintf(stderr, "nixjail-runner exec: warning: running without an actions/cache server: %s\n",
+                         e.what());
+            cacheServer.reset();
+        }
+    }
     // Made on first use: most runs check out only the local working tree.
     std::unique_ptr<engine::CachedCheckouts> checkouts;
     std::mutex checkoutsMu;
@@ -266,6 +284,7 @@ int runExec(const ExecFlags& f) {
     const bool colour = !f.no_color && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     engine::SecretMasker masker;
     for (const auto& [k, v] : opts.secrets) masker.add(v);
+    if (cacheServer) masker.add(cacheToken.reveal());
     std::stop_source stop;
     SignalCanceller signals(stop);
     auto isTrue = [](const std::map<std::string, std::string>& m) {
@@ -305,6 +324,15 @@ int runExec(const ExecFlags& f) {
     std::fputs("\n", stdout);
     std::fputs(engine::resultsTable(allJobs, colour).c_str(), stdout);
     summary["result"] = engine::resultName(overall);
+    if (cacheServer) {
+        const auto c = cacheServer->counters();
+        summary["actions_cache"] = Json{{"hits", c.hits},
+                                        {"misses", c.misses},
+                                        {"bytes_uploaded", c.bytes_uploaded},
+                                        {"bytes_downloaded", c.bytes_downloaded},
+                                        {"entries_saved", c.entries_committed},
+                                        {"entries_evicted", c.entries_evicted}};
+    }
     if (!f.json_summary.empty()) base::writeFileAtomic(f.json_summary, summary.dump(2) + "\n");
     return overall == engine::Result::kSuccess ? 0 : 1;
 }
@@ -330,7 +358,8 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_flag("-l,--list", flags->list, "list workflows and jobs, run nothing");
     cmd->add_flag("-n,--dry-run", flags->dry_run, "show what would run, run nothing");
     cmd->add_option("--executor", flags->executor,
-                    "where steps run: namespace (the built-in jail) or host (no isolation, for debugging)");
+                    "where steps run: auto (systemd where it is PID 1, else namespace), namespace (the built-in "
+                    "jail), systemd, sandbox-exec (macOS) or host (no isolation, for debugging)");
     cmd->add_option("--packages", flags->packages,
                     "Nix packages every job's root holds, e.g. \"bash coreutils git\" (jobs add theirs with "
                     "the NIXJAIL_PACKAGES variable)");
@@ -357,6 +386,11 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option(
         "--host-override", flags->host_overrides,
         "HOST=IP: the proxy connects to IP for HOST (TLS still checks HOST); repeatable");
+    cmd->add_option("--cache-server-dir", flags->cache_server_dir,
+                    "where the actions/cache server (ACTIONS_CACHE_URL) keeps entries (default: "
+                    "<cache dir>/actions-cache)");
+    cmd->add_flag("--no-cache-server", flags->no_cache_server,
+                  "start no actions/cache server; jobs get no ACTIONS_CACHE_URL");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");
