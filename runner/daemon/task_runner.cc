@@ -3,6 +3,7 @@
 #include "runner/daemon/task_runner.h"
 
 #include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
 
 #include <condition_variable>
 #include <thread>
@@ -79,18 +80,53 @@ struct PreparedJob {
     std::vector<std::string> labels;
 };
 
+// The payload holds one job, whose `needs` name jobs that ran elsewhere (their results come in
+// Task.needs). Like the reference runners, stand-in jobs for those make the workflow whole.
+std::optional<std::string> withNeedStubs(const std::string& yaml, const forge::Task& task) {
+    try {
+        YAML::Node root = YAML::Load(yaml);
+        if (!root.IsMap() || !root["jobs"] || !root["jobs"].IsMap()) return std::nullopt;
+        YAML::Node jobs = root["jobs"];
+        for (const auto& [id, need] : task.needs) {
+            if (jobs[id]) continue;
+            YAML::Node stub;
+            stub["runs-on"] = "nixjail-need-stub";
+            YAML::Node step;
+            step["run"] = "true";
+            stub["steps"].push_back(step);
+            jobs[id] = stub;
+        }
+        YAML::Emitter out;
+        out << root;
+        return std::string(out.c_str());
+    } catch (const YAML::Exception&) {
+        return std::nullopt;
+    }
+}
+
 void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
-    auto parsed = workflow::parseWorkflow(task.workflow_payload,
-                                          "task " + std::to_string(task.id) + " workflow");
-    if (!parsed)
+    const std::string name = "task " + std::to_string(task.id) + " workflow";
+    auto parsed = workflow::parseWorkflow(task.workflow_payload, name);
+    if (!parsed && !task.needs.empty()) {
+        // Diagnostics stay those of the original text; the stubbed one only has to parse.
+        if (auto stubbed = withNeedStubs(task.workflow_payload, task)) {
+            if (auto again = workflow::parseWorkflow(*stubbed, name)) parsed = std::move(again);
+        }
+    }
+    if (!parsed) {
         throw base::Error("the task's workflow is invalid:\n" +
                           workflow::formatAll(parsed.error()));
-    p.workflow = std::make_unique<workflow::Workflow>(std::move(*parsed));
-    if (p.workflow->jobs.size() != 1) {
-        throw base::Error("the task's workflow has " + std::to_string(p.workflow->jobs.size()) +
-                          " jobs; a forge task carries exactly one");
     }
-    p.job = &p.workflow->jobs.front();
+    p.workflow = std::make_unique<workflow::Workflow>(std::move(*parsed));
+    std::vector<const workflow::Job*> own;
+    for (const auto& j : p.workflow->jobs) {
+        if (!task.needs.count(j.id)) own.push_back(&j);
+    }
+    if (own.size() != 1) {
+        throw base::Error("the task's workflow has " + std::to_string(own.size()) +
+                          " jobs to run; a forge task carries exactly one");
+    }
+    p.job = own.front();
     p.labels = runsOnLabels(p.job->runs_on);
 
     const DaemonConfig& cfg = *res.config;

@@ -222,13 +222,31 @@ TEST_F(TaskRunnerTest, GivingUpLeavesTheRecordInTheDatabase) {
 
 TEST_F(TaskRunnerTest, RunnerJobTimeoutStopsAndFailsTheJob) {
     config_.runner.job_timeout = std::chrono::milliseconds(300);
-    auto t = task(18, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: sleep 60\n");
+    auto t =
+        task(18, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: sleep 60\n");
     const auto start = std::chrono::steady_clock::now();
     auto r = run(t);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
     EXPECT_EQ(r.result, Result::Failure);
     EXPECT_EQ(forge_.task(18)->states.back().result, Result::Failure);
-    EXPECT_EQ(store_->recentJobs(1)[0].exit_reason, "the job exceeded runner.job_timeout and was stopped");
+    EXPECT_EQ(store_->recentJobs(1)[0].exit_reason,
+              "the job exceeded runner.job_timeout and was stopped");
+}
+
+TEST_F(TaskRunnerTest, NeedsOfOtherJobsComeFromTheTask) {
+    forge::Task t;
+    t.id = 19;
+    t.workflow_payload =
+        "on: push\njobs:\n  deploy:\n    runs-on: nix\n    needs: [build, test]\n    steps:\n"
+        "      - run: echo \"v=${{ needs.build.outputs.version }} r=${{ needs.build.result }} "
+        "t=${{ needs.test.result }}\"\n";
+    t.needs["build"] = {{{"version", "4.5.6"}}, Result::Success};
+    t.needs["test"] = {{}, Result::Failure};
+    forge_.enqueueTask(t);
+    auto r = run(*forge_.fetchTask(0).task);
+    EXPECT_EQ(r.result, Result::Success) << allLog(*forge_.task(19));
+    EXPECT_NE(allLog(*forge_.task(19)).find("v=4.5.6 r=success t=failure"), std::string::npos)
+        << allLog(*forge_.task(19));
 }
 
 TEST(StepNesting, CompositeStepsBelongToTheirParentAndSkippedStepsCount) {
