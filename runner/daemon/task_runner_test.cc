@@ -249,6 +249,21 @@ TEST_F(TaskRunnerTest, NeedsOfOtherJobsComeFromTheTask) {
         << allLog(*forge_.task(19));
 }
 
+TEST_F(TaskRunnerTest, AMatrixCombinationFromTheForgeRunsAsOneJob) {
+    // The forge reduces the matrix to the task's combination, scalars as one-element lists.
+    auto t = task(20,
+                  "on: push\njobs:\n  build:\n    name: build (linux, 3)\n    runs-on: nix\n"
+                  "    strategy:\n      matrix:\n        os: [linux]\n        n: [3]\n"
+                  "    steps:\n      - run: echo \"os=${{ matrix.os }} n=${{ matrix.n }}\"\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Success);
+    EXPECT_NE(allLog(*forge_.task(20)).find("os=linux n=3"), std::string::npos)
+        << allLog(*forge_.task(20));
+    auto jobs = store_->recentJobs(1);
+    EXPECT_EQ(nlohmann::json::parse(jobs[0].start.matrix),
+              (nlohmann::json{{"os", "linux"}, {"n", 3}}));
+}
+
 TEST(StepNesting, CompositeStepsBelongToTheirParentAndSkippedStepsCount) {
     StepNesting n;
     EXPECT_EQ(n.started(), 0);  // step 0
