@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 using proxy::http::BodyFraming;
 
@@ -96,4 +96,4 @@ std::size_t BodyDecoder::consume(std::string_view in, std::string& out) {
     return i;
 }
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

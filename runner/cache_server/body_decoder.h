@@ -8,7 +8,7 @@
 
 #include "proxy/http_parser.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 class BodyDecoder {
   public:
@@ -43,4 +43,4 @@ class BodyDecoder {
     std::string error_;
 };
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

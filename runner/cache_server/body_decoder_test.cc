@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 namespace {
 
 using proxy::http::BodyFraming;
@@ -39,4 +39,4 @@ TEST(BodyDecoder, MalformedChunkFramingFails) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -3,7 +3,7 @@
 
 #include "runner/cache_server/cache_store.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 std::optional<CacheEntry> matchEntry(const std::vector<CacheEntry>& entries,
                                      const std::string& scope, const std::vector<std::string>& keys,
@@ -28,4 +28,4 @@ std::optional<CacheEntry> matchEntry(const std::vector<CacheEntry>& entries,
     return std::nullopt;
 }
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

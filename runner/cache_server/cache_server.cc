@@ -23,7 +23,7 @@
 #include "runner/cache_server/body_decoder.h"
 #include "runner/cache_server/request_parts.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 namespace http = proxy::http;
 using asio::awaitable;
@@ -487,4 +487,4 @@ std::string randomToken() {
     return hex(bytes, sizeof bytes);
 }
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -10,7 +10,7 @@
 #include "runner/base/secret.h"
 #include "runner/cache_server/cache_store.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 inline constexpr std::uint64_t kDefaultCacheBudget = 10ull << 30;  // GitHub's per-repository limit
 
@@ -50,4 +50,4 @@ class CacheServer {
 // 32 random bytes as hex, for ACTIONS_RUNTIME_TOKEN.
 std::string randomToken();
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -21,7 +21,7 @@
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 namespace {
 
 namespace fs = std::filesystem;
@@ -320,4 +320,4 @@ TEST_F(CacheServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -16,7 +16,7 @@
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
@@ -336,4 +336,4 @@ std::uint64_t CacheStore::storedBytes() {
     return stored_bytes_;
 }
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -13,7 +13,7 @@
 
 #include "runner/base/unique_fd.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 // What the runner records about cache use (per server, i.e. per run or job).
 struct CacheCounters {
@@ -117,4 +117,4 @@ class CacheStore {
     CacheCounters counters_;
 };
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -9,7 +9,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 namespace {
 
 namespace fs = std::filesystem;
@@ -156,4 +156,4 @@ TEST_F(StoreTest, HalfUploadsAreRemovedOnRestartAndOnClose) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

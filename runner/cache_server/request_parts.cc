@@ -3,7 +3,7 @@
 
 #include <charconv>
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 namespace {
 
@@ -91,4 +91,4 @@ std::optional<ByteRange> parseRange(std::string_view value, std::uint64_t size) 
     return ByteRange{*a, std::min(*b, size - 1)};
 }
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 
 // The %-decoded value of `name` in the query of `target` ('+' is a space); nullopt when absent
 // or badly escaped.
@@ -23,4 +23,4 @@ std::optional<ByteRange> parseContentRange(std::string_view value);
 // else (multiple ranges) or when unsatisfiable (the caller answers 416 if size > 0).
 std::optional<ByteRange> parseRange(std::string_view value, std::uint64_t size);
 
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server

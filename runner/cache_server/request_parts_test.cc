@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::cache {
+namespace nixjail::runner::cache_server {
 namespace {
 
 TEST(QueryParam, DecodesPercentEscapesAndFindsByName) {
@@ -39,4 +39,4 @@ TEST(Range, SingleRangesAgainstTheFileSize) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::cache
+}  // namespace nixjail::runner::cache_server
