@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -100,20 +101,24 @@ struct CacheServerTest : ::testing::Test {
         server->authorize(kToken, "owner/repo");
     }
 
-    // Runs the Python client; `args` follow the command.
-    ClientRun client(std::vector<std::string> args, const std::string& token = kToken.reveal()) {
+    // Starts the Python client; `args` follow the command. Its output goes to `outPath`.
+    base::ChildProcess spawnClient(std::vector<std::string> args, const fs::path& outPath,
+                                   const std::string& token = kToken.reveal()) {
         std::vector<std::string> argv{"python3", NIXJAIL_CACHE_CLIENT};
         argv.insert(argv.end(), args.begin(), args.end());
-        auto outPath = tmp.path() / "client.out";
         base::writeFile(outPath, "");
         base::UniqueFd out(::open(outPath.c_str(), O_WRONLY | O_CLOEXEC));
-        auto child = base::ChildProcess::spawn(
+        return base::ChildProcess::spawn(
             {.argv = argv,
              .env = {"PATH=/usr/bin:/bin", "ACTIONS_CACHE_URL=" + server->baseUrl(),
                      "ACTIONS_RUNTIME_TOKEN=" + token},
              .stdout_fd = out.get(),
              .stderr_fd = out.get()});
-        int code = child.wait().exitCode();
+    }
+
+    ClientRun client(std::vector<std::string> args, const std::string& token = kToken.reveal()) {
+        auto outPath = tmp.path() / "client.out";
+        int code = spawnClient(std::move(args), outPath, token).wait().exitCode();
         return {code, base::readFile(outPath)};
     }
 
@@ -299,6 +304,34 @@ TEST_F(CacheServerTest, MalformedRequestsGet400AndTheServerKeepsServing) {
     EXPECT_EQ(statusOf(raw(port, std::string(80000, 'A'))), 431);
     ASSERT_EQ(save("after", "still serving").exit_code, 0);
     EXPECT_EQ(restore("after"), "still serving");
+}
+
+TEST_F(CacheServerTest, ConcurrentUploadsStayApartAndOneKeyHasOneWriter) {
+    std::vector<std::string> data;
+    std::vector<base::ChildProcess> clients;
+    for (int i = 0; i < 6; ++i) {
+        // Clients 4 and 5 race for the same key.
+        const std::string key = i < 4 ? "parallel-" + std::to_string(i) : "contended";
+        data.push_back(randomBytes(1 << 20, 100 + static_cast<unsigned>(i)));
+        auto in = tmp.path() / ("parallel-in-" + std::to_string(i));
+        base::writeFile(in, data.back());
+        clients.push_back(spawnClient({"save", "--key", key, "--version", "v1", "--file",
+                                       in.string(), "--chunk-size", "131072", "--shuffle"},
+                                      tmp.path() / ("parallel-out-" + std::to_string(i))));
+    }
+    std::vector<int> codes;
+    for (auto& c : clients) codes.push_back(c.wait().exitCode());
+    for (int i = 0; i < 4; ++i) {
+        ASSERT_EQ(codes[static_cast<std::size_t>(i)], 0)
+            << base::readFile(tmp.path() / ("parallel-out-" + std::to_string(i)));
+        EXPECT_EQ(restore("parallel-" + std::to_string(i)), data[static_cast<std::size_t>(i)]);
+    }
+    // Exactly one writer wins the contended key; the loser is told 409 and the entry is the
+    // winner's.
+    ASSERT_EQ(std::count(codes.begin() + 4, codes.end(), 0), 1);
+    ASSERT_EQ(std::count(codes.begin() + 4, codes.end(), 3), 1);
+    EXPECT_EQ(restore("contended"), codes[4] == 0 ? data[4] : data[5]);
+    EXPECT_TRUE(fs::is_empty(store / "uploads"));
 }
 
 TEST_F(CacheServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {

@@ -3,6 +3,8 @@
 #include "runner/cache_server/cache_store.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 
@@ -153,6 +155,29 @@ TEST_F(StoreTest, HalfUploadsAreRemovedOnRestartAndOnClose) {
     EXPECT_FALSE(fs::exists(dir.path() / "entries" / "8.archive"));
     EXPECT_FALSE(s.lookup("o/r", {"k"}, "v"));
     EXPECT_GT(s.reserve("o/r", "k", "v", 1), 8u);
+}
+
+// A full disk, played by RLIMIT_FSIZE (EFBIG instead of ENOSPC, without root or a small
+// filesystem): the chunk is refused with the reason, and nothing half-written is ever served.
+TEST_F(StoreTest, AFullDiskRefusesTheChunkAndServesNoCorruptEntry) {
+    CacheStore s(dir.path(), 1 << 20);
+    auto id = s.reserve("o/r", "k", "v", 8192);
+    rlimit old{};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    auto oldHandler = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit tiny{4096, old.rlim_max};
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    try {
+        s.writeChunk("o/r", id, 0, std::string(8192, 'x'));
+        ADD_FAILURE() << "a write beyond the file size limit must fail";
+    } catch (const CacheRefused& e) {
+        EXPECT_EQ(e.why(), CacheRefusal::kStorage);
+        EXPECT_NE(std::string(e.what()).find("cannot write to"), std::string::npos) << e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    ::signal(SIGXFSZ, oldHandler);
+    EXPECT_THROW(s.commit("o/r", id, 8192), CacheRefused);
+    EXPECT_FALSE(s.lookup("o/r", {"k"}, "v"));
 }
 
 }  // namespace
