@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <mutex>
@@ -124,7 +125,9 @@ Response jsonError(int status, const std::string& message) {
 
 struct CacheServer::Impl {
     explicit Impl(CacheServerConfig c)
-        : config(std::move(c)), store(config.dir, config.budget_bytes), acceptor(io) {
+        : config(std::move(c)),
+          store(config.dir, config.budget_bytes, config.upload_idle_limit),
+          acceptor(io) {
         if (RAND_bytes(sign_key.data(), static_cast<int>(sign_key.size())) != 1)
             throw base::Error("cannot get random bytes from OpenSSL");
         std::error_code ec;
@@ -162,7 +165,15 @@ struct CacheServer::Impl {
         }
     }
 
-    std::optional<std::string> scopeOf(const http::RequestHead& head) {
+    struct Grant {
+        std::string write_scope;
+        std::vector<std::string> read_scopes;
+        bool canRead(const std::string& scope) const {
+            return std::find(read_scopes.begin(), read_scopes.end(), scope) != read_scopes.end();
+        }
+    };
+
+    std::optional<Grant> grantOf(const http::RequestHead& head) {
         const auto* auth = http::findHeader(head.headers, "Authorization");
         if (!auth || auth->value.size() < 7 ||
             !http::equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
@@ -304,20 +315,22 @@ struct CacheServer::Impl {
         if (route.starts_with("artifacts/") && (head.method == "GET" || head.method == "HEAD")) {
             co_return download(head, route.substr(10));
         }
-        auto scope = scopeOf(head);
-        if (!scope)
+        auto grant = grantOf(head);
+        if (!grant)
             co_return jsonError(401, "missing or unknown bearer token (ACTIONS_RUNTIME_TOKEN)");
         // co_await is not allowed inside a catch block: the handler only records the answer.
         Response failure;
         try {
-            if (route == "cache" && head.method == "GET") co_return lookup(head, *scope);
+            if (route == "cache" && head.method == "GET")
+                co_return lookup(head, grant->read_scopes);
             if (route == "caches" && head.method == "POST")
-                co_return co_await reserve(body, *scope);
+                co_return co_await reserve(body, grant->write_scope);
             if (route.starts_with("caches/")) {
                 auto id = parseId(route.substr(7));
                 if (!id) co_return jsonError(400, "bad cache id in " + path);
-                if (head.method == "PATCH") co_return co_await upload(head, body, *scope, *id);
-                if (head.method == "POST") co_return co_await commit(body, *scope, *id);
+                if (head.method == "PATCH")
+                    co_return co_await upload(head, body, grant->write_scope, *id);
+                if (head.method == "POST") co_return co_await commit(body, grant->write_scope, *id);
             }
             co_return jsonError(404, "no such API: " + head.method + " " + path);
         } catch (const CacheRefused& e) {
@@ -330,7 +343,7 @@ struct CacheServer::Impl {
         co_return failure;
     }
 
-    Response lookup(const http::RequestHead& head, const std::string& scope) {
+    Response lookup(const http::RequestHead& head, const std::vector<std::string>& scopes) {
         auto keys = queryParam(head.target, "keys");
         auto version = queryParam(head.target, "version");
         if (!keys || keys->empty() || !version)
@@ -341,7 +354,7 @@ struct CacheServer::Impl {
             if (auto k = rest.substr(0, comma); !k.empty()) list.emplace_back(k);
             rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
         }
-        auto hit = store.lookup(scope, list, *version);
+        auto hit = store.lookup(scopes, list, *version);
         if (!hit) return noContent();
         // The URL as the client reached us (through a proxy, the address may differ from ours).
         const auto* host = http::findHeader(head.headers, "Host");
@@ -412,11 +425,11 @@ struct CacheServer::Impl {
         auto id = parseId(idText);
         auto entry = id ? store.entry(*id) : std::nullopt;
         if (!entry) return jsonError(404, "no cache archive " + std::string(idText));
-        // Either the bearer token of the entry's scope or the signature handed out by its lookup.
-        auto scope = scopeOf(head);
+        // Either a bearer token that may read the entry's scope or the signature from its lookup.
+        auto grant = grantOf(head);
         auto sig = queryParam(head.target, "sig");
         const std::string want = signature(entry->scope, *id);
-        bool allowed = (scope && *scope == entry->scope) ||
+        bool allowed = (grant && grant->canRead(entry->scope)) ||
                        (sig && sig->size() == want.size() &&
                         CRYPTO_memcmp(sig->data(), want.data(), want.size()) == 0);
         if (!allowed) return jsonError(401, "not allowed to read this cache archive");
@@ -449,7 +462,7 @@ struct CacheServer::Impl {
     CacheStore store;
     std::array<unsigned char, 32> sign_key{};
     std::mutex tokens_mu;
-    std::unordered_map<std::string, std::string> tokens;  // token -> scope
+    std::unordered_map<std::string, Grant> tokens;
     asio::io_context io;
     tcp::acceptor acceptor;
     std::uint16_t port = 0;
@@ -462,9 +475,14 @@ CacheServer::CacheServer(CacheServerConfig config)
 CacheServer::~CacheServer() = default;
 
 void CacheServer::authorize(const base::Secret& token, const std::string& scope) {
+    authorize(token, scope, {scope});
+}
+
+void CacheServer::authorize(const base::Secret& token, const std::string& write_scope,
+                            std::vector<std::string> read_scopes) {
     if (token.reveal().empty()) throw base::Error("the actions cache token must not be empty");
     std::lock_guard lock(impl_->tokens_mu);
-    impl_->tokens[token.reveal()] = scope;
+    impl_->tokens[token.reveal()] = Impl::Grant{write_scope, std::move(read_scopes)};
 }
 
 void CacheServer::revoke(const base::Secret& token) {

@@ -2,10 +2,12 @@
 // ACTIONS_CACHE_URL points to), backed by a CacheStore on local disk.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "runner/base/secret.h"
 #include "runner/cache_server/cache_store.h"
@@ -19,6 +21,7 @@ struct CacheServerConfig {
     std::uint64_t budget_bytes = kDefaultCacheBudget;
     std::string bind_address = "127.0.0.1";
     std::uint16_t port = 0;  // 0: any free port
+    std::chrono::steady_clock::duration upload_idle_limit = kDefaultUploadIdleLimit;
 };
 
 // Owns the listening socket, the store and one io thread; the destructor stops them and drops
@@ -32,8 +35,14 @@ class CacheServer {
     CacheServer(const CacheServer&) = delete;
     CacheServer& operator=(const CacheServer&) = delete;
 
-    // Lets `token` use the entries of `scope` (a repository, "owner/repo") until revoked.
+    // Lets `token` save entries into `scope` and restore from `scope`, until revoked. A scope is
+    // any string; the runner uses the repository ("owner/repo").
     void authorize(const base::Secret& token, const std::string& scope);
+    // The same, with GitHub's branch rules spelled out by the caller: save into `write_scope`
+    // (e.g. "owner/repo@refs/heads/feature"), restore from `read_scopes` in order (that scope,
+    // then the default branch's). Archives of any read scope may be downloaded.
+    void authorize(const base::Secret& token, const std::string& write_scope,
+                   std::vector<std::string> read_scopes);
     void revoke(const base::Secret& token);
 
     std::uint16_t port() const;

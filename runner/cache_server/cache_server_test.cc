@@ -203,6 +203,20 @@ TEST_F(CacheServerTest, AnotherScopeCannotSeeOrDownloadEntries) {
     EXPECT_EQ(bodyOf(get(server->port(), path, "none")), "secret bytes");
 }
 
+TEST_F(CacheServerTest, BranchScopesReadTheirOwnThenTheDefaultBranchAndWriteOnlyTheirOwn) {
+    const Secret mainToken{"token-main"}, featureToken{"token-feature"};
+    server->authorize(mainToken, "o/r@refs/heads/main");
+    server->authorize(featureToken, "o/r@refs/heads/feature",
+                      {"o/r@refs/heads/feature", "o/r@refs/heads/main"});
+    ASSERT_EQ(save("deps", "from main", {}, "v1", mainToken.reveal()).exit_code, 0);
+    EXPECT_EQ(restore("deps", "v1", featureToken.reveal()), "from main");
+    // The feature branch's own entry of the same key shadows main's for it, and only for it.
+    ASSERT_EQ(save("deps", "from feature", {}, "v1", featureToken.reveal()).exit_code, 0);
+    EXPECT_EQ(restore("deps", "v1", featureToken.reveal()), "from feature");
+    EXPECT_EQ(restore("deps", "v1", mainToken.reveal()), "from main");
+    EXPECT_FALSE(restore("deps"));  // "owner/repo" is yet another scope
+}
+
 TEST_F(CacheServerTest, VersionMismatchIsAMiss) {
     ASSERT_EQ(save("k", "abc", {}, "version-a").exit_code, 0);
     EXPECT_FALSE(restore("k", "version-b"));

@@ -57,8 +57,9 @@ std::uint64_t idOf(const fs::path& p) {
 
 }  // namespace
 
-CacheStore::CacheStore(fs::path dir, std::uint64_t budget_bytes)
-    : dir_(std::move(dir)), budget_(budget_bytes) {
+CacheStore::CacheStore(fs::path dir, std::uint64_t budget_bytes,
+                       std::chrono::steady_clock::duration upload_idle_limit)
+    : dir_(std::move(dir)), budget_(budget_bytes), upload_idle_limit_(upload_idle_limit) {
     std::error_code ec;
     fs::create_directories(dir_ / "entries", ec);
     if (!ec) fs::create_directories(dir_ / "uploads", ec);
@@ -123,14 +124,17 @@ void CacheStore::saveEntry(const CacheEntry& e) {
     base::writeFileAtomic(entryPath(e.id, ".json"), toJson(e).dump() + "\n");
 }
 
-std::optional<CacheEntry> CacheStore::lookup(const std::string& scope,
+std::optional<CacheEntry> CacheStore::lookup(const std::vector<std::string>& scopes,
                                              const std::vector<std::string>& keys,
                                              const std::string& version) {
     std::lock_guard lock(mu_);
     std::vector<CacheEntry> all;
     all.reserve(entries_.size());
     for (const auto& [id, e] : entries_) all.push_back(e);
-    auto hit = matchEntry(all, scope, keys, version);
+    std::optional<CacheEntry> hit;
+    for (const auto& scope : scopes) {
+        if ((hit = matchEntry(all, scope, keys, version))) break;
+    }
     if (!hit) {
         ++counters_.misses;
         return std::nullopt;
@@ -162,11 +166,19 @@ std::uint64_t CacheStore::reserve(const std::string& scope, const std::string& k
             throw CacheRefused(CacheRefusal::kConflict, "cache entry '" + key + "' already exists");
         }
     }
-    for (const auto& [id, u] : uploads_) {
-        if (u.scope == scope && u.key == key && u.version == version) {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = uploads_.begin(); it != uploads_.end(); ++it) {
+        const auto& u = it->second;
+        if (u.scope != scope || u.key != key || u.version != version) continue;
+        if (now - u.last_activity < upload_idle_limit_) {
             throw CacheRefused(CacheRefusal::kConflict,
                                "cache entry '" + key + "' is being uploaded by another job");
         }
+        // Its client went away without committing (a killed job): the key is free again.
+        std::error_code ec;
+        fs::remove(uploadPath(it->first), ec);
+        uploads_.erase(it);
+        break;
     }
     const std::uint64_t id = next_id_++;
     base::UniqueFd fd(::open(uploadPath(id).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
@@ -174,7 +186,7 @@ std::uint64_t CacheStore::reserve(const std::string& scope, const std::string& k
         throw CacheRefused(CacheRefusal::kStorage, "cannot create '" + uploadPath(id).string() +
                                                        "': " + std::strerror(errno));
     }
-    uploads_.emplace(id, Upload{scope, key, version, declared_size, std::move(fd), {}});
+    uploads_.emplace(id, Upload{scope, key, version, declared_size, std::move(fd), {}, now});
     return id;
 }
 
@@ -205,6 +217,7 @@ void CacheStore::writeChunk(const std::string& scope, std::uint64_t id, std::uin
         }
         done += static_cast<std::size_t>(n);
     }
+    u.last_activity = std::chrono::steady_clock::now();
     if (data.empty()) return;
     // Merge [offset, end) into the set of uploaded ranges.
     std::uint64_t start = offset, stop = end;

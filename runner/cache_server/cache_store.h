@@ -2,6 +2,7 @@
 // LRU eviction under a size budget. Thread-safe; the HTTP layer (cache_server.cc) only translates.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -53,16 +54,24 @@ std::optional<CacheEntry> matchEntry(const std::vector<CacheEntry>& entries,
                                      const std::string& scope, const std::vector<std::string>& keys,
                                      const std::string& version);
 
+inline constexpr std::chrono::steady_clock::duration kDefaultUploadIdleLimit =
+    std::chrono::minutes(30);
+
 class CacheStore {
   public:
     // Opens (or creates) the store under `dir`; removes uploads left half-done by an earlier run.
-    CacheStore(std::filesystem::path dir, std::uint64_t budget_bytes);
+    // An upload idle for `upload_idle_limit` no longer blocks its key (its client is presumed
+    // gone).
+    CacheStore(std::filesystem::path dir, std::uint64_t budget_bytes,
+               std::chrono::steady_clock::duration upload_idle_limit = kDefaultUploadIdleLimit);
     // Deletes the files of uploads still in progress: they can never be committed now.
     ~CacheStore();
     CacheStore(const CacheStore&) = delete;
     CacheStore& operator=(const CacheStore&) = delete;
 
-    std::optional<CacheEntry> lookup(const std::string& scope, const std::vector<std::string>& keys,
+    // Searches each scope in turn (e.g. the job's branch, then the default branch).
+    std::optional<CacheEntry> lookup(const std::vector<std::string>& scopes,
+                                     const std::vector<std::string>& keys,
                                      const std::string& version);
     // Returns the new reservation's id; throws CacheRefused (kConflict for a key+version that is
     // already stored or being uploaded in this scope, kTooLarge beyond the budget).
@@ -95,6 +104,7 @@ class CacheStore {
         std::uint64_t declared_size = 0;
         base::UniqueFd fd;
         std::map<std::uint64_t, std::uint64_t> ranges;  // start -> end (exclusive), merged
+        std::chrono::steady_clock::time_point last_activity;
     };
     std::filesystem::path entryPath(std::uint64_t id, const char* ext) const;
     std::filesystem::path uploadPath(std::uint64_t id) const;
@@ -108,6 +118,7 @@ class CacheStore {
 
     const std::filesystem::path dir_;
     const std::uint64_t budget_;
+    const std::chrono::steady_clock::duration upload_idle_limit_;
     std::mutex mu_;
     std::map<std::uint64_t, CacheEntry> entries_;
     std::map<std::uint64_t, Upload> uploads_;

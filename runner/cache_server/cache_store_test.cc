@@ -69,7 +69,7 @@ TEST_F(StoreTest, ChunksOutOfOrderCommitAndSurviveRestart) {
         EXPECT_EQ(s.counters().bytes_uploaded, 6u);
     }
     CacheStore s(dir.path(), 1 << 20);
-    auto hit = s.lookup("o/r", {"k"}, "v");
+    auto hit = s.lookup({"o/r"}, {"k"}, "v");
     ASSERT_TRUE(hit);
     auto archive = s.openArchive(hit->id);
     ASSERT_TRUE(archive);
@@ -94,7 +94,7 @@ TEST_F(StoreTest, CommitWithGapOrWrongSizeIsRefused) {
     s.writeChunk("o/r", id, 3, "de");
     EXPECT_THROW(s.commit("o/r", id, 6), CacheRefused);
     s.commit("o/r", id, 7);
-    EXPECT_TRUE(s.lookup("o/r", {"k"}, "v"));
+    EXPECT_TRUE(s.lookup({"o/r"}, {"k"}, "v"));
 }
 
 TEST_F(StoreTest, DuplicateKeyIsAConflictWhileUploadingAndAfterCommit) {
@@ -113,6 +113,18 @@ TEST_F(StoreTest, DuplicateKeyIsAConflictWhileUploadingAndAfterCommit) {
     EXPECT_NO_THROW(s.reserve("o/r", "k", "v2", 1));
 }
 
+TEST_F(StoreTest, AnIdleUploadNoLongerBlocksItsKey) {
+    CacheStore s(dir.path(), 1 << 20, std::chrono::steady_clock::duration::zero());
+    auto stale = s.reserve("o/r", "k", "v", 1);
+    auto fresh = s.reserve("o/r", "k", "v", 1);
+    EXPECT_NE(stale, fresh);
+    EXPECT_THROW(s.writeChunk("o/r", stale, 0, "x"), CacheRefused);
+    EXPECT_FALSE(fs::exists(dir.path() / "uploads" / (std::to_string(stale) + ".part")));
+    s.writeChunk("o/r", fresh, 0, "y");
+    s.commit("o/r", fresh, 1);
+    EXPECT_TRUE(s.lookup({"o/r"}, {"k"}, "v"));
+}
+
 TEST_F(StoreTest, OversizedEntriesAndChunksAreRefused) {
     CacheStore s(dir.path(), 100);
     EXPECT_THROW(s.reserve("o/r", "big", "v", 101), CacheRefused);
@@ -129,12 +141,12 @@ TEST_F(StoreTest, EvictsLeastRecentlyUsedDownToBudget) {
     put(s, "a", std::string(10, 'a'));
     put(s, "b", std::string(10, 'b'));
     put(s, "c", std::string(10, 'c'));
-    ASSERT_TRUE(s.lookup("o/r", {"a"}, "v"));  // a is now the most recently used
+    ASSERT_TRUE(s.lookup({"o/r"}, {"a"}, "v"));  // a is now the most recently used
     put(s, "d", std::string(10, 'd'));
-    EXPECT_TRUE(s.lookup("o/r", {"a"}, "v"));
-    EXPECT_FALSE(s.lookup("o/r", {"b"}, "v"));
-    EXPECT_TRUE(s.lookup("o/r", {"c"}, "v"));
-    EXPECT_TRUE(s.lookup("o/r", {"d"}, "v"));
+    EXPECT_TRUE(s.lookup({"o/r"}, {"a"}, "v"));
+    EXPECT_FALSE(s.lookup({"o/r"}, {"b"}, "v"));
+    EXPECT_TRUE(s.lookup({"o/r"}, {"c"}, "v"));
+    EXPECT_TRUE(s.lookup({"o/r"}, {"d"}, "v"));
     EXPECT_EQ(s.storedBytes(), 30u);
     EXPECT_EQ(s.counters().entries_evicted, 1u);
 }
@@ -153,7 +165,7 @@ TEST_F(StoreTest, HalfUploadsAreRemovedOnRestartAndOnClose) {
     CacheStore s(dir.path(), 1 << 20);
     EXPECT_TRUE(fs::is_empty(dir.path() / "uploads"));
     EXPECT_FALSE(fs::exists(dir.path() / "entries" / "8.archive"));
-    EXPECT_FALSE(s.lookup("o/r", {"k"}, "v"));
+    EXPECT_FALSE(s.lookup({"o/r"}, {"k"}, "v"));
     EXPECT_GT(s.reserve("o/r", "k", "v", 1), 8u);
 }
 
@@ -177,7 +189,7 @@ TEST_F(StoreTest, AFullDiskRefusesTheChunkAndServesNoCorruptEntry) {
     ::setrlimit(RLIMIT_FSIZE, &old);
     ::signal(SIGXFSZ, oldHandler);
     EXPECT_THROW(s.commit("o/r", id, 8192), CacheRefused);
-    EXPECT_FALSE(s.lookup("o/r", {"k"}, "v"));
+    EXPECT_FALSE(s.lookup({"o/r"}, {"k"}, "v"));
 }
 
 }  // namespace
