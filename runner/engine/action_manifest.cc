@@ -53,6 +53,8 @@ ActionManifest loadActionManifest(const fs::path& dir) {
         if (runs["main"]) m.main = runs["main"].Scalar();
         if (runs["pre"]) m.pre = runs["pre"].Scalar();
         if (runs["post"]) m.post = runs["post"].Scalar();
+        if (runs["pre-if"]) m.pre_if = runs["pre-if"].Scalar();
+        if (runs["post-if"]) m.post_if = runs["post-if"].Scalar();
         if (runs["image"]) m.image = runs["image"].Scalar();
         if (m.using_ == "composite") {
             // Reuse the workflow loader for the steps by wrapping them in a one-job workflow.

@@ -24,6 +24,7 @@ struct ActionManifest {
     std::string using_;                          // composite, node20, docker, ...
     std::vector<workflow::Step> steps;           // composite
     std::string main, pre, post;                 // node
+    std::string pre_if = "always()", post_if = "always()";  // node: conditions of pre and post
     std::string image;                           // docker
 };
 

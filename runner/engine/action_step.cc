@@ -128,18 +128,10 @@ bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord&
             throw base::Error("local action '" + uses + "' not found in the workspace; did a checkout step run first?");
         }
     } else {
-        auto ref = parseActionRef(uses);
-        repository = ref.repository();
-        fs::path cache = opts_.action_cache_dir.empty() ? dir_->path() / "action-cache" : opts_.action_cache_dir;
-        fetchAction(ref, opts_.default_actions_url, cache);  // also checks that ref.path exists
-        // Steps see the action through the read-only actions directory of the job.
-        const std::string name = ref.owner + "_" + ref.repo + "@" + ref.ref;
-        const fs::path root = cache / ref.owner / (ref.repo + "@" + ref.ref);
-        if (!fs::exists(actions_.host / name)) {
-            fs::copy(root, actions_.host / name, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-        }
-        hostDir = actions_.host / name / ref.path;
-        jailDir = actions_.jail / name / ref.path;
+        const auto where = remoteAction(uses);
+        hostDir = where.host;
+        jailDir = where.jail;
+        repository = where.repository;
     }
 
     ActionManifest manifest = loadActionManifest(hostDir);
@@ -148,8 +140,7 @@ bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord&
                           "'; this runner runs steps in its own jail and does not run containers");
     }
     if (manifest.using_.rfind("node", 0) == 0) {
-        throw base::Error("step '" + rec.name + "' uses JavaScript action '" + uses + "' (" + manifest.using_ +
-                          "); this runner does not run JavaScript actions yet; use a composite action or a run step");
+        return runNodeAction(step, scope, rec, stepEnv, manifest, {hostDir, jailDir, repository});
     }
     if (manifest.using_ != "composite") {
         throw base::Error("action '" + uses + "' has unknown runs.using '" + manifest.using_ + "'");

@@ -109,6 +109,10 @@ std::vector<std::string> JobRun::jobPackages() const {
             if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
         }
     }
+    if (needs_node_ && !opts_.node_package.empty() &&
+        std::find(out.begin(), out.end(), opts_.node_package) == out.end()) {
+        out.push_back(opts_.node_package);
+    }
     return out;
 }
 
@@ -450,6 +454,11 @@ JobOutcome JobRun::run() {
         prepareDirectories();
         prepareEnvironment();
         directories = since(start);
+        // Set up job: an isolating executor's root must hold node if a JavaScript action needs it.
+        if (opts_.executor->isolatesFilesystem() && jobUsesNodeActions()) {
+            needs_node_ = true;
+            log(LineKind::kRunner, "The job uses JavaScript actions: adding '" + opts_.node_package + "' to its root");
+        }
         try {
             prepareJail();
         } catch (...) {
@@ -464,6 +473,7 @@ JobOutcome JobRun::run() {
         execStart = Clock::now();
         // The job's timeout-minutes bounds each step: a step's limit is at most the time left.
         runSteps(instance_.job->steps, top);
+        runPostSteps(top);  // JavaScript actions' post steps, newest first, whatever happened
         if (cancelled_ && !timed_out_) job_status_ = "cancelled";
         if (top.failed) job_status_ = "failure";
         finishOutputs(outcome);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -12,7 +13,9 @@
 
 #include "executor/executor.h"
 #include "runner/base/temp_dir.h"
+#include "runner/engine/command_file.h"
 #include "runner/engine/job_observer.h"
+#include "runner/engine/node_action.h"
 #include "runner/engine/job_root.h"
 #include "runner/engine/job_runner.h"
 #include "runner/engine/run_options.h"
@@ -80,11 +83,31 @@ private:
                    const std::optional<std::chrono::milliseconds>& timeout);
     std::vector<std::string> processEnvironment(const std::vector<std::pair<std::string, std::string>>& stepEnv) const;
     std::string evalString(const std::string& text, const StepScope* scope, const std::string& what);
+    // Runs one process as a step with fresh command files (GITHUB_OUTPUT, _ENV, _PATH, _STATE,
+    // _STEP_SUMMARY) and the workflow-command processor; makeArgv gets the process environment and
+    // the step's unique id. `state` (may be null) receives ::save-state:: and GITHUB_STATE.
+    bool runProcess(const workflow::Step& step, const StepScope& scope, StepRecord& rec,
+                    const std::vector<std::pair<std::string, std::string>>& stepEnv,
+                    const std::filesystem::path& cwdJail, const std::optional<std::chrono::milliseconds>& timeout,
+                    KeyValues* state,
+                    const std::function<std::vector<std::string>(const std::vector<std::string>& processEnv,
+                                                                 const std::string& id)>& makeArgv);
 
     // action_step.cc: `uses:` steps.
     bool runAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
                    const std::vector<std::pair<std::string, std::string>>& stepEnv);
     bool runCheckout(const workflow::Step& step, StepScope& scope, StepRecord& rec);
+    // node_action_step.cc: JavaScript actions (pre and main now, post queued for the job's end).
+    bool runNodeAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+                       const std::vector<std::pair<std::string, std::string>>& stepEnv,
+                       const ActionManifest& manifest, const ActionLocation& where);
+    // The queued post steps, newest first, after the job's steps (also after failures).
+    void runPostSteps(StepScope& top);
+    // Whether the job's `uses:` actions that can be resolved before it starts include JavaScript
+    // ones (remote actions are fetched here); decides whether the root gets opts_.node_package.
+    bool jobUsesNodeActions();
+    // Fetches a remote action into the job's read-only actions directory.
+    ActionLocation remoteAction(const std::string& uses);
     // checkout_submodules.cc: the submodules of a checkout, each through the checkout cache.
     void checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec& parentSpec,
                             const std::filesystem::path& dest, const std::string& shown, bool recursive,
@@ -116,6 +139,8 @@ private:
     std::chrono::steady_clock::time_point deadline_;
     size_t next_index_ = 1;
     std::vector<StepRecord> records_;
+    std::vector<PostStep> posts_;  // JavaScript actions' post steps, in the order of their mains
+    bool needs_node_ = false;      // add opts_.node_package to the root
     std::string summary_;  // GITHUB_STEP_SUMMARY contents of all steps
     struct CheckoutStats {
         std::chrono::milliseconds time{0};  // spent in actions/checkout steps

@@ -166,6 +166,23 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
         }
     }
 
+    return runProcess(step, scope, rec, stepEnv, cwdJail, timeout, nullptr,
+                      [&](const std::vector<std::string>& processEnv, const std::string& id) {
+                          const bool bash = bashOnPath(lookup(processEnv, "PATH"));
+                          const auto suffix = workflow::scriptSuffix(shell, bash);
+                          const std::string scriptName = id + suffix;
+                          base::writeFile(temp_.host / scriptName, script);
+                          auto cmd = workflow::shellCommand(shell, bash, (temp_.jail / scriptName).string());
+                          return cmd.argv;
+                      });
+}
+
+bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, StepRecord& rec,
+                        const std::vector<std::pair<std::string, std::string>>& stepEnv,
+                        const std::filesystem::path& cwdJail,
+                        const std::optional<std::chrono::milliseconds>& timeout, KeyValues* state,
+                        const std::function<std::vector<std::string>(const std::vector<std::string>& processEnv,
+                                                                     const std::string& id)>& makeArgv) {
     // One fresh set of command files per step.
     const std::string id = uniqueName();
     const fs::path cmdDir = temp_.host / "_runner_file_commands";
@@ -193,21 +210,17 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
     }
     auto processEnv = processEnvironment(env);
 
-    const bool bash = bashOnPath(lookup(processEnv, "PATH"));
-    const auto suffix = workflow::scriptSuffix(shell, bash);
-    const std::string scriptName = id + suffix;
-    base::writeFile(temp_.host / scriptName, script);
-    auto cmd = workflow::shellCommand(shell, bash, (temp_.jail / scriptName).string());
+    const auto argv = makeArgv(processEnv, id);
     // `python` may only exist as python3 on the host; the shell line names what Actions names.
     log(LineKind::kDebug, "shell: " + [&] {
         std::string s;
-        for (const auto& a : cmd.argv) s += (s.empty() ? "" : " ") + a;
+        for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
         return s;
     }());
 
     OutputProcessor out(masker_, observer_);
     executor::StepInvocation inv;
-    inv.argv = cmd.argv;
+    inv.argv = argv;
     inv.env = processEnv;
     inv.cwd = cwdJail;
     inv.timeout = timeout;
@@ -231,8 +244,11 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
     for (const auto& p : parsePathFile(base::readFile(cmdDir / (std::string("add_path_") + id)))) {
         path_prepend_.insert(path_prepend_.begin(), p);
     }
-    // GITHUB_STATE matters for pre/post steps of actions, which `run:` steps do not have.
-    readKv("save_state_", "GITHUB_STATE");
+    // GITHUB_STATE matters for pre/post steps of actions (node_action_step.cc), not `run:` steps.
+    if (state) *state = out.legacyState();
+    for (auto& kv : readKv("save_state_", "GITHUB_STATE")) {
+        if (state) state->push_back(std::move(kv));
+    }
     summary_ += base::readFile(cmdDir / (std::string("step_summary_") + id));
 
     if (!result.setup_error.empty()) {

@@ -1,0 +1,58 @@
+// Helpers for JavaScript actions that need no running job.
+#include "runner/engine/node_action.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "runner/base/error.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+bool isNodeRuntime(const std::string& using_) {
+    return using_ == "node16" || using_ == "node20" || using_ == "node24";
+}
+
+std::string inputVariable(const std::string& input) {
+    std::string out = "INPUT_";
+    for (char c : input) {
+        out += c == ' ' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    }
+    return out;
+}
+
+std::string stateVariable(const std::string& name) { return "STATE_" + name; }
+
+fs::path findOnPath(const std::string& path, const fs::path& root, const std::string& name) {
+    size_t start = 0;
+    while (start <= path.size()) {
+        const size_t colon = path.find(':', start);
+        const std::string dir =
+            path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+        if (!dir.empty() && dir.front() == '/') {
+            const fs::path seen = fs::path(dir) / name;
+            const fs::path host = root / seen.relative_path();
+            if (::access(host.c_str(), X_OK) == 0 && !fs::is_directory(host)) return seen;
+        }
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    return {};
+}
+
+fs::path actionScript(const ActionLocation& where, const std::string& entry,
+                      const std::string& what) {
+    const fs::path rel = fs::path(entry).lexically_normal();
+    if (entry.empty() || rel.is_absolute() || rel.begin() == rel.end() || *rel.begin() == "..") {
+        throw base::Error(what + " '" + entry + "' must be a relative path inside the action");
+    }
+    if (!fs::is_regular_file(where.host / rel)) {
+        throw base::Error(what + " '" + entry + "' does not exist in the action ('" +
+                          (where.host / rel).string() + "')");
+    }
+    return where.jail / rel;
+}
+
+}  // namespace nixjail::runner::engine

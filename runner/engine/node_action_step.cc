@@ -1,0 +1,241 @@
+// JavaScript actions: `node <main>` as a step with INPUT_* variables, the optional pre script
+// before it, and the post script queued for the job's end with the state they saved.
+#include <algorithm>
+
+#include "runner/base/ascii.h"
+#include "runner/base/error.h"
+#include "runner/engine/action_fetch.h"
+#include "runner/engine/job_run.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lookupVar(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& kv : env) {
+        if (kv.compare(0, key.size() + 1, key + "=") == 0) return kv.substr(key.size() + 1);
+    }
+    return "";
+}
+
+}  // namespace
+
+bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+                           const std::vector<std::pair<std::string, std::string>>& stepEnv,
+                           const ActionManifest& manifest, const ActionLocation& where) {
+    if (!isNodeRuntime(manifest.using_)) {
+        throw base::Error("step '" + rec.name + "' uses action '" + step.uses +
+                          "' with runs.using '" + manifest.using_ +
+                          "'; this runner runs node16, node20 and node24 actions");
+    }
+    const fs::path main =
+        actionScript(where, manifest.main, "runs.main of action '" + step.uses + "'");
+    const fs::path pre =
+        manifest.pre.empty()
+            ? fs::path()
+            : actionScript(where, manifest.pre, "runs.pre of action '" + step.uses + "'");
+    const fs::path post =
+        manifest.post.empty()
+            ? fs::path()
+            : actionScript(where, manifest.post, "runs.post of action '" + step.uses + "'");
+
+    // Inputs: `with:` values, else the manifest's defaults (expressions evaluated), as INPUT_*.
+    std::vector<std::pair<std::string, std::string>> env = stepEnv;
+    for (const auto& [k, v] : step.with) {
+        if (!manifest.inputs.count(base::asciiLower(k))) {
+            log(LineKind::kWarning, "Unexpected input '" + k + "' for action '" + step.uses + "'");
+        }
+    }
+    auto setEnv = [&env](const std::string& k, const std::string& v) {
+        std::erase_if(env, [&](const auto& kv) { return kv.first == k; });
+        env.emplace_back(k, v);
+    };
+    for (const auto& [k, v] : step.with) {
+        setEnv(inputVariable(k), evalString(v, &scope, "input '" + k + "'"));
+    }
+    for (const auto& [name, input] : manifest.inputs) {
+        const bool given = std::any_of(step.with.begin(), step.with.end(), [&](const auto& kv) {
+            return base::asciiLower(kv.first) == name;
+        });
+        if (given) continue;
+        if (input.default_value) {
+            setEnv(inputVariable(name),
+                   evalString(*input.default_value, &scope, "default of input '" + name + "'"));
+        } else if (input.required) {
+            log(LineKind::kWarning, "Input required and not supplied: " + name);
+        }
+    }
+
+    StepScope actionScope;
+    actionScope.action_path = where.jail;
+    actionScope.action_repository = where.repository;
+    KeyValues state;
+    auto runEntry = [&](const fs::path& script, const std::string& phase) {
+        auto stateEnv = env;
+        for (const auto& [k, v] : state) stateEnv.emplace_back(stateVariable(k), v);
+        KeyValues saved;
+        const bool ok = runProcess(
+            step, actionScope, rec, stateEnv, workspace_.jail, stepTimeout(step, scope), &saved,
+            [&](const std::vector<std::string>& processEnv, const std::string&) {
+                const std::string path = lookupVar(processEnv, "PATH");
+                const fs::path node =
+                    findOnPath(path, root_ ? root_->root() : fs::path("/"), "node");
+                if (node.empty()) {
+                    throw base::Error(
+                        "step '" + rec.name + "' runs JavaScript action '" + step.uses + "' (" +
+                        manifest.using_ + ") but there is no 'node' on its PATH (" + path + "); " +
+                        (root_ ? "the runner's node package (node_package) did not provide one"
+                               : "install Node.js on the host or use an isolating executor"));
+                }
+                log(LineKind::kDebug,
+                    "node " + phase + ": " + node.string() + " " + script.string());
+                return std::vector<std::string>{node.string(), script.string()};
+            });
+        for (auto& kv : saved) {
+            std::erase_if(state, [&](const auto& s) { return s.first == kv.first; });
+            state.push_back(std::move(kv));
+        }
+        return ok;
+    };
+
+    if (!pre.empty()) {
+        auto cond = expr::evaluateCondition(manifest.pre_if, context(&scope));
+        if (!cond)
+            throw base::Error("in pre-if of action '" + step.uses + "': " + cond.error().format());
+        if (*cond) {
+            log(LineKind::kRunner, "Pre: " + manifest.pre);
+            if (!runEntry(pre, "pre")) return false;
+        } else {
+            log(LineKind::kRunner, "Pre skipped: pre-if '" + manifest.pre_if + "' is false");
+        }
+    }
+    // The post step belongs to the job once the action has started, whatever main does.
+    const auto postIndex = posts_.size();
+    if (!post.empty()) {
+        posts_.push_back(PostStep{.name = "Post " + rec.name,
+                                  .id = step.id,
+                                  .uses = step.uses,
+                                  .post_if = manifest.post_if,
+                                  .script = post,
+                                  .where = where,
+                                  .env = env,
+                                  .state = {}});
+    }
+    const bool ok = runEntry(main, "main");
+    if (!post.empty()) posts_[postIndex].state = state;
+    return ok;
+}
+
+void JobRun::runPostSteps(StepScope& top) {
+    while (!posts_.empty()) {
+        PostStep post = std::move(posts_.back());
+        posts_.pop_back();
+        StepRecord rec;
+        rec.index = next_index_++;
+        rec.name = masker_.mask(post.name);
+        const auto start = std::chrono::steady_clock::now();
+        bool ok = false;
+        bool started = false;
+        try {
+            auto cond = expr::evaluateCondition(post.post_if, context(&top));
+            if (!cond)
+                throw base::Error("in post-if of action '" + post.uses +
+                                  "': " + cond.error().format());
+            if (!*cond) {
+                rec.outcome = rec.conclusion = Result::kSkipped;
+                observer_.stepFinished(rec);
+                records_.push_back(std::move(rec));
+                continue;
+            }
+            observer_.stepStarted(rec);
+            started = true;
+            auto env = post.env;
+            for (const auto& [k, v] : post.state) env.emplace_back(stateVariable(k), v);
+            StepScope actionScope;
+            actionScope.action_path = post.where.jail;
+            actionScope.action_repository = post.where.repository;
+            workflow::Step step;
+            step.id = post.id;
+            step.uses = post.uses;
+            KeyValues ignored;
+            ok = runProcess(
+                step, actionScope, rec, env, workspace_.jail, stepTimeout(step, top), &ignored,
+                [&](const std::vector<std::string>& processEnv, const std::string&) {
+                    const fs::path node = findOnPath(lookupVar(processEnv, "PATH"),
+                                                     root_ ? root_->root() : fs::path("/"), "node");
+                    if (node.empty()) {
+                        throw base::Error("step '" + rec.name + "' has no 'node' on its PATH");
+                    }
+                    return std::vector<std::string>{node.string(), post.script.string()};
+                });
+        } catch (const base::Error& e) {
+            if (!started) observer_.stepStarted(rec);
+            rec.error = masker_.mask(e.what());
+            log(LineKind::kError, e.what());
+            ok = false;
+        }
+        drainNetworkAudit();
+        rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        rec.outcome = rec.conclusion =
+            ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
+        if (rec.conclusion == Result::kFailure) top.failed = true;
+        observer_.stepFinished(rec);
+        records_.push_back(std::move(rec));
+    }
+}
+
+ActionLocation JobRun::remoteAction(const std::string& uses) {
+    auto ref = parseActionRef(uses);
+    const fs::path cache =
+        opts_.action_cache_dir.empty() ? dir_->path() / "action-cache" : opts_.action_cache_dir;
+    fetchAction(ref, opts_.default_actions_url, cache);  // also checks that ref.path exists
+    // Steps see the action through the read-only actions directory of the job.
+    const std::string name = ref.owner + "_" + ref.repo + "@" + ref.ref;
+    const fs::path root = cache / ref.owner / (ref.repo + "@" + ref.ref);
+    if (!fs::exists(actions_.host / name)) {
+        fs::copy(root, actions_.host / name,
+                 fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    }
+    return {actions_.host / name / ref.path, actions_.jail / name / ref.path, ref.repository()};
+}
+
+bool JobRun::jobUsesNodeActions() {
+    // Depth-limited: composite actions may use further actions.
+    std::function<bool(const std::vector<workflow::Step>&, int)> scan = [&](const auto& steps,
+                                                                            int depth) {
+        for (const auto& step : steps) {
+            const std::string& uses = step.uses;
+            if (uses.empty() || uses.rfind("docker://", 0) == 0 ||
+                uses.find("${{") != std::string::npos ||
+                base::asciiLower(uses).rfind("actions/checkout@", 0) == 0) {
+                continue;
+            }
+            try {
+                fs::path dir;
+                if (uses.rfind("./", 0) == 0) {
+                    // Local actions arrive with the checkout; in exec that is the local working
+                    // tree.
+                    if (opts_.repo_dir.empty()) continue;
+                    dir = opts_.repo_dir / uses;
+                    if (!fs::exists(dir)) continue;
+                } else {
+                    dir = remoteAction(uses).host;
+                }
+                const auto m = loadActionManifest(dir);
+                if (isNodeRuntime(m.using_)) return true;
+                if (m.using_ == "composite" && depth < 8 && scan(m.steps, depth + 1)) return true;
+            } catch (const std::exception& e) {
+                // The step itself reports this when it runs.
+                log(LineKind::kDebug,
+                    "Set up job: could not resolve action '" + uses + "': " + e.what());
+            }
+        }
+        return false;
+    };
+    return scan(instance_.job->steps, 0);
+}
+
+}  // namespace nixjail::runner::engine

@@ -1,0 +1,50 @@
+#include "runner/engine/node_action.h"
+
+#include <gtest/gtest.h>
+
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::runner::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(NodeAction, InputVariablesAreUpperCasedWithUnderscores) {
+    EXPECT_EQ(inputVariable("who-to greet"), "INPUT_WHO-TO_GREET");
+    EXPECT_EQ(inputVariable("name"), "INPUT_NAME");
+    EXPECT_EQ(stateVariable("pid"), "STATE_pid");
+}
+
+TEST(NodeAction, RuntimesAreTheOnesGitHubKnows) {
+    EXPECT_TRUE(isNodeRuntime("node16"));
+    EXPECT_TRUE(isNodeRuntime("node20"));
+    EXPECT_TRUE(isNodeRuntime("node24"));
+    EXPECT_FALSE(isNodeRuntime("node12"));
+    EXPECT_FALSE(isNodeRuntime("composite"));
+}
+
+TEST(NodeAction, FindsAnExecutableUnderARoot) {
+    base::TempDir root("nixjail-node-");
+    fs::create_directories(root.path() / "a/bin");
+    fs::create_directories(root.path() / "b/bin");
+    base::writeFile(root.path() / "a/bin/node", "");  // not executable
+    base::writeFile(root.path() / "b/bin/node", "#!/bin/sh\n");
+    fs::permissions(root.path() / "b/bin/node", fs::perms::owner_all);
+    EXPECT_EQ(findOnPath("/a/bin:relative:/b/bin", root.path(), "node"), fs::path("/b/bin/node"));
+    EXPECT_EQ(findOnPath("/a/bin", root.path(), "node"), fs::path());
+}
+
+TEST(NodeAction, ScriptsMustStayInsideTheAction) {
+    base::TempDir dir("nixjail-node-");
+    base::writeFile(dir.path() / "main.js", "");
+    ActionLocation where{dir.path(), "/runner/actions/x", ""};
+    EXPECT_EQ(actionScript(where, "./main.js", "runs.main"), fs::path("/runner/actions/x/main.js"));
+    EXPECT_THROW(actionScript(where, "../main.js", "runs.main"), base::Error);
+    EXPECT_THROW(actionScript(where, "/etc/passwd", "runs.main"), base::Error);
+    EXPECT_THROW(actionScript(where, "missing.js", "runs.main"), base::Error);
+}
+
+}  // namespace
+}  // namespace nixjail::runner::engine

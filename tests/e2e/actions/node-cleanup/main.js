@@ -1,0 +1,1 @@
+console.log(`node-cleanup main tag=${process.env.INPUT_TAG}`);

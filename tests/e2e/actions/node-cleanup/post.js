@@ -1,0 +1,1 @@
+console.log(`node-cleanup post tag=${process.env.INPUT_TAG}`);
