@@ -1,0 +1,180 @@
+// End-to-end: JavaScript actions (runs.using node20) in `exec` with the host executor: inputs and
+// their defaults, outputs, pre/main/post order with state, post-if, a remote action fetched by git.
+// The actions in tests/e2e/actions use the @actions/core environment contract without npm.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "e2e_run.h"
+#include "runner/base/child_process.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::ChildProcess;
+using nixjail::base::TempDir;
+using nixjail::e2e::baseEnv;
+using nixjail::e2e::kSource;
+using nixjail::e2e::runBinary;
+
+const fs::path kWorkflows = kSource / "tests/e2e/workflows";
+
+bool has(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+size_t at(const std::string& hay, const std::string& needle) {
+    const auto p = hay.find(needle);
+    EXPECT_NE(p, std::string::npos) << "missing '" << needle << "' in\n" << hay;
+    return p;
+}
+
+// The steps of one job in the JSON summary: name -> conclusion, in order.
+std::vector<std::pair<std::string, std::string>> steps(const fs::path& summary,
+                                                       const std::string& job) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto parsed = nlohmann::json::parse(nixjail::base::readFile(summary));
+    for (const auto& j : parsed["workflows"][0]["jobs"]) {
+        if (j["id"] != job) continue;
+        for (const auto& s : j["steps"]) out.emplace_back(s["name"], s["conclusion"]);
+    }
+    return out;
+}
+
+TEST(ExecNodeE2E, InputsOutputsAndPrePostOrderWithState) {
+    TempDir tmp;
+    const auto summary = tmp.path() / "s.json";
+    auto r = runBinary(
+        {"exec", "-W", (kWorkflows / "node.yml").string(), "--json-summary", summary.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    // `with:` wins; the default of greeting-word is an expression evaluated in the job.
+    EXPECT_TRUE(has(r.out, "first said: hello from greet, e2e")) << r.out;
+    EXPECT_TRUE(has(r.out, "second said: hello from greet, world")) << r.out;
+    EXPECT_TRUE(has(r.out, "node-greet action path: matches"));
+    // pre before main (its state reaches main), the posts last, the newest main's post first.
+    const auto pre1 = at(r.out, "node-greet pre: who=e2e");
+    const auto main1 = at(r.out, "node-greet main: hello from greet, e2e (pre said from-pre)");
+    const auto main2 = at(r.out, "node-greet main: hello from greet, world");
+    const auto echo = at(r.out, "first said:");
+    const auto post2 = at(
+        r.out, "node-greet post: who=world started=world-started legacy=via-command pre=from-pre");
+    const auto post1 =
+        at(r.out, "node-greet post: who=e2e started=e2e-started legacy=via-command pre=from-pre");
+    EXPECT_LT(pre1, main1);
+    EXPECT_LT(main1, main2);
+    EXPECT_LT(main2, echo);
+    EXPECT_LT(echo, post2);
+    EXPECT_LT(post2, post1);
+    const auto s = steps(summary, "greet");
+    ASSERT_EQ(s.size(), 6u);
+    EXPECT_EQ(s[4], (std::pair<std::string, std::string>{"Post Greet with defaults", "success"}));
+    EXPECT_EQ(s[5], (std::pair<std::string, std::string>{"Post Greet e2e", "success"}));
+}
+
+TEST(ExecNodeE2E, PostStepsRunAfterFailuresAndRespectPostIf) {
+    TempDir tmp;
+    const auto summary = tmp.path() / "s.json";
+    auto r = runBinary({"exec", "-W", (kWorkflows / "node_failure.yml").string(), "--json-summary",
+                        summary.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    // A later step fails: both posts run, post-if: failure() included, newest first.
+    const auto cleanup = at(r.out, "node-cleanup post tag=failing");
+    const auto greet =
+        at(r.out, "node-greet post: who=before-failure started=before-failure-started");
+    EXPECT_LT(cleanup, greet);
+    EXPECT_EQ(steps(summary, "fails"), (std::vector<std::pair<std::string, std::string>>{
+                                           {"Run actions/checkout@v4", "success"},
+                                           {"Greet before failing", "success"},
+                                           {"Cleanup on failure", "success"},
+                                           {"Run exit 3", "failure"},
+                                           {"Run echo \"not reached\"", "skipped"},
+                                           {"Post Cleanup on failure", "success"},
+                                           {"Post Greet before failing", "success"}}));
+    // Nothing fails: the post-if: failure() post is skipped.
+    EXPECT_TRUE(has(r.out, "node-cleanup main tag=passing"));
+    EXPECT_FALSE(has(r.out, "node-cleanup post tag=passing")) << r.out;
+    const auto passes = steps(summary, "passes");
+    ASSERT_FALSE(passes.empty());
+    EXPECT_EQ(passes.back(),
+              (std::pair<std::string, std::string>{"Post Cleanup on failure", "skipped"}));
+    // The main step itself fails: its post still runs with the state main saved before failing.
+    EXPECT_TRUE(has(r.out, "node-greet was asked to fail"));
+    EXPECT_TRUE(has(r.out, "node-greet post: who=failing-main started=failing-main-started"))
+        << r.out;
+    const auto mainFails = steps(summary, "main-fails");
+    ASSERT_EQ(mainFails.size(), 3u);
+    EXPECT_EQ(mainFails[1].second, "failure");
+    EXPECT_EQ(mainFails[2],
+              (std::pair<std::string, std::string>{"Post Greet and fail", "success"}));
+    // No node on the step's PATH: a clear error naming the step.
+    EXPECT_TRUE(
+        has(r.out,
+            "step 'Greet without node' runs JavaScript action './tests/e2e/actions/node-greet' "
+            "(node20) but there is no 'node' on its PATH"))
+        << r.out;
+}
+
+TEST(ExecNodeE2E, RemoteNodeActionIsFetchedByGit) {
+    TempDir forge("nixjail-forge-");
+    const fs::path repo = forge.path() / "example/node-action";
+    fs::create_directories(repo / "dist");
+    nixjail::base::writeFile(repo / "action.yml", R"Y(name: remote node
+inputs:
+  name: {required: true}
+outputs:
+  said: {description: what main said}
+runs:
+  using: node24
+  main: dist/index.js
+  post: dist/post.js
+)Y");
+    nixjail::base::writeFile(repo / "dist/index.js", R"JS(const fs = require('fs');
+console.log(`remote main from ${process.env.GITHUB_ACTION_REPOSITORY}`);
+fs.appendFileSync(process.env.GITHUB_OUTPUT, `said=hi ${process.env.INPUT_NAME}\n`);
+fs.appendFileSync(process.env.GITHUB_STATE, `name=${process.env.INPUT_NAME}\n`);
+)JS");
+    nixjail::base::writeFile(repo / "dist/post.js",
+                             "console.log(`remote post for ${process.env.STATE_name}`);\n");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = repo});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "node action"});
+    git({"tag", "v1"});
+    TempDir cache("nixjail-action-cache-");
+    auto r =
+        runBinary({"exec", "-W", (kWorkflows / "node_remote.yml").string(), "--default-actions-url",
+                   "file://" + forge.path().string(), "--action-cache-dir", cache.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "remote main from example/node-action")) << r.out;
+    EXPECT_TRUE(has(r.out, "remote node said hi remote-e2e")) << r.out;
+    EXPECT_LT(at(r.out, "remote node said hi remote-e2e"), at(r.out, "remote post for remote-e2e"));
+    EXPECT_TRUE(has(r.out, "Post Run example/node-action@v1"));
+}
+
+// A runtime this runner does not know is refused with the step's name.
+TEST(ExecNodeE2E, UnknownNodeRuntimeIsAClearError) {
+    TempDir dir("nixjail-e2e-node-");
+    fs::create_directories(dir.path() / "act");
+    nixjail::base::writeFile(dir.path() / "act/action.yml",
+                             "name: old\nruns:\n  using: node12\n  main: main.js\n");
+    nixjail::base::writeFile(dir.path() / "act/main.js", "console.log('ran');\n");
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - name: Old node\n        uses: ./act\n");
+    auto r = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "step 'Old node' uses action './act' with runs.using 'node12'"))
+        << r.out;
+    EXPECT_FALSE(has(r.out, "| ran"));
+}
+
+}  // namespace
