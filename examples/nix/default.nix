@@ -11,5 +11,8 @@ import ../../tests/fixtures/nix {
     ];
     gnugrep = [ "/usr/bin/grep" ];
     gnused = [ "/usr/bin/sed" ];
+    # JavaScript actions: the runner adds this package (RunOptions::node_package, "nodejs") to the
+    # root of a job that uses one. Debian's node links only libc, libstdc++ and friends.
+    nodejs = [ "/usr/bin/node" ];
   };
 }

@@ -20,6 +20,27 @@ std::string lookupVar(const std::vector<std::string>& env, const std::string& ke
     return "";
 }
 
+// argv for one node script: node from the step's PATH (under the job's root when jailed). The
+// default hardening profile forbids writable+executable memory, which V8's JIT needs: there node
+// runs with --jitless (slower, no WebAssembly); the jit-runtime profile lets it JIT.
+std::vector<std::string> nodeArgv(const std::vector<std::string>& processEnv, const fs::path& root,
+                                  bool jitless, const fs::path& script, const std::string& stepName,
+                                  const std::string& what) {
+    const std::string path = lookupVar(processEnv, "PATH");
+    const fs::path node = findOnPath(path, root, "node");
+    if (node.empty()) {
+        throw base::Error("step '" + stepName + "' runs JavaScript action " + what +
+                          " but there is no 'node' on its PATH (" + path + "); " +
+                          (root != "/"
+                               ? "the runner's node package (node_package) did not provide one"
+                               : "install Node.js on the host or use an isolating executor"));
+    }
+    std::vector<std::string> argv{node.string()};
+    if (jitless) argv.push_back("--jitless");
+    argv.push_back(script.string());
+    return argv;
+}
+
 }  // namespace
 
 bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
@@ -68,6 +89,11 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
         }
     }
 
+    if (jitless()) {
+        log(LineKind::kRunner,
+            "Node runs with --jitless: the default hardening profile forbids writable+executable "
+            "memory (use the jit-runtime profile for V8's JIT)");
+    }
     StepScope actionScope;
     actionScope.action_path = where.jail;
     actionScope.action_repository = where.repository;
@@ -76,23 +102,15 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
         auto stateEnv = env;
         for (const auto& [k, v] : state) stateEnv.emplace_back(stateVariable(k), v);
         KeyValues saved;
-        const bool ok = runProcess(
-            step, actionScope, rec, stateEnv, workspace_.jail, stepTimeout(step, scope), &saved,
-            [&](const std::vector<std::string>& processEnv, const std::string&) {
-                const std::string path = lookupVar(processEnv, "PATH");
-                const fs::path node =
-                    findOnPath(path, root_ ? root_->root() : fs::path("/"), "node");
-                if (node.empty()) {
-                    throw base::Error(
-                        "step '" + rec.name + "' runs JavaScript action '" + step.uses + "' (" +
-                        manifest.using_ + ") but there is no 'node' on its PATH (" + path + "); " +
-                        (root_ ? "the runner's node package (node_package) did not provide one"
-                               : "install Node.js on the host or use an isolating executor"));
-                }
-                log(LineKind::kDebug,
-                    "node " + phase + ": " + node.string() + " " + script.string());
-                return std::vector<std::string>{node.string(), script.string()};
-            });
+        const bool ok =
+            runProcess(step, actionScope, rec, stateEnv, workspace_.jail, stepTimeout(step, scope),
+                       &saved, [&](const std::vector<std::string>& processEnv, const std::string&) {
+                           auto argv = nodeArgv(processEnv, root_ ? root_->root() : fs::path("/"),
+                                                jitless(), script, rec.name,
+                                                "'" + step.uses + "' (" + manifest.using_ + ")");
+                           log(LineKind::kDebug, "node " + phase + ": " + argv.front());
+                           return argv;
+                       });
         for (auto& kv : saved) {
             std::erase_if(state, [&](const auto& s) { return s.first == kv.first; });
             state.push_back(std::move(kv));
@@ -163,12 +181,8 @@ void JobRun::runPostSteps(StepScope& top) {
             ok = runProcess(
                 step, actionScope, rec, env, workspace_.jail, stepTimeout(step, top), &ignored,
                 [&](const std::vector<std::string>& processEnv, const std::string&) {
-                    const fs::path node = findOnPath(lookupVar(processEnv, "PATH"),
-                                                     root_ ? root_->root() : fs::path("/"), "node");
-                    if (node.empty()) {
-                        throw base::Error("step '" + rec.name + "' has no 'node' on its PATH");
-                    }
-                    return std::vector<std::string>{node.string(), post.script.string()};
+                    return nodeArgv(processEnv, root_ ? root_->root() : fs::path("/"), jitless(),
+                                    post.script, rec.name, "'" + post.uses + "'");
                 });
         } catch (const base::Error& e) {
             if (!started) observer_.stepStarted(rec);
@@ -187,6 +201,11 @@ void JobRun::runPostSteps(StepScope& top) {
     }
 }
 
+bool JobRun::jitless() const {
+    return opts_.executor->isolatesFilesystem() &&
+           opts_.profile == executor::HardeningProfile::kDefault;
+}
+
 ActionLocation JobRun::remoteAction(const std::string& uses) {
     auto ref = parseActionRef(uses);
     const fs::path cache =
@@ -198,6 +217,20 @@ ActionLocation JobRun::remoteAction(const std::string& uses) {
     if (!fs::exists(actions_.host / name)) {
         fs::copy(root, actions_.host / name,
                  fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+        // Readable (never writable) by the jail's step user; the fetch made the top directory 0700.
+        const auto readable = [](const fs::path& p) {
+            const auto st = fs::symlink_status(p);
+            if (fs::is_symlink(st)) return;
+            auto add = fs::perms::group_read | fs::perms::others_read;
+            if (fs::is_directory(st) ||
+                (st.permissions() & fs::perms::owner_exec) != fs::perms::none) {
+                add |= fs::perms::group_exec | fs::perms::others_exec;
+            }
+            fs::permissions(p, add, fs::perm_options::add);
+        };
+        readable(actions_.host / name);
+        for (const auto& e : fs::recursive_directory_iterator(actions_.host / name))
+            readable(e.path());
     }
     return {actions_.host / name / ref.path, actions_.jail / name / ref.path, ref.repository()};
 }

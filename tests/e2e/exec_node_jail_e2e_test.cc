@@ -1,0 +1,113 @@
+// End-to-end in the namespace jail: a job that declares only bash and coreutils still runs a
+// JavaScript action, because the runner adds the node package (examples/nix's "nodejs") to its
+// root when the job starts; the remote action's files are read-only to the step. Needs root and
+// Nix.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "e2e_run.h"
+#include "runner/base/child_process.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::ChildProcess;
+using nixjail::base::TempDir;
+
+bool has(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+TEST(ExecNodeJailE2E, JobWithoutNodeRunsAJavaScriptActionInTheJail) {
+    std::string why;
+    if (::geteuid() != 0) {
+        why = "needs root for the namespace jail (euid is not 0)";
+    } else if (::access("/usr/bin/nix-build", X_OK) != 0) {
+        why = "needs nix-build (nix-bin)";
+    } else if (::access("/usr/bin/node", X_OK) != 0) {
+        why = "examples/nix builds its nodejs package from /usr/bin/node, which is missing";
+    }
+    if (!why.empty()) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+
+    // A remote node action with pre, main and post, fetched from a local git "forge".
+    TempDir forge("nixjail-forge-");
+    const fs::path repo = forge.path() / "example/node-action";
+    fs::create_directories(repo);
+    nixjail::base::writeFile(repo / "action.yml", R"Y(name: jailed node
+inputs:
+  name: {default: "${{ github.job }}"}
+outputs:
+  said: {description: what main said}
+runs:
+  using: node20
+  pre: pre.js
+  main: main.js
+  post: post.js
+)Y");
+    nixjail::base::writeFile(
+        repo / "pre.js",
+        "require('fs').appendFileSync(process.env.GITHUB_STATE, 'from=pre\\n');\n");
+    nixjail::base::writeFile(repo / "main.js", R"JS(const fs = require('fs');
+let writable = true;
+try { fs.writeFileSync(__dirname + '/written-by-step', 'x'); } catch (e) { writable = false; }
+console.log(`jailed main ${process.version} node=${process.execPath} action-writable=${writable}`);
+fs.appendFileSync(process.env.GITHUB_OUTPUT, `said=hi ${process.env.INPUT_NAME}\n`);
+fs.appendFileSync(process.env.GITHUB_STATE, `name=${process.env.INPUT_NAME}\n`);
+)JS");
+    nixjail::base::writeFile(repo / "post.js",
+                             "console.log(`jailed post name=${process.env.STATE_name} "
+                             "from=${process.env.STATE_from}`);\n");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = nixjail::e2e::baseEnv(), .cwd = repo});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "node action"});
+    git({"tag", "v1"});
+
+    TempDir dir("nixjail-e2e-node-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  jailed:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - id: node
+        uses: example/node-action@v1
+      - run: echo "main said ${{ steps.node.outputs.said }}"
+)Y");
+    auto r = nixjail::e2e::runBinary(
+        {"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
+         "--default-actions-url", "file://" + forge.path().string(), "--action-cache-dir",
+         (cache.path() / "actions").string()},
+        dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "The job uses JavaScript actions: adding 'nodejs' to its root"))
+        << r.out;
+    EXPECT_TRUE(has(r.out, "jailed main v")) << r.out;
+    EXPECT_TRUE(has(r.out, "Node runs with --jitless"))
+        << r.out;  // the default profile has no W+X memory
+    EXPECT_TRUE(has(r.out, "node=/nix/store/")) << r.out;
+    EXPECT_TRUE(has(r.out, "action-writable=false")) << r.out;
+    EXPECT_TRUE(has(r.out, "main said hi jailed")) << r.out;
+    EXPECT_TRUE(has(r.out, "jailed post name=jailed from=pre")) << r.out;
+    EXPECT_TRUE(has(r.out, "Post Run example/node-action@v1")) << r.out;
+}
+
+}  // namespace
