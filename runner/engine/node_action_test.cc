@@ -46,5 +46,23 @@ TEST(NodeAction, ScriptsMustStayInsideTheAction) {
     EXPECT_THROW(actionScript(where, "missing.js", "runs.main"), base::Error);
 }
 
+TEST(NodeAction, ManifestHasPreAndPostConditions) {
+    base::TempDir dir("nixjail-node-");
+    base::writeFile(
+        dir.path() / "action.yml",
+        "name: n\ninputs:\n  Who Else: {default: '${{ github.job }}'}\nruns:\n  using: Node20\n"
+        "  main: m.js\n  pre: p.js\n  post: q.js\n  post-if: failure()\n");
+    const auto m = loadActionManifest(dir.path());
+    EXPECT_EQ(m.using_, "node20");
+    EXPECT_EQ(m.main, "m.js");
+    EXPECT_EQ(m.pre, "p.js");
+    EXPECT_EQ(m.post, "q.js");
+    EXPECT_EQ(m.pre_if, "always()");  // the default
+    EXPECT_EQ(m.post_if, "failure()");
+    ASSERT_TRUE(m.inputs.count("who else"));
+    EXPECT_EQ(*m.inputs.at("who else").default_value, "${{ github.job }}");
+    EXPECT_EQ(inputVariable("who else"), "INPUT_WHO_ELSE");
+}
+
 }  // namespace
 }  // namespace nixjail::runner::engine
