@@ -161,7 +161,12 @@ void JobRun::runPostSteps(StepScope& top) {
             if (!cond)
                 throw base::Error("in post-if of action '" + post.uses +
                                   "': " + cond.error().format());
-            if (!*cond) {
+            // A cancelled or timed-out job's steps are stopped at once: its post steps could not
+            // run.
+            const bool stopped = job_stop_.stop_requested();
+            if (!*cond || stopped) {
+                if (stopped && *cond)
+                    log(LineKind::kWarning, rec.name + " skipped: the job was stopped");
                 rec.outcome = rec.conclusion = Result::kSkipped;
                 observer_.stepFinished(rec);
                 records_.push_back(std::move(rec));

@@ -177,4 +177,24 @@ TEST(ExecNodeE2E, UnknownNodeRuntimeIsAClearError) {
     EXPECT_FALSE(has(r.out, "| ran"));
 }
 
+// A job that runs out of time is stopped at once: its post steps are skipped and say why.
+TEST(ExecNodeE2E, PostStepsOfAStoppedJobAreSkipped) {
+    TempDir dir("nixjail-e2e-node-");
+    fs::create_directories(dir.path() / "act");
+    nixjail::base::writeFile(dir.path() / "act/action.yml",
+                             "name: a\nruns:\n  using: node20\n  main: main.js\n  post: post.js\n");
+    nixjail::base::writeFile(dir.path() / "act/main.js", "console.log('stopped main ran');\n");
+    nixjail::base::writeFile(dir.path() / "act/post.js", "console.log('stopped post ran');\n");
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: nix\n    timeout-minutes: 0.1\n    steps:\n"
+        "      - uses: actions/checkout@v4\n      - name: Act\n        uses: ./act\n"
+        "      - run: sleep 30\n");
+    auto r = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "stopped main ran")) << r.out;
+    EXPECT_FALSE(has(r.out, "stopped post ran")) << r.out;
+    EXPECT_TRUE(has(r.out, "Post Act skipped: the job was stopped")) << r.out;
+}
+
 }  // namespace
