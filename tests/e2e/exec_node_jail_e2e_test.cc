@@ -23,7 +23,8 @@ bool has(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
 }
 
-TEST(ExecNodeJailE2E, JobWithoutNodeRunsAJavaScriptActionInTheJail) {
+// Why this machine cannot run the jail tests, or empty.
+std::string missingPrerequisite() {
     std::string why;
     if (::geteuid() != 0) {
         why = "needs root for the namespace jail (euid is not 0)";
@@ -32,11 +33,21 @@ TEST(ExecNodeJailE2E, JobWithoutNodeRunsAJavaScriptActionInTheJail) {
     } else if (::access("/usr/bin/node", X_OK) != 0) {
         why = "examples/nix builds its nodejs package from /usr/bin/node, which is missing";
     }
-    if (!why.empty()) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    return why;
+}
+
+#define REQUIRE_JAIL_AND_NODE()                                       \
+    do {                                                              \
+        const std::string why = missingPrerequisite();                \
+        if (!why.empty()) {                                           \
+            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT"); \
+            if (strict && std::string(strict) == "1") FAIL() << why;  \
+            GTEST_SKIP() << why;                                      \
+        }                                                             \
+    } while (0)
+
+TEST(ExecNodeJailE2E, JobWithoutNodeRunsAJavaScriptActionInTheJail) {
+    REQUIRE_JAIL_AND_NODE();
     auto env = nixjail::e2e::baseEnv();
     env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
 
@@ -108,6 +119,32 @@ jobs:
     EXPECT_TRUE(has(r.out, "main said hi jailed")) << r.out;
     EXPECT_TRUE(has(r.out, "jailed post name=jailed from=pre")) << r.out;
     EXPECT_TRUE(has(r.out, "Post Run example/node-action@v1")) << r.out;
+}
+
+// A package set without the node package: the job fails before it starts, naming the package.
+TEST(ExecNodeJailE2E, MissingNodePackageIsAClearError) {
+    REQUIRE_JAIL_AND_NODE();
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    TempDir dir("nixjail-e2e-node-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    fs::create_directories(dir.path() / "act");
+    nixjail::base::writeFile(dir.path() / "act/action.yml",
+                             "name: a\nruns:\n  using: node20\n  main: main.js\n");
+    nixjail::base::writeFile(dir.path() / "act/main.js", "console.log('ran');\n");
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: nix\n    env: {NIXJAIL_PACKAGES: bash coreutils}\n"
+        "    steps:\n      - uses: actions/checkout@v4\n      - uses: ./act\n");
+    auto r = nixjail::e2e::runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                                      (nixjail::e2e::kSource / "tests/fixtures/nix").string(),
+                                      "--cache-dir", cache.path().string()},
+                                     dir.path(), env);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    // The local action is found in the working tree before the root is built.
+    EXPECT_TRUE(has(r.out, "The job uses JavaScript actions: adding 'nodejs' to its root"))
+        << r.out;
+    EXPECT_TRUE(has(r.out, "cannot build packages 'bash', 'coreutils', 'nodejs'")) << r.out;
 }
 
 }  // namespace
