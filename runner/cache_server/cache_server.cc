@@ -6,7 +6,6 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -337,7 +336,9 @@ struct CacheServer::Impl {
             failure = jsonError(statusFor(e.why()), e.what());
         } catch (const std::exception& e) {
             // A bug or a broken disk must cost this request, never the server.
-            spdlog::warn("actions cache server: {} {} failed: {}", head.method, path, e.what());
+            if (config.logger)
+                config.logger->debug("actions cache: {} {} failed: {}", head.method, path,
+                                     e.what());
             failure = jsonError(500, e.what());
         }
         co_return failure;

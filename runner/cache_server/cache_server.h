@@ -2,6 +2,8 @@
 // ACTIONS_CACHE_URL points to), backed by a CacheStore on local disk.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -22,6 +24,8 @@ struct CacheServerConfig {
     std::string bind_address = "127.0.0.1";
     std::uint16_t port = 0;  // 0: any free port
     std::chrono::steady_clock::duration upload_idle_limit = kDefaultUploadIdleLimit;
+    // Where failed requests are logged (at debug: the client gets the message); null = nowhere.
+    std::shared_ptr<spdlog::logger> logger;
 };
 
 // Owns the listening socket, the store and one io thread; the destructor stops them and drops
