@@ -257,6 +257,12 @@ TEST_F(CacheServerTest, TwentyMiBUploadStreamsInChunks) {
                     "Range: bytes=1000-1999\r\n");
     EXPECT_EQ(statusOf(part), 206);
     EXPECT_EQ(bodyOf(part), data.substr(1000, 1000));
+    auto head = raw(server->port(), "HEAD " + location.substr(location.find("/_apis")) +
+                                        " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(statusOf(head), 200);
+    EXPECT_NE(head.find("Content-Length: " + std::to_string(data.size())), std::string::npos)
+        << head;
+    EXPECT_EQ(bodyOf(head), "");
 }
 
 TEST_F(CacheServerTest, StopDuringAnUploadLeavesNoHalfEntry) {
