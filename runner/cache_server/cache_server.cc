@@ -1,5 +1,5 @@
-// CacheServer: one io thread with a coroutine per connection. Requests are HTTP/1.1 with
-// keep-alive; a request whose body was not read to the end closes its connection.
+// CacheServer: the artifactcache routes over CacheStore, with one io thread and a coroutine per
+// connection (http_connection.cc); authorisation by bearer token or signed archive URL.
 #include "runner/cache_server/cache_server.h"
 
 #include <fmt/format.h>
@@ -20,7 +20,7 @@
 #include "proxy/asio_config.h"
 #include "proxy/http_parser.h"
 #include "runner/base/error.h"
-#include "runner/cache_server/body_decoder.h"
+#include "runner/cache_server/http_connection.h"
 #include "runner/cache_server/request_parts.h"
 
 namespace nixjail::runner::cache_server {
@@ -34,44 +34,12 @@ namespace {
 
 constexpr std::string_view kApiPrefix = "/_apis/artifactcache/";
 constexpr std::size_t kMaxJsonBody = 64 * 1024;
-constexpr std::size_t kIoChunk = 256 * 1024;
 
 std::string hex(const unsigned char* p, std::size_t n) {
     std::string out;
     out.reserve(n * 2);
     for (std::size_t i = 0; i < n; ++i) out += fmt::format("{:02x}", p[i]);
     return out;
-}
-
-std::string reason(int status) {
-    switch (status) {
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 204:
-            return "No Content";
-        case 206:
-            return "Partial Content";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 409:
-            return "Conflict";
-        case 413:
-            return "Payload Too Large";
-        case 416:
-            return "Range Not Satisfiable";
-        case 431:
-            return "Request Header Fields Too Large";
-        default:
-            return "Internal Server Error";
-    }
 }
 
 int statusFor(CacheRefusal why) {
@@ -96,20 +64,6 @@ std::optional<std::uint64_t> parseId(std::string_view s) {
     if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;
 }
-
-// What a handler answers. Handlers return it and only the session loop sends it: g++ 12
-// mishandles temporaries inside co_await expressions (double destruction).
-struct Response {
-    int status = 200;
-    std::string body;
-    std::string content_type = "application/json";
-    bool keep = true;     // false: close the connection after answering
-    std::string extra;    // more header lines, each ending in CRLF
-    base::UniqueFd file;  // when valid, the body is [first, first+length) of this file
-    std::uint64_t first = 0;
-    std::uint64_t length = 0;
-    bool head_only = false;
-};
 
 Response jsonOk(const Json& j) { return Response{200, j.dump()}; }
 
@@ -160,7 +114,14 @@ struct CacheServer::Impl {
                 co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
             if (ec) continue;  // e.g. EMFILE: this client is lost, the server keeps accepting
-            asio::co_spawn(io, session(std::move(sock)), asio::detached);
+            asio::co_spawn(io,
+                           serveConnection(
+                               std::move(sock),
+                               [this](const http::RequestHead& head, RequestBody& body) {
+                                   return handle(head, body);
+                               },
+                               [this](std::uint64_t n) { store.countDownload(n); }),
+                           asio::detached);
         }
     }
 
@@ -194,78 +155,7 @@ struct CacheServer::Impl {
     }
 
     // One connection: read a head, answer it, repeat while the client keeps the connection.
-    awaitable<void> session(tcp::socket sock) {
-        std::string buf;
-        std::vector<char> tmp(kIoChunk);
-        std::error_code ec;
-        for (;;) {
-            std::optional<std::size_t> end;
-            bool tooLarge = false;
-            while (!(end = http::findHeadEnd(buf))) {
-                if (buf.size() > http::kMaxHeadSize) {
-                    tooLarge = true;
-                    break;
-                }
-                auto n = co_await sock.async_read_some(
-                    asio::buffer(tmp), asio::redirect_error(asio::use_awaitable, ec));
-                if (ec) co_return;
-                buf.append(tmp.data(), n);
-            }
-            Response r;
-            bool keep = false;
-            if (tooLarge) {
-                r = jsonError(431, "request head too large");
-            } else {
-                auto head = http::parseRequestHead(std::string_view(buf).substr(0, *end));
-                buf.erase(0, *end);
-                auto framing =
-                    head ? http::requestBodyFraming(*head)
-                         : base::Result<http::BodyFraming, std::string>(http::BodyFraming{});
-                if (!head) {
-                    r = jsonError(400, "malformed request: " + head.error());
-                } else if (!framing) {
-                    r = jsonError(400, "malformed request: " + framing.error());
-                } else {
-                    Body body{sock, buf, tmp, BodyDecoder(*framing)};
-                    r = co_await handle(*head, body);
-                    keep = r.keep && body.decoder.done() &&
-                           !http::headerHasToken(head->headers, "Connection", "close") &&
-                           head->version == "HTTP/1.1";
-                }
-            }
-            r.keep = keep;
-            if (!co_await send(sock, r) || !keep) co_return;
-        }
-    }
-
-    // The request body, decoded as it is read.
-    struct Body {
-        tcp::socket& sock;
-        std::string& buf;  // bytes read past the head
-        std::vector<char>& tmp;
-        BodyDecoder decoder;
-
-        // Appends the next decoded bytes to `out`; false at the end of the body or on error.
-        awaitable<bool> next(std::string& out) {
-            for (;;) {
-                if (decoder.done() || decoder.failed()) co_return false;
-                if (!buf.empty()) {
-                    auto used = decoder.consume(buf, out);
-                    buf.erase(0, used);
-                    if (decoder.failed()) co_return false;
-                    if (!out.empty()) co_return true;
-                    continue;
-                }
-                std::error_code ec;
-                auto n = co_await sock.async_read_some(
-                    asio::buffer(tmp), asio::redirect_error(asio::use_awaitable, ec));
-                if (ec) co_return false;
-                buf.append(tmp.data(), n);
-            }
-        }
-    };
-
-    awaitable<std::optional<std::string>> readSmallBody(Body& body) {
+    awaitable<std::optional<std::string>> readSmallBody(RequestBody& body) {
         std::string all, piece;
         while (co_await body.next(piece)) {
             all += piece;
@@ -276,38 +166,7 @@ struct CacheServer::Impl {
         co_return all;
     }
 
-    // Writes the response (streaming a file body from disk in pieces); false when the client left.
-    awaitable<bool> send(tcp::socket& sock, const Response& r) {
-        const std::uint64_t length = r.file ? r.length : r.body.size();
-        std::string out = fmt::format(
-            "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n{}{}{}\r\n", r.status, reason(r.status),
-            length, r.body.empty() ? "" : "Content-Type: " + r.content_type + "\r\n", r.extra,
-            r.keep ? "" : "Connection: close\r\n");
-        if (!r.file && !r.head_only) out += r.body;
-        std::error_code ec;
-        co_await asio::async_write(sock, asio::buffer(out),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return false;
-        if (!r.file || r.head_only) co_return true;
-        std::vector<char> chunk(kIoChunk);
-        for (std::uint64_t off = r.first, left = r.length; left > 0;) {
-            ssize_t n =
-                ::pread(r.file.get(), chunk.data(), std::min<std::uint64_t>(left, chunk.size()),
-                        static_cast<off_t>(off));
-            if (n <= 0)
-                co_return false;  // the length is already promised: closing tells the client
-            co_await asio::async_write(sock,
-                                       asio::buffer(chunk.data(), static_cast<std::size_t>(n)),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-            if (ec) co_return false;
-            off += static_cast<std::uint64_t>(n);
-            left -= static_cast<std::uint64_t>(n);
-            store.countDownload(static_cast<std::uint64_t>(n));
-        }
-        co_return true;
-    }
-
-    awaitable<Response> handle(const http::RequestHead& head, Body& body) {
+    awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
         std::string path(http::pathWithoutQuery(head.target));
         if (!path.starts_with(kApiPrefix)) co_return jsonError(404, "no such API: " + path);
         std::string_view route = std::string_view(path).substr(kApiPrefix.size());
@@ -372,7 +231,7 @@ struct CacheServer::Impl {
                                                  hit->id, signature(hit->scope, hit->id))}});
     }
 
-    awaitable<Response> reserve(Body& body, const std::string& scope) {
+    awaitable<Response> reserve(RequestBody& body, const std::string& scope) {
         auto text = co_await readSmallBody(body);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("key") || !j["key"].is_string() ||
@@ -387,8 +246,8 @@ struct CacheServer::Impl {
         co_return jsonOk(Json{{"cacheId", id}});
     }
 
-    awaitable<Response> upload(const http::RequestHead& head, Body& body, const std::string& scope,
-                               std::uint64_t id) {
+    awaitable<Response> upload(const http::RequestHead& head, RequestBody& body,
+                               const std::string& scope, std::uint64_t id) {
         const auto* cr = http::findHeader(head.headers, "Content-Range");
         auto range = cr ? parseContentRange(cr->value) : std::nullopt;
         if (!range) co_return jsonError(400, "upload chunk needs 'Content-Range: bytes a-b/*'");
@@ -412,7 +271,7 @@ struct CacheServer::Impl {
         co_return noContent();
     }
 
-    awaitable<Response> commit(Body& body, const std::string& scope, std::uint64_t id) {
+    awaitable<Response> commit(RequestBody& body, const std::string& scope, std::uint64_t id) {
         auto text = co_await readSmallBody(body);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned()) {

@@ -1,0 +1,147 @@
+// The cache server's connection loop: heads, bodies, keep-alive, streamed file answers.
+#include "runner/cache_server/http_connection.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace nixjail::runner::cache_server {
+
+namespace http = proxy::http;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kIoChunk = 256 * 1024;
+
+std::string reason(int status) {
+    switch (status) {
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 204:
+            return "No Content";
+        case 206:
+            return "Partial Content";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "Payload Too Large";
+        case 416:
+            return "Range Not Satisfiable";
+        case 431:
+            return "Request Header Fields Too Large";
+        default:
+            return "Internal Server Error";
+    }
+}
+
+Response errorResponse(int status, const std::string& message) {
+    return Response{status, nlohmann::json{{"message", message}}.dump(), "application/json", false};
+}
+
+// Writes the response (streaming a file body from disk in pieces); false when the client left.
+asio::awaitable<bool> send(tcp::socket& sock, const Response& r,
+                           const std::function<void(std::uint64_t)>& on_file_bytes) {
+    const std::uint64_t length = r.file ? r.length : r.body.size();
+    std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Length: {}\r\n{}{}{}\r\n", r.status,
+                                  reason(r.status), length,
+                                  r.body.empty() ? "" : "Content-Type: " + r.content_type + "\r\n",
+                                  r.extra, r.keep ? "" : "Connection: close\r\n");
+    if (!r.file && !r.head_only) out += r.body;
+    std::error_code ec;
+    co_await asio::async_write(sock, asio::buffer(out),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    if (!r.file || r.head_only) co_return true;
+    std::vector<char> chunk(kIoChunk);
+    for (std::uint64_t off = r.first, left = r.length; left > 0;) {
+        ssize_t n = ::pread(r.file.get(), chunk.data(), std::min<std::uint64_t>(left, chunk.size()),
+                            static_cast<off_t>(off));
+        if (n <= 0) co_return false;  // the length is already promised: closing tells the client
+        co_await asio::async_write(sock, asio::buffer(chunk.data(), static_cast<std::size_t>(n)),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return false;
+        off += static_cast<std::uint64_t>(n);
+        left -= static_cast<std::uint64_t>(n);
+        on_file_bytes(static_cast<std::uint64_t>(n));
+    }
+    co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<bool> RequestBody::next(std::string& out) {
+    for (;;) {
+        if (decoder.done() || decoder.failed()) co_return false;
+        if (!buf.empty()) {
+            auto used = decoder.consume(buf, out);
+            buf.erase(0, used);
+            if (decoder.failed()) co_return false;
+            if (!out.empty()) co_return true;
+            continue;
+        }
+        std::error_code ec;
+        auto n = co_await sock.async_read_some(asio::buffer(tmp),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return false;
+        buf.append(tmp.data(), n);
+    }
+}
+
+asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
+                                      std::function<void(std::uint64_t)> on_file_bytes) {
+    std::string buf;
+    std::vector<char> tmp(kIoChunk);
+    std::error_code ec;
+    for (;;) {
+        std::optional<std::size_t> end;
+        bool tooLarge = false;
+        while (!(end = http::findHeadEnd(buf))) {
+            if (buf.size() > http::kMaxHeadSize) {
+                tooLarge = true;
+                break;
+            }
+            auto n = co_await sock.async_read_some(asio::buffer(tmp),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            buf.append(tmp.data(), n);
+        }
+        Response r;
+        bool keep = false;
+        if (tooLarge) {
+            r = errorResponse(431, "request head too large");
+        } else {
+            auto head = http::parseRequestHead(std::string_view(buf).substr(0, *end));
+            buf.erase(0, *end);
+            auto framing = head ? http::requestBodyFraming(*head)
+                                : base::Result<http::BodyFraming, std::string>(http::BodyFraming{});
+            if (!head) {
+                r = errorResponse(400, "malformed request: " + head.error());
+            } else if (!framing) {
+                r = errorResponse(400, "malformed request: " + framing.error());
+            } else {
+                RequestBody body{sock, buf, tmp, BodyDecoder(*framing)};
+                r = co_await handler(*head, body);
+                keep = r.keep && body.decoder.done() &&
+                       !http::headerHasToken(head->headers, "Connection", "close") &&
+                       head->version == "HTTP/1.1";
+            }
+        }
+        r.keep = keep;
+        if (!co_await send(sock, r, on_file_bytes) || !keep) co_return;
+    }
+}
+
+}  // namespace nixjail::runner::cache_server

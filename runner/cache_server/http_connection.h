@@ -1,0 +1,51 @@
+// One HTTP/1.1 connection of the cache server: reads request heads (with the proxy's fuzzed
+// parser), hands each request and its streaming body to a handler, writes the handler's answer
+// (a file body streamed from disk), and keeps the connection while both sides allow it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "proxy/asio_config.h"
+#include "proxy/http_parser.h"
+#include "runner/base/unique_fd.h"
+#include "runner/cache_server/body_decoder.h"
+
+namespace nixjail::runner::cache_server {
+
+// What a handler answers. Handlers return it and only the connection loop sends it: g++ 12
+// mishandles temporaries inside co_await expressions (double destruction).
+struct Response {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    bool keep = true;     // false: close the connection after answering
+    std::string extra;    // more header lines, each ending in CRLF
+    base::UniqueFd file;  // when valid, the body is [first, first+length) of this file
+    std::uint64_t first = 0;
+    std::uint64_t length = 0;
+    bool head_only = false;
+};
+
+// The request body, decoded as it is read from the socket.
+struct RequestBody {
+    asio::ip::tcp::socket& sock;
+    std::string& buf;  // bytes read past the head
+    std::vector<char>& tmp;
+    BodyDecoder decoder;
+
+    // Appends the next decoded bytes to `out`; false at the end of the body or on error.
+    asio::awaitable<bool> next(std::string& out);
+};
+
+using RequestHandler =
+    std::function<asio::awaitable<Response>(const proxy::http::RequestHead&, RequestBody&)>;
+
+// Serves requests on `sock` until the client or an error closes it; `on_file_bytes` counts
+// the bytes of file bodies sent. Malformed heads and framing get 400, oversized heads 431.
+asio::awaitable<void> serveConnection(asio::ip::tcp::socket sock, RequestHandler handler,
+                                      std::function<void(std::uint64_t)> on_file_bytes);
+
+}  // namespace nixjail::runner::cache_server
