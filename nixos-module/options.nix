@@ -79,10 +79,10 @@ let
       profile = mkOption {
         type = types.enum [
           "default"
-          "jit"
+          "jit-runtime"
         ];
         default = "default";
-        description = "The jail's hardening profile; `jit` allows writable+executable memory.";
+        description = "The jail's hardening profile; `jit-runtime` allows writable+executable memory.";
       };
     };
   };

@@ -46,6 +46,7 @@ struct ExecFlags {
     bool list = false;
     bool dry_run = false;
     std::string executor = "host";
+    std::string profile = "default";
     std::string packages;
     std::string nixpkgs;
     std::string cache_dir;
@@ -216,6 +217,11 @@ int runExec(const ExecFlags& f) {
 
     opts.default_actions_url = f.default_actions_url;
     opts.action_cache_dir = f.action_cache_dir;
+    if (f.profile == "jit-runtime") {
+        opts.profile = executor::HardeningProfile::kJitRuntime;
+    } else if (f.profile != "default") {
+        throw base::Error("unknown hardening profile '" + f.profile + "'; choose default or jit-runtime");
+    }
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
     auto executor = executor::makeExecutor(f.executor);
     opts.executor = executor.get();
@@ -357,6 +363,9 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--json-summary", flags->json_summary, "write jobs, steps, results and outputs as JSON here");
     cmd->add_flag("-l,--list", flags->list, "list workflows and jobs, run nothing");
     cmd->add_flag("-n,--dry-run", flags->dry_run, "show what would run, run nothing");
+    cmd->add_option("--profile", flags->profile,
+                    "hardening profile of the jail: default, or jit-runtime (allows writable+executable memory "
+                    "for JIT runtimes such as node and the JVM)");
     cmd->add_option("--executor", flags->executor,
                     "where steps run: auto (systemd where it is PID 1, else namespace), namespace (the built-in "
                     "jail), systemd, sandbox-exec (macOS) or host (no isolation, for debugging)");

@@ -19,7 +19,7 @@ using std::chrono::milliseconds;
 
 struct LabelConfig {
     std::vector<std::string> packages;  // Nix attributes every job with this label gets
-    std::string profile = "default";    // hardening profile: default | jit
+    std::string profile = "default";    // hardening profile: default | jit-runtime
     std::string policy;                 // the network policy for jobs with this label
 };
 

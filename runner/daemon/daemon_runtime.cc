@@ -5,9 +5,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "executor/host/host_executor.h"
+#include "executor/executor_factory.h"
 #include "executor/namespace/namespace_executor.h"
-#include "executor/systemd/systemd_executor.h"
 #include "proxy/policy.h"
 #include "runner/base/error.h"
 #include "runner/daemon/job_dirs.h"
@@ -57,26 +56,6 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
         return std::make_unique<JsonMessageFlag>();
     }
 };
-
-std::unique_ptr<executor::Executor> makeExecutor(const std::string& backend,
-                                                 const std::shared_ptr<spdlog::logger>& log) {
-    if (backend == "host") return std::make_unique<executor::HostExecutor>();
-    // auto: systemd's transient units where systemd manages the machine, else the built-in jail.
-    if (backend == "systemd" || (backend == "auto" && executor::systemdIsPid1())) {
-        executor::SystemdOptions options;
-        options.cancel_grace = std::chrono::milliseconds(1000);  // a forge cancel ends within 2 s
-        options.logger = log;
-        return executor::makeSystemdExecutor(options);
-    }
-    if (backend == "namespace" || backend == "auto") {
-        executor::NamespaceOptions options;
-        options.cancel_grace = std::chrono::milliseconds(1000);
-        options.logger = log;
-        return std::make_unique<executor::NamespaceExecutor>(options);
-    }
-    throw base::Error("executor.backend '" + backend +
-                      "' is unknown; use auto, namespace, systemd or host");
-}
 
 // Leftovers of a runner that died: jails' cgroups and staging directories, and jobs the database
 // still shows running (failed now, and told to the forge so it need not wait for its zombie timer).
@@ -162,7 +141,9 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     m.fetch_client = std::make_unique<forge::ForgejoClient>(forge::ForgeEndpoint{
         m.runner.address, m.runner.uuid, m.runner.token, cfg.runner.fetch_timeout});
     m.store = std::make_unique<store::JobStore>(cfg.database);
-    m.executor = makeExecutor(cfg.executor.backend, m.log);
+    // A forge cancel must end a job within 2 s: SIGTERM, then SIGKILL after 1 s.
+    m.executor = executor::makeExecutor(cfg.executor.backend,
+                                        {.cancel_grace = std::chrono::milliseconds(1000), .logger = m.log});
     m.job_dirs = std::make_unique<JobDirs>(m.runner.uuid, *m.log);
     sweepAtStartup(m.executor->name(), m.job_dirs->swept(), *m.store, *m.report_client, *m.log);
 

@@ -163,7 +163,7 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
         auto it = cfg.labels.find(l);
         if (it == cfg.labels.end()) continue;
         o.packages = it->second.packages;
-        if (it->second.profile == "jit") o.profile = executor::HardeningProfile::kJitRuntime;
+        if (it->second.profile == "jit-runtime") o.profile = executor::HardeningProfile::kJitRuntime;
         if (auto policy = res.label_policies.find(l); policy != res.label_policies.end()) {
             o.network.label_policy = policy->second;
         }

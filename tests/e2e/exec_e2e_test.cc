@@ -289,6 +289,15 @@ TEST(ExecE2E, CheckoutWithSubmodules) {
         << r.out;
 }
 
+TEST(ExecE2E, UnknownProfileOrExecutorIsAClearError) {
+    auto profile = runBinary({"exec", "-W", "examples/ci.yml", "--profile", "lenient"});
+    EXPECT_EQ(profile.exit_code, 1);
+    EXPECT_TRUE(has(profile.err, "unknown hardening profile 'lenient'; choose default or jit-runtime")) << profile.err;
+    auto executor = runBinary({"exec", "-W", "examples/ci.yml", "--executor", "docker"});
+    EXPECT_EQ(executor.exit_code, 1);
+    EXPECT_TRUE(has(executor.err, "unknown executor 'docker'")) << executor.err;
+}
+
 TEST(ExecE2E, CheckoutRejectsAnUnknownSubmodulesValue) {
     TempDir dir;
     nixjail::base::writeFile(dir.path() / "w.yml", R"(on: push

@@ -97,7 +97,7 @@ TEST_F(ModuleConfig, EverythingSetIsReadBack) {
     ASSERT_EQ(cfg.labels.size(), 2u);
     EXPECT_EQ(cfg.labels.at("nix").packages, (std::vector<std::string>{"bash", "coreutils"}));
     EXPECT_EQ(cfg.labels.at("nix").policy, "/etc/nixjail/nix-policy.yaml");
-    EXPECT_EQ(cfg.labels.at("nix-jit").profile, "jit");
+    EXPECT_EQ(cfg.labels.at("nix-jit").profile, "jit-runtime");
     EXPECT_EQ(cfg.cache.dir, "/var/cache/nixjail-runner/ci");
     EXPECT_EQ(cfg.cache.storage, "auto");
     EXPECT_EQ(cfg.cache.git_budget, 10ull << 30);

@@ -37,7 +37,7 @@ let
           ];
           nix-jit = {
             packages = [ "nodejs" ];
-            profile = "jit";
+            profile = "jit-runtime";
           };
         };
         policies = {

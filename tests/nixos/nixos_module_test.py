@@ -126,7 +126,7 @@ def check_settings(c, repo, d):
     c.eq("labels.nix", ci["labels"]["nix"],
          {"packages": ["bash", "coreutils"], "profile": "default", "policy": "/etc/nixjail/nix-policy.yaml"})
     c.eq("labels.nix-jit", ci["labels"]["nix-jit"], {
-        "packages": ["nodejs"], "profile": "jit",
+        "packages": ["nodejs"], "profile": "jit-runtime",
         "policy": "/nix/store/00000000000000000000000000000000-nixjail-policy-ci-nix-jit.yaml"})
     c.eq("inline policy document", d["instances"]["ci"]["policyDocuments"]["nix-jit"],
          {"rules": [{"host": "registry.npmjs.org", "methods": ["GET"], "action": "allow"}]})
