@@ -153,6 +153,10 @@ void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids
 }
 
 int runExec(const ExecFlags& f) {
+    // Before any thread exists (cache server, proxies, jobs): every later thread inherits the
+    // blocked signals, so SIGINT/SIGTERM always reach the canceller instead of killing the process.
+    std::stop_source stop;
+    SignalCanceller signals(stop);
     fs::path repo = fs::absolute(f.directory).lexically_normal();
     if (!repo.has_filename()) repo = repo.parent_path();
     // Flags first, so their mistakes are reported before anything is read or run.
@@ -291,8 +295,6 @@ int runExec(const ExecFlags& f) {
     engine::SecretMasker masker;
     for (const auto& [k, v] : opts.secrets) masker.add(v);
     if (cacheServer) masker.add(cacheToken.reveal());
-    std::stop_source stop;
-    SignalCanceller signals(stop);
     auto isTrue = [](const std::map<std::string, std::string>& m) {
         auto it = m.find("ACTIONS_STEP_DEBUG");
         return it != m.end() && it->second == "true";
