@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     const std::string step = "echo hello from the step";
     nixjail::base::writeFile(dir.path() / "wf.yml",
                              "on: push\njobs:\n  one:\n    runs-on: nix\n    steps:\n      - run: " + step + "\n");
-    const std::vector<std::string> exec{NIXJAIL_BINARY, "exec", "-W", "wf.yml"};
+    const std::vector<std::string> exec{NIXJAIL_BINARY, "exec", "--executor", "host", "-W", "wf.yml"};
     const std::vector<std::string> bash{"bash", "-c", step};
     std::vector<double> tExec, tBash;
     runOnce(exec, dir.path());  // warm the page cache for both

@@ -45,7 +45,7 @@ struct ExecFlags {
     std::string json_summary;
     bool list = false;
     bool dry_run = false;
-    std::string executor = "host";
+    std::string executor = "auto";
     std::string profile = "default";
     std::string packages;
     std::string nixpkgs;

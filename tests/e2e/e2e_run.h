@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -45,6 +46,16 @@ inline Run runBinary(std::vector<std::string> args, const std::filesystem::path&
         {.argv = args, .env = env, .cwd = cwd, .stdout_fd = out.get(), .stderr_fd = err.get()});
     auto st = child.wait();
     return {st.exitCode(), base::readFile(outPath), base::readFile(errPath)};
+}
+
+// `exec` with the host executor (exec's default is the jail, which needs root and Nix): for the
+// tests of workflow semantics, which must run anywhere.
+inline Run runHostExec(std::vector<std::string> args, const std::filesystem::path& cwd = kSource,
+                       std::vector<std::string> env = baseEnv()) {
+    if (!args.empty() && args[0] == "exec" && std::find(args.begin(), args.end(), "--executor") == args.end()) {
+        args.insert(args.begin() + 1, {"--executor", "host"});
+    }
+    return runBinary(std::move(args), cwd, std::move(env));
 }
 
 }  // namespace nixjail::e2e

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using nixjail::base::TempDir;
 using nixjail::e2e::kSource;
-using nixjail::e2e::runBinary;
+using nixjail::e2e::runHostExec;
 
 bool has(const std::string& hay, const std::string& needle) {
     return hay.find(needle) != std::string::npos;
@@ -37,7 +37,7 @@ struct ExecCacheE2E : ::testing::Test {
             "--json-summary",
             summary.string()};
         args.insert(args.end(), extra.begin(), extra.end());
-        return runBinary(args);
+        return runHostExec(args);
     }
 };
 
@@ -73,7 +73,7 @@ TEST_F(ExecCacheE2E, NoCacheServerLeavesTheUrlUnset) {
 
 TEST_F(ExecCacheE2E, AnUnusableCacheDirectoryWarnsAndTheRunGoesOn) {
     nixjail::base::writeFile(tmp.path() / "not-a-dir", "a file");
-    auto r = runBinary({"exec", "-W", "tests/e2e/workflows/actions_cache.yml", "-j", "no-server",
+    auto r = runHostExec({"exec", "-W", "tests/e2e/workflows/actions_cache.yml", "-j", "no-server",
                         "--cache-server-dir", (tmp.path() / "not-a-dir" / "sub").string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.err, "running without an actions/cache server")) << r.err;

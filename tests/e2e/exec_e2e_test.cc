@@ -27,7 +27,7 @@ using nixjail::base::TempDir;
 
 using nixjail::e2e::baseEnv;
 using nixjail::e2e::kSource;
-using nixjail::e2e::runBinary;
+using nixjail::e2e::runHostExec;
 
 const fs::path kWorkflows = kSource / "tests/e2e/workflows";
 
@@ -36,7 +36,7 @@ bool has(const std::string& hay, const std::string& needle) { return hay.find(ne
 TEST(ExecE2E, ExampleWorkflowSucceedsAndWritesSummary) {
     TempDir tmp;
     auto summaryPath = tmp.path() / "summary.json";
-    auto r = runBinary({"exec", "-W", "examples/ci.yml", "--secret", "DEMO_TOKEN=hunter2-token",
+    auto r = runHostExec({"exec", "-W", "examples/ci.yml", "--secret", "DEMO_TOKEN=hunter2-token",
                         "--json-summary", summaryPath.string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_FALSE(has(r.out, "hunter2-token"));
@@ -71,7 +71,7 @@ TEST(ExecE2E, ExampleWorkflowSucceedsAndWritesSummary) {
 }
 
 TEST(ExecE2E, OutputsFlowThroughNeedsToEveryMatrixInstance) {
-    auto r = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--secret", "MULTI=first-line\nsecond-line"});
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--secret", "MULTI=first-line\nsecond-line"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     for (int n = 1; n <= 3; ++n) EXPECT_TRUE(has(r.out, "consume " + std::to_string(n) + " got from-produce")) << r.out;
     EXPECT_FALSE(has(r.out, "first-line"));
@@ -81,7 +81,7 @@ TEST(ExecE2E, OutputsFlowThroughNeedsToEveryMatrixInstance) {
 TEST(ExecE2E, FailingJobGivesExitCodeOneAndSkipsDependents) {
     TempDir tmp;
     auto summaryPath = tmp.path() / "s.json";
-    auto r = runBinary({"exec", "-W", (kWorkflows / "failing.yml").string(), "--json-summary", summaryPath.string()});
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "failing.yml").string(), "--json-summary", summaryPath.string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(has(r.out, "Process completed with exit code 4."));
     EXPECT_TRUE(has(r.out, "cleanup-ran"));
@@ -96,7 +96,7 @@ TEST(ExecE2E, WorkflowDispatchInputsWithDefaults) {
     TempDir tmp;
     auto event = tmp.path() / "event.json";
     nixjail::base::writeFile(event, R"({"inputs": {}})");
-    auto r = runBinary({"exec", "-W", (kWorkflows / "dispatch.yml").string(), "--event", "workflow_dispatch",
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "dispatch.yml").string(), "--event", "workflow_dispatch",
                         "--eventpath", event.string(), "--input", "target=staging"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "level=warn target=staging event=workflow_dispatch payload=staging")) << r.out;
@@ -106,44 +106,44 @@ TEST(ExecE2E, DebugLinesOnlyWithVerboseOrStepDebug) {
     TempDir dir;
     nixjail::base::writeFile(dir.path() / "w.yml",
                              "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - run: echo '::debug::deep detail'\n");
-    auto quiet = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    auto quiet = runHostExec({"exec", "-W", "w.yml"}, dir.path());
     EXPECT_FALSE(has(quiet.out, "Debug: deep detail")) << quiet.out;
-    auto verbose = runBinary({"exec", "-W", "w.yml", "--verbose"}, dir.path());
+    auto verbose = runHostExec({"exec", "-W", "w.yml", "--verbose"}, dir.path());
     EXPECT_TRUE(has(verbose.out, "Debug: deep detail")) << verbose.out;
     EXPECT_TRUE(has(verbose.out, "Debug: shell: bash -e ")) << verbose.out;
-    auto secret = runBinary({"exec", "-W", "w.yml", "--secret", "ACTIONS_STEP_DEBUG=true"}, dir.path());
+    auto secret = runHostExec({"exec", "-W", "w.yml", "--secret", "ACTIONS_STEP_DEBUG=true"}, dir.path());
     EXPECT_TRUE(has(secret.out, "Debug: deep detail")) << secret.out;
 }
 
 TEST(ExecE2E, NoWorkflowForTheEventIsAClearError) {
-    auto r = runBinary({"exec", "-W", (kWorkflows / "dispatch.yml").string()});
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "dispatch.yml").string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(has(r.err, "no workflow is triggered by event 'push'")) << r.err;
 }
 
 TEST(ExecE2E, JobSelectionRunsTheJobAndWhatItNeeds) {
-    auto r = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "-j", "produce"});
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "outputs.yml").string(), "-j", "produce"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "job produce"));
     EXPECT_FALSE(has(r.out, "job consume"));
-    auto unknown = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "-j", "nope"});
+    auto unknown = runHostExec({"exec", "-W", (kWorkflows / "outputs.yml").string(), "-j", "nope"});
     EXPECT_EQ(unknown.exit_code, 1);
     EXPECT_TRUE(has(unknown.err, "no workflow has a job 'nope'"));
 }
 
 TEST(ExecE2E, MatrixFilterKeepsMatchingCombinations) {
-    auto r = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--matrix", "n:2"});
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--matrix", "n:2"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "consume 2 got"));
     EXPECT_FALSE(has(r.out, "consume 1 got"));
 }
 
 TEST(ExecE2E, ListAndDryRunRunNothing) {
-    auto list = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--list"});
+    auto list = runHostExec({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--list"});
     ASSERT_EQ(list.exit_code, 0) << list.err;
     EXPECT_TRUE(std::regex_search(list.out, std::regex("outputs.yml +consume +consume +produce +push,workflow_dispatch")))
         << list.out;
-    auto dry = runBinary({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--dry-run"});
+    auto dry = runHostExec({"exec", "-W", (kWorkflows / "outputs.yml").string(), "--dry-run"});
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
     EXPECT_TRUE(has(dry.out, "job consume (3) (after produce)")) << dry.out;
     EXPECT_FALSE(has(dry.out, "got from-produce"));
@@ -151,29 +151,29 @@ TEST(ExecE2E, ListAndDryRunRunNothing) {
 
 TEST(ExecE2E, InvalidWorkflowsGiveFileLineAndColumn) {
     const fs::path inv = kSource / "tests/e2e/invalid";
-    auto yaml = runBinary({"exec", "-W", (inv / "bad_yaml.yml").string()});
+    auto yaml = runHostExec({"exec", "-W", (inv / "bad_yaml.yml").string()});
     EXPECT_EQ(yaml.exit_code, 1);
     EXPECT_TRUE(std::regex_search(yaml.err, std::regex("bad_yaml.yml:[0-9]+:[0-9]+: invalid YAML"))) << yaml.err;
-    auto cycle = runBinary({"exec", "-W", (inv / "cycle.yml").string()});
+    auto cycle = runHostExec({"exec", "-W", (inv / "cycle.yml").string()});
     EXPECT_EQ(cycle.exit_code, 1);
     EXPECT_TRUE(has(cycle.err, "cycle")) << cycle.err;
-    auto need = runBinary({"exec", "-W", (inv / "unknown_need.yml").string()});
+    auto need = runHostExec({"exec", "-W", (inv / "unknown_need.yml").string()});
     EXPECT_TRUE(has(need.err, "needs unknown job 'biuld'; did you mean 'build'?")) << need.err;
-    auto shell = runBinary({"exec", "-W", (inv / "bad_shell.yml").string()});
+    auto shell = runHostExec({"exec", "-W", (inv / "bad_shell.yml").string()});
     EXPECT_TRUE(std::regex_search(shell.err, std::regex("bad_shell.yml:6:9: unknown shell 'fish'"))) << shell.err;
 }
 
 TEST(ExecE2E, BadExpressionFailsTheStepAndShowsIt) {
-    auto r = runBinary({"exec", "-W", (kSource / "tests/e2e/invalid/bad_expression.yml").string()});
+    auto r = runHostExec({"exec", "-W", (kSource / "tests/e2e/invalid/bad_expression.yml").string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(has(r.out, "contains('a')")) << r.out;
 }
 
 TEST(ExecE2E, BadFlagsAreReportedBriefly) {
-    auto r = runBinary({"exec", "--secret-file", "/nonexistent/secrets"});
+    auto r = runHostExec({"exec", "--secret-file", "/nonexistent/secrets"});
     EXPECT_NE(r.exit_code, 0);
     EXPECT_TRUE(has(r.err, "/nonexistent/secrets")) << r.err;
-    auto bad = runBinary({"exec", "--no-such-flag"});
+    auto bad = runHostExec({"exec", "--no-such-flag"});
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_TRUE(has(bad.err, "--no-such-flag")) << bad.err;
 }
@@ -207,14 +207,14 @@ runs:
     git({"commit", "-qm", "action"});
     git({"tag", "v1"});
     TempDir cache("nixjail-action-cache-");
-    auto r = runBinary({"exec", "-W", (kWorkflows / "remote.yml").string(), "--default-actions-url",
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "remote.yml").string(), "--default-actions-url",
                         "file://" + forge.path().string(), "--action-cache-dir", cache.path().string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "remote said hi e2e from example_hello-action@v1")) << r.out;
     EXPECT_TRUE(has(r.out, "sub-action-ran"));
     EXPECT_TRUE(fs::exists(cache.path() / "example/hello-action@v1/action.yml"));
     // A ref that does not exist is a clear failure naming the action.
-    auto missing = runBinary({"exec", "-W", (kWorkflows / "remote.yml").string(), "--default-actions-url",
+    auto missing = runHostExec({"exec", "-W", (kWorkflows / "remote.yml").string(), "--default-actions-url",
                               "file:///nonexistent-forge", "--action-cache-dir", cache.path().string() + "/other"});
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_TRUE(has(missing.out, "fetching action example/hello-action@v1")) << missing.out;
@@ -239,7 +239,7 @@ TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
     TempDir cache("nixjail-e2e-cache-");
     std::vector<std::string> args{"exec", "-W", (kWorkflows / "other_repo.yml").string(), "--server-url",
                                   "file://" + forge.path().string(), "--cache-dir", cache.path().string()};
-    auto r = runBinary(args);
+    auto r = runHostExec(args);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "| library source")) << r.out;
     EXPECT_TRUE(has(r.out, "| docs left out"));
@@ -247,7 +247,7 @@ TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
     EXPECT_TRUE(has(r.out, "| first library commit"));
     EXPECT_TRUE(has(r.out, "| default branch checked out"));
     EXPECT_TRUE(has(r.out, "fetched) to '")) << r.out;
-    auto again = runBinary(args);
+    auto again = runHostExec(args);
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
     EXPECT_TRUE(has(again.out, "cached) to '")) << again.out;
 }
@@ -279,7 +279,7 @@ TEST(ExecE2E, CheckoutWithSubmodules) {
     makeRepo("app", {{"app.txt", "app\n"}, {".gitmodules", "[submodule \"lib\"]\n\tpath = vendor/lib\n\turl = ../lib\n"}},
              {{"vendor/lib", lib}});
     TempDir cache("nixjail-e2e-cache-");
-    auto r = runBinary({"exec", "-W", (kWorkflows / "submodules.yml").string(), "--server-url",
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "submodules.yml").string(), "--server-url",
                         "file://" + forge.path().string(), "--cache-dir", cache.path().string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "| lib content")) << r.out;
@@ -290,10 +290,10 @@ TEST(ExecE2E, CheckoutWithSubmodules) {
 }
 
 TEST(ExecE2E, UnknownProfileOrExecutorIsAClearError) {
-    auto profile = runBinary({"exec", "-W", "examples/ci.yml", "--profile", "lenient"});
+    auto profile = runHostExec({"exec", "-W", "examples/ci.yml", "--profile", "lenient"});
     EXPECT_EQ(profile.exit_code, 1);
     EXPECT_TRUE(has(profile.err, "unknown hardening profile 'lenient'; choose default or jit-runtime")) << profile.err;
-    auto executor = runBinary({"exec", "-W", "examples/ci.yml", "--executor", "docker"});
+    auto executor = runHostExec({"exec", "-W", "examples/ci.yml", "--executor", "docker"});
     EXPECT_EQ(executor.exit_code, 1);
     EXPECT_TRUE(has(executor.err, "unknown executor 'docker'")) << executor.err;
 }
@@ -308,7 +308,7 @@ jobs:
       - uses: actions/checkout@v4
         with: {repository: example/app, submodules: sometimes}
 )");
-    auto r = runBinary({"exec", "-W", "w.yml", "--server-url", "file:///nonexistent"}, dir.path());
+    auto r = runHostExec({"exec", "-W", "w.yml", "--server-url", "file:///nonexistent"}, dir.path());
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_TRUE(has(r.out, "'submodules' is 'sometimes'; use true, false or recursive")) << r.out;
 }
@@ -319,7 +319,7 @@ TEST(ExecE2E, SigtermCancelsAndLeavesNoProcess) {
     auto outPath = tmp.path() / "out";
     nixjail::base::writeFile(outPath, "");
     nixjail::base::UniqueFd out(::open(outPath.c_str(), O_WRONLY | O_CLOEXEC));
-    auto child = ChildProcess::spawn({.argv = {NIXJAIL_BINARY, "exec", "-W", (kWorkflows / "slow.yml").string()},
+    auto child = ChildProcess::spawn({.argv = {NIXJAIL_BINARY, "exec", "--executor", "host", "-W", (kWorkflows / "slow.yml").string()},
                                       .env = baseEnv(),
                                       .cwd = kSource,
                                       .stdout_fd = out.get(),

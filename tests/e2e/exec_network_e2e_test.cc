@@ -213,7 +213,7 @@ TEST(ExecNetworkE2E, HostExecutorSaysItUsesTheHostNetwork) {
     nixjail::base::writeFile(
         dir.path() / "w.yml",
         "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: echo hi\n");
-    auto r = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    auto r = runBinary({"exec", "--executor", "host", "-W", "w.yml"}, dir.path());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("runs steps in the host's network, without the job's proxy"),
               std::string::npos)
@@ -228,7 +228,7 @@ TEST(ExecNetworkE2E, BadCredentialFileIsReportedBeforeAnythingRuns) {
     nixjail::base::writeFile(dir.path() / "creds.yaml",
                              "- name: a\n  env: NIXJAIL_E2E_UNSET_VAR\n  hosts: [a.test]\n"
                              "  header: 'X: {token}'\n  dummy: a-dummy-0123\n");
-    auto r = runBinary({"exec", "-W", "w.yml", "--credential-file", "creds.yaml"}, dir.path());
+    auto r = runBinary({"exec", "--executor", "host", "-W", "w.yml", "--credential-file", "creds.yaml"}, dir.path());
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("'NIXJAIL_E2E_UNSET_VAR' is unset"), std::string::npos) << r.err;
     EXPECT_EQ(r.out.find("ran"), std::string::npos);

@@ -18,7 +18,7 @@ using nixjail::base::ChildProcess;
 using nixjail::base::TempDir;
 using nixjail::e2e::baseEnv;
 using nixjail::e2e::kSource;
-using nixjail::e2e::runBinary;
+using nixjail::e2e::runHostExec;
 
 const fs::path kWorkflows = kSource / "tests/e2e/workflows";
 
@@ -47,7 +47,7 @@ std::vector<std::pair<std::string, std::string>> steps(const fs::path& summary,
 TEST(ExecNodeE2E, InputsOutputsAndPrePostOrderWithState) {
     TempDir tmp;
     const auto summary = tmp.path() / "s.json";
-    auto r = runBinary(
+    auto r = runHostExec(
         {"exec", "-W", (kWorkflows / "node.yml").string(), "--json-summary", summary.string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     // `with:` wins; the default of greeting-word is an expression evaluated in the job.
@@ -77,7 +77,7 @@ TEST(ExecNodeE2E, InputsOutputsAndPrePostOrderWithState) {
 TEST(ExecNodeE2E, PostStepsRunAfterFailuresAndRespectPostIf) {
     TempDir tmp;
     const auto summary = tmp.path() / "s.json";
-    auto r = runBinary({"exec", "-W", (kWorkflows / "node_failure.yml").string(), "--json-summary",
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "node_failure.yml").string(), "--json-summary",
                         summary.string()});
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     // A later step fails: both posts run, post-if: failure() included, newest first.
@@ -150,7 +150,7 @@ fs.appendFileSync(process.env.GITHUB_STATE, `name=${process.env.INPUT_NAME}\n`);
     git({"tag", "v1"});
     TempDir cache("nixjail-action-cache-");
     auto r =
-        runBinary({"exec", "-W", (kWorkflows / "node_remote.yml").string(), "--default-actions-url",
+        runHostExec({"exec", "-W", (kWorkflows / "node_remote.yml").string(), "--default-actions-url",
                    "file://" + forge.path().string(), "--action-cache-dir", cache.path().string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "remote main from example/node-action")) << r.out;
@@ -170,7 +170,7 @@ TEST(ExecNodeE2E, UnknownNodeRuntimeIsAClearError) {
         dir.path() / "w.yml",
         "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n"
         "      - name: Old node\n        uses: ./act\n");
-    auto r = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    auto r = runHostExec({"exec", "-W", "w.yml"}, dir.path());
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "step 'Old node' uses action './act' with runs.using 'node12'"))
         << r.out;
@@ -190,7 +190,7 @@ TEST(ExecNodeE2E, PostStepsOfAStoppedJobAreSkipped) {
         "on: push\njobs:\n  j:\n    runs-on: nix\n    timeout-minutes: 0.1\n    steps:\n"
         "      - uses: actions/checkout@v4\n      - name: Act\n        uses: ./act\n"
         "      - run: sleep 30\n");
-    auto r = runBinary({"exec", "-W", "w.yml"}, dir.path());
+    auto r = runHostExec({"exec", "-W", "w.yml"}, dir.path());
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "stopped main ran")) << r.out;
     EXPECT_FALSE(has(r.out, "stopped post ran")) << r.out;
