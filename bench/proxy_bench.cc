@@ -170,6 +170,7 @@ int serveNixjail(const std::string& upstream_ca, const std::string& ca_out) {
     cred.dummy = TestUpstream::kDummyToken;
     c.credentials.push_back(cred);
     c.extra_upstream_ca_file = upstream_ca;
+    c.allow_host_upstreams = true;  // the bench upstream is nginx on 127.0.0.1
     std::uint64_t audited = 0;  // the runner keeps every record; counting stands in for that
     c.audit = [&audited](const px::AuditRecord&) { ++audited; };
     px::ProxyHandle proxy = px::startProxy(std::move(c));

@@ -75,8 +75,13 @@ struct ProxyConfig {
     // Trusted for upstream TLS in addition to the system store (tests use a private CA).
     std::filesystem::path extra_upstream_ca_file;
     // Connect to this address instead of resolving the host ("git.test" -> "127.0.0.1"); the TLS
-    // name check still uses the host. For tests and for pinning the forge host.
+    // name check still uses the host. "IP:PORT" also pins the port: other ports of that host are
+    // refused. For tests, pinning the forge host, and the runner's own services (actions/cache).
     std::map<std::string, std::string> host_overrides;
+    // Resolved upstream addresses on the runner's own host (loopback, its interface addresses,
+    // link-local such as cloud metadata, 0.0.0.0/8) are refused whatever the policy says; only
+    // host_overrides may point there. True lets them through (the proxy's own tests only).
+    bool allow_host_upstreams = false;
     ProxyTimeouts timeouts;
     // Allow everything, but audit what the policy would have decided (for `policy suggest`).
     bool audit_only = false;

@@ -40,7 +40,9 @@ ProxyContext::ProxyContext(ProxyConfig config)
     : config_(std::move(config)),
       logger_(loggerOrNull(config_.logger)),
       ca_(CertificateAuthority::generate("nixjail per-job proxy CA")),
-      upstream_tls_(makeUpstreamTls(config_)) {}
+      upstream_tls_(makeUpstreamTls(config_)) {
+    for (const auto& [host, value] : config_.host_overrides) parseHostOverride(value);  // throws early
+}
 
 std::shared_ptr<asio::ssl::context> ProxyContext::serverTlsFor(const std::string& host) {
     if (auto it = server_tls_.find(host); it != server_tls_.end()) return it->second;

@@ -11,6 +11,7 @@
 #include "proxy/asio_config.h"
 #include "proxy/cert_authority.h"
 #include "proxy/proxy.h"
+#include "proxy/upstream_guard.h"
 
 namespace nixjail::proxy {
 
@@ -23,6 +24,7 @@ class ProxyContext {
     spdlog::logger& log() const { return *logger_; }
     const CertificateAuthority& authority() const { return ca_; }
     asio::ssl::context& upstreamTls() { return upstream_tls_; }
+    const UpstreamGuard& guard() const { return guard_; }
     // A server context presenting a leaf certificate for `host`, minted on first use. Throws
     // SslError.
     std::shared_ptr<asio::ssl::context> serverTlsFor(const std::string& host);
@@ -33,6 +35,7 @@ class ProxyContext {
     std::shared_ptr<spdlog::logger> logger_;
     CertificateAuthority ca_;
     asio::ssl::context upstream_tls_;
+    UpstreamGuard guard_ = UpstreamGuard::forThisHost();
     std::map<std::string, std::shared_ptr<asio::ssl::context>> server_tls_;
 };
 

@@ -100,6 +100,7 @@ class ProxyEdge : public ::testing::Test {
     ProxyConfig baseConfig() {
         ProxyConfig c;
         c.policy = allowLoopback();
+        c.allow_host_upstreams = true;  // these tests talk to upstreams on 127.0.0.1 by address
         c.host_overrides["silent.test"] = "127.0.0.1";
         c.audit = [this](const AuditRecord& r) {
             std::lock_guard lock(mutex_);
@@ -182,6 +183,39 @@ TEST_F(ProxyEdge, RefusedUpstreamGives502) {
     std::string res = exchange("GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_TRUE(res.starts_with("HTTP/1.1 502")) << res;
     EXPECT_NE(res.find("cannot connect to '127.0.0.1:1'"), std::string::npos) << res;
+}
+
+// Whatever the policy allows by name, the runner's own host is not an upstream: only its pins
+// (host_overrides) reach it, and a pin with a port reaches that port only.
+TEST_F(ProxyEdge, TheRunnersHostIsReachableOnlyThroughItsPins) {
+    std::uint16_t port = 0, other = 0;
+    UniqueFd listener = listenLoopback(port);
+    UniqueFd otherListener = listenLoopback(other);
+    ProxyConfig c = baseConfig();
+    c.allow_host_upstreams = false;  // the default
+    c.policy = parsePolicy("rules:\n  - host: localhost\n  - host: 127.0.0.1\n  - host: pinned.test\n", "p.yaml", "job").value();
+    c.host_overrides["pinned.test"] = "127.0.0.1:" + std::to_string(port);
+    proxy_ = std::make_unique<ProxyHandle>(startProxy(std::move(c)));
+    for (const std::string host : {"localhost", "127.0.0.1"}) {
+        const std::string target = host + ":" + std::to_string(port);
+        std::string res = exchange("GET http://" + target + "/ HTTP/1.1\r\nHost: " + target + "\r\n\r\n");
+        EXPECT_TRUE(res.starts_with("HTTP/1.1 502")) << res;
+        EXPECT_NE(res.find("a loopback address; a job never reaches the runner's own host"), std::string::npos) << res;
+    }
+    const std::string wrongPort = "pinned.test:" + std::to_string(other);
+    std::string res = exchange("GET http://" + wrongPort + "/ HTTP/1.1\r\nHost: " + wrongPort + "\r\n\r\n");
+    EXPECT_TRUE(res.starts_with("HTTP/1.1 502")) << res;
+    EXPECT_NE(res.find("serves pinned.test on port " + std::to_string(port) + " only"), std::string::npos) << res;
+    std::thread server([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) return;
+        readUntil(conn.get(), "\r\n\r\n");
+        sendAll(conn.get(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    });
+    const std::string pinned = "pinned.test:" + std::to_string(port);
+    res = exchange("GET http://" + pinned + "/ HTTP/1.1\r\nHost: " + pinned + "\r\nConnection: close\r\n\r\n");
+    server.join();
+    EXPECT_TRUE(res.starts_with("HTTP/1.1 200")) << res;
 }
 
 TEST_F(ProxyEdge, UpstreamTlsHandshakeHitsConnectTimeoutWith504) {

@@ -69,6 +69,7 @@ class ProxyEndToEnd : public ::testing::Test {
 
     ProxyConfig defaultConfig() {
         ProxyConfig c;
+        c.allow_host_upstreams = true;  // some tests address the upstream as 127.0.0.1
         auto parsed = parsePolicy(kPolicy, "test-policy.yaml", "job");
         EXPECT_TRUE(parsed);
         c.policy = std::move(*parsed);

@@ -35,13 +35,14 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx,
     std::vector<tcp::endpoint> endpoints;
     auto override_it = ctx.config().host_overrides.find(target.host);
     if (override_it != ctx.config().host_overrides.end()) {
-        asio::ip::address addr = asio::ip::make_address(override_it->second, ec);
-        if (ec) {
-            error = "host override '" + override_it->second + "' for " + where +
-                    " is not an IP address";
+        const HostOverride pin = parseHostOverride(override_it->second);  // validated at start
+        if (pin.port && *pin.port != target.port) {
+            ec = std::make_error_code(std::errc::permission_denied);
+            error = "the runner serves " + target.host + " on port " + std::to_string(*pin.port) +
+                    " only, not " + std::to_string(target.port);
             co_return nullptr;
         }
-        endpoints.emplace_back(addr, target.port);
+        endpoints.emplace_back(pin.address, target.port);
     } else {
         tcp::resolver resolver(executor);
         cancel = [&resolver] { resolver.cancel(); };
@@ -52,8 +53,23 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx,
             error = "cannot resolve " + where + ": " + describe(ec);
             co_return nullptr;
         }
-        for (const auto& r : results) endpoints.push_back(r.endpoint());
+        std::string refused;
+        for (const auto& r : results) {
+            const std::string why =
+                ctx.config().allow_host_upstreams ? "" : ctx.guard().refusal(r.endpoint().address());
+            if (why.empty()) {
+                endpoints.push_back(r.endpoint());
+            } else if (refused.empty()) {
+                refused = r.endpoint().address().to_string() + ", " + why;
+            }
+        }
         cancel = nullptr;  // the resolver dies with this block
+        if (endpoints.empty()) {
+            ec = std::make_error_code(std::errc::permission_denied);
+            error = "refusing to connect to " + where + ": it resolves to " + refused +
+                    "; a job never reaches the runner's own host through its proxy";
+            co_return nullptr;
+        }
     }
 
     tcp::socket socket(executor);
