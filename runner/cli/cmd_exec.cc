@@ -241,8 +241,17 @@ int runExec(const ExecFlags& f) {
             cacheServer = std::make_unique<cache_server::CacheServer>(cache_server::CacheServerConfig{.dir = dir});
             cacheToken = base::Secret(cache_server::randomToken());
             cacheServer->authorize(cacheToken, opts.github.value("repository", std::string("local")));
+            // Jailed jobs reach it only through their proxy, by a name pinned to its port (the
+            // jail's own 127.0.0.1 is its loopback, and the proxy refuses the host's addresses).
+            std::string url = cacheServer->baseUrl();
+            if (executor->isolatesFilesystem()) {
+                const std::string name = "actions-cache.nixjail.internal", port = std::to_string(cacheServer->port());
+                opts.network.host_overrides[name] = "127.0.0.1:" + port;
+                opts.network.service_hosts.push_back(name);
+                url = "http://" + name + ":" + port + "/";
+            }
             // First, so that an --env of the same name still wins.
-            opts.env.insert(opts.env.begin(), {{"ACTIONS_CACHE_URL", cacheServer->baseUrl()},
+            opts.env.insert(opts.env.begin(), {{"ACTIONS_CACHE_URL", url},
                                                {"ACTIONS_RUNTIME_TOKEN", cacheToken.reveal()}});
         } catch (const base::Error& e) {
             // A cache is an optimisation: the run goes on without one.

@@ -36,6 +36,12 @@ proxy::Policy jobPolicy(const NetworkSettings& settings,
         rule.origin = "the job's forge";
         forge.push_back(std::move(rule));
     }
+    for (const auto& host : settings.service_hosts) {
+        proxy::PolicyRule rule;
+        rule.host = proxy::HostPattern::literalOrGlob(host);
+        rule.origin = "the runner's own service";
+        forge.push_back(std::move(rule));
+    }
     if (forge.empty()) return composed.empty() ? proxy::Policy::fromRules("runner", {}) : composed;
     return composed.withRulesFirstInEveryLayer(forge, "runner");
 }

@@ -34,6 +34,9 @@ struct NetworkSettings {
     std::vector<proxy::Credential> credentials;    // injected on their hosts; the job sees dummies
     std::filesystem::path extra_upstream_ca_file;  // trusted for upstream TLS besides the system's
     std::map<std::string, std::string> host_overrides;  // "git.test" -> "127.0.0.1" (tests)
+    // The runner's own services the jobs may use (the actions/cache server), by the names pinned
+    // in host_overrides (with their port): allowed ahead of every policy layer, like the forge.
+    std::vector<std::string> service_hosts;
     proxy::ProxyTimeouts timeouts;
     bool audit_only = false;  // allow everything, record what the policy would have decided
 };

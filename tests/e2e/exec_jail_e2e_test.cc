@@ -158,6 +158,35 @@ jobs:
     EXPECT_EQ(store.find("curl"), std::string::npos) << r.out;  // in the package set, not in the shell
 }
 
+// Jailed jobs reach the runner's actions/cache server through their proxy, by a name pinned to
+// its port; other ports of that name (the host's other services) stay out of reach.
+TEST(ExecJailE2E, ActionsCacheServerIsReachableThroughTheProxyOnly) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  cache:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl}
+    steps:
+      - run: |
+          echo "url $ACTIONS_CACHE_URL"
+          status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ACTIONS_RUNTIME_TOKEN" \
+            "${ACTIONS_CACHE_URL}_apis/artifactcache/cache?keys=nothing-yet&version=1")
+          echo "lookup status $status"
+          other=$(curl -s -o /dev/null -w '%{http_code}' "http://actions-cache.nixjail.internal:22/")
+          echo "other port status $other"
+)Y");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
+                       dir.path(), nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("| url http://actions-cache.nixjail.internal:"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("| lookup status 204"), std::string::npos) << r.out;  // a miss, answered
+    EXPECT_NE(r.out.find("| other port status 502"), std::string::npos) << r.out;
+}
+
 TEST(CacheE2E, WarmListPrune) {
     REQUIRE_ROOT_AND_NIX();
     TempDir cache("nixjail-e2e-cache-");
