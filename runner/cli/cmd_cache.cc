@@ -8,9 +8,7 @@
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
 #include "runner/engine/nix_root_provider.h"
-#include "workspace-cache/checkout_cache.h"
-#include "workspace-cache/git_mirror.h"
-#include "workspace-cache/root_cache.h"
+#include "workspace-cache/cache_set.h"
 
 namespace nixjail::runner::cli {
 
@@ -26,21 +24,7 @@ struct CacheFlags {
     std::string packages, nixpkgs;
 };
 
-// The three caches under one directory, opened on demand.
-struct Caches {
-    explicit Caches(const CacheFlags& f) : dir(f.dir.empty() ? defaultCacheDir() : fs::path(f.dir)) {
-        for (const char* sub : {"roots", "git", "checkouts"}) fs::create_directories(dir / sub);
-        storage = cache::detectStorage(dir / "roots");
-        roots = std::make_unique<cache::RootCache>(*storage, dir / "roots");
-        mirrors = std::make_unique<cache::GitMirrors>(dir / "git");
-        checkouts = std::make_unique<cache::CheckoutCache>(*storage, dir / "checkouts", *mirrors);
-    }
-    fs::path dir;
-    std::unique_ptr<cache::Storage> storage;
-    std::unique_ptr<cache::RootCache> roots;
-    std::unique_ptr<cache::GitMirrors> mirrors;
-    std::unique_ptr<cache::CheckoutCache> checkouts;
-};
+cache::CacheSet openCaches(const CacheFlags& f) { return cache::CacheSet(f.dir.empty() ? defaultCacheDir() : fs::path(f.dir)); }
 
 std::string humanSize(std::uint64_t b) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -54,7 +38,7 @@ std::string humanSize(std::uint64_t b) {
 }
 
 int listCaches(const CacheFlags& f) {
-    Caches c(f);
+    cache::CacheSet c = openCaches(f);
     Json rows = Json::array();
     auto add = [&](const char* kind, const std::string& name, std::uint64_t size,
                    std::chrono::system_clock::time_point used, bool inUse) {
@@ -64,14 +48,14 @@ int listCaches(const CacheFlags& f) {
                         {"last_used", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(used)))},
                         {"in_use", inUse}});
     };
-    for (const auto& e : c.roots->list()) add("root", e.key, e.size_bytes, e.last_used, e.in_use);
-    for (const auto& e : c.checkouts->list()) add("checkout", e.key, e.size_bytes, e.last_used, e.in_use);
-    for (const auto& m : c.mirrors->list()) add("git", m.url, m.size_bytes, m.last_used, false);
+    for (const auto& e : c.roots().list()) add("root", e.key, e.size_bytes, e.last_used, e.in_use);
+    for (const auto& e : c.checkouts().list()) add("checkout", e.key, e.size_bytes, e.last_used, e.in_use);
+    for (const auto& m : c.mirrors().list()) add("git", m.url, m.size_bytes, m.last_used, false);
     if (f.json) {
-        fmt::print("{}\n", Json{{"dir", c.dir.string()}, {"storage", cache::toString(c.storage->kind())}, {"entries", rows}}.dump(2));
+        fmt::print("{}\n", Json{{"dir", c.dir().string()}, {"storage", cache::toString(c.storage().kind())}, {"entries", rows}}.dump(2));
         return 0;
     }
-    fmt::print("cache directory {} ({} storage)\n", c.dir.string(), cache::toString(c.storage->kind()));
+    fmt::print("cache directory {} ({} storage)\n", c.dir().string(), cache::toString(c.storage().kind()));
     fmt::print("{:<9} {:<66} {:>10}  {:<20}  {}\n", "CACHE", "KEY / URL", "SIZE", "LAST USED", "IN USE");
     for (const auto& r : rows) {
         fmt::print("{:<9} {:<66} {:>10}  {:<20}  {}\n", r["cache"].get<std::string>(), r["name"].get<std::string>(),
@@ -82,14 +66,14 @@ int listCaches(const CacheFlags& f) {
 }
 
 int pruneCaches(const CacheFlags& f) {
-    Caches c(f);
+    cache::CacheSet c = openCaches(f);
     auto report = [](const char* kind, const std::vector<std::string>& removed) {
         for (const auto& r : removed) fmt::print("removed {} {}\n", kind, r.empty() ? "(unknown)" : r);
     };
     // A budget of 0 empties a cache of everything not in use; an absent one leaves it alone.
-    if (!f.roots_budget.empty()) report("root", c.roots->prune(parseSize(f.roots_budget, "--roots")));
-    if (!f.checkouts_budget.empty()) report("checkout", c.checkouts->prune(parseSize(f.checkouts_budget, "--checkouts")));
-    if (!f.git_budget.empty()) report("git mirror", c.mirrors->prune(parseSize(f.git_budget, "--git")));
+    if (!f.roots_budget.empty()) report("root", c.roots().prune(parseSize(f.roots_budget, "--roots")));
+    if (!f.checkouts_budget.empty()) report("checkout", c.checkouts().prune(parseSize(f.checkouts_budget, "--checkouts")));
+    if (!f.git_budget.empty()) report("git mirror", c.mirrors().prune(parseSize(f.git_budget, "--git")));
     if (f.roots_budget.empty() && f.checkouts_budget.empty() && f.git_budget.empty()) {
         throw base::Error("say which caches to prune and to what size: --roots SIZE, --checkouts SIZE, --git SIZE");
     }

@@ -91,6 +91,7 @@ void Daemon::startTask(forge::Task task) {
     auto& worker = workers_.emplace_back();
     worker.thread = std::thread([this, &worker, task = std::move(task)] {
         auto r = runTask(task, parts_.resources, cancel_.get_token(), give_up_.get_token());
+        if (parts_.resources.after_job) parts_.resources.after_job();
         std::lock_guard l(mutex_);
         --running_;
         last_result_ = r.result;

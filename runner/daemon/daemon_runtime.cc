@@ -13,6 +13,7 @@
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
 #include "runner/engine/nix_root_provider.h"
+#include "workspace-cache/cache_set.h"
 #include "runner/forge/forgejo_client.h"
 #include "runner/network/credential_file.h"
 
@@ -124,6 +125,8 @@ struct DaemonRuntime::Impl {
     std::unique_ptr<engine::NixRootProvider> roots;
     std::mutex checkouts_mutex;
     std::unique_ptr<engine::CachedCheckouts> checkouts;  // made on first use
+    std::mutex janitor_mutex;
+    std::unique_ptr<cache::CacheSet> janitor;  // trims the caches to cache.*_budget after jobs
     std::unique_ptr<MetricsServer> metrics_server;
     std::unique_ptr<Daemon> daemon;
 };
@@ -177,6 +180,22 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
         return m.checkouts->checkout(spec, dst);
     };
     res.action_cache_dir = cache_dir / "actions";
+    // After every job: least recently used cache entries nobody uses go until each cache fits.
+    const cache::CacheBudgets budgets{cfg.cache.roots_budget, cfg.cache.workspace_budget, cfg.cache.git_budget};
+    res.after_job = [&m, cache_dir, budgets] {
+        std::lock_guard lock(m.janitor_mutex);
+        try {
+            if (!m.janitor) m.janitor = std::make_unique<cache::CacheSet>(cache_dir);
+            const auto removed = m.janitor->prune(budgets);
+            const size_t n = removed.roots.size() + removed.checkouts.size() + removed.git.size();
+            if (n > 0) {
+                m.log->info("cache budgets: removed {} roots, {} checkouts, {} git mirrors", removed.roots.size(),
+                            removed.checkouts.size(), removed.git.size());
+            }
+        } catch (const std::exception& e) {
+            m.log->warn("trimming the caches in '{}' to their budgets failed: {}", cache_dir.string(), e.what());
+        }
+    };
     res.work_dir = m.job_dirs->path();
     // Policies and credentials are read once, at start: a mistake stops the daemon here.
     if (!cfg.proxy.policy.empty())

@@ -5,6 +5,7 @@
 #include <spdlog/logger.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stop_token>
@@ -39,6 +40,9 @@ struct JobResources {
     std::string forge_address;  // server_url when the task's context has none
     std::shared_ptr<spdlog::logger> log;
     std::chrono::milliseconds flush_interval{1000};  // log/state upload and cancellation check
+    // Called after each job has ended and reported (the daemon trims its caches to their budgets
+    // there); must not throw.
+    std::function<void()> after_job;
 };
 
 struct TaskResult {
