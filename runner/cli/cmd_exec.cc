@@ -47,6 +47,7 @@ struct ExecFlags {
     bool dry_run = false;
     std::string executor = "auto";
     std::string profile = "default";
+    bool network_audit = false;
     std::string packages;
     std::string nixpkgs;
     std::string cache_dir;
@@ -190,6 +191,7 @@ int runExec(const ExecFlags& f) {
     for (const auto& s : f.envs) opts.env.push_back(parseKeyValue(s, "--env"));
     for (const auto& s : f.matrix) opts.matrix_filter.push_back(parseKeyValue(s, "--matrix", ':'));
     // The jobs' network (isolating executors): the base policy, credentials, upstream trust.
+    opts.network.audit_only = f.network_audit;
     if (!f.policy.empty()) opts.network.admin_policy = proxy::loadPolicyFile(f.policy, "admin");
     if (!f.credential_file.empty())
         opts.network.credentials = network::loadCredentialFile(f.credential_file);
@@ -374,6 +376,9 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--json-summary", flags->json_summary, "write jobs, steps, results and outputs as JSON here");
     cmd->add_flag("-l,--list", flags->list, "list workflows and jobs, run nothing");
     cmd->add_flag("-n,--dry-run", flags->dry_run, "show what would run, run nothing");
+    cmd->add_flag("--network-audit", flags->network_audit,
+                  "allow jobs every request, recording what the policy would have decided (see --json-summary "
+                  "and `nixjail-runner policy suggest --summary FILE`)");
     cmd->add_option("--profile", flags->profile,
                     "hardening profile of the jail: default, or jit-runtime (allows writable+executable memory "
                     "for JIT runtimes such as node and the JVM)");

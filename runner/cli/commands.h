@@ -13,5 +13,6 @@ void addOneJobCommand(CLI::App& app, int& exit_code);
 void addGenerateConfigCommand(CLI::App& app, int& exit_code);
 void addJobsCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
+void addPolicyCommand(CLI::App& app, int& exit_code);
 
 }  // namespace nixjail::runner::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     nixjail::runner::cli::addGenerateConfigCommand(app, exitCode);
     nixjail::runner::cli::addJobsCommand(app, exitCode);
     nixjail::runner::cli::addStatsCommand(app, exitCode);
+    nixjail::runner::cli::addPolicyCommand(app, exitCode);
     app.parse_complete_callback([&] {
         auto logger = spdlog::stderr_color_mt("nixjail");
         logger->set_level(spdlog::level::from_str(logLevel));

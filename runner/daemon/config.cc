@@ -188,8 +188,9 @@ void readExecutor(Reader& r, const YAML::Node& n, DaemonConfig::Executor& out) {
 
 void readProxy(Reader& r, const YAML::Node& n, DaemonConfig::Proxy& out) {
     r.mapping(
-        n, "proxy", {"policy", "extra_ca_file", "credentials"},
+        n, "proxy", {"mode", "policy", "extra_ca_file", "credentials"},
         [&](const std::string& k, const YAML::Node& v) {
+            if (k == "mode") r.oneOf(v, "proxy.mode", out.mode, {"enforce", "audit"});
             if (k == "policy") out.policy = r.scalar(v, "proxy.policy");
             if (k == "extra_ca_file") out.extra_ca_file = r.scalar(v, "proxy.extra_ca_file");
             if (k != "credentials") return;

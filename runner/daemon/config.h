@@ -64,6 +64,9 @@ struct DaemonConfig {
         double cpu_quota = 0;  // CPUs (200% = 2); 0: unlimited
     } executor;
     struct Proxy {
+        // enforce: the policy decides; audit: everything is allowed and recorded with what the
+        // policy would have decided (`nixjail-runner policy suggest JOB` turns it into a policy).
+        std::string mode = "enforce";
         std::filesystem::path policy;
         std::filesystem::path extra_ca_file;
         std::vector<CredentialConfig> credentials;

@@ -208,6 +208,8 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     }
     if (!cfg.proxy.extra_ca_file.empty())
         res.network.extra_upstream_ca_file = fs::absolute(cfg.proxy.extra_ca_file);
+    res.network.audit_only = cfg.proxy.mode == "audit";
+    if (res.network.audit_only) m.log->warn("proxy.mode is audit: jobs may reach any host; decisions are only recorded");
     for (const auto& [name, label] : cfg.labels) {
         if (!label.policy.empty())
             res.label_policies.emplace(name, proxy::loadPolicyFile(label.policy, "label " + name));

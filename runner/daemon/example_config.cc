@@ -46,6 +46,7 @@ executor:
     cpu_quota: 200%         # of one CPU; 0: unlimited
 
 proxy:
+  mode: enforce             # enforce | audit (allow all, record; then `nixjail-runner policy suggest JOB`)
   policy: /etc/nixjail-runner/policy.yaml   # the administrator's base policy
   extra_ca_file: ""         # more CAs the proxy trusts upstream
   credentials:              # injected by the proxy; jobs only ever see the dummy value

@@ -28,6 +28,17 @@ nlohmann::json workflowSummary(const std::string& file, const std::string& name,
             for (const auto& [k, v] : p.facts) phase[k] = v;
             phases[phaseName(p.phase)] = std::move(phase);
         }
+        Json network = Json::array();
+        for (const auto& a : j.outcome.network_audit) {
+            network.push_back({{"method", a.method},
+                               {"host", a.host},
+                               {"port", a.port},
+                               {"path", a.path},
+                               {"decision", a.decision == proxy::PolicyDecision::kAllow ? "allow" : "deny"},
+                               {"enforced", a.enforced},
+                               {"rule", a.rule},
+                               {"status", a.status}});
+        }
         Json job{{"id", j.job_id},
                  {"name", j.name},
                  {"matrix", j.matrix},
@@ -35,6 +46,7 @@ nlohmann::json workflowSummary(const std::string& file, const std::string& name,
                  {"duration_ms", j.outcome.duration.count()},
                  {"outputs", j.outcome.outputs},
                  {"phases", phases},
+                 {"network", network},
                  {"steps", steps}};
         if (!j.outcome.error.empty()) job["error"] = j.outcome.error;
         if (!j.outcome.summary.empty()) job["step_summary"] = j.outcome.summary;

@@ -187,6 +187,39 @@ jobs:
     EXPECT_NE(r.out.find("| other port status 502"), std::string::npos) << r.out;
 }
 
+// Audit mode lets a job reach anything and records what the policy would have decided; policy
+// suggest turns the record into the smallest allow-policy.
+TEST(ExecJailE2E, NetworkAuditThenPolicySuggest) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  audit:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl}
+    steps:
+      - run: |
+          curl -s -o /dev/null http://one.nixjail-audit.invalid/a || true
+          curl -s -o /dev/null -X POST http://two.nixjail-audit.invalid/b || true
+)Y");
+    const auto summary = dir.path() / "summary.json";
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--network-audit", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
+                        "--json-summary", summary.string()},
+                       dir.path(), nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("would deny (audit mode) GET http://one.nixjail-audit.invalid/a"), std::string::npos) << r.out;
+    auto suggested = runBinary({"policy", "suggest", "--summary", summary.string()}, dir.path());
+    ASSERT_EQ(suggested.exit_code, 0) << suggested.err;
+    EXPECT_EQ(suggested.out,
+              "rules:\n  - host: \"one.nixjail-audit.invalid\"\n    methods: [GET]\n"
+              "  - host: \"two.nixjail-audit.invalid\"\n    methods: [POST]\n");
+    auto none = runBinary({"policy", "suggest"}, dir.path());
+    EXPECT_EQ(none.exit_code, 1);
+    EXPECT_NE(none.err.find("give a job id"), std::string::npos) << none.err;
+}
+
 TEST(CacheE2E, WarmListPrune) {
     REQUIRE_ROOT_AND_NIX();
     TempDir cache("nixjail-e2e-cache-");
