@@ -23,6 +23,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
+#include "tests/support/host_addresses.h"
 
 namespace nixjail::runner::network {
 namespace {
@@ -61,21 +62,6 @@ base::UniqueFd connectTo(const std::string& addr, std::uint16_t port) {
     ::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return {};
     return s;
-}
-
-std::vector<std::string> hostAddresses() {
-    std::vector<std::string> out;
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return out;
-    for (auto* i = list; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-        char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
-                    sizeof buf);
-        out.push_back(buf);
-    }
-    ::freeifaddrs(list);
-    return out;
 }
 
 size_t countEntries(const char* dir) {
@@ -153,7 +139,7 @@ TEST_F(JobNetworkTest, HostListenerOnAnyAddressIsUnreachableFromInside) {
     ASSERT_EQ(::listen(listener.get(), 8), 0);
     ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&any), &len), 0);
     const auto port = ntohs(any.sin_port);
-    auto addresses = hostAddresses();
+    auto addresses = nixjail::tests::hostIPv4Addresses();
     ASSERT_FALSE(addresses.empty());
     // Sanity: from the host it is reachable.
     ASSERT_TRUE(connectTo("127.0.0.1", port).valid());

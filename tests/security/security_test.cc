@@ -23,6 +23,7 @@
 #include "executor/namespace/test_root.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
+#include "tests/support/host_addresses.h"
 
 namespace nixjail::executor {
 namespace {
@@ -33,22 +34,6 @@ constexpr const char* kAttack = "/attacks/attack";
 std::string randomTag() {
     std::random_device rd;
     return std::to_string(::getpid()) + "-" + std::to_string(rd());
-}
-
-// Every IPv4 address of the host, loopback included.
-std::vector<std::string> hostAddresses() {
-    std::vector<std::string> out;
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return out;
-    for (auto* i = list; i; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-        char buf[INET_ADDRSTRLEN];
-        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf,
-                    sizeof buf);
-        out.push_back(buf);
-    }
-    ::freeifaddrs(list);
-    return out;
 }
 
 // A host service on 0.0.0.0 that must never see a connection from the jail.
@@ -145,7 +130,7 @@ TEST_F(JailAttack, EtcShadowIsNotVisible) {
 TEST_F(JailAttack, HostTcpListenerIsUnreachableOnEveryHostAddress) {
     HostListener listener;
     auto port = std::to_string(listener.port());
-    for (const auto& ip : hostAddresses()) {
+    for (const auto& ip : nixjail::tests::hostIPv4Addresses()) {
         auto verdict = attack({"connect", ip, port});
         // 127.0.0.1 is the jail's own loopback, where nothing listens; other addresses have no
         // route.
@@ -301,7 +286,7 @@ TEST_F(JailAttack, FillingTmpEndsInEnospcAndTheJailSurvives) {
 TEST_F(JailAttack, ReverseShellCannotConnectOut) {
     HostListener listener;
     auto port = std::to_string(listener.port());
-    for (const auto& ip : hostAddresses()) {
+    for (const auto& ip : nixjail::tests::hostIPv4Addresses()) {
         auto jail = executor_.prepare(spec());
         std::string out;
         auto r =
