@@ -195,7 +195,7 @@ std::string cgroupSafeName(const std::string& job_id) {
 }
 
 JobCgroup::JobCgroup(const CgroupLayout& layout, const std::string& job_id) : v2_(layout.v2) {
-    std::string name = std::string(kCgroupPrefix) + cgroupSafeName(job_id) + "-" + randomSuffix();
+    std::string name = std::string(kCgroupPrefix) + cgroupSafeName(job_id) + "-" + ownerTag() + "-" + randomSuffix();
     try {
         for (const auto& h : layout.hierarchies) {
             if (v2_) {
@@ -338,12 +338,27 @@ void StepCgroup::remove() {
     if (!failures.empty()) throw base::Error("removing step cgroups failed:" + failures);
 }
 
+std::string ownerTag() { return "p" + std::to_string(::getpid()); }
+
+bool ownedByLiveProcess(const std::string& name) {
+    if (name.size() < 10) return false;
+    const std::string head = name.substr(0, name.size() - 7);  // drop "-XXXXXX"
+    if (name[name.size() - 7] != '-') return false;
+    const auto dash = head.rfind("-p");
+    if (dash == std::string::npos || dash + 2 >= head.size()) return false;
+    const std::string digits = head.substr(dash + 2);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) return false;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
 int sweepCgroups(const CgroupLayout& layout, const std::string& prefix) {
     int removed = 0;
     for (const auto& h : layout.hierarchies) {
         std::error_code ec;
         for (const auto& e : fs::directory_iterator(h.parent, ec)) {
-            if (!e.is_directory(ec) || e.path().filename().string().rfind(prefix, 0) != 0) continue;
+            const std::string name = e.path().filename().string();
+            if (!e.is_directory(ec) || name.rfind(prefix, 0) != 0 || ownedByLiveProcess(name)) continue;
             removeTree(e.path(), layout.v2);
             ++removed;
         }

@@ -93,6 +93,17 @@ TEST(CgroupV2, JobsGoBesideASystemdSupervisorLeaf) {
     EXPECT_EQ(v2JobParent("/"), "/");
 }
 
+// A starting runner sweeps what dead runners left, never the live jobs of another runner in the
+// same cgroup (two daemons, or a daemon and exec).
+TEST(CgroupNames, OwnerTagsSpareLiveRunners) {
+    const std::string mine = std::string(kCgroupPrefix) + "build-" + ownerTag() + "-a1b2c3";
+    EXPECT_TRUE(ownedByLiveProcess(mine));
+    EXPECT_TRUE(ownedByLiveProcess("nixjail-stage-job-p1-zzzzzz"));  // PID 1 always exists
+    EXPECT_FALSE(ownedByLiveProcess("nixjail-build-p999999999-a1b2c3"));  // no such process
+    EXPECT_FALSE(ownedByLiveProcess("nixjail-build-a1b2c3"));  // untagged: an old leftover
+    EXPECT_FALSE(ownedByLiveProcess("nixjail-build-pxyz-a1b2c3"));
+}
+
 TEST(CgroupNames, JobIdsAreMadeSafe) {
     EXPECT_EQ(cgroupSafeName("owner/repo#12 build"), "owner_repo_12_build");
     EXPECT_EQ(cgroupSafeName(".."), "job..");

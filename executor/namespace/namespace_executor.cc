@@ -65,7 +65,7 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
         throw JailSetupError(SetupPhase::kMounts, ec ? ec.value() : ENOTDIR,
                              "jail root '" + spec.root.string() + "' for job " + spec.job_id);
     }
-    base::TempDir staging(kStagingPrefix + cgroupSafeName(spec.job_id) + "-",
+    base::TempDir staging(kStagingPrefix + cgroupSafeName(spec.job_id) + "-" + ownerTag() + "-",
                           stagingParent(options_));
     // mkdtemp made it 0700 for the runner; the jail's setup runs as another host id.
     if (::chmod(staging.path().c_str(), 0755) != 0) {
@@ -118,7 +118,8 @@ SweepReport sweepLeftovers(const NamespaceOptions& options) {
     report.cgroups = sweepCgroups(CgroupLayout::detect());
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(stagingParent(options), ec)) {
-        if (e.path().filename().string().rfind(kStagingPrefix, 0) != 0) continue;
+        const std::string name = e.path().filename().string();
+        if (name.rfind(kStagingPrefix, 0) != 0 || ownedByLiveProcess(name)) continue;
         std::error_code rm;
         fs::remove_all(e.path(), rm);
         if (rm) {
