@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "e2e_run.h"
 #include "runner/base/error.h"
@@ -93,11 +95,23 @@ class DaemonE2E : public ::testing::Test {
         ASSERT_EQ(r.exit_code, 0) << r.err;
         writeConfig();
     }
+    // A daemon a failed assertion left running gets SIGTERM first, so that it removes its
+    // temp dirs, and SIGKILL only if it has not exited within 20 s.
     void TearDown() override {
-        if (daemon_.running()) {
-            ::kill(daemon_.pid(), SIGKILL);
-            daemon_.wait();
+        if (!daemon_.running()) return;
+        ::kill(daemon_.pid(), SIGTERM);
+        const auto deadline = Clock::now() + std::chrono::seconds(20);
+        siginfo_t info{};
+        while (Clock::now() < deadline) {
+            info.si_pid = 0;
+            if (::waitid(P_PID, static_cast<id_t>(daemon_.pid()), &info,
+                         WEXITED | WNOHANG | WNOWAIT) != 0 ||
+                info.si_pid != 0)
+                break;
+            ::usleep(50 * 1000);
         }
+        if (info.si_pid == 0) ::kill(daemon_.pid(), SIGKILL);
+        daemon_.wait();
     }
 
     void writeConfig(const std::string& runner_extra = "", const std::string& metrics = "\"\"",
@@ -257,16 +271,28 @@ TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
 }
 
 TEST_F(DaemonE2E, ForgeOutageMidJobLosesNoResult) {
-    const auto fifo = dir_.path() / "running";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const auto running = dir_.path() / "running";
+    const auto resume = dir_.path() / "resume";
+    ASSERT_EQ(::mkfifo(running.c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo(resume.c_str(), 0600), 0);
     startDaemon();
     const int64_t job =
         enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo up > " +
-                fifo.string() + "; echo working\n");
-    forge_.waitJob(job, false);
-    forge_.stop();  // the forge goes away while the job runs ...
-    ASSERT_EQ(waitForFifo(fifo), "up\n") << daemonLog();
-    forge_.start();  // ... and comes back with its state
+                running.string() + "; cat " + resume.string() + "; echo working\n");
+    // The daemon has the task (its step runs) before the forge goes away ...
+    ASSERT_EQ(waitForFifo(running), "up\n") << daemonLog();
+    forge_.stop();
+    {
+        nixjail::base::UniqueFd w(::open(resume.c_str(), O_WRONLY | O_CLOEXEC));
+        ASSERT_TRUE(w) << "opening the resume fifo";
+        ASSERT_EQ(::write(w.get(), "go\n", 3), 3);
+    }
+    // ... the job ends while it is away, and its final report is retried ...
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (!has(daemonLog(), "reporting the result failed, retrying") && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(has(daemonLog(), "reporting the result failed, retrying")) << daemonLog();
+    forge_.start();  // ... until it comes back with its state.
     auto task = forge_.waitJob(job, true, true, 60);
     EXPECT_EQ(task["result"], "RESULT_SUCCESS") << daemonLog();
     EXPECT_TRUE(has(logText(task), "working"));
