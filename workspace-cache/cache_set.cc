@@ -5,9 +5,9 @@ namespace nixjail::cache {
 
 namespace fs = std::filesystem;
 
-CacheSet::CacheSet(fs::path dir) : dir_(std::move(dir)) {
+CacheSet::CacheSet(fs::path dir, std::optional<StorageKind> storage) : dir_(std::move(dir)) {
     for (const char* sub : {"roots", "git", "checkouts"}) fs::create_directories(dir_ / sub);
-    storage_ = detectStorage(dir_ / "roots");
+    storage_ = openStorage(dir_ / "roots", storage);
     roots_ = std::make_unique<RootCache>(*storage_, dir_ / "roots");
     mirrors_ = std::make_unique<GitMirrors>(dir_ / "git");
     checkouts_ = std::make_unique<CheckoutCache>(*storage_, dir_ / "checkouts", *mirrors_);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ struct PruneReport {
 class CacheSet {
   public:
     // Creates the three directories when missing; throws base::Error (SysError) when it cannot.
-    explicit CacheSet(std::filesystem::path dir);
+    // `storage`: the backend for roots and checkouts (nullopt: detected); a forced one that cannot
+    // work in `dir` throws (see openStorage).
+    explicit CacheSet(std::filesystem::path dir, std::optional<StorageKind> storage = std::nullopt);
 
     // Least recently used entries that nobody uses, until each cache fits its budget.
     PruneReport prune(const CacheBudgets& budgets);

@@ -2,11 +2,15 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <string>
 #include <utility>
 
 #include "runner/base/error.h"
@@ -50,44 +54,110 @@ std::unique_ptr<Storage> makeStorage(StorageKind kind) {
 
 namespace {
 
-bool canCreateSubvolume(const fs::path& probe_dir) {
+// Why a subvolume cannot be made in `probe_dir`, or empty when it can.
+std::string subvolumeProblem(const fs::path& probe_dir) {
     auto btrfs = makeBtrfsStorage();
     try {
         btrfs->create(probe_dir / "subvol");
         btrfs->remove(probe_dir / "subvol");
-        return true;
+        return {};
     } catch (const base::Error& e) {
         spdlog::debug("btrfs subvolume probe in '{}' failed: {}", probe_dir.string(), e.what());
-        return false;
+        return e.what();
     }
 }
 
-bool canReflink(const fs::path& probe_dir) {
+// Why FICLONE fails in `probe_dir`, or empty when it works.
+std::string reflinkProblem(const fs::path& probe_dir) {
     using base::UniqueFd;
     UniqueFd a(::open((probe_dir / "a").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     UniqueFd b(::open((probe_dir / "b").c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!a || !b) throw base::SysError("cannot create probe files in '" + probe_dir.string() + "'");
     if (::write(a.get(), "probe", 5) != 5)
         throw base::SysError("cannot write probe file in '" + probe_dir.string() + "'");
-    return ::ioctl(b.get(), FICLONE, a.get()) == 0;
+    if (::ioctl(b.get(), FICLONE, a.get()) == 0) return {};
+    return std::string("FICLONE: ") + std::strerror(errno);
+}
+
+unsigned long filesystemType(const fs::path& dir) {
+    struct statfs sfs {};
+    if (::statfs(dir.c_str(), &sfs) != 0)
+        throw base::SysError("cannot statfs cache directory '" + dir.string() + "'");
+    return static_cast<unsigned long>(sfs.f_type);
+}
+
+std::string filesystemName(unsigned long type) {
+    switch (type) {
+        case BTRFS_SUPER_MAGIC:
+            return "btrfs";
+        case EXT4_SUPER_MAGIC:  // ext2/3/4 share the magic
+            return "ext4";
+        case TMPFS_MAGIC:
+            return "tmpfs";
+        case XFS_SUPER_MAGIC:
+            return "xfs";
+        case OVERLAYFS_SUPER_MAGIC:
+            return "overlayfs";
+        case NFS_SUPER_MAGIC:
+            return "nfs";
+    }
+    return fmt::format("filesystem type {:#x}", type);
+}
+
+[[noreturn]] void cannotUse(const fs::path& dir, StorageKind kind, const std::string& why,
+                            const std::string& todo) {
+    throw base::Error("cache directory '" + dir.string() + "' cannot use storage '" +
+                      std::string(toString(kind)) + "': " + why + "; " + todo +
+                      ", or choose another backend with cache.storage (exec and cache: "
+                      "--storage): auto detects the best one that works");
 }
 
 }  // namespace
 
 StorageKind detectStorageKind(const fs::path& dir) {
-    struct statfs sfs {};
-    if (::statfs(dir.c_str(), &sfs) != 0)
-        throw base::SysError("cannot statfs cache directory '" + dir.string() + "'");
+    const unsigned long type = filesystemType(dir);
     base::TempDir probe(".storage-probe-", dir);
-    if (static_cast<unsigned long>(sfs.f_type) == BTRFS_SUPER_MAGIC &&
-        canCreateSubvolume(probe.path()))
+    if (type == BTRFS_SUPER_MAGIC && subvolumeProblem(probe.path()).empty())
         return StorageKind::kBtrfs;
-    if (canReflink(probe.path())) return StorageKind::kReflink;
+    if (reflinkProblem(probe.path()).empty()) return StorageKind::kReflink;
     return StorageKind::kCopy;
 }
 
 std::unique_ptr<Storage> detectStorage(const fs::path& dir) {
     return makeStorage(detectStorageKind(dir));
+}
+
+std::optional<StorageKind> parseStorageChoice(std::string_view name, std::string_view where) {
+    if (name == "auto") return std::nullopt;
+    if (auto kind = parseStorageKind(name)) return kind;
+    throw base::Error(std::string(where) + ": unknown storage '" + std::string(name) +
+                      "'; use auto, btrfs, reflink or copy");
+}
+
+std::unique_ptr<Storage> openStorage(const fs::path& dir, std::optional<StorageKind> wanted) {
+    if (!wanted) return detectStorage(dir);
+    if (*wanted == StorageKind::kBtrfs) {
+        const unsigned long type = filesystemType(dir);
+        if (type != BTRFS_SUPER_MAGIC) {
+            cannotUse(dir, *wanted, "it is on " + filesystemName(type) + ", not btrfs",
+                      "move the cache directory onto a btrfs filesystem");
+        }
+        base::TempDir probe(".storage-probe-", dir);
+        if (auto why = subvolumeProblem(probe.path()); !why.empty()) {
+            cannotUse(dir, *wanted, why,
+                      "run the runner as root (creating and deleting subvolumes needs it) or mount "
+                      "the filesystem with user_subvol_rm_allowed");
+        }
+    } else if (*wanted == StorageKind::kReflink) {
+        base::TempDir probe(".storage-probe-", dir);
+        if (auto why = reflinkProblem(probe.path()); !why.empty()) {
+            cannotUse(dir, *wanted,
+                      "its filesystem (" + filesystemName(filesystemType(dir)) +
+                          ") cannot share file extents (" + why + ")",
+                      "move the cache directory onto XFS (reflink=1) or btrfs");
+        }
+    }
+    return makeStorage(*wanted);
 }
 
 SubvolumeLease::SubvolumeLease(Storage& storage, fs::path path)

@@ -40,6 +40,17 @@ std::unique_ptr<Storage> makeStorage(StorageKind kind);
 StorageKind detectStorageKind(const std::filesystem::path& dir);
 std::unique_ptr<Storage> detectStorage(const std::filesystem::path& dir);
 
+// A configured choice: "auto" gives nullopt (detect per directory), "btrfs" | "reflink" | "copy"
+// that backend. Throws base::Error naming `where` (e.g. "--storage") for anything else.
+std::optional<StorageKind> parseStorageChoice(std::string_view name, std::string_view where);
+
+// The backend for `dir` (which must exist): detected when `wanted` is nullopt, else `wanted` after
+// proving it works there (btrfs: the directory is on btrfs and a subvolume can be made; reflink:
+// FICLONE succeeds; copy: always). A forced backend that cannot work throws base::Error naming
+// the directory, the backend, why, and what to do; it never falls back to another one.
+std::unique_ptr<Storage> openStorage(const std::filesystem::path& dir,
+                                     std::optional<StorageKind> wanted);
+
 // Owns a tree made through a Storage and removes it when destroyed, unless promote()d.
 class SubvolumeLease {
   public:

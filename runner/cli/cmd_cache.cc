@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "runner/base/error.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
+#include "runner/daemon/config.h"
 #include "runner/engine/nix_root_provider.h"
 #include "workspace-cache/cache_set.h"
 
@@ -18,13 +20,43 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 struct CacheFlags {
+    std::string config;  // the daemon's configuration: cache.dir, cache.storage, nix.nixpkgs
     std::string dir;
+    std::string storage;
     bool json = false;
     std::string roots_budget, git_budget, checkouts_budget;
     std::string packages, nixpkgs;
 };
 
-cache::CacheSet openCaches(const CacheFlags& f) { return cache::CacheSet(f.dir.empty() ? defaultCacheDir() : fs::path(f.dir)); }
+// What the command works on: flags first, then the daemon configuration given with --config.
+struct CacheTarget {
+    fs::path dir;
+    std::optional<cache::StorageKind> storage;
+    std::string nixpkgs;
+};
+
+CacheTarget targetOf(const CacheFlags& f) {
+    CacheTarget t;
+    std::string storage = "auto", where = "--storage";
+    if (!f.config.empty()) {
+        const daemon::DaemonConfig cfg = daemon::loadConfigFile(f.config);
+        t.dir = cfg.cache.dir;
+        storage = cfg.cache.storage;
+        where = cfg.source + ": cache.storage";
+        if (!cfg.nix.nixpkgs.empty() && cfg.nix.nixpkgs.front() != '<') t.nixpkgs = cfg.nix.nixpkgs;
+    }
+    if (!f.dir.empty()) t.dir = f.dir;
+    if (t.dir.empty()) t.dir = defaultCacheDir();
+    if (!f.storage.empty()) storage = f.storage, where = "--storage";
+    t.storage = cache::parseStorageChoice(storage, where);
+    if (!f.nixpkgs.empty()) t.nixpkgs = f.nixpkgs;
+    return t;
+}
+
+cache::CacheSet openCaches(const CacheFlags& f) {
+    const CacheTarget t = targetOf(f);
+    return cache::CacheSet(t.dir, t.storage);
+}
 
 std::string humanSize(std::uint64_t b) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -81,9 +113,15 @@ int pruneCaches(const CacheFlags& f) {
 }
 
 int warmRoot(const CacheFlags& f) {
-    if (f.nixpkgs.empty()) throw base::Error("cache warm needs --nixpkgs PATH to resolve the packages against");
-    const fs::path dir = f.dir.empty() ? defaultCacheDir() : fs::path(f.dir);
-    engine::NixRootProvider provider({fs::absolute(f.nixpkgs), dir, nixToolsFromEnvironment()});
+    const CacheTarget t = targetOf(f);
+    if (t.nixpkgs.empty()) {
+        throw base::Error(
+            "cache warm needs --nixpkgs PATH (or nix.nixpkgs as a path in --config) to resolve the "
+            "packages against");
+    }
+    engine::NixRootConfig config{fs::absolute(t.nixpkgs), t.dir, nixToolsFromEnvironment()};
+    config.storage = t.storage;
+    engine::NixRootProvider provider(std::move(config));
     auto info = provider.warm(cache::parsePackageList(f.packages));
     fmt::print("root {} for {} store paths: {}\n", info.key, info.paths, info.hit ? "already cached" : "built");
     return 0;
@@ -95,7 +133,15 @@ void addCacheCommand(CLI::App& app, int& exit_code) {
     auto flags = std::make_shared<CacheFlags>();
     auto* cmd = app.add_subcommand("cache", "Look at, trim and fill the runner's caches (roots, git, checkouts)");
     cmd->require_subcommand(1);
+    cmd->add_option(
+        "-c,--config", flags->config,
+        "the daemon's configuration file: its cache.dir, cache.storage and nix.nixpkgs apply "
+        "(the flags below override them)");
     cmd->add_option("--cache-dir", flags->dir, "the cache directory (default /var/cache/nixjail-runner as root)");
+    cmd->add_option(
+        "--storage", flags->storage,
+        "the storage backend: auto (detected), btrfs, reflink or copy; a forced one that cannot "
+        "work in the cache directory is an error");
     auto run = [flags, &exit_code](int (*fn)(const CacheFlags&)) {
         return [flags, &exit_code, fn] {
             try {
@@ -116,7 +162,9 @@ void addCacheCommand(CLI::App& app, int& exit_code) {
     prune->callback(run(pruneCaches));
     auto* warm = cmd->add_subcommand("warm", "Build and cache the root for a package list before any job needs it");
     warm->add_option("packages", flags->packages, "the packages, e.g. \"bash coreutils git\"")->required();
-    warm->add_option("--nixpkgs", flags->nixpkgs, "the Nix expression the packages resolve against")->required();
+    warm->add_option(
+        "--nixpkgs", flags->nixpkgs,
+        "the Nix expression the packages resolve against (default: nix.nixpkgs of --config)");
     warm->callback(run(warmRoot));
 }
 

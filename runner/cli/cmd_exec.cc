@@ -51,6 +51,7 @@ struct ExecFlags {
     std::string packages;
     std::string nixpkgs;
     std::string cache_dir;
+    std::string storage = "auto";  // the cache's storage backend (roots and checkouts)
     std::string server_url;
     std::string default_actions_url = "https://github.com";
     std::string action_cache_dir;
@@ -232,6 +233,7 @@ int runExec(const ExecFlags& f) {
     auto executor = executor::makeExecutor(f.executor);
     opts.executor = executor.get();
     const fs::path cacheDir = f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir);
+    const auto storage = cache::parseStorageChoice(f.storage, "--storage");
     // The actions/cache server behind ACTIONS_CACHE_URL. Always started (unless --no-cache-server):
     // it costs one loopback socket and a thread, and scripts and tools other than actions/cache
     // speak the same API, so looking for `uses: actions/cache` would miss them.
@@ -262,13 +264,18 @@ int runExec(const ExecFlags& f) {
             cacheServer.reset();
         }
     }
-    // Made on first use: most runs check out only the local working tree.
+    // Made on first use (most runs check out only the local working tree), unless --storage forces
+    // a backend.
     std::unique_ptr<engine::CachedCheckouts> checkouts;
+    // A forced --storage is proven now, so a backend that cannot work stops the run before any job.
+    if (storage && !f.dry_run)
+        checkouts = std::make_unique<engine::CachedCheckouts>(cacheDir, storage);
     std::mutex checkoutsMu;
     opts.checkout_provider = [&](const engine::CheckoutSpec& spec, const fs::path& dst) {
         {
             std::lock_guard lock(checkoutsMu);
-            if (!checkouts) checkouts = std::make_unique<engine::CachedCheckouts>(cacheDir);
+            if (!checkouts)
+                checkouts = std::make_unique<engine::CachedCheckouts>(cacheDir, storage);
         }
         return checkouts->checkout(spec, dst);
     };
@@ -280,6 +287,7 @@ int runExec(const ExecFlags& f) {
         engine::NixRootConfig config{f.nixpkgs.empty() ? fs::path() : fs::absolute(f.nixpkgs), cacheDir,
                                      nixToolsFromEnvironment()};
         if (hasFlake) config.devshell_flake = opts.repo_dir;
+        config.storage = storage;
         roots = std::make_unique<engine::NixRootProvider>(std::move(config));
         opts.root_provider = roots->asProvider();
     }
@@ -393,6 +401,10 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "the forge other repositories are checked out from (default: from the origin remote)");
     cmd->add_option("--cache-dir", flags->cache_dir,
                     "where job roots are cached (default /var/cache/nixjail-runner as root, else ~/.cache)");
+    cmd->add_option("--storage", flags->storage,
+                    "how the cache directory stores roots and checkouts: auto (detected), btrfs, "
+                    "reflink or copy; "
+                    "a forced backend that cannot work there is an error");
     cmd->add_option("--default-actions-url", flags->default_actions_url,
                     "where owner/repo@ref actions are fetched from (default: https://github.com)");
     cmd->add_option("--action-cache-dir", flags->action_cache_dir, "keep fetched actions here between runs");

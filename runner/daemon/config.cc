@@ -69,7 +69,9 @@ class Reader {
         if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
             std::string list;
             for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-            error(n, "'" + key + "' is '" + v + "'; choose one of " + list);
+            const std::string hint = workflow::closestMatch(v, allowed);
+            error(n, "'" + key + "' is '" + v + "'; choose one of " + list +
+                         (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
             return;
         }
         out = v;

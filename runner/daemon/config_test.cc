@@ -72,6 +72,21 @@ TEST(DaemonConfig, AllProblemsAreReportedTogether) {
     EXPECT_NE(text.find("'log.format' is 'xml'"), std::string::npos) << text;
 }
 
+TEST(DaemonConfig, CacheStorageIsOneOfTheBackendsOrAuto) {
+    for (const char* kind : {"auto", "btrfs", "reflink", "copy"}) {
+        auto cfg = parseConfig(std::string("cache:\n  storage: ") + kind + "\n", "runner.yaml");
+        ASSERT_TRUE(cfg.has_value()) << kind << ": " << workflow::formatAll(cfg.error());
+        EXPECT_EQ(cfg->cache.storage, kind);
+    }
+    EXPECT_EQ(parseConfig("", "runner.yaml")->cache.storage, "auto");
+    auto text = problems("cache:\n  dir: /var/cache/x\n  storage: btfrs\n");
+    EXPECT_NE(text.find("runner.yaml:3:12: 'cache.storage' is 'btfrs'; choose one of auto, btrfs, "
+                        "reflink, copy (did you mean 'btrfs'?)"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("    storage: btfrs\n             ^"), std::string::npos) << text;
+}
+
 TEST(DaemonConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
     auto text = problems(
         "proxy:\n  credentials:\n    - {name: npm, env: A, file: /b, hosts: [x], header: "

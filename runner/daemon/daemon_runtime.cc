@@ -123,8 +123,7 @@ struct DaemonRuntime::Impl {
     std::unique_ptr<executor::Executor> executor;
     std::unique_ptr<JobDirs> job_dirs;
     std::unique_ptr<engine::NixRootProvider> roots;
-    std::mutex checkouts_mutex;
-    std::unique_ptr<engine::CachedCheckouts> checkouts;  // made on first use
+    std::unique_ptr<engine::CachedCheckouts> checkouts;  // thread-safe (CheckoutCache locks)
     std::mutex janitor_mutex;
     std::unique_ptr<cache::CacheSet> janitor;  // trims the caches to cache.*_budget after jobs
     std::unique_ptr<MetricsServer> metrics_server;
@@ -151,13 +150,22 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     sweepAtStartup(m.executor->name(), m.job_dirs->swept(), *m.store, *m.report_client, *m.log);
 
     const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
+    // Every cache opens its storage now, so a cache.storage that cannot work stops the start.
+    const auto storage =
+        cache::parseStorageChoice(cfg.cache.storage, cfg.source + ": cache.storage");
     if (m.executor->isolatesFilesystem()) {
         fs::path nixpkgs = cfg.nix.nixpkgs;
         if (!cfg.nix.nixpkgs.empty() && cfg.nix.nixpkgs.front() != '<')
             nixpkgs = fs::absolute(nixpkgs);
-        m.roots = std::make_unique<engine::NixRootProvider>(
-            engine::NixRootConfig{nixpkgs, cache_dir, std::move(nix_tools)});
+        engine::NixRootConfig roots_config{nixpkgs, cache_dir, std::move(nix_tools)};
+        roots_config.storage = storage;
+        m.roots = std::make_unique<engine::NixRootProvider>(std::move(roots_config));
     }
+    m.checkouts = std::make_unique<engine::CachedCheckouts>(cache_dir, storage);
+    m.janitor = std::make_unique<cache::CacheSet>(cache_dir, storage);
+    m.log->info("cache directory '{}': {} storage{}", cache_dir.string(),
+                cache::toString(m.janitor->storage().kind()),
+                storage ? " (cache.storage)" : " (detected)");
     if (!cfg.metrics.address.empty())
         m.metrics_server = std::make_unique<MetricsServer>(cfg.metrics.address, m.metrics);
 
@@ -172,11 +180,7 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     res.metrics = &m.metrics;
     res.executor = m.executor.get();
     if (m.roots) res.root_provider = m.roots->asProvider();
-    res.checkout_provider = [&m, cache_dir](const engine::CheckoutSpec& spec, const fs::path& dst) {
-        {
-            std::lock_guard lock(m.checkouts_mutex);
-            if (!m.checkouts) m.checkouts = std::make_unique<engine::CachedCheckouts>(cache_dir);
-        }
+    res.checkout_provider = [&m](const engine::CheckoutSpec& spec, const fs::path& dst) {
         return m.checkouts->checkout(spec, dst);
     };
     res.action_cache_dir = cache_dir / "actions";
@@ -185,7 +189,6 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     res.after_job = [&m, cache_dir, budgets] {
         std::lock_guard lock(m.janitor_mutex);
         try {
-            if (!m.janitor) m.janitor = std::make_unique<cache::CacheSet>(cache_dir);
             const auto removed = m.janitor->prune(budgets);
             const size_t n = removed.roots.size() + removed.checkouts.size() + removed.git.size();
             if (n > 0) {

@@ -2,10 +2,16 @@
 #include "runner/daemon/daemon_runtime.h"
 
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <sys/statfs.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "runner/base/error.h"
+#include "runner/base/temp_dir.h"
+#include "runner/forge/runner_file.h"
 
 namespace nixjail::runner::daemon {
 namespace {
@@ -27,6 +33,85 @@ TEST(DaemonLogger, JsonFormatIsOneValidObjectPerLine) {
     EXPECT_EQ(first["level"], "info");
     ASSERT_TRUE(std::getline(lines, line));
     EXPECT_EQ(nlohmann::json::parse(line)["message"], "plain");
+}
+
+// A daemon over a registered runner file (no forge is contacted while starting), the host
+// executor and `storage` for the caches in `cache_dir`.
+struct RuntimeStart {
+    std::string log, error;
+    std::unique_ptr<DaemonRuntime> runtime;
+};
+
+RuntimeStart startDaemon(const base::TempDir& state, const std::filesystem::path& cache_dir,
+                         const std::string& storage) {
+    forge::writeRunnerFile(
+        state.path() / ".runner",
+        forge::runnerFileFromSecret("http://127.0.0.1:9", std::string(40, 'a'), "t"));
+    DaemonConfig cfg;
+    cfg.source = (state.path() / "runner.yaml").string();
+    cfg.runner.file = state.path() / ".runner";
+    cfg.database = state.path() / "jobs.sqlite";
+    cfg.executor.backend = "host";
+    cfg.metrics.address = "";
+    cfg.cache.dir = cache_dir;
+    cfg.cache.storage = storage;
+    std::ostringstream out;
+    RuntimeStart r;
+    try {
+        r.runtime = std::make_unique<DaemonRuntime>(
+            cfg, state.path() / "default-cache", cache::NixTools{},
+            makeDaemonLogger(cfg, std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+    } catch (const base::Error& e) {
+        r.error = e.what();
+    }
+    r.log = out.str();
+    return r;
+}
+
+unsigned long filesystemOf(const std::filesystem::path& p) {
+    struct statfs sfs {};
+    EXPECT_EQ(::statfs(p.c_str(), &sfs), 0) << p;
+    return static_cast<unsigned long>(sfs.f_type);
+}
+
+TEST(DaemonRuntimeStorage, ConfiguredBackendIsUsedForTheCaches) {
+    base::TempDir state("nixjail-runtime-test-");
+    auto r = startDaemon(state, state.path() / "cache", "copy");
+    ASSERT_TRUE(r.runtime) << r.error;
+    EXPECT_NE(r.log.find("cache directory '" + (state.path() / "cache").string() +
+                         "': copy storage (cache.storage)"),
+              std::string::npos)
+        << r.log;
+    r.runtime.reset();
+    auto detected = startDaemon(state, state.path() / "cache", "auto");
+    ASSERT_TRUE(detected.runtime) << detected.error;
+    EXPECT_NE(detected.log.find("storage (detected)"), std::string::npos) << detected.log;
+}
+
+TEST(DaemonRuntimeStorage, ForcedBtrfsOutsideBtrfsStopsTheStart) {
+    base::TempDir state("nixjail-runtime-test-");
+    if (filesystemOf(state.path()) == BTRFS_SUPER_MAGIC) GTEST_SKIP() << "the temp dir is on btrfs";
+    auto r = startDaemon(state, state.path() / "cache", "btrfs");
+    EXPECT_FALSE(r.runtime);
+    EXPECT_NE(r.error.find("cache directory '" + (state.path() / "cache").string()),
+              std::string::npos)
+        << r.error;
+    EXPECT_NE(r.error.find("cannot use storage 'btrfs': it is on "), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("move the cache directory onto a btrfs filesystem"), std::string::npos)
+        << r.error;
+}
+
+TEST(DaemonRuntimeStorage, ForcedReflinkOnTmpfsStopsTheStart) {
+    if (!std::filesystem::is_directory("/dev/shm") || filesystemOf("/dev/shm") != TMPFS_MAGIC)
+        GTEST_SKIP() << "/dev/shm is not a tmpfs here";
+    base::TempDir state("nixjail-runtime-test-");
+    base::TempDir cache_dir("nixjail-runtime-cache-", "/dev/shm");
+    auto r = startDaemon(state, cache_dir.path(), "reflink");
+    EXPECT_FALSE(r.runtime);
+    EXPECT_NE(r.error.find("cannot use storage 'reflink': its filesystem (tmpfs) cannot share file "
+                           "extents"),
+              std::string::npos)
+        << r.error;
 }
 
 }  // namespace

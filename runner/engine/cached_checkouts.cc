@@ -36,8 +36,8 @@ fs::path made(const fs::path& p) {
 }  // namespace
 
 struct CachedCheckouts::Impl {
-    explicit Impl(const fs::path& dir)
-        : storage(cache::detectStorage(made(dir / "checkouts"))),
+    Impl(const fs::path& dir, std::optional<cache::StorageKind> kind)
+        : storage(cache::openStorage(made(dir / "checkouts"), kind)),
           mirrors(made(dir / "git")),
           checkouts(*storage, dir / "checkouts", mirrors) {}
     std::unique_ptr<cache::Storage> storage;
@@ -45,7 +45,9 @@ struct CachedCheckouts::Impl {
     cache::CheckoutCache checkouts;
 };
 
-CachedCheckouts::CachedCheckouts(const fs::path& cache_dir) : impl_(std::make_unique<Impl>(cache_dir)) {}
+CachedCheckouts::CachedCheckouts(const fs::path& cache_dir,
+                                 std::optional<cache::StorageKind> storage)
+    : impl_(std::make_unique<Impl>(cache_dir, storage)) {}
 CachedCheckouts::~CachedCheckouts() = default;
 
 std::unique_ptr<CheckoutLease> CachedCheckouts::checkout(const CheckoutSpec& spec, const fs::path& dst) {

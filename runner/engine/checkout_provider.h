@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "workspace-cache/storage.h"
+
 namespace nixjail::runner::engine {
 
 struct CheckoutSpec {
@@ -43,7 +45,10 @@ using CheckoutProvider =
 // The provider over a cache directory (<dir>/git, <dir>/checkouts).
 class CachedCheckouts {
 public:
-    explicit CachedCheckouts(const std::filesystem::path& cache_dir);
+    // `storage`: the checkouts' backend (nullopt: detected); a forced one that cannot work in
+    // <cache_dir>/checkouts throws (cache::openStorage).
+    explicit CachedCheckouts(const std::filesystem::path& cache_dir,
+                             std::optional<cache::StorageKind> storage = std::nullopt);
     ~CachedCheckouts();
     std::unique_ptr<CheckoutLease> checkout(const CheckoutSpec& spec, const std::filesystem::path& dst);
     CheckoutProvider asProvider() {

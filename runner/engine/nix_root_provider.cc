@@ -49,7 +49,7 @@ fs::path rootsDir(const fs::path& cacheDir) {
 
 NixRootProvider::NixRootProvider(NixRootConfig config)
     : config_(std::move(config)),
-      storage_(cache::detectStorage(rootsDir(config_.cache_dir))),
+      storage_(cache::openStorage(rootsDir(config_.cache_dir), config_.storage)),
       resolver_(config_.nixpkgs, config_.tools),
       devshells_(config_.tools),
       references_(config_.tools),

@@ -21,6 +21,9 @@ struct NixRootConfig {
     // A repository with a flake.nix: a job that declares no packages gets the packages of its
     // devShells.<system>.default instead.
     std::optional<std::filesystem::path> devshell_flake;
+    // The roots' storage backend; nullopt: detected. A forced one that cannot work in
+    // <cache_dir>/roots makes the constructor throw (cache::openStorage).
+    std::optional<cache::StorageKind> storage;
 };
 
 class NixRootProvider {
