@@ -244,7 +244,11 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     }
     auto used = cgroup.usage();
     result.cpu_time = used.cpu_known ? used.cpu : cpuOf(usage);
-    result.peak_memory_bytes = used.peak_memory_bytes;
+    // Without a cgroup memory peak (cgroup v2 before Linux 5.19), the largest resident set among
+    // the jail's init and the processes it reaped is the closest measure.
+    result.peak_memory_bytes = used.peak_memory_bytes
+                                   ? used.peak_memory_bytes
+                                   : static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
     result.oom_killed = used.oom_killed;
     log_->debug("step exited code={} signal={} timed_out={} cancelled={} oom={} job={} ms={}",
                 result.exit_code, result.term_signal, result.timed_out, result.cancelled,

@@ -41,7 +41,11 @@ Json jobJson(store::JobStore& db, const store::JobRow& j) {
                          {"name", s.name},
                          {"status", s.status},
                          {"exit_code", orNull(s.exit_code)},
-                         {"duration_ms", orNull(s.duration_ms)}});
+                         {"duration_ms", orNull(s.duration_ms)},
+                         {"peak_memory_bytes", orNull(s.peak_memory_bytes)},
+                         {"cpu_seconds", orNull(s.cpu_seconds)},
+                         {"oom", s.oom},
+                         {"timed_out", s.timed_out}});
     }
     return {{"id", j.id},
             {"forge_task_id", j.start.forge_task_id},

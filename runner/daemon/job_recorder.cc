@@ -1,6 +1,9 @@
 // Steps, phases, cache results and the job's end, into SQLite and the metrics.
 #include "runner/daemon/job_recorder.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "proxy/policy.h"
 
 namespace nixjail::runner::daemon {
@@ -27,7 +30,23 @@ std::string statusOf(engine::Result r) {
     return "failure";
 }
 
+std::optional<double> secondsOf(const std::optional<std::chrono::milliseconds>& ms) {
+    if (!ms) return std::nullopt;
+    return static_cast<double>(ms->count()) / 1000.0;
+}
+
+std::optional<int64_t> bytesOf(const std::optional<uint64_t>& bytes) {
+    if (!bytes) return std::nullopt;
+    return static_cast<int64_t>(*bytes);
+}
+
 }  // namespace
+
+void JobRecorder::Usage::add(const engine::StepRecord& step) {
+    if (step.cpu_time) cpu = cpu.value_or(std::chrono::milliseconds{0}) + *step.cpu_time;
+    if (step.peak_memory_bytes)
+        peak_memory_bytes = std::max(peak_memory_bytes.value_or(0), *step.peak_memory_bytes);
+}
 
 JobRecorder::JobRecorder(store::JobStore& store, Metrics& metrics,
                          std::shared_ptr<spdlog::logger> log)
@@ -59,13 +78,20 @@ bool JobRecorder::start(const store::JobStart& start) {
 
 void JobRecorder::stepStarted(const engine::StepRecord&) {
     std::lock_guard lock(mutex_);
-    if (auto index = nesting_.started()) step_started_ms_[*index] = nowMs();
+    if (auto index = nesting_.started()) {
+        step_started_ms_[*index] = nowMs();
+        step_usage_ = {};
+    }
 }
 
 void JobRecorder::stepFinished(const engine::StepRecord& step) {
     std::lock_guard lock(mutex_);
+    // Nested steps' processes count for the job's step around them and for the job.
+    step_usage_.add(step);
+    job_usage_.add(step);
     auto index = nesting_.finished();
     if (!index) return;
+    const Usage used = std::exchange(step_usage_, {});
     store::StepRecord rec;
     rec.index = *index;
     rec.name = step.name;
@@ -75,6 +101,9 @@ void JobRecorder::stepFinished(const engine::StepRecord& step) {
     rec.started_at_ms = it == step_started_ms_.end() ? rec.ended_at_ms : it->second;
     if (step.exit_code >= 0) rec.exit_code = step.exit_code;
     rec.duration_ms = step.duration.count();
+    rec.peak_memory_bytes = bytesOf(used.peak_memory_bytes);
+    rec.cpu_seconds = secondsOf(used.cpu);
+    rec.oom = step.error.find("out of memory") != std::string::npos;
     rec.timed_out = step.error.find("timed out") != std::string::npos ||
                     step.error.find("timeout") != std::string::npos;
     guarded("step", [&](int64_t id) { store_.recordStep(id, rec); });
@@ -138,6 +167,8 @@ void JobRecorder::finish(const std::string& status, const std::string& exit_reas
     fin.exit_reason = exit_reason;
     fin.closure_path_count = closure_paths_;
     fin.closure_size_bytes = closure_bytes_;
+    fin.peak_memory_bytes = bytesOf(job_usage_.peak_memory_bytes);
+    fin.cpu_seconds = secondsOf(job_usage_.cpu);
     guarded("job's end", [&](int64_t id) { store_.finishJob(id, fin); });
 }
 

@@ -45,6 +45,14 @@ class JobRecorder : public engine::JobObserver {
     StepNesting nesting_;
     std::map<int64_t, int64_t> step_started_ms_;
     std::optional<int64_t> closure_paths_, closure_bytes_;
+    // What the processes used: of the job's step that runs now (nested steps of a composite
+    // action count for their parent), and of the whole job. Unset until a step reports a value.
+    struct Usage {
+        std::optional<std::chrono::milliseconds> cpu;
+        std::optional<uint64_t> peak_memory_bytes;
+        void add(const engine::StepRecord& step);
+    };
+    Usage step_usage_, job_usage_;
 };
 
 int64_t nowMs();

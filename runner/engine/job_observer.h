@@ -30,6 +30,11 @@ struct StepRecord {
     int exit_code = -1;
     std::string error;  // why it failed, when the runner knows (timeout, bad expression, ...)
     std::map<std::string, std::string> outputs;
+    // What the step's processes used, as the executor measured it; unset for a step that ran no
+    // process (checkout, skipped) or whose executor could not measure. A step that ran several
+    // processes (an action's pre/main/post) holds the CPU sum and the largest peak.
+    std::optional<std::chrono::milliseconds> cpu_time;
+    std::optional<uint64_t> peak_memory_bytes;
 };
 
 // The phases of a job, in order. Each is timed; they do not overlap, so their sum is the job's

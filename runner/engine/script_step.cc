@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <random>
@@ -229,6 +230,11 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
     auto result = jail_->run(inv);
     out.finish();
     rec.exit_code = result.exit_code;
+    if (result.setup_error.empty()) {
+        rec.cpu_time = rec.cpu_time.value_or(std::chrono::milliseconds{0}) + result.cpu_time;
+        rec.peak_memory_bytes =
+            std::max(rec.peak_memory_bytes.value_or(0), result.peak_memory_bytes);
+    }
 
     auto readKv = [&](const char* prefix, const char* what) -> KeyValues {
         auto r = parseKeyValueFile(base::readFile(cmdDir / (std::string(prefix) + id)), what);

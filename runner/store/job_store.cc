@@ -95,11 +95,12 @@ void JobStore::recordStep(int64_t job_id, const StepRecord& s) {
     auto st = db_.prepare(
         "INSERT OR REPLACE INTO steps (job_id, step_index, name, status, started_at_ms, "
         "ended_at_ms,"
-        " exit_code, duration_ms, peak_memory_bytes, oom, timed_out)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        " exit_code, duration_ms, peak_memory_bytes, oom, timed_out, cpu_seconds)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, job_id).bind(2, s.index).bind(3, s.name).bind(4, s.status);
     st.bind(5, s.started_at_ms).bind(6, s.ended_at_ms).bind(7, s.exit_code).bind(8, s.duration_ms);
     st.bind(9, s.peak_memory_bytes).bind(10, int64_t{s.oom}).bind(11, int64_t{s.timed_out});
+    st.bind(12, s.cpu_seconds);
     st.run();
 }
 
@@ -154,13 +155,15 @@ std::vector<StepRecord> JobStore::steps(int64_t job_id) {
     std::lock_guard lock(mutex_);
     auto st = db_.prepare(
         "SELECT step_index, name, status, started_at_ms, ended_at_ms, exit_code, duration_ms,"
-        " peak_memory_bytes, oom, timed_out FROM steps WHERE job_id = ? ORDER BY step_index");
+        " peak_memory_bytes, oom, timed_out, cpu_seconds FROM steps WHERE job_id = ?"
+        " ORDER BY step_index");
     st.bind(1, job_id);
     std::vector<StepRecord> out;
     while (st.step()) {
         out.push_back({st.columnInt(0), st.columnText(1), st.columnText(2), st.columnOptionalInt(3),
                        st.columnOptionalInt(4), st.columnOptionalInt(5), st.columnOptionalInt(6),
-                       st.columnOptionalInt(7), st.columnInt(8) != 0, st.columnInt(9) != 0});
+                       st.columnOptionalInt(7), st.columnInt(8) != 0, st.columnInt(9) != 0,
+                       optionalDouble(st, 10)});
     }
     return out;
 }

@@ -61,6 +61,7 @@ struct StepRecord {
     std::optional<int64_t> peak_memory_bytes;
     bool oom = false;
     bool timed_out = false;
+    std::optional<double> cpu_seconds;
 };
 
 struct NetworkDecisionRecord {
