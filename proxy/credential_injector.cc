@@ -24,13 +24,6 @@ bool replaceAll(std::string& text, std::string_view from, std::string_view to) {
     return changed;
 }
 
-bool hostAllowed(const Credential& c, std::string_view host) {
-    for (const auto& pattern : c.hosts) {
-        if (HostPattern::literalOrGlob(pattern).matches(host)) return true;
-    }
-    return false;
-}
-
 // "Basic base64(user:password)": the dummy hides inside the encoding, so decode, swap, re-encode.
 bool replaceInBasicAuth(std::string& value, std::string_view from, std::string_view to) {
     if (value.size() < 6 || !http::equalsIgnoreCase(value.substr(0, 6), "Basic ")) return false;
@@ -89,13 +82,20 @@ std::optional<std::string> base64Decode(std::string_view text) {
     return out;
 }
 
+bool credentialAllowsHost(const Credential& c, std::string_view host) {
+    for (const auto& pattern : c.hosts) {
+        if (HostPattern::literalOrGlob(pattern).matches(host)) return true;
+    }
+    return false;
+}
+
 std::optional<std::string> injectCredentials(http::Headers& headers,
                                              const std::vector<Credential>& credentials,
                                              std::string_view host, bool tls) {
     std::optional<std::string> injected;
-    if (!tls) return injected;  // a real value never travels in clear text
     for (const auto& c : credentials) {
-        if (!hostAllowed(c, host)) continue;
+        if (!tls && !c.plain_http) continue;  // a real value never travels in clear text
+        if (!credentialAllowsHost(c, host)) continue;
         const std::string& real = c.value.reveal();
         for (auto& h : headers) {
             bool changed = replaceAll(h.value, c.dummy, real);

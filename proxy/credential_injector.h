@@ -11,9 +11,12 @@
 
 namespace nixjail::proxy {
 
-// Rewrites `headers` of a request to `host`. Only when `tls` is true and the host is one of a
-// credential's hosts is its dummy replaced (literally, and inside Basic auth). Returns the name of
-// the first credential injected, if any.
+// Whether `host` is one of the credential's hosts (exact names or globs).
+bool credentialAllowsHost(const Credential& credential, std::string_view host);
+
+// Rewrites `headers` of a request to `host`. Only when the host is one of a credential's hosts and
+// `tls` is true (or the credential is plain_http) is its dummy replaced (literally, and inside Basic
+// auth). Returns the name of the first credential injected, if any.
 std::optional<std::string> injectCredentials(http::Headers& headers,
                                              const std::vector<Credential>& credentials,
                                              std::string_view host, bool tls);

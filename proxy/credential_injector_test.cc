@@ -44,6 +44,25 @@ TEST(CredentialInjection, DummyStaysOnOtherHostsAndInClearText) {
     EXPECT_EQ(plain[0].value, "token DUMMY-token-abc");
 }
 
+TEST(CredentialInjection, APlainHttpCredentialIsInjectedInClearTextOnlyOnItsHosts) {
+    auto creds = forgeToken();
+    creds[0].plain_http = true;
+    http::Headers h{{"Authorization", "token DUMMY-token-abc"}};
+    EXPECT_TRUE(injectCredentials(h, creds, "git.test", false));
+    EXPECT_EQ(h[0].value, "token REAL-secret-123");
+    http::Headers other{{"Authorization", "token DUMMY-token-abc"}};
+    EXPECT_FALSE(injectCredentials(other, creds, "evil.test", false));
+    EXPECT_EQ(other[0].value, "token DUMMY-token-abc");
+}
+
+TEST(CredentialInjection, HostsAreExactNamesOrGlobs) {
+    const auto c = forgeToken()[0];
+    EXPECT_TRUE(credentialAllowsHost(c, "git.test"));
+    EXPECT_TRUE(credentialAllowsHost(c, "api.forge.test"));
+    EXPECT_FALSE(credentialAllowsHost(c, "git.test.evil"));
+    EXPECT_FALSE(credentialAllowsHost(c, "forge.test"));
+}
+
 TEST(CredentialInjection, ScrubsRealValueFromResponseHeaders) {
     auto creds = forgeToken();
     http::Headers h{{"X-Echo", "got REAL-secret-123"}};

@@ -32,6 +32,9 @@ struct Credential {
     std::vector<std::string> hosts;  // exact host names or globs, as in policy rules
     std::string header_template;     // e.g. "Authorization: token {token}"; see dummyHeaderLine()
     std::string dummy;               // at least 8 characters, unlike any real value
+    // Also injected into plain-HTTP requests. Only for the forge's own token when the runner itself
+    // talks to that forge over http:// (the value crosses that network in clear anyway).
+    bool plain_http = false;
 };
 
 // The header line the job should send, with the dummy: header_template with {token} replaced

@@ -8,6 +8,7 @@
 #include "runner/engine/action_manifest.h"
 #include "runner/engine/job_run.h"
 #include "runner/engine/working_tree.h"
+#include "runner/network/forge_credentials.h"
 
 namespace nixjail::runner::engine {
 
@@ -77,6 +78,9 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
                !github_["token"].get<std::string>().empty()) {
         spec.token = github_["token"].get<std::string>();  // actions/checkout's default: github.token
     }
+    // The checkout runs here, outside the jail: a dummy the job was given becomes the real token,
+    // but only for the hosts its credential is valid on.
+    if (spec.token) spec.token = network::realValueFor(*spec.token, spec.url, credentials_);
     spec.with_history = with("fetch-depth") == "0";
     const std::string submodules = base::asciiLower(with("submodules"));
     if (submodules != "" && submodules != "false" && submodules != "true" && submodules != "recursive") {

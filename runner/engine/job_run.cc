@@ -8,6 +8,8 @@
 #include "runner/base/error.h"
 #include "workspace-cache/closure.h"
 #include "runner/base/file_io.h"
+#include "runner/network/forge_credentials.h"
+#include "runner/network/forge_pin.h"
 
 namespace nixjail::runner::engine {
 
@@ -155,17 +157,16 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
     const auto start = Clock::now();
     const fs::path hostDir = dir_->path() / "network";
     const fs::path jailDir = "/runner/network";
-    std::vector<std::string> forge;
-    for (const char* key : {"server_url", "api_url"}) {
-        const auto& url = github_[key];
-        std::string host = url.is_string() ? network::urlHost(url.get<std::string>()) : "";
-        if (!host.empty() && std::find(forge.begin(), forge.end(), host) == forge.end())
-            forge.push_back(host);
-    }
+    const std::vector<std::string> forge = forgeHosts();
     // The real values never reach the job, but mask them anyway should one come back in output.
-    for (const auto& c : opts_.network.credentials) masker_.add(c.value.reveal());
+    for (const auto& c : credentials_) masker_.add(c.value.reveal());
+    network::NetworkSettings settings = opts_.network;
+    settings.credentials = credentials_;
+    const auto& server_url = github_["server_url"];
+    if (auto pin = network::forgeHostPin(server_url.is_string() ? server_url.get<std::string>() : ""))
+        settings.host_overrides.emplace(pin->first, pin->second);  // the admin's own pin wins
     network_ = std::make_unique<network::JobNetwork>(
-        opts_.network, network::JobNetworkSpec{.job_id = instance_.job->id,
+        settings, network::JobNetworkSpec{.job_id = instance_.job->id,
                                                .forge_hosts = forge,
                                                .ca_dir_host = hostDir,
                                                .ca_dir_jail = jailDir,
@@ -199,9 +200,8 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
             " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
             (opts_.network.admin_policy.empty() ? "; nothing else"
                                                 : " and what the policy allows") +
-            (opts_.network.credentials.empty()
-                 ? std::string()
-                 : "; credentials: " + std::to_string(opts_.network.credentials.size())) +
+            (credentials_.empty() ? std::string()
+                                  : "; credentials: " + std::to_string(credentials_.size())) +
             ")");
 }
 
@@ -228,9 +228,16 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     c["env"] = envContext(scope ? scope->env : workflow::EnvList{});
     c["vars"] = toJson(opts_.vars);
     c["secrets"] = toJson(opts_.secrets);
-    // Credentials the proxy injects: the job only ever sees their dummies.
-    if (network_) {
-        for (const auto& [name, dummy] : network_->credentialDummies()) c["secrets"][name] = dummy;
+    // Credentials the proxy injects: the job only ever sees their dummies, under the admin's
+    // credential names and wherever the forge sent a real value as a secret (GITHUB_TOKEN, ...).
+    if (opts_.executor->isolatesFilesystem()) {
+        for (const auto& cred : credentials_) {
+            for (auto& [name, value] : c["secrets"].items()) {
+                if (value.is_string() && value.get<std::string>() == cred.value.reveal())
+                    value = cred.dummy;
+            }
+        }
+        for (const auto& cred : opts_.network.credentials) c["secrets"][cred.name] = cred.dummy;
     }
     const bool topFailed = top_ && top_->failed;
     c["job"] = Json{{"status", cancelled_ ? "cancelled" : topFailed ? "failure" : job_status_}};
@@ -261,6 +268,36 @@ std::string JobRun::evalString(const std::string& text, const StepScope* scope, 
     return *r;
 }
 
+std::vector<std::string> JobRun::forgeHosts() const {
+    std::vector<std::string> forge;
+    for (const char* key : {"server_url", "api_url"}) {
+        const auto& url = github_[key];
+        std::string host = url.is_string() ? network::urlHost(url.get<std::string>()) : "";
+        if (!host.empty() && std::find(forge.begin(), forge.end(), host) == forge.end())
+            forge.push_back(host);
+    }
+    return forge;
+}
+
+void JobRun::prepareCredentials() {
+    credentials_ = opts_.network.credentials;
+    if (!opts_.executor->isolatesFilesystem()) return;  // the host executor has no proxy
+    auto text = [&](const char* key) {
+        return github_.contains(key) && github_[key].is_string() ? github_[key].get<std::string>()
+                                                                 : std::string();
+    };
+    const auto forge = network::forgeCredentials({text("token"), text("gitea_runtime_token")},
+                                                 forgeHosts(), text("server_url"));
+    for (const auto& cred : forge) {
+        masker_.add(cred.value.reveal());
+        for (auto& [key, value] : github_.items()) {
+            if (value.is_string() && value.get<std::string>() == cred.value.reveal())
+                value = cred.dummy;
+        }
+        credentials_.push_back(cred);
+    }
+}
+
 void JobRun::prepareEnvironment() {
     const auto& wf = *instance_.workflow;
     const auto& job = *instance_.job;
@@ -282,6 +319,7 @@ void JobRun::prepareEnvironment() {
                             "head_ref", "base_ref"}) {
         if (!github_.contains(key)) github_[key] = "";
     }
+    prepareCredentials();
     base::writeFile(temp_.host / "event.json", opts_.event.dump(2));
 
     // Workflow env, then --env, then job env; each may use the contexts available at that level.

@@ -55,6 +55,9 @@ private:
     // job_run.cc
     void prepareDirectories();
     void prepareEnvironment();
+    // Isolating executors: the forge tokens become proxy credentials and the job sees their dummies.
+    void prepareCredentials();
+    std::vector<std::string> forgeHosts() const;  // of github.server_url and api_url
     void prepareJail();
     // The job's network namespace and proxy (isolating executors), for the JailSpec.
     void prepareNetwork(executor::JailSpec& spec);
@@ -125,6 +128,10 @@ private:
     std::unique_ptr<base::TempDir> dir_;
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
     std::unique_ptr<JobRoot> root_;  // isolating executors only
+    // What the job's proxy injects: the admin's credentials and, for isolating executors, the
+    // forge's tokens (whose dummies replace them in github.* and secrets.*). Set before the job's
+    // env is evaluated, so no expression ever sees a real value.
+    std::vector<proxy::Credential> credentials_;
     std::unique_ptr<network::JobNetwork> network_;          // isolating executors only
     std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_
     std::vector<proxy::AuditRecord> network_audit_;

@@ -194,6 +194,69 @@ jobs:
     EXPECT_EQ(netnsCount(), before);
 }
 
+// The forge's token (github.token, secrets.GITHUB_TOKEN/GITEA_TOKEN) reaches a jailed job only as a
+// dummy, in every expression (job env included); its proxy puts the real token back into requests
+// to the forge: an API call and git's smart-HTTP Basic auth succeed with the dummy.
+TEST(ExecNetworkE2E, TheForgeTokenIsADummyInTheJailAndWorksThroughTheProxy) {
+    REQUIRE_ROOT_NIX_NGINX();
+    TestUpstream upstream;
+    TempDir dir("nixjail-e2e-net-");
+    TempDir cache("nixjail-e2e-cache-");
+    const std::string port = std::to_string(upstream.httpsPort());
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  token:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils curl gnugrep
+      JOB_TOKEN: ${{ github.token }}
+    steps:
+      - name: only dummies
+        run: |
+          for t in "${{ github.token }}" "${{ secrets.GITHUB_TOKEN }}" "${{ secrets.GITEA_TOKEN }}" "$JOB_TOKEN"; do
+            case "$t" in nixjail-dummy-*) echo dummy-seen ;; *) echo not-a-dummy ;; esac
+          done
+          test "${{ github.token }}" = "$JOB_TOKEN" && echo same-dummy
+      - name: an API call with the dummy
+        run: |
+          curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token ${{ github.token }}"
+      - name: git smart HTTP with the dummy in Basic auth
+        run: |
+          curl -sS --fail -u "x-access-token:${{ github.token }}" \
+            "https://git.test:$PORT/git/repo.git/info/refs?service=git-upload-pack" -o refs
+          grep -q "service=git-upload-pack" refs && echo git-auth-ok
+      - name: the real token is nowhere in the jail
+        run: |
+          if grep -rqs "REAL-""tok" /workspace /runner /home /tmp /etc /proc/self/environ; then echo real-found; else echo real-absent; fi
+)Y");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    env.push_back(std::string("GITHUB_TOKEN=") + TestUpstream::kRealToken);
+    env.push_back(std::string("GITEA_TOKEN=") + TestUpstream::kRealToken);
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                        cache.path().string(), "--server-url", "https://git.test:" + port,
+                        "--secret", "GITHUB_TOKEN", "--secret", "GITEA_TOKEN", "--extra-ca-file",
+                        upstream.caFile().string(), "--host-override", "git.test=127.0.0.1",
+                        "--env", "PORT=" + port},
+                       dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string& out = r.out;
+    size_t dummies = 0;
+    for (size_t at = out.find("dummy-seen"); at != std::string::npos;
+         at = out.find("dummy-seen", at + 1))
+        ++dummies;
+    EXPECT_EQ(dummies, 4u) << out;
+    EXPECT_EQ(out.find("not-a-dummy"), std::string::npos) << out;
+    EXPECT_NE(out.find("same-dummy"), std::string::npos) << out;
+    EXPECT_NE(out.find("host=git.test auth=real"), std::string::npos) << out;
+    EXPECT_NE(out.find("with credential 'forge token'"), std::string::npos) << out;
+    EXPECT_NE(out.find("git-auth-ok"), std::string::npos) << out;
+    EXPECT_NE(out.find("real-absent"), std::string::npos) << out;
+    EXPECT_EQ(out.find(TestUpstream::kRealToken), std::string::npos) << out;
+    EXPECT_EQ(r.err.find(TestUpstream::kRealToken), std::string::npos) << r.err;
+}
+
 TEST(ExecNetworkE2E, HostExecutorSaysItUsesTheHostNetwork) {
     TempDir dir("nixjail-e2e-net-");
     nixjail::base::writeFile(

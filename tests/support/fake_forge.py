@@ -12,6 +12,10 @@ Prints "LISTENING <port>" on stdout once the socket accepts connections. With --
 whole state is saved after every change and loaded at start, so a test can kill the server
 and start it again on the same port to simulate a forge restart.
 
+API: GET /api/v1/user answers {"login": "task-<id>"} for a running task's token (sent as
+"Authorization: token T", "Bearer T" or Basic auth with T as the password), else 401, like the
+forge's API for a job's github.token.
+
 Admin endpoints (POST /_admin/<name>, JSON in and out; tests/support/fake_forge_server.h wraps them):
   registration-token {token}            new registration token; the old one becomes "invalidated"
   runners {uuid, token, name, labels}   create a runner directly
@@ -244,6 +248,26 @@ class Forge:
         names = {l.split(":", 1)[0] for l in labels}
         return all(x in names for x in runs_on)
 
+    def task_for_token(self, authorization):
+        """The id of the running task whose token the Authorization header carries, or None."""
+        scheme, _, value = authorization.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            try:
+                value = base64.b64decode(value).decode().partition(":")[2]
+            except ValueError:
+                return None
+        elif scheme not in ("token", "bearer"):
+            return None
+        if not value:
+            return None
+        wanted = token_hash(value)
+        for tid, task in self.s["tasks"].items():
+            if task["result"] == "RESULT_UNSPECIFIED" and \
+                    secrets.compare_digest(task["token_hash"], wanted):
+                return int(tid)
+        return None
+
     def assign(self, job, r):
         task_token = secrets.token_hex(20)
         tid = self.s["next_task_id"]
@@ -429,6 +453,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/api/actions/"):
             self.reply(405, {"code": "unknown", "message": "method not allowed"},
                        extra={"Allow": "POST"})
+        elif self.path.split("?")[0] == "/api/v1/user":
+            with self.forge.lock:
+                tid = self.forge.task_for_token(self.headers.get("Authorization", ""))
+            if tid is None:
+                self.reply(401, {"message": "token is required"})
+            else:
+                self.reply(200, {"login": "task-%d" % tid})
         else:
             self.reply(404, b"not found", "text/plain")
 

@@ -1,0 +1,92 @@
+#include "runner/network/forge_credentials.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "proxy/credential_injector.h"
+#include "runner/base/error.h"
+#include "runner/network/job_network.h"
+
+namespace nixjail::runner::network {
+
+namespace {
+
+bool allHex(const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    });
+}
+
+std::string dummyFor(const std::string& real) {
+    for (;;) {
+        std::string dummy = real.size() >= 16 && real.size() <= 128 && allHex(real)
+                                ? randomHex(real.size())
+                                : "nixjail-dummy-" + randomHex(32);
+        if (dummy.find(real) == std::string::npos && real.find(dummy) == std::string::npos)
+            return dummy;
+    }
+}
+
+proxy::Credential credential(std::string name, const std::string& value,
+                             const std::vector<std::string>& hosts, std::string header,
+                             bool plain_http) {
+    proxy::Credential c;
+    c.name = std::move(name);
+    c.value = base::Secret(value);
+    c.hosts = hosts;
+    c.header_template = std::move(header);
+    c.dummy = dummyFor(value);
+    c.plain_http = plain_http;
+    return c;
+}
+
+}  // namespace
+
+std::string randomHex(size_t length) {
+    std::string bytes((length + 1) / 2, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) !=
+        1) {
+        throw base::Error("generating a random dummy credential failed (OpenSSL RAND_bytes)");
+    }
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char b : bytes) {
+        out += kDigits[b >> 4];
+        out += kDigits[b & 15];
+    }
+    out.resize(length);
+    return out;
+}
+
+std::vector<proxy::Credential> forgeCredentials(const ForgeTokens& tokens,
+                                                const std::vector<std::string>& forge_hosts,
+                                                const std::string& server_url) {
+    std::vector<proxy::Credential> out;
+    if (forge_hosts.empty()) return out;
+    const bool plain = server_url.rfind("http://", 0) == 0;
+    if (!tokens.token.empty()) {
+        out.push_back(credential("forge token", tokens.token, forge_hosts,
+                                 "Authorization: token {token}", plain));
+    }
+    if (!tokens.runtime_token.empty() && tokens.runtime_token != tokens.token) {
+        out.push_back(credential("forge runtime token", tokens.runtime_token, forge_hosts,
+                                 "Authorization: Bearer {token}", plain));
+    }
+    return out;
+}
+
+std::string realValueFor(const std::string& value, const std::string& url,
+                         const std::vector<proxy::Credential>& credentials) {
+    const std::string host = urlHost(url);
+    const bool tls = url.rfind("https://", 0) == 0;
+    for (const auto& c : credentials) {
+        if (!c.dummy.empty() && value == c.dummy && !host.empty() && (tls || c.plain_http) &&
+            proxy::credentialAllowsHost(c, host)) {
+            return c.value.reveal();
+        }
+    }
+    return value;
+}
+
+}  // namespace nixjail::runner::network

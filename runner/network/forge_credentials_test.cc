@@ -1,0 +1,64 @@
+#include "runner/network/forge_credentials.h"
+
+#include <gtest/gtest.h>
+
+#include "proxy/credential_injector.h"
+
+namespace nixjail::runner::network {
+namespace {
+
+const std::string kToken = "0123456789abcdef0123456789abcdef01234567";
+
+TEST(ForgeCredentials, EachTokenGetsAFreshDummyOfItsShapeValidOnlyOnTheForge) {
+    auto creds = forgeCredentials({kToken, "runtime-jwt.abc.def"}, {"forge.test"},
+                                  "https://forge.test");
+    ASSERT_EQ(creds.size(), 2u);
+    const auto& token = creds[0];
+    EXPECT_EQ(token.value.reveal(), kToken);
+    EXPECT_EQ(token.hosts, std::vector<std::string>{"forge.test"});
+    EXPECT_EQ(token.dummy.size(), kToken.size());
+    EXPECT_EQ(token.dummy.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_NE(token.dummy, kToken);
+    EXPECT_FALSE(token.plain_http);
+    EXPECT_NO_THROW(proxy::validateCredential(token));
+    const auto& runtime = creds[1];
+    EXPECT_EQ(runtime.value.reveal(), "runtime-jwt.abc.def");
+    EXPECT_TRUE(runtime.dummy.starts_with("nixjail-dummy-")) << runtime.dummy;
+    EXPECT_EQ(proxy::dummyHeaderLine(runtime), "Authorization: Bearer " + runtime.dummy);
+    EXPECT_NO_THROW(proxy::validateCredential(runtime));
+    // Fresh per job.
+    EXPECT_NE(forgeCredentials({kToken, ""}, {"forge.test"}, "https://forge.test")[0].dummy,
+              token.dummy);
+}
+
+TEST(ForgeCredentials, NothingWithoutAForgeOrATokenAndPlainHttpOnlyForAnHttpForge) {
+    EXPECT_TRUE(forgeCredentials({kToken, ""}, {}, "https://forge.test").empty());
+    EXPECT_TRUE(forgeCredentials({"", ""}, {"forge.test"}, "https://forge.test").empty());
+    auto plain = forgeCredentials({kToken, ""}, {"forge.test"}, "http://forge.test:3000");
+    ASSERT_EQ(plain.size(), 1u);
+    EXPECT_TRUE(plain[0].plain_http);
+}
+
+TEST(ForgeCredentials, RealValueOnlyForTheDummyOnItsHosts) {
+    auto creds = forgeCredentials({kToken, ""}, {"forge.test"}, "https://forge.test");
+    const std::string dummy = creds[0].dummy;
+    EXPECT_EQ(realValueFor(dummy, "https://forge.test/acme/app", creds), kToken);
+    EXPECT_EQ(realValueFor(dummy, "https://x-access-token@forge.test:3000/acme/app", creds),
+              kToken);
+    EXPECT_EQ(realValueFor(dummy, "https://evil.test/acme/app", creds), dummy);
+    EXPECT_EQ(realValueFor(dummy, "https://forge.test.evil.test/acme/app", creds), dummy);
+    EXPECT_EQ(realValueFor(dummy, "http://forge.test/acme/app", creds), dummy)
+        << "never in clear text unless the forge itself is plain http";
+    EXPECT_EQ(realValueFor("a-user-pat", "https://forge.test/acme/app", creds), "a-user-pat");
+    auto plain = forgeCredentials({kToken, ""}, {"forge.test"}, "http://forge.test");
+    EXPECT_EQ(realValueFor(plain[0].dummy, "http://forge.test/acme/app", plain), kToken);
+}
+
+TEST(ForgeCredentials, RandomHexHasTheLengthAsked) {
+    EXPECT_EQ(randomHex(7).size(), 7u);
+    EXPECT_EQ(randomHex(40).size(), 40u);
+    EXPECT_NE(randomHex(32), randomHex(32));
+}
+
+}  // namespace
+}  // namespace nixjail::runner::network
