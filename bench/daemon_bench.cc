@@ -1,0 +1,406 @@
+// daemon_bench: the real `nixjail-runner daemon` against the fake forge (tests/support).
+//  (a) warm job overhead of a 1-step `run: true` job, one job at a time: fetched -> first step
+//      running -> result reported;
+//  (b) 200 queued trivial jobs at capacity 8: throughput, p99 latency enqueued -> reported, and the
+//      daemon's peak RSS.
+// act_runner / forgejo-runner are not installable here, so the side-by-side peer is the floor:
+// `bash -c true` spawned per job (one at a time for (a), 8 workers for (b)).
+// Usage: daemon_bench [--executor host|namespace] [--runs N] [--jobs N] [--capacity N]
+//                     [--fetch-interval 50ms] [--runner PATH]
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runner/base/child_process.h"
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
+#include "runner/store/job_store.h"
+#include "tests/support/fake_forge_server.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using nixjail::base::ChildProcess;
+using Steady = std::chrono::steady_clock;
+
+struct Options {
+    std::string executor = "host";
+    int runs = 30;
+    int jobs = 200;
+    int capacity = 8;
+    std::string fetch_interval = "50ms";
+    std::string runner = NIXJAIL_BINARY;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+    std::fprintf(stderr,
+                 "daemon_bench: %s\nusage: daemon_bench [--executor host|namespace] [--runs N] "
+                 "[--jobs N] [--capacity N] [--fetch-interval 50ms] [--runner PATH]\n",
+                 why.c_str());
+    std::exit(2);
+}
+
+Options parseOptions(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (i + 1 >= argc) usage("option '" + a + "' needs a value");
+        const std::string v = argv[++i];
+        if (a == "--executor")
+            o.executor = v;
+        else if (a == "--runs")
+            o.runs = std::stoi(v);
+        else if (a == "--jobs")
+            o.jobs = std::stoi(v);
+        else if (a == "--capacity")
+            o.capacity = std::stoi(v);
+        else if (a == "--fetch-interval")
+            o.fetch_interval = v;
+        else if (a == "--runner")
+            o.runner = v;
+        else
+            usage("unknown option '" + a + "'");
+    }
+    if (o.executor != "host" && o.executor != "namespace")
+        usage("--executor is host or namespace, not '" + o.executor + "'");
+    if (o.runs < 1 || o.jobs < 1 || o.capacity < 1)
+        usage("--runs, --jobs, --capacity must be >= 1");
+    return o;
+}
+
+// Seconds since the epoch on the realtime clock, which Python's time.time() also reads.
+double wallNow() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// "2026-11-23T12:34:56.123456789Z" (what the runner sends as a step's startedAt) -> epoch seconds.
+double parseTimestamp(const std::string& text) {
+    std::tm tm{};
+    const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest) throw nixjail::base::Error("cannot parse the timestamp '" + text + "'");
+    double fraction = 0;
+    if (*rest == '.')
+        fraction = std::stod("0" + std::string(rest).substr(0, std::string(rest).find('Z')));
+    return static_cast<double>(::timegm(&tm)) + fraction;
+}
+
+struct Summary {
+    double median = 0, p99 = 0;
+};
+
+Summary summarize(std::vector<double> v) {
+    if (v.empty()) return {};
+    std::sort(v.begin(), v.end());
+    const size_t p99 = std::min(v.size() - 1, (v.size() * 99 + 99) / 100 - 1);
+    return {v[v.size() / 2], v[p99]};
+}
+
+// One `bash -c true`: its wall time in ms; `max_rss_kb` keeps the largest resident set seen.
+double runBashTrue(std::atomic<long>* max_rss_kb = nullptr) {
+    nixjail::base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    const auto start = Steady::now();
+    auto child = ChildProcess::spawn({.argv = {"bash", "-c", "true"},
+                                      .env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"},
+                                      .stdout_fd = devnull.get(),
+                                      .stderr_fd = devnull.get()});
+    const auto st = child.wait();
+    if (st.exitCode() != 0) throw nixjail::base::Error("bash -c true failed");
+    if (max_rss_kb) {
+        long seen = max_rss_kb->load();
+        while (st.usage.ru_maxrss > seen &&
+               !max_rss_kb->compare_exchange_weak(seen, st.usage.ru_maxrss)) {
+        }
+    }
+    return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
+}
+
+// The floor for (b): `jobs` runs of bash -c true, `capacity` at a time, all queued at t0.
+struct FloorQueue {
+    double seconds = 0;
+    std::vector<double> latency_ms;
+    std::atomic<long> max_rss_kb{0};
+};
+
+void floorQueue(int jobs, int capacity, FloorQueue& out) {
+    std::atomic<int> next{0};
+    std::mutex mutex;
+    const auto t0 = Steady::now();
+    std::vector<std::thread> workers;
+    for (int w = 0; w < capacity; ++w) {
+        workers.emplace_back([&] {
+            while (next.fetch_add(1) < jobs) {
+                runBashTrue(&out.max_rss_kb);
+                const double ms =
+                    std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+                std::lock_guard lock(mutex);
+                out.latency_ms.push_back(ms);
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    out.seconds = std::chrono::duration<double>(Steady::now() - t0).count();
+}
+
+int64_t vmHwmKb(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+    throw nixjail::base::Error("no VmHWM in /proc/" + std::to_string(pid) + "/status");
+}
+
+// The daemon's database: when it recorded each task's first step as started (ms).
+class StepStarts {
+  public:
+    explicit StepStarts(const fs::path& path) : store_(path) {
+        for (const auto& job : store_.recentJobs(100000)) {
+            auto steps = store_.steps(job.id);
+            if (!steps.empty() && steps[0].started_at_ms)
+                starts_[job.start.forge_task_id] = *steps[0].started_at_ms;
+            if (job.ended_at_ms) ends_[job.start.forge_task_id] = *job.ended_at_ms;
+        }
+    }
+    std::optional<int64_t> firstStepStartMs(int64_t task_id) const {
+        auto it = starts_.find(task_id);
+        return it == starts_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+    }
+    std::optional<int64_t> jobEndMs(int64_t task_id) const {
+        auto it = ends_.find(task_id);
+        return it == ends_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+    }
+
+  private:
+    nixjail::runner::store::JobStore store_;
+    std::map<int64_t, int64_t> starts_, ends_;
+};
+
+class Bench {
+  public:
+    explicit Bench(Options o)
+        : o_(std::move(o)), forge_(nixjail::tests::FakeForgeOptions{.persist = false}) {}
+
+    void startDaemon() {
+        run({o_.runner, "register", "--instance", forge_.url(), "--token",
+             "0123456789abcdef0123456789abcdef01234567", "--name", "bench", "--labels", "nix",
+             "--no-interactive", "--runner-file", (dir_.path() / ".runner").string()});
+        std::string rest = "executor: {backend: host}\n";
+        std::vector<std::string> env = baseEnv();
+        if (o_.executor == "namespace") {
+            rest = "executor: {backend: namespace}\nnix: {nixpkgs: " NIXJAIL_SOURCE_DIR
+                   "/examples/nix}\nlabels:\n  nix: {packages: [bash, coreutils]}\n";
+            env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+        }
+        nixjail::base::writeFile(
+            dir_.path() / "config.yaml",
+            "runner:\n  file: " + (dir_.path() / ".runner").string() + "\n  capacity: " +
+                std::to_string(o_.capacity) + "\n  fetch_interval: " + o_.fetch_interval +
+                "\n  shutdown_timeout: 10s\ndatabase: " + (dir_.path() / "jobs.sqlite").string() +
+                "\n" + rest + "cache:\n  dir: " + (dir_.path() / "cache").string() +
+                "\nmetrics: {address: \"\"}\nlog: {level: debug}\n");
+        nixjail::base::writeFile(dir_.path() / "daemon.log", "");
+        nixjail::base::UniqueFd log(
+            ::open((dir_.path() / "daemon.log").c_str(), O_WRONLY | O_CLOEXEC));
+        daemon_ = ChildProcess::spawn(
+            {.argv = {o_.runner, "daemon", "--config", (dir_.path() / "config.yaml").string()},
+             .env = env,
+             .cwd = dir_.path(),
+             .stdout_fd = log.get(),
+             .stderr_fd = log.get()});
+    }
+
+    int stopDaemon() {
+        ::kill(daemon_.pid(), SIGTERM);
+        return daemon_.wait().exitCode();
+    }
+    pid_t daemonPid() const { return daemon_.pid(); }
+    std::string daemonLog() { return nixjail::base::readFile(dir_.path() / "daemon.log"); }
+
+    // Enqueues a job; returns its id and the bench's realtime clock when the forge had it queued.
+    std::pair<int64_t, double> enqueue() {
+        const int64_t id = forge_.enqueueJob(
+            kJob, {"nix"}, {{"context", {{"repository", "bench/app"}, {"workflow", "ci.yml"}}}});
+        return {id, wallNow()};
+    }
+    Json waitJob(int64_t id, double timeout_s) {
+        auto task = forge_.waitJob(id, true, false, timeout_s);
+        if (task.value("result", "") != "RESULT_SUCCESS")
+            throw nixjail::base::Error("job " + std::to_string(id) + " ended " +
+                                       task.value("result", "?") + "; daemon log:\n" + daemonLog());
+        return task;
+    }
+    // The forge's view of a job's task, after it finished.
+    Json taskOf(const Json& state, int64_t job_id) {
+        for (const auto& j : state.at("jobs"))
+            if (j.at("id") == job_id)
+                return state.at("tasks").at(std::to_string(j.at("task_id").get<int64_t>()));
+        throw nixjail::base::Error("job " + std::to_string(job_id) + " has no task");
+    }
+    Json state() { return forge_.state(); }
+    fs::path database() const { return dir_.path() / "jobs.sqlite"; }
+
+  private:
+    static constexpr const char* kJob =
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: true\n";
+
+    static std::vector<std::string> baseEnv() {
+        return {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
+    }
+    void run(const std::vector<std::string>& argv) {
+        nixjail::base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+        auto child = ChildProcess::spawn(
+            {.argv = argv, .env = baseEnv(), .cwd = dir_.path(), .stdout_fd = devnull.get()});
+        if (child.wait().exitCode() != 0) throw nixjail::base::Error("'" + argv[1] + "' failed");
+    }
+
+    Options o_;
+    nixjail::tests::FakeForgeServer forge_;
+    nixjail::base::TempDir dir_{"nixjail-daemon-bench-"};
+    ChildProcess daemon_;
+};
+
+void printRow(const char* what, Summary ours, Summary floor) {
+    std::printf("  %-34s %9.2f %9.2f   %9.2f %9.2f   %7.1fx %7.1fx\n", what, ours.median, ours.p99,
+                floor.median, floor.p99, ours.median / floor.median, ours.p99 / floor.p99);
+}
+
+void warmOverhead(Bench& bench, int runs) {
+    bench.waitJob(bench.enqueue().first, 120);  // warm-up: caches, first fetch
+    std::vector<std::pair<int64_t, double>> jobs;
+    std::vector<double> floor;
+    for (int i = 0; i < runs; ++i) {
+        jobs.push_back(bench.enqueue());
+        bench.waitJob(jobs.back().first, 120);
+        floor.push_back(runBashTrue());
+    }
+    const Json state = bench.state();
+    std::vector<double> queued, toStep, dbToStep, stepRun, stopToEnded, endedToReport, stepToReport,
+        total;
+    StepStarts db(bench.database());
+    for (const auto& [id, enqueued] : jobs) {
+        const Json task = bench.taskOf(state, id);
+        const double fetched = task.at("started").get<double>();
+        const double reported = task.at("last_update").get<double>();
+        const Json& first = task.at("steps").at("0");
+        const double step = parseTimestamp(first.at("startedAt").get<std::string>());
+        const double stopped = parseTimestamp(first.at("stoppedAt").get<std::string>());
+        stepRun.push_back((stopped - step) * 1000);
+        if (auto ms = db.jobEndMs(task.at("id").get<int64_t>())) {
+            stopToEnded.push_back(double(*ms) - stopped * 1000);
+            endedToReport.push_back(reported * 1000 - double(*ms));
+        }
+        if (auto ms = db.firstStepStartMs(task.at("id").get<int64_t>()))
+            dbToStep.push_back(double(*ms) - fetched * 1000);
+        queued.push_back((fetched - enqueued) * 1000);
+        toStep.push_back((step - fetched) * 1000);
+        stepToReport.push_back((reported - step) * 1000);
+        total.push_back((reported - fetched) * 1000);
+    }
+    const Summary f = summarize(floor);
+    std::printf("\n(a) warm job overhead, 1-step `run: true` job, %d runs one at a time (ms)\n",
+                runs);
+    std::printf("  %-34s %9s %9s   %9s %9s   %8s %8s\n", "", "median", "p99", "floor med",
+                "floor p99", "ratio", "p99 ratio");
+    printRow("fetched -> first step running", summarize(toStep), f);
+    printRow("  same, step start from the database", summarize(dbToStep), f);
+    printRow("first step running -> reported", summarize(stepToReport), f);
+    printRow("  of which the step ran", summarize(stepRun), f);
+    printRow("  of which step stopped -> job ended", summarize(stopToEnded), f);
+    printRow("  of which job ended -> reported", summarize(endedToReport), f);
+    printRow("fetched -> reported (overhead)", summarize(total), f);
+    const Summary q = summarize(queued);
+    std::printf(
+        "  (enqueued -> fetched, the poll wait, not part of the overhead: median %.1f ms, p99 %.1f "
+        "ms)\n",
+        q.median, q.p99);
+}
+
+void queuedJobs(Bench& bench, int count, int capacity) {
+    std::vector<std::pair<int64_t, double>> jobs;
+    const double t0 = wallNow();
+    for (int i = 0; i < count; ++i) jobs.push_back(bench.enqueue());
+    for (const auto& j : jobs) bench.waitJob(j.first, 600);
+    const int64_t hwm = vmHwmKb(bench.daemonPid());
+    const Json state = bench.state();
+    std::vector<double> latency;
+    double last = t0;
+    for (const auto& [id, enqueued] : jobs) {
+        const double reported = bench.taskOf(state, id).at("last_update").get<double>();
+        latency.push_back((reported - enqueued) * 1000);
+        last = std::max(last, reported);
+    }
+    const double seconds = last - t0;
+    FloorQueue fq;
+    floorQueue(count, capacity, fq);
+    const Summary ours = summarize(latency), floor = summarize(fq.latency_ms);
+    std::printf("\n(b) %d queued `run: true` jobs at capacity %d\n", count, capacity);
+    std::printf("  %-34s %12s %12s %9s\n", "", "daemon", "floor", "ratio");
+    std::printf("  %-34s %12.1f %12.1f %8.2fx\n", "throughput (jobs/s)", count / seconds,
+                count / fq.seconds, (count / seconds) / (count / fq.seconds));
+    std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "latency median (ms)", ours.median, floor.median,
+                ours.median / floor.median);
+    std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "latency p99 (ms)", ours.p99, floor.p99,
+                ours.p99 / floor.p99);
+    const double floorRss = double(fq.max_rss_kb.load()) / 1024;
+    std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "peak RSS (MiB)", double(hwm) / 1024, floorRss,
+                double(hwm) / 1024 / floorRss);
+    std::printf(
+        "  (daemon: VmHWM of the daemon process, its jobs not included; floor: the largest\n"
+        "   ru_maxrss of one `bash -c true`)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o = parseOptions(argc, argv);
+    try {
+        if (o.executor == "namespace" &&
+            (::geteuid() != 0 || ::access("/usr/bin/nix-build", X_OK) != 0)) {
+            std::fprintf(stderr, "daemon_bench: --executor namespace needs root and nix-build\n");
+            return 2;
+        }
+        std::printf("daemon_bench: nixjail-runner daemon, %s executor, fake forge on loopback\n",
+                    o.executor.c_str());
+        std::printf(
+            "peer: act_runner/forgejo-runner are not installable here; the floor is `bash -c "
+            "true`\n"
+            "spawned per job by this bench (no forge, no runner). Ratios are daemon / floor.\n"
+            "clocks (all CLOCK_REALTIME on this host): enqueued = the bench, after the forge's\n"
+            "/_admin/jobs answered; fetched = the forge, when FetchTask assigned the task;\n"
+            "first step running / stopped = the daemon, the step's startedAt / stoppedAt it\n"
+            "reported to the forge (and, cross-checked, the step's started_at_ms in its "
+            "database);\n"
+            "reported = the forge, when it received the final UpdateTask (task last_update).\n");
+        Bench bench(o);
+        bench.startDaemon();
+        warmOverhead(bench, o.runs);
+        queuedJobs(bench, o.jobs, o.capacity);
+        const int rc = bench.stopDaemon();
+        if (rc != 0) {
+            std::fprintf(stderr, "daemon_bench: the daemon exited %d:\n%s\n", rc,
+                         bench.daemonLog().c_str());
+            return 1;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "daemon_bench: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
