@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,6 +94,14 @@ class DevShellResolver {
     explicit DevShellResolver(NixTools tools) : tools_(std::move(tools)) {}
     // Throws base::Error naming the flake and Nix's complaint (no devShell, evaluation error).
     std::vector<std::string> resolve(const std::filesystem::path& flake_dir, const std::string& system);
+    // As above, but the answer is remembered under `key` (something that names the flake's
+    // content, e.g. a repository URL and commit) instead of the directory, which may be a
+    // temporary checkout.
+    std::vector<std::string> resolve(const std::filesystem::path& flake_dir,
+                                     const std::string& system, const std::string& key);
+    // The answer remembered under `key` (or a directory) for `system`, if any.
+    std::optional<std::vector<std::string>> remembered(const std::string& key,
+                                                       const std::string& system);
     // "x86_64-linux" for the machine this runs on.
     static std::string currentSystem();
 

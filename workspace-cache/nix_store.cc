@@ -173,9 +173,23 @@ std::string DevShellResolver::currentSystem() {
 }
 
 std::vector<std::string> DevShellResolver::resolve(const std::filesystem::path& flake_dir, const std::string& system) {
+    return resolve(flake_dir, system,
+                   std::filesystem::absolute(flake_dir).lexically_normal().string());
+}
+
+std::optional<std::vector<std::string>> DevShellResolver::remembered(const std::string& key,
+                                                                     const std::string& system) {
+    std::lock_guard lock(mutex_);
+    if (auto it = resolved_.find(key + '\0' + system); it != resolved_.end()) return it->second;
+    return std::nullopt;
+}
+
+std::vector<std::string> DevShellResolver::resolve(const std::filesystem::path& flake_dir,
+                                                   const std::string& system,
+                                                   const std::string& key) {
     const std::string dir = std::filesystem::absolute(flake_dir).lexically_normal().string();
     std::lock_guard lock(mutex_);
-    if (auto it = resolved_.find(dir + '\0' + system); it != resolved_.end()) return it->second;
+    if (auto it = resolved_.find(key + '\0' + system); it != resolved_.end()) return it->second;
 
     const bool git = std::filesystem::exists(flake_dir / ".git");
     const std::string ref = (git ? "git+file://" : "path:") + dir;
@@ -220,7 +234,7 @@ std::vector<std::string> DevShellResolver::resolve(const std::filesystem::path& 
     }
     std::sort(outs.begin(), outs.end());
     outs.erase(std::unique(outs.begin(), outs.end()), outs.end());
-    resolved_[dir + '\0' + system] = outs;
+    resolved_[key + '\0' + system] = outs;
     return outs;
 }
 

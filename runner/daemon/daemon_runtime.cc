@@ -166,6 +166,13 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     m.log->info("cache directory '{}': {} storage{}", cache_dir.string(),
                 cache::toString(m.janitor->storage().kind()),
                 storage ? " (cache.storage)" : " (detected)");
+    if (!storage && m.janitor->storage().kind() == cache::StorageKind::kCopy) {
+        m.log->warn(
+            "cache directory '{}' has neither btrfs subvolumes nor reflinks: every job root and "
+            "checkout is a full copy; put cache.dir on btrfs or XFS (or set cache.storage: copy to "
+            "silence this)",
+            cache_dir.string());
+    }
     if (!cfg.metrics.address.empty())
         m.metrics_server = std::make_unique<MetricsServer>(cfg.metrics.address, m.metrics);
 
@@ -179,7 +186,12 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     res.store = m.store.get();
     res.metrics = &m.metrics;
     res.executor = m.executor.get();
-    if (m.roots) res.root_provider = m.roots->asProvider();
+    if (m.roots) {
+        res.root_provider = m.roots->asProvider();
+        res.task_root_provider = [&m](const nlohmann::json& github) {
+            return m.roots->forTask(github, m.checkouts->asProvider());
+        };
+    }
     res.checkout_provider = [&m](const engine::CheckoutSpec& spec, const fs::path& dst) {
         return m.checkouts->checkout(spec, dst);
     };

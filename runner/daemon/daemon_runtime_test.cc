@@ -86,6 +86,12 @@ TEST(DaemonRuntimeStorage, ConfiguredBackendIsUsedForTheCaches) {
     auto detected = startDaemon(state, state.path() / "cache", "auto");
     ASSERT_TRUE(detected.runtime) << detected.error;
     EXPECT_NE(detected.log.find("storage (detected)"), std::string::npos) << detected.log;
+    if (filesystemOf(state.path()) == EXT4_SUPER_MAGIC) {
+        EXPECT_NE(detected.log.find("has neither btrfs subvolumes nor reflinks"), std::string::npos)
+            << detected.log;
+        EXPECT_EQ(r.log.find("has neither btrfs subvolumes nor reflinks"), std::string::npos)
+            << "a forced copy is not warned about";
+    }
 }
 
 TEST(DaemonRuntimeStorage, ForcedBtrfsOutsideBtrfsStopsTheStart) {

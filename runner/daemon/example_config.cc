@@ -30,7 +30,7 @@ labels:
 
 cache:
   dir: /var/cache/nixjail-runner   # roots, git mirrors, checkouts, fetched actions
-  storage: auto             # auto | btrfs | reflink | copy
+  storage: auto             # auto (detected) | btrfs | reflink | copy; a forced one that cannot work stops the start
   git_budget: 10G
   workspace_budget: 20G
   roots_budget: 20G

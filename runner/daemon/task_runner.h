@@ -4,6 +4,8 @@
 
 #include <spdlog/logger.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -30,6 +32,10 @@ struct JobResources {
     Metrics* metrics = nullptr;
     executor::Executor* executor = nullptr;
     engine::RootProvider root_provider;          // empty: jobs run without a Nix root
+    // The root provider for one task, from its github context: like root_provider, but a job
+    // that declares no packages gets the devShell of the task repository's flake at the task's
+    // commit (NixRootProvider::forTask). Empty when root_provider is.
+    std::function<engine::RootProvider(const nlohmann::json& github)> task_root_provider;
     engine::CheckoutProvider checkout_provider;  // the job's own repository and others
     std::filesystem::path action_cache_dir;
     std::filesystem::path work_dir;  // jobs' directories are made here (empty: $TMPDIR)

@@ -76,10 +76,57 @@ NixRootProvider::Closure NixRootProvider::closureOf(const std::vector<std::strin
                       "or give the repository a flake.nix with devShells.<system>.default");
 }
 
-std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages, const fs::path& dst) {
-    JobRoot::Timings timings;
+std::optional<NixRootProvider::Closure> NixRootProvider::repositoryDevShell(
+    const RepositoryAtCommit& repo, const CheckoutProvider& checkouts, const fs::path& dst) {
+    const std::string system = cache::DevShellResolver::currentSystem();
+    const std::string key =
+        repo.url + '@' + repo.commit;  // a commit fixes flake.nix and flake.lock
+    auto shell = devshells_.remembered(key, system);
+    if (!shell) {
+        // Next to the job's root, inside the job's directory; removed once resolved.
+        const fs::path flake = dst.parent_path() / (dst.filename().string() + "-flake");
+        auto lease = checkOutFlake(checkouts, repo, flake);
+        if (!lease) return std::nullopt;
+        try {
+            shell = devshells_.resolve(flake, system, key);
+        } catch (const base::Error& e) {
+            throw base::Error("the devShell of flake.nix in '" + repo.url + "' at " + repo.commit +
+                              ": " + e.what());
+        }
+    }
+    std::lock_guard lock(mu_);
+    return Closure{cache::computeClosure(*shell, references_),
+                   "the devShell of flake.nix in " + repo.url + " at " + repo.commit.substr(0, 12) +
+                       " (" + std::to_string(shell->size()) + " packages)"};
+}
+
+RootProvider NixRootProvider::forRepository(RepositoryAtCommit repo, CheckoutProvider checkouts) {
+    return [this, repo = std::move(repo), checkouts = std::move(checkouts)](
+               const std::vector<std::string>& packages,
+               const fs::path& dst) -> std::unique_ptr<JobRoot> {
+        if (!packages.empty() || config_.devshell_flake) return provide(packages, dst);
+        const auto start = Clock::now();
+        auto closure = repositoryDevShell(repo, checkouts, dst);
+        if (!closure) return provide(packages, dst);  // no flake.nix: says how to declare packages
+        return rootOf(std::move(*closure), dst, start);
+    };
+}
+
+RootProvider NixRootProvider::forTask(const nlohmann::json& github, CheckoutProvider checkouts) {
+    auto repo = repositoryOfTask(github);
+    if (!repo) return asProvider();
+    return forRepository(std::move(*repo), std::move(checkouts));
+}
+
+std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages,
+                                                  const fs::path& dst) {
     const auto start = Clock::now();
-    auto closure = closureOf(packages);
+    return rootOf(closureOf(packages), dst, start);
+}
+
+std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path& dst,
+                                                 Clock::time_point start) {
+    JobRoot::Timings timings;
     timings.closure_resolution = since(start);
     timings.closure_paths = closure.paths.size();
     const auto prepareStart = Clock::now();

@@ -2,12 +2,17 @@
 // (workspace-cache's RootCache) -> a per-job snapshot.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 
+#include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
+#include "runner/engine/repository_flake.h"
 #include "workspace-cache/closure.h"
 #include "workspace-cache/root_cache.h"
 #include "workspace-cache/storage.h"
@@ -41,6 +46,15 @@ public:
     RootProvider asProvider() {
         return [this](const auto& p, const auto& d) { return provide(p, d); };
     }
+    // For one daemon task, whose repository is not on this machine: a job that declares no
+    // packages gets the devShells.<system>.default of the flake in `repo` at its commit (flake.nix
+    // and flake.lock fetched through `checkouts` when the root is made, resolved once per
+    // repository and commit). Without a flake.nix there, or when packages are declared, the
+    // same as provide(). `checkouts` must outlive the provider.
+    RootProvider forRepository(RepositoryAtCommit repo, CheckoutProvider checkouts);
+    // The same for a task's github context (repositoryOfTask); asProvider() when it names no
+    // repository and commit.
+    RootProvider forTask(const nlohmann::json& github, CheckoutProvider checkouts);
 
 private:
     struct Closure {
@@ -48,6 +62,12 @@ private:
         std::string source;  // "2 packages", "the devShell of /repo/flake.nix (3 packages)"
     };
     Closure closureOf(const std::vector<std::string>& packages);
+    // nullopt: the commit has no flake.nix.
+    std::optional<Closure> repositoryDevShell(const RepositoryAtCommit& repo,
+                                              const CheckoutProvider& checkouts,
+                                              const std::filesystem::path& dst);
+    std::unique_ptr<JobRoot> rootOf(Closure closure, const std::filesystem::path& dst,
+                                    std::chrono::steady_clock::time_point start);
 
     NixRootConfig config_;
     std::unique_ptr<cache::Storage> storage_;

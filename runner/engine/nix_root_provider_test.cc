@@ -1,0 +1,175 @@
+// Daemon jobs that declare no packages get the devShell of their repository's flake at the task's
+// commit: flake.nix comes from a real git repository through the checkout cache, and real Nix
+// evaluates it (a flake without inputs, so no network is needed) and builds the root.
+#include "runner/engine/nix_root_provider.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "runner/base/error.h"
+#include "runner/base/temp_dir.h"
+#include "workspace-cache/command_output.h"
+#include "workspace-cache/git_test_repo.h"
+
+namespace nixjail::runner::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+// Single-user store as root, no sandbox (the builders use the host's /bin), no substituters.
+cache::NixTools testNixTools() { return {{}, {"NIX_CONFIG=substituters =\nsandbox = false\n"}}; }
+
+// A devShell of two tiny packages: `sh` (a copy of the host's dash, so the root has /bin/sh) and
+// `hello`. Everything is inline: the checkout holds flake.nix only.
+std::string devShellFlake(const std::string& system) {
+    return R"N({
+  outputs = { self }:
+    let
+      mk = name: script: derivation {
+        inherit name;
+        system = ")N" +
+           system + R"N(";
+        builder = "/bin/sh";
+        args = [ "-c" script ];
+      };
+      sh = mk "nixjail-devshell-sh" "/bin/mkdir -p $out/bin && /bin/cp /bin/dash $out/bin/sh";
+      hello = mk "nixjail-devshell-hello" "/bin/mkdir -p $out/bin && echo hello > $out/bin/hello";
+    in {
+      devShells.")N" +
+           system + R"N(".default = derivation {
+        name = "shell";
+        system = ")N" +
+           system + R"N(";
+        builder = "/bin/sh";
+        nativeBuildInputs = [ sh ];
+        buildInputs = [ hello ];
+      };
+    };
+}
+)N";
+}
+
+class RepositoryDevShellTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string why;
+        if (::geteuid() != 0) why = "needs root to write the single-user Nix store";
+        if (why.empty() && ::access("/usr/bin/nix", X_OK) != 0)
+            why = "needs nix (apt install nix-bin)";
+        if (!why.empty()) {
+            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+            if (strict && std::string(strict) == "1") FAIL() << why;
+            GTEST_SKIP() << why;
+        }
+        remote_ =
+            std::make_unique<cache::testing::GitTestRepo>(dir_.path() / "forge" / "owner" / "app");
+        checkouts_ = std::make_unique<CachedCheckouts>(dir_.path() / "cache");
+        roots_ = std::make_unique<NixRootProvider>(
+            NixRootConfig{{}, dir_.path() / "cache", testNixTools()});
+    }
+    Json task(const std::string& sha) {
+        return Json{{"server_url", "file://" + (dir_.path() / "forge").string()},
+                    {"repository", "owner/app"},
+                    {"sha", sha},
+                    {"token", "task-token"}};
+    }
+    // A checkout provider that counts its calls.
+    CheckoutProvider counted() {
+        return [this](const CheckoutSpec& spec, const fs::path& dst) {
+            ++checkout_calls_;
+            last_spec_ = spec;
+            return checkouts_->checkout(spec, dst);
+        };
+    }
+    fs::path jobDir(const std::string& name) {
+        fs::create_directories(dir_.path() / "jobs" / name);
+        return dir_.path() / "jobs" / name;
+    }
+    base::TempDir dir_{"nixjail-devshell-"};
+    std::unique_ptr<cache::testing::GitTestRepo> remote_;
+    std::unique_ptr<CachedCheckouts> checkouts_;
+    std::unique_ptr<NixRootProvider> roots_;
+    int checkout_calls_ = 0;
+    CheckoutSpec last_spec_;
+};
+
+bool storeHas(const fs::path& root, const std::string& suffix) {
+    for (const auto& e : fs::directory_iterator(root / "nix" / "store")) {
+        const std::string name = e.path().filename().string();
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+            return true;
+    }
+    return false;
+}
+
+TEST_F(RepositoryDevShellTest, JobWithoutPackagesGetsTheFlakeDevShellAtTheTaskCommit) {
+    const std::string system = cache::DevShellResolver::currentSystem();
+    const std::string commit = remote_->commit(
+        {{"flake.nix", devShellFlake(system)}, {"src/app.c", "int main;\n"}}, "with a devShell");
+    RootProvider provider = roots_->forTask(task(commit), counted());
+
+    auto root = provider({}, jobDir("1") / "root");
+    EXPECT_EQ(checkout_calls_, 1);
+    EXPECT_EQ(last_spec_.rev, commit);
+    EXPECT_EQ(last_spec_.sparse_paths, (std::vector<std::string>{"flake.nix", "flake.lock"}));
+    EXPECT_EQ(last_spec_.token, "task-token");
+    EXPECT_EQ(root->source(), "the devShell of flake.nix in file://" +
+                                  (dir_.path() / "forge").string() + "/owner/app at " +
+                                  commit.substr(0, 12) + " (2 packages)");
+    EXPECT_TRUE(storeHas(root->root(), "-nixjail-devshell-sh"));
+    EXPECT_TRUE(storeHas(root->root(), "-nixjail-devshell-hello"));
+    EXPECT_TRUE(fs::exists(root->root() / "bin" / "sh"));
+    EXPECT_FALSE(fs::exists(jobDir("1") / "root-flake"))
+        << "the flake checkout is removed once resolved";
+
+    // The next job of the same commit: resolved from memory, no checkout, the cached root.
+    auto again = provider({}, jobDir("2") / "root");
+    EXPECT_EQ(checkout_calls_, 1);
+    EXPECT_TRUE(again->cacheHit());
+}
+
+TEST_F(RepositoryDevShellTest, RepositoryWithoutFlakeBehavesAsBefore) {
+    const std::string commit = remote_->commit({{"README", "no flake\n"}}, "plain");
+    RootProvider provider = roots_->forTask(task(commit), counted());
+    try {
+        provider({}, jobDir("1") / "root");
+        FAIL() << "a root without packages was made";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("the job declares no Nix packages"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(checkout_calls_, 1);
+    EXPECT_FALSE(fs::exists(jobDir("1") / "root-flake"));
+    EXPECT_FALSE(fs::exists(jobDir("1") / "root"));
+}
+
+TEST_F(RepositoryDevShellTest, DeclaredPackagesWinAndTheFlakeIsNotFetched) {
+    const std::string commit = remote_->commit({{"flake.nix", devShellFlake("x86_64-linux")}}, "c");
+    RootProvider provider = roots_->forTask(task(commit), counted());
+    // No nixpkgs configured: declared packages cannot resolve, and say so (as without a task).
+    EXPECT_THROW(provider({"bash"}, jobDir("1") / "root"), base::Error);
+    EXPECT_EQ(checkout_calls_, 0);
+}
+
+TEST_F(RepositoryDevShellTest, BrokenFlakeNamesTheRepositoryAndCommit) {
+    const std::string commit =
+        remote_->commit({{"flake.nix", "{ outputs = { self }: { }; }\n"}}, "no devShell");
+    RootProvider provider = roots_->forTask(task(commit), counted());
+    try {
+        provider({}, jobDir("1") / "root");
+        FAIL() << "a flake without a devShell gave a root";
+    } catch (const base::Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(
+            msg.find("the devShell of flake.nix in 'file://" + (dir_.path() / "forge").string() +
+                     "/owner/app' at " + commit + ": cannot read the devShell"),
+            std::string::npos)
+            << msg;
+    }
+    EXPECT_FALSE(fs::exists(jobDir("1") / "root-flake"));
+}
+
+}  // namespace
+}  // namespace nixjail::runner::engine
