@@ -71,6 +71,12 @@ std::string describeAudit(const proxy::AuditRecord& r) {
 JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
     : spec_(std::move(spec)) {
     for (const auto& c : settings.credentials) dummies_[c.name] = c.dummy;
+    // Loopback names stay off the proxy (the job's own servers), unless the runner pinned one
+    // for its jobs (a forge on the runner's host): requests to it must go through the proxy.
+    for (const char* local : {"localhost", "127.0.0.1"}) {
+        if (settings.host_overrides.count(local)) continue;
+        no_proxy_ += (no_proxy_.empty() ? "" : ",") + std::string(local);
+    }
     netns_ = createAnonymousNetns();
 
     proxy::ProxyConfig config;
@@ -115,8 +121,8 @@ std::vector<std::pair<std::string, std::string>> JobNetwork::environment() const
                                                          {"HTTPS_PROXY", url},
                                                          {"http_proxy", url},
                                                          {"https_proxy", url},
-                                                         {"NO_PROXY", "localhost,127.0.0.1"},
-                                                         {"no_proxy", "localhost,127.0.0.1"}};
+                                                         {"NO_PROXY", no_proxy_},
+                                                         {"no_proxy", no_proxy_}};
     for (const char* var : {"SSL_CERT_FILE", "NIX_SSL_CERT_FILE", "CURL_CA_BUNDLE",
                             "GIT_SSL_CAINFO", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"}) {
         env.emplace_back(var, ca);

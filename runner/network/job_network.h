@@ -68,6 +68,8 @@ class JobNetwork {
     std::uint16_t proxyPort() const;
     std::filesystem::path caFileJail() const { return spec_.ca_dir_jail / "ca.pem"; }
     // HTTP(S)_PROXY, http(s)_proxy, NO_PROXY, no_proxy and the CA bundle variables for every step.
+    // NO_PROXY lists localhost and 127.0.0.1 (servers the job runs itself), except one pinned in
+    // host_overrides: a forge on the runner's host is reached through the proxy by that name.
     std::vector<std::pair<std::string, std::string>> environment() const;
     // Credential name -> dummy value (what the job may see, e.g. as secrets.<name>).
     std::map<std::string, std::string> credentialDummies() const;
@@ -85,6 +87,7 @@ class JobNetwork {
 
     JobNetworkSpec spec_;
     std::map<std::string, std::string> dummies_;
+    std::string no_proxy_;  // NO_PROXY: the loopback names not pinned by host_overrides
     std::shared_ptr<AuditQueue> audit_ = std::make_shared<AuditQueue>();
     base::UniqueFd netns_;  // declared before the proxy: it outlives it
     std::optional<proxy::ProxyHandle> proxy_;

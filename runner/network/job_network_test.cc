@@ -161,6 +161,17 @@ TEST_F(JobNetworkTest, HostListenerOnAnyAddressIsUnreachableFromInside) {
     EXPECT_LT(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), 0);
 }
 
+TEST_F(JobNetworkTest, APinnedLoopbackNameGoesThroughTheProxy) {
+    NetworkSettings settings;
+    settings.host_overrides["127.0.0.1"] = "127.0.0.1:3000";  // a forge on the runner's host
+    auto net = make(settings);
+    for (const auto& [key, value] : net->environment()) {
+        if (key == "NO_PROXY" || key == "no_proxy") {
+            EXPECT_EQ(value, "localhost") << key;
+        }
+    }
+}
+
 TEST_F(JobNetworkTest, EnvironmentPointsAtTheProxyAndTheCaFile) {
     NetworkSettings settings;
     proxy::Credential c;
