@@ -450,6 +450,56 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     EXPECT_GE(stats["cache"]["root"]["hits"].get<int>(), 1) << stats;
 }
 
+// A jailed job sees the task's token only as a dummy; its proxy puts the real token back into
+// requests to the forge, here plain http on the runner's own host, which the runner pins (that
+// port only) for its jobs. Needs root and Nix.
+TEST_F(DaemonE2E, JailedJobsGetADummyTokenThatWorksOnTheForgeOnly) {
+    std::string why;
+    if (::geteuid() != 0)
+        why = "needs root for the namespace jail (euid is not 0)";
+    else if (::access("/usr/bin/nix-build", X_OK) != 0)
+        why = "needs nix-build (nix-bin)";
+    if (!why.empty()) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    writeConfig("", "\"\"",
+                "executor: {backend: namespace}\nnix: {nixpkgs: " +
+                    (nixjail::e2e::kSource / "examples/nix").string() +
+                    "}\nlabels:\n  nix: {packages: [bash, coreutils, curl, gnugrep]}\n");
+    auto env = baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    startDaemon(env);
+    const int64_t job = enqueue(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    steps:
+      - run: |
+          echo "seen=${{ github.token }}"
+          test "${{ secrets.GITHUB_TOKEN }}" = "${{ github.token }}" && echo secret-is-the-same-dummy
+          curl -sS --fail -H "Authorization: token ${{ github.token }}" "${{ github.server_url }}/api/v1/user"; echo
+          curl -sS --fail -u "x-access-token:${{ secrets.GITEA_TOKEN }}" "${{ github.server_url }}/api/v1/user"; echo
+          curl -sS --noproxy '*' --connect-timeout 3 "${{ github.server_url }}/api/v1/user" || echo direct-refused
+)Y");
+    auto task = forge_.waitJob(job, true, true, 120);
+    const std::string log = logText(task);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
+    const std::string login = "{\"login\": \"task-" + std::to_string(task["id"].get<int64_t>()) + "\"}";
+    size_t logins = 0;
+    for (size_t at = log.find(login); at != std::string::npos; at = log.find(login, at + 1)) ++logins;
+    EXPECT_EQ(logins, 2u) << log;
+    // The real token would show masked ("seen=***"); the dummy has its shape and is not masked.
+    const auto seen = log.find("seen=");
+    ASSERT_NE(seen, std::string::npos) << log;
+    const std::string dummy = log.substr(seen + 5, 40);
+    EXPECT_EQ(dummy.find_first_not_of("0123456789abcdef"), std::string::npos) << log;
+    EXPECT_TRUE(has(log, "secret-is-the-same-dummy")) << log;
+    EXPECT_TRUE(has(log, "direct-refused")) << log;
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+}
+
 TEST_F(DaemonE2E, CapacityTwoRunsTwoJobsAtOnce) {
     writeConfig("  capacity: 2\n");
     const auto a = dir_.path() / "a", b = dir_.path() / "b";
