@@ -8,7 +8,6 @@
 // Usage: daemon_bench [--executor host|namespace] [--runs N] [--jobs N] [--capacity N]
 //                     [--fetch-interval 50ms] [--runner PATH]
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -114,22 +113,15 @@ Summary summarize(std::vector<double> v) {
     return {v[v.size() / 2], v[p99]};
 }
 
-// One `bash -c true`: its wall time in ms; `max_rss_kb` keeps the largest resident set seen.
-double runBashTrue(std::atomic<long>* max_rss_kb = nullptr) {
+// One `bash -c true`: its wall time in ms.
+double runBashTrue() {
     nixjail::base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     const auto start = Steady::now();
     auto child = ChildProcess::spawn({.argv = {"bash", "-c", "true"},
                                       .env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"},
                                       .stdout_fd = devnull.get(),
                                       .stderr_fd = devnull.get()});
-    const auto st = child.wait();
-    if (st.exitCode() != 0) throw nixjail::base::Error("bash -c true failed");
-    if (max_rss_kb) {
-        long seen = max_rss_kb->load();
-        while (st.usage.ru_maxrss > seen &&
-               !max_rss_kb->compare_exchange_weak(seen, st.usage.ru_maxrss)) {
-        }
-    }
+    if (child.wait().exitCode() != 0) throw nixjail::base::Error("bash -c true failed");
     return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
 }
 
@@ -137,7 +129,6 @@ double runBashTrue(std::atomic<long>* max_rss_kb = nullptr) {
 struct FloorQueue {
     double seconds = 0;
     std::vector<double> latency_ms;
-    std::atomic<long> max_rss_kb{0};
 };
 
 void floorQueue(int jobs, int capacity, FloorQueue& out) {
@@ -148,7 +139,7 @@ void floorQueue(int jobs, int capacity, FloorQueue& out) {
     for (int w = 0; w < capacity; ++w) {
         workers.emplace_back([&] {
             while (next.fetch_add(1) < jobs) {
-                runBashTrue(&out.max_rss_kb);
+                runBashTrue();
                 const double ms =
                     std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
                 std::lock_guard lock(mutex);
@@ -176,11 +167,24 @@ class StepStarts {
             if (!steps.empty() && steps[0].started_at_ms)
                 starts_[job.start.forge_task_id] = *steps[0].started_at_ms;
             if (job.ended_at_ms) ends_[job.start.forge_task_id] = *job.ended_at_ms;
+            phases_[job.start.forge_task_id] = job.phase_ms;
         }
     }
     std::optional<int64_t> firstStepStartMs(int64_t task_id) const {
         auto it = starts_.find(task_id);
         return it == starts_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+    }
+    // "phase median ms, ..." over these tasks, from the jobs' per-phase columns.
+    std::string phaseMedians(const std::vector<int64_t>& task_ids) const {
+        std::map<std::string, std::vector<double>> by_phase;
+        for (int64_t id : task_ids)
+            if (auto it = phases_.find(id); it != phases_.end())
+                for (const auto& [phase, ms] : it->second) by_phase[phase].push_back(double(ms));
+        std::string out;
+        for (const auto& [phase, v] : by_phase)
+            out +=
+                (out.empty() ? "" : ", ") + phase + " " + std::to_string(int(summarize(v).median));
+        return out;
     }
     std::optional<int64_t> jobEndMs(int64_t task_id) const {
         auto it = ends_.find(task_id);
@@ -190,6 +194,7 @@ class StepStarts {
   private:
     nixjail::runner::store::JobStore store_;
     std::map<int64_t, int64_t> starts_, ends_;
+    std::map<int64_t, std::map<std::string, int64_t>> phases_;
 };
 
 class Bench {
@@ -294,6 +299,7 @@ void warmOverhead(Bench& bench, int runs) {
     std::vector<double> queued, toStep, dbToStep, stepRun, stopToEnded, endedToReport, stepToReport,
         total;
     StepStarts db(bench.database());
+    std::vector<int64_t> task_ids;
     for (const auto& [id, enqueued] : jobs) {
         const Json task = bench.taskOf(state, id);
         const double fetched = task.at("started").get<double>();
@@ -306,6 +312,7 @@ void warmOverhead(Bench& bench, int runs) {
             stopToEnded.push_back(double(*ms) - stopped * 1000);
             endedToReport.push_back(reported * 1000 - double(*ms));
         }
+        task_ids.push_back(task.at("id").get<int64_t>());
         if (auto ms = db.firstStepStartMs(task.at("id").get<int64_t>()))
             dbToStep.push_back(double(*ms) - fetched * 1000);
         queued.push_back((fetched - enqueued) * 1000);
@@ -326,6 +333,8 @@ void warmOverhead(Bench& bench, int runs) {
     printRow("  of which job ended -> reported", summarize(endedToReport), f);
     printRow("fetched -> reported (overhead)", summarize(total), f);
     const Summary q = summarize(queued);
+    std::printf("  (the daemon's phases, from its database, median ms: %s)\n",
+                db.phaseMedians(task_ids).c_str());
     std::printf(
         "  (enqueued -> fetched, the poll wait, not part of the overhead: median %.1f ms, p99 %.1f "
         "ms)\n",
@@ -358,12 +367,10 @@ void queuedJobs(Bench& bench, int count, int capacity) {
                 ours.median / floor.median);
     std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "latency p99 (ms)", ours.p99, floor.p99,
                 ours.p99 / floor.p99);
-    const double floorRss = double(fq.max_rss_kb.load()) / 1024;
-    std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "peak RSS (MiB)", double(hwm) / 1024, floorRss,
-                double(hwm) / 1024 / floorRss);
+    std::printf("  %-34s %12.1f %12s\n", "daemon peak RSS (MiB)", double(hwm) / 1024, "-");
     std::printf(
-        "  (daemon: VmHWM of the daemon process, its jobs not included; floor: the largest\n"
-        "   ru_maxrss of one `bash -c true`)\n");
+        "  (VmHWM of the daemon process, its jobs not included; the floor keeps no process\n"
+        "   alive between jobs, so there is nothing to compare it with)\n");
 }
 
 }  // namespace
@@ -385,9 +392,10 @@ int main(int argc, char** argv) {
             "clocks (all CLOCK_REALTIME on this host): enqueued = the bench, after the forge's\n"
             "/_admin/jobs answered; fetched = the forge, when FetchTask assigned the task;\n"
             "first step running / stopped = the daemon, the step's startedAt / stoppedAt it\n"
-            "reported to the forge (and, cross-checked, the step's started_at_ms in its "
-            "database);\n"
-            "reported = the forge, when it received the final UpdateTask (task last_update).\n");
+            "reported to the forge; job ended = the daemon's database, the job's ended_at_ms\n"
+            "(written before the final report; its steps' started_at_ms are a cross-check);\n"
+            "reported = the forge, when it received the final UpdateTask (task last_update).\n"
+            "The forge is tests/support/fake_forge.py (Python): its share is in every figure.\n");
         Bench bench(o);
         bench.startDaemon();
         warmOverhead(bench, o.runs);
