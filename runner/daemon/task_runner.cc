@@ -152,6 +152,9 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     o.work_dir = res.work_dir;
     o.executor = res.executor;
     o.root_provider = res.root_provider;
+    // A job that declares no packages gets its repository flake's devShell at the task's commit
+    // (fetched outside the jail with the task's real token).
+    if (res.task_root_provider) o.root_provider = res.task_root_provider(o.github);
     o.checkout_provider = res.checkout_provider;
     o.max_parallel_jobs = 1;
     o.limits.memory_max_bytes = cfg.executor.memory;
