@@ -583,4 +583,37 @@ TEST(DaemonConfigE2E, AMissingCredentialStopsTheDaemonAtStart) {
     EXPECT_TRUE(has(r.err, "NIXJAIL_TEST_UNSET_TOKEN")) << r.err;
 }
 
+// The job's and each step's CPU time and memory peak, as the host executor measured them (wait4
+// rusage), reach the database and `jobs --json`.
+TEST_F(DaemonE2E, JobsRecordPeakMemoryAndCpuSeconds) {
+    startDaemon();
+    const int64_t job = enqueue(R"Y(
+on: push
+jobs:
+  hog:
+    runs-on: nix
+    steps:
+      - name: allocate and burn
+        run: python3 -c "b = b'x' * (50 << 20); print(len(b), sum(range(5 * 10**6)))"
+      - name: small
+        run: "true"
+)Y");
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 1u);
+    const auto& j = jobs[0];
+    ASSERT_TRUE(j["peak_memory_bytes"].is_number()) << j;
+    EXPECT_GE(j["peak_memory_bytes"].get<int64_t>(), int64_t{40} << 20) << j;
+    ASSERT_TRUE(j["cpu_seconds"].is_number()) << j;
+    EXPECT_GT(j["cpu_seconds"].get<double>(), 0.0) << j;
+    ASSERT_EQ(j["steps"].size(), 2u) << j;
+    const auto& hog = j["steps"][0];
+    EXPECT_GE(hog["peak_memory_bytes"].get<int64_t>(), int64_t{40} << 20) << j;
+    EXPECT_GT(hog["cpu_seconds"].get<double>(), 0.0) << j;
+    EXPECT_LT(j["steps"][1]["peak_memory_bytes"].get<int64_t>(), int64_t{40} << 20) << j;
+    EXPECT_GE(j["cpu_seconds"].get<double>(), hog["cpu_seconds"].get<double>()) << j;
+}
+
 }  // namespace
