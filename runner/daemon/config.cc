@@ -268,7 +268,8 @@ base::Result<DaemonConfig, Diagnostics> parseConfig(const std::string& text,
             if (k == "labels") readLabels(r, v, cfg.labels);
             if (k == "cache") {
                 r.mapping(v, "cache",
-                          {"dir", "storage", "git_budget", "workspace_budget", "roots_budget"},
+                          {"dir", "storage", "git_budget", "workspace_budget", "roots_budget",
+                           "actions_cache_budget"},
                           [&](const std::string& ck, const YAML::Node& cv) {
                               if (ck == "dir") cfg.cache.dir = r.scalar(cv, "cache.dir");
                               if (ck == "storage") {
@@ -282,6 +283,10 @@ base::Result<DaemonConfig, Diagnostics> parseConfig(const std::string& text,
                               }
                               if (ck == "roots_budget")
                                   r.size(cv, "cache.roots_budget", cfg.cache.roots_budget);
+                              if (ck == "actions_cache_budget") {
+                                  r.size(cv, "cache.actions_cache_budget",
+                                         cfg.cache.actions_cache_budget);
+                              }
                           });
             }
             if (k == "nix") {

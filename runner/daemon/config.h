@@ -53,6 +53,9 @@ struct DaemonConfig {
         uint64_t git_budget = 10ull << 30;
         uint64_t workspace_budget = 20ull << 30;
         uint64_t roots_budget = 20ull << 30;
+        // The runner's actions/cache server (ACTIONS_CACHE_URL) keeps entries in <dir>/actions-cache
+        // up to this size, least recently used out first; 0: no server, jobs get no ACTIONS_CACHE_URL.
+        uint64_t actions_cache_budget = 10ull << 30;
     } cache;
     struct Nix {
         std::string nixpkgs = "<nixpkgs>";

@@ -29,12 +29,25 @@ TEST(DaemonConfig, GeneratedExampleLoadsWithItsDocumentedValues) {
     EXPECT_EQ(cfg->labels.at("nixos-latest").packages,
               (std::vector<std::string>{"bash", "coreutils", "git"}));
     EXPECT_EQ(cfg->cache.git_budget, 10ull << 30);
+    EXPECT_EQ(cfg->cache.actions_cache_budget, 10ull << 30);
     EXPECT_EQ(cfg->executor.memory, 4ull << 30);
     EXPECT_DOUBLE_EQ(cfg->executor.cpu_quota, 2.0);
     ASSERT_EQ(cfg->proxy.credentials.size(), 2u);
     EXPECT_EQ(cfg->proxy.credentials[1].file, "/run/secrets/pypi");
     EXPECT_EQ(cfg->metrics.address, "127.0.0.1:9464");
     EXPECT_EQ(cfg->nix.nixpkgs, "<nixpkgs>");
+}
+
+TEST(DaemonConfig, ActionsCacheBudgetZeroTurnsTheCacheServerOff) {
+    auto off = parseConfig("cache: {actions_cache_budget: 0}\n", "runner.yaml");
+    ASSERT_TRUE(off.has_value()) << workflow::formatAll(off.error());
+    EXPECT_EQ(off->cache.actions_cache_budget, 0u);
+    auto two = parseConfig("cache: {actions_cache_budget: 2G}\n", "runner.yaml");
+    ASSERT_TRUE(two.has_value());
+    EXPECT_EQ(two->cache.actions_cache_budget, 2ull << 30);
+    EXPECT_NE(problems("cache: {actions_cache_budget: lots}\n").find("runner.yaml:1:31"),
+              std::string::npos)
+        << problems("cache: {actions_cache_budget: lots}\n");
 }
 
 TEST(DaemonConfig, EmptyFileGivesTheDefaults) {

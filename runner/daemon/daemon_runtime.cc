@@ -9,6 +9,7 @@
 #include "executor/namespace/namespace_executor.h"
 #include "proxy/policy.h"
 #include "runner/base/error.h"
+#include "runner/cache_server/cache_server.h"
 #include "runner/daemon/job_dirs.h"
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
@@ -127,6 +128,7 @@ struct DaemonRuntime::Impl {
     std::mutex janitor_mutex;
     std::unique_ptr<cache::CacheSet> janitor;  // trims the caches to cache.*_budget after jobs
     std::unique_ptr<MetricsServer> metrics_server;
+    std::unique_ptr<cache_server::CacheServer> actions_cache;  // null: cache.actions_cache_budget 0
     std::unique_ptr<Daemon> daemon;
 };
 
@@ -175,6 +177,12 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     }
     if (!cfg.metrics.address.empty())
         m.metrics_server = std::make_unique<MetricsServer>(cfg.metrics.address, m.metrics);
+    if (cfg.cache.actions_cache_budget > 0) {
+        m.actions_cache = std::make_unique<cache_server::CacheServer>(
+            cache_server::CacheServerConfig{.dir = cache_dir / "actions-cache",
+                                            .budget_bytes = cfg.cache.actions_cache_budget,
+                                            .logger = m.log});
+    }
 
     DaemonParts parts;
     parts.fetch_client = m.fetch_client.get();
@@ -196,6 +204,19 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
         return m.checkouts->checkout(spec, dst);
     };
     res.action_cache_dir = cache_dir / "actions";
+    if (m.actions_cache) {
+        // Jailed jobs reach it only through their proxy, by a name pinned to its port (the jail's
+        // own 127.0.0.1 is its loopback, and the proxy refuses the host's addresses otherwise).
+        res.actions_cache = m.actions_cache.get();
+        res.actions_cache_url = m.actions_cache->baseUrl();
+        if (m.executor->isolatesFilesystem()) {
+            const std::string name = "actions-cache.nixjail.internal";
+            const std::string port = std::to_string(m.actions_cache->port());
+            res.network.host_overrides[name] = "127.0.0.1:" + port;
+            res.network.service_hosts.push_back(name);
+            res.actions_cache_url = "http://" + name + ":" + port + "/";
+        }
+    }
     // After every job: least recently used cache entries nobody uses go until each cache fits.
     const cache::CacheBudgets budgets{cfg.cache.roots_budget, cfg.cache.workspace_budget, cfg.cache.git_budget};
     res.after_job = [&m, cache_dir, budgets] {

@@ -34,6 +34,7 @@ cache:
   git_budget: 10G
   workspace_budget: 20G
   roots_budget: 20G
+  actions_cache_budget: 10G # the actions/cache server (ACTIONS_CACHE_URL) in <dir>/actions-cache; 0: none
 
 nix:
   nixpkgs: "<nixpkgs>"      # the Nix expression packages are resolved against

@@ -71,6 +71,51 @@ std::string contextString(const Json& ctx, const char* key) {
     return v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump();
 }
 
+// The token for the artifact and cache APIs: the runtime token, or the task token on forges too
+// old to send one.
+std::string runtimeToken(const forge::Task& task) {
+    const std::string runtime = contextString(task.context, "gitea_runtime_token");
+    return runtime.empty() ? contextString(task.context, "token") : runtime;
+}
+
+// While a task runs, its runtime token may use the runner's actions/cache server: saving into
+// the repository's scope for the task's ref, restoring from it and then from the default branch's
+// (GitHub's rule); revoked when the task ends.
+class CacheGrant {
+  public:
+    CacheGrant(cache_server::CacheServer* server, const forge::Task& task)
+        : server_(server), token_(runtimeToken(task)) {
+        if (!server_ || token_.reveal().empty()) {
+            server_ = nullptr;
+            return;
+        }
+        const std::string repo = contextString(task.context, "repository");
+        const std::string ref = contextString(task.context, "ref");
+        std::string default_branch;
+        const Json& ctx = task.context;
+        if (ctx.contains("event") && ctx["event"].is_object() && ctx["event"].contains("repository") &&
+            ctx["event"]["repository"].is_object()) {
+            const auto& r = ctx["event"]["repository"];
+            if (r.contains("default_branch") && r["default_branch"].is_string())
+                default_branch = r["default_branch"].get<std::string>();
+        }
+        const std::string write = ref.empty() ? repo : repo + "@" + ref;
+        std::vector<std::string> reads{write};
+        if (!default_branch.empty() && ref != "refs/heads/" + default_branch)
+            reads.push_back(repo + "@refs/heads/" + default_branch);
+        server_->authorize(token_, write, reads);
+    }
+    ~CacheGrant() {
+        if (server_) server_->revoke(token_);
+    }
+    CacheGrant(const CacheGrant&) = delete;
+    CacheGrant& operator=(const CacheGrant&) = delete;
+
+  private:
+    cache_server::CacheServer* server_;
+    base::Secret token_;
+};
+
 // What a task needs to run: the parsed workflow (which the instance points into) and options.
 struct PreparedJob {
     std::unique_ptr<workflow::Workflow> workflow;
@@ -144,6 +189,19 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     }
     o.secrets = task.secrets;
     o.vars = task.vars;
+    // What the forge expects every job to get (shared/spec/forge-protocol.md 3.8), first so that
+    // the workflow's own env may override it. The tokens are the task's real ones here; a jailed
+    // job sees only their dummies (the engine swaps every value equal to one).
+    std::string server = contextString(o.github, "server_url");
+    while (!server.empty() && server.back() == '/') server.pop_back();
+    std::vector<std::pair<std::string, std::string>> exports = {
+        {"ACTIONS_RUNTIME_URL", server + "/api/actions_pipeline/"},
+        {"ACTIONS_RESULTS_URL", server},
+        {"ACTIONS_RUNTIME_TOKEN", runtimeToken(task)},
+        {"GITEA_ACTIONS", "true"},
+        {"GITEA_ACTIONS_RUNNER_VERSION", "nixjail-runner 0.1.0"}};
+    if (res.actions_cache) exports.emplace_back("ACTIONS_CACHE_URL", res.actions_cache_url);
+    o.env.insert(o.env.begin(), exports.begin(), exports.end());
     if (auto url = contextString(ctx, "gitea_default_actions_url"); !url.empty())
         o.default_actions_url = url;
     if (auto id = contextString(ctx, "run_id"); !id.empty()) o.run_id = id;
@@ -282,6 +340,7 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
     masker.add(contextString(task.context, "token"));
     masker.add(contextString(task.context, "gitea_runtime_token"));
 
+    CacheGrant cache_grant(res.actions_cache, task);
     PreparedJob p;
     std::string prepare_error;
     try {

@@ -17,6 +17,7 @@
 #include "runner/daemon/config.h"
 #include "runner/daemon/metrics.h"
 #include "runner/engine/checkout_provider.h"
+#include "runner/cache_server/cache_server.h"
 #include "runner/engine/job_root.h"
 #include "runner/forge/forge_client.h"
 #include "runner/network/job_network.h"
@@ -44,6 +45,10 @@ struct JobResources {
     network::NetworkSettings network;
     std::map<std::string, proxy::Policy> label_policies;
     std::string forge_address;  // server_url when the task's context has none
+    // The runner's actions/cache server, and its URL as jobs reach it (ACTIONS_CACHE_URL); null:
+    // none. Each task's runtime token is authorised for its repository while the task runs.
+    cache_server::CacheServer* actions_cache = nullptr;
+    std::string actions_cache_url;
     std::shared_ptr<spdlog::logger> log;
     std::chrono::milliseconds flush_interval{1000};  // log/state upload and cancellation check
     // Called after each job has ended and reported (the daemon trims its caches to their budgets

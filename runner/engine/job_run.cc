@@ -287,7 +287,8 @@ void JobRun::prepareCredentials() {
                                                                  : std::string();
     };
     const auto forge = network::forgeCredentials({text("token"), text("gitea_runtime_token")},
-                                                 forgeHosts(), text("server_url"));
+                                                 forgeHosts(), text("server_url"),
+                                                 opts_.network.service_hosts);
     for (const auto& cred : forge) {
         masker_.add(cred.value.reveal());
         for (auto& [key, value] : github_.items()) {
@@ -328,6 +329,15 @@ void JobRun::prepareEnvironment() {
             std::string value = evalString(v, nullptr, "env '" + k + "'");
             std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
             env_.emplace_back(k, value);
+        }
+    }
+    // The caller's env may carry a credential's real value (the daemon's ACTIONS_RUNTIME_TOKEN):
+    // a jailed job gets its dummy there too.
+    if (opts_.executor->isolatesFilesystem()) {
+        for (auto& [k, v] : env_) {
+            for (const auto& cred : credentials_) {
+                if (v == cred.value.reveal()) v = cred.dummy;
+            }
         }
     }
 }

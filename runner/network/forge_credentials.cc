@@ -61,7 +61,8 @@ std::string randomHex(size_t length) {
 
 std::vector<proxy::Credential> forgeCredentials(const ForgeTokens& tokens,
                                                 const std::vector<std::string>& forge_hosts,
-                                                const std::string& server_url) {
+                                                const std::string& server_url,
+                                                const std::vector<std::string>& service_hosts) {
     std::vector<proxy::Credential> out;
     if (forge_hosts.empty()) return out;
     const bool plain = server_url.rfind("http://", 0) == 0;
@@ -72,6 +73,18 @@ std::vector<proxy::Credential> forgeCredentials(const ForgeTokens& tokens,
     if (!tokens.runtime_token.empty() && tokens.runtime_token != tokens.token) {
         out.push_back(credential("forge runtime token", tokens.runtime_token, forge_hosts,
                                  "Authorization: Bearer {token}", plain));
+    }
+    const std::string& runtime = tokens.runtime_token.empty() ? tokens.token : tokens.runtime_token;
+    if (!service_hosts.empty()) {
+        for (const auto& c : std::vector<proxy::Credential>(out)) {
+            if (c.value.reveal() != runtime) continue;
+            proxy::Credential services = c;
+            services.name = c.name + " (runner services)";
+            services.hosts = service_hosts;
+            services.header_template = "Authorization: Bearer {token}";
+            services.plain_http = true;  // loopback on the runner's own host
+            out.push_back(std::move(services));
+        }
     }
     return out;
 }

@@ -22,9 +22,15 @@ struct ForgeTokens {
 // of hex digits gets hex digits of the same length (tools that check a token's shape accept it),
 // anything else "nixjail-dummy-" and 32 hex digits. plain_http when server_url is http:// (the
 // runner itself sends the token in clear to that forge). Empty when forge_hosts is empty.
+//
+// The token jobs use for the artifact and cache APIs (ACTIONS_RUNTIME_TOKEN: the runtime token, or
+// the token when there is none) is also put back, with the same dummy, into plain-HTTP requests to
+// service_hosts: the runner's own services on its host (its actions/cache server), which
+// authorise that token.
 std::vector<proxy::Credential> forgeCredentials(const ForgeTokens& tokens,
                                                 const std::vector<std::string>& forge_hosts,
-                                                const std::string& server_url);
+                                                const std::string& server_url,
+                                                const std::vector<std::string>& service_hosts = {});
 
 // What a runner-side client must send to `url` for `value` the job gave it: the real value when
 // `value` is the dummy of a credential valid for the URL's host (over https, or http for a

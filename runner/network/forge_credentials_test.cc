@@ -54,6 +54,23 @@ TEST(ForgeCredentials, RealValueOnlyForTheDummyOnItsHosts) {
     EXPECT_EQ(realValueFor(plain[0].dummy, "http://forge.test/acme/app", plain), kToken);
 }
 
+TEST(ForgeCredentials, TheApiTokenAlsoWorksOnTheRunnersServicesWithTheSameDummy) {
+    auto creds = forgeCredentials({kToken, "runtime-jwt.abc.def"}, {"forge.test"},
+                                  "https://forge.test", {"actions-cache.nixjail.internal"});
+    ASSERT_EQ(creds.size(), 3u);
+    EXPECT_EQ(creds[2].value.reveal(), "runtime-jwt.abc.def");
+    EXPECT_EQ(creds[2].dummy, creds[1].dummy);
+    EXPECT_EQ(creds[2].hosts, std::vector<std::string>{"actions-cache.nixjail.internal"});
+    EXPECT_TRUE(creds[2].plain_http);
+    EXPECT_FALSE(creds[1].plain_http);
+    // Without a runtime token, the task token is the API token.
+    auto old = forgeCredentials({kToken, ""}, {"forge.test"}, "https://forge.test",
+                                {"actions-cache.nixjail.internal"});
+    ASSERT_EQ(old.size(), 2u);
+    EXPECT_EQ(old[1].value.reveal(), kToken);
+    EXPECT_EQ(old[1].dummy, old[0].dummy);
+}
+
 TEST(ForgeCredentials, RandomHexHasTheLengthAsked) {
     EXPECT_EQ(randomHex(7).size(), 7u);
     EXPECT_EQ(randomHex(40).size(), 40u);

@@ -482,6 +482,10 @@ jobs:
           curl -sS --fail -H "Authorization: token ${{ github.token }}" "${{ github.server_url }}/api/v1/user"; echo
           curl -sS --fail -u "x-access-token:${{ secrets.GITEA_TOKEN }}" "${{ github.server_url }}/api/v1/user"; echo
           curl -sS --noproxy '*' --connect-timeout 3 "${{ github.server_url }}/api/v1/user" || echo direct-refused
+          test "$ACTIONS_RUNTIME_TOKEN" = "${{ github.token }}" && echo runtime-token-is-the-dummy
+          status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ACTIONS_RUNTIME_TOKEN" \
+            "${ACTIONS_CACHE_URL}_apis/artifactcache/cache?keys=nothing-yet&version=1")
+          echo "cache lookup $status"
 )Y");
     auto task = forge_.waitJob(job, true, true, 120);
     const std::string log = logText(task);
@@ -497,6 +501,40 @@ jobs:
     EXPECT_EQ(dummy.find_first_not_of("0123456789abcdef"), std::string::npos) << log;
     EXPECT_TRUE(has(log, "secret-is-the-same-dummy")) << log;
     EXPECT_TRUE(has(log, "direct-refused")) << log;
+    // The runner's cache server takes the dummy runtime token (the proxy puts the real one back).
+    EXPECT_TRUE(has(log, "runtime-token-is-the-dummy")) << log;
+    EXPECT_TRUE(has(log, "cache lookup 204")) << log;
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+}
+
+// The daemon runs an actions/cache server: a job of a repository saves an entry, the next job of
+// that repository restores it, a job of another repository cannot; jobs get the forge's runtime
+// variables.
+TEST_F(DaemonE2E, ActionsCacheIsSharedByTheJobsOfOneRepositoryOnly) {
+    startDaemon();
+    const std::string client = (nixjail::e2e::kSource / "runner/cache_server/testdata/cache_client.py").string();
+    const Json ctx = {{"repository", "acme/app"}, {"workflow", "ci.yml"}, {"ref", "refs/heads/main"}};
+    const int64_t save = enqueue(
+        "on: push\njobs:\n  save:\n    runs-on: nix\n    steps:\n      - run: |\n"
+        "          echo \"runtime url $ACTIONS_RUNTIME_URL results $ACTIONS_RESULTS_URL gitea $GITEA_ACTIONS\"\n"
+        "          echo payload-of-the-first-job > p.txt\n"
+        "          python3 " + client + " save --key deps-1 --version v1 --file p.txt\n",
+        {{"context", ctx}});
+    auto saved = forge_.waitJob(save, true, true, 60);
+    ASSERT_EQ(saved["result"], "RESULT_SUCCESS") << logText(saved) << daemonLog();
+    EXPECT_TRUE(has(logText(saved), "runtime url " + forge_.url() + "/api/actions_pipeline/ results " +
+                                        forge_.url() + " gitea true"))
+        << logText(saved);
+    const std::string restore =
+        "on: push\njobs:\n  restore:\n    runs-on: nix\n    steps:\n      - run: |\n"
+        "          rc=0; python3 " + client + " restore --keys deps- --version v1 --out got.txt || rc=$?\n"
+        "          if [ $rc = 0 ]; then echo \"restored $(cat got.txt)\"; else echo \"restore exit $rc\"; fi\n";
+    auto same = forge_.waitJob(enqueue(restore, {{"context", ctx}}), true, true, 60);
+    EXPECT_TRUE(has(logText(same), "restored payload-of-the-first-job")) << logText(same);
+    Json other_ctx = ctx;
+    other_ctx["repository"] = "mallory/other";
+    auto other = forge_.waitJob(enqueue(restore, {{"context", other_ctx}}), true, true, 60);
+    EXPECT_TRUE(has(logText(other), "restore exit 2")) << logText(other);  // a miss
     EXPECT_EQ(stopDaemon(), 0) << daemonLog();
 }
 
