@@ -187,6 +187,64 @@ jobs:
     EXPECT_NE(r.out.find("| other port status 502"), std::string::npos) << r.out;
 }
 
+// A whole actions/cache round trip from inside the jail, through the proxy, with the requests
+// @actions/cache makes (reserve, PATCH the archive with Content-Range, commit; then look up by a
+// restore-key prefix and download the archiveLocation without the token), in two runs.
+TEST(ExecJailE2E, ActionsCacheSaveAndRestoreThroughTheProxy) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  save:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl gnused}
+    steps:
+      - run: |
+          api="${ACTIONS_CACHE_URL}_apis/artifactcache"
+          auth="Authorization: Bearer $ACTIONS_RUNTIME_TOKEN"
+          accept="Accept: application/json;api-version=6.0-preview.1"
+          seq 1 20000 > archive
+          size=$(stat -c %s archive)
+          id=$(curl -sS --fail -H "$auth" -H "$accept" -H "Content-Type: application/json" \
+            -d "{\"key\":\"deps-jail-1\",\"version\":\"v1\",\"cacheSize\":$size}" "$api/caches" \
+            | sed -n 's/.*"cacheId": *\([0-9]*\).*/\1/p')
+          echo "reserved $id"
+          curl -sS --fail -X PATCH -H "$auth" -H "$accept" -H "Content-Type: application/octet-stream" \
+            -H "Content-Range: bytes 0-$((size - 1))/*" --data-binary @archive "$api/caches/$id"
+          curl -sS --fail -H "$auth" -H "$accept" -H "Content-Type: application/json" \
+            -d "{\"size\":$size}" "$api/caches/$id" && echo "committed $(sha256sum < archive | cut -c1-16)"
+  restore:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl gnused}
+    steps:
+      - run: |
+          api="${ACTIONS_CACHE_URL}_apis/artifactcache"
+          found=$(curl -sS --fail -H "Authorization: Bearer $ACTIONS_RUNTIME_TOKEN" \
+            -H "Accept: application/json;api-version=6.0-preview.1" "$api/cache?keys=deps-other,deps-jail-&version=v1")
+          location=$(echo "$found" | sed -n 's/.*"archiveLocation": *"\([^"]*\)".*/\1/p')
+          echo "location ${location%%\?*}"
+          curl -sS --fail -o archive "$location"
+          echo "restored $(sha256sum < archive | cut -c1-16)"
+)Y");
+    auto run = [&](const std::string& job) {
+        return runBinary({"exec", "-W", "w.yml", "-j", job, "--executor", "namespace", "--nixpkgs",
+                          (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                          cache.path().string()},
+                         dir.path(), nixEnv());
+    };
+    auto save = run("save");
+    ASSERT_EQ(save.exit_code, 0) << save.out << save.err;
+    const auto committed = save.out.find("| committed ");
+    ASSERT_NE(committed, std::string::npos) << save.out;
+    const std::string digest = save.out.substr(committed + 12, 16);
+    auto restore = run("restore");
+    ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+    EXPECT_NE(restore.out.find("| location http://actions-cache.nixjail.internal:"), std::string::npos)
+        << restore.out;
+    EXPECT_NE(restore.out.find("| restored " + digest), std::string::npos) << restore.out;
+}
+
 // Audit mode lets a job reach anything and records what the policy would have decided; policy
 // suggest turns the record into the smallest allow-policy.
 TEST(ExecJailE2E, NetworkAuditThenPolicySuggest) {
