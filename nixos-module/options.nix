@@ -193,6 +193,11 @@ let
             default = "20G";
             description = "Size limit of the cached job roots.";
           };
+          actionsCacheBudget = mkOption {
+            type = sizeType;
+            default = "10G";
+            description = "Size limit of the actions/cache server's entries (ACTIONS_CACHE_URL); \"0\" runs no server.";
+          };
         };
         nixpkgs = mkOption {
           type = types.either types.path types.str;

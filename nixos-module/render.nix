@@ -116,6 +116,7 @@ let
           git_budget = inst.cache.gitBudget;
           workspace_budget = inst.cache.workspaceBudget;
           roots_budget = inst.cache.rootsBudget;
+          actions_cache_budget = inst.cache.actionsCacheBudget;
         };
         nix.nixpkgs = toString inst.nixpkgs;
         executor = {

@@ -102,6 +102,7 @@ TEST_F(ModuleConfig, EverythingSetIsReadBack) {
     EXPECT_EQ(cfg.cache.storage, "auto");
     EXPECT_EQ(cfg.cache.git_budget, 10ull << 30);
     EXPECT_EQ(cfg.cache.roots_budget, 20ull << 30);
+    EXPECT_EQ(cfg.cache.actions_cache_budget, 10ull << 30);
     EXPECT_EQ(cfg.nix.nixpkgs, "/nix/store/00000000000000000000000000000000-nixpkgs-source");
     EXPECT_EQ(cfg.executor.memory, 8ull << 30);
     EXPECT_EQ(cfg.executor.pids, 4096u);

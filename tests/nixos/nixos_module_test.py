@@ -243,7 +243,8 @@ def check_options(c, d):
             "instances.<name>.credentials.<name>.header", "instances.<name>.credentials.<name>.dummy",
             "instances.<name>.policies", "instances.<name>.cache.dir",
             "instances.<name>.cache.gitBudget", "instances.<name>.cache.workspaceBudget",
-            "instances.<name>.cache.rootsBudget", "instances.<name>.metrics.address"]
+            "instances.<name>.cache.rootsBudget", "instances.<name>.cache.actionsCacheBudget",
+            "instances.<name>.metrics.address"]
     missing = [p for p in want if p not in d["optionPaths"]]
     c.eq("options the module promises", missing, [])
     opts = d["instances"]["broken"]["options"]
