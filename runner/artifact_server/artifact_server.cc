@@ -1,0 +1,360 @@
+// ArtifactServer: the v3 pipelines artifact routes over ArtifactStore, with one io thread and a
+// coroutine per connection (the cache server's http_connection), authorised by bearer token.
+#include "runner/artifact_server/artifact_server.h"
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "proxy/asio_config.h"
+#include "proxy/http_parser.h"
+#include "runner/artifact_server/artifact_store.h"
+#include "runner/artifact_server/item_path.h"
+#include "runner/base/error.h"
+#include "runner/cache_server/http_connection.h"
+#include "runner/cache_server/request_parts.h"
+
+namespace nixjail::runner::artifact_server {
+
+namespace http = proxy::http;
+using asio::awaitable;
+using asio::ip::tcp;
+using cache_server::RequestBody;
+using cache_server::Response;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kWorkflows = "_apis/pipelines/workflows/";
+constexpr std::size_t kMaxJsonBody = 64 * 1024;
+
+Response jsonOk(const Json& j) { return Response{200, j.dump()}; }
+
+// Errors close the connection: the rest of the request body may still be on its way.
+Response jsonError(int status, const std::string& message) {
+    return Response{status, Json{{"message", message}}.dump(), "application/json", false};
+}
+
+// A route: its kind, the run id and what follows the run id (already %-decoded).
+struct Route {
+    enum Kind { kArtifacts, kUpload, kDownload, kFile } kind;
+    std::string run;
+    std::string rest;
+};
+
+std::optional<Route> parseRoute(std::string_view path) {
+    if (!path.starts_with('/')) return std::nullopt;
+    path.remove_prefix(1);
+    auto decoded = percentDecode(path);
+    if (!decoded) return std::nullopt;
+    std::string_view p = *decoded;
+    auto take = [&](std::string_view prefix) {
+        if (!p.starts_with(prefix)) return false;
+        p.remove_prefix(prefix.size());
+        return true;
+    };
+    Route r{};
+    if (take(kWorkflows)) {
+        const auto slash = p.find('/');
+        if (slash == std::string_view::npos || p.substr(slash) != "/artifacts") return std::nullopt;
+        r.kind = Route::kArtifacts;
+        r.run = std::string(p.substr(0, slash));
+        return r;
+    }
+    if (take("upload/") || take("download/")) {
+        r.kind = decoded->starts_with("upload/") ? Route::kUpload : Route::kDownload;
+        r.run = std::string(p);
+        return r;
+    }
+    if (take("artifact/")) {
+        const auto slash = p.find('/');
+        if (slash == std::string_view::npos) return std::nullopt;
+        r.kind = Route::kFile;
+        r.run = std::string(p.substr(0, slash));
+        r.rest = std::string(p.substr(slash + 1));
+        return r;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+struct ArtifactServer::Impl {
+    explicit Impl(ArtifactServerConfig c) : config(std::move(c)), store(config.dir), acceptor(io) {
+        std::error_code ec;
+        auto addr = asio::ip::make_address(config.bind_address, ec);
+        if (ec)
+            throw base::Error("artifact server address '" + config.bind_address +
+                              "' is not an IP address");
+        tcp::endpoint ep(addr, config.port);
+        acceptor.open(ep.protocol(), ec);
+        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor.bind(ep, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            throw base::Error(fmt::format("cannot listen for the artifact server on {}:{}: {}",
+                                          config.bind_address, config.port, ec.message()));
+        }
+        port = acceptor.local_endpoint().port();
+        asio::co_spawn(io, accept(), asio::detached);
+        thread = std::thread([this] { io.run(); });
+    }
+
+    ~Impl() {
+        io.stop();
+        if (thread.joinable()) thread.join();
+    }
+
+    awaitable<void> accept() {
+        for (;;) {
+            std::error_code ec;
+            tcp::socket sock =
+                co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+            if (ec) continue;  // e.g. EMFILE: this client is lost, the server keeps accepting
+            asio::co_spawn(io,
+                           cache_server::serveConnection(
+                               std::move(sock),
+                               [this](const http::RequestHead& head, RequestBody& body) {
+                                   return handle(head, body);
+                               },
+                               [](std::uint64_t) {}),
+                           asio::detached);
+        }
+    }
+
+    // The run the request's bearer token may touch.
+    std::optional<std::string> runOf(const http::RequestHead& head) {
+        const auto* auth = http::findHeader(head.headers, "Authorization");
+        if (!auth || auth->value.size() < 7 ||
+            !http::equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
+            return std::nullopt;
+        }
+        std::lock_guard lock(tokens_mu);
+        auto it = tokens.find(auth->value.substr(7));
+        if (it == tokens.end()) return std::nullopt;
+        return it->second;
+    }
+
+    // The base URL as the client reached us (through a proxy, by a pinned name).
+    std::string baseOf(const http::RequestHead& head) const {
+        const auto* host = http::findHeader(head.headers, "Host");
+        return host && !host->value.empty()
+                   ? "http://" + host->value + "/"
+                   : fmt::format("http://{}:{}/", config.bind_address, port);
+    }
+
+    awaitable<std::optional<std::string>> readSmallBody(RequestBody& body) {
+        std::string all, piece;
+        while (co_await body.next(piece)) {
+            all += piece;
+            piece.clear();
+            if (all.size() > kMaxJsonBody) co_return std::nullopt;
+        }
+        if (!body.decoder.done()) co_return std::nullopt;
+        co_return all;
+    }
+
+    awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
+        const std::string path(http::pathWithoutQuery(head.target));
+        auto route = parseRoute(path);
+        if (!route) co_return jsonError(404, "no such artifact API: " + path);
+        auto run = runOf(head);
+        if (!run)
+            co_return jsonError(401, "missing or unknown bearer token (ACTIONS_RUNTIME_TOKEN)");
+        if (route->run != *run)
+            co_return jsonError(403, "this token may not touch the artifacts of run " + route->run);
+        // co_await is not allowed inside a catch block: the handler only records the answer.
+        Response failure;
+        try {
+            const std::string base = baseOf(head);
+            const std::string& m = head.method;
+            switch (route->kind) {
+                case Route::kArtifacts:
+                    if (m == "POST") co_return co_await create(body, *run, base);
+                    if (m == "PATCH") co_return co_await finalize(head, body, *run);
+                    if (m == "GET") co_return list(*run, base);
+                    break;
+                case Route::kUpload:
+                    if (m == "PUT") co_return co_await upload(head, body, *run);
+                    break;
+                case Route::kDownload:
+                    if (m == "GET") co_return items(head, *run, base);
+                    break;
+                case Route::kFile:
+                    if (m == "GET" || m == "HEAD") co_return file(head, *run, route->rest);
+                    break;
+            }
+            co_return jsonError(405, "method " + m + " is not allowed on " + path);
+        } catch (const ArtifactRefused& e) {
+            failure = jsonError(e.status(), e.what());
+        } catch (const std::exception& e) {
+            // A bug or a broken disk must cost this request, never the server.
+            if (config.logger)
+                config.logger->debug("artifacts: {} {} failed: {}", head.method, path, e.what());
+            failure = jsonError(500, e.what());
+        }
+        co_return failure;
+    }
+
+    static Json containerJson(std::uint64_t id, const std::string& name, const std::string& type,
+                              const std::string& resource_url, const std::string& base,
+                              const std::string& run) {
+        return Json{{"containerId", id},
+                    {"size", -1},
+                    {"signedContent", nullptr},
+                    {"fileContainerResourceUrl", resource_url},
+                    {"type", type},
+                    {"name", name},
+                    {"url", fmt::format("{}{}{}/artifacts/{}", base, kWorkflows, run,
+                                        percentEncodePath(name))}};
+    }
+
+    awaitable<Response> create(RequestBody& body, const std::string& run, const std::string& base) {
+        auto text = co_await readSmallBody(body);
+        Json j = text ? Json::parse(*text, nullptr, false) : Json();
+        if (!j.is_object() || !j.contains("Name") || !j["Name"].is_string()) {
+            co_return jsonError(400,
+                                "creating an artifact needs a JSON body {Type, Name} of at "
+                                "most 64 KiB");
+        }
+        const std::string name = j["Name"].get<std::string>();
+        const std::string type = j.contains("Type") && j["Type"].is_string()
+                                     ? j["Type"].get<std::string>()
+                                     : "actions_storage";
+        const auto id = store.create(run, name);
+        co_return jsonOk(containerJson(id, name, type, base + "upload/" + run, base, run));
+    }
+
+    awaitable<Response> upload(const http::RequestHead& head, RequestBody& body,
+                               const std::string& run) {
+        auto item = cache_server::queryParam(head.target, "itemPath");
+        if (!item) co_return jsonError(400, "upload needs ?itemPath=<artifact name>/<file path>");
+        const auto* ce = http::findHeader(head.headers, "Content-Encoding");
+        const bool gzip = ce && http::equalsIgnoreCase(ce->value, "gzip");
+        // Without Content-Range the body is the whole file; "bytes 0--1/0" is an empty file.
+        std::uint64_t first = 0;
+        std::optional<std::uint64_t> want;
+        if (const auto* cr = http::findHeader(head.headers, "Content-Range")) {
+            if (auto range = cache_server::parseContentRange(cr->value)) {
+                first = range->first;
+                want = range->last - range->first + 1;
+            } else if (cr->value.ends_with("/0")) {
+                want = 0;
+            } else {
+                co_return jsonError(
+                    400, "bad Content-Range '" + cr->value + "': want 'bytes a-b/total'");
+            }
+        }
+        store.write(run, *item, first, {}, gzip);  // checks the path, creates the file
+        std::uint64_t offset = first;
+        std::string piece;
+        while (co_await body.next(piece)) {
+            if (want && offset + piece.size() > first + *want)
+                co_return jsonError(400, "chunk body is longer than its Content-Range");
+            store.write(run, *item, offset, piece, gzip);
+            offset += piece.size();
+            piece.clear();
+        }
+        if (!body.decoder.done())
+            co_return jsonError(400, "chunk body ended early: " + body.decoder.error());
+        if (want && offset - first != *want) {
+            co_return jsonError(400,
+                                fmt::format("chunk body has {} bytes but its Content-Range says {}",
+                                            offset - first, *want));
+        }
+        co_return jsonOk(Json{{"path", *item}, {"itemType", "file"}, {"fileLength", offset}});
+    }
+
+    awaitable<Response> finalize(const http::RequestHead& head, RequestBody& body,
+                                 const std::string& run) {
+        auto name = cache_server::queryParam(head.target, "artifactName");
+        if (!name) co_return jsonError(400, "finalizing needs ?artifactName=<name>");
+        auto text = co_await readSmallBody(body);
+        Json j = text && !text->empty() ? Json::parse(*text, nullptr, false) : Json::object();
+        if (!j.is_object()) co_return jsonError(400, "finalizing needs a JSON body {Size}");
+        store.finalize(run, *name);
+        co_return jsonOk(Json{{"name", *name}, {"size", j.value("Size", Json(-1))}});
+    }
+
+    Response list(const std::string& run, const std::string& base) {
+        Json value = Json::array();
+        for (const auto& name : store.finalized(run)) {
+            value.push_back(
+                containerJson(0, name, "actions_storage", base + "download/" + run, base, run));
+        }
+        return jsonOk(Json{{"count", value.size()}, {"value", value}});
+    }
+
+    Response items(const http::RequestHead& head, const std::string& run, const std::string& base) {
+        auto item = cache_server::queryParam(head.target, "itemPath");
+        if (!item || item->empty())
+            return jsonError(400, "listing files needs ?itemPath=<artifact name>");
+        const auto slash = item->find('/');
+        const std::string name = item->substr(0, slash);
+        const std::string prefix = slash == std::string::npos ? name + "/" : *item + "/";
+        Json value = Json::array();
+        for (const auto& f : store.files(run, name)) {
+            if (!f.path.starts_with(prefix)) continue;
+            value.push_back(Json{
+                {"path", f.path},
+                {"itemType", "file"},
+                {"status", "created"},
+                {"fileLength", f.size},
+                {"contentLocation", base + "artifact/" + run + "/" + percentEncodePath(f.path)}});
+        }
+        return jsonOk(Json{{"count", value.size()}, {"value", value}});
+    }
+
+    Response file(const http::RequestHead& head, const std::string& run,
+                  const std::string& item_path) {
+        auto opened = store.open(run, item_path);
+        Response r{200, "", "application/octet-stream"};
+        r.extra = "Content-Type: application/octet-stream\r\n";
+        if (opened.gzip) r.extra += "Content-Encoding: gzip\r\n";
+        r.first = 0;
+        r.length = opened.size;
+        r.file = std::move(opened.fd);
+        r.head_only = head.method == "HEAD";
+        return r;
+    }
+
+    ArtifactServerConfig config;
+    ArtifactStore store;
+    std::mutex tokens_mu;
+    std::unordered_map<std::string, std::string> tokens;  // token -> run id
+    asio::io_context io;
+    tcp::acceptor acceptor;
+    std::uint16_t port = 0;
+    std::thread thread;
+};
+
+ArtifactServer::ArtifactServer(ArtifactServerConfig config)
+    : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+ArtifactServer::~ArtifactServer() = default;
+
+void ArtifactServer::authorize(const base::Secret& token, const std::string& run_id) {
+    if (token.reveal().empty()) throw base::Error("the artifact server token must not be empty");
+    if (!isSafeName(run_id))
+        throw base::Error("run id '" + run_id + "' cannot name an artifact directory");
+    std::lock_guard lock(impl_->tokens_mu);
+    impl_->tokens[token.reveal()] = run_id;
+}
+
+void ArtifactServer::revoke(const base::Secret& token) {
+    std::lock_guard lock(impl_->tokens_mu);
+    impl_->tokens.erase(token.reveal());
+}
+
+std::uint16_t ArtifactServer::port() const { return impl_->port; }
+
+std::string ArtifactServer::baseUrl() const {
+    return fmt::format("http://{}:{}/", impl_->config.bind_address, impl_->port);
+}
+
+}  // namespace nixjail::runner::artifact_server

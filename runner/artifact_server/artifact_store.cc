@@ -1,0 +1,169 @@
+// ArtifactStore: checked names, files written at offsets with pwrite, opened without following
+// symlinks.
+#include "runner/artifact_server/artifact_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "runner/artifact_server/item_path.h"
+
+namespace nixjail::runner::artifact_server {
+
+namespace fs = std::filesystem;
+
+ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec || !fs::is_directory(dir_)) {
+        throw base::Error("cannot create the artifact directory " + dir_.string() + ": " +
+                          ec.message() + "; choose another with --artifact-server-path");
+    }
+}
+
+void ArtifactStore::checkRun(const std::string& run) {
+    if (!isSafeName(run)) throw ArtifactRefused(400, "bad run id '" + run + "'");
+}
+
+std::pair<std::string, std::string> ArtifactStore::split(const std::string& item_path) {
+    auto clean = cleanItemPath(item_path);
+    const auto slash = clean ? clean->find('/') : std::string::npos;
+    if (slash == std::string::npos) {
+        throw ArtifactRefused(400, "bad itemPath '" + item_path +
+                                       "': want <artifact name>/<relative file path> without '..', "
+                                       "'.', empty parts, backslashes or control characters");
+    }
+    return {clean->substr(0, slash), clean->substr(slash + 1)};
+}
+
+const ArtifactStore::Artifact* ArtifactStore::find(const std::string& run,
+                                                   const std::string& name) const {
+    auto r = runs_.find(run);
+    if (r == runs_.end()) return nullptr;
+    auto a = r->second.find(name);
+    return a == r->second.end() ? nullptr : &a->second;
+}
+
+std::uint64_t ArtifactStore::create(const std::string& run, const std::string& name) {
+    checkRun(run);
+    if (!isSafeName(name)) {
+        throw ArtifactRefused(400, "bad artifact name '" + name +
+                                       "': one path component, no '..', backslashes or control "
+                                       "characters");
+    }
+    std::error_code ec;
+    fs::create_directories(dir_ / run / name, ec);
+    if (ec) {
+        throw base::Error("cannot create artifact directory " + (dir_ / run / name).string() +
+                          ": " + ec.message());
+    }
+    std::lock_guard lock(mu_);
+    auto& a = runs_[run][name];
+    if (a.id == 0) a.id = next_id_++;
+    a.finalized = false;  // uploading again with the same name adds files, as GitHub's v3 did
+    return a.id;
+}
+
+void ArtifactStore::write(const std::string& run, const std::string& item_path,
+                          std::uint64_t offset, std::string_view data, bool gzip) {
+    checkRun(run);
+    auto [name, rel] = split(item_path);
+    {
+        std::lock_guard lock(mu_);
+        Artifact* a = find(run, name);
+        if (!a) {
+            throw ArtifactRefused(404, "artifact '" + name + "' of run " + run +
+                                           " was not created (POST .../artifacts first)");
+        }
+        if (a->finalized)
+            throw ArtifactRefused(409, "artifact '" + name + "' is already finalized");
+        a->gzip.try_emplace(rel, gzip);
+    }
+    const fs::path file = dir_ / run / name / rel;
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    if (ec)
+        throw base::Error("cannot create directory " + file.parent_path().string() + ": " +
+                          ec.message());
+    base::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) throw base::SysError("cannot open artifact file " + file.string());
+    while (!data.empty()) {
+        ssize_t n = ::pwrite(fd.get(), data.data(), data.size(), static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw base::SysError("cannot write artifact file " + file.string());
+        data.remove_prefix(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+    }
+}
+
+void ArtifactStore::finalize(const std::string& run, const std::string& name) {
+    checkRun(run);
+    std::lock_guard lock(mu_);
+    Artifact* a = find(run, name);
+    if (!a) throw ArtifactRefused(404, "no artifact '" + name + "' in run " + run);
+    a->finalized = true;
+}
+
+std::vector<std::string> ArtifactStore::finalized(const std::string& run) const {
+    checkRun(run);
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    auto r = runs_.find(run);
+    if (r == runs_.end()) return out;
+    for (const auto& [name, a] : r->second)
+        if (a.finalized) out.push_back(name);
+    return out;
+}
+
+std::vector<StoredFile> ArtifactStore::files(const std::string& run,
+                                             const std::string& name) const {
+    checkRun(run);
+    std::map<std::string, bool> gzip;
+    {
+        std::lock_guard lock(mu_);
+        const Artifact* a = isSafeName(name) ? find(run, name) : nullptr;
+        if (!a || !a->finalized)
+            throw ArtifactRefused(404, "no finalized artifact '" + name + "' in run " + run);
+        gzip = a->gzip;
+    }
+    std::vector<StoredFile> out;
+    const fs::path root = dir_ / run / name;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+        const std::string rel = it->path().lexically_relative(root).generic_string();
+        auto g = gzip.find(rel);
+        out.push_back({name + "/" + rel, it->file_size(ec), g != gzip.end() && g->second});
+    }
+    if (ec)
+        throw base::Error("cannot list artifact directory " + root.string() + ": " + ec.message());
+    std::sort(out.begin(), out.end(),
+              [](const StoredFile& a, const StoredFile& b) { return a.path < b.path; });
+    return out;
+}
+
+OpenedFile ArtifactStore::open(const std::string& run, const std::string& item_path) const {
+    checkRun(run);
+    auto [name, rel] = split(item_path);
+    bool gzip = false;
+    {
+        std::lock_guard lock(mu_);
+        const Artifact* a = find(run, name);
+        if (!a || !a->finalized)
+            throw ArtifactRefused(404, "no finalized artifact '" + name + "' in run " + run);
+        auto g = a->gzip.find(rel);
+        gzip = g != a->gzip.end() && g->second;
+    }
+    const fs::path file = dir_ / run / name / rel;
+    base::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        throw ArtifactRefused(404, "no file '" + item_path + "' in run " + run);
+    return OpenedFile{std::move(fd), static_cast<std::uint64_t>(st.st_size), gzip};
+}
+
+}  // namespace nixjail::runner::artifact_server

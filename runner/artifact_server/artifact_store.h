@@ -1,0 +1,88 @@
+// Artifacts of `exec` runs on local disk: the files of artifact NAME of run RUN live at
+// DIR/RUN/NAME/<item path>, as the client uploaded them (gzip-encoded uploads stay gzipped).
+// Which artifacts are finalized and which files are gzipped is known for the store's lifetime
+// (one run); files on disk are never trusted beyond being regular files under DIR.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "runner/base/error.h"
+#include "runner/base/unique_fd.h"
+
+namespace nixjail::runner::artifact_server {
+
+// A request the store refuses; `status()` is the HTTP status the server answers with.
+class ArtifactRefused : public base::Error {
+  public:
+    ArtifactRefused(int status, const std::string& what) : base::Error(what), status_(status) {}
+    int status() const { return status_; }
+
+  private:
+    int status_;
+};
+
+struct StoredFile {
+    std::string path;  // "<name>/<relative path>"
+    std::uint64_t size = 0;
+    bool gzip = false;
+};
+
+struct OpenedFile {
+    base::UniqueFd fd;
+    std::uint64_t size = 0;
+    bool gzip = false;
+};
+
+class ArtifactStore {
+  public:
+    // Creates `dir` if needed; throws base::Error when it cannot.
+    explicit ArtifactStore(std::filesystem::path dir);
+
+    // Creates (or reopens for more files) artifact `name` of `run`; returns its container id.
+    // Throws ArtifactRefused(400) for a bad run id or name.
+    std::uint64_t create(const std::string& run, const std::string& name);
+    // Writes `data` at `offset` of the artifact file named by `item_path` ("<name>/<path>");
+    // `gzip` says the bytes are gzip-encoded (the first chunk decides). The artifact must have
+    // been created and not yet finalized.
+    void write(const std::string& run, const std::string& item_path, std::uint64_t offset,
+               std::string_view data, bool gzip);
+    // Marks the artifact complete; only finalized artifacts are listed and downloadable.
+    void finalize(const std::string& run, const std::string& name);
+    // Finalized artifact names of `run`, sorted.
+    std::vector<std::string> finalized(const std::string& run) const;
+    // The files of finalized artifact `name`, sorted by path; ArtifactRefused(404) when unknown.
+    std::vector<StoredFile> files(const std::string& run, const std::string& name) const;
+    // One file of a finalized artifact, for reading; ArtifactRefused(404) when there is none.
+    OpenedFile open(const std::string& run, const std::string& item_path) const;
+
+    const std::filesystem::path& dir() const { return dir_; }
+
+  private:
+    struct Artifact {
+        std::uint64_t id = 0;
+        bool finalized = false;
+        std::map<std::string, bool> gzip;  // relative path -> gzip-encoded
+    };
+    // Splits "<name>/<path>" after checking it; throws ArtifactRefused(400).
+    static std::pair<std::string, std::string> split(const std::string& item_path);
+    static void checkRun(const std::string& run);
+    const Artifact* find(const std::string& run, const std::string& name) const;
+    Artifact* find(const std::string& run, const std::string& name) {
+        return const_cast<Artifact*>(std::as_const(*this).find(run, name));
+    }
+
+    std::filesystem::path dir_;
+    mutable std::mutex mu_;
+    std::uint64_t next_id_ = 1;
+    std::map<std::string, std::map<std::string, Artifact>> runs_;
+};
+
+}  // namespace nixjail::runner::artifact_server
