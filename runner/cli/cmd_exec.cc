@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "executor/executor_factory.h"
+#include "runner/artifact_server/artifact_server.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/secret.h"
@@ -57,6 +58,7 @@ struct ExecFlags {
     std::string action_cache_dir;
     std::string cache_server_dir;
     bool no_cache_server = false;
+    std::string artifact_server_path;
     size_t max_parallel = 0;
     bool no_color = false;
     bool verbose = false;
@@ -264,6 +266,27 @@ int runExec(const ExecFlags& f) {
             cacheServer.reset();
         }
     }
+    // The artifact server behind ACTIONS_RUNTIME_URL (upload/download-artifact@v3), only when asked
+    // for: unlike a cache, artifacts are output the user keeps, so they say where they go.
+    std::unique_ptr<artifact_server::ArtifactServer> artifactServer;
+    base::Secret artifactToken;
+    if (!f.artifact_server_path.empty() && !f.dry_run) {
+        artifactServer = std::make_unique<artifact_server::ArtifactServer>(
+            artifact_server::ArtifactServerConfig{.dir = fs::absolute(f.artifact_server_path)});
+        // One runtime token per run: the cache server's when it runs.
+        artifactToken = cacheServer ? cacheToken : base::Secret(cache_server::randomToken());
+        artifactServer->authorize(artifactToken, opts.run_id);
+        std::string url = artifactServer->baseUrl();
+        if (executor->isolatesFilesystem()) {
+            const std::string name = "artifacts.nixjail.internal", port = std::to_string(artifactServer->port());
+            opts.network.host_overrides[name] = "127.0.0.1:" + port;
+            opts.network.service_hosts.push_back(name);
+            url = "http://" + name + ":" + port + "/";
+        }
+        std::vector<std::pair<std::string, std::string>> env{{"ACTIONS_RUNTIME_URL", url}};
+        if (!cacheServer) env.emplace_back("ACTIONS_RUNTIME_TOKEN", artifactToken.reveal());
+        opts.env.insert(opts.env.begin(), env.begin(), env.end());
+    }
     // Made on first use (most runs check out only the local working tree), unless --storage forces
     // a backend.
     std::unique_ptr<engine::CachedCheckouts> checkouts;
@@ -314,6 +337,7 @@ int runExec(const ExecFlags& f) {
     engine::SecretMasker masker;
     for (const auto& [k, v] : opts.secrets) masker.add(v);
     if (cacheServer) masker.add(cacheToken.reveal());
+    if (artifactServer) masker.add(artifactToken.reveal());
     auto isTrue = [](const std::map<std::string, std::string>& m) {
         auto it = m.find("ACTIONS_STEP_DEBUG");
         return it != m.end() && it->second == "true";
@@ -428,6 +452,10 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "<cache dir>/actions-cache)");
     cmd->add_flag("--no-cache-server", flags->no_cache_server,
                   "start no actions/cache server; jobs get no ACTIONS_CACHE_URL");
+    cmd->add_option("--artifact-server-path", flags->artifact_server_path,
+                    "serve actions/upload-artifact@v3 and download-artifact@v3 (ACTIONS_RUNTIME_URL) "
+                    "and keep artifacts in DIR/<run id>/<name>/; without it no artifact server "
+                    "starts and jobs get no ACTIONS_RUNTIME_URL");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");
