@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -79,6 +80,18 @@ std::optional<Route> parseRoute(std::string_view path) {
         return r;
     }
     return std::nullopt;
+}
+
+// The total of "bytes a-b/total"; nullopt for "*" or anything else.
+std::optional<std::uint64_t> totalOf(std::string_view content_range) {
+    const auto slash = content_range.rfind('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const std::string_view digits = content_range.substr(slash + 1);
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size())
+        return std::nullopt;
+    return v;
 }
 
 }  // namespace
@@ -238,19 +251,20 @@ struct ArtifactServer::Impl {
         const bool gzip = ce && http::equalsIgnoreCase(ce->value, "gzip");
         // Without Content-Range the body is the whole file; "bytes 0--1/0" is an empty file.
         std::uint64_t first = 0;
-        std::optional<std::uint64_t> want;
+        std::optional<std::uint64_t> want, total;
         if (const auto* cr = http::findHeader(head.headers, "Content-Range")) {
             if (auto range = cache_server::parseContentRange(cr->value)) {
                 first = range->first;
                 want = range->last - range->first + 1;
+                total = totalOf(cr->value);
             } else if (cr->value.ends_with("/0")) {
-                want = 0;
+                want = total = 0;
             } else {
                 co_return jsonError(
                     400, "bad Content-Range '" + cr->value + "': want 'bytes a-b/total'");
             }
         }
-        store.write(run, *item, first, {}, gzip);  // checks the path, creates the file
+        store.write(run, *item, first, {}, gzip, total);  // checks the path, creates the file
         std::uint64_t offset = first;
         std::string piece;
         while (co_await body.next(piece)) {

@@ -68,7 +68,8 @@ std::uint64_t ArtifactStore::create(const std::string& run, const std::string& n
 }
 
 void ArtifactStore::write(const std::string& run, const std::string& item_path,
-                          std::uint64_t offset, std::string_view data, bool gzip) {
+                          std::uint64_t offset, std::string_view data, bool gzip,
+                          std::optional<std::uint64_t> total) {
     checkRun(run);
     auto [name, rel] = split(item_path);
     {
@@ -80,7 +81,10 @@ void ArtifactStore::write(const std::string& run, const std::string& item_path,
         }
         if (a->finalized)
             throw ArtifactRefused(409, "artifact '" + name + "' is already finalized");
-        a->gzip.try_emplace(rel, gzip);
+        if (offset == 0)
+            a->gzip[rel] = gzip;
+        else
+            a->gzip.try_emplace(rel, gzip);
     }
     const fs::path file = dir_ / run / name / rel;
     std::error_code ec;
@@ -90,6 +94,11 @@ void ArtifactStore::write(const std::string& run, const std::string& item_path,
                           ec.message());
     base::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd) throw base::SysError("cannot open artifact file " + file.string());
+    struct stat st {};
+    if (total && ::fstat(fd.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) > *total &&
+        ::ftruncate(fd.get(), static_cast<off_t>(*total)) != 0) {
+        throw base::SysError("cannot truncate artifact file " + file.string());
+    }
     while (!data.empty()) {
         ssize_t n = ::pwrite(fd.get(), data.data(), data.size(), static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR) continue;

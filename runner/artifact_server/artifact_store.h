@@ -50,10 +50,12 @@ class ArtifactStore {
     // Throws ArtifactRefused(400) for a bad run id or name.
     std::uint64_t create(const std::string& run, const std::string& name);
     // Writes `data` at `offset` of the artifact file named by `item_path` ("<name>/<path>");
-    // `gzip` says the bytes are gzip-encoded (the first chunk decides). The artifact must have
-    // been created and not yet finalized.
+    // `gzip` says the bytes are gzip-encoded (a chunk at offset 0 decides). A file longer than
+    // `total` (the whole file's size, when known) is cut to it, so uploading a file again under
+    // the same artifact name leaves no stale tail. The artifact must have been created and not
+    // yet finalized.
     void write(const std::string& run, const std::string& item_path, std::uint64_t offset,
-               std::string_view data, bool gzip);
+               std::string_view data, bool gzip, std::optional<std::uint64_t> total = {});
     // Marks the artifact complete; only finalized artifacts are listed and downloadable.
     void finalize(const std::string& run, const std::string& name);
     // Finalized artifact names of `run`, sorted.

@@ -62,6 +62,22 @@ TEST(ArtifactStore, ChunksInAnyOrderLandUnderRunAndName) {
     EXPECT_TRUE(store.open("7", "dist/a.gz").gzip);
 }
 
+TEST(ArtifactStore, UploadingAFileAgainReplacesItAndItsEncoding) {
+    base::TempDir tmp("artifact-store-");
+    ArtifactStore store(tmp.path());
+    store.create("1", "a");
+    store.write("1", "a/f", 0, "a long first version", true, 20);
+    store.finalize("1", "a");
+    store.create("1", "a");  // a later job adds to (or replaces files of) the same artifact
+    store.write("1", "a/f", 0, "short", false, 5);
+    store.write("1", "a/g", 0, "other", false);
+    store.finalize("1", "a");
+    EXPECT_EQ(base::readFile(tmp.path() / "1/a/f"), "short");
+    auto f = store.open("1", "a/f");
+    EXPECT_FALSE(f.gzip);
+    EXPECT_EQ(store.files("1", "a").size(), 2u);
+}
+
 TEST(ArtifactStore, RefusesUnknownUnfinishedAndEscapingRequests) {
     base::TempDir tmp("artifact-store-");
     ArtifactStore store(tmp.path());
