@@ -131,6 +131,11 @@ TEST_F(ArtifactServerTest, UploadListAndDownloadLikeActionsArtifactV3) {
     EXPECT_EQ(bodyOf(small), gz);
     EXPECT_NE(headOf(small).find("Content-Encoding: gzip\r\n"), std::string::npos) << small;
 
+    auto head = request("HEAD", "/artifact/42/dist/sub/big.txt");
+    EXPECT_EQ(statusOf(head), 200);
+    EXPECT_NE(headOf(head).find("Content-Length: 12\r\n"), std::string::npos) << head;
+    EXPECT_EQ(bodyOf(head), "");
+
     EXPECT_EQ(base::readFile(tmp_.path() / "artifacts/42/dist/sub/big.txt"), "hello world!");
     EXPECT_EQ(base::readFile(tmp_.path() / "artifacts/42/dist/small.txt"), gz);
 }
