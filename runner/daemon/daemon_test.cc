@@ -5,11 +5,16 @@
 #include <spdlog/sinks/null_sink.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <thread>
 
 #include "executor/host/host_executor.h"
 #include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
 #include "runner/forge/fake_forge_client.h"
 
 namespace nixjail::runner::daemon {
@@ -68,13 +73,16 @@ TEST_F(DaemonTest, ShutdownLetsTheRunningTaskFinishAndReport) {
     forge_.enqueueTask(t);
     Daemon d(config_, parts());
     std::thread loop([&] { d.run(); });
-    {
-        std::ifstream in(fifo);  // opens when the step writes: the task is running
-        std::string line;
-        std::getline(in, line);
-    }
+    // The step writes into the FIFO once the task runs; at most 60 s, so a daemon that never runs
+    // it fails the test instead of hanging it.
+    const bool running = [&] {
+        base::UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        pollfd p{fd.get(), POLLIN, 0};
+        return fd && ::poll(&p, 1, 60000) > 0;
+    }();
     d.shutdown();
     loop.join();
+    ASSERT_TRUE(running) << "the task did not start within 60 s";
     EXPECT_EQ(forge_.task(5)->states.back().result, forge::Result::Success);
     EXPECT_EQ(store_.recentJobs(10).size(), 1u);
 }
