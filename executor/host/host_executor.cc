@@ -93,6 +93,9 @@ public:
         result.exit_code = status->exitCode();
         result.term_signal = status->termSignal();
         result.cpu_time = cpuTime(status->usage);
+        // An upper bound: the step was spawned vfork-style (posix_spawn), and the kernel counts the
+        // runner's own resident size at the exec into the child's ru_maxrss. The jails measure
+        // their cgroup instead.
         result.peak_memory_bytes = static_cast<std::uint64_t>(status->usage.ru_maxrss) * 1024;
         return result;
     }

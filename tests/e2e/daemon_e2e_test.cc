@@ -650,7 +650,8 @@ jobs:
     const auto& hog = j["steps"][0];
     EXPECT_GE(hog["peak_memory_bytes"].get<int64_t>(), int64_t{40} << 20) << j;
     EXPECT_GT(hog["cpu_seconds"].get<double>(), 0.0) << j;
-    EXPECT_LT(j["steps"][1]["peak_memory_bytes"].get<int64_t>(), int64_t{40} << 20) << j;
+    // No upper bound for the small step: under the host executor its peak includes the runner's
+    // own resident size at the spawn (vfork-style), which is hundreds of MiB under ASan.
     EXPECT_GE(j["cpu_seconds"].get<double>(), hog["cpu_seconds"].get<double>()) << j;
 }
 
