@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -309,11 +310,42 @@ TEST_F(JailAttack, ReverseShellCannotConnectOut) {
     EXPECT_FALSE(listener.acceptedAnything());
 }
 
-std::set<std::string> namespaceInodesInUse() {
+// Clock ticks since boot, comparable with the start time in /proc/<pid>/stat.
+unsigned long long ticksSinceBoot() {
+    std::istringstream in(base::readFile("/proc/uptime"));
+    double seconds = 0;
+    in >> seconds;
+    return static_cast<unsigned long long>(seconds * static_cast<double>(::sysconf(_SC_CLK_TCK)));
+}
+
+// The start time of a process (field 22 of /proc/<pid>/stat), or nullopt if it is gone.
+std::optional<unsigned long long> processStart(const fs::path& proc_dir) {
+    std::string stat;
+    try {
+        stat = base::readFile(proc_dir / "stat");
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(close + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && fields >> field; ++i) {
+        if (i == 22) return std::stoull(field);
+    }
+    return std::nullopt;
+}
+
+// The namespaces held by processes that started no later than `started_by` (clock ticks since
+// boot). Later processes are not the jail's: the kernel reuses a freed namespace's inode number,
+// and a test running beside this one may get the jail's old number for its own new namespace.
+std::set<std::string> namespaceInodesInUse(unsigned long long started_by) {
     std::set<std::string> out;
     for (const auto& e : fs::directory_iterator("/proc")) {
         auto name = e.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const auto start = processStart(e.path());
+        if (!start || *start > started_by) continue;
         for (const char* ns : {"net", "pid", "mnt", "user"}) {
             std::error_code ec;
             auto target = fs::read_symlink(e.path() / "ns" / ns, ec);
@@ -350,10 +382,11 @@ TEST_F(JailAttack, NothingLeaksAfterTheJailIsGone) {
             }
         }
     }
+    const auto jail_gone = ticksSinceBoot();
     EXPECT_FALSE(cgroups.empty()) << "the jail made no cgroup named after job " << s.job_id;
     for (const auto& c : cgroups) EXPECT_FALSE(fs::exists(c)) << c;
     EXPECT_FALSE(anyProcessMentions(marker));
-    auto inUse = namespaceInodesInUse();
+    auto inUse = namespaceInodesInUse(jail_gone);
     std::istringstream nsLines(out);
     std::string line;
     int seen = 0;
