@@ -1,5 +1,5 @@
-// ArtifactServer: the v3 pipelines artifact routes over ArtifactStore, with one io thread and a
-// coroutine per connection (the cache server's http_connection), authorised by bearer token.
+// ArtifactServer: the v3 pipelines artifact routes over ArtifactStore, served by the cache
+// server's HttpServer (one io thread, a coroutine per connection), authorised by bearer token.
 #include "runner/artifact_server/artifact_server.h"
 
 #include <fmt/format.h>
@@ -8,7 +8,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "proxy/asio_config.h"
@@ -17,13 +16,13 @@
 #include "runner/artifact_server/item_path.h"
 #include "runner/base/error.h"
 #include "runner/cache_server/http_connection.h"
+#include "runner/cache_server/http_server.h"
 #include "runner/cache_server/request_parts.h"
 
 namespace nixjail::runner::artifact_server {
 
 namespace http = proxy::http;
 using asio::awaitable;
-using asio::ip::tcp;
 using cache_server::RequestBody;
 using cache_server::Response;
 using Json = nlohmann::json;
@@ -33,12 +32,8 @@ namespace {
 constexpr std::string_view kWorkflows = "_apis/pipelines/workflows/";
 constexpr std::size_t kMaxJsonBody = 64 * 1024;
 
-Response jsonOk(const Json& j) { return Response{200, j.dump()}; }
-
-// Errors close the connection: the rest of the request body may still be on its way.
-Response jsonError(int status, const std::string& message) {
-    return Response{status, Json{{"message", message}}.dump(), "application/json", false};
-}
+using cache_server::jsonError;
+using cache_server::jsonOk;
 
 // A route: its kind, the run id and what follows the run id (already %-decoded).
 struct Route {
@@ -97,79 +92,29 @@ std::optional<std::uint64_t> totalOf(std::string_view content_range) {
 }  // namespace
 
 struct ArtifactServer::Impl {
-    explicit Impl(ArtifactServerConfig c) : config(std::move(c)), store(config.dir), acceptor(io) {
-        std::error_code ec;
-        auto addr = asio::ip::make_address(config.bind_address, ec);
-        if (ec)
-            throw base::Error("artifact server address '" + config.bind_address +
-                              "' is not an IP address");
-        tcp::endpoint ep(addr, config.port);
-        acceptor.open(ep.protocol(), ec);
-        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec) acceptor.bind(ep, ec);
-        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
-            throw base::Error(fmt::format("cannot listen for the artifact server on {}:{}: {}",
-                                          config.bind_address, config.port, ec.message()));
-        }
-        port = acceptor.local_endpoint().port();
-        asio::co_spawn(io, accept(), asio::detached);
-        thread = std::thread([this] { io.run(); });
-    }
-
-    ~Impl() {
-        io.stop();
-        if (thread.joinable()) thread.join();
-    }
-
-    awaitable<void> accept() {
-        for (;;) {
-            std::error_code ec;
-            tcp::socket sock =
-                co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-            if (ec) continue;  // e.g. EMFILE: this client is lost, the server keeps accepting
-            asio::co_spawn(io,
-                           cache_server::serveConnection(
-                               std::move(sock),
-                               [this](const http::RequestHead& head, RequestBody& body) {
-                                   return handle(head, body);
-                               },
-                               [](std::uint64_t) {}),
-                           asio::detached);
-        }
+    explicit Impl(ArtifactServerConfig c) : config(std::move(c)), store(config.dir) {
+        http_server = std::make_unique<cache_server::HttpServer>(
+            "the artifact server", config.bind_address, config.port,
+            [this](const http::RequestHead& head, RequestBody& body) { return handle(head, body); });
     }
 
     // The run the request's bearer token may touch.
     std::optional<std::string> runOf(const http::RequestHead& head) {
-        const auto* auth = http::findHeader(head.headers, "Authorization");
-        if (!auth || auth->value.size() < 7 ||
-            !http::equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
-            return std::nullopt;
-        }
+        const auto token = cache_server::bearerToken(head);
+        if (!token) return std::nullopt;
         std::lock_guard lock(tokens_mu);
-        auto it = tokens.find(auth->value.substr(7));
+        auto it = tokens.find(*token);
         if (it == tokens.end()) return std::nullopt;
         return it->second;
     }
 
     // The base URL as the client reached us (through a proxy, by a pinned name).
     std::string baseOf(const http::RequestHead& head) const {
-        const auto* host = http::findHeader(head.headers, "Host");
-        return host && !host->value.empty()
-                   ? "http://" + host->value + "/"
-                   : fmt::format("http://{}:{}/", config.bind_address, port);
+        return cache_server::baseUrlOf(head, fallbackUrl());
     }
 
-    awaitable<std::optional<std::string>> readSmallBody(RequestBody& body) {
-        std::string all, piece;
-        while (co_await body.next(piece)) {
-            all += piece;
-            piece.clear();
-            if (all.size() > kMaxJsonBody) co_return std::nullopt;
-        }
-        if (!body.decoder.done()) co_return std::nullopt;
-        co_return all;
+    std::string fallbackUrl() const {
+        return fmt::format("http://{}:{}/", config.bind_address, http_server->port());
     }
 
     awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
@@ -228,7 +173,7 @@ struct ArtifactServer::Impl {
     }
 
     awaitable<Response> create(RequestBody& body, const std::string& run, const std::string& base) {
-        auto text = co_await readSmallBody(body);
+        auto text = co_await cache_server::readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("Name") || !j["Name"].is_string()) {
             co_return jsonError(400,
@@ -288,7 +233,7 @@ struct ArtifactServer::Impl {
                                  const std::string& run) {
         auto name = cache_server::queryParam(head.target, "artifactName");
         if (!name) co_return jsonError(400, "finalizing needs ?artifactName=<name>");
-        auto text = co_await readSmallBody(body);
+        auto text = co_await cache_server::readSmallBody(body, kMaxJsonBody);
         Json j = text && !text->empty() ? Json::parse(*text, nullptr, false) : Json::object();
         if (!j.is_object()) co_return jsonError(400, "finalizing needs a JSON body {Size}");
         store.finalize(run, *name);
@@ -341,10 +286,8 @@ struct ArtifactServer::Impl {
     ArtifactStore store;
     std::mutex tokens_mu;
     std::unordered_map<std::string, std::string> tokens;  // token -> run id
-    asio::io_context io;
-    tcp::acceptor acceptor;
-    std::uint16_t port = 0;
-    std::thread thread;
+    // Last: it stops serving before anything its handler uses goes.
+    std::unique_ptr<cache_server::HttpServer> http_server;
 };
 
 ArtifactServer::ArtifactServer(ArtifactServerConfig config)
@@ -365,10 +308,8 @@ void ArtifactServer::revoke(const base::Secret& token) {
     impl_->tokens.erase(token.reveal());
 }
 
-std::uint16_t ArtifactServer::port() const { return impl_->port; }
+std::uint16_t ArtifactServer::port() const { return impl_->http_server->port(); }
 
-std::string ArtifactServer::baseUrl() const {
-    return fmt::format("http://{}:{}/", impl_->config.bind_address, impl_->port);
-}
+std::string ArtifactServer::baseUrl() const { return impl_->fallbackUrl(); }
 
 }  // namespace nixjail::runner::artifact_server

@@ -1,5 +1,5 @@
-// CacheServer: the artifactcache routes over CacheStore, with one io thread and a coroutine per
-// connection (http_connection.cc); authorisation by bearer token or signed archive URL.
+// CacheServer: the artifactcache routes over CacheStore, served by an HttpServer (one io thread,
+// a coroutine per connection); authorisation by bearer token or signed archive URL.
 #include "runner/cache_server/cache_server.h"
 
 #include <fmt/format.h>
@@ -14,20 +14,19 @@
 #include <charconv>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <unordered_map>
 
 #include "proxy/asio_config.h"
 #include "proxy/http_parser.h"
 #include "runner/base/error.h"
 #include "runner/cache_server/http_connection.h"
+#include "runner/cache_server/http_server.h"
 #include "runner/cache_server/request_parts.h"
 
 namespace nixjail::runner::cache_server {
 
 namespace http = proxy::http;
 using asio::awaitable;
-using asio::ip::tcp;
 using Json = nlohmann::json;
 
 namespace {
@@ -65,64 +64,19 @@ std::optional<std::uint64_t> parseId(std::string_view s) {
     return v;
 }
 
-Response jsonOk(const Json& j) { return Response{200, j.dump()}; }
-
 Response noContent() { return Response{204, "", ""}; }
-
-// Errors close the connection: the rest of the request body may still be on its way.
-Response jsonError(int status, const std::string& message) {
-    return Response{status, Json{{"message", message}}.dump(), "application/json", false};
-}
 
 }  // namespace
 
 struct CacheServer::Impl {
     explicit Impl(CacheServerConfig c)
-        : config(std::move(c)),
-          store(config.dir, config.budget_bytes, config.upload_idle_limit),
-          acceptor(io) {
+        : config(std::move(c)), store(config.dir, config.budget_bytes, config.upload_idle_limit) {
         if (RAND_bytes(sign_key.data(), static_cast<int>(sign_key.size())) != 1)
             throw base::Error("cannot get random bytes from OpenSSL");
-        std::error_code ec;
-        auto addr = asio::ip::make_address(config.bind_address, ec);
-        if (ec)
-            throw base::Error("cache server address '" + config.bind_address +
-                              "' is not an IP address");
-        tcp::endpoint ep(addr, config.port);
-        acceptor.open(ep.protocol(), ec);
-        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec) acceptor.bind(ep, ec);
-        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
-            throw base::Error(fmt::format("cannot listen for the actions cache server on {}:{}: {}",
-                                          config.bind_address, config.port, ec.message()));
-        }
-        port = acceptor.local_endpoint().port();
-        asio::co_spawn(io, accept(), asio::detached);
-        thread = std::thread([this] { io.run(); });
-    }
-
-    ~Impl() {
-        io.stop();
-        if (thread.joinable()) thread.join();
-    }
-
-    awaitable<void> accept() {
-        for (;;) {
-            std::error_code ec;
-            tcp::socket sock =
-                co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-            if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-            if (ec) continue;  // e.g. EMFILE: this client is lost, the server keeps accepting
-            asio::co_spawn(io,
-                           serveConnection(
-                               std::move(sock),
-                               [this](const http::RequestHead& head, RequestBody& body) {
-                                   return handle(head, body);
-                               },
-                               [this](std::uint64_t n) { store.countDownload(n); }),
-                           asio::detached);
-        }
+        http_server = std::make_unique<HttpServer>(
+            "the actions cache server", config.bind_address, config.port,
+            [this](const http::RequestHead& head, RequestBody& body) { return handle(head, body); },
+            [this](std::uint64_t n) { store.countDownload(n); });
     }
 
     struct Grant {
@@ -134,13 +88,10 @@ struct CacheServer::Impl {
     };
 
     std::optional<Grant> grantOf(const http::RequestHead& head) {
-        const auto* auth = http::findHeader(head.headers, "Authorization");
-        if (!auth || auth->value.size() < 7 ||
-            !http::equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
-            return std::nullopt;
-        }
+        const auto token = bearerToken(head);
+        if (!token) return std::nullopt;
         std::lock_guard lock(tokens_mu);
-        auto it = tokens.find(auth->value.substr(7));
+        auto it = tokens.find(*token);
         if (it == tokens.end()) return std::nullopt;
         return it->second;
     }
@@ -152,18 +103,6 @@ struct CacheServer::Impl {
         HMAC(EVP_sha256(), sign_key.data(), static_cast<int>(sign_key.size()),
              reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
         return hex(out, len);
-    }
-
-    // One connection: read a head, answer it, repeat while the client keeps the connection.
-    awaitable<std::optional<std::string>> readSmallBody(RequestBody& body) {
-        std::string all, piece;
-        while (co_await body.next(piece)) {
-            all += piece;
-            piece.clear();
-            if (all.size() > kMaxJsonBody) co_return std::nullopt;
-        }
-        if (!body.decoder.done()) co_return std::nullopt;
-        co_return all;
     }
 
     awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
@@ -217,10 +156,7 @@ struct CacheServer::Impl {
         auto hit = store.lookup(scopes, list, *version);
         if (!hit) return noContent();
         // The URL as the client reached us (through a proxy, the address may differ from ours).
-        const auto* host = http::findHeader(head.headers, "Host");
-        std::string base = host && !host->value.empty()
-                               ? "http://" + host->value + "/"
-                               : fmt::format("http://{}:{}/", config.bind_address, port);
+        const std::string base = baseUrlOf(head, fallbackUrl());
         return jsonOk(
             Json{{"result", "hit"},
                  {"cacheKey", hit->key},
@@ -232,7 +168,7 @@ struct CacheServer::Impl {
     }
 
     awaitable<Response> reserve(RequestBody& body, const std::string& scope) {
-        auto text = co_await readSmallBody(body);
+        auto text = co_await readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("key") || !j["key"].is_string() ||
             !j.contains("version") || !j["version"].is_string()) {
@@ -272,7 +208,7 @@ struct CacheServer::Impl {
     }
 
     awaitable<Response> commit(RequestBody& body, const std::string& scope, std::uint64_t id) {
-        auto text = co_await readSmallBody(body);
+        auto text = co_await readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned()) {
             co_return jsonError(400, "commit needs a JSON body {size}");
@@ -323,10 +259,12 @@ struct CacheServer::Impl {
     std::array<unsigned char, 32> sign_key{};
     std::mutex tokens_mu;
     std::unordered_map<std::string, Grant> tokens;
-    asio::io_context io;
-    tcp::acceptor acceptor;
-    std::uint16_t port = 0;
-    std::thread thread;
+    // Last: it stops serving before anything its handler uses goes.
+    std::unique_ptr<HttpServer> http_server;
+
+    std::string fallbackUrl() const {
+        return fmt::format("http://{}:{}/", config.bind_address, http_server->port());
+    }
 };
 
 CacheServer::CacheServer(CacheServerConfig config)
@@ -350,11 +288,9 @@ void CacheServer::revoke(const base::Secret& token) {
     impl_->tokens.erase(token.reveal());
 }
 
-std::uint16_t CacheServer::port() const { return impl_->port; }
+std::uint16_t CacheServer::port() const { return impl_->http_server->port(); }
 
-std::string CacheServer::baseUrl() const {
-    return fmt::format("http://{}:{}/", impl_->config.bind_address, impl_->port);
-}
+std::string CacheServer::baseUrl() const { return impl_->fallbackUrl(); }
 
 CacheCounters CacheServer::counters() const { return impl_->store.counters(); }
 

@@ -144,4 +144,36 @@ asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
     }
 }
 
+Response jsonOk(const nlohmann::json& j) { return Response{200, j.dump()}; }
+
+Response jsonError(int status, const std::string& message) {
+    return Response{status, nlohmann::json{{"message", message}}.dump(), "application/json", false};
+}
+
+asio::awaitable<std::optional<std::string>> readSmallBody(RequestBody& body,
+                                                          std::size_t max_bytes) {
+    std::string all, piece;
+    while (co_await body.next(piece)) {
+        all += piece;
+        piece.clear();
+        if (all.size() > max_bytes) co_return std::nullopt;
+    }
+    if (!body.decoder.done()) co_return std::nullopt;
+    co_return all;
+}
+
+std::optional<std::string> bearerToken(const http::RequestHead& head) {
+    const auto* auth = http::findHeader(head.headers, "Authorization");
+    if (!auth || auth->value.size() < 7 ||
+        !http::equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
+        return std::nullopt;
+    }
+    return auth->value.substr(7);
+}
+
+std::string baseUrlOf(const http::RequestHead& head, const std::string& fallback) {
+    const auto* host = http::findHeader(head.headers, "Host");
+    return host && !host->value.empty() ? "http://" + host->value + "/" : fallback;
+}
+
 }  // namespace nixjail::runner::cache_server

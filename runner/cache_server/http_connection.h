@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,5 +49,17 @@ using RequestHandler =
 // the bytes of file bodies sent. Malformed heads and framing get 400, oversized heads 431.
 asio::awaitable<void> serveConnection(asio::ip::tcp::socket sock, RequestHandler handler,
                                       std::function<void(std::uint64_t)> on_file_bytes);
+
+// Helpers the services' handlers share.
+Response jsonOk(const nlohmann::json& j);
+// Errors close the connection: the rest of the request body may still be on its way.
+Response jsonError(int status, const std::string& message);
+// The whole body if it is complete and at most `max_bytes` long.
+asio::awaitable<std::optional<std::string>> readSmallBody(RequestBody& body, std::size_t max_bytes);
+// The token of `Authorization: Bearer <token>`, if the request has one.
+std::optional<std::string> bearerToken(const proxy::http::RequestHead& head);
+// "http://<Host>/": the base URL as the client reached the service (through a job's proxy, by a
+// pinned name); `fallback` when the request has no Host.
+std::string baseUrlOf(const proxy::http::RequestHead& head, const std::string& fallback);
 
 }  // namespace nixjail::runner::cache_server
