@@ -2,7 +2,11 @@
 
 #include <openssl/rand.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "proxy/credential_injector.h"
 #include "runner/base/error.h"
@@ -18,11 +22,52 @@ bool allHex(const std::string& s) {
     });
 }
 
+bool allBase64Url(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+}
+
+// A JSON Web Token "header.payload.signature" (base64url segments, a header object naming its
+// "alg"): the length of its signature segment, or 0 when `s` is not one.
+size_t jwtSignatureLength(const std::string& s) {
+    const size_t a = s.find('.'), b = a == std::string::npos ? a : s.find('.', a + 1);
+    if (b == std::string::npos || s.find('.', b + 1) != std::string::npos) return 0;
+    const std::string_view header = std::string_view(s).substr(0, a);
+    if (!allBase64Url(header) || !allBase64Url(std::string_view(s).substr(a + 1, b - a - 1)) ||
+        !allBase64Url(std::string_view(s).substr(b + 1))) {
+        return 0;
+    }
+    std::string standard(header);
+    for (auto& c : standard) c = c == '-' ? '+' : c == '_' ? '/' : c;
+    standard.append((4 - standard.size() % 4) % 4, '=');
+    auto decoded = proxy::base64Decode(standard);
+    if (!decoded) return 0;
+    auto json = nlohmann::json::parse(*decoded, nullptr, false);
+    return json.is_object() && json.contains("alg") ? s.size() - b - 1 : 0;
+}
+
+std::string randomBase64Url(size_t length) {
+    static constexpr char kDigits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const std::string hex = randomHex(length * 2);
+    std::string out;
+    for (size_t i = 0; i < length; ++i)
+        out += kDigits[std::stoi(hex.substr(2 * i, 2), nullptr, 16) & 63];
+    return out;
+}
+
+// A dummy of the real value's shape. A JWT keeps its header and claims (clients read them: the
+// artifact client takes its run and job ids from the runtime token's "scp" claim; they grant
+// nothing without the signature) and gets a random signature of the same length.
 std::string dummyFor(const std::string& real) {
+    const size_t signature = jwtSignatureLength(real);
     for (;;) {
-        std::string dummy = real.size() >= 16 && real.size() <= 128 && allHex(real)
-                                ? randomHex(real.size())
-                                : "nixjail-dummy-" + randomHex(32);
+        std::string dummy =
+            signature >= 16 ? real.substr(0, real.size() - signature) + randomBase64Url(signature)
+            : real.size() >= 16 && real.size() <= 128 && allHex(real)
+                ? randomHex(real.size())
+                : "nixjail-dummy-" + randomHex(32);
         if (dummy.find(real) == std::string::npos && real.find(dummy) == std::string::npos)
             return dummy;
     }

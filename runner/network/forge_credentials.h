@@ -18,9 +18,11 @@ struct ForgeTokens {
 
 // One credential per non-empty token, valid on forge_hosts only, injected as
 // "Authorization: token {token}" / "Authorization: Bearer {token}" headers or wherever the job
-// puts the dummy in a header (Basic auth included). Each dummy is fresh and random: a token made
-// of hex digits gets hex digits of the same length (tools that check a token's shape accept it),
-// anything else "nixjail-dummy-" and 32 hex digits. plain_http when server_url is http:// (the
+// puts the dummy in a header (Basic auth included). Each dummy is fresh and random and keeps the
+// token's shape, since tools check it: a token made of hex digits gets hex digits of the same
+// length; a JSON Web Token keeps its header and claims (the artifact client reads its run and job
+// ids from the runtime token's "scp" claim) with a random signature of the same length; anything
+// else gets "nixjail-dummy-" and 32 hex digits. plain_http when server_url is http:// (the
 // runner itself sends the token in clear to that forge). Empty when forge_hosts is empty.
 //
 // The token jobs use for the artifact and cache APIs (ACTIONS_RUNTIME_TOKEN: the runtime token, or

@@ -31,6 +31,33 @@ TEST(ForgeCredentials, EachTokenGetsAFreshDummyOfItsShapeValidOnlyOnTheForge) {
               token.dummy);
 }
 
+TEST(ForgeCredentials, AJwtKeepsItsClaimsAndGetsARandomSignature) {
+    // {"alg":"HS256","typ":"JWT"} . {"scp":"Actions.Results:7:9"} . a signature
+    const std::string claims =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzY3AiOiJBY3Rpb25zLlJlc3VsdHM6Nzo5In0.";
+    const std::string jwt = claims + "Xz8pQk2mV4tR0aBcD_efGh-iJkLmNoPqRsTuVwXyZ01";
+    auto creds = forgeCredentials({kToken, jwt}, {"forge.test"}, "https://forge.test");
+    ASSERT_EQ(creds.size(), 2u);
+    const std::string& dummy = creds[1].dummy;
+    EXPECT_TRUE(dummy.starts_with(claims)) << dummy;
+    EXPECT_EQ(dummy.size(), jwt.size());
+    EXPECT_NE(dummy, jwt);
+    EXPECT_EQ(dummy.find_first_not_of(
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", claims.size()),
+              std::string::npos)
+        << dummy;
+    EXPECT_NO_THROW(proxy::validateCredential(creds[1]));
+    EXPECT_EQ(realValueFor(dummy, "https://forge.test/twirp/x", creds), jwt);
+    // Three dotted segments whose header is not a JSON object naming "alg" are no JWT.
+    for (const std::string& notJwt : {std::string("abc.def.ghijklmnopqrstuvwxyz0123"),
+                                     std::string("eyJ0eXAiOiJKV1QifQ.e30.ghijklmnopqrstuvwxyz0123"),
+                                     claims + "short"}) {
+        auto c = forgeCredentials({"", notJwt}, {"forge.test"}, "https://forge.test");
+        ASSERT_EQ(c.size(), 1u);
+        EXPECT_TRUE(c[0].dummy.starts_with("nixjail-dummy-")) << notJwt << " -> " << c[0].dummy;
+    }
+}
+
 TEST(ForgeCredentials, NothingWithoutAForgeOrATokenAndPlainHttpOnlyForAnHttpForge) {
     EXPECT_TRUE(forgeCredentials({kToken, ""}, {}, "https://forge.test").empty());
     EXPECT_TRUE(forgeCredentials({"", ""}, {"forge.test"}, "https://forge.test").empty());

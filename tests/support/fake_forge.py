@@ -15,6 +15,10 @@ and start it again on the same port to simulate a forge restart.
 API: GET /api/v1/user answers {"login": "task-<id>"} for a running task's token (sent as
 "Authorization: token T", "Bearer T" or Basic auth with T as the password), else 401, like the
 forge's API for a job's github.token.
+POST /twirp/github.actions.results.api.v1.ArtifactService/ListArtifacts answers {"artifacts": []}
+for "Authorization: Bearer R" where R is a running task's runtime token, else 401. As on Forgejo,
+the runtime token (context gitea_runtime_token) is a JWT (HS256 with the server's key) whose "scp"
+claim holds "Actions.Results:<run id>:<job id>", the ids the artifact v4 client reads from it.
 
 Admin endpoints (POST /_admin/<name>, JSON in and out; tests/support/fake_forge_server.h wraps them):
   registration-token {token}            new registration token; the old one becomes "invalidated"
@@ -39,6 +43,7 @@ Admin endpoints (POST /_admin/<name>, JSON in and out; tests/support/fake_forge_
 import argparse
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -100,7 +105,8 @@ class Forge:
         self.changed = threading.Condition(self.lock)
         self.s = {"registration_token": None, "old_registration_tokens": [], "runners": {},
                   "jobs": [], "tasks": {}, "next_runner_id": 1, "next_job_id": 1,
-                  "next_task_id": 1, "tasks_version": 1, "calls": []}
+                  "next_task_id": 1, "tasks_version": 1, "calls": [],
+                  "jwt_key": secrets.token_hex(32)}
         self.faults = []  # [{procedure, count, status, code, message, html, drop}]
         if state_file and os.path.exists(state_file):
             with open(state_file) as f:
@@ -282,9 +288,43 @@ class Forge:
         self.save()
         return self.task_json(job, tid, task_token)
 
+    def runtime_token(self, job, tid):
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        run = str((job.get("context") or {}).get("run_id", job["id"]))
+        claims = {"scp": "Actions.Results:%s:%d Actions.UploadArtifacts:%s:%d" %
+                         (run, job["id"], run, job["id"]),
+                  "TaskID": tid, "exp": int(time.time()) + 3 * 3600}
+        signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + \
+            b64(json.dumps(claims).encode())
+        key = bytes.fromhex(self.s["jwt_key"])
+        signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + b64(signature)
+
+    def task_for_runtime_token(self, authorization):
+        """The id of the running task whose runtime token the Bearer header carries, or None."""
+        scheme, _, value = authorization.partition(" ")
+        parts = value.split(".")
+        if scheme.lower() != "bearer" or len(parts) != 3:
+            return None
+        key = bytes.fromhex(self.s["jwt_key"])
+        wanted = hmac.new(key, (parts[0] + "." + parts[1]).encode(), hashlib.sha256).digest()
+        try:
+            got = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        except ValueError:
+            return None
+        if not hmac.compare_digest(got, wanted) or claims.get("exp", 0) < time.time():
+            return None
+        task = self.s["tasks"].get(str(claims.get("TaskID")))
+        if task is None or task["result"] != "RESULT_UNSPECIFIED":
+            return None
+        return task["id"]
+
     def task_json(self, job, tid, task_token):
         context = dict(job.get("context") or {})
         context["token"] = task_token
+        context["gitea_runtime_token"] = self.runtime_token(job, tid)
         context.setdefault("gitea_default_actions_url", "https://github.com")
         secrets_map = dict(job.get("secrets") or {})
         secrets_map["GITHUB_TOKEN"] = task_token
@@ -467,6 +507,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_body()
         if self.path.startswith("/_admin/"):
             return self.do_admin(self.path[len("/_admin/"):], body)
+        if self.path == "/twirp/github.actions.results.api.v1.ArtifactService/ListArtifacts":
+            with self.forge.lock:
+                tid = self.forge.task_for_runtime_token(self.headers.get("Authorization", ""))
+            if tid is None:
+                return self.reply(401, {"code": "unauthenticated", "msg": "invalid runtime token"})
+            return self.reply(200, {"artifacts": []})
         if not self.path.startswith("/api/actions/"):
             return self.reply(404, b"404 page not found", "text/plain")
         procedure = self.path[len("/api/actions/"):]
