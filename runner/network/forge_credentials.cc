@@ -2,10 +2,9 @@
 
 #include <openssl/rand.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "proxy/credential_injector.h"
@@ -90,8 +89,8 @@ proxy::Credential credential(std::string name, const std::string& value,
 
 std::string randomHex(size_t length) {
     std::string bytes((length + 1) / 2, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) !=
-        1) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
+                   static_cast<int>(bytes.size())) != 1) {
         throw base::Error("generating a random dummy credential failed (OpenSSL RAND_bytes)");
     }
     static constexpr char kDigits[] = "0123456789abcdef";

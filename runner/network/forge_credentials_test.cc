@@ -10,8 +10,8 @@ namespace {
 const std::string kToken = "0123456789abcdef0123456789abcdef01234567";
 
 TEST(ForgeCredentials, EachTokenGetsAFreshDummyOfItsShapeValidOnlyOnTheForge) {
-    auto creds = forgeCredentials({kToken, "runtime-jwt.abc.def"}, {"forge.test"},
-                                  "https://forge.test");
+    auto creds =
+        forgeCredentials({kToken, "runtime-jwt.abc.def"}, {"forge.test"}, "https://forge.test");
     ASSERT_EQ(creds.size(), 2u);
     const auto& token = creds[0];
     EXPECT_EQ(token.value.reveal(), kToken);
@@ -42,16 +42,17 @@ TEST(ForgeCredentials, AJwtKeepsItsClaimsAndGetsARandomSignature) {
     EXPECT_TRUE(dummy.starts_with(claims)) << dummy;
     EXPECT_EQ(dummy.size(), jwt.size());
     EXPECT_NE(dummy, jwt);
-    EXPECT_EQ(dummy.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", claims.size()),
-              std::string::npos)
+    EXPECT_EQ(
+        dummy.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                                claims.size()),
+        std::string::npos)
         << dummy;
     EXPECT_NO_THROW(proxy::validateCredential(creds[1]));
     EXPECT_EQ(realValueFor(dummy, "https://forge.test/twirp/x", creds), jwt);
     // Three dotted segments whose header is not a JSON object naming "alg" are no JWT.
-    for (const std::string& notJwt : {std::string("abc.def.ghijklmnopqrstuvwxyz0123"),
-                                     std::string("eyJ0eXAiOiJKV1QifQ.e30.ghijklmnopqrstuvwxyz0123"),
-                                     claims + "short"}) {
+    for (const std::string& notJwt :
+         {std::string("abc.def.ghijklmnopqrstuvwxyz0123"),
+          std::string("eyJ0eXAiOiJKV1QifQ.e30.ghijklmnopqrstuvwxyz0123"), claims + "short"}) {
         auto c = forgeCredentials({"", notJwt}, {"forge.test"}, "https://forge.test");
         ASSERT_EQ(c.size(), 1u);
         EXPECT_TRUE(c[0].dummy.starts_with("nixjail-dummy-")) << notJwt << " -> " << c[0].dummy;
