@@ -5,6 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -168,11 +169,25 @@ SubvolumeLease SubvolumeLease::create(Storage& storage, const fs::path& path) {
     return SubvolumeLease(storage, path);
 }
 
+namespace {
+
+// True unless `a` and `b` are known to be on different mounts. The mount, not st_dev: every btrfs
+// subvolume has a device number of its own, and snapshots between them are the point.
+bool onOneMount(const fs::path& a, const fs::path& b) {
+    struct statx sa {}, sb {};
+    if (::statx(AT_FDCWD, a.c_str(), 0, STATX_MNT_ID, &sa) != 0 ||
+        ::statx(AT_FDCWD, b.c_str(), 0, STATX_MNT_ID, &sb) != 0 ||
+        !(sa.stx_mask & STATX_MNT_ID) || !(sb.stx_mask & STATX_MNT_ID)) {
+        return true;  // unknown: let the snapshot try and say what failed
+    }
+    return sa.stx_mnt_id == sb.stx_mnt_id;
+}
+
+}  // namespace
+
 SubvolumeLease SubvolumeLease::snapshotOf(Storage& storage, const fs::path& src,
                                           const fs::path& dst) {
-    try {
-        storage.snapshot(src, dst);
-    } catch (...) {
+    auto removePartial = [&] {
         // A failed file-by-file copy leaves a partial tree behind; it is ours to remove.
         try {
             storage.remove(dst);
@@ -180,6 +195,17 @@ SubvolumeLease SubvolumeLease::snapshotOf(Storage& storage, const fs::path& src,
             spdlog::warn("removing partial snapshot '{}' failed, ignoring: {}", dst.string(),
                          e.what());
         }
+    };
+    try {
+        // Snapshots and reflinks stay within one filesystem: a job directory elsewhere (a TMPDIR
+        // on another disk, a job's own size-limited volume) gets a copy.
+        if (onOneMount(src, dst.parent_path())) {
+            storage.snapshot(src, dst);
+        } else {
+            storage.copyIn(src, dst);
+        }
+    } catch (...) {
+        removePartial();
         throw;
     }
     return SubvolumeLease(storage, dst);

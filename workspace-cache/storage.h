@@ -58,6 +58,8 @@ class SubvolumeLease {
     // Adopts the existing tree at `path`.
     SubvolumeLease(Storage& storage, std::filesystem::path path);
     static SubvolumeLease create(Storage& storage, const std::filesystem::path& path);
+    // A snapshot of `src` at `dst`; a copy (file data cloned where it can be) when `dst` is on
+    // another filesystem, where no snapshot or reflink can reach.
     static SubvolumeLease snapshotOf(Storage& storage, const std::filesystem::path& src,
                                      const std::filesystem::path& dst);
     SubvolumeLease(SubvolumeLease&& o) noexcept;

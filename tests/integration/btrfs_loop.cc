@@ -2,12 +2,9 @@
 #include "tests/integration/btrfs_loop.h"
 
 #include <fcntl.h>
-#include <linux/loop.h>
 #include <spdlog/spdlog.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -16,6 +13,7 @@
 #include "runner/base/child_process.h"
 #include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
+#include "workspace-cache/loop_device.h"
 
 namespace nixjail::testing {
 
@@ -48,8 +46,7 @@ std::string BtrfsLoopMount::unavailableReason() {
                std::to_string(::geteuid()) + ")";
     if (!kernelHasBtrfs()) return "kernel has no btrfs in /proc/filesystems (modprobe btrfs)";
     if (findTool("mkfs.btrfs").empty()) return "mkfs.btrfs not found (apt install btrfs-progs)";
-    if (::access("/dev/loop-control", R_OK | W_OK) != 0)
-        return "no /dev/loop-control: " + std::string(std::strerror(errno));
+    if (auto why = cache::LoopDevice::unavailableReason(); !why.empty()) return why;
     return {};
 }
 
@@ -71,37 +68,9 @@ BtrfsLoopMount::BtrfsLoopMount(std::uint64_t size_bytes) : dir_("nixjail-btrfs-t
         throw base::Error("mkfs.btrfs on '" + image_.string() + "' failed (exit " +
                           std::to_string(st.exitCode()) + ")");
 
-    UniqueFd ctl(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
-    if (!ctl) throw SysError("cannot open /dev/loop-control");
-    UniqueFd img(::open(image_.c_str(), O_RDWR | O_CLOEXEC));
-    if (!img) throw SysError("cannot open btrfs image '" + image_.string() + "'");
-    UniqueFd held;  // autoclear would detach on its last close, so hold it until mounted
-    // Another process may grab the same free device between GET_FREE and SET_FD: retry.
-    for (int attempt = 0; attempt < 20 && loop_device_.empty(); ++attempt) {
-        int n = ::ioctl(ctl.get(), LOOP_CTL_GET_FREE);
-        if (n < 0) throw SysError("cannot get a free loop device");
-        std::string dev = "/dev/loop" + std::to_string(n);
-        if (::access(dev.c_str(), F_OK) != 0 &&
-            ::mknod(dev.c_str(), S_IFBLK | 0660, makedev(7, n)) != 0)
-            throw SysError("cannot create device node '" + dev + "'");
-        UniqueFd loop(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
-        if (!loop) throw SysError("cannot open '" + dev + "'");
-        if (::ioctl(loop.get(), LOOP_SET_FD, img.get()) != 0) {
-            if (errno == EBUSY) continue;
-            throw SysError("cannot attach '" + image_.string() + "' to '" + dev + "'");
-        }
-        // Autoclear: the device detaches itself once unmounted and closed, even if we crash.
-        struct loop_info64 info {};
-        info.lo_flags = LO_FLAGS_AUTOCLEAR;
-        if (::ioctl(loop.get(), LOOP_SET_STATUS64, &info) != 0) {
-            int err = errno;
-            ::ioctl(loop.get(), LOOP_CLR_FD, 0);
-            throw SysError("cannot set autoclear on '" + dev + "'", err);
-        }
-        loop_device_ = dev;
-        held = std::move(loop);
-    }
-    if (loop_device_.empty()) throw base::Error("no free loop device after 20 attempts");
+    // Held until mounted: autoclear would detach the device on its last close.
+    cache::LoopDevice loop(image_);
+    loop_device_ = loop.path();
     fs::create_directory(mount_point_);
     if (::mount(loop_device_.c_str(), mount_point_.c_str(), "btrfs", 0, nullptr) != 0)
         throw SysError("cannot mount btrfs from '" + loop_device_ + "' on '" +

@@ -11,6 +11,7 @@
 
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "tests/integration/btrfs_loop.h"
 #include "tests/integration/require.h"
@@ -139,6 +140,30 @@ TEST_F(BtrfsStorageTest, CachedCheckoutCostsOneSnapshotPerJob) {
     EXPECT_EQ(st.st_ino, 256u) << "the job's workspace is a snapshot subvolume";
     EXPECT_EQ(base::readFile(second.workspace.path() / "src" / "a.c"), "a\n");
     EXPECT_FALSE(fs::exists(second.workspace.path() / "README"));
+}
+
+// A job directory on another filesystem (the daemon's TMPDIR, a job's own volume) cannot hold a
+// snapshot of the cache: it gets a copy, which its lease removes.
+TEST_F(BtrfsStorageTest, CheckoutToAnotherFilesystemIsACopy) {
+    auto s = makeStorage(StorageKind::kBtrfs);
+    testing::GitTestRepo remote(dir("remote"));
+    std::string commit = remote.commit({{"src/a.c", "a\n"}}, "c");
+    GitMirrors mirrors(dir("git"));
+    CheckoutCache cache(*s, dir("checkouts"), mirrors);
+    base::TempDir elsewhere("nixjail-btrfs-job-");
+    struct stat job {}, btrfs {};
+    ASSERT_EQ(::stat(elsewhere.path().c_str(), &job), 0);
+    ASSERT_EQ(::stat(mount_->mountPoint().c_str(), &btrfs), 0);
+    ASSERT_NE(job.st_dev, btrfs.st_dev) << "the temp dir must be outside the loop mount";
+    {
+        CheckoutResult first = cache.checkout({remote.url(), commit, {}, {}}, elsewhere.path() / "w1");
+        CheckoutResult second = cache.checkout({remote.url(), commit, {}, {}}, elsewhere.path() / "w2");
+        EXPECT_TRUE(second.hit);
+        EXPECT_EQ(base::readFile(second.workspace.path() / "src" / "a.c"), "a\n");
+        EXPECT_EQ(base::readFile(first.workspace.path() / "src" / "a.c"), "a\n");
+    }
+    EXPECT_FALSE(fs::exists(elsewhere.path() / "w1"));
+    EXPECT_FALSE(fs::exists(elsewhere.path() / "w2"));
 }
 
 TEST(BtrfsLoopMount, LeavesNoMountOrLoopDeviceBehind) {
