@@ -1,5 +1,6 @@
-// ArtifactServer: the v3 pipelines artifact routes over ArtifactStore, served by the cache
-// server's HttpServer (one io thread, a coroutine per connection), authorised by bearer token.
+// ArtifactServer: the v3 pipelines artifact routes over ArtifactStore and the v4 ResultsService
+// over ZipArtifactStore, served by the cache server's HttpServer (one io thread, a coroutine per
+// connection), authorised by bearer token (v4 blobs: by URL signature).
 #include "runner/artifact_server/artifact_server.h"
 
 #include <fmt/format.h>
@@ -14,6 +15,8 @@
 #include "proxy/http_parser.h"
 #include "runner/artifact_server/artifact_store.h"
 #include "runner/artifact_server/item_path.h"
+#include "runner/artifact_server/results_service.h"
+#include "runner/artifact_server/zip_artifact_store.h"
 #include "runner/base/error.h"
 #include "runner/cache_server/http_connection.h"
 #include "runner/cache_server/http_server.h"
@@ -92,7 +95,11 @@ std::optional<std::uint64_t> totalOf(std::string_view content_range) {
 }  // namespace
 
 struct ArtifactServer::Impl {
-    explicit Impl(ArtifactServerConfig c) : config(std::move(c)), store(config.dir) {
+    explicit Impl(ArtifactServerConfig c)
+        : config(std::move(c)),
+          store(config.dir),
+          zip_store(config.dir),
+          results(zip_store, store, config.signed_url_ttl, config.logger) {
         http_server = std::make_unique<cache_server::HttpServer>(
             "the artifact server", config.bind_address, config.port,
             [this](const http::RequestHead& head, RequestBody& body) { return handle(head, body); });
@@ -119,6 +126,11 @@ struct ArtifactServer::Impl {
 
     awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
         const std::string path(http::pathWithoutQuery(head.target));
+        if (ResultsService::handles(path)) {
+            const auto token_run = runOf(head);
+            const std::string base = baseOf(head);
+            co_return co_await results.handle(head, body, token_run, base);
+        }
         auto route = parseRoute(path);
         if (!route) co_return jsonError(404, "no such artifact API: " + path);
         auto run = runOf(head);
@@ -184,6 +196,11 @@ struct ArtifactServer::Impl {
         const std::string type = j.contains("Type") && j["Type"].is_string()
                                      ? j["Type"].get<std::string>()
                                      : "actions_storage";
+        if (zip_store.has(run, name)) {
+            co_return jsonError(409, "an artifact named '" + name +
+                                         "' was uploaded with the v4 API in this run; choose "
+                                         "another name");
+        }
         const auto id = store.create(run, name);
         co_return jsonOk(containerJson(id, name, type, base + "upload/" + run, base, run));
     }
@@ -284,6 +301,8 @@ struct ArtifactServer::Impl {
 
     ArtifactServerConfig config;
     ArtifactStore store;
+    ZipArtifactStore zip_store;
+    ResultsService results;
     std::mutex tokens_mu;
     std::unordered_map<std::string, std::string> tokens;  // token -> run id
     // Last: it stops serving before anything its handler uses goes.
@@ -297,8 +316,10 @@ ArtifactServer::~ArtifactServer() = default;
 
 void ArtifactServer::authorize(const base::Secret& token, const std::string& run_id) {
     if (token.reveal().empty()) throw base::Error("the artifact server token must not be empty");
-    if (!isSafeName(run_id))
-        throw base::Error("run id '" + run_id + "' cannot name an artifact directory");
+    if (!isSafeName(run_id) || run_id == "v4") {
+        throw base::Error("run id '" + run_id +
+                          "' cannot name an artifact directory (\"v4\" holds the v4 artifacts)");
+    }
     std::lock_guard lock(impl_->tokens_mu);
     impl_->tokens[token.reveal()] = run_id;
 }

@@ -116,6 +116,11 @@ void ArtifactStore::finalize(const std::string& run, const std::string& name) {
     a->finalized = true;
 }
 
+bool ArtifactStore::has(const std::string& run, const std::string& name) const {
+    std::lock_guard lock(mu_);
+    return find(run, name) != nullptr;
+}
+
 std::vector<std::string> ArtifactStore::finalized(const std::string& run) const {
     checkRun(run);
     std::lock_guard lock(mu_);

@@ -58,6 +58,8 @@ class ArtifactStore {
                std::string_view data, bool gzip, std::optional<std::uint64_t> total = {});
     // Marks the artifact complete; only finalized artifacts are listed and downloadable.
     void finalize(const std::string& run, const std::string& name);
+    // Whether artifact `name` of `run` was created (finalized or not).
+    bool has(const std::string& run, const std::string& name) const;
     // Finalized artifact names of `run`, sorted.
     std::vector<std::string> finalized(const std::string& run) const;
     // The files of finalized artifact `name`, sorted by path; ArtifactRefused(404) when unknown.
