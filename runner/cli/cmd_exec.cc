@@ -11,6 +11,7 @@
 
 #include "executor/executor_factory.h"
 #include "runner/artifact_server/artifact_server.h"
+#include "runner/artifact_server/runtime_token.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/secret.h"
@@ -28,6 +29,7 @@
 #include "runner/network/credential_file.h"
 #include "runner/workflow/job_graph.h"
 #include "runner/workflow/workflow_loader.h"
+#include "workspace-cache/job_volume.h"
 
 namespace nixjail::runner::cli {
 
@@ -53,6 +55,7 @@ struct ExecFlags {
     std::string nixpkgs;
     std::string cache_dir;
     std::string storage = "auto";  // the cache's storage backend (roots and checkouts)
+    std::string disk;              // each job's workspace quota; empty: none
     std::string server_url;
     std::string default_actions_url = "https://github.com";
     std::string action_cache_dir;
@@ -232,6 +235,12 @@ int runExec(const ExecFlags& f) {
         throw base::Error("unknown hardening profile '" + f.profile + "'; choose default or jit-runtime");
     }
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
+    if (!f.disk.empty()) {
+        opts.limits.disk_max_bytes = parseSize(f.disk, "--disk");
+        // Said once, before any job, rather than by every job.
+        if (auto why = cache::JobVolume::unavailableReason(); opts.limits.disk_max_bytes > 0 && !why.empty() && !f.dry_run)
+            throw base::Error("--disk " + f.disk + ": a job volume cannot be made here: " + why);
+    }
     auto executor = executor::makeExecutor(f.executor);
     opts.executor = executor.get();
     const fs::path cacheDir = f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir);
@@ -245,7 +254,8 @@ int runExec(const ExecFlags& f) {
         const fs::path dir = f.cache_server_dir.empty() ? cacheDir / "actions-cache" : fs::path(f.cache_server_dir);
         try {
             cacheServer = std::make_unique<cache_server::CacheServer>(cache_server::CacheServerConfig{.dir = dir});
-            cacheToken = base::Secret(cache_server::randomToken());
+            // A JWT naming the run: upload-artifact@v4 reads its run id from the runtime token.
+            cacheToken = base::Secret(artifact_server::makeRuntimeToken(opts.run_id));
             cacheServer->authorize(cacheToken, opts.github.value("repository", std::string("local")));
             // Jailed jobs reach it only through their proxy, by a name pinned to its port (the
             // jail's own 127.0.0.1 is its loopback, and the proxy refuses the host's addresses).
@@ -266,15 +276,17 @@ int runExec(const ExecFlags& f) {
             cacheServer.reset();
         }
     }
-    // The artifact server behind ACTIONS_RUNTIME_URL (upload/download-artifact@v3), only when asked
-    // for: unlike a cache, artifacts are output the user keeps, so they say where they go.
+    // The artifact server behind ACTIONS_RUNTIME_URL (upload/download-artifact@v3) and
+    // ACTIONS_RESULTS_URL (@v4), only when asked for: unlike a cache, artifacts are output the user
+    // keeps, so they say where they go.
     std::unique_ptr<artifact_server::ArtifactServer> artifactServer;
     base::Secret artifactToken;
     if (!f.artifact_server_path.empty() && !f.dry_run) {
         artifactServer = std::make_unique<artifact_server::ArtifactServer>(
             artifact_server::ArtifactServerConfig{.dir = fs::absolute(f.artifact_server_path)});
         // One runtime token per run: the cache server's when it runs.
-        artifactToken = cacheServer ? cacheToken : base::Secret(cache_server::randomToken());
+        artifactToken =
+            cacheServer ? cacheToken : base::Secret(artifact_server::makeRuntimeToken(opts.run_id));
         artifactServer->authorize(artifactToken, opts.run_id);
         std::string url = artifactServer->baseUrl();
         if (executor->isolatesFilesystem()) {
@@ -283,7 +295,8 @@ int runExec(const ExecFlags& f) {
             opts.network.service_hosts.push_back(name);
             url = "http://" + name + ":" + port + "/";
         }
-        std::vector<std::pair<std::string, std::string>> env{{"ACTIONS_RUNTIME_URL", url}};
+        std::vector<std::pair<std::string, std::string>> env{{"ACTIONS_RUNTIME_URL", url},
+                                                             {"ACTIONS_RESULTS_URL", url}};
         if (!cacheServer) env.emplace_back("ACTIONS_RUNTIME_TOKEN", artifactToken.reveal());
         opts.env.insert(opts.env.begin(), env.begin(), env.end());
     }
@@ -429,6 +442,9 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "how the cache directory stores roots and checkouts: auto (detected), btrfs, "
                     "reflink or copy; "
                     "a forced backend that cannot work there is an error");
+    cmd->add_option("--disk", flags->disk,
+                    "each job's disk quota, e.g. 2G: its workspace, home and temp directories live on a "
+                    "volume of that size (needs root and loop devices; checkouts into it are copies)");
     cmd->add_option("--default-actions-url", flags->default_actions_url,
                     "where owner/repo@ref actions are fetched from (default: https://github.com)");
     cmd->add_option("--action-cache-dir", flags->action_cache_dir, "keep fetched actions here between runs");
@@ -453,9 +469,10 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_flag("--no-cache-server", flags->no_cache_server,
                   "start no actions/cache server; jobs get no ACTIONS_CACHE_URL");
     cmd->add_option("--artifact-server-path", flags->artifact_server_path,
-                    "serve actions/upload-artifact@v3 and download-artifact@v3 (ACTIONS_RUNTIME_URL) "
-                    "and keep artifacts in DIR/<run id>/<name>/; without it no artifact server "
-                    "starts and jobs get no ACTIONS_RUNTIME_URL");
+                    "serve actions/upload-artifact and download-artifact @v3 (ACTIONS_RUNTIME_URL; "
+                    "kept in DIR/<run id>/<name>/) and @v4 (ACTIONS_RESULTS_URL; kept as "
+                    "DIR/v4/<run id>/<name>.zip); without it no artifact server starts and jobs get "
+                    "no ACTIONS_RUNTIME_URL");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");
