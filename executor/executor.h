@@ -30,6 +30,10 @@ struct Limits {
     double cpu_quota = 0;  // CPUs; 0 = unlimited
     std::uint64_t nofile_max = 1024;
     std::chrono::milliseconds wall_time{std::chrono::hours(6)};
+    // The job's writable directories (workspace, home, runner temp, tool cache) live on a volume
+    // of this size, so a job cannot fill the host's disk; 0: no quota. Applied by the job
+    // (engine::JobRun), not by the executor.
+    std::uint64_t disk_max_bytes = 0;
 };
 
 // Fixed for the whole job.

@@ -236,6 +236,16 @@ let
             example = "200%";
             description = "CPU limit of each job (200% = two CPUs); null: unlimited.";
           };
+          disk = mkOption {
+            type = types.nullOr sizeType;
+            default = null;
+            example = "20G";
+            description = ''
+              Disk quota of each job: its workspace, home and temp directories live on a volume of
+              this size (a sparse ext4 image on a loop device, so checkouts into it are copies).
+              Setting it gives the service the loop devices (no PrivateDevices). null: no quota.
+            '';
+          };
         };
         logLevel = mkOption {
           type = types.enum [

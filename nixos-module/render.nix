@@ -125,7 +125,8 @@ let
             {
               inherit (inst.executor) memory pids;
             }
-            // optionalAttr (inst.executor.cpuQuota != null) { cpu_quota = inst.executor.cpuQuota; };
+            // optionalAttr (inst.executor.cpuQuota != null) { cpu_quota = inst.executor.cpuQuota; }
+            // optionalAttr (inst.executor.disk != null) { disk = inst.executor.disk; };
         };
         proxy =
           {
@@ -231,6 +232,14 @@ let
             ) fileCredentials;
         }
         // optionalAttr customCacheDir { ReadWritePaths = [ inst.cache.dir ]; }
+        # A disk quota puts each job on a volume of its own: the daemon attaches loop devices.
+        // optionalAttr (inst.executor.disk != null) {
+          PrivateDevices = false;
+          DeviceAllow = (import ./hardening.nix).DeviceAllow ++ [
+            "/dev/loop-control rw"
+            "block-loop rw"
+          ];
+        }
         // optionalAttr (inst.environmentFiles != [ ]) { EnvironmentFile = inst.environmentFiles; };
     };
 

@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -22,10 +23,18 @@ using base::SysError;
 
 namespace {
 
+// mkfs.ext4 from PATH, else where distributions and NixOS put it (a service's PATH may lack
+// /usr/sbin).
 std::string mkfsPath() {
-    for (const char* p : {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4", "/usr/bin/mkfs.ext4",
-                          "/run/current-system/sw/bin/mkfs.ext4"}) {
-        if (::access(p, X_OK) == 0) return p;
+    std::string dirs = std::getenv("PATH") ? std::getenv("PATH") : "";
+    dirs += ":/usr/sbin:/sbin:/run/current-system/sw/bin";
+    for (size_t at = 0; at <= dirs.size();) {
+        size_t end = dirs.find(':', at);
+        if (end == std::string::npos) end = dirs.size();
+        const std::string dir = dirs.substr(at, end - at);
+        if (!dir.empty() && ::access((dir + "/mkfs.ext4").c_str(), X_OK) == 0)
+            return dir + "/mkfs.ext4";
+        at = end + 1;
     }
     return {};
 }

@@ -172,9 +172,10 @@ void readExecutor(Reader& r, const YAML::Node& n, DaemonConfig::Executor& out) {
             r.oneOf(v, "executor.backend", out.backend, {"auto", "namespace", "systemd", "host"});
         }
         if (k != "limits") return;
-        r.mapping(v, "executor.limits", {"memory", "pids", "cpu_quota"},
+        r.mapping(v, "executor.limits", {"memory", "pids", "cpu_quota", "disk"},
                   [&](const std::string& lk, const YAML::Node& lv) {
                       if (lk == "memory") r.size(lv, "executor.limits.memory", out.memory);
+                      if (lk == "disk") r.size(lv, "executor.limits.disk", out.disk);
                       if (lk == "pids") r.integer(lv, "executor.limits.pids", out.pids, 1u);
                       if (lk != "cpu_quota") return;
                       std::string text = r.scalar(lv, "executor.limits.cpu_quota");

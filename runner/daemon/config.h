@@ -65,6 +65,7 @@ struct DaemonConfig {
         uint64_t memory = 4ull << 30;
         uint32_t pids = 4096;
         double cpu_quota = 0;  // CPUs (200% = 2); 0: unlimited
+        uint64_t disk = 0;     // each job's workspace quota (a volume of its own); 0: none
     } executor;
     struct Proxy {
         // enforce: the policy decides; audit: everything is allowed and recorded with what the

@@ -15,6 +15,7 @@
 #include "runner/daemon/metrics_server.h"
 #include "runner/engine/nix_root_provider.h"
 #include "workspace-cache/cache_set.h"
+#include "workspace-cache/job_volume.h"
 #include "runner/forge/forgejo_client.h"
 #include "runner/network/credential_file.h"
 
@@ -148,6 +149,13 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     // A forge cancel must end a job within 2 s: SIGTERM, then SIGKILL after 1 s.
     m.executor = executor::makeExecutor(cfg.executor.backend,
                                         {.cancel_grace = std::chrono::milliseconds(1000), .logger = m.log});
+    // A disk quota that cannot be applied stops the start, not every job.
+    if (cfg.executor.disk > 0) {
+        if (auto why = cache::JobVolume::unavailableReason(); !why.empty()) {
+            throw base::Error(cfg.source + ": executor.limits.disk is set, but a job volume cannot be made here: " +
+                              why + "; or remove executor.limits.disk");
+        }
+    }
     m.job_dirs = std::make_unique<JobDirs>(m.runner.uuid, *m.log);
     sweepAtStartup(m.executor->name(), m.job_dirs->swept(), *m.store, *m.report_client, *m.log);
 

@@ -45,6 +45,8 @@ executor:
     memory: 4G              # per job
     pids: 4096
     cpu_quota: 200%         # of one CPU; 0: unlimited
+    disk: 0                 # per job: workspace, home and temp on a volume of this size (e.g. 20G;
+                            # needs root and loop devices; checkouts are then copies); 0: no quota
 
 proxy:
   mode: enforce             # enforce | audit (allow all, record; then `nixjail-runner policy suggest JOB`)

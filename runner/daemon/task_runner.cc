@@ -218,6 +218,7 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     o.limits.memory_max_bytes = cfg.executor.memory;
     o.limits.pids_max = cfg.executor.pids;
     o.limits.cpu_quota = cfg.executor.cpu_quota;
+    o.limits.disk_max_bytes = cfg.executor.disk;
     o.limits.wall_time = cfg.runner.job_timeout;
     o.network = res.network;
     for (const auto& l : p.labels) {

@@ -77,16 +77,35 @@ void JobRun::log(LineKind kind, const std::string& text) { observer_.line({kind,
 void JobRun::prepareDirectories() {
     dir_ = std::make_unique<base::TempDir>("nixjail-job-", opts_.work_dir);
     const bool remap = opts_.executor->isolatesFilesystem();
-    auto make = [&](const char* name, const char* jailPath) {
-        fs::path host = dir_->path() / name;
+    fs::path writable = dir_->path();
+    if (const auto quota = opts_.limits.disk_max_bytes; quota > 0) {
+        volume_ = std::make_unique<cache::JobVolume>(dir_->path() / "volume.img",
+                                                     dir_->path() / "volume", quota);
+        writable = volume_->path();
+        log(LineKind::kRunner, "Disk: the workspace, home and temp directories are on the job's own " +
+                                   std::to_string(quota >> 20) + " MiB volume (its disk quota)");
+    }
+    auto make = [&](const fs::path& parent, const char* name, const char* jailPath) {
+        fs::path host = parent / name;
         fs::create_directories(host);
         return JobPath{host, remap ? fs::path(jailPath) : host};
     };
-    workspace_ = make("workspace", "/workspace");
-    temp_ = make("temp", "/runner/temp");
-    home_ = make("home", "/home/runner");
-    tool_cache_ = make("tool_cache", "/runner/tool_cache");
-    actions_ = make("actions", "/runner/actions");
+    workspace_ = make(writable, "workspace", "/workspace");
+    temp_ = make(writable, "temp", "/runner/temp");
+    home_ = make(writable, "home", "/home/runner");
+    tool_cache_ = make(writable, "tool_cache", "/runner/tool_cache");
+    actions_ = make(dir_->path(), "actions", "/runner/actions");  // the runner's, read-only
+}
+
+std::string JobRun::diskQuotaNote() const {
+    if (!volume_) return {};
+    try {
+        // Full, give or take the last partial block the step could not write.
+        if (volume_->usage().available_bytes >= (1u << 20)) return {};
+    } catch (const std::exception&) {
+        return {};
+    }
+    return " The job's disk quota (" + std::to_string(volume_->sizeBytes() >> 20) + " MiB) is full.";
 }
 
 void JobRun::adopt(const fs::path& path, bool recursive) const {
@@ -589,7 +608,7 @@ void JobRun::reportProxyPhase(JobOutcome& outcome) {
 
 // Releases what the job holds, in the reverse order of making it: the jail (its processes and
 // mounts), the network (its proxy, then its namespace), the checkout snapshots, the root
-// snapshot, then the job directory.
+// snapshot, the job's volume, then the job directory.
 void JobRun::cleanup() {
     jail_.reset();
     if (network_) {
@@ -599,6 +618,7 @@ void JobRun::cleanup() {
     }
     checkouts_.clear();
     root_.reset();
+    volume_.reset();
     dir_.reset();
 }
 

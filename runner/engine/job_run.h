@@ -23,6 +23,7 @@
 #include "runner/network/job_network.h"
 #include "runner/expr/expr.h"
 #include "runner/workflow/workflow.h"
+#include "workspace-cache/job_volume.h"
 
 namespace nixjail::runner::engine {
 
@@ -54,6 +55,9 @@ public:
 private:
     // job_run.cc
     void prepareDirectories();
+    // " The job's disk quota (N MiB) is full." when it is, else empty: the likely reason a step
+    // failed.
+    std::string diskQuotaNote() const;
     void prepareEnvironment();
     // Isolating executors: the forge tokens become proxy credentials and the job sees their dummies.
     void prepareCredentials();
@@ -126,6 +130,7 @@ private:
     std::stop_callback<std::function<void()>> forward_cancel_;
 
     std::unique_ptr<base::TempDir> dir_;
+    std::unique_ptr<cache::JobVolume> volume_;  // holds the writable dirs under a disk quota
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
     std::unique_ptr<JobRoot> root_;  // isolating executors only
     // What the job's proxy injects: the admin's credentials and, for isolating executors, the

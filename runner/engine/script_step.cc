@@ -269,7 +269,8 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
     } else if (result.term_signal != 0) {
         rec.error = fmt::format("the step was killed by signal {}", result.term_signal);
     } else if (result.exit_code != 0) {
-        rec.error = fmt::format("Process completed with exit code {}.", result.exit_code);
+        rec.error = fmt::format("Process completed with exit code {}.", result.exit_code) +
+                    diskQuotaNote();
     }
     if (!rec.error.empty()) log(LineKind::kError, rec.error);
     return result.succeeded() && !result.oom_killed && result.term_signal == 0;

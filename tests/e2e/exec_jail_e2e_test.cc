@@ -102,6 +102,38 @@ jobs:
     }
 }
 
+// --disk: the job's writable directories are on a volume of that size; a step that fills it fails
+// with ENOSPC and the runner says the quota is full. The run leaves no volume behind.
+TEST(ExecJailE2E, DiskQuotaHoldsTheWorkspaceAndSaysWhenItIsFull) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  fill:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - run: head -c 8000000 /dev/zero > "$GITHUB_WORKSPACE/small" && echo small-fits
+      - run: cat /dev/zero > "$HOME/fill"
+      - if: always()
+        run: rm "$HOME/fill" && echo room-again
+)Y");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                        cache.path().string(), "--disk", "32M"},
+                       dir.path(), nixEnv());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    for (const char* want :
+         {"on the job's own 32 MiB volume", "small-fits", "No space left on device",
+          "Process completed with exit code 1. The job's disk quota (32 MiB) is full.", "room-again"}) {
+        EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+    }
+    auto bad = runBinary({"exec", "-W", "w.yml", "--disk", "lots"}, dir.path(), nixEnv());
+    EXPECT_NE(bad.exit_code, 0);
+    EXPECT_NE((bad.out + bad.err).find("--disk"), std::string::npos) << bad.out << bad.err;
+}
+
 TEST(ExecJailE2E, NoPackagesIsAClearError) {
     REQUIRE_ROOT_AND_NIX();
     TempDir dir("nixjail-e2e-jail-");

@@ -107,6 +107,7 @@ TEST_F(ModuleConfig, EverythingSetIsReadBack) {
     EXPECT_EQ(cfg.executor.memory, 8ull << 30);
     EXPECT_EQ(cfg.executor.pids, 4096u);
     EXPECT_DOUBLE_EQ(cfg.executor.cpu_quota, 2.0);
+    EXPECT_EQ(cfg.executor.disk, 20ull << 30);
     EXPECT_EQ(cfg.proxy.extra_ca_file, "/etc/ssl/corp-ca.pem");
     ASSERT_EQ(cfg.proxy.credentials.size(), 2u);
     EXPECT_EQ(cfg.proxy.credentials[0].name, "gh");
@@ -125,6 +126,7 @@ TEST_F(ModuleConfig, DefaultsAreValidAndMetricsAreOff) {
     EXPECT_EQ(cfg.cache.dir, "/srv/btrfs/nixjail");
     EXPECT_EQ(cfg.executor.memory, 4ull << 30);
     EXPECT_DOUBLE_EQ(cfg.executor.cpu_quota, 0.0);
+    EXPECT_EQ(cfg.executor.disk, 0u);
     EXPECT_TRUE(cfg.proxy.credentials.empty());
     EXPECT_EQ(cfg.metrics.address, "");
 }

@@ -71,6 +71,7 @@ let
         };
         environmentFiles = [ "/run/secrets/runner.env" ];
         executor.cpuQuota = "200%";
+        executor.disk = "20G";
         metrics.address = "127.0.0.1:9464";
         settings = {
           runner.fetch_interval = "5s";

@@ -25,6 +25,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "tests/support/host_addresses.h"
+#include "workspace-cache/job_volume.h"
 
 namespace nixjail::executor {
 namespace {
@@ -282,6 +283,40 @@ TEST_F(JailAttack, FillingTmpEndsInEnospcAndTheJailSurvives) {
     EXPECT_EQ(r.exit_code, 0) << r.setup_error;
     EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
     EXPECT_EQ(out.find("\n0\n"), std::string::npos) << out;
+}
+
+// With a disk quota the workspace is the job's own volume: filling it ends in ENOSPC at the
+// quota, and the host's disk holds no more than the quota for it.
+TEST_F(JailAttack, FillingTheWorkspaceStopsAtTheDiskQuota) {
+    if (const std::string why = cache::JobVolume::unavailableReason(); !why.empty()) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    base::TempDir dir("nixjail-quota-");
+    fs::permissions(dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+    constexpr std::uint64_t kQuota = 64ull << 20;
+    std::string out;
+    {
+        cache::JobVolume volume(dir.path() / "volume.img", dir.path() / "volume", kQuota);
+        const fs::path workspace = volume.path() / "workspace";
+        fs::create_directory(workspace);
+        ASSERT_EQ(::chown(workspace.c_str(), executor_.stepHostUid(), executor_.stepHostGid()), 0);
+        auto s = spec();
+        for (auto& b : s.binds) {
+            if (b.jail == "/workspace") b.host = workspace;
+        }
+        auto jail = executor_.prepare(s);
+        auto r = run(*jail, {"sh", "-c", "cat /dev/zero > /workspace/fill; echo exit=$?"}, &out);
+        EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+        EXPECT_LT(volume.usage().available_bytes, 1u << 20);
+        struct stat st {};
+        ASSERT_EQ(::stat((dir.path() / "volume.img").c_str(), &st), 0);
+        EXPECT_LE(static_cast<std::uint64_t>(st.st_blocks) * 512, kQuota + (1u << 20));
+    }
+    EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
+    EXPECT_EQ(out.find("exit=0"), std::string::npos) << out;
+    EXPECT_TRUE(fs::is_empty(dir.path())) << "the volume, its image and mount point are gone";
 }
 
 TEST_F(JailAttack, ReverseShellCannotConnectOut) {
