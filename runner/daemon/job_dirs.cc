@@ -1,8 +1,11 @@
 // Start-up removal of job directories a killed daemon left behind, never across mount points.
 #include "runner/daemon/job_dirs.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -44,8 +47,20 @@ JobDirs::JobDirs(const std::string& runner_uuid, spdlog::logger& log)
     : path_(fs::temp_directory_path() / ("nixjail-daemon-" + runner_uuid)), log_(log) {
     std::error_code ec;
     if (fs::exists(path_, ec)) {
-        const auto mounts = mountPoints();
+        auto mounts = mountPoints();
         for (const auto& entry : fs::directory_iterator(path_, ec)) {
+            // A job's disk-quota volume (engine::JobRun) is ours to unmount; its loop device
+            // detaches itself then (autoclear), and the image goes with the directory.
+            const fs::path volume = entry.path() / "volume";
+            if (std::find(mounts.begin(), mounts.end(), volume.string()) != mounts.end()) {
+                if (::umount2(volume.c_str(), MNT_DETACH) == 0) {
+                    log_.info("unmounted the job volume '{}' of a previous run", volume.string());
+                } else {
+                    log_.warn("unmounting the job volume '{}' of a previous run failed: {}",
+                              volume.string(), strerror(errno));
+                }
+                mounts = mountPoints();
+            }
             if (hasMountBelow(entry.path(), mounts)) {
                 log_.warn("leaving '{}' from a previous run: something is mounted below it",
                           entry.path().string());

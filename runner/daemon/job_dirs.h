@@ -12,8 +12,9 @@ namespace nixjail::runner::daemon {
 class JobDirs {
   public:
     // Creates the directory (mode 0711: jail users must reach the job dirs inside), after
-    // removing leftovers in it. Entries with a mount point below them are left alone (logged):
-    // deleting through a bind mount would reach the mounted tree.
+    // removing leftovers in it. A job's disk-quota volume (<job dir>/volume) is unmounted first;
+    // entries with another mount point below them are left alone (logged): deleting through a
+    // bind mount would reach the mounted tree.
     JobDirs(const std::string& runner_uuid, spdlog::logger& log);
     ~JobDirs();
     JobDirs(const JobDirs&) = delete;

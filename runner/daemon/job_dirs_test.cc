@@ -1,0 +1,58 @@
+#include "runner/daemon/job_dirs.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace nixjail::runner::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool mounted(const fs::path& p) {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        if (line.find(" " + p.string() + " ") != std::string::npos) return true;
+    }
+    return false;
+}
+
+spdlog::logger& quiet() {
+    static spdlog::logger log("job-dirs-test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    return log;
+}
+
+// A daemon killed mid-job leaves the job's directory, with its disk-quota volume still mounted:
+// the next start unmounts the volume and removes the directory. Another mount below a job
+// directory (a bind of something else) keeps that directory.
+TEST(JobDirs, SweepUnmountsALeftJobVolumeButNoOtherMount) {
+    if (::geteuid() != 0) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << "needs root to mount";
+        GTEST_SKIP() << "needs root to mount (euid is not 0)";
+    }
+    const std::string uuid = "job-dirs-test-" + std::to_string(::getpid());
+    const fs::path root = fs::temp_directory_path() / ("nixjail-daemon-" + uuid);
+    const fs::path crashed = root / "nixjail-job-crashed", other = root / "nixjail-job-other";
+    fs::create_directories(crashed / "volume");
+    fs::create_directories(other / "bound");
+    ASSERT_EQ(::mount("tmpfs", (crashed / "volume").c_str(), "tmpfs", 0, "size=1m"), 0);
+    ASSERT_EQ(::mount("tmpfs", (other / "bound").c_str(), "tmpfs", 0, "size=1m"), 0);
+    std::ofstream(crashed / "volume" / "workspace-file") << "left";
+    {
+        JobDirs dirs(uuid, quiet());
+        EXPECT_EQ(dirs.swept(), 1);
+        EXPECT_FALSE(mounted(crashed / "volume"));
+        EXPECT_FALSE(fs::exists(crashed));
+        EXPECT_TRUE(mounted(other / "bound")) << "not a job volume: left alone";
+        EXPECT_TRUE(fs::exists(other));
+    }
+    ::umount2((other / "bound").c_str(), 0);
+    fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace nixjail::runner::daemon
