@@ -26,6 +26,7 @@ using Json = nlohmann::json;
 
 namespace {
 
+constexpr std::string_view kTwirpRoot = "/twirp/";
 constexpr std::string_view kTwirpPrefix = "/twirp/github.actions.results.api.v1.ArtifactService/";
 constexpr std::string_view kBlobPrefix = "/artifacts-v4/";
 constexpr std::size_t kMaxJsonBody = 64 * 1024;
@@ -154,7 +155,7 @@ ResultsService::ResultsService(ZipArtifactStore& store, const ArtifactStore& v3,
 }
 
 bool ResultsService::handles(std::string_view path) {
-    return path.starts_with(kTwirpPrefix.substr(0, 7)) || path.starts_with(kBlobPrefix);
+    return path.starts_with(kTwirpRoot) || path.starts_with(kBlobPrefix);
 }
 
 std::string ResultsService::signature(Op op, const std::string& run, const std::string& name,
@@ -183,7 +184,7 @@ awaitable<Response> ResultsService::handle(const http::RequestHead& head, Reques
                                            const std::optional<std::string>& run,
                                            const std::string& base) {
     const std::string_view path = http::pathWithoutQuery(head.target);
-    const bool is_twirp = path.starts_with(kTwirpPrefix.substr(0, 7));
+    const bool is_twirp = path.starts_with(kTwirpRoot);
     // co_await is not allowed inside a catch block: the handler only records the answer.
     Response failure;
     try {

@@ -133,6 +133,8 @@ std::uint64_t ZipArtifactStore::create(const std::string& run, const std::string
     std::error_code ec;
     if (entry.id != 0) fs::remove_all(stagingDir(run, entry.id), ec);  // a retried upload
     entry = Entry{.id = next_id_++, .job = job};
+    // Ids start at 1 in every process: a crashed earlier run may have left this directory.
+    fs::remove_all(stagingDir(run, entry.id), ec);
     fs::create_directories(stagingDir(run, entry.id) / "blocks", ec);
     if (ec) {
         throw base::Error("cannot create artifact staging directory " +

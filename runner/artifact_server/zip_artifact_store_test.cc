@@ -115,6 +115,22 @@ TEST_F(ZipArtifactStoreTest, NamesThatWouldEscapeAreRefused) {
     EXPECT_EQ(statusOf([&] { store_.create("../x", "dist", ""); }), 400);
 }
 
+TEST(ZipArtifactStore, LeftoversOfAnEarlierProcessAreNotReused) {
+    base::TempDir tmp("nixjail-zipstore-");
+    const fs::path stale = tmp.path() / "v4" / "7" / ".staging" / "1";
+    fs::create_directories(stale / "blocks");
+    base::writeFile(stale / "blocks" / "51513d3d", "stale block");  // hex of "QQ=="
+    base::writeFile(stale / ".tmp-1", "stale temporary file");
+    ZipArtifactStore store(tmp.path());
+    const auto id = store.create("7", "dist", "");
+    EXPECT_EQ(id, 1u);
+    auto f = store.stageBlob("7", "dist", id);  // the same temporary name is free again
+    f.write("new");
+    f.commit();
+    EXPECT_EQ(store.finalize("7", "dist", 3, ""), id);
+    EXPECT_EQ(base::readFile(tmp.path() / "v4" / "7" / "dist.zip"), "new");
+}
+
 TEST(ZipArtifactStore, UnfinishedUploadsAreRemovedWithTheStore) {
     base::TempDir tmp("nixjail-zipstore-");
     {
