@@ -115,6 +115,12 @@ Response blobError(int status, std::string_view code, const std::string& message
     return r;
 }
 
+std::string_view blobErrorCode(int status) {
+    if (status == 403) return "AuthenticationFailed";
+    if (status == 404) return "BlobNotFound";
+    return "InvalidInput";
+}
+
 // What Put Block / Put Block List / Put Blob answer; the SDK needs no particular header.
 Response blobCreated() { return Response{201, "", ""}; }
 
@@ -192,9 +198,7 @@ awaitable<Response> ResultsService::handle(const http::RequestHead& head, Reques
         co_return co_await blob(head, body);
     } catch (const ArtifactRefused& e) {
         failure = is_twirp ? twirpError(e.status(), e.what())
-                           : blobError(e.status(),
-                                       e.status() == 403 ? "AuthenticationFailed" : "InvalidInput",
-                                       e.what());
+                           : blobError(e.status(), blobErrorCode(e.status()), e.what());
     } catch (const std::exception& e) {
         // A bug or a broken disk must cost this request, never the server.
         if (logger_) logger_->debug("artifacts v4: {} {} failed: {}", head.method, path, e.what());
