@@ -66,4 +66,13 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view content
     }
 }
 
+std::filesystem::path firstNotSearchableByOthers(const std::filesystem::path& path) {
+    for (std::filesystem::path p = std::filesystem::absolute(path); !p.empty(); p = p.parent_path()) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) return p;
+        if (p == p.root_path()) break;
+    }
+    return {};
+}
+
 }  // namespace nixjail::base

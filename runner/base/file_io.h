@@ -13,4 +13,8 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view content
 void writeFile(const std::filesystem::path& path, std::string_view content);
 void appendFile(const std::filesystem::path& path, std::string_view content);
 
+// The first of `path` and its ancestors that others may not search (no o+x), or empty: what
+// keeps a process of another user (a jail's setup) from reaching `path`.
+std::filesystem::path firstNotSearchableByOthers(const std::filesystem::path& path);
+
 }  // namespace nixjail::base

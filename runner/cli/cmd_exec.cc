@@ -1,6 +1,8 @@
 // `nixjail-runner exec`: run workflow files from a local repository, like `act` and
 // `forgejo-runner exec`, with the same engine (and jail) the daemon uses.
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/secret.h"
+#include "runner/base/temp_dir.h"
 #include "runner/cache_server/cache_server.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
@@ -326,6 +329,28 @@ int runExec(const ExecFlags& f) {
         config.storage = storage;
         roots = std::make_unique<engine::NixRootProvider>(std::move(config));
         opts.root_provider = roots->asProvider();
+    }
+    // Where the cache's filesystem can share data (btrfs snapshots, reflinks), the jobs' directories
+    // go there too, so their roots and checkouts are snapshots rather than copies; elsewhere
+    // $TMPDIR serves as well.
+    std::unique_ptr<base::TempDir> jobDirs;
+    if (executor->isolatesFilesystem() && !f.dry_run && storage != cache::StorageKind::kCopy) {
+        struct statfs sfs {};
+        fs::create_directories(cacheDir);
+        if (::statfs(cacheDir.c_str(), &sfs) == 0 && (sfs.f_type == BTRFS_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC)) {
+            if (const auto p = base::firstNotSearchableByOthers(cacheDir); !p.empty()) {
+                std::fprintf(stderr,
+                             "nixjail-runner exec: warning: job directories go to $TMPDIR, so roots and checkouts are "
+                             "copies: the jails cannot reach '%s' ('%s' is not searchable by others; chmod o+x)\n",
+                             cacheDir.c_str(), p.c_str());
+            } else {
+                fs::create_directories(cacheDir / "jobs");
+                jobDirs = std::make_unique<base::TempDir>("nixjail-exec-", cacheDir / "jobs");
+                fs::permissions(jobDirs->path(), fs::perms::group_exec | fs::perms::others_exec,
+                                fs::perm_options::add);
+                opts.work_dir = jobDirs->path();
+            }
+        }
     }
 
     // Which workflows: the event's, or with -j those that have the job.

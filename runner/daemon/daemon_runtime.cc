@@ -9,6 +9,7 @@
 #include "executor/namespace/namespace_executor.h"
 #include "proxy/policy.h"
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/cache_server/cache_server.h"
 #include "runner/daemon/job_dirs.h"
 #include "runner/daemon/job_recorder.h"
@@ -156,10 +157,22 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
                               why + "; or remove executor.limits.disk");
         }
     }
-    m.job_dirs = std::make_unique<JobDirs>(m.runner.uuid, *m.log);
+    const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
+    // Jobs' directories live on the cache's filesystem, so roots and checkouts are snapshots or
+    // reflinks of the cached ones. A jail's setup runs as the jail's host ids, which must
+    // traverse (not list) the cache directory to reach them.
+    fs::create_directories(cache_dir);
+    fs::permissions(cache_dir, fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add);
+    m.job_dirs = std::make_unique<JobDirs>(cache_dir / "jobs", m.runner.uuid, *m.log);
+    if (m.executor->stepOwner()) {
+        if (const auto p = base::firstNotSearchableByOthers(cache_dir); !p.empty()) {
+            throw base::Error("the jails cannot reach their job directories in '" + cache_dir.string() + "': '" +
+                              p.string() + "' is not searchable by others; chmod o+x '" + p.string() +
+                              "', or set cache.dir elsewhere");
+        }
+    }
     sweepAtStartup(m.executor->name(), m.job_dirs->swept(), *m.store, *m.report_client, *m.log);
 
-    const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
     // Every cache opens its storage now, so a cache.storage that cannot work stops the start.
     const auto storage =
         cache::parseStorageChoice(cfg.cache.storage, cfg.source + ": cache.storage");

@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -43,7 +44,7 @@ struct RuntimeStart {
 };
 
 RuntimeStart startDaemon(const base::TempDir& state, const std::filesystem::path& cache_dir,
-                         const std::string& storage) {
+                         const std::string& storage, const std::string& backend = "host") {
     forge::writeRunnerFile(
         state.path() / ".runner",
         forge::runnerFileFromSecret("http://127.0.0.1:9", std::string(40, 'a'), "t"));
@@ -51,7 +52,7 @@ RuntimeStart startDaemon(const base::TempDir& state, const std::filesystem::path
     cfg.source = (state.path() / "runner.yaml").string();
     cfg.runner.file = state.path() / ".runner";
     cfg.database = state.path() / "jobs.sqlite";
-    cfg.executor.backend = "host";
+    cfg.executor.backend = backend;
     cfg.metrics.address = "";
     cfg.cache.dir = cache_dir;
     cfg.cache.storage = storage;
@@ -92,6 +93,44 @@ TEST(DaemonRuntimeStorage, ConfiguredBackendIsUsedForTheCaches) {
         EXPECT_EQ(r.log.find("has neither btrfs subvolumes nor reflinks"), std::string::npos)
             << "a forced copy is not warned about";
     }
+}
+
+// Jobs' directories are on the cache's filesystem (so roots and checkouts can be snapshots), in a
+// directory of the daemon's own; the start-up sweep empties it.
+TEST(DaemonRuntimeJobDirs, JobDirectoriesLiveInTheCacheDirectory) {
+    base::TempDir state("nixjail-runtime-test-");
+    const auto jobs =
+        state.path() / "cache" / "jobs" /
+        ("nixjail-daemon-" +
+         forge::runnerFileFromSecret("http://127.0.0.1:9", std::string(40, 'a'), "t").uuid);
+    std::filesystem::create_directories(jobs / "nixjail-job-left");
+    auto r = startDaemon(state, state.path() / "cache", "copy");
+    ASSERT_TRUE(r.runtime) << r.error;
+    EXPECT_TRUE(std::filesystem::is_directory(jobs));
+    EXPECT_FALSE(std::filesystem::exists(jobs / "nixjail-job-left")) << "swept at start";
+    r.runtime.reset();
+    EXPECT_FALSE(std::filesystem::exists(jobs)) << "removed when the daemon ends";
+}
+
+// The jail's setup runs as the jail's host ids, which must traverse every directory above the
+// jobs' directories: a cache directory they cannot reach stops the start with the fix.
+TEST(DaemonRuntimeJobDirs, ACacheDirectoryTheJailsCannotReachStopsTheStart) {
+    if (::geteuid() != 0) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << "needs root for the namespace executor";
+        GTEST_SKIP() << "needs root for the namespace executor (euid is not 0)";
+    }
+    base::TempDir state("nixjail-runtime-test-");  // 0700
+    auto r = startDaemon(state, state.path() / "cache", "copy", "namespace");
+    EXPECT_FALSE(r.runtime);
+    EXPECT_NE(
+        r.error.find("'" + state.path().string() + "' is not searchable by others; chmod o+x"),
+        std::string::npos)
+        << r.error;
+    std::filesystem::permissions(state.path(), std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add);
+    auto reachable = startDaemon(state, state.path() / "cache", "copy", "namespace");
+    EXPECT_TRUE(reachable.runtime) << reachable.error;
 }
 
 TEST(DaemonRuntimeStorage, ForcedBtrfsOutsideBtrfsStopsTheStart) {

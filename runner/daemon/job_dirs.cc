@@ -43,8 +43,8 @@ bool hasMountBelow(const fs::path& dir, const std::vector<std::string>& mounts) 
 
 }  // namespace
 
-JobDirs::JobDirs(const std::string& runner_uuid, spdlog::logger& log)
-    : path_(fs::temp_directory_path() / ("nixjail-daemon-" + runner_uuid)), log_(log) {
+JobDirs::JobDirs(const fs::path& parent, const std::string& runner_uuid, spdlog::logger& log)
+    : path_(parent / ("nixjail-daemon-" + runner_uuid)), log_(log) {
     std::error_code ec;
     if (fs::exists(path_, ec)) {
         auto mounts = mountPoints();
@@ -79,7 +79,8 @@ JobDirs::JobDirs(const std::string& runner_uuid, spdlog::logger& log)
     fs::create_directories(path_, ec);
     if (ec || ::chmod(path_.c_str(), 0711) != 0) {
         throw base::Error("cannot create the job directory '" + path_.string() + "': " +
-                          (ec ? ec.message() : std::string(strerror(errno))) + "; check $TMPDIR");
+                          (ec ? ec.message() : std::string(strerror(errno))) +
+                          "; check that the cache directory is writable");
     }
 }
 

@@ -1,5 +1,7 @@
-// JobDirs: the daemon's own parent of its jobs' directories ($TMPDIR/nixjail-daemon-<uuid>), so a
-// restart can clear what a killed predecessor left there. Removed again when the daemon ends.
+// JobDirs: the daemon's own parent of its jobs' directories (<cache dir>/jobs/nixjail-daemon-<uuid>),
+// so a restart can clear what a killed predecessor left there. Removed again when the daemon ends.
+// On the cache's filesystem, so a job's root and checkouts are snapshots (btrfs) or reflinks of
+// the cached ones rather than copies.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -15,7 +17,7 @@ class JobDirs {
     // removing leftovers in it. A job's disk-quota volume (<job dir>/volume) is unmounted first;
     // entries with another mount point below them are left alone (logged): deleting through a
     // bind mount would reach the mounted tree.
-    JobDirs(const std::string& runner_uuid, spdlog::logger& log);
+    JobDirs(const std::filesystem::path& parent, const std::string& runner_uuid, spdlog::logger& log);
     ~JobDirs();
     JobDirs(const JobDirs&) = delete;
     JobDirs& operator=(const JobDirs&) = delete;

@@ -36,6 +36,7 @@ TEST(JobDirs, SweepUnmountsALeftJobVolumeButNoOtherMount) {
     }
     const std::string uuid = "job-dirs-test-" + std::to_string(::getpid());
     const fs::path root = fs::temp_directory_path() / ("nixjail-daemon-" + uuid);
+    const fs::path parent = fs::temp_directory_path();
     const fs::path crashed = root / "nixjail-job-crashed", other = root / "nixjail-job-other";
     fs::create_directories(crashed / "volume");
     fs::create_directories(other / "bound");
@@ -43,7 +44,7 @@ TEST(JobDirs, SweepUnmountsALeftJobVolumeButNoOtherMount) {
     ASSERT_EQ(::mount("tmpfs", (other / "bound").c_str(), "tmpfs", 0, "size=1m"), 0);
     std::ofstream(crashed / "volume" / "workspace-file") << "left";
     {
-        JobDirs dirs(uuid, quiet());
+        JobDirs dirs(parent, uuid, quiet());
         EXPECT_EQ(dirs.swept(), 1);
         EXPECT_FALSE(mounted(crashed / "volume"));
         EXPECT_FALSE(fs::exists(crashed));

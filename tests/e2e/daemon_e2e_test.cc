@@ -88,6 +88,9 @@ std::string waitForFifo(const fs::path& fifo) {
 class DaemonE2E : public ::testing::Test {
   protected:
     void SetUp() override {
+        // The cache directory (and the jobs' directories in it) must be reachable by the jails.
+        std::filesystem::permissions(dir_.path(), std::filesystem::perms::others_exec,
+                                     std::filesystem::perm_options::add);
         auto r = runBinary({"register", "--instance", forge_.url(), "--token",
                             "0123456789abcdef0123456789abcdef01234567", "--name", "e2e", "--labels",
                             "nix", "--no-interactive", "--runner-file",
