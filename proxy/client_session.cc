@@ -205,6 +205,23 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     std::error_code ec;
     co_await write(*client_.stream, "HTTP/1.1 200 Connection established\r\n\r\n", ec);
     if (ec) co_return false;
+    auto* plain = dynamic_cast<TcpByteStream*>(client_.stream.get());
+    if (!plain) co_return false;  // CONNECT inside a tunnel is refused before we get here
+    // A TLS client starts with a handshake record (0x16); anything else is plain HTTP through
+    // the tunnel, handled like an http:// proxy request to the CONNECT target. Peeked, so the
+    // TLS stream still reads the whole handshake.
+    armDeadline(ctx_.config().timeouts.connect, "no data in the CONNECT tunnel");
+    co_await plain->stream().async_wait(tcp::socket::wait_read,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    disarmDeadline();
+    unsigned char first = 0;
+    if (!ec) plain->stream().receive(asio::buffer(&first, 1), tcp::socket::message_peek, ec);
+    if (ec) co_return false;
+    if (first != 0x16) {
+        tunnel_ = *authority;
+        tunnel_tls_ = false;
+        co_return true;
+    }
     try {
         client_tls_ctx_ = ctx_.serverTlsFor(authority->host);
     } catch (const SslError& e) {
@@ -212,8 +229,6 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
         ctx_.audit(rec);
         co_return false;
     }
-    auto* plain = dynamic_cast<TcpByteStream*>(client_.stream.get());
-    if (!plain) co_return false;  // CONNECT inside a tunnel is refused before we get here
     auto tls =
         std::make_unique<TlsByteStream>(TlsStream(std::move(plain->stream()), *client_tls_ctx_));
     client_.stream = std::move(tls);

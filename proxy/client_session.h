@@ -67,7 +67,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     ProxyContext& ctx_;
     BufferedStream client_;
     std::shared_ptr<asio::ssl::context> client_tls_ctx_;  // outlives the TLS stream using it
-    std::optional<http::Authority> tunnel_;  // set once CONNECT has been turned into TLS
+    std::optional<http::Authority> tunnel_;  // set once a CONNECT tunnel is established
+    // Whether the tunnel carries TLS (intercepted with a certificate of the proxy's CA) or plain
+    // HTTP (clients such as @actions/http-client tunnel http:// URLs through CONNECT too).
+    bool tunnel_tls_ = true;
     Upstream upstream_;
     std::function<void()> cancel_connect_;  // set by connectUpstream while it is under way
 

@@ -54,7 +54,7 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     bool tls = false;
     if (tunnel_) {
         authority = *tunnel_;
-        tls = true;
+        tls = tunnel_tls_;
         if (req.method == "CONNECT") {
             co_return co_await fail(400, "Bad Request", "CONNECT inside a CONNECT tunnel");
         }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -171,6 +172,29 @@ TEST_F(ProxyEndToEnd, DummyIsNeverSwappedOnOtherHostsOrInClearText) {
     ASSERT_EQ(records.size(), 2u);
     EXPECT_FALSE(records[0].credential);
     EXPECT_FALSE(records[1].credential);
+}
+
+// Some clients (curl --proxytunnel, @actions/http-client's tunnel agent) send plain HTTP inside
+// a CONNECT tunnel for http:// URLs: served like an http:// proxy request to the tunnel's target,
+// with the same policy and no credential swapped into clear text.
+TEST_F(ProxyEndToEnd, PlainHttpInsideAConnectTunnelIsServedAsHttp) {
+    std::string header = std::string("X-Token: ") + TestUpstream::kDummyToken;
+    auto r = curl({"--proxytunnel", "-H", header, http("api.test", "/whoami"), "--next", "--proxy",
+                   proxyUrl(), "--proxytunnel", "-sS", "-i", http("api.test", "/admin/users")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("host=api.test auth=none xtoken=dummy method=GET\n"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("HTTP/1.1 403"), std::string::npos)
+        << "the path policy applies: " << r.out;
+    auto records = audit(2);  // the requests inside the tunnels (an allowed CONNECT is no record)
+    ASSERT_EQ(records.size(), 2u);
+    std::vector<std::string> seen;
+    for (const auto& rec : records) {
+        seen.push_back(rec.method + " " + rec.path + " " + std::to_string(rec.status));
+        EXPECT_FALSE(rec.credential) << rec.path;
+    }
+    EXPECT_NE(std::find(seen.begin(), seen.end(), "GET /whoami 200"), seen.end());
+    EXPECT_NE(std::find(seen.begin(), seen.end(), "GET /admin/users 403"), seen.end());
 }
 
 TEST_F(ProxyEndToEnd, RealTokenNeverReachesTheClient) {
