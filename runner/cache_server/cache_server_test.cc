@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -370,6 +371,45 @@ TEST_F(CacheServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
          p = out.find("HTTP/1.1 204", p + 1))
         ++count;
     EXPECT_EQ(count, 3u) << out;
+}
+
+// Reads what the server sends within 10 s up to the end of a head (no body expected yet).
+std::string readHeadWithin10s(int fd) {
+    std::string out;
+    char buf[4096];
+    while (out.find("\r\n\r\n") == std::string::npos) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 10000) != 1) break;
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+// curl (and other clients) send "Expect: 100-continue" before a larger body and wait for
+// "100 Continue" (curl gives up waiting after 1 s per request): the server sends it when the
+// handler reads the body, and not when it answers without reading (a wrong token).
+TEST_F(CacheServerTest, Expect100ContinueGetsContinueOnlyWhenTheBodyIsWanted) {
+    const std::string body = R"({"key":"k","version":"v"})";
+    auto head = [&](const std::string& token) {
+        return "POST /_apis/artifactcache/caches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+               token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+               std::to_string(body.size()) +
+               "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n";
+    };
+    auto fd = connectTo(server->port());
+    writeAll(fd.get(), head(kToken.reveal()));
+    EXPECT_EQ(readHeadWithin10s(fd.get()), "HTTP/1.1 100 Continue\r\n\r\n");
+    writeAll(fd.get(), body);
+    const std::string answer = readHeadWithin10s(fd.get());
+    EXPECT_EQ(statusOf(answer), 200) << answer;
+
+    auto denied = connectTo(server->port());
+    writeAll(denied.get(), head("wrong"));
+    const std::string refused = readHeadWithin10s(denied.get());
+    EXPECT_EQ(statusOf(refused), 401) << refused;
+    EXPECT_EQ(refused.find("100 Continue"), std::string::npos) << refused;
 }
 
 }  // namespace

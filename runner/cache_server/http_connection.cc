@@ -30,6 +30,8 @@ std::string reason(int status) {
             return "Bad Request";
         case 401:
             return "Unauthorized";
+        case 403:
+            return "Forbidden";
         case 404:
             return "Not Found";
         case 405:
@@ -38,12 +40,18 @@ std::string reason(int status) {
             return "Conflict";
         case 413:
             return "Payload Too Large";
+        case 412:
+            return "Precondition Failed";
         case 416:
             return "Range Not Satisfiable";
         case 431:
             return "Request Header Fields Too Large";
-        default:
+        case 500:
             return "Internal Server Error";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "OK";
     }
 }
 
@@ -93,6 +101,13 @@ asio::awaitable<bool> RequestBody::next(std::string& out) {
             continue;
         }
         std::error_code ec;
+        if (expects_continue) {
+            expects_continue = false;
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            co_await asio::async_write(sock, asio::buffer(kContinue),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return false;
+        }
         auto n = co_await sock.async_read_some(asio::buffer(tmp),
                                                asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return false;
@@ -133,6 +148,9 @@ asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
                 r = errorResponse(400, "malformed request: " + framing.error());
             } else {
                 RequestBody body{sock, buf, tmp, BodyDecoder(*framing)};
+                body.expects_continue =
+                    buf.empty() && head->version == "HTTP/1.1" &&
+                    http::headerHasToken(head->headers, "Expect", "100-continue");
                 r = co_await handler(*head, body);
                 keep = r.keep && body.decoder.done() &&
                        !http::headerHasToken(head->headers, "Connection", "close") &&

@@ -37,6 +37,9 @@ struct RequestBody {
     std::string& buf;  // bytes read past the head
     std::vector<char>& tmp;
     BodyDecoder decoder;
+    // "Expect: 100-continue": the client waits for "100 Continue" before sending the body, which
+    // next() sends on its first read (a handler that answers without reading sends none).
+    bool expects_continue = false;
 
     // Appends the next decoded bytes to `out`; false at the end of the body or on error.
     asio::awaitable<bool> next(std::string& out);
