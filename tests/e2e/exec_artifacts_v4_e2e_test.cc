@@ -141,6 +141,80 @@ TEST(ExecArtifactsV4E2E, JailedJobsUploadAndDownloadThroughTheProxy) {
     expectCurlRun(r, artifacts);
 }
 
+// The real @actions/artifact 2.x client in the jail: its http client tunnels http:// URLs through
+// CONNECT (plain HTTP inside), and undici needs WebAssembly, so the job runs under the jit-runtime
+// profile (the default profile's node is --jitless). The action and its node_modules are copied
+// into the job's repository, as a vendored JavaScript action would be.
+TEST(ExecArtifactsV4E2E, TheRealV4ClientWorksInTheJailThroughTheProxy) {
+    std::string why;
+    const char* modulesEnv = std::getenv("NIXJAIL_NPM_ARTIFACT_MODULES");
+    const fs::path modules =
+        modulesEnv ? fs::path(modulesEnv) : kSource / "build/npm-artifact/node_modules";
+    if (::geteuid() != 0)
+        why = "needs root for the namespace jail (euid is not 0)";
+    else if (::access("/usr/bin/nix-build", X_OK) != 0)
+        why = "needs nix-build (nix-bin)";
+    else if (!fs::is_directory(modules / "@actions" / "artifact"))
+        why =
+            "needs @actions/artifact 2.x in " + modules.string() +
+            " (npm install --prefix build/npm-artifact @actions/artifact@2.3.2, as .ci/test does)";
+    if (!why.empty()) {
+        if (strict()) FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    const fs::path action = dir.path() / "artifact-v4";
+    fs::create_directories(action);
+    for (const char* f : {"action.yml", "main.js"})
+        fs::copy_file(kSource / "tests/e2e/actions/artifact-v4" / f, action / f);
+    fs::copy(modules, action / "node_modules", fs::copy_options::recursive);
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  upload:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./artifact-v4
+        with:
+          mode: upload
+  download:
+    needs: upload
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./artifact-v4
+        with:
+          mode: download
+)Y");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    const fs::path artifacts = dir.path() / "artifacts";
+    // @actions/artifact 2.x refuses servers other than github.com and GHES-like names before any
+    // request; the fixture's jobs say github.com.
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--profile",
+                        "jit-runtime", "--nixpkgs", (kSource / "examples/nix").string(),
+                        "--cache-dir", cache.path().string(), "--artifact-server-path",
+                        artifacts.string(), "--env", "GITHUB_SERVER_URL=https://github.com"},
+                       dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "CONNECT artifacts.nixjail.internal") ||
+                has(r.out, "POST artifacts.nixjail.internal:"))
+        << r.out;
+    EXPECT_TRUE(has(r.out, "successfully finalized")) << r.out;
+    for (const char* file : {"big.bin", "notes.txt", "sub/dir/deep.txt"}) {
+        const std::string marker = std::string("| file ") + file + " ";
+        const auto first = r.out.find(marker);
+        ASSERT_NE(first, std::string::npos) << file << r.out;
+        const std::string uploaded = r.out.substr(first + marker.size(), 16);
+        EXPECT_NE(r.out.find(marker + uploaded, r.out.find("downloaded id=")), std::string::npos)
+            << file << r.out;
+    }
+    EXPECT_TRUE(nixjail::base::readFile(artifacts / "v4" / "1" / "v4-dist.zip").starts_with("PK"));
+}
+
 #endif
 
 }  // namespace
