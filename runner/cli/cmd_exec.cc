@@ -138,6 +138,20 @@ void listWorkflows(const std::vector<workflow::Workflow>& wfs) {
     }
 }
 
+// The highest run id with artifacts under `dir` (v3: DIR/<run id>, v4: DIR/v4/<run id>); 0 if none.
+unsigned long highestRunId(const fs::path& dir) {
+    unsigned long highest = 0;
+    for (const fs::path& d : {dir, dir / "v4"}) {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(d, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.empty() || name.size() > 9 || name.find_first_not_of("0123456789") != std::string::npos) continue;
+            highest = std::max(highest, std::stoul(name));
+        }
+    }
+    return highest;
+}
+
 void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids, const engine::RunOptions& opts) {
     fmt::print("workflow {} ({})\n", wf.name.empty() ? wf.file.filename().string() : wf.name, wf.file.string());
     for (const auto& id : ids) {
@@ -246,6 +260,10 @@ int runExec(const ExecFlags& f) {
     }
     auto executor = executor::makeExecutor(f.executor);
     opts.executor = executor.get();
+    // Each run keeps its artifacts apart: the run id follows the highest one in the directory.
+    if (!f.artifact_server_path.empty() && !f.dry_run) {
+        opts.run_id = opts.run_number = std::to_string(highestRunId(f.artifact_server_path) + 1);
+    }
     const fs::path cacheDir = f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir);
     const auto storage = cache::parseStorageChoice(f.storage, "--storage");
     // The actions/cache server behind ACTIONS_CACHE_URL. Always started (unless --no-cache-server):

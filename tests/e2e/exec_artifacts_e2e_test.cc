@@ -51,6 +51,12 @@ TEST(ExecArtifactsE2E, OneJobUploadsAndALaterJobDownloads) {
     EXPECT_TRUE(nixjail::base::readFile(run / "small.txt").starts_with("\x1f\x8b"));
     // The runtime token never shows in the log.
     EXPECT_FALSE(has(r.out, "Bearer "));
+    // The next run into the same directory is run 2: its artifacts land beside run 1's.
+    auto again = runHostExec({"exec", "-W", "tests/e2e/workflows/artifacts.yml", "-j", "upload",
+                              "--no-cache-server", "--artifact-server-path", dir.string()});
+    ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+    EXPECT_TRUE(fs::is_regular_file(dir / "2" / "dist" / "sub" / "big.txt"));
+    EXPECT_TRUE(fs::is_regular_file(run / "sub" / "big.txt")) << "run 1's artifact is kept";
 }
 
 TEST(ExecArtifactsE2E, WithoutTheFlagNoServerAndNoRuntimeUrl) {
