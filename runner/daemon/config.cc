@@ -9,6 +9,7 @@
 
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "proxy/upstream_guard.h"
 
 namespace nixjail::runner::daemon {
 
@@ -191,9 +192,27 @@ void readExecutor(Reader& r, const YAML::Node& n, DaemonConfig::Executor& out) {
 
 void readProxy(Reader& r, const YAML::Node& n, DaemonConfig::Proxy& out) {
     r.mapping(
-        n, "proxy", {"mode", "policy", "extra_ca_file", "credentials"},
+        n, "proxy", {"mode", "policy", "extra_ca_file", "credentials", "host_overrides"},
         [&](const std::string& k, const YAML::Node& v) {
             if (k == "mode") r.oneOf(v, "proxy.mode", out.mode, {"enforce", "audit"});
+            if (k == "host_overrides") {
+                if (v.IsNull()) return;
+                if (!v.IsMap()) {
+                    r.error(v, "'proxy.host_overrides' must map host names to IP or IP:PORT");
+                    return;
+                }
+                for (const auto& item : v) {
+                    const std::string host = item.first.as<std::string>();
+                    const std::string value = r.scalar(item.second, "proxy.host_overrides." + host);
+                    try {
+                        proxy::parseHostOverride(value);
+                        out.host_overrides[host] = value;
+                    } catch (const base::Error& e) {
+                        r.error(item.second, "'proxy.host_overrides." + host + "': " + e.what());
+                    }
+                }
+                return;
+            }
             if (k == "policy") out.policy = r.scalar(v, "proxy.policy");
             if (k == "extra_ca_file") out.extra_ca_file = r.scalar(v, "proxy.extra_ca_file");
             if (k != "credentials") return;

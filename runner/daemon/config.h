@@ -74,6 +74,10 @@ struct DaemonConfig {
         std::filesystem::path policy;
         std::filesystem::path extra_ca_file;
         std::vector<CredentialConfig> credentials;
+        // Host name -> "IP" or "IP:PORT": the proxies connect there for that name (TLS still
+        // checks the name). The way to reach a forge whose name resolves to the runner's own
+        // host, which the proxies otherwise refuse; an IP:PORT pin opens only that port.
+        std::map<std::string, std::string> host_overrides;
     } proxy;
     std::filesystem::path database = "jobs.sqlite";
     struct Metrics {

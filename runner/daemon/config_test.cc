@@ -108,6 +108,24 @@ TEST(DaemonConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
     EXPECT_NE(text.find("needs a 'header' containing {token}"), std::string::npos) << text;
 }
 
+TEST(DaemonConfig, HostOverridesAndTheDiskQuota) {
+    auto cfg = parseConfig(
+        "proxy:\n  host_overrides: {git.example.com: \"127.0.0.1:3000\", mirror.test: \"::1\"}\n"
+        "executor: {limits: {disk: 20G}}\n",
+        "runner.yaml");
+    ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
+    EXPECT_EQ(cfg->proxy.host_overrides.at("git.example.com"), "127.0.0.1:3000");
+    EXPECT_EQ(cfg->proxy.host_overrides.at("mirror.test"), "::1");
+    EXPECT_EQ(cfg->executor.disk, 20ull << 30);
+    const auto text = problems("proxy:\n  host_overrides: {git.example.com: localhost:3000}\n");
+    EXPECT_NE(text.find("runner.yaml:2:37"), std::string::npos) << text;
+    EXPECT_NE(text.find("is not an IP address (or IP:PORT)"), std::string::npos) << text;
+    EXPECT_NE(problems("proxy: {host_overrides: [a]}\n").find("must map host names"),
+              std::string::npos);
+    EXPECT_NE(problems("executor: {limits: {disk: huge}}\n").find("executor.limits.disk"),
+              std::string::npos);
+}
+
 TEST(DaemonConfig, InvalidYamlIsADiagnostic) {
     EXPECT_NE(problems("runner: [\n").find("runner.yaml:"), std::string::npos);
 }

@@ -255,6 +255,7 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     };
     res.work_dir = m.job_dirs->path();
     // Policies and credentials are read once, at start: a mistake stops the daemon here.
+    res.network.host_overrides = cfg.proxy.host_overrides;
     if (!cfg.proxy.policy.empty())
         res.network.admin_policy = proxy::loadPolicyFile(cfg.proxy.policy, "admin");
     for (size_t i = 0; i < cfg.proxy.credentials.size(); ++i) {

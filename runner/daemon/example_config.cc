@@ -52,6 +52,8 @@ proxy:
   mode: enforce             # enforce | audit (allow all, record; then `nixjail-runner policy suggest JOB`)
   policy: /etc/nixjail-runner/policy.yaml   # the administrator's base policy
   extra_ca_file: ""         # more CAs the proxy trusts upstream
+  host_overrides: {}        # name: "IP" or "IP:PORT" the proxy connects to for that name, e.g. a forge on
+                            # this host: {git.example.com: "127.0.0.1:3000"} (only pins reach this host)
   credentials:              # injected by the proxy; jobs only ever see the dummy value
     - name: npm
       env: NPM_TOKEN        # the token comes from this environment variable of the daemon

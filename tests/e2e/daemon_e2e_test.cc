@@ -498,9 +498,11 @@ jobs:
     auto task = forge_.waitJob(job, true, true, 120);
     const std::string log = logText(task);
     EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
-    const std::string login = "{\"login\": \"task-" + std::to_string(task["id"].get<int64_t>()) + "\"}";
+    const std::string login =
+        "{\"login\": \"task-" + std::to_string(task["id"].get<int64_t>()) + "\"}";
     size_t logins = 0;
-    for (size_t at = log.find(login); at != std::string::npos; at = log.find(login, at + 1)) ++logins;
+    for (size_t at = log.find(login); at != std::string::npos; at = log.find(login, at + 1))
+        ++logins;
     EXPECT_EQ(logins, 2u) << log;
     // The real token would show masked ("seen=***"); the dummy has its shape and is not masked.
     const auto seen = log.find("seen=");
@@ -521,28 +523,83 @@ jobs:
     EXPECT_EQ(stopDaemon(), 0) << daemonLog();
 }
 
+// A forge whose name resolves to the runner's own host (here: a name with no DNS at all) is
+// reached through proxy.host_overrides, which pins the name to the forge's IP:PORT; the job's
+// dummy token works there, and a name that is not pinned stays unreachable.
+TEST_F(DaemonE2E, HostOverridesPinAForgeNameToTheRunnersHost) {
+    std::string why;
+    if (::geteuid() != 0)
+        why = "needs root for the namespace jail (euid is not 0)";
+    else if (::access("/usr/bin/nix-build", X_OK) != 0)
+        why = "needs nix-build (nix-bin)";
+    if (!why.empty()) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    const std::string port = forge_.url().substr(forge_.url().rfind(':') + 1);
+    writeConfig("", "\"\"",
+                "executor: {backend: namespace}\nnix: {nixpkgs: " +
+                    (nixjail::e2e::kSource / "examples/nix").string() +
+                    "}\nlabels:\n  nix: {packages: [bash, coreutils, curl]}\n"
+                    "proxy:\n  host_overrides: {forge.test: \"127.0.0.1:" +
+                    port + "\"}\n");
+    auto env = baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    startDaemon(env);
+    const Json ctx = {{"repository", "acme/app"},
+                      {"workflow", "ci.yml"},
+                      {"server_url", "http://forge.test:" + port}};
+    const int64_t job = enqueue(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    steps:
+      - run: |
+          curl -sS --fail -H "Authorization: token ${{ github.token }}" "${{ github.server_url }}/api/v1/user"; echo
+          curl -sS --fail --max-time 5 "http://unpinned.test:$FORGE_PORT/api/v1/user" || echo unpinned-refused
+    env:
+      FORGE_PORT: ")Y" + port + "\"\n",
+                                {{"context", ctx}});
+    auto task = forge_.waitJob(job, true, true, 120);
+    const std::string log = logText(task);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
+    EXPECT_TRUE(has(log, "{\"login\": \"task-" + std::to_string(task["id"].get<int64_t>()) + "\"}"))
+        << log;
+    EXPECT_TRUE(has(log, "unpinned-refused")) << log;
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+}
+
 // The daemon runs an actions/cache server: a job of a repository saves an entry, the next job of
 // that repository restores it, a job of another repository cannot; jobs get the forge's runtime
 // variables.
 TEST_F(DaemonE2E, ActionsCacheIsSharedByTheJobsOfOneRepositoryOnly) {
     startDaemon();
-    const std::string client = (nixjail::e2e::kSource / "runner/cache_server/testdata/cache_client.py").string();
-    const Json ctx = {{"repository", "acme/app"}, {"workflow", "ci.yml"}, {"ref", "refs/heads/main"}};
+    const std::string client =
+        (nixjail::e2e::kSource / "runner/cache_server/testdata/cache_client.py").string();
+    const Json ctx = {
+        {"repository", "acme/app"}, {"workflow", "ci.yml"}, {"ref", "refs/heads/main"}};
     const int64_t save = enqueue(
         "on: push\njobs:\n  save:\n    runs-on: nix\n    steps:\n      - run: |\n"
-        "          echo \"runtime url $ACTIONS_RUNTIME_URL results $ACTIONS_RESULTS_URL gitea $GITEA_ACTIONS\"\n"
+        "          echo \"runtime url $ACTIONS_RUNTIME_URL results $ACTIONS_RESULTS_URL gitea "
+        "$GITEA_ACTIONS\"\n"
         "          echo payload-of-the-first-job > p.txt\n"
-        "          python3 " + client + " save --key deps-1 --version v1 --file p.txt\n",
+        "          python3 " +
+            client + " save --key deps-1 --version v1 --file p.txt\n",
         {{"context", ctx}});
     auto saved = forge_.waitJob(save, true, true, 60);
     ASSERT_EQ(saved["result"], "RESULT_SUCCESS") << logText(saved) << daemonLog();
-    EXPECT_TRUE(has(logText(saved), "runtime url " + forge_.url() + "/api/actions_pipeline/ results " +
-                                        forge_.url() + " gitea true"))
+    EXPECT_TRUE(has(logText(saved), "runtime url " + forge_.url() +
+                                        "/api/actions_pipeline/ results " + forge_.url() +
+                                        " gitea true"))
         << logText(saved);
     const std::string restore =
         "on: push\njobs:\n  restore:\n    runs-on: nix\n    steps:\n      - run: |\n"
-        "          rc=0; python3 " + client + " restore --keys deps- --version v1 --out got.txt || rc=$?\n"
-        "          if [ $rc = 0 ]; then echo \"restored $(cat got.txt)\"; else echo \"restore exit $rc\"; fi\n";
+        "          rc=0; python3 " +
+        client +
+        " restore --keys deps- --version v1 --out got.txt || rc=$?\n"
+        "          if [ $rc = 0 ]; then echo \"restored $(cat got.txt)\"; else echo \"restore exit "
+        "$rc\"; fi\n";
     auto same = forge_.waitJob(enqueue(restore, {{"context", ctx}}), true, true, 60);
     EXPECT_TRUE(has(logText(same), "restored payload-of-the-first-job")) << logText(same);
     Json other_ctx = ctx;
