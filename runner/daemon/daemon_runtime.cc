@@ -255,7 +255,8 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     };
     res.work_dir = m.job_dirs->path();
     // Policies and credentials are read once, at start: a mistake stops the daemon here.
-    res.network.host_overrides = cfg.proxy.host_overrides;
+    // Beside the runner's own pins (its cache server), which stay as they are.
+    res.network.host_overrides.insert(cfg.proxy.host_overrides.begin(), cfg.proxy.host_overrides.end());
     if (!cfg.proxy.policy.empty())
         res.network.admin_policy = proxy::loadPolicyFile(cfg.proxy.policy, "admin");
     for (size_t i = 0; i < cfg.proxy.credentials.size(); ++i) {
