@@ -37,7 +37,6 @@ std::unique_ptr<CheckoutLease> checkOutFlake(const CheckoutProvider& checkouts,
     CheckoutSpec spec;
     spec.url = repo.url;
     spec.rev = repo.commit;
-    spec.sparse_paths = {"flake.nix", "flake.lock"};
     spec.token = repo.token;
     std::unique_ptr<CheckoutLease> lease;
     try {

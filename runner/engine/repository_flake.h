@@ -1,7 +1,8 @@
 // The flake of a task's repository at the task's commit. The daemon has no working tree, so a job
-// that declares no packages gets its devShell from flake.nix (and flake.lock) fetched through the
-// checkout cache: a sparse checkout of just those two files, with the task's token used here,
-// outside the jail.
+// that declares no packages gets its devShell from the repository's flake, checked out whole
+// through the checkout cache (a flake is the whole tree: flake.nix may import ./nix/shell.nix),
+// with the task's token used here, outside the jail; once per commit, as the resolved devShell
+// is remembered.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -25,7 +26,7 @@ struct RepositoryAtCommit {
 // repository or sha is missing.
 std::optional<RepositoryAtCommit> repositoryOfTask(const nlohmann::json& github);
 
-// Checks out flake.nix and flake.lock of `repo` to `dst` (which must not exist) through
+// Checks out the tree of `repo` to `dst` (which must not exist) through
 // `checkouts`. nullptr, with nothing left at `dst`, when the commit has no flake.nix. Throws
 // base::Error naming the repository and commit when the checkout fails.
 std::unique_ptr<CheckoutLease> checkOutFlake(const CheckoutProvider& checkouts,

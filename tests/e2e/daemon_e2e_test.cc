@@ -523,6 +523,78 @@ jobs:
     EXPECT_EQ(stopDaemon(), 0) << daemonLog();
 }
 
+// A job that declares no packages, for a repository with a flake, runs in a root holding its
+// devShell at the task's commit; the flake reads another file of the repository (./nix), so the
+// whole tree comes through the checkout cache.
+TEST_F(DaemonE2E, AJobWithoutPackagesGetsTheDevShellOfTheTasksCommit) {
+    std::string why;
+    if (::geteuid() != 0)
+        why = "needs root for the namespace jail (euid is not 0)";
+    else if (::access("/usr/bin/nix-build", X_OK) != 0)
+        why = "needs nix-build (nix-bin)";
+    if (!why.empty()) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << why;
+        GTEST_SKIP() << why;
+    }
+    const auto origin = dir_.path() / "git" / "acme" / "app";
+    fs::create_directories(origin / "nix");
+    fs::copy_file(nixjail::e2e::kSource / "tests/fixtures/nix/default.nix",
+                  origin / "nix/default.nix");
+    nixjail::base::writeFile(origin / "flake.nix", R"N({
+  outputs = { self }:
+    let pkgs = import ./nix { system = "x86_64-linux"; };
+    in {
+      devShells.x86_64-linux.default = derivation {
+        name = "shell";
+        system = "x86_64-linux";
+        builder = "/bin/sh";
+        nativeBuildInputs = [ pkgs.bash ];
+        buildInputs = [ pkgs.coreutils ];
+      };
+    };
+}
+)N");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = origin});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "flake"});
+    std::string sha = nixjail::base::readFile(origin / ".git/refs/heads/main");
+    sha.erase(sha.find_last_not_of("\n") + 1);
+    ASSERT_EQ(sha.size(), 40u) << sha;
+    writeConfig("", "\"\"", "executor: {backend: namespace}\n");
+    auto env = baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    startDaemon(env);
+    const Json ctx = {{"repository", "acme/app"},
+                      {"workflow", "ci.yml"},
+                      {"sha", sha},
+                      {"server_url", "file://" + (dir_.path() / "git").string()}};
+    const std::string yaml =
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n"
+        "      - run: echo \"store:\" /nix/store/*\n";
+    auto first = forge_.waitJob(enqueue(yaml, {{"context", ctx}}), true, true, 180);
+    const std::string log = logText(first);
+    ASSERT_EQ(first["result"], "RESULT_SUCCESS") << log << daemonLog();
+    EXPECT_TRUE(has(log, "Job root: built from the devShell of flake.nix in file://")) << log;
+    EXPECT_TRUE(has(log, " at " + sha.substr(0, 12) + " (2 packages)")) << log;
+    const auto store = log.substr(log.find("store:"));
+    for (const char* want : {"-nixjail-test-bash ", "-nixjail-test-coreutils "})
+        EXPECT_TRUE(has(store, want)) << want << "\n" << log;
+    EXPECT_FALSE(has(store, "curl")) << log;  // in the package set, not in the shell
+    // The next job of that commit finds the devShell resolved and its root cached.
+    auto second = forge_.waitJob(enqueue(yaml, {{"context", ctx}}), true, true, 120);
+    EXPECT_EQ(second["result"], "RESULT_SUCCESS") << logText(second) << daemonLog();
+    EXPECT_TRUE(has(logText(second), "Job root: cached from the devShell of flake.nix in"))
+        << logText(second);
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+}
+
 // A forge whose name resolves to the runner's own host (here: a name with no DNS at all) is
 // reached through proxy.host_overrides, which pins the name to the forge's IP:PORT; the job's
 // dummy token works there, and a name that is not pinned stays unreachable.
