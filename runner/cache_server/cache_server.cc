@@ -79,9 +79,31 @@ struct CacheServer::Impl {
             [this](std::uint64_t n) { store.countDownload(n); });
     }
 
+    // What one token's job did with the cache; updated from the io thread, read by the runner.
+    class GrantUsage {
+      public:
+        void record(std::uint64_t hits, std::uint64_t misses, std::uint64_t saved,
+                    std::uint64_t restored) {
+            std::lock_guard lock(mu_);
+            u_.hits += hits;
+            u_.misses += misses;
+            u_.bytes_saved += saved;
+            u_.bytes_restored += restored;
+        }
+        CacheUsage get() const {
+            std::lock_guard lock(mu_);
+            return u_;
+        }
+
+      private:
+        mutable std::mutex mu_;
+        CacheUsage u_;
+    };
+
     struct Grant {
         std::string write_scope;
         std::vector<std::string> read_scopes;
+        std::shared_ptr<GrantUsage> usage = std::make_shared<GrantUsage>();
         bool canRead(const std::string& scope) const {
             return std::find(read_scopes.begin(), read_scopes.end(), scope) != read_scopes.end();
         }
@@ -118,8 +140,7 @@ struct CacheServer::Impl {
         // co_await is not allowed inside a catch block: the handler only records the answer.
         Response failure;
         try {
-            if (route == "cache" && head.method == "GET")
-                co_return lookup(head, grant->read_scopes);
+            if (route == "cache" && head.method == "GET") co_return lookup(head, *grant);
             if (route == "caches" && head.method == "POST")
                 co_return co_await reserve(body, grant->write_scope);
             if (route.starts_with("caches/")) {
@@ -127,7 +148,7 @@ struct CacheServer::Impl {
                 if (!id) co_return jsonError(400, "bad cache id in " + path);
                 if (head.method == "PATCH")
                     co_return co_await upload(head, body, grant->write_scope, *id);
-                if (head.method == "POST") co_return co_await commit(body, grant->write_scope, *id);
+                if (head.method == "POST") co_return co_await commit(body, *grant, *id);
             }
             co_return jsonError(404, "no such API: " + head.method + " " + path);
         } catch (const CacheRefused& e) {
@@ -142,7 +163,8 @@ struct CacheServer::Impl {
         co_return failure;
     }
 
-    Response lookup(const http::RequestHead& head, const std::vector<std::string>& scopes) {
+    Response lookup(const http::RequestHead& head, const Grant& grant) {
+        const std::vector<std::string>& scopes = grant.read_scopes;
         auto keys = queryParam(head.target, "keys");
         auto version = queryParam(head.target, "version");
         if (!keys || keys->empty() || !version)
@@ -154,6 +176,7 @@ struct CacheServer::Impl {
             rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
         }
         auto hit = store.lookup(scopes, list, *version);
+        grant.usage->record(hit ? 1 : 0, hit ? 0 : 1, 0, hit ? hit->size : 0);
         if (!hit) return noContent();
         // The URL as the client reached us (through a proxy, the address may differ from ours).
         const std::string base = baseUrlOf(head, fallbackUrl());
@@ -207,13 +230,15 @@ struct CacheServer::Impl {
         co_return noContent();
     }
 
-    awaitable<Response> commit(RequestBody& body, const std::string& scope, std::uint64_t id) {
+    awaitable<Response> commit(RequestBody& body, const Grant& grant, std::uint64_t id) {
+        const std::string& scope = grant.write_scope;
         auto text = co_await readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned()) {
             co_return jsonError(400, "commit needs a JSON body {size}");
         }
         store.commit(scope, id, j["size"].get<std::uint64_t>());
+        grant.usage->record(0, 0, j["size"].get<std::uint64_t>(), 0);
         co_return noContent();
     }
 
@@ -293,6 +318,12 @@ std::uint16_t CacheServer::port() const { return impl_->http_server->port(); }
 std::string CacheServer::baseUrl() const { return impl_->fallbackUrl(); }
 
 CacheCounters CacheServer::counters() const { return impl_->store.counters(); }
+
+CacheUsage CacheServer::usage(const base::Secret& token) const {
+    std::lock_guard lock(impl_->tokens_mu);
+    auto it = impl_->tokens.find(token.reveal());
+    return it == impl_->tokens.end() ? CacheUsage{} : it->second.usage->get();
+}
 
 std::string randomToken() {
     unsigned char bytes[32];

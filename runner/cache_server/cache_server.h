@@ -28,6 +28,16 @@ struct CacheServerConfig {
     std::shared_ptr<spdlog::logger> logger;
 };
 
+// What the jobs of one token did with the cache: lookups that found an entry and the size of the
+// entries found (what a restore downloads), lookups that found none, and the size of the entries
+// saved.
+struct CacheUsage {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t bytes_saved = 0;
+    std::uint64_t bytes_restored = 0;
+};
+
 // Owns the listening socket, the store and one io thread; the destructor stops them and drops
 // uploads still in progress. Requests must carry `Authorization: Bearer <token>` with a token
 // given to authorize(); each token sees only its scope's entries. Archive downloads (which
@@ -53,6 +63,9 @@ class CacheServer {
     // "http://127.0.0.1:PORT/": the value for ACTIONS_CACHE_URL.
     std::string baseUrl() const;
     CacheCounters counters() const;
+    // The usage of `token` since it was authorised (all zero for a token not authorised now):
+    // read it before revoke().
+    CacheUsage usage(const base::Secret& token) const;
 
     struct Impl;
 

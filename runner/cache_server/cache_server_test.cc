@@ -160,6 +160,14 @@ TEST_F(CacheServerTest, SaveThenRestoreByExactKeyAndRestoreKeyWithTheV1Client) {
     EXPECT_EQ(c.bytes_uploaded, data.size());
     EXPECT_EQ(c.bytes_downloaded, 2 * data.size());
     EXPECT_EQ(c.entries_committed, 1u);
+    // The same, for the one token (one job) that did all of it.
+    auto u = server->usage(kToken);
+    EXPECT_EQ(u.hits, 2u);
+    EXPECT_EQ(u.misses, 1u);
+    EXPECT_EQ(u.bytes_saved, data.size());
+    EXPECT_EQ(u.bytes_restored, 2 * data.size());
+    server->revoke(kToken);
+    EXPECT_EQ(server->usage(kToken).hits, 0u);
 }
 
 TEST_F(CacheServerTest, ChunkedTransferEncodingUploadsLikeNodeDoes) {

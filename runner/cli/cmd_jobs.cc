@@ -64,6 +64,12 @@ Json jobJson(store::JobStore& db, const store::JobRow& j) {
             {"closure_size_bytes", orNull(j.closure_size_bytes)},
             {"peak_memory_bytes", orNull(j.peak_memory_bytes)},
             {"cpu_seconds", orNull(j.cpu_seconds)},
+            {"actions_cache", j.actions_cache
+                                  ? Json{{"hits", j.actions_cache->hits},
+                                         {"misses", j.actions_cache->misses},
+                                         {"bytes_saved", j.actions_cache->bytes_saved},
+                                         {"bytes_restored", j.actions_cache->bytes_restored}}
+                                  : Json(nullptr)},
             {"exit_reason", j.exit_reason},
             {"steps", steps}};
 }

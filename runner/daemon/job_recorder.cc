@@ -154,6 +154,12 @@ void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
     guarded("network decision", [&](int64_t id) { store_.recordNetworkDecision(id, rec); });
 }
 
+void JobRecorder::actionsCache(const store::ActionsCacheUsage& usage) {
+    std::lock_guard lock(mutex_);
+    actions_cache_ = usage;
+    metrics_.cacheResults("actions", usage.hits, usage.misses);
+}
+
 void JobRecorder::finish(const std::string& status, const std::string& exit_reason) {
     std::lock_guard lock(mutex_);
     const double seconds =
@@ -169,6 +175,7 @@ void JobRecorder::finish(const std::string& status, const std::string& exit_reas
     fin.closure_size_bytes = closure_bytes_;
     fin.peak_memory_bytes = bytesOf(job_usage_.peak_memory_bytes);
     fin.cpu_seconds = secondsOf(job_usage_.cpu);
+    fin.actions_cache = actions_cache_;
     guarded("job's end", [&](int64_t id) { store_.finishJob(id, fin); });
 }
 

@@ -29,6 +29,8 @@ class JobRecorder : public engine::JobObserver {
     void stepFinished(const engine::StepRecord& step) override;
     void phaseFinished(const engine::PhaseRecord& phase) override;
     void networkDecision(const proxy::AuditRecord& record);
+    // What the job did with the runner's actions/cache server (recorded by finish()).
+    void actionsCache(const store::ActionsCacheUsage& usage);
     // status: success | failure | cancelled | skipped.
     void finish(const std::string& status, const std::string& exit_reason);
 
@@ -45,6 +47,7 @@ class JobRecorder : public engine::JobObserver {
     StepNesting nesting_;
     std::map<int64_t, int64_t> step_started_ms_;
     std::optional<int64_t> closure_paths_, closure_bytes_;
+    std::optional<store::ActionsCacheUsage> actions_cache_;
     // What the processes used: of the job's step that runs now (nested steps of a composite
     // action count for their parent), and of the whole job. Unset until a step reports a value.
     struct Usage {

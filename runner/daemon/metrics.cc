@@ -45,7 +45,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 Metrics::Metrics() : job_duration_(kJobBounds) {
     for (const char* s : {"success", "failure", "cancelled", "skipped"}) jobs_total_[s] = 0;
     for (const char* d : {"allow", "deny"}) proxy_decisions_[d] = 0;
-    for (const char* c : {"root", "workspace"}) {
+    for (const char* c : {"root", "workspace", "actions"}) {
         cache_hits_[c] = 0;
         cache_misses_[c] = 0;
     }
@@ -71,6 +71,12 @@ void Metrics::phaseFinished(const std::string& phase, double seconds) {
 void Metrics::cacheResult(const std::string& cache_type, bool hit) {
     std::lock_guard lock(mutex_);
     ++(hit ? cache_hits_ : cache_misses_)[cache_type];
+}
+
+void Metrics::cacheResults(const std::string& cache_type, uint64_t hits, uint64_t misses) {
+    std::lock_guard lock(mutex_);
+    cache_hits_[cache_type] += hits;
+    cache_misses_[cache_type] += misses;
 }
 
 void Metrics::closure(int64_t paths, int64_t bytes) {
@@ -111,11 +117,13 @@ std::string Metrics::render() const {
         h.render(out, "nixjail_phase_duration_seconds", "phase=\"" + phase + "\"");
     }
     header(out, "nixjail_cache_hits_total", "counter",
-           "Root and workspace preparations served from the cache.");
+           "Root and workspace preparations served from the cache; actions/cache lookups that "
+           "found an entry (cache_type=\"actions\").");
     for (const auto& [c, n] : cache_hits_)
         out += fmt::format("nixjail_cache_hits_total{{cache_type=\"{}\"}} {}\n", c, n);
     header(out, "nixjail_cache_misses_total", "counter",
-           "Root and workspace preparations that missed the cache.");
+           "Root and workspace preparations that missed the cache; actions/cache lookups that "
+           "found none.");
     for (const auto& [c, n] : cache_misses_) {
         out += fmt::format("nixjail_cache_misses_total{{cache_type=\"{}\"}} {}\n", c, n);
     }

@@ -32,6 +32,7 @@ class Metrics {
     void jobFinished(const std::string& status, double seconds);
     void phaseFinished(const std::string& phase, double seconds);
     void cacheResult(const std::string& cache_type, bool hit);
+    void cacheResults(const std::string& cache_type, uint64_t hits, uint64_t misses);
     void closure(int64_t paths, int64_t bytes);
     void fetchError();
     // decision: allow | deny | audit (a deny let through in audit-only mode)

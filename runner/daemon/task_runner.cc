@@ -108,6 +108,14 @@ class CacheGrant {
     ~CacheGrant() {
         if (server_) server_->revoke(token_);
     }
+    // What the task's job did with the cache so far; none without a cache server.
+    std::optional<store::ActionsCacheUsage> usage() const {
+        if (!server_) return std::nullopt;
+        const auto u = server_->usage(token_);
+        return store::ActionsCacheUsage{static_cast<int64_t>(u.hits), static_cast<int64_t>(u.misses),
+                                        static_cast<int64_t>(u.bytes_saved),
+                                        static_cast<int64_t>(u.bytes_restored)};
+    }
     CacheGrant(const CacheGrant&) = delete;
     CacheGrant& operator=(const CacheGrant&) = delete;
 
@@ -404,6 +412,7 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
         }
     }
     const std::string status = statusName(result);
+    if (auto usage = cache_grant.usage()) recorder.actionsCache(*usage);
     recorder.finish(status, result == forge::Result::Success ? "" : reason);
     log->info("task {} finished: {}{}", task.id, status, reason.empty() ? "" : " (" + reason + ")");
 

@@ -83,10 +83,21 @@ void JobStore::finishJob(int64_t job_id, const JobFinish& f) {
         " closure_size_bytes = COALESCE(?, closure_size_bytes),"
         " closure_path_count = COALESCE(?, closure_path_count),"
         " peak_memory_bytes = COALESCE(?, peak_memory_bytes),"
-        " cpu_seconds = COALESCE(?, cpu_seconds) WHERE id = ?");
+        " cpu_seconds = COALESCE(?, cpu_seconds),"
+        " actions_cache_hits = COALESCE(?, actions_cache_hits),"
+        " actions_cache_misses = COALESCE(?, actions_cache_misses),"
+        " actions_cache_bytes_saved = COALESCE(?, actions_cache_bytes_saved),"
+        " actions_cache_bytes_restored = COALESCE(?, actions_cache_bytes_restored) WHERE id = ?");
     st.bind(1, f.status).bind(2, f.ended_at_ms).bind(3, f.exit_reason);
     st.bind(4, f.closure_size_bytes).bind(5, f.closure_path_count).bind(6, f.peak_memory_bytes);
-    st.bind(7, f.cpu_seconds).bind(8, job_id);
+    st.bind(7, f.cpu_seconds);
+    auto usage = [&](int64_t ActionsCacheUsage::*field) -> std::optional<int64_t> {
+        if (!f.actions_cache) return std::nullopt;
+        return (*f.actions_cache).*field;
+    };
+    st.bind(8, usage(&ActionsCacheUsage::hits)).bind(9, usage(&ActionsCacheUsage::misses));
+    st.bind(10, usage(&ActionsCacheUsage::bytes_saved));
+    st.bind(11, usage(&ActionsCacheUsage::bytes_restored)).bind(12, job_id);
     st.run();
 }
 
@@ -119,7 +130,8 @@ std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
     std::string sql =
         "SELECT id, forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms,"
         " ended_at_ms, workspace_cache_hit, root_cache_hit, closure_size_bytes, closure_path_count,"
-        " peak_memory_bytes, cpu_seconds, exit_reason";
+        " peak_memory_bytes, cpu_seconds, exit_reason, actions_cache_hits, actions_cache_misses,"
+        " actions_cache_bytes_saved, actions_cache_bytes_restored";
     for (Phase p : kAllPhases) sql += fmt::format(", {}_ms", phaseName(p));
     sql += " FROM jobs";
     if (failed_only) sql += " WHERE status = 'failure'";
@@ -141,7 +153,11 @@ std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
         r.peak_memory_bytes = st.columnOptionalInt(14);
         r.cpu_seconds = optionalDouble(st, 15);
         r.exit_reason = st.columnText(16);
-        int col = 17;
+        if (!st.isNull(17)) {
+            r.actions_cache = ActionsCacheUsage{st.columnInt(17), st.columnInt(18),
+                                                st.columnInt(19), st.columnInt(20)};
+        }
+        int col = 21;
         for (Phase p : kAllPhases) {
             if (!st.isNull(col)) r.phase_ms[std::string(phaseName(p))] = st.columnInt(col);
             ++col;
@@ -219,7 +235,8 @@ std::vector<int64_t> JobStore::failInterruptedJobs(int64_t now_ms, const std::st
     auto select = db_.prepare("SELECT forge_task_id FROM jobs WHERE status = 'running'");
     while (select.step()) tasks.push_back(select.columnInt(0));
     auto update = db_.prepare(
-        "UPDATE jobs SET status = 'failure', ended_at_ms = ?, exit_reason = ? WHERE status = 'running'");
+        "UPDATE jobs SET status = 'failure', ended_at_ms = ?, exit_reason = ? WHERE status = "
+        "'running'");
     update.bind(1, now_ms).bind(2, reason).run();
     tx.commit();
     return tasks;
@@ -233,7 +250,8 @@ void JobStore::recordEvent(int64_t time_ms, const std::string& kind, const std::
 
 std::vector<JobStore::Event> JobStore::runnerEvents(size_t limit) {
     std::lock_guard lock(mutex_);
-    auto st = db_.prepare("SELECT time_ms, kind, detail FROM runner_events ORDER BY id DESC LIMIT ?");
+    auto st =
+        db_.prepare("SELECT time_ms, kind, detail FROM runner_events ORDER BY id DESC LIMIT ?");
     st.bind(1, static_cast<int64_t>(limit));
     std::vector<Event> out;
     while (st.step()) out.push_back({st.columnInt(0), st.columnText(1), st.columnText(2)});

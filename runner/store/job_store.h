@@ -40,6 +40,14 @@ struct JobStart {
     int64_t started_at_ms = 0;
 };
 
+// A job's use of the runner's actions/cache server.
+struct ActionsCacheUsage {
+    int64_t hits = 0;
+    int64_t misses = 0;
+    int64_t bytes_saved = 0;
+    int64_t bytes_restored = 0;
+};
+
 struct JobFinish {
     std::string status;  // "success", "failure", "cancelled", "skipped"
     int64_t ended_at_ms = 0;
@@ -48,6 +56,7 @@ struct JobFinish {
     std::optional<int64_t> closure_path_count;
     std::optional<int64_t> peak_memory_bytes;
     std::optional<double> cpu_seconds;
+    std::optional<ActionsCacheUsage> actions_cache;  // none: the job had no cache server
 };
 
 struct StepRecord {
@@ -87,6 +96,7 @@ struct JobRow {
     std::optional<int64_t> closure_path_count;
     std::optional<int64_t> peak_memory_bytes;
     std::optional<double> cpu_seconds;
+    std::optional<ActionsCacheUsage> actions_cache;
     std::string exit_reason;
 };
 

@@ -679,6 +679,17 @@ TEST_F(DaemonE2E, ActionsCacheIsSharedByTheJobsOfOneRepositoryOnly) {
     auto other = forge_.waitJob(enqueue(restore, {{"context", other_ctx}}), true, true, 60);
     EXPECT_TRUE(has(logText(other), "restore exit 2")) << logText(other);  // a miss
     EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    // Each job's use of the cache is in its record: the saved entry's size, what the restore
+    // found, the other repository's miss.
+    std::map<int64_t, Json> usage;
+    for (const auto& j : jobsJson()) usage[j["forge_task_id"].get<int64_t>()] = j["actions_cache"];
+    const int64_t entry = static_cast<int64_t>(std::string("payload-of-the-first-job\n").size());
+    EXPECT_EQ(usage[saved["id"].get<int64_t>()],
+              (Json{{"hits", 0}, {"misses", 0}, {"bytes_saved", entry}, {"bytes_restored", 0}}));
+    EXPECT_EQ(usage[same["id"].get<int64_t>()],
+              (Json{{"hits", 1}, {"misses", 0}, {"bytes_saved", 0}, {"bytes_restored", entry}}));
+    EXPECT_EQ(usage[other["id"].get<int64_t>()],
+              (Json{{"hits", 0}, {"misses", 1}, {"bytes_saved", 0}, {"bytes_restored", 0}}));
 }
 
 TEST_F(DaemonE2E, CapacityTwoRunsTwoJobsAtOnce) {
