@@ -29,6 +29,7 @@ std::unique_ptr<Executor> makeExecutor(const std::string& backend, const Backend
         SystemdOptions o;
         o.cancel_grace = options.cancel_grace;
         o.logger = options.logger;
+        o.instance = options.instance;
         return makeSystemdExecutor(o);
     }
     if (name == "sandbox-exec") {

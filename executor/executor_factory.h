@@ -16,6 +16,7 @@ namespace nixjail::executor {
 struct BackendOptions {
     std::chrono::milliseconds cancel_grace{5000};  // SIGTERM to SIGKILL on cancel
     std::shared_ptr<spdlog::logger> logger;        // null: spdlog's default logger
+    std::string instance;  // the runner's tag in systemd unit names (see SystemdOptions)
 };
 
 // "auto": sandbox-exec on macOS, systemd where systemd is PID 1, the namespace jail elsewhere.

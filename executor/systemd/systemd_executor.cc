@@ -9,8 +9,11 @@
 #include <fstream>
 
 #include "executor/systemd/systemd_jail.h"
+#include "executor/systemd/systemd_run_argv.h"
 #include "executor/systemd/unit_properties.h"
+#include "runner/base/child_process.h"
 #include "runner/base/error.h"
+#include "runner/base/unique_fd.h"
 
 namespace nixjail::executor {
 
@@ -107,6 +110,35 @@ std::unique_ptr<Executor> makeSystemdExecutor(const SystemdOptions& options) {
     SystemdOptions o = options;
     if (!o.logger) o.logger = spdlog::default_logger();
     return std::make_unique<SystemdExecutor>(std::move(o));
+}
+
+void sweepSystemdUnits(const SystemdOptions& options) {
+    if (options.instance.empty()) {
+        throw base::Error(
+            "sweeping systemd step units needs the runner's instance tag: without "
+            "it, other runners' units would match");
+    }
+    const std::string pattern = sysd::unitPattern(options.instance);
+    for (const char* verb : {"stop", "reset-failed"}) {
+        auto err = base::Pipe::create();
+        auto child = base::ChildProcess::spawn(
+            {.argv = {options.systemctl, verb, pattern},
+             .env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                     "SYSTEMD_COLORS=0", "SYSTEMD_PAGER="},
+             .stderr_fd = err.write.get()});
+        err.write.reset();
+        std::string message;
+        char buf[512];
+        for (ssize_t n; (n = ::read(err.read.get(), buf, sizeof buf)) > 0;)
+            message.append(buf, static_cast<size_t>(n));
+        const auto st = child.wait();
+        if (st.exitCode() != 0) {
+            while (!message.empty() && message.back() == '\n') message.pop_back();
+            throw base::Error("systemctl " + std::string(verb) + " '" + pattern + "' exited " +
+                              std::to_string(st.exitCode()) +
+                              (message.empty() ? "" : ": " + message));
+        }
+    }
 }
 
 }  // namespace nixjail::executor

@@ -27,6 +27,9 @@ struct SystemdOptions {
     bool dynamic_user = false;
     uid_t step_uid = 0x70000000 + 1000;
     gid_t step_gid = 0x70000000 + 1000;
+    // Names this runner's units ("nixjail-<instance>--<job>-<step>-<nonce>.service"), so that a
+    // restarted runner stops its own leftovers and never another runner's; empty: no tag.
+    std::string instance;
     // On cancel the unit is stopped (SIGTERM to the whole cgroup); SIGKILL after this long.
     std::chrono::milliseconds cancel_grace{5000};
     // Where per-job result files are written (root-only); empty: /run/nixjail or $TMPDIR.
@@ -44,5 +47,11 @@ bool systemdIsPid1(const std::filesystem::path& proc_root = "/proc",
 
 // Throws base::Error when systemd is not PID 1 here, naming the namespace executor instead.
 std::unique_ptr<Executor> makeSystemdExecutor(const SystemdOptions& options = {});
+
+// For a runner's start-up: stops the step units a crashed predecessor of the same instance left
+// running (`systemctl stop` of "nixjail-<instance>--*.service", which ends their whole cgroups)
+// and forgets failed ones (`systemctl reset-failed`). Throws base::Error when options.instance
+// is empty (other runners' units could match) or systemctl fails, with its message.
+void sweepSystemdUnits(const SystemdOptions& options);
 
 }  // namespace nixjail::executor

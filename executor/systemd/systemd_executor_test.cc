@@ -98,3 +98,50 @@ TEST(SystemdExecutorPrepare, RefusesAMissingRootAndInexpressibleBinds) {
 
 }  // namespace
 }  // namespace nixjail::executor
+
+namespace nixjail::executor {
+namespace {
+
+// A stand-in systemctl that records its arguments, then exits with `code` saying `message`.
+std::filesystem::path fakeSystemctl(const base::TempDir& dir, int code,
+                                    const std::string& message) {
+    const auto script = dir.path() / "systemctl";
+    base::writeFile(script, "#!/bin/sh\necho \"$@\" >> '" + (dir.path() / "calls").string() +
+                                "'\necho '" + message + "' >&2\nexit " + std::to_string(code) +
+                                "\n");
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    return script;
+}
+
+// A restarted runner stops the step units its crashed predecessor left, and only its own: the
+// pattern carries its instance tag. Without a tag it refuses; a failing systemctl is an error
+// with systemctl's message.
+TEST(SweepSystemdUnits, StopsAndForgetsOnlyThisInstancesUnits) {
+    base::TempDir dir("nixjail-sweep-test-");
+    SystemdOptions o;
+    o.systemctl = fakeSystemctl(dir, 0, "").string();
+    o.instance = "ab12cd34";
+    sweepSystemdUnits(o);
+    EXPECT_EQ(base::readFile(dir.path() / "calls"),
+              "stop nixjail-ab12cd34--*.service\nreset-failed nixjail-ab12cd34--*.service\n");
+
+    o.instance.clear();
+    EXPECT_THROW(sweepSystemdUnits(o), base::Error);
+
+    base::TempDir failing("nixjail-sweep-test-");
+    o.systemctl = fakeSystemctl(failing, 4, "Access denied").string();
+    o.instance = "ab12cd34";
+    try {
+        sweepSystemdUnits(o);
+        FAIL() << "a failing systemctl was ignored";
+    } catch (const base::Error& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("systemctl stop 'nixjail-ab12cd34--*.service' exited 4: "
+                                       "Access denied"),
+            std::string::npos)
+            << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace nixjail::executor

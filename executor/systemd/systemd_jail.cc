@@ -86,7 +86,7 @@ StepResult SystemdJail::run(const StepInvocation& step) {
     }
     auto limit = spec_.limits.wall_time;
     if (step.timeout && *step.timeout < limit) limit = *step.timeout;
-    const auto unit = unitName(spec_.job_id, n, nonce());
+    const auto unit = unitName(options_.instance, spec_.job_id, n, nonce());
     const auto resultFile = state_.path() / ("step-" + std::to_string(n) + ".result");
     std::vector<std::string> argv;
     try {

@@ -30,16 +30,40 @@ std::vector<std::string> systemdRunArgv(const SystemdRunInputs& in) {
     return argv;
 }
 
-std::string unitName(const std::string& job_id, int step, const std::string& nonce) {
+namespace {
+
+std::string safeName(const std::string& text, size_t max) {
     std::string safe;
-    for (char c : job_id) {
+    for (char c : text) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '-';
         safe.push_back(ok ? c : '_');
-        if (safe.size() == 64) break;
+        if (safe.size() == max) break;
     }
+    return safe;
+}
+
+// An instance tag never contains "--", so "<instance>--" cannot be a prefix of another tag.
+std::string safeInstance(const std::string& instance) {
+    std::string tag = safeName(instance, 32);
+    for (auto& c : tag)
+        if (c == '-') c = '_';
+    return tag;
+}
+
+}  // namespace
+
+std::string unitName(const std::string& instance, const std::string& job_id, int step,
+                     const std::string& nonce) {
+    std::string safe = safeName(job_id, 64);
     if (safe.empty()) safe = "job";
-    return "nixjail-" + safe + "-" + std::to_string(step) + "-" + nonce + ".service";
+    const std::string prefix =
+        instance.empty() ? "nixjail-" : "nixjail-" + safeInstance(instance) + "--";
+    return prefix + safe + "-" + std::to_string(step) + "-" + nonce + ".service";
+}
+
+std::string unitPattern(const std::string& instance) {
+    return "nixjail-" + safeInstance(instance) + "--*.service";
 }
 
 }  // namespace nixjail::executor::sysd

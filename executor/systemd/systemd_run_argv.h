@@ -22,6 +22,11 @@ struct SystemdRunInputs {
 std::vector<std::string> systemdRunArgv(const SystemdRunInputs& in);
 
 // "nixjail-<job>-<step>-<nonce>.service", with the job id reduced to [A-Za-z0-9_-] (max 64).
-std::string unitName(const std::string& job_id, int step, const std::string& nonce);
+// "nixjail-<instance>--<job>-<step>-<nonce>.service" ("nixjail-<job>-..." without an instance),
+// every part reduced to characters a unit name allows.
+std::string unitName(const std::string& instance, const std::string& job_id, int step,
+                     const std::string& nonce);
+// The glob matching every unit of `instance`: "nixjail-<instance>--*.service".
+std::string unitPattern(const std::string& instance);
 
 }  // namespace nixjail::executor::sysd

@@ -49,11 +49,21 @@ TEST(SystemdRunArgv, EnvironmentEntryWithoutEqualsIsRefused) {
 }
 
 TEST(UnitName, JobIdIsReducedToSafeCharacters) {
-    EXPECT_EQ(unitName("owner/repo#12 build", 3, "00ff00ff"),
+    EXPECT_EQ(unitName("", "owner/repo#12 build", 3, "00ff00ff"),
               "nixjail-owner_repo_12_build-3-00ff00ff.service");
-    EXPECT_EQ(unitName("", 1, "n"), "nixjail-job-1-n.service");
-    EXPECT_EQ(unitName(std::string(200, 'x'), 1, "n"),
+    EXPECT_EQ(unitName("", "", 1, "n"), "nixjail-job-1-n.service");
+    EXPECT_EQ(unitName("", std::string(200, 'x'), 1, "n"),
               "nixjail-" + std::string(64, 'x') + "-1-n.service");
+}
+
+// A runner's units carry its instance tag, which the start-up sweep's pattern matches; another
+// instance's units (even one whose tag starts the same) do not match it.
+TEST(UnitName, InstanceTagNamesTheRunnersUnitsAndItsSweepPattern) {
+    EXPECT_EQ(unitName("ab12-cd", "build", 2, "n"), "nixjail-ab12_cd--build-2-n.service");
+    EXPECT_EQ(unitPattern("ab12-cd"), "nixjail-ab12_cd--*.service");
+    EXPECT_EQ(unitPattern("ab12"), "nixjail-ab12--*.service");
+    EXPECT_EQ(unitName("ab12", "x", 1, "n").rfind("nixjail-ab12--", 0), 0u);
+    EXPECT_NE(unitName("ab12-cd", "x", 1, "n").rfind("nixjail-ab12--", 0), 0u);
 }
 
 }  // namespace

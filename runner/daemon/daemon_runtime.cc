@@ -5,8 +5,11 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 #include "executor/executor_factory.h"
 #include "executor/namespace/namespace_executor.h"
+#include "executor/systemd/systemd_executor.h"
 #include "proxy/policy.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
@@ -15,10 +18,10 @@
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
 #include "runner/engine/nix_root_provider.h"
-#include "workspace-cache/cache_set.h"
-#include "workspace-cache/job_volume.h"
 #include "runner/forge/forgejo_client.h"
 #include "runner/network/credential_file.h"
+#include "workspace-cache/cache_set.h"
+#include "workspace-cache/job_volume.h"
 
 namespace nixjail::runner::daemon {
 
@@ -61,12 +64,30 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
     }
 };
 
+// The runner's tag in its systemd units' names: the first 12 hex digits of its uuid.
+std::string systemdInstance(const std::string& uuid) {
+    std::string tag;
+    for (char c : uuid)
+        if (std::isxdigit(static_cast<unsigned char>(c)) && tag.size() < 12) tag += c;
+    return tag.empty() ? "runner" : tag;
+}
+
 // Leftovers of a runner that died: jails' cgroups and staging directories, and jobs the database
 // still shows running (failed now, and told to the forge so it need not wait for its zombie timer).
-void sweepAtStartup(const std::string& executor_name, int job_dirs, store::JobStore& store,
-                    forge::ForgeClient& client, spdlog::logger& log) {
+void sweepAtStartup(const std::string& executor_name, const std::string& instance, int job_dirs,
+                    store::JobStore& store, forge::ForgeClient& client, spdlog::logger& log) {
     std::string detail;
-    if (executor_name == "namespace") {
+    if (executor_name == "systemd") {
+        executor::SystemdOptions o;
+        o.instance = instance;
+        try {
+            executor::sweepSystemdUnits(o);
+            detail = "systemd units of instance " + instance + " stopped";
+        } catch (const std::exception& e) {
+            detail = std::string("sweep failed: ") + e.what();
+            log.warn("start-up sweep of systemd step units failed, ignoring: {}", e.what());
+        }
+    } else if (executor_name == "namespace") {
         try {
             const auto swept = executor::sweepLeftovers();
             detail = fmt::format("cgroups={} staging_dirs={}", swept.cgroups, swept.staging_dirs);
@@ -149,12 +170,16 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     m.store = std::make_unique<store::JobStore>(cfg.database);
     // A forge cancel must end a job within 2 s: SIGTERM, then SIGKILL after 1 s.
     m.executor = executor::makeExecutor(cfg.executor.backend,
-                                        {.cancel_grace = std::chrono::milliseconds(1000), .logger = m.log});
+                                        {.cancel_grace = std::chrono::milliseconds(1000),
+                                         .logger = m.log,
+                                         .instance = systemdInstance(m.runner.uuid)});
     // A disk quota that cannot be applied stops the start, not every job.
     if (cfg.executor.disk > 0) {
         if (auto why = cache::JobVolume::unavailableReason(); !why.empty()) {
-            throw base::Error(cfg.source + ": executor.limits.disk is set, but a job volume cannot be made here: " +
-                              why + "; or remove executor.limits.disk");
+            throw base::Error(
+                cfg.source +
+                ": executor.limits.disk is set, but a job volume cannot be made here: " + why +
+                "; or remove executor.limits.disk");
         }
     }
     const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
@@ -162,16 +187,19 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     // reflinks of the cached ones. A jail's setup runs as the jail's host ids, which must
     // traverse (not list) the cache directory to reach them.
     fs::create_directories(cache_dir);
-    fs::permissions(cache_dir, fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add);
+    fs::permissions(cache_dir, fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add);
     m.job_dirs = std::make_unique<JobDirs>(cache_dir / "jobs", m.runner.uuid, *m.log);
     if (m.executor->stepOwner()) {
         if (const auto p = base::firstNotSearchableByOthers(cache_dir); !p.empty()) {
-            throw base::Error("the jails cannot reach their job directories in '" + cache_dir.string() + "': '" +
-                              p.string() + "' is not searchable by others; chmod o+x '" + p.string() +
+            throw base::Error("the jails cannot reach their job directories in '" +
+                              cache_dir.string() + "': '" + p.string() +
+                              "' is not searchable by others; chmod o+x '" + p.string() +
                               "', or set cache.dir elsewhere");
         }
     }
-    sweepAtStartup(m.executor->name(), m.job_dirs->swept(), *m.store, *m.report_client, *m.log);
+    sweepAtStartup(m.executor->name(), systemdInstance(m.runner.uuid), m.job_dirs->swept(),
+                   *m.store, *m.report_client, *m.log);
 
     // Every cache opens its storage now, so a cache.storage that cannot work stops the start.
     const auto storage =
@@ -239,24 +267,27 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
         }
     }
     // After every job: least recently used cache entries nobody uses go until each cache fits.
-    const cache::CacheBudgets budgets{cfg.cache.roots_budget, cfg.cache.workspace_budget, cfg.cache.git_budget};
+    const cache::CacheBudgets budgets{cfg.cache.roots_budget, cfg.cache.workspace_budget,
+                                      cfg.cache.git_budget};
     res.after_job = [&m, cache_dir, budgets] {
         std::lock_guard lock(m.janitor_mutex);
         try {
             const auto removed = m.janitor->prune(budgets);
             const size_t n = removed.roots.size() + removed.checkouts.size() + removed.git.size();
             if (n > 0) {
-                m.log->info("cache budgets: removed {} roots, {} checkouts, {} git mirrors", removed.roots.size(),
-                            removed.checkouts.size(), removed.git.size());
+                m.log->info("cache budgets: removed {} roots, {} checkouts, {} git mirrors",
+                            removed.roots.size(), removed.checkouts.size(), removed.git.size());
             }
         } catch (const std::exception& e) {
-            m.log->warn("trimming the caches in '{}' to their budgets failed: {}", cache_dir.string(), e.what());
+            m.log->warn("trimming the caches in '{}' to their budgets failed: {}",
+                        cache_dir.string(), e.what());
         }
     };
     res.work_dir = m.job_dirs->path();
     // Policies and credentials are read once, at start: a mistake stops the daemon here.
     // Beside the runner's own pins (its cache server), which stay as they are.
-    res.network.host_overrides.insert(cfg.proxy.host_overrides.begin(), cfg.proxy.host_overrides.end());
+    res.network.host_overrides.insert(cfg.proxy.host_overrides.begin(),
+                                      cfg.proxy.host_overrides.end());
     if (!cfg.proxy.policy.empty())
         res.network.admin_policy = proxy::loadPolicyFile(cfg.proxy.policy, "admin");
     for (size_t i = 0; i < cfg.proxy.credentials.size(); ++i) {
@@ -268,7 +299,8 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     if (!cfg.proxy.extra_ca_file.empty())
         res.network.extra_upstream_ca_file = fs::absolute(cfg.proxy.extra_ca_file);
     res.network.audit_only = cfg.proxy.mode == "audit";
-    if (res.network.audit_only) m.log->warn("proxy.mode is audit: jobs may reach any host; decisions are only recorded");
+    if (res.network.audit_only)
+        m.log->warn("proxy.mode is audit: jobs may reach any host; decisions are only recorded");
     for (const auto& [name, label] : cfg.labels) {
         if (!label.policy.empty())
             res.label_policies.emplace(name, proxy::loadPolicyFile(label.policy, "label " + name));
