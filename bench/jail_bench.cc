@@ -1,19 +1,23 @@
 // jail_bench: spawn latency of `/bin/true` in our namespace jail against bubblewrap and unshare(1)
 // with equivalent isolation, interleaved so all three see the same machine state; then network
 // namespace setup/teardown: netns + veth pair through ip(8), and a bare netns (the proxy-in-netns
-// design) through unshare(2). Needs root; prints why and exits 0 otherwise.
+// design) through unshare(2); and a job's disk-quota volume against a tmpfs of the same size.
+// Needs root; prints why and exits 0 otherwise.
 // Usage: jail_bench [spawn_runs=500] [netns_runs=100]
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +27,9 @@
 #include "executor/namespace/test_root.h"
 #include "runner/base/child_process.h"
 #include "runner/base/error.h"
+#include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
+#include "workspace-cache/job_volume.h"
 
 namespace {
 
@@ -237,6 +243,39 @@ void netnsBench(int runs) {
     printRow("bare netns via unshare(2) + close", stats(tBare), &setup);
 }
 
+// A job's disk quota: a sparse 10 GiB ext4 image on a loop device (JobVolume), made and removed,
+// against the other size-bounded place a job could write to, a tmpfs of the same size (which
+// costs memory, not disk).
+void volumeBench(int runs) {
+    const std::string why = nixjail::cache::JobVolume::unavailableReason();
+    if (!why.empty()) {
+        std::printf("\njob volume: skipped: %s\n", why.c_str());
+        return;
+    }
+    nixjail::base::TempDir dir("nixjail-bench-volume-");
+    const auto image = dir.path() / "volume.img", mnt = dir.path() / "volume";
+    constexpr std::uint64_t kSize = 10ull << 30;
+    std::vector<double> tMake, tGone, tTmpfs;
+    for (int i = 0; i < runs; ++i) {
+        std::unique_ptr<nixjail::cache::JobVolume> volume;
+        tMake.push_back(timeMs(
+            [&] { volume = std::make_unique<nixjail::cache::JobVolume>(image, mnt, kSize); }));
+        tGone.push_back(timeMs([&] { volume.reset(); }));
+        tTmpfs.push_back(timeMs([&] {
+            std::filesystem::create_directory(mnt);
+            if (::mount("tmpfs", mnt.c_str(), "tmpfs", MS_NODEV | MS_NOSUID, "size=10g") != 0)
+                throw nixjail::base::SysError("mount tmpfs");
+            ::umount2(mnt.c_str(), 0);
+            std::filesystem::remove(mnt);
+        }));
+    }
+    printHeader("job disk quota, 10 GiB", runs, "median vs tmpfs");
+    auto tmpfs = stats(tTmpfs);
+    printRow("ext4 volume: mkfs + loop + mount", stats(tMake), &tmpfs);
+    printRow("ext4 volume: umount + detach + rm", stats(tGone), &tmpfs);
+    printRow("tmpfs size=10g: mount + umount", tmpfs, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,6 +293,7 @@ int main(int argc, char** argv) {
     try {
         spawnBench(spawnRuns);
         netnsBench(netnsRuns);
+        volumeBench(std::max(10, netnsRuns / 2));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "jail_bench: %s\n", e.what());
         return 1;
