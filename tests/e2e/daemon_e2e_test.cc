@@ -32,9 +32,7 @@ using nixjail::e2e::baseEnv;
 using nixjail::e2e::runBinary;
 using Clock = std::chrono::steady_clock;
 
-bool has(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using nixjail::e2e::has;
 
 std::string logText(const Json& task) {
     std::string out;
@@ -414,16 +412,7 @@ TEST_F(DaemonE2E, KilledMidJobTheRestartedDaemonFailsTheInterruptedTask) {
 
 // The namespace jail with a Nix-built root per label; needs root and Nix.
 TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
-    std::string why;
-    if (::geteuid() != 0)
-        why = "needs root for the namespace jail (euid is not 0)";
-    else if (::access("/usr/bin/nix-build", X_OK) != 0)
-        why = "needs nix-build (nix-bin)";
-    if (!why.empty()) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     writeConfig("", "\"\"",
                 "executor: {backend: namespace}\nnix: {nixpkgs: " +
                     (nixjail::e2e::kSource / "examples/nix").string() +
@@ -457,16 +446,7 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
 // requests to the forge, here plain http on the runner's own host, which the runner pins (that
 // port only) for its jobs. Needs root and Nix.
 TEST_F(DaemonE2E, JailedJobsGetADummyTokenThatWorksOnTheForgeOnly) {
-    std::string why;
-    if (::geteuid() != 0)
-        why = "needs root for the namespace jail (euid is not 0)";
-    else if (::access("/usr/bin/nix-build", X_OK) != 0)
-        why = "needs nix-build (nix-bin)";
-    if (!why.empty()) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     writeConfig("", "\"\"",
                 "executor: {backend: namespace}\nnix: {nixpkgs: " +
                     (nixjail::e2e::kSource / "examples/nix").string() +
@@ -527,16 +507,7 @@ jobs:
 // devShell at the task's commit; the flake reads another file of the repository (./nix), so the
 // whole tree comes through the checkout cache.
 TEST_F(DaemonE2E, AJobWithoutPackagesGetsTheDevShellOfTheTasksCommit) {
-    std::string why;
-    if (::geteuid() != 0)
-        why = "needs root for the namespace jail (euid is not 0)";
-    else if (::access("/usr/bin/nix-build", X_OK) != 0)
-        why = "needs nix-build (nix-bin)";
-    if (!why.empty()) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const auto origin = dir_.path() / "git" / "acme" / "app";
     fs::create_directories(origin / "nix");
     fs::copy_file(nixjail::e2e::kSource / "tests/fixtures/nix/default.nix",
@@ -599,16 +570,7 @@ TEST_F(DaemonE2E, AJobWithoutPackagesGetsTheDevShellOfTheTasksCommit) {
 // reached through proxy.host_overrides, which pins the name to the forge's IP:PORT; the job's
 // dummy token works there, and a name that is not pinned stays unreachable.
 TEST_F(DaemonE2E, HostOverridesPinAForgeNameToTheRunnersHost) {
-    std::string why;
-    if (::geteuid() != 0)
-        why = "needs root for the namespace jail (euid is not 0)";
-    else if (::access("/usr/bin/nix-build", X_OK) != 0)
-        why = "needs nix-build (nix-bin)";
-    if (!why.empty()) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const std::string port = forge_.url().substr(forge_.url().rfind(':') + 1);
     writeConfig("", "\"\"",
                 "executor: {backend: namespace}\nnix: {nixpkgs: " +

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -48,6 +49,23 @@ inline Run runBinary(std::vector<std::string> args, const std::filesystem::path&
     return {st.exitCode(), base::readFile(outPath), base::readFile(errPath)};
 }
 
+inline bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// True under NIXJAIL_TESTS_STRICT=1 (CI as root), where a missing prerequisite fails a test.
+inline bool strictTests() {
+    const char* s = std::getenv("NIXJAIL_TESTS_STRICT");
+    return s && std::string(s) == "1";
+}
+
+// Why the namespace jail with Nix-built roots cannot run here (not root, no nix-build), or empty.
+inline std::string rootAndNixMissing() {
+    if (::geteuid() != 0) return "needs root for the namespace jail (euid is not 0)";
+    if (::access("/usr/bin/nix-build", X_OK) != 0) return "needs nix-build (nix-bin)";
+    return {};
+}
+
 // `exec` with the host executor (exec's default is the jail, which needs root and Nix): for the
 // tests of workflow semantics, which must run anywhere.
 inline Run runHostExec(std::vector<std::string> args, const std::filesystem::path& cwd = kSource,
@@ -59,3 +77,14 @@ inline Run runHostExec(std::vector<std::string> args, const std::filesystem::pat
 }
 
 }  // namespace nixjail::e2e
+
+// In a test body: skips the test with the reason `why` when it is not empty, or fails it under
+// NIXJAIL_TESTS_STRICT=1.
+#define NIXJAIL_E2E_REQUIRE(why)                              \
+    do {                                                      \
+        const std::string why_ = (why);                       \
+        if (!why_.empty()) {                                  \
+            if (::nixjail::e2e::strictTests()) FAIL() << why_; \
+            GTEST_SKIP() << why_;                             \
+        }                                                     \
+    } while (0)

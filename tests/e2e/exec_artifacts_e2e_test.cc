@@ -21,9 +21,7 @@ using nixjail::base::TempDir;
 using nixjail::e2e::runBinary;
 using nixjail::e2e::runHostExec;
 
-bool has(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using nixjail::e2e::has;
 
 // The digest the workflow prints: the first 16 hex digits of sha256 of `seq 1 5000`.
 std::string digestAfter(const std::string& out, const std::string& marker) {
@@ -80,19 +78,7 @@ TEST(ExecArtifactsE2E, AnUnusableDirectoryFailsTheRunClearly) {
 
 #else
 
-#define REQUIRE_ROOT_AND_NIX()                                         \
-    do {                                                               \
-        std::string why;                                               \
-        if (::geteuid() != 0)                                          \
-            why = "needs root for the namespace jail (euid is not 0)"; \
-        else if (::access("/usr/bin/nix-build", X_OK) != 0)            \
-            why = "needs nix-build (nix-bin)";                         \
-        if (!why.empty()) {                                            \
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");  \
-            if (strict && std::string(strict) == "1") FAIL() << why;   \
-            GTEST_SKIP() << why;                                       \
-        }                                                              \
-    } while (0)
+#define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
 
 std::vector<std::string> nixEnv() {
     auto env = nixjail::e2e::baseEnv();

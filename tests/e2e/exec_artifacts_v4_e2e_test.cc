@@ -24,19 +24,12 @@ using nixjail::e2e::kSource;
 using nixjail::e2e::runBinary;
 using nixjail::e2e::runHostExec;
 
-bool has(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using nixjail::e2e::has;
 
 // The 16 characters after `marker`: the digests the workflows print.
 std::string digestAfter(const std::string& out, const std::string& marker) {
     const auto at = out.find(marker);
     return at == std::string::npos ? "" : out.substr(at + marker.size(), 16);
-}
-
-bool strict() {
-    const char* s = std::getenv("NIXJAIL_TESTS_STRICT");
-    return s && std::string(s) == "1";
 }
 
 // The curl workflow's checks, the same under both executors.
@@ -55,23 +48,28 @@ void expectCurlRun(const nixjail::e2e::Run& r, const fs::path& artifacts) {
     EXPECT_FALSE(has(r.out, "Bearer "));
 }
 
+// The real @actions/artifact 2.x client: NIXJAIL_NPM_ARTIFACT_MODULES, or where .ci/test puts it.
+fs::path artifactModules() {
+    const char* env = std::getenv("NIXJAIL_NPM_ARTIFACT_MODULES");
+    return env ? fs::path(env) : kSource / "build/npm-artifact/node_modules";
+}
+
+// Why the real client is not there, or empty.
+std::string artifactModulesMissing(const fs::path& modules) {
+    if (fs::is_directory(modules / "@actions" / "artifact")) return {};
+    return "needs @actions/artifact 2.x in " + modules.string() +
+           " (npm install --prefix build/npm-artifact @actions/artifact@2.3.2, as .ci/test does) "
+           "or NIXJAIL_NPM_ARTIFACT_MODULES";
+}
+
 #ifndef NIXJAIL_ARTIFACTS_V4_JAILED  // built twice: host tests (label unit), the jailed one (root)
 
 TEST(ExecArtifactsV4E2E, TheRealV4ClientUploadsAndALaterJobDownloads) {
-    const char* env = std::getenv("NIXJAIL_NPM_ARTIFACT_MODULES");
-    const fs::path modules = env ? fs::path(env) : kSource / "build/npm-artifact/node_modules";
-    if (!fs::is_directory(modules / "@actions" / "artifact")) {
-        const std::string why =
-            "needs @actions/artifact 2.x in " + modules.string() +
-            " (npm install --prefix build/npm-artifact @actions/artifact@2.3.2, "
-            "as .ci/test does) or NIXJAIL_NPM_ARTIFACT_MODULES";
-        if (strict()) FAIL() << why;
-        GTEST_SKIP() << why;
-    }
-    if (::access("/usr/bin/node", X_OK) != 0 && ::access("/usr/local/bin/node", X_OK) != 0) {
-        if (strict()) FAIL() << "needs node on PATH";
-        GTEST_SKIP() << "needs node on PATH";
-    }
+    const fs::path modules = artifactModules();
+    NIXJAIL_E2E_REQUIRE(artifactModulesMissing(modules));
+    const bool node =
+        ::access("/usr/bin/node", X_OK) == 0 || ::access("/usr/local/bin/node", X_OK) == 0;
+    NIXJAIL_E2E_REQUIRE(node ? "" : "needs node on PATH");
     TempDir tmp("nixjail-e2e-artifacts-v4-");
     const fs::path dir = tmp.path() / "artifacts";
     auto r = runHostExec({"exec", "-W", "tests/e2e/workflows/artifacts_v4.yml", "-j", "download",
@@ -115,15 +113,7 @@ TEST(ExecArtifactsV4E2E, CurlSpeaksTheV4ProtocolWithoutNpm) {
 
 // In the jail, by the pinned name through the job's proxy: the curl workflow as it is.
 TEST(ExecArtifactsV4E2E, JailedJobsUploadAndDownloadThroughTheProxy) {
-    std::string why;
-    if (::geteuid() != 0)
-        why = "needs root for the namespace jail (euid is not 0)";
-    else if (::access("/usr/bin/nix-build", X_OK) != 0)
-        why = "needs nix-build (nix-bin)";
-    if (!why.empty()) {
-        if (strict()) FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     TempDir dir("nixjail-e2e-jail-");
     TempDir cache("nixjail-e2e-cache-");
     nixjail::base::writeFile(
@@ -146,22 +136,10 @@ TEST(ExecArtifactsV4E2E, JailedJobsUploadAndDownloadThroughTheProxy) {
 // profile (the default profile's node is --jitless). The action and its node_modules are copied
 // into the job's repository, as a vendored JavaScript action would be.
 TEST(ExecArtifactsV4E2E, TheRealV4ClientWorksInTheJailThroughTheProxy) {
-    std::string why;
-    const char* modulesEnv = std::getenv("NIXJAIL_NPM_ARTIFACT_MODULES");
-    const fs::path modules =
-        modulesEnv ? fs::path(modulesEnv) : kSource / "build/npm-artifact/node_modules";
-    if (::geteuid() != 0)
-        why = "needs root for the namespace jail (euid is not 0)";
-    else if (::access("/usr/bin/nix-build", X_OK) != 0)
-        why = "needs nix-build (nix-bin)";
-    else if (!fs::is_directory(modules / "@actions" / "artifact"))
-        why =
-            "needs @actions/artifact 2.x in " + modules.string() +
-            " (npm install --prefix build/npm-artifact @actions/artifact@2.3.2, as .ci/test does)";
-    if (!why.empty()) {
-        if (strict()) FAIL() << why;
-        GTEST_SKIP() << why;
-    }
+    const fs::path modules = artifactModules();
+    std::string why = nixjail::e2e::rootAndNixMissing();
+    if (why.empty()) why = artifactModulesMissing(modules);
+    NIXJAIL_E2E_REQUIRE(why);
     TempDir dir("nixjail-e2e-jail-");
     TempDir cache("nixjail-e2e-cache-");
     const fs::path action = dir.path() / "artifact-v4";

@@ -16,9 +16,7 @@ using nixjail::base::TempDir;
 using nixjail::e2e::kSource;
 using nixjail::e2e::runHostExec;
 
-bool has(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using nixjail::e2e::has;
 
 struct ExecCacheE2E : ::testing::Test {
     TempDir tmp{"nixjail-e2e-cache-"};

@@ -31,7 +31,7 @@ using nixjail::e2e::runHostExec;
 
 const fs::path kWorkflows = kSource / "tests/e2e/workflows";
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using nixjail::e2e::has;
 
 TEST(ExecE2E, ExampleWorkflowSucceedsAndWritesSummary) {
     TempDir tmp;

@@ -19,17 +19,7 @@ namespace fs = std::filesystem;
 using nixjail::base::TempDir;
 using nixjail::e2e::runBinary;
 
-#define REQUIRE_ROOT_AND_NIX()                                                                   \
-    do {                                                                                         \
-        std::string why;                                                                         \
-        if (::geteuid() != 0) why = "needs root for the namespace jail (euid is not 0)";         \
-        else if (::access("/usr/bin/nix-build", X_OK) != 0) why = "needs nix-build (nix-bin)";   \
-        if (!why.empty()) {                                                                      \
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");                            \
-            if (strict && std::string(strict) == "1") FAIL() << why;                             \
-            GTEST_SKIP() << why;                                                                 \
-        }                                                                                        \
-    } while (0)
+#define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
 
 std::vector<std::string> nixEnv() {
     auto env = nixjail::e2e::baseEnv();

@@ -26,21 +26,13 @@ using nixjail::base::TempDir;
 using nixjail::e2e::runBinary;
 using nixjail::proxy::testing::TestUpstream;
 
-#define REQUIRE_ROOT_NIX_NGINX()                                       \
-    do {                                                               \
-        std::string why;                                               \
-        if (::geteuid() != 0)                                          \
-            why = "needs root for the namespace jail (euid is not 0)"; \
-        else if (::access("/usr/bin/nix-build", X_OK) != 0)            \
-            why = "needs nix-build (nix-bin)";                         \
-        else                                                           \
-            why = nixjail::proxy::testing::missingTestTools();         \
-        if (!why.empty()) {                                            \
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");  \
-            if (strict && std::string(strict) == "1") FAIL() << why;   \
-            GTEST_SKIP() << why;                                       \
-        }                                                              \
-    } while (0)
+// Why this machine cannot run these tests (the jail, Nix, nginx and friends), or empty.
+std::string missingPrerequisite() {
+    const std::string why = nixjail::e2e::rootAndNixMissing();
+    return why.empty() ? nixjail::proxy::testing::missingTestTools() : why;
+}
+
+#define REQUIRE_ROOT_NIX_NGINX() NIXJAIL_E2E_REQUIRE(missingPrerequisite())
 
 // A host service on 0.0.0.0 the job must never reach.
 struct HostListener {

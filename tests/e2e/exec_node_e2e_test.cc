@@ -22,9 +22,7 @@ using nixjail::e2e::runHostExec;
 
 const fs::path kWorkflows = kSource / "tests/e2e/workflows";
 
-bool has(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using nixjail::e2e::has;
 
 size_t at(const std::string& hay, const std::string& needle) {
     const auto p = hay.find(needle);

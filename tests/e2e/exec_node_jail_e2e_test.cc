@@ -19,32 +19,17 @@ namespace fs = std::filesystem;
 using nixjail::base::ChildProcess;
 using nixjail::base::TempDir;
 
-bool has(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using nixjail::e2e::has;
 
 // Why this machine cannot run the jail tests, or empty.
 std::string missingPrerequisite() {
-    std::string why;
-    if (::geteuid() != 0) {
-        why = "needs root for the namespace jail (euid is not 0)";
-    } else if (::access("/usr/bin/nix-build", X_OK) != 0) {
-        why = "needs nix-build (nix-bin)";
-    } else if (::access("/usr/bin/node", X_OK) != 0) {
+    std::string why = nixjail::e2e::rootAndNixMissing();
+    if (why.empty() && ::access("/usr/bin/node", X_OK) != 0)
         why = "examples/nix builds its nodejs package from /usr/bin/node, which is missing";
-    }
     return why;
 }
 
-#define REQUIRE_JAIL_AND_NODE()                                       \
-    do {                                                              \
-        const std::string why = missingPrerequisite();                \
-        if (!why.empty()) {                                           \
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT"); \
-            if (strict && std::string(strict) == "1") FAIL() << why;  \
-            GTEST_SKIP() << why;                                      \
-        }                                                             \
-    } while (0)
+#define REQUIRE_JAIL_AND_NODE() NIXJAIL_E2E_REQUIRE(missingPrerequisite())
 
 TEST(ExecNodeJailE2E, JobWithoutNodeRunsAJavaScriptActionInTheJail) {
     REQUIRE_JAIL_AND_NODE();
