@@ -3,19 +3,15 @@
 // paths that would escape the run's directory, and malformed or oversized requests.
 #include "runner/artifact_server/artifact_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "runner/artifact_server/raw_http_test_client.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
-#include "runner/base/unique_fd.h"
 
 namespace nixjail::runner::artifact_server {
 namespace {
@@ -26,35 +22,9 @@ using Json = nlohmann::json;
 const base::Secret kToken{"token-of-run-42"};
 const base::Secret kOtherToken{"token-of-run-43"};
 
-// Sends one request (which says Connection: close) and reads the whole answer.
-std::string raw(std::uint16_t port, std::string_view request) {
-    base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ADD_FAILURE() << "connect";
-        return "";
-    }
-    for (std::string_view rest = request; !rest.empty();) {
-        ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-        if (n <= 0) break;  // the server may answer and close before reading all of it
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    std::string out;
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
-        out.append(buf, static_cast<std::size_t>(n));
-    return out;
-}
-
-int statusOf(const std::string& r) { return r.size() > 12 ? std::stoi(r.substr(9, 3)) : -1; }
-
-std::string bodyOf(const std::string& r) {
-    auto p = r.find("\r\n\r\n");
-    return p == std::string::npos ? "" : r.substr(p + 4);
-}
+using testing::bodyOf;
+using testing::raw;
+using testing::statusOf;
 
 std::string headOf(const std::string& r) { return r.substr(0, r.find("\r\n\r\n") + 2); }
 

@@ -2,20 +2,16 @@
 // sequence (CreateArtifact, Azure block uploads and block list, FinalizeArtifact, ListArtifacts,
 // GetSignedArtifactURL, download, DeleteArtifact), a single-shot blob PUT, and what is refused:
 // bad or expired signatures, other runs, unknown names, unfinished uploads, v3/v4 name clashes.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "runner/artifact_server/artifact_server.h"
+#include "runner/artifact_server/raw_http_test_client.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
-#include "runner/base/unique_fd.h"
 
 namespace nixjail::runner::artifact_server {
 namespace {
@@ -27,35 +23,9 @@ const base::Secret kToken{"token-of-run-42"};
 const base::Secret kOtherToken{"token-of-run-43"};
 const std::string kTwirp = "/twirp/github.actions.results.api.v1.ArtifactService/";
 
-// Sends one request (which says Connection: close) and reads the whole answer.
-std::string raw(std::uint16_t port, std::string_view request) {
-    base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ADD_FAILURE() << "connect";
-        return "";
-    }
-    for (std::string_view rest = request; !rest.empty();) {
-        ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-        if (n <= 0) break;  // the server may answer and close before reading all of it
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    std::string out;
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;)
-        out.append(buf, static_cast<std::size_t>(n));
-    return out;
-}
-
-int statusOf(const std::string& r) { return r.size() > 12 ? std::stoi(r.substr(9, 3)) : -1; }
-
-std::string bodyOf(const std::string& r) {
-    auto p = r.find("\r\n\r\n");
-    return p == std::string::npos ? "" : r.substr(p + 4);
-}
+using testing::bodyOf;
+using testing::raw;
+using testing::statusOf;
 
 // The request target of a URL this server handed out ("http://host:port/<target>").
 std::string targetOf(const std::string& url) {
