@@ -46,13 +46,20 @@ size_t jwtSignatureLength(const std::string& s) {
     return json.is_object() && json.contains("alg") ? s.size() - b - 1 : 0;
 }
 
+// `n` random bytes (OpenSSL's RAND_bytes). Throws base::Error if it fails.
+std::string randomBytes(size_t n) {
+    std::string bytes(n, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n)) != 1) {
+        throw base::Error("generating a random dummy credential failed (OpenSSL RAND_bytes)");
+    }
+    return bytes;
+}
+
 std::string randomBase64Url(size_t length) {
     static constexpr char kDigits[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const std::string hex = randomHex(length * 2);
     std::string out;
-    for (size_t i = 0; i < length; ++i)
-        out += kDigits[std::stoi(hex.substr(2 * i, 2), nullptr, 16) & 63];
+    for (unsigned char b : randomBytes(length)) out += kDigits[b & 63];
     return out;
 }
 
@@ -88,14 +95,9 @@ proxy::Credential credential(std::string name, const std::string& value,
 }  // namespace
 
 std::string randomHex(size_t length) {
-    std::string bytes((length + 1) / 2, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
-                   static_cast<int>(bytes.size())) != 1) {
-        throw base::Error("generating a random dummy credential failed (OpenSSL RAND_bytes)");
-    }
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string out;
-    for (unsigned char b : bytes) {
+    for (unsigned char b : randomBytes((length + 1) / 2)) {
         out += kDigits[b >> 4];
         out += kDigits[b & 15];
     }
