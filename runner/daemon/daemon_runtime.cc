@@ -169,10 +169,10 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
         m.runner.address, m.runner.uuid, m.runner.token, cfg.runner.fetch_timeout});
     m.store = std::make_unique<store::JobStore>(cfg.database);
     // A forge cancel must end a job within 2 s: SIGTERM, then SIGKILL after 1 s.
-    m.executor = executor::makeExecutor(cfg.executor.backend,
-                                        {.cancel_grace = std::chrono::milliseconds(1000),
-                                         .logger = m.log,
-                                         .instance = systemdInstance(m.runner.uuid)});
+    const std::string instance = systemdInstance(m.runner.uuid);  // names its systemd units
+    m.executor = executor::makeExecutor(
+        cfg.executor.backend,
+        {.cancel_grace = std::chrono::milliseconds(1000), .logger = m.log, .instance = instance});
     // A disk quota that cannot be applied stops the start, not every job.
     if (cfg.executor.disk > 0) {
         if (auto why = cache::JobVolume::unavailableReason(); !why.empty()) {
@@ -198,8 +198,8 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
                               "', or set cache.dir elsewhere");
         }
     }
-    sweepAtStartup(m.executor->name(), systemdInstance(m.runner.uuid), m.job_dirs->swept(),
-                   *m.store, *m.report_client, *m.log);
+    sweepAtStartup(m.executor->name(), instance, m.job_dirs->swept(), *m.store, *m.report_client,
+                   *m.log);
 
     // Every cache opens its storage now, so a cache.storage that cannot work stops the start.
     const auto storage =
