@@ -74,6 +74,9 @@ class SubvolumeLease {
     std::filesystem::path promote(const std::filesystem::path& final_path);
     // Removes the tree now; throws on failure.
     void remove();
+    // Gives the tree up without removing it: whoever removes the directory holding it takes it
+    // (a job moved it somewhere its path no longer reaches safely).
+    void disown() { storage_ = nullptr; }
 
   private:
     Storage* storage_ = nullptr;

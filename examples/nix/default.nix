@@ -8,6 +8,7 @@ import ../../tests/fixtures/nix {
       "ls" "cat" "echo" "env" "mkdir" "id" "date" "basename" "dirname" "head" "tail" "sort"
       "tr" "wc" "true" "false" "sleep" "rm" "cp" "mv" "touch" "uname" "pwd" "test" "printf"
       "sha256sum" "seq" "cut" "tee" "chmod" "ln" "readlink" "realpath" "stat" "whoami" "base64"
+      "mkfifo"
     ];
     gnugrep = [ "/usr/bin/grep" ];
     gnused = [ "/usr/bin/sed" ];

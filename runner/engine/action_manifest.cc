@@ -5,6 +5,7 @@
 
 
 #include "runner/base/ascii.h"
+#include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/workflow/workflow_loader.h"
@@ -13,17 +14,29 @@ namespace nixjail::runner::engine {
 
 namespace fs = std::filesystem;
 
-ActionManifest loadActionManifest(const fs::path& dir) {
-    fs::path file = dir / "action.yml";
-    if (!fs::exists(file)) file = dir / "action.yaml";
-    if (!fs::exists(file)) {
+namespace {
+constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
+}  // namespace
+
+ActionManifest loadActionManifest(const fs::path& base, const fs::path& rel) {
+    const fs::path dir = rel.empty() ? base : base / rel;
+    const auto baseFd = base::openDirectoryNoFollow(base, "the action's directory");
+    fs::path file;
+    std::optional<std::string> text;
+    for (const char* name : {"action.yml", "action.yaml"}) {
+        file = dir / name;
+        text = base::readFileBeneath(baseFd.get(), (rel / name).string(), kMaxManifestBytes,
+                                     "'" + file.string() + "'");
+        if (text) break;
+    }
+    if (!text) {
         throw base::Error("no action.yml or action.yaml in '" + dir.string() + "'; is the path right?");
     }
     ActionManifest m;
     m.dir = dir;
     YAML::Node root;
     try {
-        root = YAML::Load(base::readFile(file));
+        root = YAML::Load(*text);
     } catch (const YAML::Exception& e) {
         throw base::ConfigError(file.string(), e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
     }

@@ -28,7 +28,12 @@ struct ActionManifest {
     std::string image;                           // docker
 };
 
-// Reads action.yml or action.yaml in `dir`; throws base::Error naming the file and the problem.
-ActionManifest loadActionManifest(const std::filesystem::path& dir);
+// Reads action.yml or action.yaml in the directory `rel` below `root` (the workspace, or the
+// fetched repository of a remote action), never through a link that leaves `root`: the runner
+// reads it as root outside the jail. Throws base::Error naming the file and the problem.
+ActionManifest loadActionManifest(const std::filesystem::path& root, const std::filesystem::path& rel);
+inline ActionManifest loadActionManifest(const std::filesystem::path& dir) {
+    return loadActionManifest(dir, {});
+}
 
 }  // namespace nixjail::runner::engine

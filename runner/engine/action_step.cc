@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runner/base/ascii.h"
+#include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/engine/action_fetch.h"
 #include "runner/engine/action_manifest.h"
@@ -19,15 +20,6 @@ namespace {
 
 bool isCheckout(const std::string& uses) { return base::asciiLower(uses).rfind("actions/checkout@", 0) == 0; }
 
-// A path inside the workspace; refuses to leave it.
-fs::path inside(const fs::path& base, const std::string& rel, const std::string& what) {
-    fs::path p = (base / rel).lexically_normal();
-    auto b = base.lexically_normal();
-    auto [end, _] = std::mismatch(b.begin(), b.end(), p.begin(), p.end());
-    if (end != b.end()) throw base::Error(what + " '" + rel + "' points outside the workspace");
-    return p.has_filename() ? p : p.parent_path();
-}
-
 }  // namespace
 
 bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecord& rec) {
@@ -37,7 +29,7 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     };
     const std::string repository = with("repository");
     const std::string own = github_.value("repository", "");
-    const fs::path dest = inside(workspace_.host, with("path"), "actions/checkout path");
+    const fs::path dest = base::plainPathBeneath(workspace_.host, with("path"), "actions/checkout path");
     const std::string shown = (workspace_.jail / with("path")).lexically_normal().string();
     const bool ownRepo = repository.empty() || repository == own;
     if (ownRepo && !opts_.repo_dir.empty()) {
@@ -101,7 +93,7 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     if (spec.list_submodules) checkoutSubmodules(*lease, spec, dest, shown, submodules == "recursive", 1);
     adopt(dest, true);
     if (lease->cacheHit()) ++checkout_stats_.cached;
-    checkouts_.push_back(std::move(lease));
+    checkouts_.push_back({std::move(lease), dest});
     rec.exit_code = 0;
     return true;
 }
@@ -123,28 +115,27 @@ bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord&
         return ok;
     }
 
-    fs::path hostDir, jailDir;
-    std::string repository;
+    ActionLocation where;
     if (uses.rfind("./", 0) == 0 || uses == ".") {
-        hostDir = inside(workspace_.host, uses, "uses");
-        jailDir = (workspace_.jail / uses).lexically_normal();
-        if (!fs::exists(hostDir)) {
+        where.host = base::plainPathBeneath(workspace_.host, uses, "uses");
+        where.jail = (workspace_.jail / uses).lexically_normal();
+        where.root = workspace_.host;
+        if (!fs::exists(fs::symlink_status(where.host))) {
             throw base::Error("local action '" + uses + "' not found in the workspace; did a checkout step run first?");
         }
     } else {
-        const auto where = remoteAction(uses);
-        hostDir = where.host;
-        jailDir = where.jail;
-        repository = where.repository;
+        where = remoteAction(uses);
     }
+    const fs::path& jailDir = where.jail;
+    const std::string& repository = where.repository;
 
-    ActionManifest manifest = loadActionManifest(hostDir);
+    ActionManifest manifest = loadActionManifest(where.root, where.host.lexically_relative(where.root));
     if (manifest.using_ == "docker") {
         throw base::Error("step '" + rec.name + "' uses docker action '" + uses +
                           "'; this runner runs steps in its own jail and does not run containers");
     }
     if (manifest.using_.rfind("node", 0) == 0) {
-        return runNodeAction(step, scope, rec, stepEnv, manifest, {hostDir, jailDir, repository});
+        return runNodeAction(step, scope, rec, stepEnv, manifest, where);
     }
     if (manifest.using_ != "composite") {
         throw base::Error("action '" + uses + "' has unknown runs.using '" + manifest.using_ + "'");

@@ -22,6 +22,7 @@ public:
     const std::string& commit() const override { return result_.commit; }
     bool cacheHit() const override { return result_.hit; }
     const std::vector<SubmoduleRef>& submodules() const override { return submodules_; }
+    void abandon() override { result_.workspace.disown(); }
 
 private:
     cache::CheckoutResult result_;

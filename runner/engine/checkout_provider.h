@@ -36,6 +36,10 @@ public:
     virtual const std::string& commit() const = 0;
     virtual bool cacheHit() const = 0;
     virtual const std::vector<SubmoduleRef>& submodules() const = 0;  // with list_submodules
+    // Keeps the destructor from removing the snapshot by its path: a job replaced a directory on
+    // that path with a link, and the removal would follow it. The job directory's removal, which
+    // follows no link, takes the snapshot instead.
+    virtual void abandon() = 0;
 };
 
 // Puts the checkout at `dst` (which must not exist).

@@ -3,6 +3,7 @@
 // parent's token, into the path the superproject reserves for it.
 #include <filesystem>
 
+#include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/engine/job_run.h"
 
@@ -38,7 +39,8 @@ void JobRun::checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec&
             throw base::Error("actions/checkout: submodule path '" + sub.path + "' leaves '" +
                               shown + "'");
         }
-        const fs::path target = dest / rel;
+        // The superproject's tree may hold a link where the submodule's parent directory is.
+        const fs::path target = base::plainPathBeneath(dest, rel.string(), "submodule path");
         const std::string targetShown = (fs::path(shown) / rel).string();
         // The superproject's checkout leaves an empty directory (or nothing, when sparse) there.
         if (fs::exists(fs::symlink_status(target))) {
@@ -60,7 +62,7 @@ void JobRun::checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec&
             "Checked out submodule " + sub.path + " (" + sub.url + ") at " + lease->commit() +
                 " (" + (lease->cacheHit() ? "cached" : "fetched") + ") to '" + targetShown + "'");
         if (recursive) checkoutSubmodules(*lease, spec, target, targetShown, true, depth + 1);
-        checkouts_.push_back(std::move(lease));
+        checkouts_.push_back({std::move(lease), target});
     }
 }
 

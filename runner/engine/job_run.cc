@@ -1,10 +1,13 @@
 // The step loop of a job: conditions, status, continue-on-error, timeouts, contexts, outputs.
 #include "runner/engine/job_run.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
+#include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "workspace-cache/closure.h"
 #include "runner/base/file_io.h"
@@ -97,6 +100,7 @@ void JobRun::prepareDirectories() {
     actions_ = make(dir_->path(), "actions", "/runner/actions");  // the runner's, read-only
 }
 
+    temp_fd_ = base::openDirectoryNoFollow(temp_.host, "the job's temp directory");
 std::string JobRun::diskQuotaNote() const {
     if (!volume_) return {};
     try {
@@ -124,6 +128,23 @@ void JobRun::adopt(const fs::path& path, bool recursive) const {
 
 std::vector<std::string> JobRun::jobPackages() const {
     std::vector<std::string> out = opts_.packages;
+std::optional<std::pair<uid_t, gid_t>> JobRun::stepOwnerIds() const {
+    const auto owner = opts_.executor->stepOwner();
+    if (!owner) return std::nullopt;
+    return std::make_pair(owner->uid, owner->gid);
+}
+
+void JobRun::writeTempFile(const std::string& name, const std::string& content,
+                           const std::string& what) {
+    const auto fd = base::createStepFile(temp_fd_.get(), name, 0644, what);
+    for (size_t done = 0; done < content.size();) {
+        const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw base::SysError("cannot write " + what + " '" + name + "'");
+        done += static_cast<size_t>(n);
+    }
+}
+
     for (const auto& [k, v] : env_) {
         if (k != "NIXJAIL_PACKAGES") continue;
         for (const auto& p : cache::parsePackageList(v)) {
@@ -340,7 +361,7 @@ void JobRun::prepareEnvironment() {
         if (!github_.contains(key)) github_[key] = "";
     }
     prepareCredentials();
-    base::writeFile(temp_.host / "event.json", opts_.event.dump(2));
+    writeTempFile("event.json", opts_.event.dump(2), "the event file");
 
     // Workflow env, then --env, then job env; each may use the contexts available at that level.
     for (const auto* list : {&wf.env, &opts_.env, &job.env}) {
@@ -620,12 +641,28 @@ void JobRun::cleanup() {
     root_.reset();
     volume_.reset();
     dir_.reset();
+    abandonRedirectedCheckouts();
 }
 
 JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+    temp_fd_.reset();
                   SecretMasker& masker, std::stop_token cancel) {
     JobRun run(instance, opts, observer, masker, std::move(cancel));
     return run.run();
+void JobRun::abandonRedirectedCheckouts() {
+    for (auto& c : checkouts_) {
+        const fs::path rel = c.path.lexically_relative(workspace_.host);
+        struct stat st {};
+        const bool linked = base::firstNonDirectoryBeneath(workspace_.host, rel.parent_path()) ||
+                            (::lstat(c.path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode));
+        if (!linked) continue;
+        log(LineKind::kWarning, "A step replaced a directory on the way to the checkout '" +
+                                    rel.string() +
+                                    "' with a link; it is removed with the job directory");
+        c.lease->abandon();
+    }
+}
+
 }
 
 }  // namespace nixjail::runner::engine

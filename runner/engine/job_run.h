@@ -13,6 +13,7 @@
 
 #include "executor/executor.h"
 #include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
 #include "runner/engine/command_file.h"
 #include "runner/engine/job_observer.h"
 #include "runner/engine/node_action.h"
@@ -74,6 +75,11 @@ private:
     StepRecord runStep(const workflow::Step& step, StepScope& scope);
     bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
     expr::EvalContext context(const StepScope* scope) const;
+    // The step user's uid:gid, when the executor runs steps as another user.
+    std::optional<std::pair<uid_t, gid_t>> stepOwnerIds() const;
+    // Writes a new file (a step's script, the event) in the temp directory, through temp_fd_ and
+    // never over anything the job put there; `what` names it in errors.
+    void writeTempFile(const std::string& name, const std::string& content, const std::string& what);
     Json envContext(const workflow::EnvList& extra = {}) const;
     std::string stepDisplayName(const workflow::Step& step, const StepScope& scope) const;
     void log(LineKind kind, const std::string& text);
@@ -87,11 +93,17 @@ private:
     // script_step.cc: `run:` steps; fills rec.exit_code and rec.outputs, returns success.
     bool runScript(const workflow::Step& step, StepScope& scope, StepRecord& rec,
                    const std::vector<std::pair<std::string, std::string>>& stepEnv,
+    // Abandons the checkouts whose path a step redirected through a link (cleanup, no step runs).
+    void abandonRedirectedCheckouts();
                    const std::optional<std::chrono::milliseconds>& timeout);
     std::vector<std::string> processEnvironment(const std::vector<std::pair<std::string, std::string>>& stepEnv) const;
     std::string evalString(const std::string& text, const StepScope* scope, const std::string& what);
     // Runs one process as a step with fresh command files (GITHUB_OUTPUT, _ENV, _PATH, _STATE,
     // _STEP_SUMMARY) and the workflow-command processor; makeArgv gets the process environment and
+    // False when the step's working-directory `dir` certainly does not exist. Judged on the
+    // host only below the workspace, without following a link out of it; anything else (an
+    // absolute path or a link in a jail) is left to the jail's chdir.
+    bool workingDirectoryMayExist(const std::filesystem::path& dir) const;
     // the step's unique id. `state` (may be null) receives ::save-state:: and GITHUB_STATE.
     bool runProcess(const workflow::Step& step, const StepScope& scope, StepRecord& rec,
                     const std::vector<std::pair<std::string, std::string>>& stepEnv,
@@ -136,12 +148,20 @@ private:
     // What the job's proxy injects: the admin's credentials and, for isolating executors, the
     // forge's tokens (whose dummies replace them in github.* and secrets.*). Set before the job's
     // env is evaluated, so no expression ever sees a real value.
+    // The temp directory as the runner opened it before any step ran: command files and scripts
+    // are made and read through it, so a step cannot redirect them with a link.
+    base::UniqueFd temp_fd_;
     std::vector<proxy::Credential> credentials_;
     std::unique_ptr<network::JobNetwork> network_;          // isolating executors only
     std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_
     std::vector<proxy::AuditRecord> network_audit_;
     std::unique_ptr<executor::Jail> jail_;
-    std::vector<std::unique_ptr<CheckoutLease>> checkouts_;  // remote checkouts in the workspace
+    // Remote checkouts in the workspace, with where each went (host path).
+    struct WorkspaceCheckout {
+        std::unique_ptr<CheckoutLease> lease;
+        std::filesystem::path path;
+    };
+    std::vector<WorkspaceCheckout> checkouts_;
 
     workflow::EnvList env_;             // workflow + job env, then GITHUB_ENV additions
     std::vector<std::string> path_prepend_;  // GITHUB_PATH, newest first

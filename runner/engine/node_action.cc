@@ -1,10 +1,13 @@
 // Helpers for JavaScript actions that need no running job.
 #include "runner/engine/node_action.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "runner/base/beneath.h"
 #include "runner/base/error.h"
 
 namespace nixjail::runner::engine {
@@ -48,7 +51,14 @@ fs::path actionScript(const ActionLocation& where, const std::string& entry,
     if (entry.empty() || rel.is_absolute() || rel.begin() == rel.end() || *rel.begin() == "..") {
         throw base::Error(what + " '" + entry + "' must be a relative path inside the action");
     }
-    if (!fs::is_regular_file(where.host / rel)) {
+    // Checked below the action's root without following a link out of it: the runner runs
+    // outside the jail, and whether a host file exists is none of the action's business.
+    const fs::path root = where.root.empty() ? where.host : where.root;
+    const auto rootFd = base::openDirectoryNoFollow(root, "the action's directory");
+    const auto fd = base::openBeneath(
+        rootFd.get(), (where.host.lexically_relative(root) / rel).string(), O_PATH, true);
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         throw base::Error(what + " '" + entry + "' does not exist in the action ('" +
                           (where.host / rel).string() + "')");
     }

@@ -17,6 +17,9 @@ struct ActionLocation {
     std::filesystem::path host;
     std::filesystem::path jail;
     std::string repository;  // owner/repo for remote actions, empty for local ones
+    // What the runner may read of the action on the host: the workspace for local actions, the
+    // fetched repository for remote ones. No file is read through a link that leaves it.
+    std::filesystem::path root;
 };
 
 // A JavaScript action's post step, queued when its main step runs and run at the job's end.

@@ -237,7 +237,8 @@ ActionLocation JobRun::remoteAction(const std::string& uses) {
         for (const auto& e : fs::recursive_directory_iterator(actions_.host / name))
             readable(e.path());
     }
-    return {actions_.host / name / ref.path, actions_.jail / name / ref.path, ref.repository()};
+    return {actions_.host / name / ref.path, actions_.jail / name / ref.path, ref.repository(),
+            actions_.host / name};
 }
 
 bool JobRun::jobUsesNodeActions() {
@@ -252,17 +253,20 @@ bool JobRun::jobUsesNodeActions() {
                 continue;
             }
             try {
-                fs::path dir;
+                fs::path root, rel;
                 if (uses.rfind("./", 0) == 0) {
                     // Local actions arrive with the checkout; in exec that is the local working
                     // tree.
                     if (opts_.repo_dir.empty()) continue;
-                    dir = opts_.repo_dir / uses;
-                    if (!fs::exists(dir)) continue;
+                    root = opts_.repo_dir;
+                    rel = fs::path(uses).lexically_normal();
+                    if (!fs::exists(root / rel)) continue;
                 } else {
-                    dir = remoteAction(uses).host;
+                    const auto where = remoteAction(uses);
+                    root = where.root;
+                    rel = where.host.lexically_relative(where.root);
                 }
-                const auto m = loadActionManifest(dir);
+                const auto m = loadActionManifest(root, rel);
                 if (isNodeRuntime(m.using_)) return true;
                 if (m.using_ == "composite" && depth < 8 && scan(m.steps, depth + 1)) return true;
             } catch (const std::exception& e) {

@@ -1,17 +1,21 @@
 // `run:` steps: the script file, the shell, the environment, and the command files afterwards.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <random>
 
+#include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/engine/command_file.h"
 #include "runner/engine/job_run.h"
 #include "runner/engine/output_processor.h"
+#include "runner/engine/step_command_files.h"
 #include "runner/workflow/shell_command.h"
 
 namespace nixjail::runner::engine {
@@ -152,17 +156,10 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
     if (workdir.empty() && wf.defaults.working_directory) workdir = *wf.defaults.working_directory;
     workdir = evalString(workdir, &scope, "working-directory");
     fs::path cwdJail = workspace_.jail;
-    fs::path cwdHost = workspace_.host;
     if (!workdir.empty()) {
-        fs::path w(workdir);
-        if (w.is_absolute()) {
-            cwdJail = w;
-            cwdHost = opts_.executor->isolatesFilesystem() ? fs::path() : w;
-        } else {
-            cwdJail = workspace_.jail / w;
-            cwdHost = workspace_.host / w;
-        }
-        if (!cwdHost.empty() && !fs::is_directory(cwdHost)) {
+        const fs::path w(workdir);
+        cwdJail = w.is_absolute() ? w : workspace_.jail / w;
+        if (!workingDirectoryMayExist(w)) {
             throw base::Error("working-directory '" + workdir + "' does not exist in the workspace");
         }
     }
@@ -172,10 +169,23 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
                           const bool bash = bashOnPath(lookup(processEnv, "PATH"));
                           const auto suffix = workflow::scriptSuffix(shell, bash);
                           const std::string scriptName = id + suffix;
-                          base::writeFile(temp_.host / scriptName, script);
+                          writeTempFile(scriptName, script, "the step's script");
                           auto cmd = workflow::shellCommand(shell, bash, (temp_.jail / scriptName).string());
                           return cmd.argv;
                       });
+}
+
+bool JobRun::workingDirectoryMayExist(const fs::path& dir) const {
+    if (!opts_.executor->isolatesFilesystem()) {
+        // The host executor protects nothing (README): its steps see the host as it is.
+        return fs::is_directory(dir.is_absolute() ? dir : workspace_.host / dir);
+    }
+    const auto rel = base::normalizedBeneath(dir);
+    if (!rel) return true;  // absolute or climbing out: a jail path only the jail can judge
+    const auto ws = base::openDirectoryNoFollow(workspace_.host, "the job's workspace");
+    const auto fd = base::openBeneath(ws.get(), rel->string(), O_PATH | O_DIRECTORY, true);
+    if (fd) return true;
+    return errno != ENOENT && errno != ENOTDIR;  // a link leaving the workspace: the jail decides
 }
 
 bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, StepRecord& rec,
@@ -184,26 +194,12 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
                         const std::optional<std::chrono::milliseconds>& timeout, KeyValues* state,
                         const std::function<std::vector<std::string>(const std::vector<std::string>& processEnv,
                                                                      const std::string& id)>& makeArgv) {
-    // One fresh set of command files per step.
+    // One fresh set of command files per step, read back below through the directory fd they
+    // were made in: the step may replace any of them with a link to a host file.
     const std::string id = uniqueName();
-    const fs::path cmdDir = temp_.host / "_runner_file_commands";
-    if (!fs::exists(cmdDir)) {
-        fs::create_directories(cmdDir);
-        adopt(cmdDir, false);
-    }
-    struct CommandFile {
-        const char* var;
-        const char* prefix;
-    };
-    const CommandFile files[] = {{"GITHUB_OUTPUT", "set_output_"}, {"GITHUB_ENV", "set_env_"},
-                                 {"GITHUB_PATH", "add_path_"},     {"GITHUB_STATE", "save_state_"},
-                                 {"GITHUB_STEP_SUMMARY", "step_summary_"}};
+    const StepCommandFiles files(temp_fd_.get(), temp_.jail, id, stepOwnerIds());
     std::vector<std::pair<std::string, std::string>> env = stepEnv;
-    for (const auto& f : files) {
-        base::writeFile(cmdDir / (std::string(f.prefix) + id), "");
-        adopt(cmdDir / (std::string(f.prefix) + id), false);
-        env.emplace_back(f.var, (temp_.jail / "_runner_file_commands" / (std::string(f.prefix) + id)).string());
-    }
+    for (auto& kv : files.variables()) env.push_back(std::move(kv));
     env.emplace_back("GITHUB_ACTION", step.id.empty() ? "__run_" + std::to_string(rec.index) : step.id);
     if (!scope.action_path.empty()) {
         env.emplace_back("GITHUB_ACTION_PATH", scope.action_path.string());
@@ -236,27 +232,6 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
             std::max(rec.peak_memory_bytes.value_or(0), result.peak_memory_bytes);
     }
 
-    auto readKv = [&](const char* prefix, const char* what) -> KeyValues {
-        auto r = parseKeyValueFile(base::readFile(cmdDir / (std::string(prefix) + id)), what);
-        if (!r) throw base::Error(r.error());
-        return *r;
-    };
-    for (const auto& [k, v] : out.legacyOutputs()) rec.outputs[k] = v;
-    for (const auto& [k, v] : readKv("set_output_", "GITHUB_OUTPUT")) rec.outputs[k] = v;
-    for (const auto& [k, v] : readKv("set_env_", "GITHUB_ENV")) {
-        std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
-        env_.emplace_back(k, v);
-    }
-    for (const auto& p : parsePathFile(base::readFile(cmdDir / (std::string("add_path_") + id)))) {
-        path_prepend_.insert(path_prepend_.begin(), p);
-    }
-    // GITHUB_STATE matters for pre/post steps of actions (node_action_step.cc), not `run:` steps.
-    if (state) *state = out.legacyState();
-    for (auto& kv : readKv("save_state_", "GITHUB_STATE")) {
-        if (state) state->push_back(std::move(kv));
-    }
-    summary_ += base::readFile(cmdDir / (std::string("step_summary_") + id));
-
     if (!result.setup_error.empty()) {
         rec.error = "the step could not start: " + result.setup_error;
     } else if (result.cancelled) {
@@ -273,6 +248,34 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
                     diskQuotaNote();
     }
     if (!rec.error.empty()) log(LineKind::kError, rec.error);
+
+    auto readKv = [&](CommandFileKind kind) -> KeyValues {
+        auto r = parseKeyValueFile(files.read(kind), StepCommandFiles::variableName(kind));
+        if (!r) throw base::Error(r.error());
+        return *r;
+    };
+    for (const auto& [k, v] : out.legacyOutputs()) rec.outputs[k] = v;
+    for (const auto& [k, v] : readKv(CommandFileKind::kOutput)) rec.outputs[k] = v;
+    for (const auto& [k, v] : readKv(CommandFileKind::kEnv)) {
+        std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
+        env_.emplace_back(k, v);
+    }
+    for (const auto& p : parsePathFile(files.read(CommandFileKind::kPath))) {
+        path_prepend_.insert(path_prepend_.begin(), p);
+    }
+    // GITHUB_STATE matters for pre/post steps of actions (node_action_step.cc), not `run:` steps.
+    if (state) *state = out.legacyState();
+    for (auto& kv : readKv(CommandFileKind::kState)) {
+        if (state) state->push_back(std::move(kv));
+    }
+    try {
+        summary_ += files.read(CommandFileKind::kSummary);
+    } catch (const base::StepFileTooLarge& e) {
+        // GitHub drops an oversized summary with an error and keeps the step's result.
+        log(LineKind::kError, fmt::format("$GITHUB_STEP_SUMMARY upload aborted, supports content up "
+                                          "to a size of {}k, got at least {}k.",
+                                          e.limit() >> 10, e.size() >> 10));
+    }
     return result.succeeded() && !result.oom_killed && result.term_signal == 0;
 }
 

@@ -46,12 +46,23 @@ void copyEntry(const fs::path& src, const fs::path& dst) {
     }
 }
 
+// Empties `to` without following anything in it: what a job left there (links to host files
+// included) is removed, never written through. actions/checkout's default `clean: true` also
+// leaves only the checked-out files.
+void clearDirectory(const fs::path& to) {
+    for (const auto& e : fs::directory_iterator(to)) fs::remove_all(e.path());
+}
+
 }  // namespace
 
 void copyWorkingTree(const fs::path& from, const fs::path& to) {
     if (!fs::is_directory(from)) throw base::Error("cannot check out '" + from.string() + "': not a directory");
+    if (fs::is_symlink(fs::symlink_status(to))) {
+        throw base::Error("cannot check out into '" + to.string() + "': it is a symbolic link");
+    }
     fs::create_directories(to);
     try {
+        clearDirectory(to);
         auto files = gitFiles(from);
         if (!files) {
             fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks |
