@@ -97,6 +97,7 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
     plan.cap_last_cap = readCapLastCap();
     plan.new_netns = spec.netns_fd < 0;
     plan.nofile = static_cast<rlim_t>(spec.limits.nofile_max);
+    plan.runner_strings = readProcessStrings();
     std::optional<JobCgroup> cgroup;
     try {
         cgroup.emplace(CgroupLayout::detect(), spec.job_id);

@@ -139,6 +139,9 @@ int execStep(const StepPlan& step) {
         if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
     }
     if (arrangeFds(fds) != 0) ::_exit(126);  // no report pipe yet
+    // /proc/1/cmdline is readable by everyone in the jail: the runner's command line (with any
+    // --secret K=V) and environment must be gone before the step exists.
+    scrubProcessStrings(jail.runner_strings, "nixjail-init");
     check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)));
     check(SetupPhase::kSync, waitForRunner());
     // The init is a copy of the runner's memory for as long as the step runs; keep /proc/1/mem

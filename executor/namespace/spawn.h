@@ -10,6 +10,7 @@
 
 #include "executor/executor.h"
 #include "executor/namespace/mounts.h"
+#include "executor/namespace/process_strings.h"
 #include "executor/namespace/seccomp_filter.h"
 #include "executor/namespace/userns.h"
 #include "runner/base/unique_fd.h"
@@ -25,6 +26,9 @@ struct JailPlan {
     int cap_last_cap = 40;
     bool new_netns = true;  // false: the clone inherits the job's netns from the calling thread
     rlim_t nofile = 1024;
+    // Where the runner's argv and environment strings are: the init blanks them in its copy
+    // before anything of the job runs.
+    ProcessStrings runner_strings;
 };
 
 // Per step; pointers in argvp/envp point into argv/env, so build it in place with planStep().
