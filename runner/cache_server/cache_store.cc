@@ -175,9 +175,7 @@ std::uint64_t CacheStore::reserve(const std::string& scope, const std::string& k
                                "cache entry '" + key + "' is being uploaded by another job");
         }
         // Its client went away without committing (a killed job): the key is free again.
-        std::error_code ec;
-        fs::remove(uploadPath(it->first), ec);
-        uploads_.erase(it);
+        dropUploadLocked(it);
         break;
     }
     const std::uint64_t id = next_id_++;
@@ -206,6 +204,8 @@ void CacheStore::writeChunk(const std::string& scope, std::uint64_t id, std::uin
                            "chunk ending at byte " + std::to_string(end) + " of '" + u.key +
                                "' is beyond its size limit of " + std::to_string(limit));
     }
+    // The budget is a hard limit on disk use: an upload's bytes count while it is in progress.
+    if (end > u.high) makeRoomLocked(end - u.high, id);
     for (std::size_t done = 0; done < data.size();) {
         ssize_t n = ::pwrite(u.fd.get(), data.data() + done, data.size() - done,
                              static_cast<off_t>(offset + done));
@@ -218,6 +218,10 @@ void CacheStore::writeChunk(const std::string& scope, std::uint64_t id, std::uin
         done += static_cast<std::size_t>(n);
     }
     u.last_activity = std::chrono::steady_clock::now();
+    if (end > u.high) {
+        uploading_bytes_ += end - u.high;
+        u.high = end;
+    }
     if (data.empty()) return;
     // Merge [offset, end) into the set of uploaded ranges.
     std::uint64_t start = offset, stop = end;
@@ -268,9 +272,11 @@ void CacheStore::commit(const std::string& scope, std::uint64_t id, std::uint64_
         saveEntry(e);
     } catch (const base::Error& err) {
         fs::remove(entryPath(id, ".archive"), ec);
+        uploading_bytes_ -= it->second.high;
         uploads_.erase(it);
         throw CacheRefused(CacheRefusal::kStorage, err.what());
     }
+    uploading_bytes_ -= it->second.high;
     uploads_.erase(it);
     entries_[id] = e;
     stored_bytes_ += size;
@@ -285,9 +291,44 @@ std::int64_t CacheStore::tickLocked() {
 
 void CacheStore::abandon(std::uint64_t id) {
     std::lock_guard lock(mu_);
-    if (uploads_.erase(id)) {
-        std::error_code ec;
-        fs::remove(uploadPath(id), ec);
+    if (auto it = uploads_.find(id); it != uploads_.end()) dropUploadLocked(it);
+}
+
+void CacheStore::dropUploadLocked(std::map<std::uint64_t, Upload>::iterator it) {
+    std::error_code ec;
+    fs::remove(uploadPath(it->first), ec);
+    uploading_bytes_ -= it->second.high;
+    uploads_.erase(it);
+}
+
+void CacheStore::makeRoomLocked(std::uint64_t needed, std::uint64_t uploading_id) {
+    const auto over = [&] { return stored_bytes_ + uploading_bytes_ + needed > budget_; };
+    if (!over()) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = uploads_.begin(); it != uploads_.end() && over();) {
+        const auto next = std::next(it);
+        if (it->first != uploading_id && now - it->second.last_activity >= upload_idle_limit_) {
+            dropUploadLocked(it);  // its client went away without committing
+        }
+        it = next;
+    }
+    while (over() && !entries_.empty()) {
+        const CacheEntry* oldest = nullptr;
+        for (const auto& [id, e] : entries_) {
+            if (!oldest || e.last_used_ms < oldest->last_used_ms ||
+                (e.last_used_ms == oldest->last_used_ms && e.id < oldest->id)) {
+                oldest = &e;
+            }
+        }
+        removeEntryLocked(oldest->id);
+        ++counters_.entries_evicted;
+    }
+    if (over()) {
+        throw CacheRefused(CacheRefusal::kTooLarge,
+                           "the cache is full: " + std::to_string(uploading_bytes_) +
+                               " bytes are being uploaded by other jobs, and " +
+                               std::to_string(needed) + " more would exceed the cache budget of " +
+                               std::to_string(budget_) + " bytes; try again later");
     }
 }
 

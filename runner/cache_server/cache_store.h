@@ -105,7 +105,14 @@ class CacheStore {
         base::UniqueFd fd;
         std::map<std::uint64_t, std::uint64_t> ranges;  // start -> end (exclusive), merged
         std::chrono::steady_clock::time_point last_activity;
+        std::uint64_t high = 0;  // the end of the furthest chunk: what it holds on disk, at most
     };
+    // Removes an upload and its file, and its bytes from uploading_bytes_.
+    void dropUploadLocked(std::map<std::uint64_t, Upload>::iterator it);
+    // Makes room for `needed` more bytes under the budget, which counts stored entries and uploads
+    // in progress alike: drops idle uploads, then evicts least recently used entries; throws
+    // CacheRefused(kTooLarge) when even that is not enough.
+    void makeRoomLocked(std::uint64_t needed, std::uint64_t uploading_id);
     std::filesystem::path entryPath(std::uint64_t id, const char* ext) const;
     std::filesystem::path uploadPath(std::uint64_t id) const;
     void loadIndex();
@@ -124,6 +131,7 @@ class CacheStore {
     std::map<std::uint64_t, Upload> uploads_;
     std::uint64_t next_id_ = 1;
     std::uint64_t stored_bytes_ = 0;
+    std::uint64_t uploading_bytes_ = 0;  // sum of the uploads' `high`
     std::int64_t last_tick_ = 0;
     CacheCounters counters_;
 };

@@ -151,6 +151,46 @@ TEST_F(StoreTest, EvictsLeastRecentlyUsedDownToBudget) {
     EXPECT_EQ(s.counters().entries_evicted, 1u);
 }
 
+// The budget is a hard limit on disk use: uploads in progress count too, so two jobs saving at once
+// cannot take twice the budget (an attack run took a 10 GiB cache to 12 GiB that way).
+TEST_F(StoreTest, UploadsInProgressCountAgainstTheBudget) {
+    CacheStore s(dir.path(), 100);
+    put(s, "old", std::string(30, 'o'));
+    auto first = s.reserve("o/r", "a", "v", 60);
+    auto second = s.reserve("o/r", "b", "v", 60);
+    s.writeChunk("o/r", first, 0, std::string(60, 'a'));
+    // 30 stored + 60 uploading: the second upload's first chunk evicts the old entry...
+    s.writeChunk("o/r", second, 0, std::string(20, 'b'));
+    EXPECT_FALSE(s.lookup({"o/r"}, {"old"}, "v"));
+    // ... and the rest would take the disk past the budget while the first is still uploading.
+    try {
+        s.writeChunk("o/r", second, 20, std::string(40, 'b'));
+        FAIL() << "the budget was exceeded";
+    } catch (const CacheRefused& e) {
+        EXPECT_EQ(e.why(), CacheRefusal::kTooLarge);
+        EXPECT_NE(std::string(e.what()).find("the cache is full"), std::string::npos) << e.what();
+    }
+    std::uintmax_t onDisk = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+        if (e.is_regular_file() && e.path().extension() != ".json") onDisk += e.file_size();
+    }
+    EXPECT_LE(onDisk, 100u);
+    s.commit("o/r", first, 60);
+    s.abandon(second);
+    EXPECT_EQ(s.storedBytes(), 60u);
+}
+
+TEST_F(StoreTest, AnIdleUploadGivesWayToOneThatNeedsTheRoom) {
+    CacheStore s(dir.path(), 100, std::chrono::steady_clock::duration::zero());
+    auto stale = s.reserve("o/r", "a", "v", 0);
+    s.writeChunk("o/r", stale, 0, std::string(80, 'a'));
+    auto fresh = s.reserve("o/r", "b", "v", 0);
+    s.writeChunk("o/r", fresh, 0, std::string(80, 'b'));
+    s.commit("o/r", fresh, 80);
+    EXPECT_THROW(s.writeChunk("o/r", stale, 80, "x"), CacheRefused);
+    EXPECT_EQ(s.storedBytes(), 80u);
+}
+
 TEST_F(StoreTest, HalfUploadsAreRemovedOnRestartAndOnClose) {
     {
         CacheStore s(dir.path(), 1 << 20);
