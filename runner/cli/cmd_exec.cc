@@ -33,6 +33,7 @@
 #include "runner/workflow/job_graph.h"
 #include "runner/workflow/workflow_loader.h"
 #include "workspace-cache/job_volume.h"
+#include "workspace-cache/nix_preflight.h"
 
 namespace nixjail::runner::cli {
 
@@ -345,6 +346,8 @@ int runExec(const ExecFlags& f) {
                                      nixToolsFromEnvironment()};
         if (hasFlake) config.devshell_flake = opts.repo_dir;
         config.storage = storage;
+        // A Nix that cannot build stops the run here, not every job at its nix-build.
+        if (!f.dry_run) cache::checkNixCanBuild(config.tools);
         roots = std::make_unique<engine::NixRootProvider>(std::move(config));
         opts.root_provider = roots->asProvider();
     }

@@ -22,6 +22,7 @@
 #include "runner/network/credential_file.h"
 #include "workspace-cache/cache_set.h"
 #include "workspace-cache/job_volume.h"
+#include "workspace-cache/nix_preflight.h"
 
 namespace nixjail::runner::daemon {
 
@@ -182,6 +183,8 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
                 "; or remove executor.limits.disk");
         }
     }
+    // Likewise a Nix that cannot build (no build users, store not writable, not installed).
+    if (m.executor->isolatesFilesystem()) cache::checkNixCanBuild(nix_tools);
     const fs::path cache_dir = cfg.cache.dir.empty() ? default_cache_dir : cfg.cache.dir;
     // Jobs' directories live on the cache's filesystem, so roots and checkouts are snapshots or
     // reflinks of the cached ones. A jail's setup runs as the jail's host ids, which must
