@@ -167,6 +167,20 @@ void readLabels(Reader& r, const YAML::Node& n, std::map<std::string, LabelConfi
     }
 }
 
+void readDefaultPackages(Reader& r, const YAML::Node& n,
+                         std::vector<std::pair<std::string, std::vector<std::string>>>& out) {
+    if (!n || n.IsNull()) return;
+    if (!n.IsMap()) {
+        r.error(n, "'nix.default_packages' must map runs-on labels to package lists, e.g. "
+                   "{ubuntu-*: [bash, coreutils, git]}");
+        return;
+    }
+    for (const auto& kv : n) {
+        const auto label = kv.first.as<std::string>();
+        out.emplace_back(label, r.list(kv.second, "nix.default_packages." + label));
+    }
+}
+
 void readExecutor(Reader& r, const YAML::Node& n, DaemonConfig::Executor& out) {
     r.mapping(n, "executor", {"backend", "limits"}, [&](const std::string& k, const YAML::Node& v) {
         if (k == "backend") {
@@ -310,9 +324,11 @@ base::Result<DaemonConfig, Diagnostics> parseConfig(const std::string& text,
                           });
             }
             if (k == "nix") {
-                r.mapping(v, "nix", {"nixpkgs"}, [&](const std::string&, const YAML::Node& nv) {
-                    cfg.nix.nixpkgs = r.scalar(nv, "nix.nixpkgs");
-                });
+                r.mapping(v, "nix", {"nixpkgs", "default_packages"},
+                          [&](const std::string& nk, const YAML::Node& nv) {
+                              if (nk == "nixpkgs") cfg.nix.nixpkgs = r.scalar(nv, "nix.nixpkgs");
+                              if (nk == "default_packages") readDefaultPackages(r, nv, cfg.nix.default_packages);
+                          });
             }
             if (k == "executor") readExecutor(r, v, cfg.executor);
             if (k == "proxy") readProxy(r, v, cfg.proxy);

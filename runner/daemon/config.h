@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runner/base/result.h"
@@ -59,6 +60,10 @@ struct DaemonConfig {
     } cache;
     struct Nix {
         std::string nixpkgs = "<nixpkgs>";
+        // runs-on label (shell globs allowed) -> packages for a job that declares none and whose
+        // repository has no flake devShell; in file order, ahead of the built-in mapping
+        // (ubuntu-*, linux, self-hosted: engine::ubuntuBasePackages()). [] maps a label to nothing.
+        std::vector<std::pair<std::string, std::vector<std::string>>> default_packages;
     } nix;
     struct Executor {
         std::string backend = "auto";  // auto | namespace | systemd | host

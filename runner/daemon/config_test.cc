@@ -126,6 +126,24 @@ TEST(DaemonConfig, HostOverridesAndTheDiskQuota) {
               std::string::npos);
 }
 
+TEST(DaemonConfig, DefaultPackagesMapLabelsInFileOrder) {
+    auto cfg = parseConfig("nix:\n  default_packages:\n    ubuntu-22.04: [bash]\n    'ubuntu-*': [bash, git]\n"
+                           "    self-hosted: []\n",
+                           "runner.yaml");
+    ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
+    using Entry = std::pair<std::string, std::vector<std::string>>;
+    EXPECT_EQ(cfg->nix.default_packages,
+              (std::vector<Entry>{{"ubuntu-22.04", {"bash"}}, {"ubuntu-*", {"bash", "git"}}, {"self-hosted", {}}}));
+    EXPECT_EQ(parseConfig(exampleConfig(), "example.yaml")->nix.default_packages,
+              (std::vector<Entry>{{"nix", {"bash", "coreutils", "git"}}}));
+    EXPECT_NE(problems("nix: {default_packages: [bash]}\n").find("runner.yaml:1:25: 'nix.default_packages' must map"),
+              std::string::npos)
+        << problems("nix: {default_packages: [bash]}\n");
+    EXPECT_NE(problems("nix: {default_packages: {linux: bash}}\n")
+                  .find("'nix.default_packages.linux' must be a list"),
+              std::string::npos);
+}
+
 TEST(DaemonConfig, InvalidYamlIsADiagnostic) {
     EXPECT_NE(problems("runner: [\n").find("runner.yaml:"), std::string::npos);
 }

@@ -18,6 +18,7 @@
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
 #include "runner/engine/nix_root_provider.h"
+#include "runner/engine/nixpkgs_locator.h"
 #include "runner/forge/forgejo_client.h"
 #include "runner/network/credential_file.h"
 #include "workspace-cache/cache_set.h"
@@ -208,11 +209,12 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     const auto storage =
         cache::parseStorageChoice(cfg.cache.storage, cfg.source + ": cache.storage");
     if (m.executor->isolatesFilesystem()) {
-        fs::path nixpkgs = cfg.nix.nixpkgs;
-        if (!cfg.nix.nixpkgs.empty() && cfg.nix.nixpkgs.front() != '<')
-            nixpkgs = fs::absolute(nixpkgs);
+        // A path is taken from the working directory; <nixpkgs> and URLs are Nix's to resolve.
+        const fs::path nixpkgs = engine::nixpkgsArgument(cfg.nix.nixpkgs, fs::current_path());
         engine::NixRootConfig roots_config{nixpkgs, cache_dir, std::move(nix_tools)};
         roots_config.storage = storage;
+        for (auto it = cfg.nix.default_packages.rbegin(); it != cfg.nix.default_packages.rend(); ++it)
+            roots_config.default_packages.prepend(it->first, it->second);
         m.roots = std::make_unique<engine::NixRootProvider>(std::move(roots_config));
     }
     m.checkouts = std::make_unique<engine::CachedCheckouts>(cache_dir, storage);

@@ -37,7 +37,13 @@ cache:
   actions_cache_budget: 10G # the actions/cache server (ACTIONS_CACHE_URL) in <dir>/actions-cache; 0: none
 
 nix:
-  nixpkgs: "<nixpkgs>"      # the Nix expression packages are resolved against
+  nixpkgs: "<nixpkgs>"      # the Nix expression packages are resolved against (a path, <nixpkgs>, a URL)
+  # A job that declares no packages (labels.<name>.packages, NIXJAIL_PACKAGES) and whose repository
+  # has no flake devShell gets the set of its first runs-on label that has one. Built in, after
+  # these: ubuntu-*, linux and self-hosted get bash coreutils findutils gnugrep gnused gawk gnutar
+  # gzip xz bzip2 which diffutils gnupatch git curl jq cacert; other labels get nothing.
+  default_packages:
+    nix: [bash, coreutils, git]
 
 executor:
   backend: auto             # auto (systemd units where systemd is PID 1, else namespace) | namespace | systemd | host (no isolation)

@@ -29,9 +29,20 @@ public:
     virtual std::string source() const = 0;  // what the closure came from, for the job's log
 };
 
-// Makes the root for `packages` at `dst` (which must not exist); throws base::Error naming the
+// What a job asks of its root.
+struct RootRequest {
+    // Declared (the runner's packages, a label's, the job's NIXJAIL_PACKAGES). When there are none
+    // the provider picks a base: the repository flake's devShell, else the default set of the
+    // first of `labels` that has one (default_packages.h), else it fails saying how to declare.
+    std::vector<std::string> packages;
+    std::vector<std::string> labels;  // the job's runs-on labels, expressions evaluated
+    // Added to whatever base was picked (nodejs for JavaScript actions).
+    std::vector<std::string> extra;
+};
+
+// Makes the root for `request` at `dst` (which must not exist); throws base::Error naming the
 // package or path at fault.
-using RootProvider = std::function<std::unique_ptr<JobRoot>(const std::vector<std::string>& packages,
+using RootProvider = std::function<std::unique_ptr<JobRoot>(const RootRequest& request,
                                                             const std::filesystem::path& dst)>;
 
 }  // namespace nixjail::runner::engine

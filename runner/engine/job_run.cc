@@ -11,6 +11,8 @@
 #include "runner/base/error.h"
 #include "workspace-cache/closure.h"
 #include "runner/base/file_io.h"
+#include "runner/engine/missing_program.h"
+#include "runner/engine/working_tree.h"
 #include "runner/network/forge_credentials.h"
 #include "runner/network/forge_pin.h"
 
@@ -98,9 +100,9 @@ void JobRun::prepareDirectories() {
     home_ = make(writable, "home", "/home/runner");
     tool_cache_ = make(writable, "tool_cache", "/runner/tool_cache");
     actions_ = make(dir_->path(), "actions", "/runner/actions");  // the runner's, read-only
+    temp_fd_ = base::openDirectoryNoFollow(temp_.host, "the job's temp directory");
 }
 
-    temp_fd_ = base::openDirectoryNoFollow(temp_.host, "the job's temp directory");
 std::string JobRun::diskQuotaNote() const {
     if (!volume_) return {};
     try {
@@ -126,8 +128,6 @@ void JobRun::adopt(const fs::path& path, bool recursive) const {
     }
 }
 
-std::vector<std::string> JobRun::jobPackages() const {
-    std::vector<std::string> out = opts_.packages;
 std::optional<std::pair<uid_t, gid_t>> JobRun::stepOwnerIds() const {
     const auto owner = opts_.executor->stepOwner();
     if (!owner) return std::nullopt;
@@ -145,15 +145,13 @@ void JobRun::writeTempFile(const std::string& name, const std::string& content,
     }
 }
 
+std::vector<std::string> JobRun::jobPackages() const {
+    std::vector<std::string> out = opts_.packages;
     for (const auto& [k, v] : env_) {
         if (k != "NIXJAIL_PACKAGES") continue;
         for (const auto& p : cache::parsePackageList(v)) {
             if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
         }
-    }
-    if (needs_node_ && !opts_.node_package.empty() &&
-        std::find(out.begin(), out.end(), opts_.node_package) == out.end()) {
-        out.push_back(opts_.node_package);
     }
     return out;
 }
@@ -166,7 +164,7 @@ void JobRun::prepareJail() {
             throw base::Error("the '" + opts_.executor->name() + "' executor needs a root built from Nix packages; "
                               "give a nixpkgs (--nixpkgs) and packages (--packages or NIXJAIL_PACKAGES)");
         }
-        root_ = opts_.root_provider(jobPackages(), dir_->path() / "root");
+        root_ = opts_.root_provider(rootRequest(), dir_->path() / "root");
         spec.root = root_->root();
         log(LineKind::kRunner, std::string("Job root: ") + (root_->cacheHit() ? "cached" : "built") + " from " +
                                    root_->source());
@@ -191,6 +189,7 @@ void JobRun::prepareJail() {
                 "or its policy (debugging only)");
     }
     jail_ = opts_.executor->prepare(spec);
+    if (root_) jail_ = checkProgramsInRoot(std::move(jail_), root_->root(), spec.binds, missingProgramNote());
 }
 
 void JobRun::prepareNetwork(executor::JailSpec& spec) {
@@ -541,6 +540,11 @@ JobOutcome JobRun::run() {
     try {
         prepareDirectories();
         prepareEnvironment();
+        if (opts_.workspace_from_repo && !opts_.repo_dir.empty()) {
+            log(LineKind::kRunner, "Workspace: a copy of the working tree '" + opts_.repo_dir.string() +
+                                       "' (tracked and untracked files .gitignore does not exclude)");
+            copyWorkingTree(opts_.repo_dir, workspace_.host);
+        }
         directories = since(start);
         // Set up job: an isolating executor's root must hold node if a JavaScript action needs it.
         if (opts_.executor->isolatesFilesystem() && jobUsesNodeActions()) {
@@ -637,18 +641,14 @@ void JobRun::cleanup() {
         drainNetworkAudit();
         network_.reset();
     }
+    abandonRedirectedCheckouts();
     checkouts_.clear();
     root_.reset();
     volume_.reset();
+    temp_fd_.reset();
     dir_.reset();
-    abandonRedirectedCheckouts();
 }
 
-JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
-    temp_fd_.reset();
-                  SecretMasker& masker, std::stop_token cancel) {
-    JobRun run(instance, opts, observer, masker, std::move(cancel));
-    return run.run();
 void JobRun::abandonRedirectedCheckouts() {
     for (auto& c : checkouts_) {
         const fs::path rel = c.path.lexically_relative(workspace_.host);
@@ -663,6 +663,10 @@ void JobRun::abandonRedirectedCheckouts() {
     }
 }
 
+JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+                  SecretMasker& masker, std::stop_token cancel) {
+    JobRun run(instance, opts, observer, masker, std::move(cancel));
+    return run.run();
 }
 
 }  // namespace nixjail::runner::engine

@@ -68,18 +68,22 @@ private:
     void prepareNetwork(executor::JailSpec& spec);
     // Moves the proxy's new audit records into network_audit_ and the job log.
     void drainNetworkAudit();
-    std::vector<std::string> jobPackages() const;
+    std::vector<std::string> jobPackages() const;  // declared: opts_.packages, NIXJAIL_PACKAGES
+    // job_root_request.cc: the declared packages, the runs-on labels, the packages actions need.
+    RootRequest rootRequest();
+    // Added to "python3: not in this job's root; ..." (missing_program.h).
+    std::string missingProgramNote() const;
     // Hands a path the steps must write to over to the executor's step user (no-op for host).
     void adopt(const std::filesystem::path& path, bool recursive) const;
-    bool runSteps(const std::vector<workflow::Step>& steps, StepScope& scope);
-    StepRecord runStep(const workflow::Step& step, StepScope& scope);
-    bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
-    expr::EvalContext context(const StepScope* scope) const;
     // The step user's uid:gid, when the executor runs steps as another user.
     std::optional<std::pair<uid_t, gid_t>> stepOwnerIds() const;
     // Writes a new file (a step's script, the event) in the temp directory, through temp_fd_ and
     // never over anything the job put there; `what` names it in errors.
     void writeTempFile(const std::string& name, const std::string& content, const std::string& what);
+    bool runSteps(const std::vector<workflow::Step>& steps, StepScope& scope);
+    StepRecord runStep(const workflow::Step& step, StepScope& scope);
+    bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
+    expr::EvalContext context(const StepScope* scope) const;
     Json envContext(const workflow::EnvList& extra = {}) const;
     std::string stepDisplayName(const workflow::Step& step, const StepScope& scope) const;
     void log(LineKind kind, const std::string& text);
@@ -89,21 +93,21 @@ private:
     void reportRootPhases(JobOutcome& outcome);
     void reportProxyPhase(JobOutcome& outcome);
     void cleanup();
+    // Abandons the checkouts whose path a step redirected through a link (cleanup, no step runs).
+    void abandonRedirectedCheckouts();
 
     // script_step.cc: `run:` steps; fills rec.exit_code and rec.outputs, returns success.
     bool runScript(const workflow::Step& step, StepScope& scope, StepRecord& rec,
                    const std::vector<std::pair<std::string, std::string>>& stepEnv,
-    // Abandons the checkouts whose path a step redirected through a link (cleanup, no step runs).
-    void abandonRedirectedCheckouts();
                    const std::optional<std::chrono::milliseconds>& timeout);
-    std::vector<std::string> processEnvironment(const std::vector<std::pair<std::string, std::string>>& stepEnv) const;
-    std::string evalString(const std::string& text, const StepScope* scope, const std::string& what);
-    // Runs one process as a step with fresh command files (GITHUB_OUTPUT, _ENV, _PATH, _STATE,
-    // _STEP_SUMMARY) and the workflow-command processor; makeArgv gets the process environment and
     // False when the step's working-directory `dir` certainly does not exist. Judged on the
     // host only below the workspace, without following a link out of it; anything else (an
     // absolute path or a link in a jail) is left to the jail's chdir.
     bool workingDirectoryMayExist(const std::filesystem::path& dir) const;
+    std::vector<std::string> processEnvironment(const std::vector<std::pair<std::string, std::string>>& stepEnv) const;
+    std::string evalString(const std::string& text, const StepScope* scope, const std::string& what);
+    // Runs one process as a step with fresh command files (GITHUB_OUTPUT, _ENV, _PATH, _STATE,
+    // _STEP_SUMMARY) and the workflow-command processor; makeArgv gets the process environment and
     // the step's unique id. `state` (may be null) receives ::save-state:: and GITHUB_STATE.
     bool runProcess(const workflow::Step& step, const StepScope& scope, StepRecord& rec,
                     const std::vector<std::pair<std::string, std::string>>& stepEnv,
@@ -144,13 +148,13 @@ private:
     std::unique_ptr<base::TempDir> dir_;
     std::unique_ptr<cache::JobVolume> volume_;  // holds the writable dirs under a disk quota
     JobPath workspace_, temp_, home_, tool_cache_, actions_;
+    // The temp directory as the runner opened it before any step ran: command files and scripts
+    // are made and read through it, so a step cannot redirect them with a link.
+    base::UniqueFd temp_fd_;
     std::unique_ptr<JobRoot> root_;  // isolating executors only
     // What the job's proxy injects: the admin's credentials and, for isolating executors, the
     // forge's tokens (whose dummies replace them in github.* and secrets.*). Set before the job's
     // env is evaluated, so no expression ever sees a real value.
-    // The temp directory as the runner opened it before any step ran: command files and scripts
-    // are made and read through it, so a step cannot redirect them with a link.
-    base::UniqueFd temp_fd_;
     std::vector<proxy::Credential> credentials_;
     std::unique_ptr<network::JobNetwork> network_;          // isolating executors only
     std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_

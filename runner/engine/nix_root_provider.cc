@@ -55,29 +55,51 @@ NixRootProvider::NixRootProvider(NixRootConfig config)
       references_(config_.tools),
       roots_(*storage_, config_.cache_dir / "roots") {}
 
-NixRootProvider::Closure NixRootProvider::closureOf(const std::vector<std::string>& packages) {
+std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>& packages,
+                                                  const std::string& what) {
+    if (config_.nixpkgs.empty()) {
+        throw base::Error("the job needs " + what +
+                          " but no nixpkgs was found to build them from; give one with --nixpkgs or "
+                          "NIX_PATH=nixpkgs=... (daemon: nix.nixpkgs in the runner config)");
+    }
+    return resolver_.resolvePackages(packages);
+}
+
+NixRootProvider::Closure NixRootProvider::withExtra(std::vector<std::string> base, std::string source,
+                                                    const RootRequest& request) {
+    if (!request.extra.empty()) {
+        std::string names;
+        for (const auto& p : request.extra) names += (names.empty() ? "" : " ") + p;
+        for (auto& p : resolve(request.extra, "the packages " + names)) base.push_back(std::move(p));
+        source += ", plus " + names;
+    }
+    return {cache::computeClosure(base, references_), std::move(source)};
+}
+
+NixRootProvider::Closure NixRootProvider::closureOf(const RootRequest& request) {
     std::lock_guard lock(mu_);
+    const auto& packages = request.packages;
     if (!packages.empty()) {
-        if (config_.nixpkgs.empty()) {
-            throw base::Error("the job declares packages but no nixpkgs was given to resolve them against; "
-                              "give one with --nixpkgs (or nix.nixpkgs in the runner config)");
-        }
-        return {cache::computeClosure(resolver_.resolvePackages(packages), references_),
-                std::to_string(packages.size()) + " packages"};
+        return withExtra(resolve(packages, "its declared packages"),
+                         std::to_string(packages.size()) + " packages", request);
     }
     if (config_.devshell_flake) {
         const auto shell = devshells_.resolve(*config_.devshell_flake, cache::DevShellResolver::currentSystem());
-        return {cache::computeClosure(shell, references_),
-                "the devShell of " + (*config_.devshell_flake / "flake.nix").string() + " (" +
-                    std::to_string(shell.size()) + " packages)"};
+        return withExtra(shell,
+                         "the devShell of " + (*config_.devshell_flake / "flake.nix").string() + " (" +
+                             std::to_string(shell.size()) + " packages)",
+                         request);
     }
-    throw base::Error("the job declares no Nix packages, so its root would be empty; declare them with "
-                      "--packages or the job's NIXJAIL_PACKAGES variable (at least a shell, e.g. bash), "
-                      "or give the repository a flake.nix with devShells.<system>.default");
+    if (const auto choice = config_.default_packages.choose(request.labels)) {
+        return withExtra(resolve(choice->packages, describeChoice(*choice)), describeChoice(*choice),
+                         request);
+    }
+    throw base::Error(DefaultPackages::noDefaultMessage(request.labels));
 }
 
 std::optional<NixRootProvider::Closure> NixRootProvider::repositoryDevShell(
-    const RepositoryAtCommit& repo, const CheckoutProvider& checkouts, const fs::path& dst) {
+    const RepositoryAtCommit& repo, const CheckoutProvider& checkouts, const RootRequest& request,
+    const fs::path& dst) {
     const std::string system = cache::DevShellResolver::currentSystem();
     const std::string key =
         repo.url + '@' + repo.commit;  // a commit fixes flake.nix and flake.lock
@@ -95,19 +117,19 @@ std::optional<NixRootProvider::Closure> NixRootProvider::repositoryDevShell(
         }
     }
     std::lock_guard lock(mu_);
-    return Closure{cache::computeClosure(*shell, references_),
-                   "the devShell of flake.nix in " + repo.url + " at " + repo.commit.substr(0, 12) +
-                       " (" + std::to_string(shell->size()) + " packages)"};
+    return withExtra(*shell,
+                     "the devShell of flake.nix in " + repo.url + " at " + repo.commit.substr(0, 12) +
+                         " (" + std::to_string(shell->size()) + " packages)",
+                     request);
 }
 
 RootProvider NixRootProvider::forRepository(RepositoryAtCommit repo, CheckoutProvider checkouts) {
     return [this, repo = std::move(repo), checkouts = std::move(checkouts)](
-               const std::vector<std::string>& packages,
-               const fs::path& dst) -> std::unique_ptr<JobRoot> {
-        if (!packages.empty() || config_.devshell_flake) return provide(packages, dst);
+               const RootRequest& request, const fs::path& dst) -> std::unique_ptr<JobRoot> {
+        if (!request.packages.empty() || config_.devshell_flake) return provide(request, dst);
         const auto start = Clock::now();
-        auto closure = repositoryDevShell(repo, checkouts, dst);
-        if (!closure) return provide(packages, dst);  // no flake.nix: says how to declare packages
+        auto closure = repositoryDevShell(repo, checkouts, request, dst);
+        if (!closure) return provide(request, dst);  // no flake.nix: the label's default set
         return rootOf(std::move(*closure), dst, start);
     };
 }
@@ -118,10 +140,9 @@ RootProvider NixRootProvider::forTask(const nlohmann::json& github, CheckoutProv
     return forRepository(std::move(*repo), std::move(checkouts));
 }
 
-std::unique_ptr<JobRoot> NixRootProvider::provide(const std::vector<std::string>& packages,
-                                                  const fs::path& dst) {
+std::unique_ptr<JobRoot> NixRootProvider::provide(const RootRequest& request, const fs::path& dst) {
     const auto start = Clock::now();
-    return rootOf(closureOf(packages), dst, start);
+    return rootOf(closureOf(request), dst, start);
 }
 
 std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path& dst,
@@ -135,7 +156,8 @@ std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path
 }
 
 NixRootProvider::WarmResult NixRootProvider::warm(const std::vector<std::string>& packages) {
-    auto closure = closureOf(packages);
+    if (packages.empty()) throw base::Error("no packages to warm a root for");
+    auto closure = closureOf(RootRequest{.packages = packages});
     auto lease = roots_.acquire(closure.paths);
     return {lease.key(), closure.paths.size(), lease.hit()};
 }

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "runner/engine/checkout_provider.h"
+#include "runner/engine/default_packages.h"
 #include "runner/engine/job_root.h"
 #include "runner/engine/repository_flake.h"
 #include "workspace-cache/closure.h"
@@ -20,12 +21,16 @@
 namespace nixjail::runner::engine {
 
 struct NixRootConfig {
-    std::filesystem::path nixpkgs;    // a nixpkgs checkout or any expression with the attributes
+    // What nix-build resolves package names in: a nixpkgs checkout (or any expression with the
+    // attributes), a lookup path (<nixpkgs>) or a URL (nixpkgs_locator.h); empty: none.
+    std::filesystem::path nixpkgs;
     std::filesystem::path cache_dir;  // roots live in <cache_dir>/roots
     cache::NixTools tools;
     // A repository with a flake.nix: a job that declares no packages gets the packages of its
     // devShells.<system>.default instead.
     std::optional<std::filesystem::path> devshell_flake;
+    // A job that declares no packages and has no devShell gets its runs-on label's set.
+    DefaultPackages default_packages = DefaultPackages::builtIn();
     // The roots' storage backend; nullopt: detected. A forced one that cannot work in
     // <cache_dir>/roots makes the constructor throw (cache::openStorage).
     std::optional<cache::StorageKind> storage;
@@ -34,7 +39,7 @@ struct NixRootConfig {
 class NixRootProvider {
 public:
     explicit NixRootProvider(NixRootConfig config);
-    std::unique_ptr<JobRoot> provide(const std::vector<std::string>& packages, const std::filesystem::path& dst);
+    std::unique_ptr<JobRoot> provide(const RootRequest& request, const std::filesystem::path& dst);
 
     struct WarmResult {
         std::string key;
@@ -49,8 +54,8 @@ public:
     // For one daemon task, whose repository is not on this machine: a job that declares no
     // packages gets the devShells.<system>.default of the flake in `repo` at its commit (flake.nix
     // and flake.lock fetched through `checkouts` when the root is made, resolved once per
-    // repository and commit). Without a flake.nix there, or when packages are declared, the
-    // same as provide(). `checkouts` must outlive the provider.
+    // repository and commit). Without a flake.nix there (then its label's default set), or when
+    // packages are declared, the same as provide(). `checkouts` must outlive the provider.
     RootProvider forRepository(RepositoryAtCommit repo, CheckoutProvider checkouts);
     // The same for a task's github context (repositoryOfTask); asProvider() when it names no
     // repository and commit.
@@ -61,10 +66,16 @@ private:
         std::vector<std::string> paths;
         std::string source;  // "2 packages", "the devShell of /repo/flake.nix (3 packages)"
     };
-    Closure closureOf(const std::vector<std::string>& packages);
+    // Declared packages, else the local devShell, else the label's default set; plus the extras.
+    Closure closureOf(const RootRequest& request);
+    // `base` (store paths) with request.extra resolved and added, as a closure. Holds mu_.
+    Closure withExtra(std::vector<std::string> base, std::string source, const RootRequest& request);
+    // Store paths of `packages` (`what` names them in the error when there is no nixpkgs).
+    std::vector<std::string> resolve(const std::vector<std::string>& packages, const std::string& what);
     // nullopt: the commit has no flake.nix.
     std::optional<Closure> repositoryDevShell(const RepositoryAtCommit& repo,
                                               const CheckoutProvider& checkouts,
+                                              const RootRequest& request,
                                               const std::filesystem::path& dst);
     std::unique_ptr<JobRoot> rootOf(Closure closure, const std::filesystem::path& dst,
                                     std::chrono::steady_clock::time_point start);

@@ -145,11 +145,46 @@ TEST_F(RepositoryDevShellTest, RepositoryWithoutFlakeBehavesAsBefore) {
     EXPECT_FALSE(fs::exists(jobDir("1") / "root"));
 }
 
+TEST_F(RepositoryDevShellTest, RepositoryWithoutFlakeGetsItsLabelsDefaultSet) {
+    const std::string commit = remote_->commit({{"README", "no flake\n"}}, "plain");
+    NixRootConfig config{NIXJAIL_SOURCE_DIR "/tests/fixtures/nix", dir_.path() / "cache", testNixTools()};
+    config.default_packages.prepend("ubuntu-*", {"bash"});
+    NixRootProvider roots(std::move(config));
+    RootProvider provider = roots.forTask(task(commit), counted());
+    auto root = provider(RootRequest{.labels = {"ubuntu-latest"}}, jobDir("1") / "root");
+    EXPECT_EQ(checkout_calls_, 1) << "the repository's flake is looked for first";
+    EXPECT_EQ(root->source(),
+              "the default packages of runs-on label 'ubuntu-latest' (as 'ubuntu-*'): bash (the job "
+              "declares no packages and the repository has no flake devShell)");
+    EXPECT_TRUE(storeHas(root->root(), "-nixjail-test-bash"));
+    // A label without a set fails with the label's name.
+    try {
+        provider(RootRequest{.labels = {"macos-latest"}}, jobDir("2") / "root");
+        FAIL() << "a label without a default set gave a root";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("runs-on label 'macos-latest' has no default package set"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST_F(RepositoryDevShellTest, ExtraPackagesAreAddedToTheDevShell) {
+    const std::string system = cache::DevShellResolver::currentSystem();
+    const std::string commit = remote_->commit({{"flake.nix", devShellFlake(system)}}, "with a devShell");
+    NixRootProvider roots(
+        NixRootConfig{NIXJAIL_SOURCE_DIR "/tests/fixtures/nix", dir_.path() / "cache", testNixTools()});
+    RootProvider provider = roots.forTask(task(commit), counted());
+    auto root = provider(RootRequest{.extra = {"curl"}}, jobDir("1") / "root");
+    EXPECT_TRUE(storeHas(root->root(), "-nixjail-devshell-hello"));
+    EXPECT_TRUE(storeHas(root->root(), "-nixjail-test-curl"));
+    EXPECT_NE(root->source().find("(2 packages), plus curl"), std::string::npos) << root->source();
+}
+
 TEST_F(RepositoryDevShellTest, DeclaredPackagesWinAndTheFlakeIsNotFetched) {
     const std::string commit = remote_->commit({{"flake.nix", devShellFlake("x86_64-linux")}}, "c");
     RootProvider provider = roots_->forTask(task(commit), counted());
     // No nixpkgs configured: declared packages cannot resolve, and say so (as without a task).
-    EXPECT_THROW(provider({"bash"}, jobDir("1") / "root"), base::Error);
+    EXPECT_THROW(provider(RootRequest{.packages = {"bash"}}, jobDir("1") / "root"), base::Error);
     EXPECT_EQ(checkout_calls_, 0);
 }
 

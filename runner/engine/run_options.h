@@ -18,6 +18,10 @@ namespace nixjail::runner::engine {
 
 struct RunOptions {
     std::filesystem::path repo_dir;  // the working tree that actions/checkout provides in exec mode
+    // exec: every job's workspace starts as a copy of repo_dir (as act and `forgejo-runner exec`
+    // do), so local actions and hashFiles() work without actions/checkout. The daemon keeps
+    // GitHub's rule: the workspace is empty until a checkout.
+    bool workspace_from_repo = false;
     std::string event_name = "push";
     nlohmann::json event = nlohmann::json::object();  // the event payload (github.event)
     nlohmann::json github;  // github context fields known to the caller: repository, sha, ref, actor...

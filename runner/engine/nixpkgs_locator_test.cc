@@ -1,0 +1,137 @@
+// Locating nixpkgs with a scripted Nix: the given one as Nix takes it, the search path, the flake
+// registry, and one error naming all three.
+#include "runner/engine/nixpkgs_locator.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "runner/base/error.h"
+#include "runner/base/temp_dir.h"
+
+namespace nixjail::runner::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Answers by the command's first words; records what was asked.
+struct ScriptedNix {
+    std::map<std::string, NixCommandOutput> answers;
+    std::vector<std::string> asked;
+    NixCommand command() {
+        return [this](const std::vector<std::string>& argv) {
+            std::string line;
+            for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
+            asked.push_back(line);
+            for (const auto& [prefix, answer] : answers) {
+                if (line.rfind(prefix, 0) == 0) return answer;
+            }
+            return NixCommandOutput{1, "", "error: not scripted: " + line};
+        };
+    }
+};
+
+const NixCommandOutput kNotInSearchPath{
+    1, "",
+    "warning: the group 'nixbld' specified in 'build-users-group' does not exist\n"
+    "error: file 'nixpkgs' was not found in the Nix search path (add it using $NIX_PATH or -I)\n"};
+const NixCommandOutput kNoRegistry{
+    1, "", "error: unable to download 'https://github.com/NixOS/flake-registry/raw/master/flake-registry.json'\n"};
+
+TEST(NixpkgsArgument, LookupPathsAndUrlsStayAsNixTakesThem) {
+    const fs::path cwd = "/home/me/repo";
+    EXPECT_EQ(nixpkgsArgument("<nixpkgs>", cwd), "<nixpkgs>");
+    EXPECT_EQ(nixpkgsArgument("channel:nixos-24.11", cwd), "channel:nixos-24.11");
+    EXPECT_EQ(nixpkgsArgument("https://example.org/nixexprs.tar.xz", cwd), "https://example.org/nixexprs.tar.xz");
+    EXPECT_EQ(nixpkgsArgument("nix/pkgs", cwd), "/home/me/repo/nix/pkgs");
+    EXPECT_EQ(nixpkgsArgument("../nixpkgs/", cwd), "/home/me/nixpkgs");
+    EXPECT_EQ(nixpkgsArgument("/srv/nixpkgs", cwd), "/srv/nixpkgs");
+    EXPECT_EQ(nixpkgsArgument("", cwd), "");
+    EXPECT_FALSE(isLookupPath("<>"));
+    EXPECT_FALSE(isNixUrl("github:NixOS/nixpkgs"));
+}
+
+TEST(LocateNixpkgs, TheGivenPathWinsAndMustExist) {
+    base::TempDir dir;
+    ScriptedNix nix;
+    const auto s = locateNixpkgs("pkgs/..", "--nixpkgs", dir.path(), nix.command());
+    EXPECT_EQ(s.expression, dir.path().string());
+    EXPECT_EQ(s.found_by, "--nixpkgs");
+    EXPECT_TRUE(nix.asked.empty());
+    try {
+        locateNixpkgs("missing", "--nixpkgs", dir.path(), nix.command());
+        FAIL() << "a missing path was accepted";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--nixpkgs 'missing': '" + (dir.path() / "missing").string() +
+                                             "' does not exist"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(LocateNixpkgs, AGivenLookupPathIsCheckedInTheSearchPathAndKept) {
+    ScriptedNix nix;
+    nix.answers["nix-instantiate --find-file nixpkgs"] = {0, "/srv/nixpkgs\n", ""};
+    const auto s = locateNixpkgs("<nixpkgs>", "--nixpkgs", "/", nix.command());
+    EXPECT_EQ(s.expression, "<nixpkgs>");
+    ScriptedNix none;
+    none.answers["nix-instantiate --find-file nixpkgs"] = kNotInSearchPath;
+    try {
+        locateNixpkgs("<nixpkgs>", "--nixpkgs", "/", none.command());
+        FAIL() << "an unknown lookup path was accepted";
+    } catch (const base::Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("--nixpkgs '<nixpkgs>': Nix's search path has no 'nixpkgs' (error: file 'nixpkgs' was "
+                            "not found"),
+                  std::string::npos)
+            << what;
+        EXPECT_EQ(what.find("nixbld"), std::string::npos) << what;
+    }
+}
+
+TEST(LocateNixpkgs, AGivenUrlIsLeftToNix) {
+    ScriptedNix nix;
+    const auto s = locateNixpkgs("channel:nixos-24.11", "nixpkgs in .nixjail-runner.yaml", "/", nix.command());
+    EXPECT_EQ(s.expression, "channel:nixos-24.11");
+    EXPECT_EQ(s.found_by, "nixpkgs in .nixjail-runner.yaml");
+    EXPECT_TRUE(nix.asked.empty());
+}
+
+TEST(LocateNixpkgs, ElseNixpkgsFromTheSearchPath) {
+    ScriptedNix nix;
+    nix.answers["nix-instantiate --find-file nixpkgs"] = {0, "/srv/fixture\n", ""};
+    const auto s = locateNixpkgs("", "--nixpkgs", "/", nix.command());
+    EXPECT_EQ(s.expression, "/srv/fixture");
+    EXPECT_EQ(s.found_by, "<nixpkgs> in Nix's search path (NIX_PATH)");
+    EXPECT_EQ(nix.asked.size(), 1u);
+}
+
+TEST(LocateNixpkgs, ElseTheFlakeRegistrysNixpkgs) {
+    ScriptedNix nix;
+    nix.answers["nix-instantiate --find-file nixpkgs"] = kNotInSearchPath;
+    nix.answers["nix --extra-experimental-features nix-command flakes flake metadata --json nixpkgs"] = {
+        0, R"({"path":"/nix/store/abc-source","resolvedUrl":"github:NixOS/nixpkgs/nixpkgs-unstable"})", ""};
+    const auto s = locateNixpkgs("", "--nixpkgs", "/", nix.command());
+    EXPECT_EQ(s.expression, "/nix/store/abc-source");
+    EXPECT_EQ(s.found_by, "the flake registry's nixpkgs (github:NixOS/nixpkgs/nixpkgs-unstable)");
+}
+
+TEST(LocateNixpkgs, NoneFoundIsOneErrorNamingEveryPlaceTried) {
+    ScriptedNix nix;
+    nix.answers["nix-instantiate --find-file nixpkgs"] = kNotInSearchPath;
+    nix.answers["nix --extra-experimental-features"] = kNoRegistry;
+    try {
+        locateNixpkgs("", "--nixpkgs", "/", nix.command());
+        FAIL() << "found a nixpkgs in nothing";
+    } catch (const base::Error& e) {
+        const std::string what = e.what();
+        for (const char* part : {"no nixpkgs to build the jobs' packages from", "--nixpkgs",
+                                 "not found in the Nix search path", "flake-registry.json",
+                                 "NIX_PATH=nixpkgs=", "nix registry add nixpkgs"}) {
+            EXPECT_NE(what.find(part), std::string::npos) << part << " in " << what;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace nixjail::runner::engine
