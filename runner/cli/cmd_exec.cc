@@ -23,10 +23,12 @@
 #include "runner/cli/commands.h"
 #include "runner/cli/key_values.h"
 #include "runner/cli/repo_info.h"
+#include "runner/cli/saved_defaults.h"
 #include "runner/cli/workflow_files.h"
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/console_reporter.h"
 #include "runner/engine/nix_root_provider.h"
+#include "runner/engine/nixpkgs_locator.h"
 #include "runner/engine/run_summary.h"
 #include "runner/engine/workflow_runner.h"
 #include "runner/network/credential_file.h"
@@ -52,8 +54,8 @@ struct ExecFlags {
     std::string json_summary;
     bool list = false;
     bool dry_run = false;
-    std::string executor = "auto";
-    std::string profile = "default";
+    std::string executor;  // empty: saved default, else auto
+    std::string profile;   // empty: saved default, else default
     bool network_audit = false;
     std::string packages;
     std::string nixpkgs;
@@ -103,6 +105,23 @@ private:
     sigset_t set_{}, old_{};
     std::thread thread_;
 };
+
+// What the command line left out, from the saved defaults (saved_defaults.h), then built in.
+ExecFlags withSavedDefaults(ExecFlags f, const SavedDefaults& saved) {
+    auto fill = [](std::string& flag, const std::optional<std::string>& value, const char* builtIn) {
+        if (flag.empty()) flag = value.value_or(builtIn);
+    };
+    fill(f.packages, saved.packages, "");
+    fill(f.nixpkgs, saved.nixpkgs, "");
+    fill(f.executor, saved.executor, "auto");
+    fill(f.profile, saved.profile, "default");
+    fill(f.policy, saved.policy, "");
+    fill(f.credential_file, saved.credential_file, "");
+    fill(f.cache_dir, saved.cache_dir, "");
+    // Read first, so that the values of files given with --secret-file win.
+    f.secret_files.insert(f.secret_files.begin(), saved.secret_files.begin(), saved.secret_files.end());
+    return f;
+}
 
 // Defaults of workflow_dispatch / workflow_call inputs, overridden by --input.
 std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const std::string& event,
@@ -177,16 +196,20 @@ void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids
     }
 }
 
-int runExec(const ExecFlags& f) {
+int runExec(const ExecFlags& given) {
     // Before any thread exists (cache server, proxies, jobs): every later thread inherits the
     // blocked signals, so SIGINT/SIGTERM always reach the canceller instead of killing the process.
     std::stop_source stop;
     SignalCanceller signals(stop);
-    fs::path repo = fs::absolute(f.directory).lexically_normal();
+    fs::path repo = fs::absolute(given.directory).lexically_normal();
     if (!repo.has_filename()) repo = repo.parent_path();
+    const SavedDefaults saved = loadSavedDefaults(repo);
+    for (const auto& w : saved.warnings) std::fprintf(stderr, "nixjail-runner exec: warning: %s\n", w.c_str());
+    const ExecFlags f = withSavedDefaults(given, saved);
     // Flags first, so their mistakes are reported before anything is read or run.
     engine::RunOptions opts;
     opts.repo_dir = repo;
+    opts.workspace_from_repo = true;  // as act and forgejo-runner exec: local actions need no checkout
     opts.github = localGithubContext(repo);
     if (!f.server_url.empty()) {
         std::string url = f.server_url;
@@ -339,13 +362,30 @@ int runExec(const ExecFlags& f) {
     };
     std::unique_ptr<engine::NixRootProvider> roots;
     if (!f.packages.empty()) opts.packages = cache::parsePackageList(f.packages);
-    // A repository flake's devShell serves jobs that declare no packages (no --nixpkgs needed).
+    // A repository flake's devShell serves jobs that declare no packages (no nixpkgs needed); other
+    // jobs without packages get their runs-on label's default set.
     const bool hasFlake = fs::exists(opts.repo_dir / "flake.nix");
-    if (executor->isolatesFilesystem() && (!f.nixpkgs.empty() || hasFlake)) {
-        engine::NixRootConfig config{f.nixpkgs.empty() ? fs::path() : fs::absolute(f.nixpkgs), cacheDir,
+    if (executor->isolatesFilesystem()) {
+        engine::NixRootConfig config{engine::nixpkgsArgument(f.nixpkgs, fs::current_path()), cacheDir,
                                      nixToolsFromEnvironment()};
         if (hasFlake) config.devshell_flake = opts.repo_dir;
         config.storage = storage;
+        for (auto it = saved.default_packages.rbegin(); it != saved.default_packages.rend(); ++it)
+            config.default_packages.prepend(it->first, it->second);
+        // Found once, before any job; without one only a flake's devShell can serve.
+        if (!f.dry_run) {
+            try {
+                const auto found = engine::locateNixpkgs(
+                    f.nixpkgs, given.nixpkgs.empty() ? saved.nixpkgs_from : "--nixpkgs", fs::current_path(),
+                    engine::nixCommand(config.tools));
+                config.nixpkgs = found.expression;
+                if (given.nixpkgs.empty())
+                    std::fprintf(stderr, "nixjail-runner exec: packages come from '%s' (%s)\n",
+                                 found.expression.c_str(), found.found_by.c_str());
+            } catch (const base::Error&) {
+                if (!hasFlake) throw;
+            }
+        }
         // A Nix that cannot build stops the run here, not every job at its nix-build.
         if (!f.dry_run) cache::checkNixCanBuild(config.tools);
         roots = std::make_unique<engine::NixRootProvider>(std::move(config));
@@ -478,8 +518,10 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "jail), systemd, sandbox-exec (macOS) or host (no isolation, for debugging)");
     cmd->add_option("--packages", flags->packages,
                     "Nix packages every job's root holds, e.g. \"bash coreutils git\" (jobs add theirs with "
-                    "the NIXJAIL_PACKAGES variable)");
-    cmd->add_option("--nixpkgs", flags->nixpkgs, "the Nix expression packages are resolved against (a nixpkgs path)");
+                    "the NIXJAIL_PACKAGES variable; a job with none gets its runs-on label's default set)");
+    cmd->add_option("--nixpkgs", flags->nixpkgs,
+                    "the nixpkgs packages are resolved against: a path, <nixpkgs>, a channel (channel:NAME) or a "
+                    "tarball URL (default: <nixpkgs> from NIX_PATH, else the flake registry's nixpkgs)");
     cmd->add_option("--server-url", flags->server_url,
                     "the forge other repositories are checked out from (default: from the origin remote)");
     cmd->add_option("--cache-dir", flags->cache_dir,
