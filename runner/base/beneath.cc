@@ -199,7 +199,8 @@ fs::path plainPathBeneath(const fs::path& base, const std::string& rel, const st
         throw Error(what + " '" + rel + "': '" + bad->string() +
                     "' is a symbolic link or a file, not a directory; refusing to go through it");
     }
-    const fs::path p = base / *n;
+    // `base / ""` would end in a separator, and "workspace/" is not "workspace" to parent_path().
+    const fs::path p = n->empty() ? base : base / *n;
     struct stat st {};
     if (!n->empty() && ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
         throw Error(what + " '" + rel + "' is a symbolic link; refusing to use it");

@@ -120,5 +120,13 @@ TEST_F(BeneathTest, FirstNonDirectoryBeneathFindsTheLink) {
     EXPECT_EQ(normalizedBeneath("/b"), std::nullopt);
 }
 
+TEST_F(BeneathTest, PlainPathBeneathOfNothingIsTheBaseItself) {
+    // actions/checkout without `path:`: the workspace, not "workspace/" (whose parent_path() is
+    // the workspace again).
+    EXPECT_EQ(plainPathBeneath(dir_, "", "path"), dir_);
+    EXPECT_EQ(plainPathBeneath(dir_, ".", "path"), dir_);
+    EXPECT_EQ(plainPathBeneath(dir_, "sub/dir", "path"), dir_ / "sub/dir");
+}
+
 }  // namespace
 }  // namespace nixjail::base
