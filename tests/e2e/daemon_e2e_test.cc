@@ -386,6 +386,38 @@ TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
     EXPECT_EQ(stopDaemon(), 0);
 }
 
+// GitHub's rule, unlike exec's: the workspace is empty until actions/checkout fills it.
+TEST_F(DaemonE2E, LocalActionsNeedTheCheckoutFirst) {
+    const auto origin = dir_.path() / "git" / "acme" / "app";
+    fs::create_directories(origin / "local-action");
+    fs::copy_file(nixjail::e2e::kSource / "tests/e2e/actions/local-composite/action.yml",
+                  origin / "local-action/action.yml");
+    for (std::vector<std::string> a : {std::vector<std::string>{"init", "-q"}, {"add", "."}, {"commit", "-qm", "first"}}) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = origin});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    }
+    const Json context = {{"repository", "acme/app"},
+                          {"ref", "refs/heads/main"},
+                          {"server_url", "file://" + (dir_.path() / "git").string()}};
+    startDaemon();
+    const std::string uses = "      - uses: ./local-action\n        with: {who: the checkout}\n";
+    auto without = forge_.waitJob(
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n" + uses, {{"context", context}}), true,
+        true, 60);
+    EXPECT_EQ(without["result"], "RESULT_FAILURE") << logText(without);
+    EXPECT_TRUE(has(logText(without), "local action './local-action' not found in the workspace; did a checkout "
+                                      "step run first?"))
+        << logText(without);
+    auto with = forge_.waitJob(
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n" + uses,
+                {{"context", context}}),
+        true, true, 60);
+    EXPECT_EQ(with["result"], "RESULT_SUCCESS") << logText(with) << daemonLog();
+    EXPECT_TRUE(has(logText(with), "from the local action, in the checkout")) << logText(with);
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
 TEST_F(DaemonE2E, KilledMidJobTheRestartedDaemonFailsTheInterruptedTask) {
     const auto fifo = dir_.path() / "running";
     const auto pidfile = dir_.path() / "step.pid";
