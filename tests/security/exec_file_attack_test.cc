@@ -135,6 +135,15 @@ jobs:
         continue-on-error: true
       - uses: ./act2
         continue-on-error: true
+  checkout-moved:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          repository: example/library
+          ref: main
+          path: a/b
+      - run: mv "$GITHUB_WORKSPACE/a" "$GITHUB_WORKSPACE/a.moved"; ln -s PLANT/victim "$GITHUB_WORKSPACE/a"
   hash-through-link:
     runs-on: ubuntu-latest
     steps:
@@ -167,7 +176,22 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
     nixjail::base::writeFile(plant.path() / "action/action.yml",
                              "name: planted\nruns:\n  using: composite\n  steps:\n"
                              "    - run: echo PLANTED-ACTION-RAN-" + tag + "\n      shell: bash\n");
+    // The removal of a checkout at the job's end must not follow a link a step put on its path.
+    fs::create_directories(plant.path() / "victim/b");
+    nixjail::base::writeFile(plant.path() / "victim/b/keep.txt", "host file under a checkout's path\n");
     const auto before = listing(plant.path());
+    TempDir forge("nixjail-attack-forge-");
+    const fs::path library = forge.path() / "example/library";
+    fs::create_directories(library);
+    nixjail::base::writeFile(library / "lib.txt", "library\n");
+    for (std::vector<std::string> a : {std::vector<std::string>{"init", "-q"}, {"add", "."},
+                                       {"commit", "-qm", "library"}}) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = nixjail::base::ChildProcess::spawn(
+            {.argv = a, .env = nixjail::e2e::baseEnv(), .cwd = library});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    }
 
     TempDir dir("nixjail-attack-repo-");
     TempDir cache("nixjail-attack-cache-");
@@ -183,14 +207,16 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
     auto r = nixjail::e2e::runBinary(
         {"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
          (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
-         "--secret", "TOKEN=" + secret, "--secret", "ENV_TOKEN", "--json-summary",
+         "--secret", "TOKEN=" + secret, "--secret", "ENV_TOKEN", "--server-url",
+         "file://" + forge.path().string(), "--json-summary",
          summary.string(), "--max-parallel", "2"},
         dir.path(), env);
     const std::string& log = r.out;
     // Every job ran to its end: the runner survived each attack.
     for (const char* job : {"env-link", "output-link", "path-link", "state-and-summary-link", "fifo",
                             "directory", "hard-link", "huge", "command-dir-link",
-                            "checkout-through-link", "action-through-link", "hash-through-link",
+                            "checkout-through-link", "action-through-link", "checkout-moved",
+                            "hash-through-link",
                             "init-process"}) {
         EXPECT_TRUE(has(log, std::string("job ") + job)) << job << "\n" << log;
     }
@@ -203,6 +229,7 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
     // ... and nothing of the host was written or removed.
     EXPECT_EQ(listing(plant.path()), before);
     EXPECT_EQ(nixjail::base::readFile(plant.path() / "dir/keep.txt"), "host directory\n");
+    EXPECT_TRUE(fs::exists(plant.path() / "victim/b/keep.txt"));
 
     // Each refusal says what happened.
     EXPECT_TRUE(has(log, "SEEN-ENV=[]")) << log;
@@ -230,6 +257,8 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
         << log;
     EXPECT_TRUE(has(log, "uses './act' is a symbolic link; refusing to use it")) << log;
     EXPECT_TRUE(has(log, "is a symbolic link leading outside its directory; refusing to read it"))
+        << log;
+    EXPECT_TRUE(has(log, "A step replaced a directory on the way to the checkout 'a/b' with a link"))
         << log;
     EXPECT_TRUE(has(log, "HASH=[] FOLLOW=[]")) << log;
     // The jail's pid 1 shows nothing of the runner: not its argv (--secret TOKEN=...), not its
