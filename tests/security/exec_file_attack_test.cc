@@ -1,7 +1,8 @@
 // Attacks on the files the runner reads, writes or walks on a jailed job's behalf (issue: a step
 // that replaced $GITHUB_ENV with a link to /root/plant.env had the runner, as root outside the
 // jail, feed that host file into the job). Each job below tries one shape (symbolic link, FIFO,
-// directory, hard link, huge file, a replaced directory, a link on a checkout's or an action's
+// directory, hard link, huge file, a file swapped between the two by a process left running, a
+// replaced directory, a link on a checkout's or an action's
 // path, hashFiles through a link, the init's /proc/1) with real programs in the namespace jail,
 // and the test asserts that no host content reaches the job, the log or the summary, that the
 // host file or directory is untouched, and that the runner finished every job.
@@ -86,6 +87,18 @@ jobs:
         continue-on-error: true
       - run: rm -f "$GITHUB_STEP_SUMMARY"; ln -s PLANT/host.env "$GITHUB_STEP_SUMMARY"
         continue-on-error: true
+  swap-race:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "RACEVAR=regular" > "$RUNNER_TEMP/regular"
+          ( while :; do
+              ln -sf PLANT/host.env "$GITHUB_ENV"
+              cp "$RUNNER_TEMP/regular" "$GITHUB_ENV.new"; mv -f "$GITHUB_ENV.new" "$GITHUB_ENV"
+            done ) &
+          sleep 1
+        continue-on-error: true
+      - run: echo "SEEN-RACE=[${HOSTVAR:-}]"
   fifo:
     runs-on: ubuntu-latest
     steps:
@@ -213,7 +226,8 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
         dir.path(), env);
     const std::string& log = r.out;
     // Every job ran to its end: the runner survived each attack.
-    for (const char* job : {"env-link", "output-link", "path-link", "state-and-summary-link", "fifo",
+    for (const char* job : {"env-link", "output-link", "path-link", "state-and-summary-link",
+                            "swap-race", "fifo",
                             "directory", "hard-link", "huge", "command-dir-link",
                             "checkout-through-link", "action-through-link", "checkout-moved",
                             "hash-through-link",
@@ -240,6 +254,9 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
     EXPECT_FALSE(has(log, "SEEN-PATH=[HOSTVAR")) << log;
     EXPECT_TRUE(has(log, "GITHUB_STATE was replaced by a symbolic link")) << log;
     EXPECT_TRUE(has(log, "GITHUB_STEP_SUMMARY was replaced by a symbolic link")) << log;
+    // A file swapped back and forth between a link and a regular file by a process the step left
+    // running: that process dies with the step, and the runner reads one fd it checked.
+    EXPECT_TRUE(has(log, "SEEN-RACE=[]")) << log;
     EXPECT_TRUE(has(log, "GITHUB_ENV was replaced by a FIFO; refusing to read it")) << log;
     EXPECT_TRUE(has(log, "after the FIFO")) << log;
     EXPECT_TRUE(has(log, "GITHUB_OUTPUT was replaced by a directory; refusing to read it")) << log;
