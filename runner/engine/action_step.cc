@@ -79,6 +79,12 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
         throw base::Error("actions/checkout: 'submodules' is '" + submodules + "'; use true, false or recursive");
     }
     spec.list_submodules = submodules == "true" || submodules == "recursive";
+    // exec filled the workspace with the working tree; another repository checked out at its root
+    // replaces that copy, as actions/checkout empties a directory that holds something else. The
+    // entries are removed, never followed.
+    if (opts_.workspace_from_repo && dest == workspace_.host) {
+        for (const auto& e : fs::directory_iterator(dest)) fs::remove_all(e.path());
+    }
     // The snapshot makes its own directory: an empty target is replaced, a non-empty one refused.
     if (fs::exists(dest)) {
         if (!fs::is_empty(dest)) {

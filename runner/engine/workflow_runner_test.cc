@@ -441,5 +441,64 @@ jobs:
     EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
 }
 
+// exec's workspace: a copy of the working tree before the first step.
+TEST_F(WorkflowRunnerTest, TheWorkspaceStartsAsTheWorkingTreeWhenAsked) {
+    base::writeFile(repo.path() / "data.txt", "from the working tree\n");
+    fs::create_directories(repo.path() / "local-action");
+    base::writeFile(repo.path() / "local-action/action.yml",
+                    "name: l\nruns:\n  using: composite\n  steps:\n    - run: echo local action ran\n      shell: sh\n");
+    struct FakeLease : CheckoutLease {
+        std::string c = "0123456789abcdef0123456789abcdef01234567";
+        std::vector<SubmoduleRef> s;
+        const std::string& commit() const override { return c; }
+        bool cacheHit() const override { return false; }
+        const std::vector<SubmoduleRef>& submodules() const override { return s; }
+        void abandon() override {}
+    };
+    opts.checkout_provider = [](const CheckoutSpec&, const fs::path& dst) -> std::unique_ptr<CheckoutLease> {
+        fs::create_directories(dst);
+        base::writeFile(dst / "other.txt", "other repository\n");
+        return std::make_unique<FakeLease>();
+    };
+    opts.workspace_from_repo = true;
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - uses: ./local-action
+      - run: cat data.txt && test -n "${{ hashFiles('data.txt') }}"
+      - run: echo junk > junk.txt
+      - uses: actions/checkout@v4
+      - run: test ! -e junk.txt && echo refreshed by the checkout
+      - uses: actions/checkout@v4
+        with: {repository: other/lib}
+      - run: test ! -e data.txt && cat other.txt
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    for (const char* line : {"local action ran\n", "from the working tree\n", "refreshed by the checkout\n",
+                             "other repository\n"}) {
+        EXPECT_NE(capture.all().find(line), std::string::npos) << line << capture.all();
+    }
+}
+
+// The daemon's workspace (GitHub's rule): empty until actions/checkout.
+TEST_F(WorkflowRunnerTest, WithoutTheWorkingTreeLocalActionsNeedACheckout) {
+    fs::create_directories(repo.path() / "local-action");
+    base::writeFile(repo.path() / "local-action/action.yml",
+                    "name: l\nruns:\n  using: composite\n  steps:\n    - run: echo ran\n      shell: sh\n");
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - uses: ./local-action
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    EXPECT_NE(capture.all().find("did a checkout step run first?"), std::string::npos) << capture.all();
+}
+
 }  // namespace
 }  // namespace nixjail::runner::engine
