@@ -10,6 +10,7 @@
 #include "runner/cli/commands.h"
 #include "runner/daemon/config.h"
 #include "runner/engine/nix_root_provider.h"
+#include "runner/engine/nixpkgs_locator.h"
 #include "workspace-cache/cache_set.h"
 
 namespace nixjail::runner::cli {
@@ -43,7 +44,7 @@ CacheTarget targetOf(const CacheFlags& f) {
         t.dir = cfg.cache.dir;
         storage = cfg.cache.storage;
         where = cfg.source + ": cache.storage";
-        if (!cfg.nix.nixpkgs.empty() && cfg.nix.nixpkgs.front() != '<') t.nixpkgs = cfg.nix.nixpkgs;
+        t.nixpkgs = cfg.nix.nixpkgs;
     }
     if (!f.dir.empty()) t.dir = f.dir;
     if (t.dir.empty()) t.dir = defaultCacheDir();
@@ -114,12 +115,11 @@ int pruneCaches(const CacheFlags& f) {
 
 int warmRoot(const CacheFlags& f) {
     const CacheTarget t = targetOf(f);
-    if (t.nixpkgs.empty()) {
-        throw base::Error(
-            "cache warm needs --nixpkgs PATH (or nix.nixpkgs as a path in --config) to resolve the "
-            "packages against");
-    }
-    engine::NixRootConfig config{fs::absolute(t.nixpkgs), t.dir, nixToolsFromEnvironment()};
+    // Found as exec finds it, so that the roots warmed here are the ones its jobs use.
+    auto tools = nixToolsFromEnvironment();
+    const auto nixpkgs = engine::locateNixpkgs(t.nixpkgs, f.nixpkgs.empty() ? "nix.nixpkgs" : "--nixpkgs",
+                                               fs::current_path(), engine::nixCommand(tools));
+    engine::NixRootConfig config{nixpkgs.expression, t.dir, std::move(tools)};
     config.storage = t.storage;
     engine::NixRootProvider provider(std::move(config));
     auto info = provider.warm(cache::parsePackageList(f.packages));
@@ -164,7 +164,8 @@ void addCacheCommand(CLI::App& app, int& exit_code) {
     warm->add_option("packages", flags->packages, "the packages, e.g. \"bash coreutils git\"")->required();
     warm->add_option(
         "--nixpkgs", flags->nixpkgs,
-        "the Nix expression the packages resolve against (default: nix.nixpkgs of --config)");
+        "the nixpkgs the packages resolve against (default: nix.nixpkgs of --config, else <nixpkgs> "
+        "from NIX_PATH, else the flake registry's)");
     warm->callback(run(warmRoot));
 }
 
