@@ -127,10 +127,28 @@ jobs:
 TEST(ExecJailE2E, NoPackagesIsAClearError) {
     REQUIRE_ROOT_AND_NIX();
     TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
     nixjail::base::writeFile(dir.path() / "w.yml", "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - run: echo hi\n");
-    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace"}, dir.path(), nixEnv());
+    // Without any nixpkgs (none given, none in NIX_PATH, an empty flake registry): one error
+    // before any job.
+    nixjail::base::writeFile(dir.path() / "registry.json", R"({"flakes": [], "version": 2})");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =\nflake-registry = " + (dir.path() / "registry.json").string());
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--cache-dir", cache.path().string()},
+                       dir.path(), env);
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.out.find("needs a root built from Nix packages"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("no nixpkgs to build the jobs' packages from"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("job j"), std::string::npos) << r.out;
+    // With one, a job without packages whose label has no default set says how to declare them.
+    auto declared = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                               (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                               cache.path().string()},
+                              dir.path(), env);
+    EXPECT_EQ(declared.exit_code, 1);
+    EXPECT_NE(declared.out.find("the job declares no Nix packages, its repository has no flake devShell, and its "
+                                "runs-on label 'nix' has no default package set"),
+              std::string::npos)
+        << declared.out;
 }
 
 }  // namespace
