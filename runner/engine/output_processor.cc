@@ -1,6 +1,8 @@
 // Line splitting, command handling and masking of step output.
 #include "runner/engine/output_processor.h"
 
+#include "runner/base/ascii.h"
+#include "runner/base/error.h"
 #include "runner/engine/workflow_command.h"
 
 namespace nixjail::runner::engine {
@@ -51,7 +53,7 @@ void OutputProcessor::finish() {
 void OutputProcessor::handleLine(std::string line) {
     auto cmd = parseWorkflowCommand(line);
     if (!stop_token_.empty()) {
-        if (cmd && cmd->name == stop_token_) {
+        if (cmd && cmd->name == base::asciiLower(stop_token_)) {
             stop_token_.clear();
             return;
         }
@@ -90,13 +92,46 @@ void OutputProcessor::handleLine(std::string line) {
         emit(LineKind::kWarning, "The `save-state` command is deprecated; write to $GITHUB_STATE instead");
         state_.emplace_back(cmd->properties["name"], cmd->message);
     } else if (n == "set-env" || n == "add-path") {
-        emit(LineKind::kError, "The `" + n + "` command is disabled; use the $GITHUB_ENV / $GITHUB_PATH files");
+        try {
+            unsecureCommand(*cmd);
+        } catch (const base::Error& e) {
+            // As the runner: the step fails after its process ends, which keeps running.
+            emit(LineKind::kError, "Unable to process command '" + line + "' successfully.");
+            emit(LineKind::kError, e.what());
+            if (command_error_.empty()) command_error_ = masker_.mask(e.what());
+        }
     } else if (n == "echo") {
         // Command echoing is a display preference; nothing to do.
     } else {
         // Unknown commands are shown as they are, as the Actions runner does.
         emit(LineKind::kOutput, line);
     }
+}
+
+void OutputProcessor::unsecureCommand(const WorkflowCommand& cmd) {
+    if (!allow_unsecure_) {
+        throw base::Error(
+            "The `" + cmd.name +
+            "` command is disabled. Please upgrade to using Environment Files or opt into unsecure "
+            "command execution by setting the `ACTIONS_ALLOW_UNSECURE_COMMANDS` environment "
+            "variable to `true`. For more information see: "
+            "https://github.blog/changelog/2020-10-01-github-actions-deprecating-set-env-and-add-"
+            "path-commands/");
+    }
+    if (cmd.name == "add-path") {
+        if (cmd.message.empty()) throw base::Error("Value cannot be null. (Parameter 'path')");
+        path_.push_back(cmd.message);
+        return;
+    }
+    auto name = cmd.properties.find("name");
+    if (name == cmd.properties.end() || name->second.empty()) {
+        throw base::Error("Required field 'name' is missing in ##[set-env] command.");
+    }
+    if (base::asciiLower(name->second) == "node_options") {
+        emit(LineKind::kError, "Can't update NODE_OPTIONS environment variable using ::set-env:: command.");
+        return;
+    }
+    env_.emplace_back(name->second, cmd.message);
 }
 
 }  // namespace nixjail::runner::engine

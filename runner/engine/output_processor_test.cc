@@ -80,5 +80,54 @@ TEST(OutputProcessor, DeprecatedSetOutputIsCollected) {
     EXPECT_EQ(p.legacyOutputs()[0].second, "1");
 }
 
+TEST(OutputProcessor, UpperCaseIndentedAddMaskMasks) {
+    SecretMasker m;
+    Recorder r;
+    OutputProcessor p(m, r);
+    p.feed("   ::ADD-MASK::v4lue\nsee v4lue\n");
+    EXPECT_EQ(r.texts(), "see ***\n");
+}
+
+TEST(OutputProcessor, StopTokenResumesIgnoringCase) {
+    SecretMasker m;
+    Recorder r;
+    OutputProcessor p(m, r);
+    p.feed("::stop-commands::Tok\n::TOK::\n::add-mask::x1\nx1\n");
+    EXPECT_EQ(r.texts(), "***\n");
+}
+
+TEST(OutputProcessor, SetEnvAndAddPathFailWithTheRunnersMessageUnlessAllowed) {
+    SecretMasker m;
+    Recorder r;
+    OutputProcessor p(m, r);
+    p.feed("::set-env name=A::1\n::add-path::/x\n");
+    EXPECT_TRUE(p.legacyEnv().empty());
+    EXPECT_TRUE(p.legacyPath().empty());
+    EXPECT_EQ(p.commandError().rfind("The `set-env` command is disabled. Please upgrade to using "
+                                     "Environment Files or opt into unsecure command execution by "
+                                     "setting the `ACTIONS_ALLOW_UNSECURE_COMMANDS` environment "
+                                     "variable to `true`.",
+                                     0),
+              0u)
+        << p.commandError();
+    ASSERT_EQ(r.lines.size(), 4u);
+    EXPECT_EQ(r.lines[0].kind, LineKind::kError);
+    EXPECT_EQ(r.lines[0].text, "Unable to process command '::set-env name=A::1' successfully.");
+    EXPECT_NE(r.lines[3].text.find("The `add-path` command is disabled."), std::string::npos);
+}
+
+TEST(OutputProcessor, SetEnvAndAddPathWorkWhenAllowed) {
+    SecretMasker m;
+    Recorder r;
+    OutputProcessor p(m, r, true);
+    p.feed("::set-env name=A::1\n::add-path::/x\n::set-env name=NODE_OPTIONS::--x\n");
+    EXPECT_TRUE(p.commandError().empty());
+    ASSERT_EQ(p.legacyEnv().size(), 1u);
+    EXPECT_EQ(p.legacyEnv()[0], (std::pair<std::string, std::string>{"A", "1"}));
+    ASSERT_EQ(p.legacyPath().size(), 1u);
+    EXPECT_EQ(p.legacyPath()[0], "/x");
+    EXPECT_EQ(r.texts(), "Can't update NODE_OPTIONS environment variable using ::set-env:: command.\n");
+}
+
 }  // namespace
 }  // namespace nixjail::runner::engine

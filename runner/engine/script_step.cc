@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "runner/base/ascii.h"
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
@@ -56,6 +57,15 @@ std::string lookup(const std::vector<std::string>& env, const std::string& key) 
         if (kv.compare(0, key.size() + 1, key + "=") == 0) return kv.substr(key.size() + 1);
     }
     return "";
+}
+
+// ACTIONS_ALLOW_UNSECURE_COMMANDS as .NET's bool.TryParse reads it: "true" in any case, with
+// surrounding whitespace.
+bool allowsUnsecureCommands(const std::vector<std::string>& env) {
+    std::string v = lookup(env, "ACTIONS_ALLOW_UNSECURE_COMMANDS");
+    const auto b = v.find_first_not_of(" \t\r\n"), e = v.find_last_not_of(" \t\r\n");
+    v = b == std::string::npos ? "" : v.substr(b, e - b + 1);
+    return base::asciiLower(v) == "true";
 }
 
 }  // namespace
@@ -215,7 +225,7 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
         return s;
     }());
 
-    OutputProcessor out(masker_, observer_);
+    OutputProcessor out(masker_, observer_, allowsUnsecureCommands(processEnv));
     executor::StepInvocation inv;
     inv.argv = argv;
     inv.env = processEnv;
@@ -254,7 +264,13 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
         if (!r) throw base::Error(r.error());
         return *r;
     };
+    if (!out.commandError().empty() && rec.error.empty()) rec.error = out.commandError();
     for (const auto& [k, v] : out.legacyOutputs()) rec.outputs[k] = v;
+    for (const auto& [k, v] : out.legacyEnv()) {
+        std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
+        env_.emplace_back(k, v);
+    }
+    for (const auto& p : out.legacyPath()) path_prepend_.insert(path_prepend_.begin(), p);
     for (const auto& [k, v] : readKv(CommandFileKind::kOutput)) rec.outputs[k] = v;
     for (const auto& [k, v] : readKv(CommandFileKind::kEnv)) {
         std::erase_if(env_, [&](const auto& kv) { return kv.first == k; });
@@ -276,7 +292,8 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
                                           "to a size of {}k, got at least {}k.",
                                           e.limit() >> 10, e.size() >> 10));
     }
-    return result.succeeded() && !result.oom_killed && result.term_signal == 0;
+    return result.succeeded() && !result.oom_killed && result.term_signal == 0 &&
+           out.commandError().empty();
 }
 
 }  // namespace nixjail::runner::engine

@@ -1,6 +1,8 @@
 // Parsing `::command props::message` lines.
 #include "runner/engine/workflow_command.h"
 
+#include "runner/base/ascii.h"
+
 namespace nixjail::runner::engine {
 
 namespace {
@@ -31,7 +33,8 @@ std::string unescapeCommandData(std::string_view s) { return unescape(s, false);
 std::string unescapeCommandProperty(std::string_view s) { return unescape(s, true); }
 
 std::optional<WorkflowCommand> parseWorkflowCommand(std::string_view line) {
-    size_t start = line.find_first_not_of(" \t");
+    // The runner trims any leading whitespace (.NET's TrimStart).
+    size_t start = line.find_first_not_of(" \t\v\f\r");
     if (start == std::string_view::npos) return std::nullopt;
     line.remove_prefix(start);
     if (line.substr(0, 2) != "::") return std::nullopt;
@@ -42,7 +45,8 @@ std::optional<WorkflowCommand> parseWorkflowCommand(std::string_view line) {
     WorkflowCommand cmd;
     cmd.message = unescapeCommandData(line.substr(end + 2));
     size_t space = head.find(' ');
-    cmd.name = std::string(head.substr(0, space));
+    // Command names and property keys are matched ignoring case, as the runner does.
+    cmd.name = base::asciiLower(std::string(head.substr(0, space)));
     if (cmd.name.empty()) return std::nullopt;
     if (space != std::string_view::npos) {
         std::string_view props = head.substr(space + 1);
@@ -51,7 +55,8 @@ std::optional<WorkflowCommand> parseWorkflowCommand(std::string_view line) {
             std::string_view kv = props.substr(0, comma);
             size_t eq = kv.find('=');
             if (eq != std::string_view::npos && eq > 0) {
-                cmd.properties[std::string(kv.substr(0, eq))] = unescapeCommandProperty(kv.substr(eq + 1));
+                cmd.properties[base::asciiLower(std::string(kv.substr(0, eq)))] =
+                    unescapeCommandProperty(kv.substr(eq + 1));
             }
             if (comma == std::string_view::npos) break;
             props.remove_prefix(comma + 1);

@@ -9,8 +9,8 @@
 namespace nixjail::runner::engine {
 
 struct WorkflowCommand {
-    std::string name;                               // lower-case as written: error, add-mask, ...
-    std::map<std::string, std::string> properties;  // unescaped
+    std::string name;                               // lower-cased: error, add-mask, ...
+    std::map<std::string, std::string> properties;  // keys lower-cased, values unescaped
     std::string message;                            // unescaped
 };
 

@@ -35,6 +35,18 @@ TEST(WorkflowCommand, LeadingWhitespaceAllowed) {
     EXPECT_EQ(c->message, "secret");
 }
 
+TEST(WorkflowCommand, NamesAndPropertyKeysIgnoreCaseAfterAnyLeadingWhitespace) {
+    auto c = parseWorkflowCommand("\t \v::ADD-Mask::Value");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->name, "add-mask");
+    EXPECT_EQ(c->message, "Value");
+    c = parseWorkflowCommand("::Error FILE=a.c,Line=3::x");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->name, "error");
+    EXPECT_EQ(c->properties.at("file"), "a.c");
+    EXPECT_EQ(c->properties.at("line"), "3");
+}
+
 TEST(WorkflowCommand, MessageMayContainDoubleColons) {
     auto c = parseWorkflowCommand("::notice::a::b");
     ASSERT_TRUE(c);

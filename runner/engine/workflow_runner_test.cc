@@ -93,6 +93,34 @@ jobs:
     EXPECT_NE(capture.all().find("step-wins\n"), std::string::npos);
 }
 
+TEST_F(WorkflowRunnerTest, SetEnvFailsTheStepUnlessUnsecureCommandsAreAllowed) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  off:
+    runs-on: x
+    steps:
+      - id: s
+        run: echo "::set-env name=A::1"
+      - if: always()
+        run: echo "outcome=${{ steps.s.outcome }} A=$A"
+  on:
+    runs-on: x
+    steps:
+      - run: |
+          echo "::set-env name=A::1"
+          echo "::add-path::/opt/legacy"
+        env: {ACTIONS_ALLOW_UNSECURE_COMMANDS: true}
+      - run: echo "A=$A PATH=$PATH"
+)Y");
+    EXPECT_EQ(job(r, "off").outcome.result, Result::kFailure);
+    EXPECT_NE(capture.logs["off"].find("The `set-env` command is disabled."), std::string::npos)
+        << capture.logs["off"];
+    EXPECT_NE(capture.logs["off"].find("outcome=failure A=\n"), std::string::npos);
+    EXPECT_EQ(job(r, "on").outcome.result, Result::kSuccess) << capture.logs["on"];
+    EXPECT_NE(capture.logs["on"].find("A=1 PATH=/opt/legacy:"), std::string::npos) << capture.logs["on"];
+}
+
 TEST_F(WorkflowRunnerTest, StepOutputsJobOutputsAndNeeds) {
     auto r = run(R"Y(
 on: push
