@@ -522,6 +522,13 @@ void JobRun::finishOutputs(JobOutcome& outcome) {
             log(LineKind::kError, "in job output '" + name + "': " + r.error().format());
             continue;
         }
+        // As GitHub's runner: an empty output is not sent, and one the masker would change (a
+        // secret or an ::add-mask:: value in it) is dropped with a warning rather than sent masked.
+        if (r->empty()) continue;
+        if (masker_.mask(*r) != *r) {
+            log(LineKind::kWarning, "Skip output '" + name + "' since it may contain secret.");
+            continue;
+        }
         outcome.outputs[name] = *r;
     }
 }

@@ -323,7 +323,41 @@ jobs:
     EXPECT_EQ(all.find("sup3rs3cret"), std::string::npos) << all;
     EXPECT_EQ(all.find("AAAABBBB"), std::string::npos) << all;
     EXPECT_NE(all.find("token ***"), std::string::npos) << all;
-    EXPECT_EQ(job(r, "j").outcome.outputs.at("leak"), "***");
+    EXPECT_EQ(job(r, "j").outcome.outputs.count("leak"), 0u);
+}
+
+TEST_F(WorkflowRunnerTest, JobOutputsHoldingASecretAreDroppedWithAWarning) {
+    opts.secrets = {{"TOKEN", "sup3rs3cret"}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  a:
+    runs-on: x
+    outputs:
+      leak: "prefix-${{ secrets.TOKEN }}"
+      masked: "${{ steps.s.outputs.m }}"
+      fine: "${{ steps.s.outputs.f }}"
+    steps:
+      - id: s
+        run: |
+          echo "::add-mask::hidden-value"
+          echo "m=hidden-value" >> "$GITHUB_OUTPUT"
+          echo "f=plain" >> "$GITHUB_OUTPUT"
+  b:
+    needs: a
+    runs-on: x
+    steps:
+      - run: echo "leak=[${{ needs.a.outputs.leak }}] masked=[${{ needs.a.outputs.masked }}] fine=[${{ needs.a.outputs.fine }}]"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess);
+    const auto& outputs = job(r, "a").outcome.outputs;
+    EXPECT_EQ(outputs.count("leak"), 0u);
+    EXPECT_EQ(outputs.count("masked"), 0u);
+    EXPECT_EQ(outputs.at("fine"), "plain");
+    EXPECT_NE(capture.logs["a"].find("Skip output 'leak' since it may contain secret."), std::string::npos)
+        << capture.logs["a"];
+    EXPECT_NE(capture.logs["a"].find("Skip output 'masked' since it may contain secret."), std::string::npos);
+    EXPECT_NE(capture.logs["b"].find("leak=[] masked=[] fine=[plain]"), std::string::npos) << capture.logs["b"];
 }
 
 TEST_F(WorkflowRunnerTest, ExpressionErrorFailsTheStepWithPosition) {
