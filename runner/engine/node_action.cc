@@ -15,7 +15,11 @@ namespace nixjail::runner::engine {
 namespace fs = std::filesystem;
 
 bool isNodeRuntime(const std::string& using_) {
-    return using_ == "node16" || using_ == "node20" || using_ == "node24";
+    return isRetiredNodeRuntime(using_) || using_ == "node20" || using_ == "node24";
+}
+
+bool isRetiredNodeRuntime(const std::string& using_) {
+    return using_ == "node12" || using_ == "node16";
 }
 
 std::string inputVariable(const std::string& input) {

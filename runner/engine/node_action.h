@@ -1,4 +1,4 @@
-// JavaScript actions (`runs.using: node16|node20|node24`): the pieces that do not need a running
+// JavaScript actions (`runs.using: node12|node16|node20|node24`): the pieces that do not need a running
 // job (input variable names, finding `node`, the queued post step). JobRun runs them in
 // node_action_step.cc.
 #pragma once
@@ -34,8 +34,11 @@ struct PostStep {
     std::vector<std::pair<std::string, std::string>> state;  // GITHUB_STATE of pre and main
 };
 
-// node16, node20, node24 (the runtimes GitHub's runner knows); node12 is long retired there.
+// node12, node16, node20, node24: the runtimes GitHub's runner accepts.
 bool isNodeRuntime(const std::string& using_);
+// node12 and node16: retired on GitHub, whose runner forces them onto node20 with a warning. Here
+// they run on the node the step finds (the job's node package or the host's), the newest it has.
+bool isRetiredNodeRuntime(const std::string& using_);
 
 // INPUT_<NAME>: upper-cased, spaces become underscores (as @actions/core's getInput reads it).
 std::string inputVariable(const std::string& input);

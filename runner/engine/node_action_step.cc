@@ -49,7 +49,14 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
     if (!isNodeRuntime(manifest.using_)) {
         throw base::Error("step '" + rec.name + "' uses action '" + step.uses +
                           "' with runs.using '" + manifest.using_ +
-                          "'; this runner runs node16, node20 and node24 actions");
+                          "'; this runner runs node12, node16, node20 and node24 actions");
+    }
+    if (isRetiredNodeRuntime(manifest.using_)) {
+        // GitHub no longer has these runtimes and forces such actions onto node20.
+        log(LineKind::kWarning, "The following actions use " + manifest.using_ +
+                                    ", which is deprecated and will be forced to run on node20 "
+                                    "(here: the newest node the step has, the one on its PATH): " +
+                                    step.uses);
     }
     const fs::path main =
         actionScript(where, manifest.main, "runs.main of action '" + step.uses + "'");

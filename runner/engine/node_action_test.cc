@@ -17,12 +17,16 @@ TEST(NodeAction, InputVariablesAreUpperCasedWithUnderscores) {
     EXPECT_EQ(stateVariable("pid"), "STATE_pid");
 }
 
-TEST(NodeAction, RuntimesAreTheOnesGitHubKnows) {
+TEST(NodeAction, RuntimesAreTheOnesGitHubAccepts) {
+    EXPECT_TRUE(isNodeRuntime("node12"));
     EXPECT_TRUE(isNodeRuntime("node16"));
     EXPECT_TRUE(isNodeRuntime("node20"));
     EXPECT_TRUE(isNodeRuntime("node24"));
-    EXPECT_FALSE(isNodeRuntime("node12"));
+    EXPECT_FALSE(isNodeRuntime("node8"));
     EXPECT_FALSE(isNodeRuntime("composite"));
+    EXPECT_TRUE(isRetiredNodeRuntime("node12"));
+    EXPECT_TRUE(isRetiredNodeRuntime("node16"));
+    EXPECT_FALSE(isRetiredNodeRuntime("node20"));
 }
 
 TEST(NodeAction, FindsAnExecutableUnderARoot) {

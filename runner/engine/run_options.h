@@ -41,7 +41,7 @@ struct RunOptions {
     CheckoutProvider checkout_provider;
     std::vector<std::string> packages;
     // Isolating executors: the package added to the root of a job that uses JavaScript actions
-    // (runs.using node16/node20/node24), found when the job starts; it must provide bin/node.
+    // (runs.using node12/16/20/24), found when the job starts; it must provide bin/node.
     std::string node_package = "nodejs";
     // Isolating executors: each job gets its own network namespace (runner/network/job_network.h)
     // whose only way out is its own proxy, applying these policy layers (admin, label, job; the

@@ -157,22 +157,33 @@ fs.appendFileSync(process.env.GITHUB_STATE, `name=${process.env.INPUT_NAME}\n`);
     EXPECT_TRUE(has(r.out, "Post Run example/node-action@v1"));
 }
 
-// A runtime this runner does not know is refused with the step's name.
-TEST(ExecNodeE2E, UnknownNodeRuntimeIsAClearError) {
+// node12 and node16 actions run, as GitHub forces them onto node20, with its deprecation warning
+// naming the retired runtime and node20; a runtime GitHub never had is refused with the step's name.
+TEST(ExecNodeE2E, RetiredNodeRuntimesRunWithAWarningUnknownOnesAreRefused) {
     TempDir dir("nixjail-e2e-node-");
-    fs::create_directories(dir.path() / "act");
-    nixjail::base::writeFile(dir.path() / "act/action.yml",
-                             "name: old\nruns:\n  using: node12\n  main: main.js\n");
-    nixjail::base::writeFile(dir.path() / "act/main.js", "console.log('ran');\n");
+    for (const char* v : {"node12", "node16", "node8"}) {
+        fs::create_directories(dir.path() / v);
+        nixjail::base::writeFile(dir.path() / v / "action.yml",
+                                 std::string("name: old\nruns:\n  using: ") + v + "\n  main: main.js\n");
+        nixjail::base::writeFile(dir.path() / v / "main.js",
+                                 std::string("console.log('ran ") + v + "');\n");
+    }
     nixjail::base::writeFile(
         dir.path() / "w.yml",
         "on: push\njobs:\n  j:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n"
-        "      - name: Old node\n        uses: ./act\n");
+        "      - uses: ./node12\n      - uses: ./node16\n"
+        "      - name: Older node\n        uses: ./node8\n");
     auto r = runHostExec({"exec", "-W", "w.yml"}, dir.path());
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-    EXPECT_TRUE(has(r.out, "step 'Old node' uses action './act' with runs.using 'node12'"))
+    EXPECT_TRUE(has(r.out, "ran node12")) << r.out;
+    EXPECT_TRUE(has(r.out, "ran node16")) << r.out;
+    EXPECT_TRUE(has(r.out, "The following actions use node12, which is deprecated and will be forced "
+                           "to run on node20"))
         << r.out;
-    EXPECT_FALSE(has(r.out, "| ran"));
+    EXPECT_TRUE(has(r.out, "use node16, which is deprecated")) << r.out;
+    EXPECT_TRUE(has(r.out, "step 'Older node' uses action './node8' with runs.using 'node8'"))
+        << r.out;
+    EXPECT_FALSE(has(r.out, "ran node8"));
 }
 
 // A job that runs out of time is stopped at once: its post steps are skipped and say why.
