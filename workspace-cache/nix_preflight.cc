@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kInstall =
-    "on Debian: apt-get install nix-bin nix-setup-systemd (its postinst creates the group "
+    "On Debian: apt-get install nix-bin nix-setup-systemd (its postinst creates the group "
     "nixbld and the users nixbld1..10)";
 
 bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
@@ -108,8 +108,8 @@ std::string daemonAdvice() {
 std::optional<std::string> nixBuildProblem(const NixSetup& s) {
     if (s.nix_build.empty()) {
         return "Nix is not installed: there is no nix-build in " + s.searched +
-               ", and job roots are built from Nix packages; " + kInstall +
-               ", or put Nix's bin directory in PATH";
+               ", and job roots are built from Nix packages. " + kInstall +
+               "; or put Nix's bin directory in PATH";
     }
     if (!s.config_error.empty()) {
         return "cannot read Nix's settings (nix show-config): " + s.config_error +
@@ -143,9 +143,9 @@ std::optional<std::string> nixBuildProblem(const NixSetup& s) {
     if (!s.root || s.build_users_group.empty()) return std::nullopt;
     const std::string group = "the group '" + s.build_users_group + "' named by Nix's build-users-group";
     const std::string fix =
-        "; Nix builds as root only through those users. Install Nix's build users (" +
-        std::string(kInstall) + "), or create the group and its members as Nix's installer does " +
-        "(system users, no login shell, home /var/empty), or build through the nix-daemon: " +
+        ", and root's Nix builds only as its members. " + std::string(kInstall) +
+        "; elsewhere create the group and its members as Nix's installer does (system users, no "
+        "login shell, home /var/empty); or build through the nix-daemon: " +
         daemonAdvice() + ", and set NIX_REMOTE=daemon";
     if (!s.build_users) return "Nix cannot build: " + group + " does not exist" + fix;
     if (*s.build_users == 0) return "Nix cannot build: " + group + " has no members" + fix;
