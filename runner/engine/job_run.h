@@ -104,6 +104,8 @@ private:
     // host only below the workspace, without following a link out of it; anything else (an
     // absolute path or a link in a jail) is left to the jail's chdir.
     bool workingDirectoryMayExist(const std::filesystem::path& dir) const;
+    // The defaults, workflow/job env and GITHUB_ENV, stepEnv, then the runner's GITHUB_* and
+    // RUNNER_* values, which no env overrides (CI, HOME and PATH may be).
     std::vector<std::string> processEnvironment(const std::vector<std::pair<std::string, std::string>>& stepEnv) const;
     std::string evalString(const std::string& text, const StepScope* scope, const std::string& what);
     // Runs one process as a step with fresh command files (GITHUB_OUTPUT, _ENV, _PATH, _STATE,

@@ -95,8 +95,12 @@ std::vector<std::string> JobRun::processEnvironment(
     set("HOME", home_.jail.string());
     set("LANG", "C.UTF-8");
     if (const char* term = std::getenv("TERM"); term && !opts_.executor->isolatesFilesystem()) set("TERM", term);
-    set("CI", "true");
+    set("CI", "true");  // GitHub documents that a workflow may override CI
     set("GITHUB_ACTIONS", "true");
+    for (const auto& [k, v] : env_) set(k, v);
+    for (const auto& [k, v] : stepEnv) set(k, v);
+    // The variables the runner derives from the github and runner contexts come after the
+    // workflow's env, as in GitHub's runner: workflow, job and step env cannot override them.
     set("GITHUB_WORKSPACE", workspace_.jail.string());
     set("GITHUB_EVENT_NAME", opts_.event_name);
     set("GITHUB_EVENT_PATH", (temp_.jail / "event.json").string());
@@ -125,8 +129,6 @@ std::vector<std::string> JobRun::processEnvironment(
     set("RUNNER_TEMP", temp_.jail.string());
     set("RUNNER_TOOL_CACHE", tool_cache_.jail.string());
     set("RUNNER_WORKSPACE", workspace_.jail.parent_path().string());
-    for (const auto& [k, v] : env_) set(k, v);
-    for (const auto& [k, v] : stepEnv) set(k, v);
     if (!path_prepend_.empty()) {
         std::string path;
         for (const auto& p : vars) {

@@ -476,6 +476,35 @@ jobs:
     EXPECT_NE(capture.logs["j"].find("true true me/repo abc j Linux push envs"), std::string::npos) << capture.logs["j"];
 }
 
+TEST_F(WorkflowRunnerTest, DefaultGithubAndRunnerVariablesCannotBeOverriddenByEnv) {
+    auto r = run(R"Y(
+on: push
+env: {GITHUB_SHA: wf, RUNNER_OS: wf, CI: wf-ci}
+jobs:
+  build:
+    runs-on: x
+    env: {GITHUB_REPOSITORY: job/repo, GITHUB_WORKSPACE: /elsewhere}
+    steps:
+      - run: echo "GITHUB_JOB=mine" >> "$GITHUB_ENV"
+      - run: echo "sha=$GITHUB_SHA os=$RUNNER_OS repo=$GITHUB_REPOSITORY job=$GITHUB_JOB ci=$CI temp-ok=$([ "$RUNNER_TEMP" != /tmp/x ] && echo y) ws=$GITHUB_WORKSPACE env=${{ env.GITHUB_SHA }}"
+        env: {RUNNER_TEMP: /tmp/x, GITHUB_OUTPUT: /tmp/stolen}
+      - id: o
+        run: echo "v=1" >> "$GITHUB_OUTPUT"
+        env: {GITHUB_OUTPUT: /dev/null}
+      - run: echo "out=${{ steps.o.outputs.v }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto& log = capture.logs["build"];
+    // CI may be overridden (GitHub documents it); GITHUB_* and RUNNER_* keep the runner's values.
+    // The env context still shows what the workflow set.
+    EXPECT_NE(log.find("sha=abc os=Linux repo=me/repo job=build ci=wf-ci temp-ok=y ws=/"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("ws=/elsewhere"), std::string::npos) << log;
+    EXPECT_NE(log.find(" env=wf\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("out=1\n"), std::string::npos) << log;
+}
+
 TEST_F(WorkflowRunnerTest, SelectedJobRunsWithItsNeedsOnly) {
     auto r = run(R"Y(
 on: push

@@ -171,11 +171,12 @@ jobs:
     env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
     const fs::path artifacts = dir.path() / "artifacts";
     // @actions/artifact 2.x refuses servers other than github.com and GHES-like names before any
-    // request; the fixture's jobs say github.com.
+    // request; the fixture's jobs say github.com (through github.server_url: as on GitHub, no env
+    // overrides GITHUB_SERVER_URL).
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--profile",
                         "jit-runtime", "--nixpkgs", (kSource / "examples/nix").string(),
                         "--cache-dir", cache.path().string(), "--artifact-server-path",
-                        artifacts.string(), "--env", "GITHUB_SERVER_URL=https://github.com"},
+                        artifacts.string(), "--server-url", "https://github.com"},
                        dir.path(), env);
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "CONNECT artifacts.nixjail.internal") ||
