@@ -11,6 +11,7 @@
 #include "runner/base/error.h"
 #include "workspace-cache/closure.h"
 #include "runner/base/file_io.h"
+#include "runner/base/scope_exit.h"
 #include "runner/engine/missing_program.h"
 #include "runner/engine/working_tree.h"
 #include "runner/network/forge_credentials.h"
@@ -264,7 +265,12 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     expr::EvalContext ctx;
     Json& c = ctx.contexts;
     c["github"] = github_;
-    c["env"] = envContext(scope ? scope->env : workflow::EnvList{});
+    workflow::EnvList scopeEnv;
+    if (scope) {
+        scopeEnv = scope->env;
+        scopeEnv.insert(scopeEnv.end(), scope->step_env.begin(), scope->step_env.end());
+    }
+    c["env"] = envContext(scopeEnv);
     c["vars"] = toJson(opts_.vars);
     c["secrets"] = toJson(opts_.secrets);
     // Credentials the proxy injects: the job only ever sees their dummies, under the admin's
@@ -431,11 +437,35 @@ StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
     StepRecord rec;
     rec.index = next_index_++;
     rec.id = step.id;
-    rec.name = masker_.mask(stepDisplayName(step, scope));
     const auto start = Clock::now();
+    // As GitHub's runner: the step's env is evaluated first (against the env context without it)
+    // and merged into the env context its name, `if`, inputs and script see. An error in it fails
+    // the step before its condition is looked at.
+    std::optional<std::pair<std::string, std::string>> envError;  // the key, the problem
+    scope.step_env.clear();
+    base::ScopeExit clearStepEnv([&scope] { scope.step_env.clear(); });
+    {
+        workflow::EnvList own;
+        const auto ctx = context(&scope);
+        for (const auto& [k, v] : step.env) {
+            auto r = expr::interpolate(v, ctx);
+            if (!r) {
+                envError.emplace(k, r.error().format());
+                break;
+            }
+            std::erase_if(own, [&](const auto& kv) { return kv.first == k; });
+            own.emplace_back(k, *r);
+        }
+        if (!envError) scope.step_env = std::move(own);
+    }
+    rec.name = masker_.mask(stepDisplayName(step, scope));
     bool ok = false;
     bool started = false;
     try {
+        if (envError) {
+            throw base::Error("in env '" + envError->first + "' of step '" + rec.name +
+                              "': " + envError->second);
+        }
         if (!shouldRun(step, scope, rec)) {
             rec.outcome = rec.conclusion = Result::kSkipped;
             observer_.stepFinished(rec);
@@ -444,10 +474,9 @@ StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
         observer_.stepStarted(rec);
         started = true;
         workflow::EnvList stepEnv = scope.env;
-        for (const auto& [k, v] : step.env) {
-            std::string value = evalString(v, &scope, "env '" + k + "' of step '" + rec.name + "'");
+        for (const auto& [k, v] : scope.step_env) {
             std::erase_if(stepEnv, [&](const auto& kv) { return kv.first == k; });
-            stepEnv.emplace_back(k, value);
+            stepEnv.emplace_back(k, v);
         }
         if (!step.run.empty()) {
             ok = runScript(step, scope, rec, stepEnv, stepTimeout(step, scope));

@@ -41,6 +41,9 @@ struct StepScope {
     Json steps = Json::object();   // the steps context of this scope
     Json inputs = Json::object();  // inputs context
     workflow::EnvList env;         // env added by the enclosing composite step
+    // The running step's own env, evaluated before its `if`: part of the env context for its
+    // condition, name, inputs, script and working directory (cleared when the step ends).
+    workflow::EnvList step_env;
     std::filesystem::path action_path;  // composite actions: the action directory as steps see it
     std::string action_repository;
     bool failed = false;           // a step in this scope failed

@@ -413,6 +413,57 @@ jobs:
     EXPECT_NE(out.find("hello tests"), std::string::npos) << out;
 }
 
+TEST_F(WorkflowRunnerTest, AStepsOwnEnvIsInTheEnvContextOfItsIfNameInputsScriptAndDirectory) {
+    fs::create_directories(repo.path() / "act");
+    base::writeFile(repo.path() / "act/action.yml", R"Y(
+name: echoer
+inputs:
+  said: {required: true}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "input=${{ inputs.said }} outer=${{ env.OUTER }}"
+    - name: inner ${{ env.INNER }}
+      if: env.INNER == 'in'
+      shell: bash
+      run: echo "inner=${{ env.INNER }} outer=${{ env.OUTER }}"
+      env: {INNER: in}
+)Y");
+    auto r = run(R"Y(
+on: push
+env: {LEVEL: workflow}
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - uses: actions/checkout@v4
+      - run: mkdir -p stepdir
+      - name: named ${{ env.MINE }}
+        if: env.MINE == 'mine'
+        working-directory: ${{ env.DIR }}
+        run: echo "run=${{ env.MINE }} level=${{ env.LEVEL }} from=${{ env.FROM_LEVEL }} pwd=$(basename "$PWD")"
+        env: {MINE: mine, DIR: stepdir, LEVEL: step, FROM_LEVEL: "${{ env.LEVEL }}"}
+      - name: skipped
+        if: env.MINE == 'mine'
+        run: echo "must not run"
+      - uses: ./act
+        with: {said: "${{ env.OUTER }}"}
+        env: {OUTER: out}
+      - run: echo "after=[${{ env.MINE }}]"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto& log = capture.logs["j"];
+    EXPECT_NE(log.find("> named mine\n"), std::string::npos) << log;
+    // Each key is evaluated against the env context without the step's own env.
+    EXPECT_NE(log.find("run=mine level=step from=workflow pwd=stepdir"), std::string::npos) << log;
+    EXPECT_EQ(log.find("must not run"), std::string::npos) << log;
+    EXPECT_NE(log.find("input=out outer=out"), std::string::npos) << log;
+    EXPECT_NE(log.find("/ inner in\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("inner=in outer=out"), std::string::npos) << log;
+    EXPECT_NE(log.find("after=[]"), std::string::npos) << log;
+}
+
 TEST_F(WorkflowRunnerTest, WithoutCheckoutTheWorkspaceIsEmpty) {
     base::writeFile(repo.path() / "data.txt", "payload");
     auto r = run("on: push\njobs:\n  j: {runs-on: x, steps: [{run: 'test ! -e data.txt'}]}\n");
