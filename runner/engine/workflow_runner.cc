@@ -1,6 +1,7 @@
 // The scheduler: a loop that starts every job instance whose needs are done, on its own thread.
 #include "runner/engine/workflow_runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -226,13 +227,42 @@ private:
         reporter_.jobFinished(inst, o);
     }
 
+    // Every job in the needs chain above `job` (its needs, their needs, ...), each once.
+    std::vector<std::string> ancestors(const workflow::Job& job) const {
+        std::vector<std::string> out;
+        std::vector<const workflow::Job*> todo{&job};
+        while (!todo.empty()) {
+            const workflow::Job* j = todo.back();
+            todo.pop_back();
+            for (const auto& n : j->needs) {
+                if (std::find(out.begin(), out.end(), n) != out.end()) continue;
+                out.push_back(n);
+                if (const auto* parent = wf_.findJob(n)) todo.push_back(parent);
+            }
+        }
+        return out;
+    }
+
     void admit(const std::string& id, JobState& st) {
         const auto& job = *st.job;
         Json needs = needsContext(job);
+        // A job's success() and failure() look at the whole needs chain, not only its direct
+        // needs (as on GitHub, actions/runner#2205, and in act): a failure or skip upstream skips
+        // every job below it that has no status function, even past a job that ran through
+        // always().
         bool needsOk = true, needsFailed = false;
-        for (const auto& n : job.needs) {
-            needsOk = needsOk && states_[n].result == Result::kSuccess;
-            needsFailed = needsFailed || states_[n].result == Result::kFailure;
+        std::string notOk;
+        for (const auto& n : ancestors(job)) {
+            const Result r = states_[n].result;
+            if (r != Result::kSuccess && notOk.empty()) {
+                notOk = "job '" + n + "' " +
+                        (std::find(job.needs.begin(), job.needs.end(), n) != job.needs.end()
+                             ? "it needs"
+                             : "further up its needs") +
+                        " was " + resultName(r);
+            }
+            needsOk = needsOk && r == Result::kSuccess;
+            needsFailed = needsFailed || r == Result::kFailure;
         }
         Json inputs = Json::object();
         for (const auto& [k, v] : opts_.inputs) inputs[k] = v;
@@ -248,7 +278,7 @@ private:
         }
         if (!*cond) {
             skip(st, cancelled ? Result::kCancelled : Result::kSkipped,
-                 needsOk ? "the job's condition is false" : "a job it needs did not succeed");
+                 needsOk ? "the job's condition is false" : notOk);
             return;
         }
         if (!job.uses.empty()) {

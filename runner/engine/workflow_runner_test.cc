@@ -286,6 +286,32 @@ jobs:
     EXPECT_NE(capture.logs["c"].find("c sees failure"), std::string::npos);
 }
 
+TEST_F(WorkflowRunnerTest, JobStatusLooksAtTheWholeNeedsChain) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  a: {runs-on: x, steps: [{run: exit 1}]}
+  b: {runs-on: x, needs: a, if: "success() || failure()", steps: [{run: echo b ran}]}
+  c: {runs-on: x, needs: b, steps: [{run: echo c ran}]}
+  d: {runs-on: x, needs: c, if: "failure()", steps: [{run: echo d sees failure upstream}]}
+  e: {runs-on: x, needs: b, if: "always()", steps: [{run: "echo e sees ${{ needs.b.result }}"}]}
+  skipped: {runs-on: x, if: "false", steps: [{run: echo never}]}
+  over: {runs-on: x, needs: skipped, if: "always()", steps: [{run: echo over ran}]}
+  below: {runs-on: x, needs: over, steps: [{run: echo below ran}]}
+)Y");
+    // b ran through its own status functions and succeeded, yet a failed further up: c is skipped.
+    EXPECT_EQ(job(r, "b").outcome.result, Result::kSuccess);
+    EXPECT_EQ(job(r, "c").outcome.result, Result::kSkipped);
+    EXPECT_EQ(job(r, "c").outcome.error, "job 'a' further up its needs was failure");
+    // failure() sees a failed ancestor too; always() runs regardless.
+    EXPECT_EQ(job(r, "d").outcome.result, Result::kSuccess);
+    EXPECT_NE(capture.logs["d"].find("d sees failure upstream"), std::string::npos);
+    EXPECT_NE(capture.logs["e"].find("e sees success"), std::string::npos);
+    // A skip upstream skips the jobs below a job that ran through always().
+    EXPECT_EQ(job(r, "over").outcome.result, Result::kSuccess);
+    EXPECT_EQ(job(r, "below").outcome.result, Result::kSkipped);
+}
+
 TEST_F(WorkflowRunnerTest, StepTimeoutKillsAndFails) {
     auto r = run(R"Y(
 on: push
