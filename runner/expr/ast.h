@@ -38,6 +38,7 @@ enum class Function {
     ToJson,
     FromJson,
     HashFiles,
+    Case,
     Success,
     Failure,
     Cancelled,

@@ -105,6 +105,12 @@ INSTANTIATE_TEST_SUITE_P(
                       ErrorCase{"startsWith('a')", "Too few parameters supplied", 0},
                       ErrorCase{"endsWith('a', 'b', 'c')", "Too many parameters supplied", 0},
                       ErrorCase{"hashFiles()", "Too few parameters supplied", 0},
+                      ErrorCase{"case(true, 1)", "Too few parameters supplied: 'case'", 0},
+                      ErrorCase{"case(true, 1, false, 2)",
+                                "case requires an odd number of arguments", 0},
+                      ErrorCase{"case(false, 1, 'yes', 2, 3)",
+                                "case predicate must evaluate to a boolean value", 15},
+                      ErrorCase{"case(1, 1, 2)", "case predicate must evaluate to a boolean value", 5},
                       ErrorCase{"1 && success()", "'success' is not allowed here", 5},
                       ErrorCase{"success(1)", "is not allowed here", 0}));
 

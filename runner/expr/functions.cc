@@ -1,5 +1,5 @@
 // The built-in functions: contains, startsWith, endsWith, format, join, toJSON, fromJSON,
-// hashFiles and the status functions, with the runner's conversions and error messages.
+// hashFiles, case and the status functions, with the runner's conversions and error messages.
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -134,6 +134,23 @@ Res fromJson(Evaluator& ev, const Node& n) {
     }
 }
 
+// case(pred1, val1, pred2, val2, ..., default): the value after the first true predicate, else
+// the default. Only the chosen value is evaluated, and, as in GitHub's runner, the count must be
+// odd and each predicate a boolean (not merely truthy), checked as evaluation reaches them.
+Res caseCall(Evaluator& ev, const Node& n) {
+    if (n.args.size() % 2 == 0) {
+        throw EvalFailure{"case requires an odd number of arguments", n.pos};
+    }
+    for (size_t i = 0; i + 1 < n.args.size(); i += 2) {
+        Res predicate = ev.eval(*n.args[i]);
+        if (predicate.kind() != Kind::Boolean) {
+            throw EvalFailure{"case predicate must evaluate to a boolean value", n.args[i]->pos};
+        }
+        if (predicate.v->get<bool>()) return ev.eval(*n.args[i + 1]);
+    }
+    return ev.eval(*n.args.back());
+}
+
 Res hashFilesCall(Evaluator& ev, const Node& n) {
     if (ev.context().workspace.empty()) {
         throw EvalFailure{"hashFiles is not available here: there is no workspace", n.pos};
@@ -177,6 +194,8 @@ Res callFunction(Evaluator& ev, const Node& n) {
             return fromJson(ev, n);
         case Function::HashFiles:
             return hashFilesCall(ev, n);
+        case Function::Case:
+            return caseCall(ev, n);
         case Function::Success:
             return boolean(ev.context().success && ev.context().success());
         case Function::Failure:

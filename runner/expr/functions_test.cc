@@ -100,6 +100,20 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"JOIN(matrix.list)", "\"1,2,3\""}));
 
 INSTANTIATE_TEST_SUITE_P(
+    CaseFunction, Functions,
+    ::testing::Values(
+        Case{"case(true, 'first', 'default')", "\"first\""},
+        Case{"case(false, 'first', 'default')", "\"default\""},
+        Case{"case(false, 'a', true, 'b', 'c')", "\"b\""},
+        Case{"case(false, 'a', false, 'b', 'c')", "\"c\""},
+        Case{"case(true, 'a', true, 'b', 'c')", "\"a\""},
+        Case{"case(1 == 1, matrix.list, null)", "[1, 2, 3]"},
+        Case{"CASE(matrix.os == 'UBUNTU', 1, 2)", "1"},
+        // Only the chosen value is evaluated, and predicates after the first true one are not.
+        Case{"case(true, 'ok', fromJSON('not json'), 'x', 'y')", "\"ok\""},
+        Case{"case(false, fromJSON('not json'), 'd')", "\"d\""}));
+
+INSTANTIATE_TEST_SUITE_P(
     ToJson, Functions,
     ::testing::Values(
         Case{"toJSON('a')", "\"\\\"a\\\"\""}, Case{"toJSON(1)", "\"1\""},

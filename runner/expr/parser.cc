@@ -19,7 +19,7 @@ struct FunctionInfo {
     size_t maxArgs;
 };
 
-constexpr std::array<FunctionInfo, 12> kFunctions{{
+constexpr std::array<FunctionInfo, 13> kFunctions{{
     {"contains", Function::Contains, 2, 2},
     {"startsWith", Function::StartsWith, 2, 2},
     {"endsWith", Function::EndsWith, 2, 2},
@@ -28,6 +28,7 @@ constexpr std::array<FunctionInfo, 12> kFunctions{{
     {"toJSON", Function::ToJson, 1, 1},
     {"fromJSON", Function::FromJson, 1, 1},
     {"hashFiles", Function::HashFiles, 1, 255},
+    {"case", Function::Case, 3, 255},  // pairs of predicate and value, then the default
     {"success", Function::Success, 0, 0},
     {"failure", Function::Failure, 0, 0},
     {"cancelled", Function::Cancelled, 0, 0},
