@@ -263,7 +263,7 @@ Json JobRun::envContext(const workflow::EnvList& extra) const {
 
 expr::EvalContext JobRun::context(const StepScope* scope) const {
     expr::EvalContext ctx;
-    Json& c = ctx.contexts;
+    expr::Value& c = ctx.contexts;
     c["github"] = github_;
     workflow::EnvList scopeEnv;
     if (scope) {

@@ -341,7 +341,7 @@ private:
                 ctx.contexts["matrix"] = inst.matrix;
                 ctx.contexts["strategy"] = inst.strategy;
                 auto r = expr::evaluateTemplate(coe.get<std::string>(), ctx);
-                coe = r ? *r : Json(false);
+                coe = r ? Json(*r) : Json(false);
             }
             continueOnError = expr::isTruthy(coe);
         }

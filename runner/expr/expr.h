@@ -14,9 +14,10 @@ namespace nixjail::runner::expr {
 
 // null, bool, number, string, array, object. Numbers in results are doubles and may be NaN or
 // +-Infinity (nlohmann's dump() prints those as null; use toDisplayString or toJSON instead).
-// Object keys are kept sorted by nlohmann, so toJSON lists them sorted, where the Actions runner
-// keeps insertion order.
-using Value = nlohmann::json;
+// Objects keep their keys in the order they were built, as the Actions runner does, so toJSON of
+// fromJSON('{"b":1,"a":2}') lists b first. Contexts given as nlohmann::json convert implicitly
+// (their keys arrive sorted).
+using Value = nlohmann::ordered_json;
 
 // A problem with an expression: what is wrong and where (0-based offset into `expression`).
 struct ExprError {

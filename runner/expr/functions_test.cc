@@ -126,6 +126,10 @@ INSTANTIATE_TEST_SUITE_P(
              "\"{\\n  \\\"a\\\": [\\n    1,\\n    {\\n      \\\"b\\\": null\\n    }\\n  ],\\n  "
              "\\\"c\\\": {}\\n}\""},
         Case{"toJSON(fromJSON('[[]]'))", "\"[\\n  []\\n]\""},
+        // Keys stay in the order the object was built, as in the Actions runner.
+        Case{"toJSON(fromJSON('{\"b\":1,\"a\":{\"z\":true,\"y\":false}}'))",
+             "\"{\\n  \\\"b\\\": 1,\\n  \\\"a\\\": {\\n    \\\"z\\\": true,\\n    "
+             "\\\"y\\\": false\\n  }\\n}\""},
         Case{"toJSON('a\"b\\c')", "\"\\\"a\\\\\\\"b\\\\\\\\c\\\"\""},
         Case{"toJSON(fromJSON('\"\\n\\t\\u0001\"'))", "\"\\\"\\\\n\\\\t\\\\u0001\\\"\""},
         Case{"toJSON(fromJSON('\"\\u2028\"'))", "\"\\\"\\\\u2028\\\"\""},
