@@ -51,22 +51,28 @@ fs::path findOnPath(const std::string& path, const fs::path& root, const std::st
 
 fs::path actionScript(const ActionLocation& where, const std::string& entry,
                       const std::string& what) {
-    const fs::path rel = fs::path(entry).lexically_normal();
-    if (entry.empty() || rel.is_absolute() || rel.begin() == rel.end() || *rel.begin() == "..") {
-        throw base::Error(what + " '" + entry + "' must be a relative path inside the action");
-    }
-    // Checked below the action's root without following a link out of it: the runner runs
-    // outside the jail, and whether a host file exists is none of the action's business.
+    // GitHub bounds an entry by the action's repository, not its directory: actions/cache/restore
+    // has `main: ../dist/restore-only/index.js`. So `..` is fine while the path stays in the root
+    // (the fetched repository, or the workspace for a local action).
     const fs::path root = where.root.empty() ? where.host : where.root;
+    const fs::path rel = fs::path(entry).lexically_normal();
+    const fs::path inRoot = (where.host.lexically_relative(root) / rel).lexically_normal();
+    if (entry.empty() || rel.is_absolute() || rel.begin() == rel.end() || inRoot.empty() ||
+        *inRoot.begin() == ".." || inRoot == ".") {
+        throw base::Error(what + " '" + entry +
+                          "' must be a relative path inside the action's repository");
+    }
+    // Checked below the root without following a link out of it: the runner runs outside the
+    // jail, and whether a host file exists is none of the action's business.
     const auto rootFd = base::openDirectoryNoFollow(root, "the action's directory");
-    const auto fd = base::openBeneath(
-        rootFd.get(), (where.host.lexically_relative(root) / rel).string(), O_PATH, true);
+    const auto fd = base::openBeneath(rootFd.get(), inRoot.string(), O_PATH, true);
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         throw base::Error(what + " '" + entry + "' does not exist in the action ('" +
-                          (where.host / rel).string() + "')");
+                          (root / inRoot).string() + "')");
     }
-    return where.jail / rel;
+    // The root is visible in the jail at the same place relative to the action's directory.
+    return (where.jail / rel).lexically_normal();
 }
 
 }  // namespace nixjail::runner::engine

@@ -52,7 +52,8 @@ std::string stateVariable(const std::string& name);
 std::filesystem::path findOnPath(const std::string& path, const std::filesystem::path& root,
                                  const std::string& name);
 
-// The script of a pre/main/post entry inside the action, refusing paths that leave it.
+// The script of a pre/main/post entry, relative to the action's directory (`..` allowed, as on
+// GitHub), refusing paths that leave the action's root (its repository, or the workspace).
 std::filesystem::path actionScript(const ActionLocation& where, const std::string& entry,
                                    const std::string& what);
 

@@ -50,6 +50,23 @@ TEST(NodeAction, ScriptsMustStayInsideTheAction) {
     EXPECT_THROW(actionScript(where, "missing.js", "runs.main"), base::Error);
 }
 
+TEST(NodeAction, ScriptsMayLeaveTheActionDirectoryButNotItsRepository) {
+    // actions/cache/restore@v4: `main: ../dist/restore-only/index.js`.
+    base::TempDir dir("nixjail-node-");
+    const fs::path repo = dir.path() / "repo";
+    fs::create_directories(repo / "restore");
+    fs::create_directories(repo / "dist/restore-only");
+    base::writeFile(repo / "dist/restore-only/index.js", "");
+    base::writeFile(dir.path() / "outside.js", "");
+    fs::create_symlink("../../outside.js", repo / "dist/link.js");
+    ActionLocation where{repo / "restore", "/runner/actions/o_r@v4/restore", "o/r", repo};
+    EXPECT_EQ(actionScript(where, "../dist/restore-only/index.js", "runs.main"),
+              fs::path("/runner/actions/o_r@v4/dist/restore-only/index.js"));
+    EXPECT_THROW(actionScript(where, "../../outside.js", "runs.main"), base::Error);
+    EXPECT_THROW(actionScript(where, "../dist/link.js", "runs.main"), base::Error);
+    EXPECT_THROW(actionScript(where, "..", "runs.main"), base::Error);
+}
+
 TEST(NodeAction, ManifestHasPreAndPostConditions) {
     base::TempDir dir("nixjail-node-");
     base::writeFile(
