@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -93,7 +94,15 @@ void TaskReporter::stepFinished(const engine::StepRecord& step) {
 
 forge::TaskState TaskReporter::snapshot() {
     std::lock_guard lock(mutex_);
-    return state_;
+    forge::TaskState out = state_;
+    // The forges' log view serves a step's rows only below its log_length, so a running step
+    // reports the rows the forge already holds (as act_runner does); else it shows empty until
+    // the step ends.
+    for (auto& s : out.steps) {
+        if (s.started_at && !s.stopped_at)
+            s.log_length = std::max<int64_t>(0, buffer_.acked() - s.log_index);
+    }
+    return out;
 }
 
 void TaskReporter::uploadPending(bool no_more) {

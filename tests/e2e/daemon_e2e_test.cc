@@ -250,6 +250,59 @@ TEST_F(DaemonE2E, CancellationOnTheForgeStopsTheJobWithinTwoSeconds) {
     EXPECT_EQ(jobs[0]["exit_reason"], "cancelled on the forge");
 }
 
+// The forges show a step's rows only below its logLength: a running step's length has to grow
+// with its log, not stay 0 until the step ends.
+TEST_F(DaemonE2E, ARunningStepsLogLengthGrowsWhileItRuns) {
+    const auto running = dir_.path() / "running";
+    const auto resume = dir_.path() / "resume";
+    ASSERT_EQ(::mkfifo(running.c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo(resume.c_str(), 0600), 0);
+    startDaemon();
+    const int64_t job = enqueue(
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: |\n"
+        "          echo first\n          echo up > " + running.string() + "\n"
+        "          read -r go < " + resume.string() + "\n          echo second; echo third\n"
+        "          echo up > " + running.string() + "\n          read -r go < " + resume.string() +
+        "\n");
+    // The step's length as the forge holds it while the step has no result yet; 0 until then.
+    auto runningLength = [&](int64_t at_least) {
+        const auto deadline = Clock::now() + std::chrono::seconds(30);
+        int64_t length = 0;
+        while (Clock::now() < deadline) {
+            auto task = forge_.waitJob(job, false);
+            const auto& step = task["steps"].value("0", Json::object());
+            EXPECT_EQ(step.value("result", "RESULT_UNSPECIFIED"), "RESULT_UNSPECIFIED") << task;
+            length = step.value("logLength", int64_t{0});
+            if (length >= at_least) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return length;
+    };
+    auto release = [&] {
+        nixjail::base::UniqueFd w(::open(resume.c_str(), O_WRONLY | O_CLOEXEC));
+        ASSERT_TRUE(w) << "opening the resume fifo";
+        ASSERT_EQ(::write(w.get(), "go\n", 3), 3);
+    };
+    ASSERT_EQ(waitForFifo(running), "up\n") << daemonLog();
+    const int64_t before = runningLength(1);
+    EXPECT_GE(before, 1) << "the running step's first row is not in its log range";
+    release();
+    ASSERT_EQ(waitForFifo(running), "up\n") << daemonLog();
+    const int64_t after = runningLength(before + 2);
+    EXPECT_GE(after, before + 2) << "the running step's log range did not grow";
+    release();
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << daemonLog();
+    const auto& step = task["steps"]["0"];
+    const auto log = task["log"];
+    std::string rows;
+    for (int64_t i = 0; i < step["logLength"].get<int64_t>(); ++i)
+        rows += log[static_cast<size_t>(step["logIndex"].get<int64_t>() + i)].value("content", "") +
+                "\n";
+    EXPECT_TRUE(has(rows, "first\nsecond\nthird\n")) << rows;
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
 TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
     const int port = freePort();
     writeConfig("", "\"127.0.0.1:" + std::to_string(port) + "\"");
