@@ -54,8 +54,8 @@ forge::Result toForgeResult(engine::Result r) {
 }
 
 TaskReporter::TaskReporter(forge::ForgeClient& client, int64_t task_id, size_t step_count,
-                           std::shared_ptr<spdlog::logger> log)
-    : client_(client), task_id_(task_id), log_(std::move(log)) {
+                           std::shared_ptr<spdlog::logger> log, bool step_debug)
+    : client_(client), task_id_(task_id), log_(std::move(log)), step_debug_(step_debug) {
     state_.id = task_id;
     state_.started_at = forge::Clock::now();
     for (size_t i = 0; i < step_count; ++i) state_.steps.push_back({.id = static_cast<int64_t>(i)});
@@ -71,6 +71,7 @@ void TaskReporter::stepStarted(const engine::StepRecord&) {
 }
 
 void TaskReporter::line(const engine::LogLine& line) {
+    if (line.kind == engine::LineKind::kDebug && !step_debug_) return;
     std::lock_guard lock(mutex_);
     buffer_.append({forge::Clock::now(), formatLine(line)});
 }

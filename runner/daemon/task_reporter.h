@@ -22,8 +22,10 @@ forge::Result toForgeResult(engine::Result r);
 class TaskReporter : public engine::JobObserver {
   public:
     // step_count: the number of steps in the job's `steps:` list (the forge made one row each).
+    // step_debug: send ::debug:: lines and the runner's debug rows (ACTIONS_STEP_DEBUG); without
+    // it they are dropped, as on GitHub.
     TaskReporter(forge::ForgeClient& client, int64_t task_id, size_t step_count,
-                 std::shared_ptr<spdlog::logger> log);
+                 std::shared_ptr<spdlog::logger> log, bool step_debug = false);
 
     void stepStarted(const engine::StepRecord& step) override;
     void line(const engine::LogLine& line) override;
@@ -57,6 +59,7 @@ class TaskReporter : public engine::JobObserver {
     forge::LogBuffer buffer_;
     forge::TaskState state_;
     StepNesting nesting_;
+    const bool step_debug_;
     bool sealed_ = false;
 };
 

@@ -328,6 +328,15 @@ std::string statusName(forge::Result r) {
     }
 }
 
+// GitHub's rule for step debug logging: ACTIONS_STEP_DEBUG is true in the secrets or the vars.
+bool stepDebug(const forge::Task& task) {
+    auto isTrue = [](const std::map<std::string, std::string>& m) {
+        auto it = m.find("ACTIONS_STEP_DEBUG");
+        return it != m.end() && it->second == "true";
+    };
+    return isTrue(task.secrets) || isTrue(task.vars);
+}
+
 std::string failedStepReason(const engine::JobOutcome& outcome) {
     for (const auto& s : outcome.steps) {
         if (s.conclusion != engine::Result::kFailure) continue;
@@ -362,7 +371,8 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
               contextString(task.context, "repository"), contextString(task.context, "workflow"),
               job_id, task.id);
 
-    TaskReporter reporter(*res.client, task.id, p.job ? p.job->steps.size() : 0, log);
+    TaskReporter reporter(*res.client, task.id, p.job ? p.job->steps.size() : 0, log,
+                          stepDebug(task));
     JobRecorder recorder(*res.store, *res.metrics, log);
     store::JobStart start;
     start.forge_task_id = task.id;

@@ -303,6 +303,31 @@ TEST_F(DaemonE2E, ARunningStepsLogLengthGrowsWhileItRuns) {
     EXPECT_EQ(stopDaemon(), 0);
 }
 
+// ::debug:: lines and the runner's debug rows (each step's shell command) reach the forge only
+// with ACTIONS_STEP_DEBUG true in the task's secrets or vars, GitHub's rule.
+TEST_F(DaemonE2E, DebugRowsAreSentOnlyWithActionsStepDebug) {
+    startDaemon();
+    const std::string yaml =
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n"
+        "      - run: echo '::debug::a detail'; echo visible\n";
+    const int64_t plain = enqueue(yaml);
+    const int64_t by_var = enqueue(
+        yaml, {{"context", {{"repository", "acme/app"}}}, {"vars", {{"ACTIONS_STEP_DEBUG", "true"}}}});
+    const int64_t by_secret =
+        enqueue(yaml, {{"context", {{"repository", "acme/app"}}},
+                       {"secrets", {{"ACTIONS_STEP_DEBUG", "true"}}}});
+    const auto plainLog = logText(forge_.waitJob(plain, true, true, 60));
+    EXPECT_TRUE(has(plainLog, "visible")) << plainLog << daemonLog();
+    EXPECT_FALSE(has(plainLog, "##[debug]")) << plainLog;
+    EXPECT_FALSE(has(plainLog, "a detail")) << plainLog;
+    for (int64_t job : {by_var, by_secret}) {
+        const auto log = logText(forge_.waitJob(job, true, true, 60));
+        EXPECT_TRUE(has(log, "##[debug]a detail\n")) << log;
+        EXPECT_TRUE(has(log, "##[debug]shell: bash -e ")) << log;
+    }
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
 TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
     const int port = freePort();
     writeConfig("", "\"127.0.0.1:" + std::to_string(port) + "\"");
