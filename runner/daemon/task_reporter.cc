@@ -72,8 +72,26 @@ void TaskReporter::stepStarted(const engine::StepRecord&) {
 
 void TaskReporter::line(const engine::LogLine& line) {
     if (line.kind == engine::LineKind::kDebug && !step_debug_) return;
+    // The forges store a row as one line, a '\n' in it shows literally: a multi-line text (a
+    // failure reason with its caret excerpt) becomes one row per line, each with the marker so
+    // that all of it is coloured.
+    std::vector<std::string> parts;
+    for (size_t from = 0;;) {
+        const size_t nl = line.text.find('\n', from);
+        std::string part = line.text.substr(from, nl == std::string::npos ? nl : nl - from);
+        if (!part.empty() && part.back() == '\r') part.pop_back();
+        parts.push_back(std::move(part));
+        if (nl == std::string::npos || nl + 1 == line.text.size()) break;
+        from = nl + 1;
+    }
+    const auto now = forge::Clock::now();
     std::lock_guard lock(mutex_);
-    buffer_.append({forge::Clock::now(), formatLine(line)});
+    for (auto& part : parts) {
+        // A group's title is its first line; what follows is plain text inside the group.
+        const bool marked = &part == &parts.front() || line.kind != engine::LineKind::kGroupStart;
+        buffer_.append(
+            {now, formatLine({marked ? line.kind : engine::LineKind::kOutput, std::move(part)})});
+    }
 }
 
 void TaskReporter::runnerLine(const std::string& text) { line({engine::LineKind::kRunner, text}); }

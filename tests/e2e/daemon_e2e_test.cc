@@ -227,6 +227,28 @@ TEST_F(DaemonE2E, MalformedWorkflowFailsThatTaskAndTheNextOneRuns) {
     EXPECT_TRUE(has(list[0]["exit_reason"].get<std::string>(), "invalid YAML"));
 }
 
+// The forges store a row as one line: a multi-line reason (a workflow error with its source line
+// and caret) arrives as one row per line, each marked as an error.
+TEST_F(DaemonE2E, AMultiLineReasonArrivesAsOneRowPerLine) {
+    startDaemon();
+    const int64_t bad = enqueue(
+        "on: push\njobs:\n  build:\n    runs-on: nix\n    step:\n      - run: echo hi\n");
+    auto task = forge_.waitJob(bad, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_FAILURE") << daemonLog();
+    std::vector<std::string> errors;
+    for (const auto& row : task["log"]) {
+        const std::string content = row.value("content", "");
+        EXPECT_EQ(content.find('\n'), std::string::npos) << "a row holds a newline: " << content;
+        if (content.rfind("##[error]", 0) == 0) errors.push_back(content);
+    }
+    ASSERT_GE(errors.size(), 3u) << logText(task);
+    EXPECT_EQ(errors[0], "##[error]the task's workflow is invalid:") << logText(task);
+    bool caret = false;
+    for (const auto& e : errors) caret = caret || has(e, "^");
+    EXPECT_TRUE(caret) << "the caret line is an error row of its own: " << logText(task);
+    EXPECT_EQ(stopDaemon(), 0);
+}
+
 TEST_F(DaemonE2E, CancellationOnTheForgeStopsTheJobWithinTwoSeconds) {
     const auto fifo = dir_.path() / "running";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
