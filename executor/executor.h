@@ -16,7 +16,11 @@
 
 namespace nixjail::executor {
 
-enum class HardeningProfile { kDefault, kJitRuntime };
+// kDefault lets a step map writable+executable memory, which JIT compilers need (node's V8 and its
+// WebAssembly, the JVM). kStrict forbids it (seccomp W^X rule, MemoryDenyWriteExecute=): that
+// guards a process against memory-corruption exploits, worth little in a CI job whose code is the
+// attacker's if anyone's; the host and the secrets are protected by everything else in the jail.
+enum class HardeningProfile { kDefault, kStrict };
 
 struct BindMount {
     std::filesystem::path host;  // path on the host

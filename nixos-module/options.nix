@@ -79,10 +79,11 @@ let
       profile = mkOption {
         type = types.enum [
           "default"
+          "strict"
           "jit-runtime"
         ];
         default = "default";
-        description = "The jail's hardening profile; `jit-runtime` allows writable+executable memory.";
+        description = "The jail's hardening profile: `default` lets JIT runtimes (node, the JVM) work; `strict` also forbids writable+executable memory (node then runs `--jitless`, without WebAssembly). `jit-runtime` is the old name of `default`.";
       };
     };
   };

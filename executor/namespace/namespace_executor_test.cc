@@ -295,21 +295,21 @@ TEST_F(NamespaceJailTest, JoinsAGivenNetworkNamespace) {
     ::close(netns);
 }
 
-TEST_F(NamespaceJailTest, JitProfileAllowsWritableExecutableMappings) {
+TEST_F(NamespaceJailTest, DefaultAllowsWritableExecutableMappingsStrictDoesNot) {
     const std::string probe =
         "import mmap\ntry:\n    mmap.mmap(-1, 4096, prot=mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
         "    print('wx-allowed')\nexcept OSError as e:\n    print('wx-denied', e.errno)\n";
-    std::string def, jit;
+    std::string def, strict;
     {
         auto jail = executor_.prepare(spec());
         runIn(*jail, {"python3", "-c", probe}, &def);
     }
     auto s = spec();
-    s.profile = HardeningProfile::kJitRuntime;
+    s.profile = HardeningProfile::kStrict;
     auto jail = executor_.prepare(s);
-    runIn(*jail, {"python3", "-c", probe}, &jit);
-    EXPECT_EQ(def, "wx-denied 1\n");
-    EXPECT_EQ(jit, "wx-allowed\n");
+    runIn(*jail, {"python3", "-c", probe}, &strict);
+    EXPECT_EQ(def, "wx-allowed\n");
+    EXPECT_EQ(strict, "wx-denied 1\n");
 }
 
 // Cancels `step` as soon as it printed "started"; returns the result.

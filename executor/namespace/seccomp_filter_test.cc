@@ -20,13 +20,13 @@ TEST(SeccompRules, DefaultProfileMatchesGoldenFile) {
                           renderSeccompRules(planSeccompRules(HardeningProfile::kDefault)));
 }
 
-TEST(SeccompRules, JitProfileMatchesGoldenFile) {
-    testing::expectGolden("seccomp_jit_runtime.txt",
-                          renderSeccompRules(planSeccompRules(HardeningProfile::kJitRuntime)));
+TEST(SeccompRules, StrictProfileMatchesGoldenFile) {
+    testing::expectGolden("seccomp_strict.txt",
+                          renderSeccompRules(planSeccompRules(HardeningProfile::kStrict)));
 }
 
-TEST(SeccompRules, DefaultDeniesEveryDangerousGroup) {
-    auto plan = planSeccompRules(HardeningProfile::kDefault);
+TEST(SeccompRules, StrictDeniesEveryDangerousGroup) {
+    auto plan = planSeccompRules(HardeningProfile::kStrict);
     for (const char* sc : {"mount",        "umount2",     "pivot_root",   "init_module",
                            "finit_module", "kexec_load",  "ptrace",       "process_vm_readv",
                            "keyctl",       "add_key",     "bpf",          "perf_event_open",
@@ -40,18 +40,20 @@ TEST(SeccompRules, DefaultDeniesEveryDangerousGroup) {
     EXPECT_TRUE(plan.weakenings.empty());
 }
 
-TEST(SeccompRules, JitProfileOnlyDropsWriteExecuteAndSaysSo) {
+TEST(SeccompRules, DefaultIsJitCapableAndSaysSo) {
+    auto strict = planSeccompRules(HardeningProfile::kStrict);
     auto def = planSeccompRules(HardeningProfile::kDefault);
-    auto jit = planSeccompRules(HardeningProfile::kJitRuntime);
-    EXPECT_FALSE(denies(jit, "mmap"));
-    EXPECT_FALSE(denies(jit, "mprotect"));
-    EXPECT_EQ(def.rules.size(), jit.rules.size() + 3);
-    ASSERT_EQ(jit.weakenings.size(), 1u);
-    EXPECT_NE(jit.weakenings[0].find("PROT_WRITE|PROT_EXEC"), std::string::npos);
+    EXPECT_FALSE(denies(def, "mmap"));
+    EXPECT_FALSE(denies(def, "mprotect"));
+    EXPECT_FALSE(denies(def, "pkey_mprotect"));
+    EXPECT_EQ(strict.rules.size(), def.rules.size() + 3);
+    ASSERT_EQ(def.weakenings.size(), 1u);
+    EXPECT_NE(def.weakenings[0].find("PROT_WRITE|PROT_EXEC"), std::string::npos);
+    EXPECT_NE(def.weakenings[0].find("strict"), std::string::npos);
 }
 
 TEST(SeccompRules, CompileToBpf) {
-    auto prog = compileSeccompFilter(planSeccompRules(HardeningProfile::kDefault));
+    auto prog = compileSeccompFilter(planSeccompRules(HardeningProfile::kStrict));
     EXPECT_GT(prog.code.size(), 50u);
     EXPECT_EQ(prog.prog.len, prog.code.size());
 }

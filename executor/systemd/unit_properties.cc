@@ -103,12 +103,12 @@ UnitProperties planUnitProperties(const UnitPropertyInputs& in) {
     add("RestrictNamespaces=yes");
     add("RestrictRealtime=yes");
     add("LockPersonality=yes");
-    if (in.profile == HardeningProfile::kJitRuntime) {
+    if (in.profile == HardeningProfile::kStrict) {
+        add("MemoryDenyWriteExecute=yes");
+    } else {
         out.weakenings.push_back(
             "MemoryDenyWriteExecute= dropped: writable+executable mappings allowed for JIT "
-            "runtimes (jit-runtime profile)");
-    } else {
-        add("MemoryDenyWriteExecute=yes");
+            "runtimes (default profile; the strict profile sets it)");
     }
     add("SystemCallFilter=@system-service");
     add(std::string("SystemCallFilter=") + kDeniedSyscalls);

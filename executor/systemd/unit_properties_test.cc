@@ -47,14 +47,14 @@ TEST(UnitProperties, DefaultProfileMatchesGolden) {
         joined(planUnitProperties(sample(HardeningProfile::kDefault)).properties));
 }
 
-TEST(UnitProperties, JitRuntimeProfileMatchesGolden) {
+TEST(UnitProperties, StrictProfileMatchesGolden) {
     testing::expectGolden(
-        "unit_properties_jit_runtime.txt",
-        joined(planUnitProperties(sample(HardeningProfile::kJitRuntime)).properties));
+        "unit_properties_strict.txt",
+        joined(planUnitProperties(sample(HardeningProfile::kStrict)).properties));
 }
 
-TEST(UnitProperties, DefaultProfileSetsTheWholeHardeningSet) {
-    auto p = planUnitProperties(sample(HardeningProfile::kDefault));
+TEST(UnitProperties, StrictProfileSetsTheWholeHardeningSet) {
+    auto p = planUnitProperties(sample(HardeningProfile::kStrict));
     EXPECT_TRUE(p.weakenings.empty());
     for (const char* want : {
              "RootDirectory=/var/lib/nixjail/jobs/42/root",
@@ -114,18 +114,18 @@ TEST(UnitProperties, DefaultProfileSetsTheWholeHardeningSet) {
     }
 }
 
-TEST(UnitProperties, JitRuntimeDropsOnlyMemoryDenyWriteExecuteAndNamesIt) {
-    auto def = planUnitProperties(sample(HardeningProfile::kDefault)).properties;
-    auto jit = planUnitProperties(sample(HardeningProfile::kJitRuntime));
+TEST(UnitProperties, DefaultDropsOnlyMemoryDenyWriteExecuteAndNamesIt) {
+    auto strict = planUnitProperties(sample(HardeningProfile::kStrict)).properties;
+    auto def = planUnitProperties(sample(HardeningProfile::kDefault));
     std::vector<std::string> missing;
-    for (const auto& p : def) {
-        if (!has(jit.properties, p)) missing.push_back(p);
+    for (const auto& p : strict) {
+        if (!has(def.properties, p)) missing.push_back(p);
     }
     EXPECT_EQ(missing, std::vector<std::string>{"MemoryDenyWriteExecute=yes"});
-    EXPECT_EQ(jit.properties.size() + 1, def.size());
-    ASSERT_EQ(jit.weakenings.size(), 1u);
-    EXPECT_NE(jit.weakenings[0].find("MemoryDenyWriteExecute"), std::string::npos);
-    EXPECT_NE(jit.weakenings[0].find("jit-runtime"), std::string::npos);
+    EXPECT_EQ(def.properties.size() + 1, strict.size());
+    ASSERT_EQ(def.weakenings.size(), 1u);
+    EXPECT_NE(def.weakenings[0].find("MemoryDenyWriteExecute"), std::string::npos);
+    EXPECT_NE(def.weakenings[0].find("strict"), std::string::npos);
 }
 
 TEST(UnitProperties, NoJobNamespaceMeansPrivateNetwork) {

@@ -51,7 +51,7 @@ TEST(UnitVerify, SystemdAcceptsEveryPropertyOfBothProfiles) {
     base::TempDir dir("nixjail-unit-verify-");
     fs::create_directories(dir.path() / "root/tmp");
     fs::create_directories(dir.path() / "workspace");
-    for (auto profile : {HardeningProfile::kDefault, HardeningProfile::kJitRuntime}) {
+    for (auto profile : {HardeningProfile::kDefault, HardeningProfile::kStrict}) {
         for (bool ownNetns : {true, false}) {
             UnitPropertyInputs in;
             in.root = dir.path() / "root";

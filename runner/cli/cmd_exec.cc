@@ -270,10 +270,11 @@ int runExec(const ExecFlags& given) {
 
     opts.default_actions_url = f.default_actions_url;
     opts.action_cache_dir = f.action_cache_dir;
-    if (f.profile == "jit-runtime") {
-        opts.profile = executor::HardeningProfile::kJitRuntime;
-    } else if (f.profile != "default") {
-        throw base::Error("unknown hardening profile '" + f.profile + "'; choose default or jit-runtime");
+    // "jit-runtime" is the old name of what is now the default.
+    if (f.profile == "strict") {
+        opts.profile = executor::HardeningProfile::kStrict;
+    } else if (f.profile != "default" && f.profile != "jit-runtime") {
+        throw base::Error("unknown hardening profile '" + f.profile + "'; choose default or strict");
     }
     opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
     if (!f.disk.empty()) {
@@ -511,8 +512,8 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                   "allow jobs every request, recording what the policy would have decided (see --json-summary "
                   "and `nixjail-runner policy suggest --summary FILE`)");
     cmd->add_option("--profile", flags->profile,
-                    "hardening profile of the jail: default, or jit-runtime (allows writable+executable memory "
-                    "for JIT runtimes such as node and the JVM)");
+                    "hardening profile of the jail: default (JIT runtimes such as node and the JVM work), or "
+                    "strict (forbids writable+executable memory; node runs --jitless, without WebAssembly)");
     cmd->add_option("--executor", flags->executor,
                     "where steps run: auto (systemd where it is PID 1, else namespace), namespace (the built-in "
                     "jail), systemd, sandbox-exec (macOS) or host (no isolation, for debugging)");

@@ -161,7 +161,8 @@ void readLabels(Reader& r, const YAML::Node& n, std::map<std::string, LabelConfi
                   [&](const std::string& k, const YAML::Node& v) {
                       if (k == "packages") label.packages = r.list(v, where + ".packages");
                       if (k == "profile")
-                          r.oneOf(v, where + ".profile", label.profile, {"default", "jit-runtime"});
+                          r.oneOf(v, where + ".profile", label.profile,
+                                  {"default", "strict", "jit-runtime"});
                       if (k == "policy") label.policy = r.scalar(v, where + ".policy");
                   });
     }

@@ -20,7 +20,7 @@ using std::chrono::milliseconds;
 
 struct LabelConfig {
     std::vector<std::string> packages;  // Nix attributes every job with this label gets
-    std::string profile = "default";    // hardening profile: default | jit-runtime
+    std::string profile = "default";    // hardening profile: default | strict (jit-runtime: default)
     std::string policy;                 // the network policy for jobs with this label
 };
 

@@ -50,6 +50,17 @@ TEST(DaemonConfig, ActionsCacheBudgetZeroTurnsTheCacheServerOff) {
         << problems("cache: {actions_cache_budget: lots}\n");
 }
 
+TEST(DaemonConfig, LabelProfilesAreDefaultStrictOrTheOldJitRuntimeName) {
+    auto cfg = parseConfig(
+        "labels:\n  a: {profile: strict}\n  b: {profile: jit-runtime}\n  c: {packages: [bash]}\n",
+        "runner.yaml");
+    ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
+    EXPECT_EQ(cfg->labels.at("a").profile, "strict");
+    EXPECT_EQ(cfg->labels.at("b").profile, "jit-runtime");
+    EXPECT_EQ(cfg->labels.at("c").profile, "default");
+    EXPECT_NE(problems("labels:\n  a: {profile: lenient}\n").find("strict"), std::string::npos);
+}
+
 TEST(DaemonConfig, EmptyFileGivesTheDefaults) {
     auto cfg = parseConfig("", "empty.yaml");
     ASSERT_TRUE(cfg.has_value());

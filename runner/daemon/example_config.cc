@@ -25,7 +25,7 @@ runner:
 labels:
   nixos-latest:
     packages: [bash, coreutils, git]   # Nix attributes in the job's root
-    profile: default                   # hardening profile: default | jit-runtime (JIT runtimes: node, java)
+    profile: default                   # hardening profile: default (JITs allowed) | strict (no W+X memory)
     policy: /etc/nixjail-runner/policy.yaml   # network policy for these jobs
 
 cache:

@@ -233,7 +233,8 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
         auto it = cfg.labels.find(l);
         if (it == cfg.labels.end()) continue;
         o.packages = it->second.packages;
-        if (it->second.profile == "jit-runtime") o.profile = executor::HardeningProfile::kJitRuntime;
+        // "jit-runtime" is the old name of what is now the default.
+        if (it->second.profile == "strict") o.profile = executor::HardeningProfile::kStrict;
         if (auto policy = res.label_policies.find(l); policy != res.label_policies.end()) {
             o.network.label_policy = policy->second;
         }

@@ -134,7 +134,8 @@ private:
     // Whether the job's `uses:` actions that can be resolved before it starts include JavaScript
     // ones (remote actions are fetched here); decides whether the root gets opts_.node_package.
     bool jobUsesNodeActions();
-    // Whether node must run without its JIT (the hardening profile forbids W+X memory).
+    // Whether steps run without writable+executable memory (the strict profile in a jail), so
+    // node must run without its JIT.
     bool jitless() const;
     // Fetches a remote action into the job's read-only actions directory.
     ActionLocation remoteAction(const std::string& uses);

@@ -21,8 +21,8 @@ std::string lookupVar(const std::vector<std::string>& env, const std::string& ke
 }
 
 // argv for one node script: node from the step's PATH (under the job's root when jailed). The
-// default hardening profile forbids writable+executable memory, which V8's JIT needs: there node
-// runs with --jitless (slower, no WebAssembly); the jit-runtime profile lets it JIT.
+// strict hardening profile forbids writable+executable memory, which V8's JIT needs: there node
+// runs with --jitless (slower, no WebAssembly); the default profile lets it JIT.
 std::vector<std::string> nodeArgv(const std::vector<std::string>& processEnv, const fs::path& root,
                                   bool jitless, const fs::path& script, const std::string& stepName,
                                   const std::string& what) {
@@ -98,8 +98,8 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
 
     if (jitless()) {
         log(LineKind::kRunner,
-            "Node runs with --jitless: the default hardening profile forbids writable+executable "
-            "memory (use the jit-runtime profile for V8's JIT)");
+            "Node runs with --jitless, without WebAssembly: the strict hardening profile forbids "
+            "writable+executable memory (the default profile lets V8 compile)");
     }
     StepScope actionScope;
     actionScope.action_path = where.jail;
@@ -215,7 +215,7 @@ void JobRun::runPostSteps(StepScope& top) {
 
 bool JobRun::jitless() const {
     return opts_.executor->isolatesFilesystem() &&
-           opts_.profile == executor::HardeningProfile::kDefault;
+           opts_.profile == executor::HardeningProfile::kStrict;
 }
 
 ActionLocation JobRun::remoteAction(const std::string& uses) {

@@ -27,8 +27,20 @@ std::string annotationText(const WorkflowCommand& cmd) {
 }
 }  // namespace
 
+// A minified bundle's 300 KB line (node prints the source line of a fatal error, then a caret
+// line as long) would bury the error under it in the log. Cut after masking, so that a secret
+// across the cut is masked as a whole, and never inside a UTF-8 sequence.
+std::string capLine(std::string text) {
+    if (text.size() <= kMaxLogLineBytes) return text;
+    std::size_t cut = kMaxLogLineBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    const std::size_t dropped = text.size() - cut;
+    text.resize(cut);
+    return text + "… [line cut: " + std::to_string(dropped) + " more bytes not shown]";
+}
+
 void OutputProcessor::emit(LineKind kind, const std::string& text) {
-    observer_.line({kind, masker_.mask(text)});
+    observer_.line({kind, capLine(masker_.mask(text))});
 }
 
 void OutputProcessor::feed(std::string_view chunk) {

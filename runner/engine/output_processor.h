@@ -3,6 +3,7 @@
 // disabled set-env/add-path unless the step opted into them).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "runner/engine/workflow_command.h"
 
 namespace nixjail::runner::engine {
+
+// Longer log lines are cut there, with a marker saying how much was left out.
+constexpr std::size_t kMaxLogLineBytes = 8192;
+std::string capLine(std::string text);
 
 class OutputProcessor {
 public:

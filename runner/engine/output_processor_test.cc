@@ -30,6 +30,32 @@ TEST(OutputProcessor, SplitsLinesAcrossChunks) {
     EXPECT_EQ(r.texts(), "hello\nworld\nlast\n");
 }
 
+TEST(OutputProcessor, LongLinesAreCutWithAMarkerAndTheNextLineStaysVisible) {
+    // node's fatal error in a minified bundle: the 300 KB source line, then the error.
+    SecretMasker m;
+    m.add("s3cr3t");
+    Recorder r;
+    OutputProcessor p(m, r);
+    const std::string huge =
+        std::string(kMaxLogLineBytes - 3, 'x') + "s3cr3t" + std::string(300000, 'y');
+    p.feed(huge.substr(0, 1000));
+    p.feed(huge.substr(1000) + "\nReferenceError: WebAssembly is not defined\n");
+    ASSERT_EQ(r.lines.size(), 2u);
+    const std::string& cut = r.lines[0].text;
+    EXPECT_LE(cut.size(), kMaxLogLineBytes + 64);
+    EXPECT_EQ(cut.find("s3c"), std::string::npos);  // masked before the cut
+    EXPECT_NE(cut.find("more bytes not shown]"), std::string::npos)
+        << cut.substr(kMaxLogLineBytes - 10);
+    EXPECT_EQ(r.lines[1].text, "ReferenceError: WebAssembly is not defined");
+}
+
+TEST(OutputProcessor, LinesAreNeverCutInsideAUtf8Character) {
+    const std::string line = std::string(kMaxLogLineBytes - 1, 'a') + "\u00e9" + "tail";
+    const std::string cut = capLine(line);
+    EXPECT_EQ(cut.rfind(std::string(kMaxLogLineBytes - 1, 'a') + "… [line cut: ", 0), 0u);
+    EXPECT_EQ(capLine("short"), "short");
+}
+
 TEST(OutputProcessor, AddMaskHidesLaterOutputAndIsNotEchoed) {
     SecretMasker m;
     Recorder r;

@@ -14,6 +14,7 @@
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/engine/command_file.h"
+#include "runner/engine/jit_failure.h"
 #include "runner/engine/job_run.h"
 #include "runner/engine/output_processor.h"
 #include "runner/engine/step_command_files.h"
@@ -234,7 +235,12 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
     inv.cwd = cwdJail;
     inv.timeout = timeout;
     inv.cancel = job_stop_.get_token();
-    inv.on_output = [&out](std::string_view chunk) { out.feed(chunk); };
+    JitFailureScanner jit;
+    const bool forbidsJit = jitless();
+    inv.on_output = [&](std::string_view chunk) {
+        if (forbidsJit) jit.feed(chunk);
+        out.feed(chunk);
+    };
     auto result = jail_->run(inv);
     out.finish();
     rec.exit_code = result.exit_code;
@@ -260,6 +266,7 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
                     diskQuotaNote();
     }
     if (!rec.error.empty()) log(LineKind::kError, rec.error);
+    if (!rec.error.empty() && jit.found()) log(LineKind::kError, jitFailureNote());
 
     auto readKv = [&](CommandFileKind kind) -> KeyValues {
         auto r = parseKeyValueFile(files.read(kind), StepCommandFiles::variableName(kind));

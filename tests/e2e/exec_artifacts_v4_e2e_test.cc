@@ -132,8 +132,8 @@ TEST(ExecArtifactsV4E2E, JailedJobsUploadAndDownloadThroughTheProxy) {
 }
 
 // The real @actions/artifact 2.x client in the jail: its http client tunnels http:// URLs through
-// CONNECT (plain HTTP inside), and undici needs WebAssembly, so the job runs under the jit-runtime
-// profile (the default profile's node is --jitless). The action and its node_modules are copied
+// CONNECT (plain HTTP inside), and undici needs WebAssembly, which the default profile allows (no
+// --profile given: published actions work unchanged). The action and its node_modules are copied
 // into the job's repository, as a vendored JavaScript action would be.
 TEST(ExecArtifactsV4E2E, TheRealV4ClientWorksInTheJailThroughTheProxy) {
     const fs::path modules = artifactModules();
@@ -173,8 +173,8 @@ jobs:
     // @actions/artifact 2.x refuses servers other than github.com and GHES-like names before any
     // request; the fixture's jobs say github.com (through github.server_url: as on GitHub, no env
     // overrides GITHUB_SERVER_URL).
-    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--profile",
-                        "jit-runtime", "--nixpkgs", (kSource / "examples/nix").string(),
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (kSource / "examples/nix").string(),
                         "--cache-dir", cache.path().string(), "--artifact-server-path",
                         artifacts.string(), "--server-url", "https://github.com"},
                        dir.path(), env);

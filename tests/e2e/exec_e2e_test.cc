@@ -292,7 +292,7 @@ TEST(ExecE2E, CheckoutWithSubmodules) {
 TEST(ExecE2E, UnknownProfileOrExecutorIsAClearError) {
     auto profile = runHostExec({"exec", "-W", "examples/ci.yml", "--profile", "lenient"});
     EXPECT_EQ(profile.exit_code, 1);
-    EXPECT_TRUE(has(profile.err, "unknown hardening profile 'lenient'; choose default or jit-runtime")) << profile.err;
+    EXPECT_TRUE(has(profile.err, "unknown hardening profile 'lenient'; choose default or strict")) << profile.err;
     auto executor = runHostExec({"exec", "-W", "examples/ci.yml", "--executor", "docker"});
     EXPECT_EQ(executor.exit_code, 1);
     EXPECT_TRUE(has(executor.err, "unknown executor 'docker'")) << executor.err;

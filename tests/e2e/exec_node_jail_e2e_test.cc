@@ -57,7 +57,9 @@ runs:
     nixjail::base::writeFile(repo / "main.js", R"JS(const fs = require('fs');
 let writable = true;
 try { fs.writeFileSync(__dirname + '/written-by-step', 'x'); } catch (e) { writable = false; }
-console.log(`jailed main ${process.version} node=${process.execPath} action-writable=${writable}`);
+const wasm = typeof WebAssembly === 'object' &&
+    WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+console.log(`jailed main ${process.version} node=${process.execPath} action-writable=${writable} wasm=${wasm}`);
 fs.appendFileSync(process.env.GITHUB_OUTPUT, `said=hi ${process.env.INPUT_NAME}\n`);
 fs.appendFileSync(process.env.GITHUB_STATE, `name=${process.env.INPUT_NAME}\n`);
 )JS");
@@ -97,13 +99,43 @@ jobs:
     EXPECT_TRUE(has(r.out, "The job uses JavaScript actions: adding 'nodejs' to its root"))
         << r.out;
     EXPECT_TRUE(has(r.out, "jailed main v")) << r.out;
-    EXPECT_TRUE(has(r.out, "Node runs with --jitless"))
-        << r.out;  // the default profile has no W+X memory
+    // The default profile lets V8 compile: no --jitless, WebAssembly works (undici needs it).
+    EXPECT_FALSE(has(r.out, "Node runs with --jitless")) << r.out;
+    EXPECT_TRUE(has(r.out, "wasm=true")) << r.out;
     EXPECT_TRUE(has(r.out, "node=/nix/store/")) << r.out;
     EXPECT_TRUE(has(r.out, "action-writable=false")) << r.out;
     EXPECT_TRUE(has(r.out, "main said hi jailed")) << r.out;
     EXPECT_TRUE(has(r.out, "jailed post name=jailed from=pre")) << r.out;
     EXPECT_TRUE(has(r.out, "Post Run example/node-action@v1")) << r.out;
+}
+
+// The strict profile forbids W+X memory: node runs --jitless, an action that needs WebAssembly
+// fails, and the runner names the profile that would let it run.
+TEST(ExecNodeJailE2E, StrictProfileNamesTheDefaultProfileWhenWebAssemblyIsMissing) {
+    REQUIRE_JAIL_AND_NODE();
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    TempDir dir("nixjail-e2e-node-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    fs::create_directories(dir.path() / "act");
+    nixjail::base::writeFile(dir.path() / "act/action.yml",
+                             "name: a\nruns:\n  using: node20\n  main: main.js\n");
+    nixjail::base::writeFile(dir.path() / "act/main.js",
+                             "new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));\n");
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n  j:\n    runs-on: nix\n    env: {NIXJAIL_PACKAGES: bash coreutils}\n"
+        "    steps:\n      - uses: actions/checkout@v4\n      - uses: ./act\n");
+    auto r = nixjail::e2e::runBinary(
+        {"exec", "-W", "w.yml", "--executor", "namespace", "--profile", "strict", "--nixpkgs",
+         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
+        dir.path(), env);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "Node runs with --jitless")) << r.out;
+    EXPECT_TRUE(has(r.out, "ReferenceError: WebAssembly is not defined")) << r.out;
+    EXPECT_TRUE(has(r.out, "which the strict hardening profile forbids; run the job under the "
+                           "default profile"))
+        << r.out;
 }
 
 // A package set without the node package: the job fails before it starts, naming the package.
