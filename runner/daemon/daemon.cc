@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "runner/forge/backoff.h"
 
@@ -43,11 +44,14 @@ void Daemon::declare() {
     const auto& labels =
         config_.runner.labels.empty() ? parts_.runner.labels : config_.runner.labels;
     forge::Backoff backoff(std::chrono::seconds(1), std::chrono::minutes(1));
+    int failures = 0;
     for (;;) {
         try {
             parts_.report_client->declare(kVersion, labelNames(labels));
-            log_->info("declared runner '{}' with labels {} to {}", parts_.runner.name,
-                       fmt::join(labelNames(labels), ","), parts_.runner.address);
+            log_->info("declared runner '{}' with labels {} to {}{}", parts_.runner.name,
+                       fmt::join(labelNames(labels), ","), parts_.runner.address,
+                       failures ? fmt::format(" after {} failed attempt{}", failures, failures > 1 ? "s" : "")
+                                : "");
             return;
         } catch (const forge::UnauthenticatedError& e) {
             throw ReRegisterError(
@@ -62,7 +66,23 @@ void Daemon::declare() {
             }
             if (!e.retryable()) throw;
             const auto d = backoff.next();
-            log_->warn("declaring the runner failed, retrying in {} ms: {}", d.count(), e.what());
+            if (failures++ == 0) {
+                // A mistyped address or a forge that is down must not hide among the retries.
+                const std::string what = fmt::format(
+                    "cannot reach the forge at '{}' to declare runner '{}': {}; check the address "
+                    "in the runner file '{}' and the network; retrying (at least every 60 s) until "
+                    "it answers",
+                    parts_.runner.address, parts_.runner.name, e.what(),
+                    config_.runner.file.string());
+                log_->error("{}", what);
+                // The text log is on stderr already; a JSON one is for machines, so say it
+                // plainly for the admin who started the daemon too.
+                if (config_.log.format == "json")
+                    std::fprintf(stderr, "nixjail-runner daemon: %s\n", what.c_str());
+            } else {
+                log_->warn("declaring the runner failed, retrying in {} ms: {}", d.count(),
+                           e.what());
+            }
             if (!pause(d)) return;
         }
     }

@@ -401,6 +401,27 @@ TEST_F(DaemonE2E, ForgeOutageMidJobLosesNoResult) {
     EXPECT_EQ(jobsJson()[0]["status"], "success");
 }
 
+// A forge that cannot be reached at start is named (its URL and the error) at once, and the daemon
+// keeps trying until it answers.
+TEST_F(DaemonE2E, AnUnreachableForgeAtStartIsReportedAndRetried) {
+    forge_.stop();
+    startDaemon();
+    const std::string said = "cannot reach the forge at '" + forge_.url() + "'";
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (!has(daemonLog(), said) && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto log = daemonLog();
+    ASSERT_TRUE(has(log, said)) << log;
+    EXPECT_TRUE(has(log, " error [")) << "logged as an error: " << log;
+    EXPECT_TRUE(has(log, "/api/actions/runner.v1.RunnerService/Declare' failed: ")) << log;
+    EXPECT_TRUE(has(log, (dir_.path() / ".runner").string())) << log;
+    forge_.start();  // the daemon still runs and gets to the forge now
+    const int64_t job = enqueue(kGoodJob);
+    EXPECT_EQ(forge_.waitJob(job, true, true, 60)["result"], "RESULT_SUCCESS") << daemonLog();
+    EXPECT_TRUE(has(daemonLog(), "after 1 failed attempt")) << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+}
+
 TEST_F(DaemonE2E, UnknownRunnerStopsWithAReRegisterMessage) {
     auto runner = Json::parse(nixjail::base::readFile(dir_.path() / ".runner"));
     forge_.admin("delete-runner", {{"uuid", runner["uuid"]}});
