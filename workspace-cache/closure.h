@@ -2,6 +2,7 @@
 // (nix-store), a map-backed fake, the closure key, and package name resolution.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -53,11 +54,15 @@ class NixStoreReferenceSource final : public ReferenceSource {
     std::vector<std::string> references(const std::string& path) override;
     // The whole closure in one call (`nix-store -qR`), for when the walk itself is not needed.
     std::vector<std::string> closureOf(const std::vector<std::string>& roots);
+    // The sum of the paths' NAR sizes (`nix-store -q --size`, one call for the paths not asked
+    // about before; store paths are immutable, so the answers are remembered).
+    uint64_t totalSize(const std::vector<std::string>& paths);
 
   private:
     NixTools tools_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::string>> memo_;
+    std::map<std::string, uint64_t> sizes_;
 };
 
 // Parses a package list as written in runner config, a job's NIXJAIL_PACKAGES variable or a

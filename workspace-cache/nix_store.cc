@@ -129,6 +129,36 @@ std::vector<std::string> NixStoreReferenceSource::closureOf(const std::vector<st
     return paths;
 }
 
+uint64_t NixStoreReferenceSource::totalSize(const std::vector<std::string>& paths) {
+    std::vector<std::string> unknown;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& p : paths) {
+            if (!sizes_.count(p)) unknown.push_back(p);
+        }
+    }
+    if (!unknown.empty()) {
+        // One line per path, in the order asked.
+        auto lines = queryStore(tools_, "--size", unknown);
+        if (lines.size() != unknown.size())
+            throw base::Error("nix-store -q --size answered " + std::to_string(lines.size()) +
+                              " lines for " + std::to_string(unknown.size()) + " paths");
+        std::lock_guard lock(mutex_);
+        for (size_t i = 0; i < unknown.size(); ++i) {
+            try {
+                sizes_[unknown[i]] = std::stoull(lines[i]);
+            } catch (const std::exception&) {
+                throw base::Error("nix-store -q --size gave '" + lines[i] + "' for '" +
+                                  unknown[i] + "', not a size");
+            }
+        }
+    }
+    std::lock_guard lock(mutex_);
+    uint64_t total = 0;
+    for (const auto& p : paths) total += sizes_.at(p);
+    return total;
+}
+
 std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std::string>& names) {
     std::lock_guard lock(mutex_);
     std::vector<std::string> missing;

@@ -81,6 +81,7 @@ void JobRecorder::stepStarted(const engine::StepRecord&) {
     if (auto index = nesting_.started()) {
         step_started_ms_[*index] = nowMs();
         step_usage_ = {};
+        step_timed_out_ = false;
     }
 }
 
@@ -90,7 +91,10 @@ void JobRecorder::stepFinished(const engine::StepRecord& step) {
     step_usage_.add(step);
     job_usage_.add(step);
     auto index = nesting_.finished();
-    if (!index) return;
+    if (!index) {
+        step_timed_out_ = step_timed_out_ || step.timed_out;
+        return;
+    }
     const Usage used = std::exchange(step_usage_, {});
     store::StepRecord rec;
     rec.index = *index;
@@ -104,8 +108,8 @@ void JobRecorder::stepFinished(const engine::StepRecord& step) {
     rec.peak_memory_bytes = bytesOf(used.peak_memory_bytes);
     rec.cpu_seconds = secondsOf(used.cpu);
     rec.oom = step.error.find("out of memory") != std::string::npos;
-    rec.timed_out = step.error.find("timed out") != std::string::npos ||
-                    step.error.find("timeout") != std::string::npos;
+    // Nested steps' timeouts count for the job's step around them, as their processes do.
+    rec.timed_out = std::exchange(step_timed_out_, false) || step.timed_out;
     guarded("step", [&](int64_t id) { store_.recordStep(id, rec); });
 }
 

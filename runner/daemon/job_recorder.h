@@ -56,6 +56,7 @@ class JobRecorder : public engine::JobObserver {
         void add(const engine::StepRecord& step);
     };
     Usage step_usage_, job_usage_;
+    bool step_timed_out_ = false;  // a nested step of the running one timed out
 };
 
 int64_t nowMs();

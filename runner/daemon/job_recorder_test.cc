@@ -114,5 +114,42 @@ TEST_F(JobRecorderUsageTest, AStepKilledForMemoryIsMarkedOom) {
     EXPECT_FALSE(steps[0].timed_out);
 }
 
+TEST_F(JobRecorderUsageTest, AStepKilledAtItsTimeoutIsMarkedTimedOutAlsoFromANestedStep) {
+    ASSERT_TRUE(recorder_.start({.forge_task_id = 5, .job = "slow", .started_at_ms = 1}));
+    auto slow = step("slow", milliseconds(10), 1u << 20);
+    slow.outcome = slow.conclusion = engine::Result::kFailure;
+    slow.error = "the step exceeded its time limit and was killed";
+    slow.timed_out = true;
+    run(slow);
+    auto parent = step("composite action", std::nullopt, std::nullopt);
+    recorder_.stepStarted(parent);
+    run(slow);
+    recorder_.stepFinished(parent);
+    run(step("fine", milliseconds(1), 1u << 20));
+    recorder_.finish("failure", "step failed");
+    auto steps = db_.steps(db_.recentJobs(1)[0].id);
+    ASSERT_EQ(steps.size(), 3u);
+    EXPECT_TRUE(steps[0].timed_out);
+    EXPECT_TRUE(steps[1].timed_out) << "a nested step's timeout counts for its parent";
+    EXPECT_FALSE(steps[2].timed_out);
+    EXPECT_FALSE(steps[0].oom);
+}
+
+TEST_F(JobRecorderUsageTest, TheClosureFactsReachTheJobRowAndTheMetrics) {
+    ASSERT_TRUE(recorder_.start({.forge_task_id = 6, .job = "jailed", .started_at_ms = 1}));
+    engine::PhaseRecord closure{.phase = engine::Phase::kClosureResolution,
+                                .duration = milliseconds(3)};
+    closure.facts = {{"closure_paths", 37}, {"closure_bytes", 123456789}};
+    recorder_.phaseFinished(closure);
+    recorder_.finish("success", "");
+    auto jobs = db_.recentJobs(1);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].closure_path_count, 37);
+    EXPECT_EQ(jobs[0].closure_size_bytes, 123456789);
+    const auto text = metrics_.render();
+    EXPECT_NE(text.find("nixjail_closure_paths_total 37\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("nixjail_closure_size_bytes 123456789\n"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace nixjail::runner::daemon

@@ -19,7 +19,7 @@ constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
 }  // namespace
 
 ActionManifest loadActionManifest(const fs::path& base, const fs::path& rel) {
-    const fs::path dir = rel.empty() ? base : base / rel;
+    const fs::path dir = (rel.empty() ? base : base / rel).lexically_normal();
     const auto baseFd = base::openDirectoryNoFollow(base, "the action's directory");
     fs::path file;
     std::optional<std::string> text;

@@ -29,6 +29,7 @@ struct StepRecord {
     std::chrono::milliseconds duration{0};
     int exit_code = -1;
     std::string error;  // why it failed, when the runner knows (timeout, bad expression, ...)
+    bool timed_out = false;  // killed at its timeout-minutes (or the job's, whichever came first)
     std::map<std::string, std::string> outputs;
     // What the step's processes used, as the executor measured it; unset for a step that ran no
     // process (checkout, skipped) or whose executor could not measure. A step that ran several

@@ -656,6 +656,7 @@ void JobRun::reportRootPhases(JobOutcome& outcome) {
     const auto t = root_->timings();
     PhaseRecord closure{.phase = Phase::kClosureResolution, .duration = t.closure_resolution};
     closure.facts["closure_paths"] = static_cast<int64_t>(t.closure_paths);
+    if (t.closure_bytes > 0) closure.facts["closure_bytes"] = static_cast<int64_t>(t.closure_bytes);
     phaseDone(outcome, std::move(closure));
     phaseDone(outcome, {.phase = Phase::kRootPrepare, .duration = t.root_prepare, .cache_hit = root_->cacheHit()});
 }

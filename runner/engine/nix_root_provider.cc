@@ -148,8 +148,13 @@ std::unique_ptr<JobRoot> NixRootProvider::provide(const RootRequest& request, co
 std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path& dst,
                                                  Clock::time_point start) {
     JobRoot::Timings timings;
-    timings.closure_resolution = since(start);
     timings.closure_paths = closure.paths.size();
+    try {
+        timings.closure_bytes = references_.totalSize(closure.paths);
+    } catch (const base::Error&) {
+        // Only a figure for the job's record and the metrics: left at 0 (unknown), the job runs.
+    }
+    timings.closure_resolution = since(start);
     const auto prepareStart = Clock::now();
     return std::make_unique<NixJobRoot>(roots_.acquire(closure.paths), dst, timings, prepareStart,
                                         std::move(closure.source));

@@ -256,6 +256,7 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
         cancelled_ = true;
         rec.error = "the step was cancelled";
     } else if (result.timed_out) {
+        rec.timed_out = true;
         rec.error = "the step exceeded its time limit and was killed";
     } else if (result.oom_killed) {
         rec.error = "the step ran out of memory and was killed";

@@ -357,6 +357,11 @@ TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
                            {"count", 3},
                            {"status", 500},
                            {"code", "internal"}});
+    // The first log upload comes from the running job's periodic report.
+    forge_.admin("fault", {{"procedure", "runner.v1.RunnerService/UpdateLog"},
+                           {"count", 1},
+                           {"status", 503},
+                           {"code", "unavailable"}});
     startDaemon();
     const int64_t job = enqueue(kGoodJob);
     auto task = forge_.waitJob(job, true, true, 60);
@@ -364,6 +369,8 @@ TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
     EXPECT_TRUE(has(daemonLog(), "fetching a task failed, retrying")) << daemonLog();
     const auto metrics = httpGet(port, "/metrics");
     EXPECT_TRUE(has(metrics, "nixjail_fetch_errors_total 3\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_report_errors_total 1\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_job_duration_seconds_count 1\n")) << metrics;
     EXPECT_TRUE(has(metrics, "nixjail_jobs_total{status=\"success\"} 1\n")) << metrics;
     EXPECT_TRUE(has(metrics, "nixjail_phase_duration_seconds_count{phase=\"execution\"} 1\n"))
         << metrics;
@@ -566,7 +573,8 @@ TEST_F(DaemonE2E, KilledMidJobTheRestartedDaemonFailsTheInterruptedTask) {
 // The namespace jail with a Nix-built root per label; needs root and Nix.
 TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
-    writeConfig("", "\"\"",
+    const int port = freePort();
+    writeConfig("", "\"127.0.0.1:" + std::to_string(port) + "\"",
                 "executor: {backend: namespace}\nnix: {nixpkgs: " +
                     (nixjail::e2e::kSource / "examples/nix").string() +
                     "}\nlabels:\n  nix: {packages: [bash, coreutils]}\n");
@@ -582,6 +590,14 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     EXPECT_TRUE(has(logText(task), "host-hidden")) << logText(task);
     const int64_t second = enqueue(yaml);
     EXPECT_EQ(forge_.waitJob(second, true, true, 120)["result"], "RESULT_SUCCESS");
+    // The closure's size: the sum of its store paths' sizes, for both jobs (a root cache hit too).
+    const auto metrics = httpGet(port, "/metrics");
+    EXPECT_TRUE(has(metrics, "nixjail_closure_size_bytes ")) << metrics;
+    EXPECT_FALSE(has(metrics, "nixjail_closure_size_bytes 0\n")) << metrics;
+    EXPECT_FALSE(has(metrics, "nixjail_closure_paths_total 0\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_cache_hits_total{cache_type=\"root\"} 1\n")) << metrics;
+    EXPECT_TRUE(has(metrics, "nixjail_phase_duration_seconds_count{phase=\"root_prepare\"} 2\n"))
+        << metrics;
     EXPECT_EQ(stopDaemon(), 0) << daemonLog();
     auto jobs = jobsJson();
     ASSERT_EQ(jobs.size(), 2u);
@@ -589,6 +605,8 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
         EXPECT_TRUE(j["phase_ms"].contains("closure_resolution")) << j;
         EXPECT_TRUE(j["phase_ms"].contains("root_prepare")) << j;
         EXPECT_GT(j["closure_path_count"].get<int64_t>(), 0) << j;
+        // Bash and coreutils with glibc: megabytes, not a handful of bytes.
+        EXPECT_GT(j["closure_size_bytes"].get<int64_t>(), int64_t{1} << 20) << j;
     }
     EXPECT_EQ(jobs[0]["root_cache_hit"], true) << "the second job finds its root in the cache";
     auto stats = Json::parse(runBinary({"stats", "--config", config_.string(), "--json"}).out);
@@ -892,6 +910,23 @@ TEST(DaemonConfigE2E, AMissingCredentialStopsTheDaemonAtStart) {
 
 // The job's and each step's CPU time and memory peak, as the host executor measured them (wait4
 // rusage), reach the database and `jobs --json`.
+// A job that hits its timeout-minutes: the step it stopped shows timed_out in `jobs --json`.
+TEST_F(DaemonE2E, AJobThatHitsTimeoutMinutesShowsTimedOut) {
+    startDaemon();
+    const int64_t job = enqueue(
+        "on: push\njobs:\n  t:\n    runs-on: nix\n    timeout-minutes: 0.03\n    steps:\n"
+        "      - run: sleep 60\n      - run: echo quick\n");
+    auto task = forge_.waitJob(job, true, true, 60);
+    EXPECT_EQ(task["result"], "RESULT_FAILURE") << logText(task) << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 1u);
+    ASSERT_EQ(jobs[0]["steps"].size(), 2u) << jobs[0];
+    EXPECT_EQ(jobs[0]["steps"][0]["timed_out"], true) << jobs[0];
+    EXPECT_EQ(jobs[0]["steps"][1]["timed_out"], false) << jobs[0];
+    EXPECT_TRUE(has(jobs[0]["exit_reason"].get<std::string>(), "timeout-minutes")) << jobs[0];
+}
+
 TEST_F(DaemonE2E, JobsRecordPeakMemoryAndCpuSeconds) {
     startDaemon();
     const int64_t job = enqueue(R"Y(

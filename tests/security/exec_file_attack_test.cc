@@ -148,6 +148,8 @@ jobs:
         continue-on-error: true
       - uses: ./act2
         continue-on-error: true
+      - uses: example/evil-action@main
+        continue-on-error: true
   checkout-moved:
     runs-on: ubuntu-latest
     steps:
@@ -197,13 +199,19 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
     const fs::path library = forge.path() / "example/library";
     fs::create_directories(library);
     nixjail::base::writeFile(library / "lib.txt", "library\n");
-    for (std::vector<std::string> a : {std::vector<std::string>{"init", "-q"}, {"add", "."},
-                                       {"commit", "-qm", "library"}}) {
-        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
-                             "init.defaultBranch=main"});
-        auto c = nixjail::base::ChildProcess::spawn(
-            {.argv = a, .env = nixjail::e2e::baseEnv(), .cwd = library});
-        ASSERT_EQ(c.wait().exitCode(), 0);
+    // A published action whose action.yml is a link to a file on the runner's host.
+    const fs::path evil = forge.path() / "example/evil-action";
+    fs::create_directories(evil);
+    fs::create_symlink(plant.path() / "action/action.yml", evil / "action.yml");
+    for (const fs::path& repo : {library, evil}) {
+        for (std::vector<std::string> a : {std::vector<std::string>{"init", "-q"}, {"add", "."},
+                                           {"commit", "-qm", "first"}}) {
+            a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                                 "init.defaultBranch=main"});
+            auto c = nixjail::base::ChildProcess::spawn(
+                {.argv = a, .env = nixjail::e2e::baseEnv(), .cwd = repo});
+            ASSERT_EQ(c.wait().exitCode(), 0);
+        }
     }
 
     TempDir dir("nixjail-attack-repo-");
@@ -221,6 +229,7 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
         {"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
          (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
          "--secret", "TOKEN=" + secret, "--secret", "ENV_TOKEN", "--server-url",
+         "file://" + forge.path().string(), "--default-actions-url",
          "file://" + forge.path().string(), "--json-summary",
          summary.string(), "--max-parallel", "2"},
         dir.path(), env);
@@ -273,7 +282,11 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
                          "directory; refusing to go through it"))
         << log;
     EXPECT_TRUE(has(log, "uses './act' is a symbolic link; refusing to use it")) << log;
-    EXPECT_TRUE(has(log, "is a symbolic link leading outside its directory; refusing to read it"))
+    EXPECT_TRUE(has(log, "workspace/act2/action.yml' is a symbolic link leading outside its "
+                         "directory; refusing to read it"))
+        << log;
+    EXPECT_TRUE(has(log, "evil-action@main/action.yml' is a symbolic link leading outside its "
+                         "directory; refusing to read it"))
         << log;
     EXPECT_TRUE(has(log, "A step replaced a directory on the way to the checkout 'a/b' with a link"))
         << log;
