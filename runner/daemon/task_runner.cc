@@ -20,11 +20,14 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Forwards every event to the forge reporter and the database recorder.
+// Forwards every event to the forge reporter and the database recorder. Both count the top-level
+// steps they are told about as the job's steps, so a pre step run at the job's start is not one:
+// its lines belong to the job's set-up, before its first step.
 class TeeObserver : public engine::JobObserver {
   public:
     TeeObserver(engine::JobObserver& a, engine::JobObserver& b) : a_(a), b_(b) {}
     void stepStarted(const engine::StepRecord& s) override {
+        if (s.pre) return;
         a_.stepStarted(s);
         b_.stepStarted(s);
     }
@@ -33,6 +36,7 @@ class TeeObserver : public engine::JobObserver {
         b_.line(l);
     }
     void stepFinished(const engine::StepRecord& s) override {
+        if (s.pre) return;
         a_.stepFinished(s);
         b_.stepFinished(s);
     }

@@ -24,6 +24,7 @@ struct StepRecord {
     size_t index = 0;  // 1-based, in the job's order (composite steps share their parent's index)
     std::string id;
     std::string name;
+    bool pre = false;  // a JavaScript action's pre step, run at the job's start before its steps
     Result outcome = Result::kSkipped;     // before continue-on-error
     Result conclusion = Result::kSkipped;  // after continue-on-error
     std::chrono::milliseconds duration{0};

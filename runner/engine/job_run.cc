@@ -600,6 +600,7 @@ JobOutcome JobRun::run() {
         top_ = &top;
         execStart = Clock::now();
         // The job's timeout-minutes bounds each step: a step's limit is at most the time left.
+        runPreSteps(top);  // JavaScript actions' pre steps, in step order
         runSteps(instance_.job->steps, top);
         runPostSteps(top);  // JavaScript actions' post steps, newest first, whatever happened
         if (cancelled_ && !timed_out_) job_status_ = "cancelled";

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -129,8 +130,23 @@ private:
     bool runNodeAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
                        const std::vector<std::pair<std::string, std::string>>& stepEnv,
                        const ActionManifest& manifest, const ActionLocation& where);
+    // The pre steps of the job's remote JavaScript actions, in step order, before its first step
+    // (as GitHub's "Pre Run ..." steps), each when its pre-if holds; their state goes to main.
+    void runPreSteps(StepScope& top);
     // The queued post steps, newest first, after the job's steps (also after failures).
     void runPostSteps(StepScope& top);
+    // The step's env with INPUT_* for `with:` and the manifest's defaults (evaluated in scope).
+    std::vector<std::pair<std::string, std::string>> nodeActionEnv(
+        const workflow::Step& step, StepScope& scope,
+        const std::vector<std::pair<std::string, std::string>>& stepEnv,
+        const ActionManifest& manifest);
+    // Runs one pre/main/post script as the step `rec` with STATE_* from `state`, to which it
+    // adds what the script saved.
+    bool runNodeScript(const workflow::Step& step, const StepScope& actionScope, StepRecord& rec,
+                       const std::vector<std::pair<std::string, std::string>>& env,
+                       const std::optional<std::chrono::milliseconds>& timeout,
+                       const std::filesystem::path& script, const std::string& phase,
+                       const std::string& what, KeyValues& state);
     // Whether the job's `uses:` actions that can be resolved before it starts include JavaScript
     // ones (remote actions are fetched here); decides whether the root gets opts_.node_package.
     bool jobUsesNodeActions();
@@ -184,6 +200,8 @@ private:
     size_t next_index_ = 1;
     std::vector<StepRecord> records_;
     std::vector<PostStep> posts_;  // JavaScript actions' post steps, in the order of their mains
+    // The state of each job step whose pre ran (or was skipped) at the job's start.
+    std::map<const workflow::Step*, KeyValues> pre_states_;
     bool needs_node_ = false;      // add opts_.node_package to the root
     std::string summary_;  // GITHUB_STEP_SUMMARY contents of all steps
     struct CheckoutStats {

@@ -1,9 +1,11 @@
-// JavaScript actions: `node <main>` as a step with INPUT_* variables, the optional pre script
-// before it, and the post script queued for the job's end with the state they saved.
+// JavaScript actions: `node <main>` as a step with INPUT_* variables, the pre scripts of remote
+// actions at the job's start (a local action's just before main), and the post script queued for
+// the job's end with the state they saved.
 #include <algorithm>
 
 #include "runner/base/ascii.h"
 #include "runner/base/error.h"
+#include "runner/base/scope_exit.h"
 #include "runner/engine/action_fetch.h"
 #include "runner/engine/job_run.h"
 
@@ -69,32 +71,12 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
             ? fs::path()
             : actionScript(where, manifest.post, "runs.post of action '" + step.uses + "'");
 
-    // Inputs: `with:` values, else the manifest's defaults (expressions evaluated), as INPUT_*.
-    std::vector<std::pair<std::string, std::string>> env = stepEnv;
     for (const auto& [k, v] : step.with) {
         if (!manifest.inputs.count(base::asciiLower(k))) {
             log(LineKind::kWarning, "Unexpected input '" + k + "' for action '" + step.uses + "'");
         }
     }
-    auto setEnv = [&env](const std::string& k, const std::string& v) {
-        std::erase_if(env, [&](const auto& kv) { return kv.first == k; });
-        env.emplace_back(k, v);
-    };
-    for (const auto& [k, v] : step.with) {
-        setEnv(inputVariable(k), evalString(v, &scope, "input '" + k + "'"));
-    }
-    for (const auto& [name, input] : manifest.inputs) {
-        const bool given = std::any_of(step.with.begin(), step.with.end(), [&](const auto& kv) {
-            return base::asciiLower(kv.first) == name;
-        });
-        if (given) continue;
-        if (input.default_value) {
-            setEnv(inputVariable(name),
-                   evalString(*input.default_value, &scope, "default of input '" + name + "'"));
-        } else if (input.required) {
-            log(LineKind::kWarning, "Input required and not supplied: " + name);
-        }
-    }
+    const auto env = nodeActionEnv(step, scope, stepEnv, manifest);
 
     if (jitless()) {
         log(LineKind::kRunner,
@@ -104,28 +86,17 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
     StepScope actionScope;
     actionScope.action_path = where.jail;
     actionScope.action_repository = where.repository;
-    KeyValues state;
+    // A pre that ran (or was skipped) at the job's start left its state here.
+    const auto early = pre_states_.find(&step);
+    KeyValues state = early == pre_states_.end() ? KeyValues{} : early->second;
     auto runEntry = [&](const fs::path& script, const std::string& phase) {
-        auto stateEnv = env;
-        for (const auto& [k, v] : state) stateEnv.emplace_back(stateVariable(k), v);
-        KeyValues saved;
-        const bool ok =
-            runProcess(step, actionScope, rec, stateEnv, workspace_.jail, stepTimeout(step, scope),
-                       &saved, [&](const std::vector<std::string>& processEnv, const std::string&) {
-                           auto argv = nodeArgv(processEnv, root_ ? root_->root() : fs::path("/"),
-                                                jitless(), script, rec.name,
-                                                "'" + step.uses + "' (" + manifest.using_ + ")");
-                           log(LineKind::kDebug, "node " + phase + ": " + argv.front());
-                           return argv;
-                       });
-        for (auto& kv : saved) {
-            std::erase_if(state, [&](const auto& s) { return s.first == kv.first; });
-            state.push_back(std::move(kv));
-        }
-        return ok;
+        return runNodeScript(step, actionScope, rec, env, stepTimeout(step, scope), script, phase,
+                             "'" + step.uses + "' (" + manifest.using_ + ")", state);
     };
 
-    if (!pre.empty()) {
+    if (!pre.empty() && early == pre_states_.end()) {
+        // Local actions only: GitHub's runner skips their pre, which it could not read before
+        // the checkout; here it runs just before main.
         auto cond = expr::evaluateCondition(manifest.pre_if, context(&scope));
         if (!cond)
             throw base::Error("in pre-if of action '" + step.uses + "': " + cond.error().format());
@@ -151,6 +122,140 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
     const bool ok = runEntry(main, "main");
     if (!post.empty()) posts_[postIndex].state = state;
     return ok;
+}
+
+std::vector<std::pair<std::string, std::string>> JobRun::nodeActionEnv(
+    const workflow::Step& step, StepScope& scope,
+    const std::vector<std::pair<std::string, std::string>>& stepEnv,
+    const ActionManifest& manifest) {
+    // Inputs: `with:` values, else the manifest's defaults (expressions evaluated), as INPUT_*.
+    std::vector<std::pair<std::string, std::string>> env = stepEnv;
+    auto setEnv = [&env](const std::string& k, const std::string& v) {
+        std::erase_if(env, [&](const auto& kv) { return kv.first == k; });
+        env.emplace_back(k, v);
+    };
+    for (const auto& [k, v] : step.with) {
+        setEnv(inputVariable(k), evalString(v, &scope, "input '" + k + "'"));
+    }
+    for (const auto& [name, input] : manifest.inputs) {
+        const bool given = std::any_of(step.with.begin(), step.with.end(), [&](const auto& kv) {
+            return base::asciiLower(kv.first) == name;
+        });
+        if (given) continue;
+        if (input.default_value) {
+            setEnv(inputVariable(name),
+                   evalString(*input.default_value, &scope, "default of input '" + name + "'"));
+        } else if (input.required) {
+            log(LineKind::kWarning, "Input required and not supplied: " + name);
+        }
+    }
+    return env;
+}
+
+bool JobRun::runNodeScript(const workflow::Step& step, const StepScope& actionScope,
+                           StepRecord& rec,
+                           const std::vector<std::pair<std::string, std::string>>& env,
+                           const std::optional<std::chrono::milliseconds>& timeout,
+                           const fs::path& script, const std::string& phase,
+                           const std::string& what, KeyValues& state) {
+    auto stateEnv = env;
+    for (const auto& [k, v] : state) stateEnv.emplace_back(stateVariable(k), v);
+    KeyValues saved;
+    const bool ok = runProcess(
+        step, actionScope, rec, stateEnv, workspace_.jail, timeout, &saved,
+        [&](const std::vector<std::string>& processEnv, const std::string&) {
+            auto argv = nodeArgv(processEnv, root_ ? root_->root() : fs::path("/"), jitless(),
+                                 script, rec.name, what);
+            log(LineKind::kDebug, "node " + phase + ": " + argv.front());
+            return argv;
+        });
+    for (auto& kv : saved) {
+        std::erase_if(state, [&](const auto& s) { return s.first == kv.first; });
+        state.push_back(std::move(kv));
+    }
+    return ok;
+}
+
+void JobRun::runPreSteps(StepScope& top) {
+    for (const auto& step : instance_.job->steps) {
+        const std::string& uses = step.uses;
+        // Remote actions only: a local one is not there before the checkout (GitHub skips its
+        // pre; runNodeAction runs it before main). A failed fetch is the step's to report.
+        if (uses.empty() || uses.rfind("./", 0) == 0 || uses == "." ||
+            uses.rfind("docker://", 0) == 0 || uses.find("${{") != std::string::npos ||
+            base::asciiLower(uses).rfind("actions/checkout@", 0) == 0) {
+            continue;
+        }
+        ActionLocation where;
+        ActionManifest manifest;
+        try {
+            where = remoteAction(uses);
+            manifest = loadActionManifest(where.root, where.host.lexically_relative(where.root));
+        } catch (const base::Error& e) {
+            log(LineKind::kDebug, "Set up job: no pre step for '" + uses + "': " + e.what());
+            continue;
+        }
+        if (!isNodeRuntime(manifest.using_) || manifest.pre.empty()) continue;
+        if (job_stop_.stop_requested()) return;
+
+        StepRecord rec;
+        rec.index = next_index_++;
+        rec.name = masker_.mask("Pre " + stepDisplayName(step, top));
+        rec.pre = true;
+        KeyValues& state = pre_states_[&step];  // also when skipped: main does not run it then
+        const auto start = std::chrono::steady_clock::now();
+        bool ok = false;
+        bool started = false;
+        try {
+            auto cond = expr::evaluateCondition(manifest.pre_if, context(&top));
+            if (!cond)
+                throw base::Error("in pre-if of action '" + uses + "': " + cond.error().format());
+            if (!*cond) {
+                rec.outcome = rec.conclusion = Result::kSkipped;
+                observer_.stepFinished(rec);
+                records_.push_back(std::move(rec));
+                continue;
+            }
+            observer_.stepStarted(rec);
+            started = true;
+            const fs::path script =
+                actionScript(where, manifest.pre, "runs.pre of action '" + uses + "'");
+            // The step's env and inputs as they evaluate now, before any step ran.
+            top.step_env.clear();
+            base::ScopeExit clearStepEnv([&top] { top.step_env.clear(); });
+            for (const auto& [k, v] : step.env) {
+                auto r = expr::interpolate(v, context(&top));
+                if (!r) throw base::Error("in env '" + k + "' of step '" + rec.name + "': " +
+                                          r.error().format());
+                std::erase_if(top.step_env, [&](const auto& kv) { return kv.first == k; });
+                top.step_env.emplace_back(k, *r);
+            }
+            workflow::EnvList stepEnv = top.env;
+            for (const auto& [k, v] : top.step_env) {
+                std::erase_if(stepEnv, [&](const auto& kv) { return kv.first == k; });
+                stepEnv.emplace_back(k, v);
+            }
+            const auto env = nodeActionEnv(step, top, stepEnv, manifest);
+            StepScope actionScope;
+            actionScope.action_path = where.jail;
+            actionScope.action_repository = where.repository;
+            ok = runNodeScript(step, actionScope, rec, env, stepTimeout(step, top), script, "pre",
+                               "'" + uses + "' (" + manifest.using_ + ")", state);
+        } catch (const base::Error& e) {
+            if (!started) observer_.stepStarted(rec);
+            rec.error = masker_.mask(e.what());
+            log(LineKind::kError, e.what());
+            ok = false;
+        }
+        drainNetworkAudit();
+        rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        rec.outcome = rec.conclusion =
+            ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
+        if (rec.conclusion == Result::kFailure) top.failed = true;
+        observer_.stepFinished(rec);
+        records_.push_back(std::move(rec));
+    }
 }
 
 void JobRun::runPostSteps(StepScope& top) {

@@ -157,6 +157,78 @@ fs.appendFileSync(process.env.GITHUB_STATE, `name=${process.env.INPUT_NAME}\n`);
     EXPECT_TRUE(has(r.out, "Post Run example/node-action@v1"));
 }
 
+// A remote action's pre runs at the job's start, before the job's first step, in step order and
+// when its pre-if holds, as GitHub's "Pre Run ..." steps; its state reaches main and post. The
+// second action sits in a subdirectory and reaches its scripts with ../ (as
+// actions/cache/restore does); its pre-if is false, so its pre runs neither early nor before main.
+TEST(ExecNodeE2E, PreStepsOfRemoteActionsRunBeforeTheJobsFirstStep) {
+    TempDir forge("nixjail-forge-");
+    const fs::path repo = forge.path() / "example/node-pre-action";
+    fs::create_directories(repo / "dist");
+    fs::create_directories(repo / "skipped");
+    nixjail::base::writeFile(repo / "action.yml", R"Y(name: remote pre
+inputs:
+  name: {default: nobody}
+outputs:
+  said: {description: what main said}
+runs:
+  using: node20
+  pre: dist/pre.js
+  main: dist/index.js
+  post: dist/post.js
+)Y");
+    nixjail::base::writeFile(repo / "skipped/action.yml", R"Y(name: remote pre skipped
+runs:
+  using: node20
+  pre: ../dist/pre.js
+  pre-if: "false"
+  main: ../dist/index.js
+)Y");
+    nixjail::base::writeFile(repo / "dist/pre.js", R"JS(const fs = require('fs');
+console.log(`remote pre for ${process.env.INPUT_NAME}`);
+fs.appendFileSync(process.env.GITHUB_STATE, `early=from-pre\n`);
+)JS");
+    nixjail::base::writeFile(repo / "dist/index.js", R"JS(const fs = require('fs');
+console.log(`remote main for ${process.env.INPUT_NAME} early=${process.env.STATE_early}`);
+fs.appendFileSync(process.env.GITHUB_OUTPUT, `said=hi ${process.env.INPUT_NAME}\n`);
+)JS");
+    nixjail::base::writeFile(repo / "dist/post.js",
+                             "console.log(`remote post early=${process.env.STATE_early}`);\n");
+    auto git = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = repo});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    };
+    git({"init", "-q"});
+    git({"add", "."});
+    git({"commit", "-qm", "node action with pre"});
+    git({"tag", "v1"});
+    TempDir cache("nixjail-action-cache-");
+    TempDir tmp;
+    const auto summary = tmp.path() / "s.json";
+    auto r = runHostExec({"exec", "-W", (kWorkflows / "node_remote_pre.yml").string(),
+                          "--default-actions-url", "file://" + forge.path().string(),
+                          "--action-cache-dir", cache.path().string(), "--json-summary",
+                          summary.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const auto pre = at(r.out, "remote pre for pre-e2e");
+    const auto first = at(r.out, "the job's first step");
+    const auto main = at(r.out, "remote main for pre-e2e early=from-pre");
+    EXPECT_LT(pre, first);
+    EXPECT_LT(first, main);
+    EXPECT_TRUE(has(r.out, "remote main for undefined early=undefined")) << r.out;
+    EXPECT_TRUE(has(r.out, "watch said hi pre-e2e")) << r.out;
+    EXPECT_TRUE(has(r.out, "remote post early=from-pre")) << r.out;
+    EXPECT_FALSE(has(r.out, "remote pre for undefined")) << r.out;
+    const auto s = steps(summary, "pre");
+    ASSERT_GE(s.size(), 3u);
+    EXPECT_EQ(s[0], (std::pair<std::string, std::string>{"Pre Watch", "success"}));
+    EXPECT_EQ(s[1], (std::pair<std::string, std::string>{
+                        "Pre Run example/node-pre-action/skipped@v1", "skipped"}));
+    EXPECT_EQ(s[2].first, "Run echo \"the job's first step\"");
+}
+
 // node12 and node16 actions run, as GitHub forces them onto node20, with its deprecation warning
 // naming the retired runtime and node20; a runtime GitHub never had is refused with the step's name.
 TEST(ExecNodeE2E, RetiredNodeRuntimesRunWithAWarningUnknownOnesAreRefused) {
