@@ -135,6 +135,9 @@ private:
     void runPreSteps(StepScope& top);
     // The queued post steps, newest first, after the job's steps (also after failures).
     void runPostSteps(StepScope& top);
+    // The end of a pre or post step run at the job's edge: its outcome, record and report.
+    void finishEdgeStep(StepRecord rec, bool ok, std::chrono::steady_clock::time_point start,
+                        StepScope& top);
     // The step's env with INPUT_* for `with:` and the manifest's defaults (evaluated in scope).
     std::vector<std::pair<std::string, std::string>> nodeActionEnv(
         const workflow::Step& step, StepScope& scope,

@@ -247,14 +247,7 @@ void JobRun::runPreSteps(StepScope& top) {
             log(LineKind::kError, e.what());
             ok = false;
         }
-        drainNetworkAudit();
-        rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - start);
-        rec.outcome = rec.conclusion =
-            ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
-        if (rec.conclusion == Result::kFailure) top.failed = true;
-        observer_.stepFinished(rec);
-        records_.push_back(std::move(rec));
+        finishEdgeStep(std::move(rec), ok, start, top);
     }
 }
 
@@ -307,14 +300,7 @@ void JobRun::runPostSteps(StepScope& top) {
             log(LineKind::kError, e.what());
             ok = false;
         }
-        drainNetworkAudit();
-        rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::steady_clock::now() - start);
-        rec.outcome = rec.conclusion =
-            ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
-        if (rec.conclusion == Result::kFailure) top.failed = true;
-        observer_.stepFinished(rec);
-        records_.push_back(std::move(rec));
+        finishEdgeStep(std::move(rec), ok, start, top);
     }
 }
 
@@ -390,6 +376,18 @@ bool JobRun::jobUsesNodeActions() {
         return false;
     };
     return scan(instance_.job->steps, 0);
+}
+
+void JobRun::finishEdgeStep(StepRecord rec, bool ok, std::chrono::steady_clock::time_point start,
+                            StepScope& top) {
+    drainNetworkAudit();
+    rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    rec.outcome = rec.conclusion =
+        ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
+    if (rec.conclusion == Result::kFailure) top.failed = true;
+    observer_.stepFinished(rec);
+    records_.push_back(std::move(rec));
 }
 
 }  // namespace nixjail::runner::engine
