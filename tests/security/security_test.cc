@@ -91,8 +91,11 @@ class JailAttack : public ::testing::Test {
     }
 
     // Runs one attack in a fresh jail and returns its one-line verdict.
-    std::string attack(std::vector<std::string> args, std::vector<std::string> env = {}) {
-        auto jail = executor_.prepare(spec());
+    std::string attack(std::vector<std::string> args, std::vector<std::string> env = {},
+                       HardeningProfile profile = HardeningProfile::kDefault) {
+        auto s = spec();
+        s.profile = profile;
+        auto jail = executor_.prepare(s);
         std::string out;
         args.insert(args.begin(), kAttack);
         auto r = run(*jail, args, &out, std::move(env));
@@ -223,8 +226,11 @@ TEST_F(JailAttack, ForeignAbiSyscallsAreDenied) {
 #endif
 }
 
-TEST_F(JailAttack, WritableExecutableMappingIsDeniedByDefault) {
-    EXPECT_EQ(attack({"wx"}), "EPERM\n");
+// The strict profile's W^X rule; the default profile lets JIT runtimes map such memory (README,
+// "JIT-capable by default").
+TEST_F(JailAttack, WritableExecutableMappingIsDeniedUnderStrictAllowedByDefault) {
+    EXPECT_EQ(attack({"wx"}, {}, HardeningProfile::kStrict), "EPERM\n");
+    EXPECT_EQ(attack({"wx"}), "OK\n");
 }
 
 bool anyProcessMentions(const std::string& marker) {
