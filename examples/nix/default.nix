@@ -13,7 +13,9 @@ import ../../tests/fixtures/nix-ubuntu-base {
       "mkfifo"
     ];
     # JavaScript actions: the runner adds this package (RunOptions::node_package, "nodejs") to the
-    # root of a job that uses one. Debian's node links only libc, libstdc++ and friends.
-    nodejs = [ "/usr/bin/node" ];
+    # root of a job that uses one. A self-contained node: the official build that .ci/install-deps
+    # puts in /usr/local/bin where the machine's is older than 20, else the machine's (Debian 12's
+    # own node 18 loads builtins from /usr/share/nodejs, which a jail's root does not hold).
+    nodejs = [ (if builtins.pathExists /usr/local/bin/node then "/usr/local/bin/node" else "/usr/bin/node") ];
   };
 }

@@ -24,8 +24,10 @@ using nixjail::e2e::has;
 // Why this machine cannot run the jail tests, or empty.
 std::string missingPrerequisite() {
     std::string why = nixjail::e2e::rootAndNixMissing();
-    if (why.empty() && ::access("/usr/bin/node", X_OK) != 0)
-        why = "examples/nix builds its nodejs package from /usr/bin/node, which is missing";
+    if (why.empty() && ::access("/usr/bin/node", X_OK) != 0 &&
+        ::access("/usr/local/bin/node", X_OK) != 0)
+        why = "examples/nix builds its nodejs package from /usr/local/bin/node or /usr/bin/node, "
+              "both missing";
     return why;
 }
 
