@@ -232,6 +232,7 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     o.limits.cpu_quota = cfg.executor.cpu_quota;
     o.limits.disk_max_bytes = cfg.executor.disk;
     o.limits.wall_time = cfg.runner.job_timeout;
+    o.runner_job_timeout = cfg.runner.job_timeout;
     o.network = res.network;
     for (const auto& l : p.labels) {
         auto it = cfg.labels.find(l);
@@ -260,8 +261,13 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     p.instance = std::move(instances.front());
 }
 
+// The engine stops a job at runner.job_timeout itself (RunOptions::runner_job_timeout), its step
+// as timed out; the Flusher stops it this long after that only if the engine has not, e.g. when
+// preparing the job's root took the time.
+constexpr std::chrono::seconds kJobTimeoutBackstop{30};
+
 // Uploads logs and state every `interval` while the job runs, and turns the forge's cancellation
-// or the runner's job timeout into a stop of the job.
+// or, as a backstop, the runner's job timeout into a stop of the job.
 class Flusher {
   public:
     Flusher(TaskReporter& reporter, std::stop_source& job_stop, const JobResources& res,
@@ -271,7 +277,8 @@ class Flusher {
           metrics_(*res.metrics),
           log_(std::move(log)),
           interval_(res.flush_interval),
-          deadline_(std::chrono::steady_clock::now() + res.config->runner.job_timeout),
+          deadline_(std::chrono::steady_clock::now() + res.config->runner.job_timeout +
+                    kJobTimeoutBackstop),
           thread_([this](std::stop_token st) { loop(st); }) {}
 
     bool cancelledByForge() const { return by_forge_; }

@@ -235,8 +235,13 @@ TEST_F(TaskRunnerTest, RunnerJobTimeoutStopsAndFailsTheJob) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
     EXPECT_EQ(r.result, Result::Failure);
     EXPECT_EQ(forge_.task(18)->states.back().result, Result::Failure);
-    EXPECT_EQ(store_->recentJobs(1)[0].exit_reason,
-              "the job exceeded runner.job_timeout and was stopped");
+    const auto job = store_->recentJobs(1)[0];
+    EXPECT_EQ(job.exit_reason, "the job exceeded runner.job_timeout and was stopped");
+    // The step it stopped is recorded as timed out (jobs --json: timed_out), not as cancelled.
+    const auto steps = store_->steps(job.id);
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_TRUE(steps[0].timed_out);
+    EXPECT_EQ(steps[0].status, "failure");
 }
 
 TEST_F(TaskRunnerTest, NeedsOfOtherJobsComeFromTheTask) {

@@ -570,7 +570,8 @@ JobOutcome JobRun::run() {
         auto r = expr::evaluateTemplate(instance_.job->timeout_minutes.get<std::string>(), context(nullptr));
         if (r && minutes(*r)) jobTimeout = *minutes(*r);
     }
-    deadline_ = start + jobTimeout;
+    const bool runnerCap = opts_.runner_job_timeout && *opts_.runner_job_timeout < jobTimeout;
+    deadline_ = start + (runnerCap ? *opts_.runner_job_timeout : std::chrono::milliseconds(jobTimeout));
     std::chrono::milliseconds directories{0};
     std::optional<Clock::time_point> execStart;
     try {
@@ -614,7 +615,8 @@ JobOutcome JobRun::run() {
         top_ = nullptr;
     }
     if (timed_out_) {
-        outcome.error = "the job exceeded its timeout-minutes and was stopped";
+        outcome.error = runnerCap ? "the job exceeded runner.job_timeout and was stopped"
+                                  : "the job exceeded its timeout-minutes and was stopped";
         log(LineKind::kError, outcome.error);
         job_status_ = "failure";
     }

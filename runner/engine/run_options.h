@@ -52,6 +52,10 @@ struct RunOptions {
     // this: its steps use the host's network, without a proxy (debugging only).
     network::NetworkSettings network;
     executor::Limits limits;
+    // The runner's own cap on a job (the daemon's runner.job_timeout): the job's deadline is the
+    // earlier of this and its timeout-minutes, and the step running then is stopped as timed out
+    // (StepRecord::timed_out), the job failing with "the job exceeded runner.job_timeout".
+    std::optional<std::chrono::milliseconds> runner_job_timeout;
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;
     size_t max_parallel_jobs = 4;
     std::string run_id = "1";
