@@ -1,6 +1,8 @@
 // Backend selection.
 #include "executor/executor_factory.h"
 
+#include <spdlog/spdlog.h>
+
 #include "executor/host/host_executor.h"
 #include "executor/namespace/namespace_executor.h"
 #include "executor/sandbox_exec/sandbox_exec_executor.h"
@@ -13,12 +15,21 @@ std::string autoBackend() {
 #ifdef __APPLE__
     return "sandbox-exec";
 #else
-    return systemdIsPid1() ? "systemd" : "namespace";
+    return systemdUnusableReason() ? "namespace" : "systemd";
 #endif
 }
 
 std::unique_ptr<Executor> makeExecutor(const std::string& backend, const BackendOptions& options) {
     const std::string name = backend == "auto" ? autoBackend() : backend;
+#ifndef __APPLE__
+    if (backend == "auto" && name == "namespace" && systemdIsPid1()) {
+        // A systemd host whose systemd cannot run the steps (no step account): say why the
+        // namespace jail runs them instead.
+        auto logger = options.logger ? options.logger : spdlog::default_logger();
+        logger->warn("executor auto: the namespace jail, not systemd: {}",
+                     systemdUnusableReason().value_or("systemd cannot run the steps"));
+    }
+#endif
     if (name == "namespace") {
         NamespaceOptions o;
         o.cancel_grace = options.cancel_grace;

@@ -19,7 +19,8 @@ struct BackendOptions {
     std::string instance;  // the runner's tag in systemd unit names (see SystemdOptions)
 };
 
-// "auto": sandbox-exec on macOS, systemd where systemd is PID 1, the namespace jail elsewhere.
+// "auto": sandbox-exec on macOS, systemd where systemd is PID 1 and can run the steps (see
+// systemdUnusableReason), the namespace jail elsewhere (with a warning on a systemd host).
 // "namespace", "systemd", "sandbox-exec", "host" (no isolation; debugging only). Throws
 // base::Error for an unknown name, and the backend's own error where it cannot work here.
 std::unique_ptr<Executor> makeExecutor(const std::string& backend, const BackendOptions& options = {});

@@ -26,7 +26,7 @@ TEST(ExecutorFactory, NamesTheBackends) {
 
 TEST(ExecutorFactory, AutoPicksWhatThisMachineCanRun) {
 #ifndef __APPLE__
-    EXPECT_EQ(autoBackend(), systemdIsPid1() ? "systemd" : "namespace");
+    EXPECT_EQ(autoBackend(), systemdUnusableReason() ? "namespace" : "systemd");
     EXPECT_NE(errorOf("sandbox-exec"), "");  // macOS only, and it says so
     if (!systemdIsPid1()) {
         EXPECT_NE(errorOf("systemd").find("namespace"), std::string::npos) << errorOf("systemd");

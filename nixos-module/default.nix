@@ -63,6 +63,8 @@ in
       name: inst: lib.nameValuePair (render.unitName name) (serviceOf name inst)
     ) enabledInstances;
 
+    users = render.stepAccount enabledInstances;
+
     systemd.tmpfiles.rules = lib.concatLists (lib.mapAttrsToList render.tmpfilesRules enabledInstances);
 
     environment.systemPackages = [ cfg.package ];

@@ -315,10 +315,38 @@ let
         message = "services.nixjail-runner.instances: two instances use the same metrics.address (${concatStringsSep ", " addresses})";
       }
     ];
+  # The account the systemd backend's steps run as (executor/systemd: User=/Group= 1879049192,
+  # the namespace jail's step id): systemd starts a unit only when the user database resolves
+  # its User=/Group=. Declared when an instance may use that backend.
+  stepAccountId = 1879049192;
+  stepAccount =
+    instances:
+    let
+      usesSystemd = filter (n: elem instances.${n}.executor.backend [
+        "auto"
+        "systemd"
+      ]) (attrNames instances);
+    in
+    if usesSystemd == [ ] then
+      {
+        users = { };
+        groups = { };
+      }
+    else
+      {
+        users.nixjail-step = {
+          isSystemUser = true;
+          uid = stepAccountId;
+          group = "nixjail-step";
+          description = "nixjail-runner job steps (systemd backend)";
+        };
+        groups.nixjail-step.gid = stepAccountId;
+      };
 in
 {
   inherit
     recursiveUpdate
+    stepAccount
     shellQuote
     unitName
     stateDir

@@ -3,10 +3,13 @@
 #include "executor/systemd/systemd_executor.h"
 
 #include <spdlog/spdlog.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include "executor/systemd/systemd_jail.h"
 #include "executor/systemd/systemd_run_argv.h"
@@ -94,19 +97,62 @@ std::string pid1Name(const fs::path& proc_root) {
     return name.empty() ? "unknown" : name;
 }
 
+bool uidKnown(uid_t uid) {
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    return ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr;
+}
+
+bool gidKnown(gid_t gid) {
+    struct group gr {};
+    struct group* found = nullptr;
+    std::vector<char> buf(16384);
+    return ::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr;
+}
+
 }  // namespace
 
-std::unique_ptr<Executor> makeSystemdExecutor(const SystemdOptions& options) {
+std::string stepAccountCommand(const SystemdOptions& o) {
+    return "groupadd --system --gid " + std::to_string(o.step_gid) +
+           " nixjail-step && useradd --system --uid " + std::to_string(o.step_uid) + " --gid " +
+           std::to_string(o.step_gid) +
+           " --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nixjail-step";
+}
+
+std::optional<std::string> systemdUnusableReason(const SystemdOptions& options) {
     if (!systemdIsPid1(options.proc_root, options.run_root)) {
         std::error_code ec;
         bool marker = fs::is_directory(options.run_root / "systemd" / "system", ec);
-        throw base::Error("cannot use the systemd executor: systemd is not PID 1 here (PID 1 is '" +
-                          pid1Name(options.proc_root) + "', '" +
-                          (options.run_root / "systemd" / "system").string() + "' " +
-                          (marker ? "exists" : "is missing") +
-                          "); use the namespace executor (--executor namespace), which needs no "
-                          "service manager");
+        return "systemd is not PID 1 here (PID 1 is '" + pid1Name(options.proc_root) + "', '" +
+               (options.run_root / "systemd" / "system").string() + "' " +
+               (marker ? "exists" : "is missing") +
+               "); use the namespace executor (--executor namespace), which needs no service "
+               "manager";
     }
+    if (options.dynamic_user) return std::nullopt;
+    if (options.step_account_known) {
+        if (options.step_account_known(options.step_uid, options.step_gid)) return std::nullopt;
+    }
+    const bool uid_ok = !options.step_account_known && uidKnown(options.step_uid);
+    const bool gid_ok = !options.step_account_known && gidKnown(options.step_gid);
+    if (uid_ok && gid_ok) return std::nullopt;
+    std::string missing = !uid_ok && !gid_ok ? "uid " + std::to_string(options.step_uid) +
+                                                   " and gid " + std::to_string(options.step_gid)
+                          : !uid_ok          ? "uid " + std::to_string(options.step_uid)
+                                             : "gid " + std::to_string(options.step_gid);
+    return "steps run as " + missing +
+           ", which this machine's user database does not know, and systemd refuses to start a "
+           "unit whose User=/Group= it cannot resolve (status 217/USER); create the step account "
+           "once as root: `" +
+           stepAccountCommand(options) +
+           "` (the NixOS module declares it), or use the namespace executor (--executor "
+           "namespace)";
+}
+
+std::unique_ptr<Executor> makeSystemdExecutor(const SystemdOptions& options) {
+    if (auto reason = systemdUnusableReason(options))
+        throw base::Error("cannot use the systemd executor: " + *reason);
     SystemdOptions o = options;
     if (!o.logger) o.logger = spdlog::default_logger();
     return std::make_unique<SystemdExecutor>(std::move(o));

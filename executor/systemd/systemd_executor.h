@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "executor/executor.h"
@@ -24,6 +26,8 @@ struct SystemdOptions {
     // DynamicUser=yes gives every step a fresh uid that the runner cannot know in advance, so
     // writable binds must then be writable by anyone; the default is a fixed unprivileged
     // User=/Group= (the same host ids as the namespace jail's step) that stepOwner() reports.
+    // systemd starts a unit with a numeric User=/Group= only when the user database has them
+    // (otherwise every step fails with status 217/USER): see systemdUnusableReason().
     bool dynamic_user = false;
     uid_t step_uid = 0x70000000 + 1000;
     gid_t step_gid = 0x70000000 + 1000;
@@ -37,6 +41,9 @@ struct SystemdOptions {
     // Probe roots, for tests.
     std::filesystem::path proc_root = "/proc";
     std::filesystem::path run_root = "/run";
+    // Whether the user database has step_uid and step_gid; null: ask it (getpwuid/getgrgid, the
+    // NSS lookup systemd makes). For tests on fake hosts.
+    std::function<bool(uid_t, gid_t)> step_account_known;
     // Receives lifecycle and weakening messages; null: spdlog's default logger.
     std::shared_ptr<spdlog::logger> logger;
 };
@@ -45,7 +52,16 @@ struct SystemdOptions {
 bool systemdIsPid1(const std::filesystem::path& proc_root = "/proc",
                    const std::filesystem::path& run_root = "/run");
 
-// Throws base::Error when systemd is not PID 1 here, naming the namespace executor instead.
+// Why the systemd backend cannot run steps here, or nullopt when it can: systemd is not PID 1, or
+// (without dynamic_user) the step's uid or gid has no entry in the user database, which systemd
+// needs to start a unit with that User=/Group=. The text says what to do.
+std::optional<std::string> systemdUnusableReason(const SystemdOptions& options = {});
+
+// The account the systemd backend's steps run as, for an admin to create:
+// "groupadd --system --gid G nixjail-step && useradd --system --uid U --gid G ... nixjail-step".
+std::string stepAccountCommand(const SystemdOptions& options = {});
+
+// Throws base::Error with systemdUnusableReason() when the backend cannot run steps here.
 std::unique_ptr<Executor> makeSystemdExecutor(const SystemdOptions& options = {});
 
 // For a runner's start-up: stops the step units a crashed predecessor of the same instance left

@@ -26,6 +26,7 @@ struct FakeHost {
         o.proc_root = dir.path() / "proc";
         o.run_root = dir.path() / "run";
         o.state_parent = dir.path();
+        o.step_account_known = [](uid_t, gid_t) { return true; };
         return o;
     }
     base::TempDir dir{"nixjail-fakehost-"};
@@ -57,6 +58,36 @@ TEST(MakeSystemdExecutor, RefusedOnThisMachineUnlessSystemdRunsIt) {
     } else {
         EXPECT_THROW(makeSystemdExecutor(), base::Error);
     }
+}
+
+TEST(MakeSystemdExecutor, TheStepAccountIdIsTheOneTheModuleAndTheSuiteDeclare) {
+    // nixos-module/render.nix (stepAccountId) and tests/systemd/suite make this account.
+    EXPECT_EQ(SystemdOptions{}.step_uid, 1879049192u);
+    EXPECT_EQ(SystemdOptions{}.step_gid, 1879049192u);
+    EXPECT_EQ(stepAccountCommand(),
+              "groupadd --system --gid 1879049192 nixjail-step && useradd --system --uid "
+              "1879049192 --gid 1879049192 --no-create-home --home-dir /nonexistent --shell "
+              "/usr/sbin/nologin nixjail-step");
+}
+
+TEST(MakeSystemdExecutor, AStepAccountTheUserDatabaseLacksIsRefusedWithTheCommandThatMakesIt) {
+    FakeHost host("systemd", true);
+    auto o = host.options();
+    o.step_account_known = [](uid_t, gid_t) { return false; };
+    try {
+        makeSystemdExecutor(o);
+        FAIL() << "made a systemd executor whose every unit would fail with 217/USER";
+    } catch (const base::Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("cannot use the systemd executor: steps run as uid 1879049192 and gid "
+                         "1879049192, which this machine's user database does not know"),
+                  std::string::npos)
+            << m;
+        EXPECT_NE(m.find(stepAccountCommand(o)), std::string::npos) << m;
+        EXPECT_NE(m.find("--executor namespace"), std::string::npos) << m;
+    }
+    o.dynamic_user = true;  // systemd makes DynamicUser= accounts itself
+    EXPECT_FALSE(systemdUnusableReason(o));
 }
 
 TEST(MakeSystemdExecutor, ReportsTheFixedStepOwnerUnlessDynamicUser) {

@@ -84,6 +84,17 @@ StepResult SystemdJail::run(const StepInvocation& step) {
         result.setup_error = "exec: '" + step.argv[0] + "' not found in the jail's PATH";
         return result;
     }
+    {
+        // systemd is told not to mind a missing working directory (see systemdRunArgv), so the
+        // step's is checked here.
+        std::error_code ec;
+        const auto cwd = step.cwd.empty() ? std::filesystem::path("/") : step.cwd;
+        if (!std::filesystem::is_directory(hostPathOf(cwd, spec_.root, spec_.binds), ec)) {
+            result.setup_error = "chdir: the step's working directory '" + cwd.string() +
+                                 "' does not exist in the jail";
+            return result;
+        }
+    }
     auto limit = spec_.limits.wall_time;
     if (step.timeout && *step.timeout < limit) limit = *step.timeout;
     const auto unit = unitName(options_.instance, spec_.job_id, n, nonce());
@@ -207,9 +218,18 @@ StepResult SystemdJail::runUnit(const StepInvocation& step, const std::vector<st
         systemctl({"kill", "--signal=SIGKILL", unit});
         systemctl({"stop", unit});
         if (!result.timed_out && !result.cancelled) {
-            result.setup_error = "systemd-run: exited " + std::to_string(status->exitCode()) +
-                                 " without a result from unit '" + unit +
-                                 "'; its message is in the step's output";
+            // systemd-run --wait exits with the unit's status: 200..243 is systemd's own setup
+            // failing (e.g. 217/USER), whose message only the journal has.
+            const int code = status->exitCode();
+            if (const char* setup = sysd::setupStatusName(code)) {
+                result.setup_error = "systemd could not start the step's unit '" + unit +
+                                     "': status " + std::to_string(code) + "/" + setup +
+                                     "; `journalctl -u " + unit + "` has systemd's message";
+            } else {
+                result.setup_error = "systemd-run: exited " + std::to_string(code) +
+                                     " without a result from unit '" + unit +
+                                     "'; its message is in the step's output";
+            }
         }
     }
     options_.logger->debug(

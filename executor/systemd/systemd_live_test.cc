@@ -1,6 +1,7 @@
 // Live tests of the systemd backend: real transient units. They run only where systemd is PID 1
-// and skip with "systemd is not PID 1" elsewhere, also under NIXJAIL_TESTS_STRICT=1: CI machines
-// and containers have no systemd as PID 1, and there the unit planner's golden tests stand in.
+// and skip with "systemd is not PID 1" elsewhere, also under NIXJAIL_TESTS_STRICT=1; CI runs them
+// under a systemd booted in a root of its own (tests/systemd, ctest label "systemd"), with the
+// step account created as an admin would (stepAccountCommand()).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -61,6 +62,27 @@ TEST_F(SystemdJailTest, ExitCodeOutputEnvironmentAndDirectory) {
     EXPECT_EQ(out, "hello\noops\n/workspace\nC\n");
 }
 
+TEST_F(SystemdJailTest, ArgumentsWithDollarsReachTheStepUnexpanded) {
+    // systemd expands $VAR, ${VAR} and $$ in unit arguments unless they are escaped.
+    auto jail = executor_->prepare(root_->spec("systemd-live"));
+    std::string out;
+    auto r = run(*jail, {"printf", "<%s>", "$LANG", "${LANG}", "$$", "a b$"}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "<$LANG><${LANG}><$$><a b$>");
+}
+
+TEST_F(SystemdJailTest, AMissingWorkingDirectoryIsASetupError) {
+    auto jail = executor_->prepare(root_->spec("systemd-live"));
+    StepInvocation step;
+    step.argv = {"true"};
+    step.env = kEnv;
+    step.cwd = "/no-such-directory";
+    auto r = jail->run(step);
+    EXPECT_NE(r.setup_error.find("'/no-such-directory' does not exist in the jail"),
+              std::string::npos)
+        << r.setup_error;
+}
+
 TEST_F(SystemdJailTest, SignalIsReported) {
     auto r = sh("kill -SEGV $$");
     EXPECT_EQ(r.exit_code, -1);
@@ -83,6 +105,28 @@ TEST_F(SystemdJailTest, TimeoutStopsTheUnit) {
     EXPECT_TRUE(r.timed_out);
     EXPECT_FALSE(r.succeeded());
     EXPECT_LT(r.wall_time, std::chrono::seconds(20));
+}
+
+TEST(SystemdStepAccount, AStepUidWithoutAnAccountIsRefusedWithTheCommandThatMakesIt) {
+    if (!systemdIsPid1()) GTEST_SKIP() << "systemd is not PID 1";
+    SystemdOptions o;
+    o.step_uid = 0x70000000 + 4242;  // no account has it
+    o.step_gid = 0x70000000 + 4242;
+    auto reason = systemdUnusableReason(o);
+    ASSERT_TRUE(reason.has_value());
+    EXPECT_NE(reason->find("uid 1879052434 and gid 1879052434"), std::string::npos) << *reason;
+    EXPECT_NE(reason->find("status 217/USER"), std::string::npos) << *reason;
+    EXPECT_NE(reason->find(stepAccountCommand(o)), std::string::npos) << *reason;
+    try {
+        makeSystemdExecutor(o);
+        ADD_FAILURE() << "the systemd executor was made for a uid systemd cannot start";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot use the systemd executor: steps run as uid"),
+                  std::string::npos)
+            << e.what();
+    }
+    o.dynamic_user = true;  // DynamicUser= needs no account
+    EXPECT_FALSE(systemdUnusableReason(o).has_value());
 }
 
 TEST_F(SystemdJailTest, CancelStopsTheUnit) {

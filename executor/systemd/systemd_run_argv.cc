@@ -5,6 +5,16 @@
 
 namespace nixjail::executor::sysd {
 
+std::string escapeDollars(const std::string& arg) {
+    std::string out;
+    out.reserve(arg.size());
+    for (char c : arg) {
+        out.push_back(c);
+        if (c == '$') out.push_back('$');
+    }
+    return out;
+}
+
 std::vector<std::string> systemdRunArgv(const SystemdRunInputs& in) {
     std::vector<std::string> argv = {in.systemd_run,
                                      "--system",
@@ -14,7 +24,11 @@ std::vector<std::string> systemdRunArgv(const SystemdRunInputs& in) {
                                      "--collect",
                                      "--quiet",
                                      "--no-ask-password",
-                                     "--working-directory=" + (in.cwd.empty() ? "/" : in.cwd)};
+                                     // '-': systemd does not fail the result recorder, which runs
+                                     // outside the root where the directory is missing; the
+                                     // jail checks that it exists for the step itself.
+                                     "--property=WorkingDirectory=-" +
+                                         (in.cwd.empty() ? std::string("/") : in.cwd)};
     for (const auto& p : in.properties) argv.push_back("--property=" + p);
     for (const auto& e : in.env) {
         auto eq = e.find('=');
@@ -26,7 +40,12 @@ std::vector<std::string> systemdRunArgv(const SystemdRunInputs& in) {
     }
     // "--" so that a step's argv can never be read as systemd-run options.
     argv.push_back("--");
-    argv.insert(argv.end(), in.argv.begin(), in.argv.end());
+    if (in.argv.empty()) return argv;
+    // systemd expands $VAR, ${VAR} and $$ in a unit's command arguments (splitting a lone $VAR
+    // into words); "$$" is its literal '$', so the step gets exactly its argv. The program path
+    // is not expanded and stays as it is.
+    argv.push_back(in.argv.front());
+    for (size_t i = 1; i < in.argv.size(); ++i) argv.push_back(escapeDollars(in.argv[i]));
     return argv;
 }
 

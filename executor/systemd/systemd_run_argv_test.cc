@@ -39,7 +39,22 @@ TEST(SystemdRunArgv, WaitsPipesCollectsAndEndsOptionsBeforeTheStep) {
     EXPECT_EQ(std::vector<std::string>(dashdash + 1, argv.end()),
               (std::vector<std::string>{"/bin/sh", "-e", "/runner/temp/step.sh", "--wait"}));
     EXPECT_NE(std::find(argv.begin(), argv.end(), "--setenv=GREETING=hello world"), argv.end());
-    EXPECT_NE(std::find(argv.begin(), argv.end(), "--working-directory=/workspace"), argv.end());
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--property=WorkingDirectory=-/workspace"), argv.end());
+}
+
+TEST(SystemdRunArgv, DollarsInTheStepsArgumentsReachItLiterally) {
+    // systemd would expand $X, ${X} and $$ in a unit's arguments; "$$" is its literal '$'.
+    auto in = sample();
+    in.argv = {"/bin/sh", "-c", "echo $HOME ${X} $$ cost$", "$X"};
+    auto argv = systemdRunArgv(in);
+    auto dashdash = std::find(argv.begin(), argv.end(), "--");
+    ASSERT_NE(dashdash, argv.end());
+    EXPECT_EQ(std::vector<std::string>(dashdash + 1, argv.end()),
+              (std::vector<std::string>{"/bin/sh", "-c", "echo $$HOME $${X} $$$$ cost$$", "$$X"}));
+    // Environment values are not expanded by systemd and pass as they are.
+    in.env = {"PRICE=$5 ${X}"};
+    argv = systemdRunArgv(in);
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--setenv=PRICE=$5 ${X}"), argv.end());
 }
 
 TEST(SystemdRunArgv, EnvironmentEntryWithoutEqualsIsRefused) {

@@ -46,10 +46,16 @@ std::string cpuQuotaPercent(double cpus) {
 // Runs with full privileges outside the sandbox ('+'), without systemd's $VAR expansion (':'),
 // after the main process ended: the only place where systemd's own verdict on the step is
 // available once --collect has unloaded the unit.
+// On cgroup v1 (systemd reports no oom-kill result there) the memory controller's files stand
+// in: its peak (memory.max_usage_in_bytes) and "oom_kill N" from memory.oom_control.
 std::string resultRecorder(const std::string& file) {
     return "+:/bin/sh -c 'echo \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" >" + file +
            "; cg=/sys/fs/cgroup$(sed -n \"s/^0:://p\" /proc/self/cgroup); "
            "cat \"$cg/memory.peak\" \"$cg/cpu.stat\" >>" +
+           file +
+           " 2>/dev/null; m=$(sed -n \"s/^[0-9]*:memory://p\" /proc/self/cgroup); "
+           "[ -z \"$m\" ] || { cat \"/sys/fs/cgroup/memory$m/memory.max_usage_in_bytes\"; "
+           "grep \"^oom_kill \" \"/sys/fs/cgroup/memory$m/memory.oom_control\"; } >>" +
            file + " 2>/dev/null; exit 0'";
 }
 
@@ -63,6 +69,9 @@ UnitProperties planUnitProperties(const UnitPropertyInputs& in) {
     add("Type=exec");
     // Filesystem: the job root, only the listed binds, nothing of the host.
     add("RootDirectory=" + checkedPath(in.root.string(), "jail root"));
+    // Only the step itself: the result recorder (ExecStopPost=+) must see this machine's /run and
+    // /proc, and '+' lifts the sandbox but not the chroot (observed with systemd 252).
+    add("RootDirectoryStartOnly=yes");
     add("MountAPIVFS=yes");
     for (const auto& b : in.binds) {
         const auto host = checkedPath(b.host.string(), "bind source");
@@ -71,7 +80,12 @@ UnitProperties planUnitProperties(const UnitPropertyInputs& in) {
     }
     add("ProtectSystem=strict");
     add("ProtectHome=yes");
-    add("PrivateTmp=yes");
+    // A private /tmp and /dev/shm of the job's own, sized (a quarter of the memory limit, as in
+    // the namespace jail) so that filling them ends in ENOSPC, not in the OOM killer or a full
+    // host disk (PrivateTmp= would put /tmp on the host's /tmp, unsized).
+    const std::string sized =
+        "mode=1777,nosuid,nodev,size=" + std::to_string(in.limits.memory_max_bytes / 4);
+    add("TemporaryFileSystem=/tmp:" + sized + " /dev/shm:" + sized);
     add("PrivateDevices=yes");
     add("PrivateIPC=yes");
     add("UMask=0022");

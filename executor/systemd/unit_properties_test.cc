@@ -68,7 +68,9 @@ TEST(UnitProperties, StrictProfileSetsTheWholeHardeningSet) {
              "AmbientCapabilities=",
              "ProtectSystem=strict",
              "ProtectHome=yes",
-             "PrivateTmp=yes",
+             "TemporaryFileSystem=/tmp:mode=1777,nosuid,nodev,size=536870912 "
+             "/dev/shm:mode=1777,nosuid,nodev,size=536870912",
+             "RootDirectoryStartOnly=yes",
              "PrivateDevices=yes",
              "PrivateIPC=yes",
              "PrivateUsers=yes",

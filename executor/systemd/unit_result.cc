@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include <iterator>
 #include <sstream>
 
 namespace nixjail::executor::sysd {
@@ -23,43 +24,32 @@ int signalNumber(const std::string& name) {
     }
 }
 
-// systemd's exit-status.h: codes its service setup (exec-invoke) exits with.
+}  // namespace
+
+// systemd's exit-status.h (EXIT_CHDIR = 200 onwards): the codes its service setup exits with.
 const char* setupStatusName(int status) {
-    switch (status) {
-        case 200:
-            return "CHDIR";
-        case 203:
-            return "EXEC";
-        case 204:
-            return "MEMORY";
-        case 208:
-            return "SIGNAL_MASK";
-        case 210:
-            return "CHROOT";
-        case 214:
-            return "SETSID";
-        case 216:
-            return "GROUP";
-        case 217:
-            return "USER";
-        case 218:
-            return "CAPABILITIES";
-        case 226:
-            return "NAMESPACE";
-        case 228:
-            return "SECCOMP";
-        case 231:
-            return "APPARMOR";
-        case 233:
-            return "PERSONALITY";
-        case 235:
-            return "CGROUP";
-        default:
-            return status >= 200 && status <= 243 ? "setup" : nullptr;
-    }
+    static constexpr const char* kNames[] = {
+        "CHDIR",          "NICE",           "FDS",
+        "EXEC",           "MEMORY",         "LIMITS",
+        "OOM_ADJUST",     "SIGNAL_MASK",    "STDIN",
+        "STDOUT",         "CHROOT",         "IOPRIO",
+        "TIMERSLACK",     "SECUREBITS",     "SETSCHEDULER",
+        "CPUAFFINITY",    "GROUP",          "USER",
+        "CAPABILITIES",   "CGROUP",         "SETSID",
+        "CONFIRM",        "STDERR",         "setup",
+        "PAM",            "NETWORK",        "NAMESPACE",
+        "NO_NEW_PRIVILEGES", "SECCOMP",     "SELINUX_CONTEXT",
+        "PERSONALITY",    "APPARMOR_PROFILE", "ADDRESS_FAMILIES",
+        "RUNTIME_DIRECTORY", "setup",       "CHOWN",
+        "SMACK_PROCESS_LABEL", "KEYRING",   "STATE_DIRECTORY",
+        "CACHE_DIRECTORY", "LOGS_DIRECTORY", "CONFIGURATION_DIRECTORY",
+        "NUMA_POLICY",    "CREDENTIALS",
+    };
+    static_assert(std::size(kNames) == 244 - 200);
+    if (status < 200 || status > 243) return nullptr;
+    return kNames[status - 200];
 }
 
-}  // namespace
 
 void applyUnitResult(const std::string& text, StepResult& result) {
     std::istringstream in(text);
@@ -101,7 +91,9 @@ void applyUnitResult(const std::string& text, StepResult& result) {
     } else {
         result.exit_code = 0;
     }
-    // Accounting lines (unified hierarchy only): a bare number is memory.peak, then cpu.stat.
+    // Accounting lines: a bare number is the peak memory (v2 memory.peak, v1
+    // memory.max_usage_in_bytes), then v2 cpu.stat's, and v1's "oom_kill N" (systemd reports
+    // no oom-kill result on v1).
     std::string line;
     while (std::getline(in, line)) {
         std::istringstream ls(line);
@@ -113,6 +105,8 @@ void applyUnitResult(const std::string& text, StepResult& result) {
                 result.peak_memory_bytes = std::stoull(first);
             } else if (first == "usage_usec") {
                 result.cpu_time = std::chrono::milliseconds(std::stoull(second) / 1000);
+            } else if (first == "oom_kill" && std::stoull(second) > 0) {
+                result.oom_killed = true;
             }
         } catch (const std::exception&) {
             // Accounting is best effort; a malformed line leaves the field at 0.

@@ -14,4 +14,7 @@ namespace nixjail::executor::sysd {
 // not a recorder's output.
 void applyUnitResult(const std::string& text, StepResult& result);
 
+// systemd's name of a setup exit status (217 -> "USER"), or nullptr outside 200..243.
+const char* setupStatusName(int status);
+
 }  // namespace nixjail::executor::sysd

@@ -47,6 +47,13 @@ TEST(UnitResult, SystemdSetupStatusIsASetupError) {
     EXPECT_EQ(r.exit_code, -1);
     EXPECT_NE(r.setup_error.find("203 (EXEC)"), std::string::npos) << r.setup_error;
     EXPECT_NE(parsed("exit-code exited 226\n").setup_error.find("NAMESPACE"), std::string::npos);
+    EXPECT_STREQ(setupStatusName(208), "STDIN");
+    EXPECT_STREQ(setupStatusName(217), "USER");
+    EXPECT_STREQ(setupStatusName(233), "RUNTIME_DIRECTORY");
+    EXPECT_STREQ(setupStatusName(235), "CHOWN");
+    EXPECT_STREQ(setupStatusName(243), "CREDENTIALS");
+    EXPECT_EQ(setupStatusName(199), nullptr);
+    EXPECT_EQ(setupStatusName(244), nullptr);
 }
 
 TEST(UnitResult, AccountingLinesFillPeakMemoryAndCpu) {
@@ -58,6 +65,14 @@ TEST(UnitResult, AccountingLinesFillPeakMemoryAndCpu) {
         "system_usec 500000\n");
     EXPECT_EQ(r.peak_memory_bytes, 10485760u);
     EXPECT_EQ(r.cpu_time, std::chrono::milliseconds(2500));
+}
+
+TEST(UnitResult, CgroupV1PeakAndOomKillCountFillWhatSystemdDoesNotReportThere) {
+    auto r = parsed("signal killed KILL\n73400320\noom_kill 1\n");
+    EXPECT_TRUE(r.oom_killed);
+    EXPECT_EQ(r.term_signal, SIGKILL);
+    EXPECT_EQ(r.peak_memory_bytes, 73400320u);
+    EXPECT_FALSE(parsed("success exited 0\n1024\noom_kill 0\n").oom_killed);
 }
 
 TEST(UnitResult, GarbageIsASetupErrorNotASuccess) {

@@ -575,7 +575,7 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const int port = freePort();
     writeConfig("", "\"127.0.0.1:" + std::to_string(port) + "\"",
-                "executor: {backend: namespace}\nnix: {nixpkgs: " +
+                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
                     (nixjail::e2e::kSource / "examples/nix").string() +
                     "}\nlabels:\n  nix: {packages: [bash, coreutils]}\n");
     auto env = baseEnv();
@@ -583,11 +583,14 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     startDaemon(env);
     const std::string yaml =
         "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo \"uid=$(id -u)\"; "
-        "test -e /etc/debian_version && echo host-visible || echo host-hidden\n";
+        "test -e /etc/debian_version && echo host-visible || echo host-hidden; "
+        "touch /nix/store/nixjail-pwned 2>/dev/null && echo store-writable || echo store-read-only\n";
     const int64_t first = enqueue(yaml);
     auto task = forge_.waitJob(first, true, true, 120);
     EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
     EXPECT_TRUE(has(logText(task), "host-hidden")) << logText(task);
+    EXPECT_TRUE(has(logText(task), "store-read-only")) << logText(task);
+    EXPECT_FALSE(fs::exists("/nix/store/nixjail-pwned"));
     const int64_t second = enqueue(yaml);
     EXPECT_EQ(forge_.waitJob(second, true, true, 120)["result"], "RESULT_SUCCESS");
     // The closure's size: the sum of its store paths' sizes, for both jobs (a root cache hit too).
@@ -619,7 +622,7 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
 TEST_F(DaemonE2E, JailedJobsGetADummyTokenThatWorksOnTheForgeOnly) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     writeConfig("", "\"\"",
-                "executor: {backend: namespace}\nnix: {nixpkgs: " +
+                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
                     (nixjail::e2e::kSource / "examples/nix").string() +
                     "}\nlabels:\n  nix: {packages: [bash, coreutils, curl, gnugrep]}\n");
     auto env = baseEnv();
@@ -709,7 +712,7 @@ TEST_F(DaemonE2E, AJobWithoutPackagesGetsTheDevShellOfTheTasksCommit) {
     std::string sha = nixjail::base::readFile(origin / ".git/refs/heads/main");
     sha.erase(sha.find_last_not_of("\n") + 1);
     ASSERT_EQ(sha.size(), 40u) << sha;
-    writeConfig("", "\"\"", "executor: {backend: namespace}\n");
+    writeConfig("", "\"\"", "executor: {backend: " + nixjail::e2e::jailBackend() + "}\n");
     auto env = baseEnv();
     env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
     startDaemon(env);
@@ -744,7 +747,7 @@ TEST_F(DaemonE2E, HostOverridesPinAForgeNameToTheRunnersHost) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const std::string port = forge_.url().substr(forge_.url().rfind(':') + 1);
     writeConfig("", "\"\"",
-                "executor: {backend: namespace}\nnix: {nixpkgs: " +
+                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
                     (nixjail::e2e::kSource / "examples/nix").string() +
                     "}\nlabels:\n  nix: {packages: [bash, coreutils, curl]}\n"
                     "proxy:\n  host_overrides: {forge.test: \"127.0.0.1:" +
@@ -925,6 +928,51 @@ TEST_F(DaemonE2E, AJobThatHitsTimeoutMinutesShowsTimedOut) {
     EXPECT_EQ(jobs[0]["steps"][0]["timed_out"], true) << jobs[0];
     EXPECT_EQ(jobs[0]["steps"][1]["timed_out"], false) << jobs[0];
     EXPECT_TRUE(has(jobs[0]["exit_reason"].get<std::string>(), "timeout-minutes")) << jobs[0];
+}
+
+// A JavaScript action's step that hits its timeout-minutes shows timed_out too, as a run: step
+// does; so does the step running when runner.job_timeout stops a job (not "cancelled").
+TEST_F(DaemonE2E, AJavaScriptStepAndTheRunnersJobTimeoutShowTimedOut) {
+    const auto origin = dir_.path() / "git" / "acme" / "app";
+    fs::create_directories(origin / "slow");
+    nixjail::base::writeFile(origin / "slow/action.yml",
+                             "name: slow\nruns:\n  using: node20\n  main: main.js\n");
+    nixjail::base::writeFile(origin / "slow/main.js",
+                             "console.log('slow action started');\nsetTimeout(() => {}, 60000);\n");
+    for (std::vector<std::string> a :
+         {std::vector<std::string>{"init", "-q"}, {"add", "."}, {"commit", "-qm", "first"}}) {
+        a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
+                             "init.defaultBranch=main"});
+        auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = origin});
+        ASSERT_EQ(c.wait().exitCode(), 0);
+    }
+    const Json context = {{"repository", "acme/app"},
+                          {"ref", "refs/heads/main"},
+                          {"server_url", "file://" + (dir_.path() / "git").string()}};
+    writeConfig("  job_timeout: 3s\n");
+    startDaemon();
+    auto js = forge_.waitJob(
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n"
+                "      - uses: actions/checkout@v4\n"
+                "      - uses: ./slow\n        timeout-minutes: 0.01\n",
+                {{"context", context}}),
+        true, true, 60);
+    EXPECT_EQ(js["result"], "RESULT_FAILURE") << logText(js) << daemonLog();
+    EXPECT_TRUE(has(logText(js), "slow action started")) << logText(js);
+    auto capped = forge_.waitJob(
+        enqueue("on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: sleep 60\n"),
+        true, true, 60);
+    EXPECT_EQ(capped["result"], "RESULT_FAILURE") << logText(capped) << daemonLog();
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    auto jobs = jobsJson();  // newest first
+    ASSERT_EQ(jobs.size(), 2u);
+    ASSERT_EQ(jobs[1]["steps"].size(), 2u) << jobs[1];
+    EXPECT_EQ(jobs[1]["steps"][1]["timed_out"], true) << jobs[1];
+    ASSERT_EQ(jobs[0]["steps"].size(), 1u) << jobs[0];
+    EXPECT_EQ(jobs[0]["steps"][0]["timed_out"], true) << jobs[0];
+    EXPECT_EQ(jobs[0]["steps"][0]["status"], "failure") << jobs[0];
+    EXPECT_EQ(jobs[0]["exit_reason"], "the job exceeded runner.job_timeout and was stopped")
+        << jobs[0];
 }
 
 TEST_F(DaemonE2E, JobsRecordPeakMemoryAndCpuSeconds) {

@@ -66,6 +66,14 @@ inline std::string rootAndNixMissing() {
     return {};
 }
 
+// The jail backend of the daemon tests that run jobs jailed: the namespace executor, or with
+// NIXJAIL_E2E_JAIL_BACKEND=systemd the systemd backend, as tests/systemd/in-systemd runs them
+// under a booted systemd (ctest: systemd_booted_suite).
+inline std::string jailBackend() {
+    const char* backend = std::getenv("NIXJAIL_E2E_JAIL_BACKEND");
+    return backend && *backend ? backend : "namespace";
+}
+
 // `exec` with the host executor (exec's default is the jail, which needs root and Nix): for the
 // tests of workflow semantics, which must run anywhere.
 inline Run runHostExec(std::vector<std::string> args, const std::filesystem::path& cwd = kSource,

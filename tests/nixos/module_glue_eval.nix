@@ -58,4 +58,5 @@ in
   assertionCount = builtins.length body.content.assertions;
   tmpfiles = body.content.systemd.tmpfiles.rules;
   systemPackages = body.content.environment.systemPackages;
+  users = body.content.users;
 }

