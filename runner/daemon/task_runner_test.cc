@@ -163,6 +163,23 @@ TEST_F(TaskRunnerTest, MalformedPayloadFailsWithTheParseError) {
     EXPECT_NE(jobs[0].exit_reason.find("invalid"), std::string::npos);
 }
 
+// A payload GitHub would refuse ("invalid workflow file") fails the task before any step runs.
+TEST_F(TaskRunnerTest, InvalidWorkflowFailsTheTaskBeforeAnyStep) {
+    auto t = task(15, "on: push\njobs:\n  build:\n    runs-on: nix\n    steps:\n"
+                      "      - run: echo marker-$((6 * 7))\n"
+                      "      - if: secrets.T != ''\n        run: echo second\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Failure);
+    auto rec = forge_.task(15);
+    EXPECT_EQ(rec->states.back().result, Result::Failure);
+    const std::string log = allLog(*rec);
+    EXPECT_NE(log.find("task 15 workflow:7:13: context 'secrets' is not available in "
+                       "jobs.<job_id>.steps.if"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("marker-42"), std::string::npos) << log;
+}
+
 TEST_F(TaskRunnerTest, ForgeCancellationStopsTheJobWithinTwoSeconds) {
     const auto fifo = dir_.path() / "started";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);

@@ -8,6 +8,8 @@
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/workflow/duplicate_keys.h"
+#include "runner/workflow/expression_check.h"
 #include "runner/workflow/workflow_loader.h"
 
 namespace nixjail::runner::engine {
@@ -70,6 +72,14 @@ ActionManifest loadActionManifest(const fs::path& base, const fs::path& rel) {
         if (runs["post-if"]) m.post_if = runs["post-if"].Scalar();
         if (runs["image"]) m.image = runs["image"].Scalar();
         if (m.using_ == "composite") {
+            // Checked on the action's own text, so that diagnostics point into action.yml.
+            const workflow::SourceText src(*text, file.string());
+            workflow::Diagnostics diags;
+            workflow::checkDuplicateKeys(root, src, diags);
+            workflow::checkCompositeStepExpressions(runs["steps"], src, diags);
+            if (!diags.empty()) {
+                throw base::Error("invalid composite action:\n" + workflow::formatAll(diags));
+            }
             // Reuse the workflow loader for the steps by wrapping them in a one-job workflow.
             YAML::Emitter em;
             YAML::Node wf;

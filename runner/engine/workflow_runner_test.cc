@@ -386,6 +386,7 @@ jobs:
     EXPECT_NE(capture.logs["b"].find("leak=[] masked=[] fine=[plain]"), std::string::npos) << capture.logs["b"];
 }
 
+// Syntax errors are refused when the file loads; what only fails on evaluation fails the step.
 TEST_F(WorkflowRunnerTest, ExpressionErrorFailsTheStepWithPosition) {
     auto r = run(R"Y(
 on: push
@@ -393,10 +394,10 @@ jobs:
   j:
     runs-on: x
     steps:
-      - run: echo ${{ github.sha == }}
+      - run: echo ${{ fromJSON('not json') }}
 )Y");
     EXPECT_EQ(r.result, Result::kFailure);
-    EXPECT_NE(capture.logs["j"].find("github.sha =="), std::string::npos) << capture.logs["j"];
+    EXPECT_NE(capture.logs["j"].find("fromJSON('not json')"), std::string::npos) << capture.logs["j"];
     EXPECT_NE(capture.logs["j"].find("^"), std::string::npos) << capture.logs["j"];
 }
 
@@ -437,6 +438,44 @@ jobs:
     EXPECT_NE(out.find("payload"), std::string::npos);
     EXPECT_NE(out.find("in composite yes"), std::string::npos);
     EXPECT_NE(out.find("hello tests"), std::string::npos) << out;
+}
+
+// A composite action's steps are checked when the action is loaded, against its own file: here
+// `secrets` (absent from composite actions), a bad expression and a repeated key.
+TEST_F(WorkflowRunnerTest, InvalidCompositeActionFailsItsStepWithFileLineAndColumn) {
+    fs::create_directories(repo.path() / "act");
+    base::writeFile(repo.path() / "act/action.yml", R"Y(name: bad
+runs:
+  using: composite
+  steps:
+    - if: env.A == 'x'
+      shell: bash
+      run: echo "${{ secrets.TOKEN }}"
+    - shell: bash
+      run: echo "${{ inputs.x == }}"
+      name: one
+      name: two
+)Y");
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./act
+      - run: echo "after-$((1 + 1))"
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    const auto& out = capture.logs["j"];
+    EXPECT_NE(out.find("act/action.yml:7:22: context 'secrets' is not available in runs.steps.run"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("act/action.yml:9:31: invalid expression in runs.steps.run: Unexpected end"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("act/action.yml:11:7: duplicate key 'name'"), std::string::npos) << out;
+    EXPECT_EQ(out.find("after-2"), std::string::npos) << out;
 }
 
 TEST_F(WorkflowRunnerTest, AStepsOwnEnvIsInTheEnvContextOfItsIfNameInputsScriptAndDirectory) {

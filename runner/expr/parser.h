@@ -24,6 +24,22 @@ struct ParseOptions {
 
 base::Result<NodePtr, ExprError> parse(std::string_view expression, const ParseOptions& options);
 
+// One `${{ }}` of a text (or a bare condition), parsed; `offset` is where its expression starts in
+// the text, so `offset + node.pos` is a node's position in the text.
+struct ParsedExpression {
+    size_t offset = 0;
+    NodePtr tree;
+};
+
+// Parses every `${{ }}` in text, for checks at load time; error positions are offsets into text.
+base::Result<std::vector<ParsedExpression>, ExprError> parseTemplate(std::string_view text,
+                                                                     const ParseOptions& options);
+
+// Parses an `if:` condition as evaluateCondition reads it: a bare expression, one `${{ }}`, or text
+// mixed with `${{ }}`. An empty condition gives no expressions.
+base::Result<std::vector<ParsedExpression>, ExprError> parseCondition(
+    std::string_view condition, const ParseOptions& options);
+
 // Whether the tree calls a status function anywhere.
 bool callsStatusFunction(const Node& node);
 

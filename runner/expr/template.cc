@@ -134,6 +134,36 @@ base::Result<Value, ExprError> evaluateTemplate(std::string_view text, const Eva
     return Value(std::move(*str));
 }
 
+base::Result<std::vector<ParsedExpression>, ExprError> parseTemplate(std::string_view text,
+                                                                     const ParseOptions& options) {
+    Scan s = scan(text);
+    if (s.error) return base::unexpected(*s.error);
+    std::vector<ParsedExpression> out;
+    for (const auto& seg : s.segments) {
+        if (isBlank(seg.inner)) {
+            return base::unexpected(ExprError{"An expression was expected inside '${{ }}'",
+                                              std::string(text), seg.begin});
+        }
+        auto tree = parse(seg.inner, options);
+        if (!tree) return base::unexpected(inText(tree.error(), text, seg.innerBegin));
+        out.push_back(ParsedExpression{seg.innerBegin, std::move(*tree)});
+    }
+    return out;
+}
+
+base::Result<std::vector<ParsedExpression>, ExprError> parseCondition(
+    std::string_view condition, const ParseOptions& options) {
+    std::string_view c = trimmed(condition);
+    if (c.empty()) return std::vector<ParsedExpression>{};
+    if (containsExpression(c)) return parseTemplate(condition, options);
+    size_t offset = static_cast<size_t>(c.data() - condition.data());
+    auto tree = parse(c, options);
+    if (!tree) return base::unexpected(inText(tree.error(), condition, offset));
+    std::vector<ParsedExpression> out;
+    out.push_back(ParsedExpression{offset, std::move(*tree)});
+    return out;
+}
+
 bool usesStatusFunction(std::string_view condition) {
     ParseOptions lenient;
     lenient.allowUnknownFunctions = true;

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <regex>
-#include <sstream>
 
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/workflow/duplicate_keys.h"
+#include "runner/workflow/expression_check.h"
+#include "runner/workflow/source_text.h"
 #include "runner/workflow/yaml_json.h"
 
 namespace nixjail::runner::workflow {
@@ -28,22 +30,20 @@ const std::vector<std::string> kStepKeys = {"id",    "if",  "name", "uses", "run
 const std::vector<std::string> kStrategyKeys = {"matrix", "fail-fast", "max-parallel"};
 const std::vector<std::string> kDefaultsKeys = {"run"};
 const std::vector<std::string> kRunDefaultsKeys = {"shell", "working-directory"};
+const std::vector<std::string> kContainerKeys = {"image", "credentials", "env",
+                                                 "ports", "volumes",     "options"};
+const std::vector<std::string> kCredentialsKeys = {"username", "password"};
+const std::vector<std::string> kConcurrencyKeys = {"group", "cancel-in-progress"};
+const std::vector<std::string> kEnvironmentKeys = {"name", "url"};
 
 class Loader {
 public:
-    Loader(const std::string& text, std::string file) : file_(std::move(file)) {
-        std::istringstream in(text);
-        for (std::string line; std::getline(in, line);) lines_.push_back(line);
-    }
+    explicit Loader(const SourceText& src) : src_(src), file_(src.file()) {}
 
     Diagnostics& diags() { return diags_; }
 
     void error(const YAML::Mark& mark, const std::string& message) {
-        Diagnostic d{file_, mark.line + 1, mark.column + 1, message, {}};
-        if (mark.line >= 0 && static_cast<size_t>(mark.line) < lines_.size()) {
-            d.source_line = lines_[static_cast<size_t>(mark.line)];
-        }
-        diags_.push_back(std::move(d));
+        diags_.push_back(src_.at(mark, message));
     }
 
     void error(const YAML::Node& node, const std::string& message) { error(node.Mark(), message); }
@@ -200,6 +200,18 @@ public:
         j.if_cond = scalar(node["if"], "job if");
         j.uses = scalar(node["uses"], "uses");
         j.has_container = node["container"] || node["services"];
+        if (const auto c = node["container"]) checkContainer(c, "job '" + id + "' container");
+        if (const auto services = node["services"]; services && services.IsMap()) {
+            for (const auto& kv : services) {
+                checkContainer(kv.second, "job '" + id + "' service '" + kv.first.Scalar() + "'");
+            }
+        }
+        if (const auto c = node["concurrency"]; c && c.IsMap()) {
+            checkMap(c, kConcurrencyKeys, "job '" + id + "' concurrency");
+        }
+        if (const auto e = node["environment"]; e && e.IsMap()) {
+            checkMap(e, kEnvironmentKeys, "job '" + id + "' environment");
+        }
         if (const auto needs = node["needs"]) {
             if (needs.IsScalar()) {
                 j.needs.push_back(needs.Scalar());
@@ -247,6 +259,9 @@ public:
             return wf;
         }
         checkMap(root, kTopKeys, "the workflow");
+        if (const auto c = root["concurrency"]; c && c.IsMap()) {
+            checkMap(c, kConcurrencyKeys, "the workflow's concurrency");
+        }
         wf.name = scalar(root["name"], "workflow name");
         // yaml-cpp reads a bare `on:` key as the string "on" (YAML 1.2), which is what we want.
         wf.on = on(root["on"]);
@@ -264,15 +279,25 @@ public:
     }
 
 private:
+    // container: and services.<id>: take an image name or a mapping of known keys.
+    void checkContainer(const YAML::Node& node, const std::string& what) {
+        if (!node.IsMap()) return;
+        checkMap(node, kContainerKeys, what);
+        if (const auto cred = node["credentials"]; cred && !cred.IsScalar()) {
+            checkMap(cred, kCredentialsKeys, what + " credentials");
+        }
+    }
+
+    const SourceText& src_;
     std::string file_;
-    std::vector<std::string> lines_;
     Diagnostics diags_;
 };
 
 }  // namespace
 
 base::Result<Workflow, Diagnostics> parseWorkflow(const std::string& text, const std::string& file) {
-    Loader loader(text, file);
+    SourceText src(text, file);
+    Loader loader(src);
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -282,7 +307,9 @@ base::Result<Workflow, Diagnostics> parseWorkflow(const std::string& text, const
     }
     Workflow wf;
     try {
+        checkDuplicateKeys(root, src, loader.diags());
         wf = loader.workflow(root);
+        checkWorkflowExpressions(root, src, loader.diags());
     } catch (const YAML::Exception& e) {
         loader.error(e.mark, "invalid workflow: " + e.msg);
     }

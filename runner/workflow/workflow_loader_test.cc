@@ -99,6 +99,56 @@ TEST(WorkflowLoader, UnknownKeySuggestsSpelling) {
     EXPECT_NE(e.find("    runson: x\n      ^"), std::string::npos) << e;
 }
 
+TEST(WorkflowLoader, UnknownKeysAtEveryLevelSuggestSpelling) {
+    auto e = errors(R"(on: push
+envv: {A: 1}
+jobs:
+  a:
+    runs-on: x
+    container:
+      imag: debian
+    services:
+      db: {image: pg, portz: [1]}
+    concurrency: {group: g, cancel-in-progres: true}
+    steps:
+      - run: echo
+        withh: {a: 1}
+)");
+    EXPECT_NE(e.find("w.yml:2:1: unknown key 'envv' in the workflow; did you mean 'env'?"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("w.yml:7:7: unknown key 'imag' in job 'a' container; did you mean 'image'?"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("unknown key 'portz' in job 'a' service 'db'; did you mean 'ports'?"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("unknown key 'cancel-in-progres' in job 'a' concurrency; did you mean "
+                     "'cancel-in-progress'?"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("w.yml:13:9: unknown key 'withh' in step 1; did you mean 'with'?"),
+              std::string::npos)
+        << e;
+}
+
+TEST(WorkflowLoader, KeysHoldingNamesOfTheirOwnAreNotChecked) {
+    load(R"(on: push
+env: {ANY_NAME: 1}
+jobs:
+  a:
+    runs-on: {labels: [x], group: g}
+    outputs: {whatever: v}
+    strategy: {matrix: {anything: [1], include: [{other: 2}]}}
+    services:
+      my-db: {image: pg, env: {PGX: 1}, options: --x}
+    steps:
+      - uses: some/action@v1
+        with: {free-form: 1}
+        env: {FREE: 1}
+)");
+}
+
 TEST(WorkflowLoader, StepNeedsRunOrUses) {
     auto e = errors("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - name: nothing\n");
     EXPECT_NE(e.find("exactly one of 'run' or 'uses'"), std::string::npos) << e;

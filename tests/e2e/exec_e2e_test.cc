@@ -163,10 +163,33 @@ TEST(ExecE2E, InvalidWorkflowsGiveFileLineAndColumn) {
     EXPECT_TRUE(std::regex_search(shell.err, std::regex("bad_shell.yml:6:9: unknown shell 'fish'"))) << shell.err;
 }
 
-TEST(ExecE2E, BadExpressionFailsTheStepAndShowsIt) {
+TEST(ExecE2E, BadExpressionFailsTheRunBeforeAnyJob) {
     auto r = runHostExec({"exec", "-W", (kSource / "tests/e2e/invalid/bad_expression.yml").string()});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_TRUE(has(r.out, "contains('a')")) << r.out;
+    EXPECT_TRUE(has(r.err, "bad_expression.yml:7:24: invalid expression in jobs.<job_id>.steps.run: "
+                           "Too few parameters supplied: 'contains'"))
+        << r.err;
+    EXPECT_FALSE(has(r.out, "contains('a')")) << r.out;
+}
+
+// An invalid file fails the run as a whole (GitHub's "invalid workflow file"): no job starts,
+// and --dry-run reports the same diagnostics.
+TEST(ExecE2E, InvalidWorkflowRunsNothingAndDryRunReportsTheSameErrors) {
+    const auto file = (kSource / "tests/e2e/invalid/unavailable_context.yml").string();
+    auto r = runHostExec({"exec", "-W", file});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_FALSE(has(r.out + r.err, "marker-from-the-first-job")) << r.out << r.err;
+    EXPECT_TRUE(has(r.err, "unavailable_context.yml:13:13: context 'secrets' is not available in "
+                           "jobs.<job_id>.steps.if"))
+        << r.err;
+    EXPECT_TRUE(has(r.err, "unavailable_context.yml:14:24: invalid expression in "
+                           "jobs.<job_id>.steps.run: Unrecognized named-value: 'foo'"))
+        << r.err;
+    EXPECT_TRUE(has(r.err, "unavailable_context.yml:15:9: duplicate key 'run'")) << r.err;
+    auto dry = runHostExec({"exec", "-W", file, "--dry-run"});
+    EXPECT_EQ(dry.exit_code, 1);
+    EXPECT_EQ(dry.err, r.err);
+    EXPECT_FALSE(has(dry.out, "job first")) << dry.out;
 }
 
 TEST(ExecE2E, BadFlagsAreReportedBriefly) {
