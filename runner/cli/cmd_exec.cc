@@ -123,8 +123,10 @@ ExecFlags withSavedDefaults(ExecFlags f, const SavedDefaults& saved) {
     return f;
 }
 
-// Defaults of workflow_dispatch / workflow_call inputs, overridden by --input.
+// Defaults of workflow_dispatch / workflow_call inputs, overridden by the event payload's
+// `inputs` (--eventpath), overridden by --input.
 std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const std::string& event,
+                                             const Json& payload,
                                              const std::map<std::string, std::string>& given) {
     std::map<std::string, std::string> out;
     if (wf.on.contains(event) && wf.on[event].is_object() && wf.on[event].contains("inputs")) {
@@ -132,6 +134,11 @@ std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const
             if (spec.is_object() && spec.contains("default") && !spec["default"].is_null()) {
                 out[name] = spec["default"].is_string() ? spec["default"].get<std::string>() : spec["default"].dump();
             }
+        }
+    }
+    if (payload.is_object() && payload.contains("inputs") && payload["inputs"].is_object()) {
+        for (const auto& [k, v] : payload["inputs"].items()) {
+            if (!v.is_null()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
         }
     }
     for (const auto& [k, v] : given) out[k] = v;
@@ -448,7 +455,7 @@ int runExec(const ExecFlags& given) {
     engine::Result overall = engine::Result::kSuccess;
     for (const auto* wf : selected) {
         engine::RunOptions wfOpts = opts;
-        wfOpts.inputs = inputsFor(*wf, event, inputs);
+        wfOpts.inputs = inputsFor(*wf, event, opts.event, inputs);
         if (wfOpts.event.is_object() && !wfOpts.inputs.empty() && event == "workflow_dispatch") {
             for (const auto& [k, v] : wfOpts.inputs) wfOpts.event["inputs"][k] = v;
         }

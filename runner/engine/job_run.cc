@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "workspace-cache/closure.h"
 #include "runner/base/file_io.h"
 #include "runner/base/scope_exit.h"
+#include "runner/engine/event_context.h"
 #include "runner/engine/missing_program.h"
+#include "runner/engine/step_command_files.h"
 #include "runner/engine/working_tree.h"
 #include "runner/network/forge_credentials.h"
 #include "runner/network/forge_pin.h"
@@ -295,6 +298,13 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     c["needs"] = instance_.needs;
     c["inputs"] = scope && !scope->action_path.empty() ? scope->inputs : instance_.inputs;
     c["steps"] = scope ? scope->steps : Json::object();
+    if (!step_files_id_.empty()) {
+        // The running step's command files, as GitHub's github.env and github.path name them.
+        c["github"]["env"] =
+            StepCommandFiles::jailPath(temp_.jail, step_files_id_, CommandFileKind::kEnv).string();
+        c["github"]["path"] =
+            StepCommandFiles::jailPath(temp_.jail, step_files_id_, CommandFileKind::kPath).string();
+    }
     if (scope && !scope->action_path.empty()) {
         c["github"]["action_path"] = scope->action_path.string();
         c["github"]["action_repository"] = scope->action_repository;
@@ -365,6 +375,7 @@ void JobRun::prepareEnvironment() {
                             "head_ref", "base_ref"}) {
         if (!github_.contains(key)) github_[key] = "";
     }
+    fillPullRequestRefs(github_, opts_.event_name, opts_.event);
     prepareCredentials();
     writeTempFile("event.json", opts_.event.dump(2), "the event file");
 
@@ -442,6 +453,11 @@ StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
     // and merged into the env context its name, `if`, inputs and script see. An error in it fails
     // the step before its condition is looked at.
     std::optional<std::pair<std::string, std::string>> envError;  // the key, the problem
+    // The step's command files are named now, so that github.env and github.path name them in
+    // everything the step evaluates; runProcess makes them. A composite's nested steps name their
+    // own, and the composite step gets its names back after them.
+    const std::string outerFilesId = std::exchange(step_files_id_, uniqueName());
+    base::ScopeExit restoreFilesId([this, outerFilesId] { step_files_id_ = outerFilesId; });
     scope.step_env.clear();
     base::ScopeExit clearStepEnv([&scope] { scope.step_env.clear(); });
     {

@@ -51,6 +51,9 @@ struct StepScope {
     std::string name_prefix;       // "Run owner/action" for nested step names
 };
 
+// A random name for a step's script and command files.
+std::string uniqueName();
+
 class JobRun {
 public:
     JobRun(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
@@ -201,6 +204,10 @@ private:
     bool timed_out_ = false;
     std::chrono::steady_clock::time_point deadline_;
     size_t next_index_ = 1;
+    // The running step's command-file name (github.env and github.path show it); empty between
+    // steps. The last one a process used, so that a step's second process gets new files.
+    std::string step_files_id_;
+    std::string step_files_used_;
     std::vector<StepRecord> records_;
     std::vector<PostStep> posts_;  // JavaScript actions' post steps, in the order of their mains
     // The state of each job step whose pre ran (or was skipped) at the job's start.

@@ -22,15 +22,15 @@
 
 namespace nixjail::runner::engine {
 
-namespace {
-
-namespace fs = std::filesystem;
-
 std::string uniqueName() {
     static std::atomic<unsigned> counter{0};
     std::random_device rd;
     return fmt::format("{:08x}{:04x}", rd(), counter++ & 0xffff);
 }
+
+namespace {
+
+namespace fs = std::filesystem;
 
 std::string joinPath(const std::vector<std::string>& parts) {
     std::string out;
@@ -209,7 +209,11 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
                                                                      const std::string& id)>& makeArgv) {
     // One fresh set of command files per step, read back below through the directory fd they
     // were made in: the step may replace any of them with a link to a host file.
-    const std::string id = uniqueName();
+    // The names runStep gave the step (github.env and github.path show them), once; a second
+    // process of the same step gets files of its own.
+    const std::string id =
+        !step_files_id_.empty() && step_files_id_ != step_files_used_ ? step_files_id_ : uniqueName();
+    step_files_used_ = id;
     const StepCommandFiles files(temp_fd_.get(), temp_.jail, id, stepOwnerIds());
     std::vector<std::pair<std::string, std::string>> env = stepEnv;
     for (auto& kv : files.variables()) env.push_back(std::move(kv));

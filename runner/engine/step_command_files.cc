@@ -57,6 +57,11 @@ std::string StepCommandFiles::fileName(CommandFileKind kind) const {
     return std::string(prefixOf(kind)) + id_;
 }
 
+std::filesystem::path StepCommandFiles::jailPath(const std::filesystem::path& tempJail,
+                                                 const std::string& id, CommandFileKind kind) {
+    return tempJail / kDirName / (std::string(prefixOf(kind)) + id);
+}
+
 std::vector<std::pair<std::string, std::string>> StepCommandFiles::variables() const {
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto kind : kAll) {

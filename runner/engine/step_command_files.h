@@ -41,6 +41,10 @@ class StepCommandFiles {
 
     static const char* variableName(CommandFileKind kind);
 
+    // Where step `id`'s file of `kind` is, as steps see it (`tempJail` as in the constructor).
+    static std::filesystem::path jailPath(const std::filesystem::path& tempJail,
+                                          const std::string& id, CommandFileKind kind);
+
   private:
     std::string fileName(CommandFileKind kind) const;
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "runner/engine/event_context.h"
 #include "runner/expr/expr.h"
 #include "runner/workflow/job_graph.h"
 #include "runner/workflow/matrix.h"
@@ -51,6 +52,7 @@ expr::EvalContext jobLevelContext(const RunOptions& opts, const Json& needs, con
     Json github = opts.github.is_object() ? opts.github : Json::object();
     github["event_name"] = opts.event_name;
     github["event"] = opts.event;
+    fillPullRequestRefs(github, opts.event_name, opts.event);
     ctx.contexts["github"] = github;
     ctx.contexts["needs"] = needs;
     ctx.contexts["vars"] = toJson(opts.vars);
@@ -71,8 +73,7 @@ bool matchesFilter(const Json& combo, const RunOptions& opts) {
 
 std::vector<JobInstance> planInstances(const workflow::Workflow& wf, const workflow::Job& job,
                                        const RunOptions& opts, const Json& needs, std::string* error) {
-    Json inputs = Json::object();
-    for (const auto& [k, v] : opts.inputs) inputs[k] = v;
+    const Json inputs = typedInputs(wf, opts.event_name, opts.inputs);
     auto ctx = jobLevelContext(opts, needs, inputs);
     std::vector<Json> combos{Json::object()};
     Json failFast = true, maxParallel = nullptr;
@@ -264,9 +265,7 @@ private:
             needsOk = needsOk && r == Result::kSuccess;
             needsFailed = needsFailed || r == Result::kFailure;
         }
-        Json inputs = Json::object();
-        for (const auto& [k, v] : opts_.inputs) inputs[k] = v;
-        auto ctx = jobLevelContext(opts_, needs, inputs);
+        auto ctx = jobLevelContext(opts_, needs, typedInputs(wf_, opts_.event_name, opts_.inputs));
         const bool cancelled = cancel_.stop_requested();
         ctx.success = [&] { return needsOk && !cancelled; };
         ctx.failure = [&] { return needsFailed; };

@@ -11,6 +11,8 @@
 #include "runner/workflow/workflow_loader.h"
 
 namespace nixjail::runner::engine {
+
+using Json = nlohmann::json;
 namespace {
 
 namespace fs = std::filesystem;
@@ -590,6 +592,98 @@ jobs:
 )Y");
     EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
     EXPECT_NE(capture.logs["j"].find("true true me/repo abc j Linux push envs"), std::string::npos) << capture.logs["j"];
+}
+
+TEST_F(WorkflowRunnerTest, GithubEnvAndGithubPathNameTheStepsOwnCommandFiles) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - run: |
+          test "${{ github.env }}" = "$GITHUB_ENV" && test "${{ github.path }}" = "$GITHUB_PATH" && echo same-files
+          echo "VIA_CONTEXT=yes" >> "${{ github.env }}"
+          mkdir -p "$RUNNER_TEMP/bin" && echo "$RUNNER_TEMP/bin" >> "${{ github.path }}"
+      - run: echo "env=$VIA_CONTEXT"; case ":$PATH:" in *":$RUNNER_TEMP/bin:"*) echo on-path ;; esac
+      - name: files ${{ github.env != '' }}
+        run: test "${{ github.env }}" = "$GITHUB_ENV" && echo fresh-files
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto& log = capture.logs["j"];
+    EXPECT_NE(log.find("same-files\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("env=yes\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("on-path\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("fresh-files\n"), std::string::npos) << log;
+    EXPECT_NE(capture.all().find("files true"), std::string::npos) << capture.all();
+}
+
+TEST_F(WorkflowRunnerTest, PullRequestPayloadFillsHeadRefAndBaseRef) {
+    opts.event_name = "pull_request";
+    opts.event = Json::parse(R"({"number": 7, "pull_request": {"number": 7,
+        "head": {"ref": "feature/x", "sha": "f00"}, "base": {"ref": "main", "sha": "ba5e"}}})");
+    auto r = run(R"Y(
+on: pull_request
+jobs:
+  into-main:
+    if: github.base_ref == 'main'
+    runs-on: x
+    steps:
+      - run: echo "refs ${{ github.head_ref }} ${{ github.base_ref }} $GITHUB_HEAD_REF $GITHUB_BASE_REF"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_NE(capture.logs["into-main"].find("refs feature/x main feature/x main\n"), std::string::npos)
+        << capture.all();
+}
+
+TEST_F(WorkflowRunnerTest, HeadRefAndBaseRefStayEmptyOutsidePullRequests) {
+    opts.event_name = "push";
+    opts.event = Json::parse(R"({"pull_request": {"head": {"ref": "x"}, "base": {"ref": "y"}}})");
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    steps:
+      - run: echo "refs[${{ github.head_ref }}][${{ github.base_ref }}]"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_NE(capture.logs["j"].find("refs[][]\n"), std::string::npos) << capture.all();
+}
+
+TEST_F(WorkflowRunnerTest, InputsAreTypedAsDeclaredWhileGithubEventInputsStayText) {
+    opts.event_name = "workflow_dispatch";
+    opts.inputs = {{"flag", "false"}, {"count", "3"}, {"ratio", "0.5"}, {"name", "true"}};
+    opts.event = Json::parse(R"({"inputs": {"flag": "false", "count": "3", "ratio": "0.5", "name": "true"}})");
+    auto r = run(R"Y(
+on:
+  workflow_dispatch:
+    inputs:
+      flag: {type: boolean, default: true}
+      count: {type: number}
+      ratio: {type: number}
+      name: {type: string}
+jobs:
+  j:
+    if: ${{ !inputs.flag }}
+    runs-on: x
+    steps:
+      - run: echo 'typed ${{ toJSON(inputs) }}'
+      - if: inputs.flag
+        run: echo "a false boolean input is not truthy"
+      - run: echo "text ${{ github.event.inputs.flag == 'false' }} ${{ inputs.count == 3 }} ${{ inputs.name == 'true' }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto& log = capture.logs["j"];
+    ASSERT_NE(log.find(R"(typed {)"), std::string::npos) << capture.all();
+    const auto open = log.find("typed {") + 6;
+    const auto json = Json::parse(log.substr(open, log.find('}', open) - open + 1));
+    EXPECT_EQ(json["flag"], false);
+    EXPECT_EQ(json["count"], 3);
+    EXPECT_EQ(json["ratio"], 0.5);
+    EXPECT_EQ(json["name"], "true");
+    EXPECT_EQ(log.find("not truthy"), std::string::npos) << log;
+    EXPECT_NE(log.find("text true true true\n"), std::string::npos) << log;
 }
 
 TEST_F(WorkflowRunnerTest, DefaultGithubAndRunnerVariablesCannotBeOverriddenByEnv) {

@@ -102,6 +102,25 @@ TEST(ExecE2E, WorkflowDispatchInputsWithDefaults) {
     EXPECT_TRUE(has(r.out, "level=warn target=staging event=workflow_dispatch payload=staging")) << r.out;
 }
 
+TEST(ExecE2E, TheEventPayloadsInputsFillTheInputsContextBelowInputFlags) {
+    // Defaults, then the payload's inputs (--eventpath), then --input, as the forge would fill
+    // inputs from the dispatch it sends.
+    TempDir tmp;
+    auto event = tmp.path() / "event.json";
+    nixjail::base::writeFile(event, R"({"inputs": {"level": "debug", "target": "prod"}})");
+    auto payload = runHostExec({"exec", "-W", (kWorkflows / "dispatch.yml").string(), "--event",
+                                "workflow_dispatch", "--eventpath", event.string()});
+    ASSERT_EQ(payload.exit_code, 0) << payload.out << payload.err;
+    EXPECT_TRUE(has(payload.out, "level=debug target=prod event=workflow_dispatch payload=prod"))
+        << payload.out;
+    auto flag = runHostExec({"exec", "-W", (kWorkflows / "dispatch.yml").string(), "--event",
+                             "workflow_dispatch", "--eventpath", event.string(), "--input",
+                             "target=staging"});
+    ASSERT_EQ(flag.exit_code, 0) << flag.out << flag.err;
+    EXPECT_TRUE(has(flag.out, "level=debug target=staging event=workflow_dispatch payload=staging"))
+        << flag.out;
+}
+
 TEST(ExecE2E, DebugLinesOnlyWithVerboseOrStepDebug) {
     TempDir dir;
     nixjail::base::writeFile(dir.path() / "w.yml",

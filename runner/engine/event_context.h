@@ -1,0 +1,25 @@
+// What GitHub derives from the triggering event for the github and inputs contexts.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runner/workflow/workflow.h"
+
+namespace nixjail::runner::engine {
+
+// github.head_ref and github.base_ref of a pull_request or pull_request_target event: the
+// payload's pull_request.head.ref and pull_request.base.ref, where the github context has none.
+void fillPullRequestRefs(nlohmann::json& github, const std::string& event_name,
+                         const nlohmann::json& event);
+
+// The inputs context: each value typed as the workflow declares it under on.<event>.inputs
+// (on.workflow_call.inputs as well): a boolean input is true or false, a number input a number,
+// anything else (string, choice, environment, undeclared) the text. A value that is not of its
+// declared type stays text. github.event.inputs keeps the texts, as on GitHub.
+nlohmann::json typedInputs(const workflow::Workflow& wf, const std::string& event_name,
+                           const std::map<std::string, std::string>& inputs);
+
+}  // namespace nixjail::runner::engine
