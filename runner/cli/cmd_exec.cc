@@ -511,7 +511,7 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--secret-file", flags->secret_files, "file of KEY=VALUE secrets; repeatable");
     cmd->add_option("--var", flags->vars, "configuration variable K=V (vars context); repeatable");
     cmd->add_option("--env", flags->envs, "environment variable K=V for every job; repeatable");
-    cmd->add_option("--matrix", flags->matrix, "run only matrix combinations with K:V; repeatable");
+    cmd->add_option("--matrix", flags->matrix, "run only matrix combinations with K:V; repeatable, a repeated key meaning any of its values");
     cmd->add_option("--json-summary", flags->json_summary, "write jobs, steps, results and outputs as JSON here");
     cmd->add_flag("-l,--list", flags->list, "list workflows and jobs, run nothing");
     cmd->add_flag("-n,--dry-run", flags->dry_run, "show what would run, run nothing");

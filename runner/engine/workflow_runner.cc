@@ -26,7 +26,28 @@ Json toJson(const std::map<std::string, std::string>& m) {
     return out;
 }
 
-// Evaluates every string with `${{` inside a JSON value (matrix values may be expressions).
+// "${{ x }}" and nothing else around it (whitespace aside).
+bool isWholeExpression(const std::string& text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    const auto last = text.find_last_not_of(" \t\r\n");
+    if (first == std::string::npos) return false;
+    const std::string_view t(text.data() + first, last - first + 1);
+    return t.starts_with("${{") && t.ends_with("}}") && t.find("${{", 3) == std::string_view::npos;
+}
+
+// The key "${{ insert }}": its value, a mapping, is merged into the mapping that holds it.
+bool isInsertKey(const std::string& key) {
+    if (!isWholeExpression(key)) return false;
+    const auto open = key.find("${{") + 3;
+    std::string inner = key.substr(open, key.rfind("}}") - open);
+    std::erase_if(inner, [](char c) { return c == ' ' || c == '\t'; });
+    return inner == "insert";
+}
+
+// Evaluates the expressions inside a JSON value from the workflow's structure (a matrix, say), as
+// GitHub's template evaluation does: every string with `${{`; mapping keys with one (and
+// `${{ insert }}`, whose mapping is merged in); a sequence item that is one expression and
+// yields a sequence is spliced into the sequence that holds it.
 bool evalDeep(Json& v, const expr::EvalContext& ctx, std::string* error) {
     if (v.is_string()) {
         const auto s = v.get<std::string>();
@@ -39,10 +60,45 @@ bool evalDeep(Json& v, const expr::EvalContext& ctx, std::string* error) {
         v = *r;
         return true;
     }
-    if (v.is_array() || v.is_object()) {
+    if (v.is_array()) {
+        Json out = Json::array();
         for (auto& e : v) {
+            const bool splice = e.is_string() && isWholeExpression(e.get<std::string>());
             if (!evalDeep(e, ctx, error)) return false;
+            if (splice && e.is_array()) {
+                for (auto& item : e) out.push_back(std::move(item));
+            } else {
+                out.push_back(std::move(e));
+            }
         }
+        v = std::move(out);
+        return true;
+    }
+    if (v.is_object()) {
+        Json out = Json::object();
+        for (auto& [key, value] : v.items()) {
+            if (!evalDeep(value, ctx, error)) return false;
+            if (!expr::containsExpression(key)) {
+                out[key] = std::move(value);
+                continue;
+            }
+            if (isInsertKey(key)) {
+                if (!value.is_object()) {
+                    *error = "${{ insert }} needs a mapping as its value, got " +
+                             std::string(value.type_name());
+                    return false;
+                }
+                for (auto& [k, inserted] : value.items()) out[k] = std::move(inserted);
+                continue;
+            }
+            auto r = expr::evaluateTemplate(key, ctx);
+            if (!r) {
+                *error = "in the key '" + key + "': " + r.error().format();
+                return false;
+            }
+            out[expr::toDisplayString(*r)] = std::move(value);
+        }
+        v = std::move(out);
     }
     return true;
 }
@@ -60,13 +116,16 @@ expr::EvalContext jobLevelContext(const RunOptions& opts, const Json& needs, con
     return ctx;
 }
 
+// --matrix k:v filters: a combination must match one of the values given for each key it has
+// (repeating a key means any of its values).
 bool matchesFilter(const Json& combo, const RunOptions& opts) {
+    std::map<std::string, bool> matched;  // key -> one of its values matched
     for (const auto& [k, v] : opts.matrix_filter) {
         if (!combo.contains(k)) continue;
         const Json& c = combo[k];
-        if ((c.is_string() ? c.get<std::string>() : c.dump()) != v) return false;
+        matched[k] = matched[k] || (c.is_string() ? c.get<std::string>() : c.dump()) == v;
     }
-    return true;
+    return std::all_of(matched.begin(), matched.end(), [](const auto& kv) { return kv.second; });
 }
 
 }  // namespace

@@ -215,6 +215,67 @@ jobs:
     EXPECT_NE(capture.logs["m (mac, 1)"].find("os=mac n=1 of 3"), std::string::npos);
 }
 
+TEST_F(WorkflowRunnerTest, MatrixKeysInsertAndSequenceExpressionsAreEvaluatedAsOnGitHub) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    strategy:
+      matrix:
+        ${{ insert }}: ${{ fromJSON('{"os":["a","b"]}') }}
+        "${{ format('{0}', 'ver') }}": [1, "${{ fromJSON('[2,3]') }}"]
+    steps:
+      - run: echo "combo ${{ matrix.os }}-${{ matrix.ver }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_EQ(r.jobs.size(), 6u) << capture.all();
+    for (const char* combo : {"a-1", "a-2", "a-3", "b-1", "b-2", "b-3"}) {
+        EXPECT_NE(capture.all().find(std::string("combo ") + combo + "\n"), std::string::npos)
+            << combo << "\n" << capture.all();
+    }
+}
+
+TEST_F(WorkflowRunnerTest, InsertNeedsAMappingAndSaysSo) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    strategy:
+      matrix:
+        ${{ insert }}: ${{ fromJSON('[1]') }}
+    steps:
+      - run: echo never
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    ASSERT_EQ(r.jobs.size(), 1u);
+    EXPECT_NE(r.jobs[0].outcome.error.find("${{ insert }} needs a mapping as its value, got array"),
+              std::string::npos)
+        << r.jobs[0].outcome.error;
+    EXPECT_EQ(capture.all().find("never\n"), std::string::npos) << capture.all();
+}
+
+TEST_F(WorkflowRunnerTest, RepeatedMatrixFilterKeysMeanAnyOfTheirValues) {
+    opts.matrix_filter = {{"os", "a"}, {"os", "c"}, {"n", "1"}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    strategy:
+      matrix:
+        os: [a, b, c]
+        n: [1, 2]
+    steps:
+      - run: echo "combo ${{ matrix.os }}-${{ matrix.n }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_EQ(r.jobs.size(), 2u) << capture.all();
+    EXPECT_NE(capture.all().find("combo a-1\n"), std::string::npos) << capture.all();
+    EXPECT_NE(capture.all().find("combo c-1\n"), std::string::npos) << capture.all();
+}
+
 TEST_F(WorkflowRunnerTest, MatrixFromAnotherJobsOutput) {
     auto r = run(R"Y(
 on: push
