@@ -6,6 +6,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "runner/engine/event_context.h"
@@ -191,10 +193,14 @@ struct JobState {
     enum class Phase { kWaiting, kRunning, kDone } phase = Phase::kWaiting;
     std::deque<JobInstance> queued;
     size_t running = 0;
+    size_t pending = 0;  // instances waiting for their concurrency group
     size_t max_parallel = SIZE_MAX;
     bool fail_fast = true;
     bool failed = false;
     bool cancelled = false;
+    // An instance was cancelled by its concurrency group (a newer one waiting, or
+    // cancel-in-progress): the job ends cancelled, its other instances go on.
+    bool lost_to_group = false;
     std::vector<std::unique_ptr<std::stop_source>> stops;
     std::map<std::string, std::string> outputs;
     Result result = Result::kSuccess;
@@ -232,14 +238,27 @@ public:
                     }
                     while (st.phase == JobState::Phase::kRunning && !st.queued.empty() &&
                            st.running < st.max_parallel && running_ < opts_.max_parallel_jobs) {
-                        launch(id, st, threads);
+                        JobInstance inst = std::move(st.queued.front());
+                        st.queued.pop_front();
+                        enter(id, st, std::move(inst), threads);
                     }
-                    if (st.phase == JobState::Phase::kRunning && st.queued.empty() && st.running == 0) {
+                    if (st.phase == JobState::Phase::kRunning && st.queued.empty() &&
+                        st.running == 0 && st.pending == 0) {
                         finish(st);
                         progress = true;
                     }
                 }
             }
+            // Instances whose concurrency group became free.
+            while (!ready_.empty()) {
+                auto next = std::move(ready_.front());
+                ready_.erase(ready_.begin());
+                auto& st = states_[next.job_id];
+                --st.pending;
+                launch(next.job_id, st, std::move(next.instance), next.group, threads);
+                progress = true;
+            }
+            if (progress) continue;
             bool allDone = true;
             for (const auto& id : order_) allDone = allDone && states_[id].phase == JobState::Phase::kDone;
             if (allDone) break;
@@ -369,28 +388,119 @@ private:
         st.phase = JobState::Phase::kRunning;
     }
 
-    void launch(const std::string& id, JobState& st, std::vector<std::jthread>& threads) {
-        JobInstance inst = std::move(st.queued.front());
-        st.queued.pop_front();
+    // An instance's concurrency group ("" for none) and cancel-in-progress, evaluated with the
+    // contexts a job's concurrency sees; an error fails the instance.
+    struct GroupChoice {
+        std::string group;
+        bool cancel_in_progress = false;
+        std::string error;
+    };
+    GroupChoice groupOf(const workflow::Job& job, const JobInstance& inst) {
+        GroupChoice out;
+        if (job.concurrency.is_null()) return out;
+        expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
+        ctx.contexts["matrix"] = inst.matrix;
+        ctx.contexts["strategy"] = inst.strategy;
+        Json group = job.concurrency.is_object() ? job.concurrency.value("group", Json()) : job.concurrency;
+        Json cancel = job.concurrency.is_object()
+                          ? job.concurrency.value("cancel-in-progress", Json(false))
+                          : Json(false);
+        for (Json* v : {&group, &cancel}) {
+            if (!v->is_string()) continue;
+            auto r = expr::evaluateTemplate(v->get<std::string>(), ctx);
+            if (!r) {
+                out.error = "in concurrency of job '" + job.id + "': " + r.error().format();
+                return out;
+            }
+            *v = *r;
+        }
+        out.group = group.is_null() ? "" : group.is_string() ? group.get<std::string>() : group.dump();
+        out.cancel_in_progress = expr::isTruthy(cancel);
+        return out;
+    }
+
+    // Ends an instance that never ran (its concurrency failed, or a newer one took its place).
+    void endUnrun(const std::string& id, JobState& st, const JobInstance& inst, Result r,
+                  const std::string& why) {
+        JobOutcome o;
+        o.result = r;
+        o.error = why;
+        if (r == Result::kFailure) st.failed = true;
+        if (r == Result::kCancelled) st.lost_to_group = true;
+        reporter_.jobFinished(inst, o);
+        report_.jobs.push_back({id, inst.display_name, inst.matrix, std::move(o)});
+    }
+
+    // As GitHub within one run: a group runs one instance at a time and holds at most one
+    // waiting; a newer waiting one cancels the older, and cancel-in-progress cancels the
+    // running one.
+    void enter(const std::string& id, JobState& st, JobInstance inst,
+               std::vector<std::jthread>& threads) {
+        auto choice = groupOf(*st.job, inst);
+        if (!choice.error.empty()) {
+            endUnrun(id, st, inst, Result::kFailure, choice.error);
+            return;
+        }
+        if (choice.group.empty()) {
+            launch(id, st, std::move(inst), "", threads);
+            return;
+        }
+        auto& g = groups_[choice.group];
+        if (!g.busy) {
+            g.busy = true;
+            launch(id, st, std::move(inst), choice.group, threads);
+            return;
+        }
+        if (choice.cancel_in_progress && g.running) {
+            group_cancelled_.insert(g.running);
+            g.running->request_stop();
+        }
+        if (g.waiting) {
+            auto& older = states_[g.waiting->job_id];
+            --older.pending;
+            endUnrun(g.waiting->job_id, older, g.waiting->instance, Result::kCancelled,
+                     "Canceling since a higher priority waiting request for '" + choice.group +
+                         "' exists");
+        }
+        ++st.pending;
+        g.waiting = Waiting{id, std::move(inst), choice.group};
+    }
+
+    void launch(const std::string& id, JobState& st, JobInstance inst, const std::string& group,
+                std::vector<std::jthread>& threads) {
         ++st.running;
         ++running_;
         st.stops.push_back(std::make_unique<std::stop_source>());
         std::stop_token token = st.stops.back()->get_token();
         if (cancel_.stop_requested() || st.cancelled) st.stops.back()->request_stop();
-        threads.emplace_back([this, id, inst = std::move(inst), token]() mutable {
+        std::stop_source* stop = st.stops.back().get();
+        if (!group.empty()) groups_[group].running = stop;
+        threads.emplace_back([this, id, inst = std::move(inst), token, group, stop]() mutable {
             auto observer = reporter_.jobStarted(inst);
             JobOutcome outcome = runJob(inst, opts_, *observer, masker_, token);
             reporter_.jobFinished(inst, outcome);
             observer.reset();
             std::lock_guard lock(mu_);
-            completed(id, inst, std::move(outcome));
+            completed(id, inst, std::move(outcome), group, stop);
         });
     }
 
-    void completed(const std::string& id, const JobInstance& inst, JobOutcome outcome) {
+    void completed(const std::string& id, const JobInstance& inst, JobOutcome outcome,
+                   const std::string& group, std::stop_source* stop) {
         auto& st = states_[id];
         --st.running;
         --running_;
+        const bool byGroup = group_cancelled_.erase(stop) > 0;
+        if (!group.empty()) {
+            auto& g = groups_[group];
+            g.running = nullptr;
+            g.busy = false;
+            if (g.waiting) {
+                g.busy = true;
+                ready_.push_back(std::move(*g.waiting));
+                g.waiting.reset();
+            }
+        }
         bool continueOnError = false;
         {
             Json coe = st.job->continue_on_error;
@@ -410,7 +520,7 @@ private:
                 for (auto& s : st.stops) s->request_stop();
             }
         }
-        if (outcome.result == Result::kCancelled) st.cancelled = true;
+        if (outcome.result == Result::kCancelled) (byGroup ? st.lost_to_group : st.cancelled) = true;
         for (const auto& [k, v] : outcome.outputs) {
             if (!v.empty()) st.outputs[k] = v;
         }
@@ -420,7 +530,9 @@ private:
 
     void finish(JobState& st) {
         st.phase = JobState::Phase::kDone;
-        st.result = st.failed ? Result::kFailure : st.cancelled ? Result::kCancelled : Result::kSuccess;
+        st.result = st.failed                           ? Result::kFailure
+                    : st.cancelled || st.lost_to_group ? Result::kCancelled
+                                                       : Result::kSuccess;
     }
 
     const workflow::Workflow& wf_;
@@ -434,6 +546,19 @@ private:
     std::vector<std::string> order_;
     size_t running_ = 0;
     WorkflowReport report_;
+    struct Waiting {
+        std::string job_id;
+        JobInstance instance;
+        std::string group;
+    };
+    struct Group {
+        bool busy = false;
+        std::stop_source* running = nullptr;  // the running instance's (in its JobState::stops)
+        std::optional<Waiting> waiting;
+    };
+    std::map<std::string, Group> groups_;  // concurrency groups of this run
+    std::vector<Waiting> ready_;           // waited and may run now
+    std::set<std::stop_source*> group_cancelled_;  // running instances cancel-in-progress stopped
 };
 
 }  // namespace

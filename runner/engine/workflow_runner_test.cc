@@ -276,6 +276,97 @@ jobs:
     EXPECT_NE(capture.all().find("combo c-1\n"), std::string::npos) << capture.all();
 }
 
+TEST_F(WorkflowRunnerTest, AConcurrencyGroupRunsItsJobsOneAtATime) {
+    const auto order = work.path() / "order";
+    const std::string o = order.string();
+    auto r = run(R"Y(
+on: push
+jobs:
+  a:
+    runs-on: x
+    concurrency: deploy-${{ github.repository }}
+    steps:
+      - run: echo start-a >> )Y" + o + R"Y(; sleep 0.5; echo end-a >> )Y" + o + R"Y(
+  b:
+    runs-on: x
+    concurrency:
+      group: deploy-me/repo
+    steps:
+      - run: echo start-b >> )Y" + o + R"Y(; sleep 0.5; echo end-b >> )Y" + o + R"Y(
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto text = base::readFile(order);
+    EXPECT_TRUE(text == "start-a\nend-a\nstart-b\nend-b\n" || text == "start-b\nend-b\nstart-a\nend-a\n")
+        << text;
+}
+
+TEST_F(WorkflowRunnerTest, ANewerWaitingInstanceCancelsTheOlderOneAsOnGitHub) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  m:
+    runs-on: x
+    strategy:
+      matrix:
+        n: [1, 2, 3]
+    concurrency: one-at-a-time
+    steps:
+      - run: echo "ran ${{ matrix.n }}"; sleep 0.3
+)Y");
+    ASSERT_EQ(r.jobs.size(), 3u) << capture.all();
+    std::map<std::string, const JobReport*> by;
+    for (const auto& j : r.jobs) by[j.matrix["n"].dump()] = &j;
+    EXPECT_EQ(by["1"]->outcome.result, Result::kSuccess);
+    EXPECT_EQ(by["2"]->outcome.result, Result::kCancelled);
+    EXPECT_EQ(by["2"]->outcome.error,
+              "Canceling since a higher priority waiting request for 'one-at-a-time' exists");
+    EXPECT_EQ(by["3"]->outcome.result, Result::kSuccess);
+    EXPECT_EQ(capture.all().find("ran 2\n"), std::string::npos) << capture.all();
+    EXPECT_EQ(r.result, Result::kCancelled);
+}
+
+TEST_F(WorkflowRunnerTest, CancelInProgressStopsTheRunningJobOfTheGroup) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run(R"Y(
+on: push
+jobs:
+  slow:
+    runs-on: x
+    concurrency: g
+    steps:
+      - run: echo slow-started; sleep 30; echo slow-finished
+  fast:
+    runs-on: x
+    concurrency:
+      group: g
+      cancel-in-progress: ${{ github.event_name == 'push' }}
+    steps:
+      - run: echo fast-ran
+)Y");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+    EXPECT_EQ(job(r, "slow").outcome.result, Result::kCancelled) << capture.all();
+    EXPECT_EQ(job(r, "fast").outcome.result, Result::kSuccess) << capture.all();
+    EXPECT_EQ(capture.all().find("slow-finished"), std::string::npos) << capture.all();
+    EXPECT_NE(capture.all().find("fast-ran\n"), std::string::npos) << capture.all();
+}
+
+TEST_F(WorkflowRunnerTest, ABadConcurrencyExpressionFailsTheJobWithoutRunningIt) {
+    auto r = run(R"Y(
+on: push
+jobs:
+  j:
+    runs-on: x
+    concurrency: ${{ fromJSON('not json') }}
+    steps:
+      - run: echo never
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    ASSERT_EQ(r.jobs.size(), 1u);
+    EXPECT_NE(r.jobs[0].outcome.error.find("in concurrency of job 'j'"), std::string::npos)
+        << r.jobs[0].outcome.error;
+    EXPECT_EQ(capture.all().find("never\n"), std::string::npos) << capture.all();
+}
+
 TEST_F(WorkflowRunnerTest, MatrixFromAnotherJobsOutput) {
     auto r = run(R"Y(
 on: push

@@ -63,6 +63,8 @@ struct Job {
     std::vector<Step> steps;
     std::string uses;        // reusable workflow call (not run by this runner)
     bool has_container = false;  // `container:` or `services:`
+    // `concurrency:`: null, a group (string, may be an expression) or {group, cancel-in-progress}.
+    Json concurrency;
     SourcePos pos;
 };
 

@@ -209,6 +209,7 @@ public:
         if (const auto c = node["concurrency"]; c && c.IsMap()) {
             checkMap(c, kConcurrencyKeys, "job '" + id + "' concurrency");
         }
+        if (const auto c = node["concurrency"]) j.concurrency = yamlToJson(c);
         if (const auto e = node["environment"]; e && e.IsMap()) {
             checkMap(e, kEnvironmentKeys, "job '" + id + "' environment");
         }
