@@ -194,6 +194,7 @@ void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids
         for (const auto& inst : instances) {
             fmt::print("  job {}{}\n", inst.display_name,
                        job->needs.empty() ? "" : " (after " + fmt::format("{}", fmt::join(job->needs, ", ")) + ")");
+            if (!job->uses.empty()) fmt::print("    calls the reusable workflow {}\n", job->uses);
             size_t i = 1;
             for (const auto& s : job->steps) {
                 std::string name = !s.name.empty() ? s.name : !s.run.empty() ? "Run " + s.run.substr(0, s.run.find('\n')) : "Run " + s.uses;

@@ -58,6 +58,8 @@ struct RunOptions {
     std::optional<std::chrono::milliseconds> runner_job_timeout;
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;
     size_t max_parallel_jobs = 4;
+    // How deep this run is in reusable workflow calls (0: the workflow exec or the forge chose).
+    int call_depth = 0;
     std::string run_id = "1";
     std::string run_number = "1";
     std::vector<std::string> base_path = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",

@@ -10,7 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "runner/base/error.h"
 #include "runner/engine/event_context.h"
+#include "runner/engine/reusable_workflow.h"
 #include "runner/expr/expr.h"
 #include "runner/workflow/job_graph.h"
 #include "runner/workflow/matrix.h"
@@ -358,11 +360,6 @@ private:
                  needsOk ? "the job's condition is false" : notOk);
             return;
         }
-        if (!job.uses.empty()) {
-            skip(st, Result::kFailure, "job '" + id + "' calls reusable workflow '" + job.uses +
-                                           "', which this runner does not run yet");
-            return;
-        }
         if (job.has_container) {
             skip(st, Result::kFailure, "job '" + id +
                                            "' asks for a container or services; this runner runs jobs in its "
@@ -476,6 +473,13 @@ private:
         std::stop_source* stop = st.stops.back().get();
         if (!group.empty()) groups_[group].running = stop;
         threads.emplace_back([this, id, inst = std::move(inst), token, group, stop]() mutable {
+            if (!inst.job->uses.empty()) {
+                CallResult call = runCall(inst, token);
+                std::lock_guard lock(mu_);
+                for (auto& j : call.jobs) report_.jobs.push_back(std::move(j));
+                completed(id, inst, std::move(call.outcome), group, stop);
+                return;
+            }
             auto observer = reporter_.jobStarted(inst);
             JobOutcome outcome = runJob(inst, opts_, *observer, masker_, token);
             reporter_.jobFinished(inst, outcome);
@@ -483,6 +487,24 @@ private:
             std::lock_guard lock(mu_);
             completed(id, inst, std::move(outcome), group, stop);
         });
+    }
+
+    // A job that calls a reusable workflow: its jobs run as a nested run (reported as
+    // "<caller> / <callee>"); a call that cannot start fails the calling job with the reason.
+    CallResult runCall(const JobInstance& inst, std::stop_token token) {
+        expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
+        ctx.contexts["matrix"] = inst.matrix;
+        ctx.contexts["strategy"] = inst.strategy;
+        ctx.contexts["secrets"] = toJson(opts_.secrets);
+        try {
+            return runWorkflowCall(inst, opts_, ctx, reporter_, masker_, std::move(token));
+        } catch (const base::Error& e) {
+            CallResult failed;
+            failed.outcome.result = Result::kFailure;
+            failed.outcome.error = masker_.mask(e.what());
+            reporter_.jobFinished(inst, failed.outcome);
+            return failed;
+        }
     }
 
     void completed(const std::string& id, const JobInstance& inst, JobOutcome outcome,

@@ -367,6 +367,193 @@ jobs:
     EXPECT_EQ(capture.all().find("never\n"), std::string::npos) << capture.all();
 }
 
+class ReusableWorkflowTest : public WorkflowRunnerTest {
+  protected:
+    void called(const std::string& name, const std::string& yaml) {
+        fs::create_directories(repo.path() / ".github/workflows");
+        base::writeFile(repo.path() / ".github/workflows" / name, yaml);
+    }
+};
+
+const char* kCalled = R"Y(
+on:
+  workflow_call:
+    inputs:
+      flag: {type: boolean, required: true}
+      who: {type: string, default: "world-${{ github.repository }}"}
+    secrets:
+      token: {required: true}
+    outputs:
+      greeting:
+        value: ${{ jobs.greet.outputs.text }}
+jobs:
+  greet:
+    runs-on: x
+    outputs:
+      text: ${{ steps.s.outputs.text }}
+    steps:
+      - id: s
+        run: |
+          echo "flag=${{ inputs.flag }} typed=${{ inputs.flag == true }} who=${{ inputs.who }} token=${{ secrets.token }} event=${{ github.event_name }}"
+          echo "text=hello ${{ inputs.who }}" >> "$GITHUB_OUTPUT"
+)Y";
+
+TEST_F(ReusableWorkflowTest, ALocalCallRunsTheCalledJobsWithInputsSecretsAndOutputs) {
+    called("called.yml", kCalled);
+    opts.secrets = {{"DEPLOY", "s3cr3t-value"}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  call:
+    uses: ./.github/workflows/called.yml
+    with:
+      flag: ${{ github.event_name == 'push' }}
+    secrets:
+      token: ${{ secrets.DEPLOY }}
+  after:
+    needs: call
+    runs-on: x
+    steps:
+      - run: echo "got ${{ needs.call.outputs.greeting }} result=${{ needs.call.result }}"
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    const auto& log = capture.logs["call / greet"];
+    EXPECT_NE(log.find("flag=true typed=true who=world-me/repo token=*** event=push"), std::string::npos)
+        << capture.all();
+    EXPECT_NE(capture.logs["after"].find("got hello world-me/repo result=success"), std::string::npos)
+        << capture.all();
+    bool listed = false;
+    for (const auto& j : r.jobs) listed = listed || j.name == "call / greet";
+    EXPECT_TRUE(listed);
+}
+
+TEST_F(ReusableWorkflowTest, InheritedSecretsAMatrixCallAndAFailingCallee) {
+    called("called.yml", kCalled);
+    called("fails.yml", R"Y(
+on: workflow_call
+jobs:
+  boom:
+    runs-on: x
+    steps:
+      - run: exit 3
+)Y");
+    opts.secrets = {{"token", "inherited-value"}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  call:
+    strategy:
+      matrix:
+        who: [a, b]
+    uses: ./.github/workflows/called.yml
+    with:
+      flag: false
+      who: ${{ matrix.who }}
+    secrets: inherit
+  broken:
+    uses: ./.github/workflows/fails.yml
+  downstream:
+    needs: broken
+    runs-on: x
+    steps:
+      - run: echo never
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure) << capture.all();
+    EXPECT_NE(capture.logs["call (a) / greet"].find("flag=false typed=false who=a token=***"), std::string::npos)
+        << capture.all();
+    EXPECT_NE(capture.logs["call (b) / greet"].find("who=b"), std::string::npos) << capture.all();
+    EXPECT_NE(capture.logs["broken / boom"].find("exit code 3"), std::string::npos) << capture.all();
+    EXPECT_EQ(job(r, "downstream").outcome.result, Result::kSkipped);
+}
+
+TEST_F(ReusableWorkflowTest, ACallThatCannotStartFailsTheCallingJobWithTheReason) {
+    called("called.yml", kCalled);
+    called("plain.yml", "on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: echo hi\n");
+    called("self.yml", R"Y(
+on: workflow_call
+jobs:
+  again:
+    uses: ./.github/workflows/self.yml
+)Y");
+    opts.secrets = {{"token", "a-token-value"}};
+    auto r = run(R"Y(
+on: push
+jobs:
+  missing-input:
+    uses: ./.github/workflows/called.yml
+    secrets: inherit
+  unknown-input:
+    uses: ./.github/workflows/called.yml
+    with: {flag: true, colour: red}
+    secrets: inherit
+  missing-secret:
+    uses: ./.github/workflows/called.yml
+    with: {flag: true}
+  not-callable:
+    uses: ./.github/workflows/plain.yml
+  no-file:
+    uses: ./.github/workflows/nope.yml
+  outside:
+    uses: ./scripts/x.yml
+  recursive:
+    uses: ./.github/workflows/self.yml
+)Y");
+    EXPECT_EQ(r.result, Result::kFailure);
+    auto errorOf = [&](const std::string& name) {
+        for (const auto& j : r.jobs) {
+            if (j.name == name) return j.outcome.error;
+        }
+        return std::string("no job ") + name;
+    };
+    EXPECT_NE(errorOf("missing-input").find("input 'flag' is required by the called workflow"), std::string::npos)
+        << errorOf("missing-input");
+    EXPECT_NE(errorOf("unknown-input").find("input 'colour' of job 'unknown-input' is not defined"), std::string::npos)
+        << errorOf("unknown-input");
+    EXPECT_NE(errorOf("missing-secret").find("secret 'token' is required"), std::string::npos)
+        << errorOf("missing-secret");
+    EXPECT_NE(errorOf("not-callable").find("its 'on' has no workflow_call"), std::string::npos)
+        << errorOf("not-callable");
+    EXPECT_NE(errorOf("no-file").find("no such file"), std::string::npos) << errorOf("no-file");
+    EXPECT_NE(errorOf("outside").find("./.github/workflows/<file>.yml"), std::string::npos) << errorOf("outside");
+    bool tooDeep = false;
+    for (const auto& j : r.jobs) tooDeep = tooDeep || j.outcome.error.find("nest at most") != std::string::npos;
+    EXPECT_TRUE(tooDeep) << capture.all();
+}
+
+TEST_F(ReusableWorkflowTest, ARemoteCallIsFetchedLikeAnAction) {
+    base::TempDir origin("nixjail-origin-");
+    const auto repoDir = origin.path() / "acme" / "shared";
+    fs::create_directories(repoDir / ".github/workflows");
+    base::writeFile(repoDir / ".github/workflows/hello.yml", R"Y(
+on:
+  workflow_call:
+    inputs:
+      name: {type: string, required: true}
+jobs:
+  hi:
+    runs-on: x
+    steps:
+      - run: echo "remote hello ${{ inputs.name }}"
+)Y");
+    const std::string git = "git -C '" + repoDir.string() + "' -c user.name=t -c user.email=t@t ";
+    ASSERT_EQ(std::system((git + "init -q && " + git + "add -A && " + git + "commit -qm init && " + git +
+                           "tag v1").c_str()),
+              0);
+    base::TempDir cache("nixjail-actions-");
+    opts.default_actions_url = "file://" + origin.path().string();
+    opts.action_cache_dir = cache.path();
+    auto r = run(R"Y(
+on: push
+jobs:
+  remote:
+    uses: acme/shared/.github/workflows/hello.yml@v1
+    with:
+      name: there
+)Y");
+    EXPECT_EQ(r.result, Result::kSuccess) << capture.all();
+    EXPECT_NE(capture.logs["remote / hi"].find("remote hello there"), std::string::npos) << capture.all();
+}
+
 TEST_F(WorkflowRunnerTest, MatrixFromAnotherJobsOutput) {
     auto r = run(R"Y(
 on: push

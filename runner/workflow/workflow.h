@@ -61,7 +61,9 @@ struct Job {
     Json continue_on_error = false;
     std::optional<Strategy> strategy;
     std::vector<Step> steps;
-    std::string uses;        // reusable workflow call (not run by this runner)
+    std::string uses;        // reusable workflow call: ./.github/workflows/x.yml or owner/repo/...@ref
+    Json with_inputs;        // the call's `with:` (null when absent)
+    Json secrets;            // the call's `secrets:`: "inherit", a mapping, or null
     bool has_container = false;  // `container:` or `services:`
     // `concurrency:`: null, a group (string, may be an expression) or {group, cancel-in-progress}.
     Json concurrency;

@@ -199,6 +199,8 @@ public:
         j.name = scalar(node["name"], "job name");
         j.if_cond = scalar(node["if"], "job if");
         j.uses = scalar(node["uses"], "uses");
+        if (node["with"]) j.with_inputs = yamlToJson(node["with"]);
+        if (node["secrets"]) j.secrets = yamlToJson(node["secrets"]);
         j.has_container = node["container"] || node["services"];
         if (const auto c = node["container"]) checkContainer(c, "job '" + id + "' container");
         if (const auto services = node["services"]; services && services.IsMap()) {

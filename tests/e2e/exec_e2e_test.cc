@@ -121,6 +121,48 @@ TEST(ExecE2E, TheEventPayloadsInputsFillTheInputsContextBelowInputFlags) {
         << flag.out;
 }
 
+TEST(ExecE2E, ALocalReusableWorkflowRunsItsJobsAndMapsItsOutputs) {
+    TempDir dir;
+    fs::create_directories(dir.path() / ".github/workflows");
+    nixjail::base::writeFile(dir.path() / ".github/workflows/ci.yml", R"Y(on: push
+jobs:
+  build:
+    uses: ./.github/workflows/lib.yml
+    with:
+      target: linux
+  report:
+    needs: build
+    runs-on: nix
+    steps:
+      - run: echo "artifact=${{ needs.build.outputs.artifact }}"
+)Y");
+    nixjail::base::writeFile(dir.path() / ".github/workflows/lib.yml", R"Y(on:
+  workflow_call:
+    inputs:
+      target:
+        type: string
+        required: true
+    outputs:
+      artifact:
+        value: ${{ jobs.compile.outputs.file }}
+jobs:
+  compile:
+    runs-on: nix
+    outputs:
+      file: ${{ steps.c.outputs.file }}
+    steps:
+      - id: c
+        run: echo "file=app-${{ inputs.target }}" >> "$GITHUB_OUTPUT"
+)Y");
+    auto r = runHostExec({"exec"}, dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "job build / compile: success")) << r.out;
+    EXPECT_TRUE(has(r.out, "| artifact=app-linux")) << r.out;
+    auto plan = runHostExec({"exec", "--dry-run"}, dir.path());
+    ASSERT_EQ(plan.exit_code, 0) << plan.out << plan.err;
+    EXPECT_TRUE(has(plan.out, "calls the reusable workflow ./.github/workflows/lib.yml")) << plan.out;
+}
+
 TEST(ExecE2E, DebugLinesOnlyWithVerboseOrStepDebug) {
     TempDir dir;
     nixjail::base::writeFile(dir.path() / "w.yml",
