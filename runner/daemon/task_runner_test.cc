@@ -292,6 +292,29 @@ TEST_F(TaskRunnerTest, AMatrixCombinationFromTheForgeRunsAsOneJob) {
               (nlohmann::json{{"os", "linux"}, {"n", 3}}));
 }
 
+TEST_F(TaskRunnerTest, AReusableWorkflowsChildJobFromTheForgeGetsTheCallersTypedInputs) {
+    // Recent Gitea and Forgejo expand a call on the server: the child job arrives as an ordinary
+    // job with event_name workflow_call, the called file's `on`, and the caller's inputs in
+    // event.inputs (shared/spec/forge-protocol.md 3.5, 3.6).
+    forge::Task t;
+    t.id = 21;
+    t.workflow_payload =
+        "on:\n  workflow_call:\n    inputs:\n      fast: {type: boolean}\n      n: {type: number}\n"
+        "jobs:\n  child:\n    runs-on: nix\n    steps:\n"
+        "      - run: echo \"fast=${{ inputs.fast == false }} n=${{ inputs.n == 2 }} "
+        "event=${{ github.event_name }} text=${{ github.event.inputs.fast }}\"\n";
+    t.context = {{"repository", "acme/app"},
+                 {"workflow", "ci.yml"},
+                 {"event_name", "workflow_call"},
+                 {"event", {{"inputs", {{"fast", "false"}, {"n", "2"}}}}}};
+    forge_.enqueueTask(t);
+    auto r = run(*forge_.fetchTask(0).task);
+    EXPECT_EQ(r.result, Result::Success) << allLog(*forge_.task(21));
+    EXPECT_NE(allLog(*forge_.task(21)).find("fast=true n=true event=workflow_call text=false"),
+              std::string::npos)
+        << allLog(*forge_.task(21));
+}
+
 TEST(StepNesting, CompositeStepsBelongToTheirParentAndSkippedStepsCount) {
     StepNesting n;
     EXPECT_EQ(n.started(), 0);  // step 0
