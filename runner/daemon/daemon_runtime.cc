@@ -313,6 +313,14 @@ DaemonRuntime::DaemonRuntime(DaemonConfig config, const fs::path& default_cache_
     res.forge_address = m.runner.address;
     res.log = m.log;
     m.daemon = std::make_unique<Daemon>(m.config, std::move(parts));
+    if (m.executor->name() == "systemd" && cfg.runner.capacity > 1) {
+        // No pid namespace for a unit before systemd 257, and every step has the same uid.
+        m.log->warn(
+            "executor systemd with capacity {}: jobs running at the same time share the step uid "
+            "and can see and signal each other's processes; set runner.capacity: 1 or use the "
+            "namespace executor where concurrent jobs must not see each other",
+            cfg.runner.capacity);
+    }
     m.log->info(
         "runner '{}' ready: capacity {}, executor {}, database {}{}", m.runner.name,
         cfg.runner.capacity, m.executor->name(), cfg.database.string(),

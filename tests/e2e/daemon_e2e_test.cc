@@ -571,6 +571,24 @@ TEST_F(DaemonE2E, KilledMidJobTheRestartedDaemonFailsTheInterruptedTask) {
 }
 
 // The namespace jail with a Nix-built root per label; needs root and Nix.
+// Under the systemd executor concurrent jobs share the step uid (no pid namespace for a unit
+// before systemd 257): a capacity above 1 is allowed, with a warning that says what it means.
+// Runs under a booted systemd only (tests/systemd/suite).
+TEST_F(DaemonE2E, SystemdExecutorWithCapacityAboveOneWarnsThatJobsShareTheStepUid) {
+    if (nixjail::e2e::jailBackend() != "systemd")
+        GTEST_SKIP() << "needs NIXJAIL_E2E_JAIL_BACKEND=systemd (tests/systemd/suite)";
+    writeConfig("  capacity: 2\n", "\"\"", "executor: {backend: systemd}\n");
+    startDaemon();
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline && !has(daemonLog(), "ready: capacity 2, executor systemd"))
+        ::usleep(50 * 1000);
+    const auto log = daemonLog();
+    EXPECT_TRUE(has(log, "executor systemd with capacity 2: jobs running at the same time share "
+                         "the step uid"))
+        << log;
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+}
+
 TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const int port = freePort();
