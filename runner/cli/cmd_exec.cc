@@ -142,6 +142,31 @@ std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const
         }
     }
     for (const auto& [k, v] : given) out[k] = v;
+    if (event == "workflow_dispatch") {
+        // As GitHub refuses such a dispatch: every input must be declared, and a required one
+        // without a default must be given.
+        const Json declared = wf.on.contains(event) && wf.on[event].is_object()
+                                  ? wf.on[event].value("inputs", Json::object())
+                                  : Json::object();
+        std::string unexpected;
+        for (const auto& [k, v] : out) {
+            if (!declared.is_object() || !declared.contains(k))
+                unexpected += (unexpected.empty() ? "\"" : ", \"") + k + "\"";
+        }
+        if (!unexpected.empty()) {
+            throw base::Error("workflow '" + wf.file.filename().string() +
+                              "': Unexpected inputs provided: [" + unexpected +
+                              "]; on.workflow_dispatch.inputs does not declare them (pick one "
+                              "workflow with -W when several take workflow_dispatch)");
+        }
+        for (const auto& [name, spec] : declared.items()) {
+            if (!out.contains(name) && spec.is_object() && spec.value("required", false) == true) {
+                throw base::Error("workflow '" + wf.file.filename().string() +
+                                  "': Required input '" + name + "' not provided; give it with "
+                                  "--input " + name + "=VALUE");
+            }
+        }
+    }
     return out;
 }
 

@@ -151,6 +151,14 @@ public:
         if (s.run.empty() == s.uses.empty()) {
             error(node, "a step needs exactly one of 'run' or 'uses'");
         }
+        // As GitHub refuses the file: a step's `uses` is a local path, a docker:// image or
+        // {org}/{repo}[/path]@ref, written out (no expressions).
+        if (!s.uses.empty() && !s.uses.starts_with("./") && !s.uses.starts_with("docker://")) {
+            static const std::regex kRemote(R"([^/@\s]+/[^/@\s]+(/[^@\s]+)?@[^@\s]+)");
+            if (!std::regex_match(s.uses, kRemote)) {
+                error(node["uses"], "Expected format {org}/{repo}[/path]@ref. Actual '" + s.uses + "'");
+            }
+        }
         if (!s.id.empty()) {
             static const std::regex kId("[A-Za-z_][A-Za-z0-9_-]*");
             if (!std::regex_match(s.id, kId)) {
@@ -237,6 +245,17 @@ public:
                 error(steps, "'steps' must be a list");
             } else {
                 for (size_t i = 0; i < steps.size(); ++i) j.steps.push_back(step(steps[i], i));
+            }
+        }
+        if (!j.uses.empty()) {
+            static const std::regex kLocal(R"(\./\.github/workflows/[^@\s]+\.ya?ml)");
+            static const std::regex kRemote(
+                R"([^/@\s]+/[^/@\s]+/\.github/workflows/[^@\s]+\.ya?ml@[^@\s]+)");
+            if (!std::regex_match(j.uses, kLocal) && !std::regex_match(j.uses, kRemote)) {
+                error(node["uses"],
+                      "Expected format {owner}/{repo}/.github/workflows/{filename}@{ref} or "
+                      "./.github/workflows/{filename}. Actual '" +
+                          j.uses + "'");
             }
         }
         if (j.uses.empty() && !steps) error(node, "job '" + id + "' has no 'steps'");

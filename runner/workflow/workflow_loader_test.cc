@@ -154,6 +154,39 @@ TEST(WorkflowLoader, StepNeedsRunOrUses) {
     EXPECT_NE(e.find("exactly one of 'run' or 'uses'"), std::string::npos) << e;
 }
 
+TEST(WorkflowLoader, AMalformedUsesRefusesTheFileAsGitHubDoes) {
+    auto e = errors(R"(on: push
+jobs:
+  a:
+    runs-on: x
+    steps:
+      - uses: actions/checkout
+      - uses: ./local
+      - uses: docker://alpine:3
+      - uses: actions/cache/restore@v4
+      - uses: owner/repo@${{ github.sha }}
+  b:
+    uses: ./scripts/x.yml
+  c:
+    uses: acme/shared/.github/workflows/lib.yml@v1
+  d:
+    uses: acme/shared/lib.yml@v1
+)");
+    EXPECT_NE(e.find("w.yml:6:15: Expected format {org}/{repo}[/path]@ref. Actual 'actions/checkout'"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("Actual 'owner/repo@${{ github.sha }}'"), std::string::npos) << e;
+    EXPECT_EQ(e.find("Actual './local'"), std::string::npos) << e;
+    EXPECT_EQ(e.find("docker://"), std::string::npos) << e;
+    EXPECT_EQ(e.find("actions/cache/restore"), std::string::npos) << e;
+    EXPECT_NE(e.find("w.yml:12:11: Expected format {owner}/{repo}/.github/workflows/{filename}@{ref} "
+                     "or ./.github/workflows/{filename}. Actual './scripts/x.yml'"),
+              std::string::npos)
+        << e;
+    EXPECT_EQ(e.find("lib.yml@v1'"), e.rfind("lib.yml@v1'")) << e;  // only d's
+    EXPECT_NE(e.find("Actual 'acme/shared/lib.yml@v1'"), std::string::npos) << e;
+}
+
 TEST(WorkflowLoader, UnknownNeedsAndCyclesAreReported) {
     EXPECT_NE(errors("on: push\njobs:\n  a: {runs-on: x, needs: zz, steps: [{run: 'true'}]}\n")
                   .find("needs unknown job 'zz'"),

@@ -163,6 +163,36 @@ jobs:
     EXPECT_TRUE(has(plan.out, "calls the reusable workflow ./.github/workflows/lib.yml")) << plan.out;
 }
 
+TEST(ExecE2E, ADispatchWithAnUndeclaredOrAMissingRequiredInputIsRefusedAsOnGitHub) {
+    TempDir dir;
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on:
+  workflow_dispatch:
+    inputs:
+      name: {type: string, required: true}
+      level: {type: string, required: true, default: info}
+jobs:
+  t:
+    runs-on: nix
+    steps:
+      - run: echo "ran name=${{ inputs.name }} level=${{ inputs.level }}"
+)Y");
+    auto missing = runHostExec({"exec", "-W", "w.yml", "-E", "workflow_dispatch"}, dir.path());
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_TRUE(has(missing.err, "workflow 'w.yml': Required input 'name' not provided; give it "
+                                 "with --input name=VALUE"))
+        << missing.err;
+    EXPECT_FALSE(has(missing.out, "ran name")) << missing.out;
+    auto undeclared = runHostExec({"exec", "-W", "w.yml", "-E", "workflow_dispatch", "--input",
+                                   "name=x", "--input", "colour=red"},
+                                  dir.path());
+    EXPECT_NE(undeclared.exit_code, 0);
+    EXPECT_TRUE(has(undeclared.err, "Unexpected inputs provided: [\"colour\"]")) << undeclared.err;
+    auto good = runHostExec({"exec", "-W", "w.yml", "-E", "workflow_dispatch", "--input", "name=x"},
+                            dir.path());
+    EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+    EXPECT_TRUE(has(good.out, "ran name=x level=info")) << good.out;
+}
+
 TEST(ExecE2E, DebugLinesOnlyWithVerboseOrStepDebug) {
     TempDir dir;
     nixjail::base::writeFile(dir.path() / "w.yml",
