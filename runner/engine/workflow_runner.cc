@@ -428,6 +428,11 @@ private:
         report_.jobs.push_back({id, inst.display_name, inst.matrix, std::move(o)});
     }
 
+    // GitHub's words for an instance its concurrency group cancelled.
+    static std::string lostToGroup(const std::string& group) {
+        return "Canceling since a higher priority waiting request for '" + group + "' exists";
+    }
+
     // As GitHub within one run: a group runs one instance at a time and holds at most one
     // waiting; a newer waiting one cancels the older, and cancel-in-progress cancels the
     // running one.
@@ -456,8 +461,7 @@ private:
             auto& older = states_[g.waiting->job_id];
             --older.pending;
             endUnrun(g.waiting->job_id, older, g.waiting->instance, Result::kCancelled,
-                     "Canceling since a higher priority waiting request for '" + choice.group +
-                         "' exists");
+                     lostToGroup(choice.group));
         }
         ++st.pending;
         g.waiting = Waiting{id, std::move(inst), choice.group};
@@ -482,6 +486,10 @@ private:
             }
             auto observer = reporter_.jobStarted(inst);
             JobOutcome outcome = runJob(inst, opts_, *observer, masker_, token);
+            if (outcome.result == Result::kCancelled && !group.empty()) {
+                std::lock_guard lock(mu_);
+                if (group_cancelled_.contains(stop)) outcome.error = lostToGroup(group);
+            }
             reporter_.jobFinished(inst, outcome);
             observer.reset();
             std::lock_guard lock(mu_);

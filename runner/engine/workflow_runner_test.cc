@@ -345,6 +345,8 @@ jobs:
 )Y");
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
     EXPECT_EQ(job(r, "slow").outcome.result, Result::kCancelled) << capture.all();
+    EXPECT_EQ(job(r, "slow").outcome.error,
+              "Canceling since a higher priority waiting request for 'g' exists");
     EXPECT_EQ(job(r, "fast").outcome.result, Result::kSuccess) << capture.all();
     EXPECT_EQ(capture.all().find("slow-finished"), std::string::npos) << capture.all();
     EXPECT_NE(capture.all().find("fast-ran\n"), std::string::npos) << capture.all();
