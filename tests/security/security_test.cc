@@ -20,6 +20,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "executor/namespace/cgroup.h"
 #include "executor/namespace/namespace_executor.h"
@@ -184,6 +185,51 @@ TEST_F(JailAttack, PtraceOfAProcessOutsideIsDenied) {
     }
     ::kill(victim, SIGKILL);
     ::waitpid(victim, nullptr, 0);
+}
+
+// The host pid of the process whose command line holds `marker`, or 0.
+pid_t hostPidMentioning(const std::string& marker) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        auto name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(e.path() / "cmdline", std::ios::binary);
+        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (cmd.rfind(marker, 0) == 0) return static_cast<pid_t>(std::stoi(name));
+    }
+    return 0;
+}
+
+// Two jobs at once: one step looks for the other's process and signals it.
+TEST_F(JailAttack, AnotherJobsProcessIsOutOfReach) {
+    const std::string marker = "nixjail-victim-" + randomTag();
+    auto victimJail = executor_->prepare(spec());
+    std::stop_source stopVictim;
+    std::thread victim([&] {
+        StepInvocation step;
+        step.argv = {"bash", "-c", "exec -a " + marker + " sleep 30"};
+        step.env = {"PATH=/usr/bin:/bin", "HOME=/workspace"};
+        step.cwd = "/workspace";
+        step.timeout = std::chrono::seconds(40);
+        step.cancel = stopVictim.get_token();
+        victimJail->run(step);
+    });
+    pid_t pid = 0;
+    for (int i = 0; i < 200 && pid == 0; ++i) {
+        pid = hostPidMentioning(marker);
+        if (pid == 0) ::usleep(50 * 1000);
+    }
+    ASSERT_NE(pid, 0) << "the victim step did not start";
+    const std::string seen = attack({"kill0", std::to_string(pid)});
+    if (testing::attacksUnderSystemd()) {
+        // README, "The systemd executor": no pid namespace for a unit before systemd 257, and
+        // every job's steps have the same uid, so a concurrent job's process is visible and may
+        // be signalled (the daemon warns at capacity > 1). Pinned, so that a fix shows here.
+        EXPECT_EQ(seen, "OK\n");
+    } else {
+        EXPECT_EQ(seen, "ESRCH\n");  // each job has its own pid namespace
+    }
+    stopVictim.request_stop();
+    victim.join();
 }
 
 TEST_F(JailAttack, IoUringIsDenied) { EXPECT_EQ(attack({"io_uring"}), "EPERM\n"); }
