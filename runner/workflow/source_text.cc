@@ -26,6 +26,23 @@ Diagnostic SourceText::at(const YAML::Mark& mark, std::string message) const {
                     std::move(message));
 }
 
+Diagnostic SourceText::atNode(const YAML::Node& node, std::string message) const {
+    const YAML::Mark mark = node.Mark();
+    if (!node.IsNull() || mark.pos < 0 || static_cast<size_t>(mark.pos) > text_.size())
+        return at(mark, std::move(message));
+    const std::string_view rest = std::string_view(text_).substr(static_cast<size_t>(mark.pos));
+    for (std::string_view written : {"~", "null", "Null", "NULL"}) {
+        if (rest.starts_with(written)) return at(mark, std::move(message));  // a written null
+    }
+    size_t i = static_cast<size_t>(mark.pos);
+    while (i > 0 && (text_[i - 1] == ' ' || text_[i - 1] == '\t' || text_[i - 1] == '\n' ||
+                     text_[i - 1] == '\r'))
+        --i;
+    if (i > 0 && (text_[i - 1] == '-' || text_[i - 1] == ':'))
+        return atOffset(i - 1, std::move(message));
+    return at(mark, std::move(message));
+}
+
 Diagnostic SourceText::inScalar(const YAML::Node& node, std::string_view value, size_t offset,
                                 std::string message) const {
     const YAML::Mark mark = node.Mark();

@@ -21,6 +21,11 @@ class SourceText {
     // A diagnostic at a yaml-cpp mark (0-based line and column).
     Diagnostic at(const YAML::Mark& mark, std::string message) const;
 
+    // A diagnostic about `node`. yaml-cpp marks an empty value (a bare `-` item, a `key:` with
+    // nothing after it) at the token that follows it, often on a later line; such a diagnostic
+    // points at the `-` or `:` that holds the empty value instead.
+    Diagnostic atNode(const YAML::Node& node, std::string message) const;
+
     // A diagnostic at `offset` into `value`, the text of the scalar `node`. An offset inside the
     // k-th `${{` of the value lands inside the k-th `${{` written after the node's mark, so the
     // column is exact for expressions in plain, quoted and block scalars alike.

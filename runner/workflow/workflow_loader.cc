@@ -46,7 +46,9 @@ public:
         diags_.push_back(src_.at(mark, message));
     }
 
-    void error(const YAML::Node& node, const std::string& message) { error(node.Mark(), message); }
+    void error(const YAML::Node& node, const std::string& message) {
+        diags_.push_back(src_.atNode(node, message));
+    }
 
     SourcePos pos(const YAML::Node& node) { return {node.Mark().line + 1, node.Mark().column + 1}; }
 

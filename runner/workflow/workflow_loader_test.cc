@@ -187,6 +187,13 @@ jobs:
     EXPECT_NE(e.find("Actual 'acme/shared/lib.yml@v1'"), std::string::npos) << e;
 }
 
+TEST(WorkflowLoader, AnEmptyStepIsReportedWhereItIsNotAtTheNextLine) {
+    auto e = errors("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      -\n      - run: echo\n");
+    EXPECT_NE(e.find("w.yml:6:7: step 1 must be a mapping"), std::string::npos) << e;
+    auto written = errors("on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - ~\n");
+    EXPECT_NE(written.find("w.yml:6:9: step 1 must be a mapping"), std::string::npos) << written;
+}
+
 TEST(WorkflowLoader, UnknownNeedsAndCyclesAreReported) {
     EXPECT_NE(errors("on: push\njobs:\n  a: {runs-on: x, needs: zz, steps: [{run: 'true'}]}\n")
                   .find("needs unknown job 'zz'"),
