@@ -131,11 +131,13 @@ std::optional<std::string> systemdUnusableReason(const SystemdOptions& options) 
                "manager";
     }
     if (options.dynamic_user) return std::nullopt;
+    bool uid_ok = false, gid_ok = false;
     if (options.step_account_known) {
-        if (options.step_account_known(options.step_uid, options.step_gid)) return std::nullopt;
+        uid_ok = gid_ok = options.step_account_known(options.step_uid, options.step_gid);
+    } else {
+        uid_ok = uidKnown(options.step_uid);
+        gid_ok = gidKnown(options.step_gid);
     }
-    const bool uid_ok = !options.step_account_known && uidKnown(options.step_uid);
-    const bool gid_ok = !options.step_account_known && gidKnown(options.step_gid);
     if (uid_ok && gid_ok) return std::nullopt;
     std::string missing = !uid_ok && !gid_ok ? "uid " + std::to_string(options.step_uid) +
                                                    " and gid " + std::to_string(options.step_gid)

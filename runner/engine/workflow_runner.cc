@@ -385,6 +385,15 @@ private:
         st.phase = JobState::Phase::kRunning;
     }
 
+    // The context of an instance's job-level keys (concurrency, continue-on-error, a call's
+    // with:): the job level's, with the instance's matrix and strategy.
+    expr::EvalContext instanceContext(const JobInstance& inst) const {
+        expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
+        ctx.contexts["matrix"] = inst.matrix;
+        ctx.contexts["strategy"] = inst.strategy;
+        return ctx;
+    }
+
     // An instance's concurrency group ("" for none) and cancel-in-progress, evaluated with the
     // contexts a job's concurrency sees; an error fails the instance.
     struct GroupChoice {
@@ -395,9 +404,7 @@ private:
     GroupChoice groupOf(const workflow::Job& job, const JobInstance& inst) {
         GroupChoice out;
         if (job.concurrency.is_null()) return out;
-        expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
-        ctx.contexts["matrix"] = inst.matrix;
-        ctx.contexts["strategy"] = inst.strategy;
+        expr::EvalContext ctx = instanceContext(inst);
         Json group = job.concurrency.is_object() ? job.concurrency.value("group", Json()) : job.concurrency;
         Json cancel = job.concurrency.is_object()
                           ? job.concurrency.value("cancel-in-progress", Json(false))
@@ -500,9 +507,7 @@ private:
     // A job that calls a reusable workflow: its jobs run as a nested run (reported as
     // "<caller> / <callee>"); a call that cannot start fails the calling job with the reason.
     CallResult runCall(const JobInstance& inst, std::stop_token token) {
-        expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
-        ctx.contexts["matrix"] = inst.matrix;
-        ctx.contexts["strategy"] = inst.strategy;
+        expr::EvalContext ctx = instanceContext(inst);
         ctx.contexts["secrets"] = toJson(opts_.secrets);
         try {
             return runWorkflowCall(inst, opts_, ctx, reporter_, masker_, std::move(token));
@@ -535,9 +540,7 @@ private:
         {
             Json coe = st.job->continue_on_error;
             if (coe.is_string()) {
-                expr::EvalContext ctx = jobLevelContext(opts_, inst.needs, inst.inputs);
-                ctx.contexts["matrix"] = inst.matrix;
-                ctx.contexts["strategy"] = inst.strategy;
+                expr::EvalContext ctx = instanceContext(inst);
                 auto r = expr::evaluateTemplate(coe.get<std::string>(), ctx);
                 coe = r ? Json(*r) : Json(false);
             }
