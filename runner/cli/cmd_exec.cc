@@ -27,6 +27,7 @@
 #include "runner/cli/workflow_files.h"
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/console_reporter.h"
+#include "runner/engine/event_context.h"
 #include "runner/engine/nix_root_provider.h"
 #include "runner/engine/nixpkgs_locator.h"
 #include "runner/engine/run_summary.h"
@@ -129,28 +130,24 @@ std::map<std::string, std::string> inputsFor(const workflow::Workflow& wf, const
                                              const Json& payload,
                                              const std::map<std::string, std::string>& given) {
     std::map<std::string, std::string> out;
-    if (wf.on.contains(event) && wf.on[event].is_object() && wf.on[event].contains("inputs")) {
-        for (const auto& [name, spec] : wf.on[event]["inputs"].items()) {
-            if (spec.is_object() && spec.contains("default") && !spec["default"].is_null()) {
-                out[name] = spec["default"].is_string() ? spec["default"].get<std::string>() : spec["default"].dump();
-            }
+    const Json declared = wf.triggerSection(event, "inputs");
+    for (const auto& [name, spec] : declared.items()) {
+        if (spec.is_object() && spec.contains("default") && !spec["default"].is_null()) {
+            out[name] = engine::inputText(spec["default"]);
         }
     }
     if (payload.is_object() && payload.contains("inputs") && payload["inputs"].is_object()) {
         for (const auto& [k, v] : payload["inputs"].items()) {
-            if (!v.is_null()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+            if (!v.is_null()) out[k] = engine::inputText(v);
         }
     }
     for (const auto& [k, v] : given) out[k] = v;
     if (event == "workflow_dispatch") {
         // As GitHub refuses such a dispatch: every input must be declared, and a required one
         // without a default must be given.
-        const Json declared = wf.on.contains(event) && wf.on[event].is_object()
-                                  ? wf.on[event].value("inputs", Json::object())
-                                  : Json::object();
         std::string unexpected;
         for (const auto& [k, v] : out) {
-            if (!declared.is_object() || !declared.contains(k))
+            if (!declared.contains(k))
                 unexpected += (unexpected.empty() ? "\"" : ", \"") + k + "\"";
         }
         if (!unexpected.empty()) {

@@ -28,11 +28,11 @@ bool emptyText(const Json& github, const char* key) {
 }
 
 // The declared type of input `name` under on.<event>.inputs, else on.workflow_call.inputs.
-std::string declaredType(const Json& on, const std::string& event_name, const std::string& name) {
+std::string declaredType(const workflow::Workflow& wf, const std::string& event_name,
+                         const std::string& name) {
     for (const std::string& event : {event_name, std::string("workflow_call")}) {
-        if (!on.is_object() || !on.contains(event) || !on[event].is_object()) continue;
-        const Json& inputs = on[event].value("inputs", Json::object());
-        if (!inputs.is_object() || !inputs.contains(name)) continue;
+        const Json inputs = wf.triggerSection(event, "inputs");
+        if (!inputs.contains(name)) continue;
         const Json& spec = inputs[name];
         if (spec.is_object() && spec.contains("type") && spec["type"].is_string())
             return spec["type"].get<std::string>();
@@ -64,7 +64,7 @@ Json typedInputs(const workflow::Workflow& wf, const std::string& event_name,
                  const std::map<std::string, std::string>& inputs) {
     Json out = Json::object();
     for (const auto& [name, text] : inputs) {
-        const std::string type = declaredType(wf.on, event_name, name);
+        const std::string type = declaredType(wf, event_name, name);
         if (type == "boolean") {
             const std::string lower = base::asciiLower(text);
             out[name] = lower == "true" ? Json(true) : lower == "false" ? Json(false) : Json(text);
@@ -75,6 +75,12 @@ Json typedInputs(const workflow::Workflow& wf, const std::string& event_name,
         }
     }
     return out;
+}
+
+std::string inputText(const Json& value) {
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_null()) return "";
+    return value.dump();
 }
 
 }  // namespace nixjail::runner::engine

@@ -22,4 +22,8 @@ void fillPullRequestRefs(nlohmann::json& github, const std::string& event_name,
 nlohmann::json typedInputs(const workflow::Workflow& wf, const std::string& event_name,
                            const std::map<std::string, std::string>& inputs);
 
+// An input's value as the text the inputs map holds: a string as it is, null as "", anything
+// else (a YAML boolean or number, say) as JSON.
+std::string inputText(const nlohmann::json& value);
+
 }  // namespace nixjail::runner::engine

@@ -81,18 +81,6 @@ workflow::Workflow loadCalled(const std::string& uses, const RunOptions& opts) {
     return std::move(*wf);
 }
 
-Json callSection(const workflow::Workflow& called, const char* key) {
-    const Json& call = called.on["workflow_call"];
-    if (!call.is_object() || !call.contains(key) || !call[key].is_object()) return Json::object();
-    return call[key];
-}
-
-std::string text(const Json& v) {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_null()) return "";
-    return v.dump();
-}
-
 Json evaluated(const Json& v, const expr::EvalContext& ctx, const std::string& what) {
     if (!v.is_string() || !expr::containsExpression(v.get<std::string>())) return v;
     auto r = expr::evaluateTemplate(v.get<std::string>(), ctx);
@@ -103,7 +91,7 @@ Json evaluated(const Json& v, const expr::EvalContext& ctx, const std::string& w
 std::map<std::string, std::string> callInputs(const workflow::Job& job,
                                               const workflow::Workflow& called,
                                               const expr::EvalContext& ctx) {
-    const Json declared = callSection(called, "inputs");
+    const Json declared = called.triggerSection("workflow_call", "inputs");
     std::map<std::string, std::string> out;
     if (job.with_inputs.is_object()) {
         for (const auto& [name, value] : job.with_inputs.items()) {
@@ -111,13 +99,13 @@ std::map<std::string, std::string> callInputs(const workflow::Job& job,
                 throw base::Error("input '" + name + "' of job '" + job.id +
                                   "' is not defined in the called workflow '" + job.uses + "'");
             }
-            out[name] = text(evaluated(value, ctx, "with '" + name + "' of job '" + job.id + "'"));
+            out[name] = inputText(evaluated(value, ctx, "with '" + name + "' of job '" + job.id + "'"));
         }
     }
     for (const auto& [name, spec] : declared.items()) {
         if (out.contains(name)) continue;
         if (spec.is_object() && spec.contains("default") && !spec["default"].is_null()) {
-            out[name] = text(evaluated(spec["default"], ctx, "the default of input '" + name + "'"));
+            out[name] = inputText(evaluated(spec["default"], ctx, "the default of input '" + name + "'"));
         } else if (spec.is_object() && spec.value("required", false) == true) {
             throw base::Error("input '" + name + "' is required by the called workflow '" +
                               job.uses + "', and job '" + job.id + "' does not give it");
@@ -130,7 +118,7 @@ std::map<std::string, std::string> callSecrets(const workflow::Job& job,
                                                const workflow::Workflow& called,
                                                const RunOptions& opts,
                                                const expr::EvalContext& ctx) {
-    const Json declared = callSection(called, "secrets");
+    const Json declared = called.triggerSection("workflow_call", "secrets");
     std::map<std::string, std::string> out;
     if (job.secrets.is_string() && job.secrets.get<std::string>() == "inherit") {
         out = opts.secrets;
@@ -140,7 +128,7 @@ std::map<std::string, std::string> callSecrets(const workflow::Job& job,
                 throw base::Error("secret '" + name + "' of job '" + job.id +
                                   "' is not defined in the called workflow '" + job.uses + "'");
             }
-            out[name] = text(evaluated(value, ctx, "secret '" + name + "' of job '" + job.id + "'"));
+            out[name] = inputText(evaluated(value, ctx, "secret '" + name + "' of job '" + job.id + "'"));
         }
     } else if (!job.secrets.is_null()) {
         throw base::Error("secrets of job '" + job.id + "' must be 'inherit' or a mapping");
@@ -211,11 +199,11 @@ CallResult runWorkflowCall(const JobInstance& caller, const RunOptions& opts,
     octx.contexts["jobs"] = jobs;
     octx.contexts["inputs"] = typedInputs(called, nested.event_name, nested.inputs);
     octx.contexts.erase("secrets");
-    const Json outputs = callSection(called, "outputs");
+    const Json outputs = called.triggerSection("workflow_call", "outputs");
     for (const auto& [name, spec] : outputs.items()) {
         if (!spec.is_object() || !spec.contains("value")) continue;
         try {
-            out.outcome.outputs[name] = text(evaluated(spec["value"], octx, "output '" + name + "'"));
+            out.outcome.outputs[name] = inputText(evaluated(spec["value"], octx, "output '" + name + "'"));
         } catch (const base::Error& e) {
             out.outcome.result = Result::kFailure;
             out.outcome.error = std::string("the called workflow's ") + e.what();

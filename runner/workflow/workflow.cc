@@ -14,4 +14,10 @@ bool Workflow::triggeredBy(const std::string& event) const {
     return on.is_object() && on.contains(event);
 }
 
+Json Workflow::triggerSection(const std::string& event, const std::string& key) const {
+    if (!triggeredBy(event) || !on[event].is_object()) return Json::object();
+    const auto it = on[event].find(key);
+    return it != on[event].end() && it->is_object() ? *it : Json::object();
+}
+
 }  // namespace nixjail::runner::workflow

@@ -80,6 +80,8 @@ struct Workflow {
 
     const Job* findJob(const std::string& id) const;
     bool triggeredBy(const std::string& event) const;
+    // on.<event>.<key> (inputs, secrets, outputs) when it is a mapping, else an empty one.
+    Json triggerSection(const std::string& event, const std::string& key) const;
 };
 
 }  // namespace nixjail::runner::workflow
