@@ -1,6 +1,6 @@
 // ArtifactServer: the v3 pipelines artifact routes over ArtifactStore and the v4 ResultsService
-// over ZipArtifactStore, served by the cache server's HttpServer (one io thread, a coroutine per
-// connection), authorised by bearer token (v4 blobs: by URL signature).
+// over ZipArtifactStore, served by an http::Server (one io thread, a coroutine per connection),
+// authorised by bearer token (v4 blobs: by URL signature).
 #include "runner/artifact_server/artifact_server.h"
 
 #include <fmt/format.h>
@@ -11,32 +11,24 @@
 #include <optional>
 #include <unordered_map>
 
-#include "proxy/asio_config.h"
-#include "proxy/http_parser.h"
 #include "runner/artifact_server/artifact_store.h"
 #include "runner/artifact_server/item_path.h"
 #include "runner/artifact_server/results_service.h"
 #include "runner/artifact_server/zip_artifact_store.h"
 #include "runner/base/error.h"
-#include "runner/cache_server/http_connection.h"
-#include "runner/cache_server/http_server.h"
-#include "runner/cache_server/request_parts.h"
+#include "runner/http/connection.h"
+#include "runner/http/request_parts.h"
+#include "runner/http/server.h"
 
 namespace nixjail::runner::artifact_server {
 
-namespace http = proxy::http;
 using asio::awaitable;
-using cache_server::RequestBody;
-using cache_server::Response;
 using Json = nlohmann::json;
 
 namespace {
 
 constexpr std::string_view kWorkflows = "_apis/pipelines/workflows/";
 constexpr std::size_t kMaxJsonBody = 64 * 1024;
-
-using cache_server::jsonError;
-using cache_server::jsonOk;
 
 // A route: its kind, the run id and what follows the run id (already %-decoded).
 struct Route {
@@ -100,14 +92,16 @@ struct ArtifactServer::Impl {
           store(config.dir),
           zip_store(config.dir),
           results(zip_store, store, config.signed_url_ttl, config.logger) {
-        http_server = std::make_unique<cache_server::HttpServer>(
+        http_server = std::make_unique<http::Server>(
             "the artifact server", config.bind_address, config.port,
-            [this](const http::RequestHead& head, RequestBody& body) { return handle(head, body); });
+            [this](const http::RequestHead& head, http::RequestBody& body) {
+                return handle(head, body);
+            });
     }
 
     // The run the request's bearer token may touch.
     std::optional<std::string> runOf(const http::RequestHead& head) {
-        const auto token = cache_server::bearerToken(head);
+        const auto token = http::bearerToken(head);
         if (!token) return std::nullopt;
         std::lock_guard lock(tokens_mu);
         auto it = tokens.find(*token);
@@ -117,14 +111,14 @@ struct ArtifactServer::Impl {
 
     // The base URL as the client reached us (through a proxy, by a pinned name).
     std::string baseOf(const http::RequestHead& head) const {
-        return cache_server::baseUrlOf(head, fallbackUrl());
+        return http::baseUrlOf(head, fallbackUrl());
     }
 
     std::string fallbackUrl() const {
         return fmt::format("http://{}:{}/", config.bind_address, http_server->port());
     }
 
-    awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
+    awaitable<http::Response> handle(const http::RequestHead& head, http::RequestBody& body) {
         const std::string path(http::pathWithoutQuery(head.target));
         if (ResultsService::handles(path)) {
             const auto token_run = runOf(head);
@@ -132,14 +126,16 @@ struct ArtifactServer::Impl {
             co_return co_await results.handle(head, body, token_run, base);
         }
         auto route = parseRoute(path);
-        if (!route) co_return jsonError(404, "no such artifact API: " + path);
+        if (!route) co_return http::jsonError(404, "no such artifact API: " + path);
         auto run = runOf(head);
         if (!run)
-            co_return jsonError(401, "missing or unknown bearer token (ACTIONS_RUNTIME_TOKEN)");
+            co_return http::jsonError(401,
+                                      "missing or unknown bearer token (ACTIONS_RUNTIME_TOKEN)");
         if (route->run != *run)
-            co_return jsonError(403, "this token may not touch the artifacts of run " + route->run);
+            co_return http::jsonError(
+                403, "this token may not touch the artifacts of run " + route->run);
         // co_await is not allowed inside a catch block: the handler only records the answer.
-        Response failure;
+        http::Response failure;
         try {
             const std::string base = baseOf(head);
             const std::string& m = head.method;
@@ -159,14 +155,14 @@ struct ArtifactServer::Impl {
                     if (m == "GET" || m == "HEAD") co_return file(head, *run, route->rest);
                     break;
             }
-            co_return jsonError(405, "method " + m + " is not allowed on " + path);
+            co_return http::jsonError(405, "method " + m + " is not allowed on " + path);
         } catch (const ArtifactRefused& e) {
-            failure = jsonError(e.status(), e.what());
+            failure = http::jsonError(e.status(), e.what());
         } catch (const std::exception& e) {
             // A bug or a broken disk must cost this request, never the server.
             if (config.logger)
                 config.logger->debug("artifacts: {} {} failed: {}", head.method, path, e.what());
-            failure = jsonError(500, e.what());
+            failure = http::jsonError(500, e.what());
         }
         co_return failure;
     }
@@ -184,45 +180,47 @@ struct ArtifactServer::Impl {
                                         percentEncodePath(name))}};
     }
 
-    awaitable<Response> create(RequestBody& body, const std::string& run, const std::string& base) {
-        auto text = co_await cache_server::readSmallBody(body, kMaxJsonBody);
+    awaitable<http::Response> create(http::RequestBody& body, const std::string& run,
+                                     const std::string& base) {
+        auto text = co_await http::readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("Name") || !j["Name"].is_string()) {
-            co_return jsonError(400,
-                                "creating an artifact needs a JSON body {Type, Name} of at "
-                                "most 64 KiB");
+            co_return http::jsonError(400,
+                                      "creating an artifact needs a JSON body {Type, Name} of at "
+                                      "most 64 KiB");
         }
         const std::string name = j["Name"].get<std::string>();
         const std::string type = j.contains("Type") && j["Type"].is_string()
                                      ? j["Type"].get<std::string>()
                                      : "actions_storage";
         if (zip_store.has(run, name)) {
-            co_return jsonError(409, "an artifact named '" + name +
-                                         "' was uploaded with the v4 API in this run; choose "
-                                         "another name");
+            co_return http::jsonError(409, "an artifact named '" + name +
+                                               "' was uploaded with the v4 API in this run; choose "
+                                               "another name");
         }
         const auto id = store.create(run, name);
-        co_return jsonOk(containerJson(id, name, type, base + "upload/" + run, base, run));
+        co_return http::jsonOk(containerJson(id, name, type, base + "upload/" + run, base, run));
     }
 
-    awaitable<Response> upload(const http::RequestHead& head, RequestBody& body,
-                               const std::string& run) {
-        auto item = cache_server::queryParam(head.target, "itemPath");
-        if (!item) co_return jsonError(400, "upload needs ?itemPath=<artifact name>/<file path>");
+    awaitable<http::Response> upload(const http::RequestHead& head, http::RequestBody& body,
+                                     const std::string& run) {
+        auto item = http::queryParam(head.target, "itemPath");
+        if (!item)
+            co_return http::jsonError(400, "upload needs ?itemPath=<artifact name>/<file path>");
         const auto* ce = http::findHeader(head.headers, "Content-Encoding");
         const bool gzip = ce && http::equalsIgnoreCase(ce->value, "gzip");
         // Without Content-Range the body is the whole file; "bytes 0--1/0" is an empty file.
         std::uint64_t first = 0;
         std::optional<std::uint64_t> want, total;
         if (const auto* cr = http::findHeader(head.headers, "Content-Range")) {
-            if (auto range = cache_server::parseContentRange(cr->value)) {
+            if (auto range = http::parseContentRange(cr->value)) {
                 first = range->first;
                 want = range->last - range->first + 1;
                 total = totalOf(cr->value);
             } else if (cr->value.ends_with("/0")) {
                 want = total = 0;
             } else {
-                co_return jsonError(
+                co_return http::jsonError(
                     400, "bad Content-Range '" + cr->value + "': want 'bytes a-b/total'");
             }
         }
@@ -231,45 +229,46 @@ struct ArtifactServer::Impl {
         std::string piece;
         while (co_await body.next(piece)) {
             if (want && offset + piece.size() > first + *want)
-                co_return jsonError(400, "chunk body is longer than its Content-Range");
+                co_return http::jsonError(400, "chunk body is longer than its Content-Range");
             store.write(run, *item, offset, piece, gzip);
             offset += piece.size();
             piece.clear();
         }
         if (!body.decoder.done())
-            co_return jsonError(400, "chunk body ended early: " + body.decoder.error());
+            co_return http::jsonError(400, "chunk body ended early: " + body.decoder.error());
         if (want && offset - first != *want) {
-            co_return jsonError(400,
-                                fmt::format("chunk body has {} bytes but its Content-Range says {}",
-                                            offset - first, *want));
+            co_return http::jsonError(
+                400, fmt::format("chunk body has {} bytes but its Content-Range says {}",
+                                 offset - first, *want));
         }
-        co_return jsonOk(Json{{"path", *item}, {"itemType", "file"}, {"fileLength", offset}});
+        co_return http::jsonOk(Json{{"path", *item}, {"itemType", "file"}, {"fileLength", offset}});
     }
 
-    awaitable<Response> finalize(const http::RequestHead& head, RequestBody& body,
-                                 const std::string& run) {
-        auto name = cache_server::queryParam(head.target, "artifactName");
-        if (!name) co_return jsonError(400, "finalizing needs ?artifactName=<name>");
-        auto text = co_await cache_server::readSmallBody(body, kMaxJsonBody);
+    awaitable<http::Response> finalize(const http::RequestHead& head, http::RequestBody& body,
+                                       const std::string& run) {
+        auto name = http::queryParam(head.target, "artifactName");
+        if (!name) co_return http::jsonError(400, "finalizing needs ?artifactName=<name>");
+        auto text = co_await http::readSmallBody(body, kMaxJsonBody);
         Json j = text && !text->empty() ? Json::parse(*text, nullptr, false) : Json::object();
-        if (!j.is_object()) co_return jsonError(400, "finalizing needs a JSON body {Size}");
+        if (!j.is_object()) co_return http::jsonError(400, "finalizing needs a JSON body {Size}");
         store.finalize(run, *name);
-        co_return jsonOk(Json{{"name", *name}, {"size", j.value("Size", Json(-1))}});
+        co_return http::jsonOk(Json{{"name", *name}, {"size", j.value("Size", Json(-1))}});
     }
 
-    Response list(const std::string& run, const std::string& base) {
+    http::Response list(const std::string& run, const std::string& base) {
         Json value = Json::array();
         for (const auto& name : store.finalized(run)) {
             value.push_back(
                 containerJson(0, name, "actions_storage", base + "download/" + run, base, run));
         }
-        return jsonOk(Json{{"count", value.size()}, {"value", value}});
+        return http::jsonOk(Json{{"count", value.size()}, {"value", value}});
     }
 
-    Response items(const http::RequestHead& head, const std::string& run, const std::string& base) {
-        auto item = cache_server::queryParam(head.target, "itemPath");
+    http::Response items(const http::RequestHead& head, const std::string& run,
+                         const std::string& base) {
+        auto item = http::queryParam(head.target, "itemPath");
         if (!item || item->empty())
-            return jsonError(400, "listing files needs ?itemPath=<artifact name>");
+            return http::jsonError(400, "listing files needs ?itemPath=<artifact name>");
         const auto slash = item->find('/');
         const std::string name = item->substr(0, slash);
         const std::string prefix = slash == std::string::npos ? name + "/" : *item + "/";
@@ -283,13 +282,13 @@ struct ArtifactServer::Impl {
                 {"fileLength", f.size},
                 {"contentLocation", base + "artifact/" + run + "/" + percentEncodePath(f.path)}});
         }
-        return jsonOk(Json{{"count", value.size()}, {"value", value}});
+        return http::jsonOk(Json{{"count", value.size()}, {"value", value}});
     }
 
-    Response file(const http::RequestHead& head, const std::string& run,
-                  const std::string& item_path) {
+    http::Response file(const http::RequestHead& head, const std::string& run,
+                        const std::string& item_path) {
         auto opened = store.open(run, item_path);
-        Response r{200, "", "application/octet-stream"};
+        http::Response r{200, "", "application/octet-stream"};
         r.extra = "Content-Type: application/octet-stream\r\n";
         if (opened.gzip) r.extra += "Content-Encoding: gzip\r\n";
         r.first = 0;
@@ -306,7 +305,7 @@ struct ArtifactServer::Impl {
     std::mutex tokens_mu;
     std::unordered_map<std::string, std::string> tokens;  // token -> run id
     // Last: it stops serving before anything its handler uses goes.
-    std::unique_ptr<cache_server::HttpServer> http_server;
+    std::unique_ptr<http::Server> http_server;
 };
 
 ArtifactServer::ArtifactServer(ArtifactServerConfig config)

@@ -14,14 +14,11 @@
 #include "runner/artifact_server/block_list.h"
 #include "runner/artifact_server/item_path.h"
 #include "runner/base/error.h"
-#include "runner/cache_server/request_parts.h"
+#include "runner/http/request_parts.h"
 
 namespace nixjail::runner::artifact_server {
 
-namespace http = proxy::http;
 using asio::awaitable;
-using cache_server::RequestBody;
-using cache_server::Response;
 using Json = nlohmann::json;
 
 namespace {
@@ -56,7 +53,7 @@ std::optional<Int> parseInt(std::string_view s) {
 }
 
 // Twirp's error body: {"code": ..., "msg": ...}; the client shows `msg`.
-Response twirpError(int status, const std::string& message) {
+http::Response twirpError(int status, const std::string& message) {
     const char* code = "internal";
     switch (status) {
         case 400:
@@ -80,8 +77,8 @@ Response twirpError(int status, const std::string& message) {
         default:
             break;
     }
-    return Response{status, Json{{"code", code}, {"msg", message}}.dump(), "application/json",
-                    false};
+    return http::Response{status, Json{{"code", code}, {"msg", message}}.dump(), "application/json",
+                          false};
 }
 
 std::string xmlEscape(std::string_view s) {
@@ -105,12 +102,12 @@ std::string xmlEscape(std::string_view s) {
 }
 
 // Azure Storage's error shape, which @azure/storage-blob turns into its RestError message.
-Response blobError(int status, std::string_view code, const std::string& message) {
-    Response r{status,
-               fmt::format("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{}</Code>"
-                           "<Message>{}</Message></Error>",
-                           code, xmlEscape(message)),
-               "application/xml", false};
+http::Response blobError(int status, std::string_view code, const std::string& message) {
+    http::Response r{status,
+                     fmt::format("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{}</Code>"
+                                 "<Message>{}</Message></Error>",
+                                 code, xmlEscape(message)),
+                     "application/xml", false};
     r.extra = fmt::format("x-ms-error-code: {}\r\n", code);
     return r;
 }
@@ -122,7 +119,7 @@ std::string_view blobErrorCode(int status) {
 }
 
 // What Put Block / Put Block List / Put Blob answer; the SDK needs no particular header.
-Response blobCreated() { return Response{201, "", ""}; }
+http::Response blobCreated() { return http::Response{201, "", ""}; }
 
 // A string field by its proto name or its lowerCamelCase JSON name (protobuf JSON allows both).
 std::optional<std::string> stringField(const Json& j, const char* proto, const char* camel) {
@@ -186,13 +183,14 @@ std::string ResultsService::signedUrl(Op op, const std::string& base, const std:
                        signature(op, run, name, id, expiry));
 }
 
-awaitable<Response> ResultsService::handle(const http::RequestHead& head, RequestBody& body,
-                                           const std::optional<std::string>& run,
-                                           const std::string& base) {
+awaitable<http::Response> ResultsService::handle(const http::RequestHead& head,
+                                                 http::RequestBody& body,
+                                                 const std::optional<std::string>& run,
+                                                 const std::string& base) {
     const std::string_view path = http::pathWithoutQuery(head.target);
     const bool is_twirp = path.starts_with(kTwirpRoot);
     // co_await is not allowed inside a catch block: the handler only records the answer.
-    Response failure;
+    http::Response failure;
     try {
         if (is_twirp) co_return co_await twirp(head, body, run, base);
         co_return co_await blob(head, body);
@@ -207,9 +205,10 @@ awaitable<Response> ResultsService::handle(const http::RequestHead& head, Reques
     co_return failure;
 }
 
-awaitable<Response> ResultsService::twirp(const http::RequestHead& head, RequestBody& body,
-                                          const std::optional<std::string>& run,
-                                          const std::string& base) {
+awaitable<http::Response> ResultsService::twirp(const http::RequestHead& head,
+                                                http::RequestBody& body,
+                                                const std::optional<std::string>& run,
+                                                const std::string& base) {
     const std::string_view path = http::pathWithoutQuery(head.target);
     if (!path.starts_with(kTwirpPrefix))
         co_return twirpError(404, "no such twirp service: " + std::string(path));
@@ -223,7 +222,7 @@ awaitable<Response> ResultsService::twirp(const http::RequestHead& head, Request
                              "application/json), not '" +
                                  ct->value + "'");
     }
-    auto text = co_await cache_server::readSmallBody(body, kMaxJsonBody);
+    auto text = co_await http::readSmallBody(body, kMaxJsonBody);
     const Json j = text ? Json::parse(*text, nullptr, false) : Json();
     if (!j.is_object())
         co_return twirpError(400,
@@ -246,7 +245,7 @@ awaitable<Response> ResultsService::twirp(const http::RequestHead& head, Request
         const auto job =
             stringField(j, "workflow_job_run_backend_id", "workflowJobRunBackendId").value_or("");
         const auto id = store_.create(*run, name, job);
-        co_return cache_server::jsonOk(Json{
+        co_return http::jsonOk(Json{
             {"ok", true}, {"signed_upload_url", signedUrl(Op::kUpload, base, *run, name, id)}});
     }
     if (method == "FinalizeArtifact") {
@@ -255,7 +254,7 @@ awaitable<Response> ResultsService::twirp(const http::RequestHead& head, Request
         if (!size) co_return twirpError(400, "FinalizeArtifact needs size (an int64 string)");
         const auto hash = stringField(j, "hash", "hash").value_or("");
         const auto id = store_.finalize(*run, name, *size, hash);
-        co_return cache_server::jsonOk(Json{{"ok", true}, {"artifact_id", std::to_string(id)}});
+        co_return http::jsonOk(Json{{"ok", true}, {"artifact_id", std::to_string(id)}});
     }
     if (method == "ListArtifacts") {
         std::optional<std::uint64_t> id;
@@ -272,24 +271,25 @@ awaitable<Response> ResultsService::twirp(const http::RequestHead& head, Request
             if (!a.digest.empty()) item["digest"] = a.digest;
             artifacts.push_back(std::move(item));
         }
-        co_return cache_server::jsonOk(Json{{"artifacts", artifacts}});
+        co_return http::jsonOk(Json{{"artifacts", artifacts}});
     }
     if (method == "GetSignedArtifactURL") {
         const std::string name = requireName(j);
         const auto found = store_.list(*run, name);
         if (found.empty())
             co_return twirpError(404, "no finalized artifact '" + name + "' in run " + *run);
-        co_return cache_server::jsonOk(
+        co_return http::jsonOk(
             Json{{"signed_url", signedUrl(Op::kDownload, base, *run, name, found.front().id)}});
     }
     if (method == "DeleteArtifact") {
         const auto id = store_.remove(*run, requireName(j));
-        co_return cache_server::jsonOk(Json{{"ok", true}, {"artifact_id", std::to_string(id)}});
+        co_return http::jsonOk(Json{{"ok", true}, {"artifact_id", std::to_string(id)}});
     }
     co_return twirpError(404, "ArtifactService has no method '" + method + "'");
 }
 
-awaitable<Response> ResultsService::blob(const http::RequestHead& head, RequestBody& body) {
+awaitable<http::Response> ResultsService::blob(const http::RequestHead& head,
+                                               http::RequestBody& body) {
     std::string_view path = http::pathWithoutQuery(head.target);
     path.remove_prefix(kBlobPrefix.size());
     const auto slash = path.find('/');
@@ -298,12 +298,10 @@ awaitable<Response> ResultsService::blob(const http::RequestHead& head, RequestB
         slash == std::string_view::npos ? std::nullopt : percentDecode(path.substr(slash + 1));
     if (!run || !name || !isSafeName(*run) || !isSafeName(*name))
         co_return blobError(404, "InvalidUri", "no such artifact blob: " + std::string(path));
-    const auto op = cache_server::queryParam(head.target, "op");
-    const auto id =
-        parseInt<std::uint64_t>(cache_server::queryParam(head.target, "id").value_or(""));
-    const auto exp =
-        parseInt<std::int64_t>(cache_server::queryParam(head.target, "exp").value_or(""));
-    const auto sig = cache_server::queryParam(head.target, "sig").value_or("");
+    const auto op = http::queryParam(head.target, "op");
+    const auto id = parseInt<std::uint64_t>(http::queryParam(head.target, "id").value_or(""));
+    const auto exp = parseInt<std::int64_t>(http::queryParam(head.target, "exp").value_or(""));
+    const auto sig = http::queryParam(head.target, "sig").value_or("");
     const bool upload = head.method == "PUT";
     if (!upload && head.method != "GET" && head.method != "HEAD")
         co_return blobError(405, "UnsupportedHttpVerb", "method " + head.method + " not allowed");
@@ -324,7 +322,7 @@ awaitable<Response> ResultsService::blob(const http::RequestHead& head, RequestB
     }
     if (!upload) {
         auto opened = store_.open(*run, *name, *id);
-        Response r{200, "", "application/zip"};
+        http::Response r{200, "", "application/zip"};
         r.extra = "Content-Type: application/zip\r\n";
         r.first = 0;
         r.length = opened.size;
@@ -332,9 +330,9 @@ awaitable<Response> ResultsService::blob(const http::RequestHead& head, RequestB
         r.head_only = head.method == "HEAD";
         co_return r;
     }
-    const auto comp = cache_server::queryParam(head.target, "comp");
+    const auto comp = http::queryParam(head.target, "comp");
     if (comp && *comp == "blocklist") {
-        auto text = co_await cache_server::readSmallBody(body, kMaxBlockListBody);
+        auto text = co_await http::readSmallBody(body, kMaxBlockListBody);
         auto ids = text ? parseBlockList(*text) : std::nullopt;
         if (!ids) {
             co_return blobError(
@@ -347,7 +345,7 @@ awaitable<Response> ResultsService::blob(const http::RequestHead& head, RequestB
     }
     std::optional<StagedFile> file;
     if (comp && *comp == "block") {
-        const auto block = cache_server::queryParam(head.target, "blockid");
+        const auto block = http::queryParam(head.target, "blockid");
         if (!block)
             co_return blobError(400, "InvalidQueryParameterValue", "comp=block needs blockid");
         file.emplace(store_.stageBlock(*run, *name, *id, *block));

@@ -20,11 +20,9 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/asio_config.h"
-#include "proxy/http_parser.h"
 #include "runner/artifact_server/artifact_store.h"
 #include "runner/artifact_server/zip_artifact_store.h"
-#include "runner/cache_server/http_connection.h"
+#include "runner/http/connection.h"
 
 namespace nixjail::runner::artifact_server {
 
@@ -38,10 +36,9 @@ class ResultsService {
 
     // `run` is the run of the request's bearer token, if it has a known one; `base` the server's
     // URL as the client reached it ("http://host:port/").
-    asio::awaitable<cache_server::Response> handle(const proxy::http::RequestHead& head,
-                                                   cache_server::RequestBody& body,
-                                                   const std::optional<std::string>& run,
-                                                   const std::string& base);
+    asio::awaitable<http::Response> handle(const http::RequestHead& head, http::RequestBody& body,
+                                           const std::optional<std::string>& run,
+                                           const std::string& base);
 
   private:
     enum class Op { kUpload, kDownload };
@@ -50,12 +47,10 @@ class ResultsService {
     std::string signedUrl(Op op, const std::string& base, const std::string& run,
                           const std::string& name, std::uint64_t id) const;
 
-    asio::awaitable<cache_server::Response> twirp(const proxy::http::RequestHead& head,
-                                                  cache_server::RequestBody& body,
-                                                  const std::optional<std::string>& run,
-                                                  const std::string& base);
-    asio::awaitable<cache_server::Response> blob(const proxy::http::RequestHead& head,
-                                                 cache_server::RequestBody& body);
+    asio::awaitable<http::Response> twirp(const http::RequestHead& head, http::RequestBody& body,
+                                          const std::optional<std::string>& run,
+                                          const std::string& base);
+    asio::awaitable<http::Response> blob(const http::RequestHead& head, http::RequestBody& body);
 
     ZipArtifactStore& store_;
     const ArtifactStore& v3_;

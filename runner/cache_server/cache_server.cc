@@ -1,4 +1,4 @@
-// CacheServer: the artifactcache routes over CacheStore, served by an HttpServer (one io thread,
+// CacheServer: the artifactcache routes over CacheStore, served by an http::Server (one io thread,
 // a coroutine per connection); authorisation by bearer token or signed archive URL.
 #include "runner/cache_server/cache_server.h"
 
@@ -16,16 +16,13 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
-#include "proxy/asio_config.h"
-#include "proxy/http_parser.h"
 #include "runner/base/error.h"
-#include "runner/cache_server/http_connection.h"
-#include "runner/cache_server/http_server.h"
-#include "runner/cache_server/request_parts.h"
+#include "runner/http/connection.h"
+#include "runner/http/request_parts.h"
+#include "runner/http/server.h"
 
 namespace nixjail::runner::cache_server {
 
-namespace http = proxy::http;
 using asio::awaitable;
 using Json = nlohmann::json;
 
@@ -64,7 +61,7 @@ std::optional<std::uint64_t> parseId(std::string_view s) {
     return v;
 }
 
-Response noContent() { return Response{204, "", ""}; }
+http::Response noContent() { return http::Response{204, "", ""}; }
 
 }  // namespace
 
@@ -73,9 +70,11 @@ struct CacheServer::Impl {
         : config(std::move(c)), store(config.dir, config.budget_bytes, config.upload_idle_limit) {
         if (RAND_bytes(sign_key.data(), static_cast<int>(sign_key.size())) != 1)
             throw base::Error("cannot get random bytes from OpenSSL");
-        http_server = std::make_unique<HttpServer>(
+        http_server = std::make_unique<http::Server>(
             "the actions cache server", config.bind_address, config.port,
-            [this](const http::RequestHead& head, RequestBody& body) { return handle(head, body); },
+            [this](const http::RequestHead& head, http::RequestBody& body) {
+                return handle(head, body);
+            },
             [this](std::uint64_t n) { store.countDownload(n); });
     }
 
@@ -110,7 +109,7 @@ struct CacheServer::Impl {
     };
 
     std::optional<Grant> grantOf(const http::RequestHead& head) {
-        const auto token = bearerToken(head);
+        const auto token = http::bearerToken(head);
         if (!token) return std::nullopt;
         std::lock_guard lock(tokens_mu);
         auto it = tokens.find(*token);
@@ -127,48 +126,49 @@ struct CacheServer::Impl {
         return hex(out, len);
     }
 
-    awaitable<Response> handle(const http::RequestHead& head, RequestBody& body) {
+    awaitable<http::Response> handle(const http::RequestHead& head, http::RequestBody& body) {
         std::string path(http::pathWithoutQuery(head.target));
-        if (!path.starts_with(kApiPrefix)) co_return jsonError(404, "no such API: " + path);
+        if (!path.starts_with(kApiPrefix)) co_return http::jsonError(404, "no such API: " + path);
         std::string_view route = std::string_view(path).substr(kApiPrefix.size());
         if (route.starts_with("artifacts/") && (head.method == "GET" || head.method == "HEAD")) {
             co_return download(head, route.substr(10));
         }
         auto grant = grantOf(head);
         if (!grant)
-            co_return jsonError(401, "missing or unknown bearer token (ACTIONS_RUNTIME_TOKEN)");
+            co_return http::jsonError(401,
+                                      "missing or unknown bearer token (ACTIONS_RUNTIME_TOKEN)");
         // co_await is not allowed inside a catch block: the handler only records the answer.
-        Response failure;
+        http::Response failure;
         try {
             if (route == "cache" && head.method == "GET") co_return lookup(head, *grant);
             if (route == "caches" && head.method == "POST")
                 co_return co_await reserve(body, grant->write_scope);
             if (route.starts_with("caches/")) {
                 auto id = parseId(route.substr(7));
-                if (!id) co_return jsonError(400, "bad cache id in " + path);
+                if (!id) co_return http::jsonError(400, "bad cache id in " + path);
                 if (head.method == "PATCH")
                     co_return co_await upload(head, body, grant->write_scope, *id);
                 if (head.method == "POST") co_return co_await commit(body, *grant, *id);
             }
-            co_return jsonError(404, "no such API: " + head.method + " " + path);
+            co_return http::jsonError(404, "no such API: " + head.method + " " + path);
         } catch (const CacheRefused& e) {
-            failure = jsonError(statusFor(e.why()), e.what());
+            failure = http::jsonError(statusFor(e.why()), e.what());
         } catch (const std::exception& e) {
             // A bug or a broken disk must cost this request, never the server.
             if (config.logger)
                 config.logger->debug("actions cache: {} {} failed: {}", head.method, path,
                                      e.what());
-            failure = jsonError(500, e.what());
+            failure = http::jsonError(500, e.what());
         }
         co_return failure;
     }
 
-    Response lookup(const http::RequestHead& head, const Grant& grant) {
+    http::Response lookup(const http::RequestHead& head, const Grant& grant) {
         const std::vector<std::string>& scopes = grant.read_scopes;
-        auto keys = queryParam(head.target, "keys");
-        auto version = queryParam(head.target, "version");
+        auto keys = http::queryParam(head.target, "keys");
+        auto version = http::queryParam(head.target, "version");
         if (!keys || keys->empty() || !version)
-            return jsonError(400, "lookup needs ?keys=k1,k2&version=V");
+            return http::jsonError(400, "lookup needs ?keys=k1,k2&version=V");
         std::vector<std::string> list;
         for (std::string_view rest = *keys; !rest.empty();) {
             auto comma = rest.find(',');
@@ -179,8 +179,8 @@ struct CacheServer::Impl {
         grant.usage->record(hit ? 1 : 0, hit ? 0 : 1, 0, hit ? hit->size : 0);
         if (!hit) return noContent();
         // The URL as the client reached us (through a proxy, the address may differ from ours).
-        const std::string base = baseUrlOf(head, fallbackUrl());
-        return jsonOk(
+        const std::string base = http::baseUrlOf(head, fallbackUrl());
+        return http::jsonOk(
             Json{{"result", "hit"},
                  {"cacheKey", hit->key},
                  {"scope", hit->scope},
@@ -190,86 +190,88 @@ struct CacheServer::Impl {
                                                  hit->id, signature(hit->scope, hit->id))}});
     }
 
-    awaitable<Response> reserve(RequestBody& body, const std::string& scope) {
-        auto text = co_await readSmallBody(body, kMaxJsonBody);
+    awaitable<http::Response> reserve(http::RequestBody& body, const std::string& scope) {
+        auto text = co_await http::readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("key") || !j["key"].is_string() ||
             !j.contains("version") || !j["version"].is_string()) {
-            co_return jsonError(400, "reserve needs a JSON body {key, version, cacheSize}");
+            co_return http::jsonError(400, "reserve needs a JSON body {key, version, cacheSize}");
         }
         std::uint64_t size = j.contains("cacheSize") && j["cacheSize"].is_number_unsigned()
                                  ? j["cacheSize"].get<std::uint64_t>()
                                  : 0;
         auto id = store.reserve(scope, j["key"].get<std::string>(), j["version"].get<std::string>(),
                                 size);
-        co_return jsonOk(Json{{"cacheId", id}});
+        co_return http::jsonOk(Json{{"cacheId", id}});
     }
 
-    awaitable<Response> upload(const http::RequestHead& head, RequestBody& body,
-                               const std::string& scope, std::uint64_t id) {
+    awaitable<http::Response> upload(const http::RequestHead& head, http::RequestBody& body,
+                                     const std::string& scope, std::uint64_t id) {
         const auto* cr = http::findHeader(head.headers, "Content-Range");
-        auto range = cr ? parseContentRange(cr->value) : std::nullopt;
-        if (!range) co_return jsonError(400, "upload chunk needs 'Content-Range: bytes a-b/*'");
+        auto range = cr ? http::parseContentRange(cr->value) : std::nullopt;
+        if (!range)
+            co_return http::jsonError(400, "upload chunk needs 'Content-Range: bytes a-b/*'");
         const std::uint64_t want = range->last - range->first + 1;
         std::uint64_t offset = range->first;
         std::string piece;
         while (co_await body.next(piece)) {
             if (offset + piece.size() > range->last + 1)
-                co_return jsonError(400, "chunk body is longer than its Content-Range");
+                co_return http::jsonError(400, "chunk body is longer than its Content-Range");
             store.writeChunk(scope, id, offset, piece);
             offset += piece.size();
             piece.clear();
         }
         if (!body.decoder.done())
-            co_return jsonError(400, "chunk body ended early: " + body.decoder.error());
+            co_return http::jsonError(400, "chunk body ended early: " + body.decoder.error());
         if (offset - range->first != want) {
-            co_return jsonError(400,
-                                fmt::format("chunk body has {} bytes but its Content-Range says {}",
-                                            offset - range->first, want));
+            co_return http::jsonError(
+                400, fmt::format("chunk body has {} bytes but its Content-Range says {}",
+                                 offset - range->first, want));
         }
         co_return noContent();
     }
 
-    awaitable<Response> commit(RequestBody& body, const Grant& grant, std::uint64_t id) {
+    awaitable<http::Response> commit(http::RequestBody& body, const Grant& grant,
+                                     std::uint64_t id) {
         const std::string& scope = grant.write_scope;
-        auto text = co_await readSmallBody(body, kMaxJsonBody);
+        auto text = co_await http::readSmallBody(body, kMaxJsonBody);
         Json j = text ? Json::parse(*text, nullptr, false) : Json();
         if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned()) {
-            co_return jsonError(400, "commit needs a JSON body {size}");
+            co_return http::jsonError(400, "commit needs a JSON body {size}");
         }
         store.commit(scope, id, j["size"].get<std::uint64_t>());
         grant.usage->record(0, 0, j["size"].get<std::uint64_t>(), 0);
         co_return noContent();
     }
 
-    Response download(const http::RequestHead& head, std::string_view idText) {
+    http::Response download(const http::RequestHead& head, std::string_view idText) {
         auto id = parseId(idText);
         auto entry = id ? store.entry(*id) : std::nullopt;
-        if (!entry) return jsonError(404, "no cache archive " + std::string(idText));
+        if (!entry) return http::jsonError(404, "no cache archive " + std::string(idText));
         // Either a bearer token that may read the entry's scope or the signature from its lookup.
         auto grant = grantOf(head);
-        auto sig = queryParam(head.target, "sig");
+        auto sig = http::queryParam(head.target, "sig");
         const std::string want = signature(entry->scope, *id);
         bool allowed = (grant && grant->canRead(entry->scope)) ||
                        (sig && sig->size() == want.size() &&
                         CRYPTO_memcmp(sig->data(), want.data(), want.size()) == 0);
-        if (!allowed) return jsonError(401, "not allowed to read this cache archive");
+        if (!allowed) return http::jsonError(401, "not allowed to read this cache archive");
         auto archive = store.openArchive(*id);
-        if (!archive) return jsonError(404, "cache archive was evicted");
+        if (!archive) return http::jsonError(404, "cache archive was evicted");
         const std::uint64_t size = archive->entry.size;
-        Response r{200, "", "application/octet-stream"};
+        http::Response r{200, "", "application/octet-stream"};
         r.extra = "Accept-Ranges: bytes\r\nContent-Type: application/octet-stream\r\n";
         r.first = 0;
         r.length = size;
         if (const auto* rh = http::findHeader(head.headers, "Range")) {
-            if (auto range = parseRange(rh->value, size)) {
+            if (auto range = http::parseRange(rh->value, size)) {
                 r.status = 206;
                 r.first = range->first;
                 r.length = range->last - range->first + 1;
                 r.extra += fmt::format("Content-Range: bytes {}-{}/{}\r\n", range->first,
                                        range->last, size);
             } else if (size > 0) {
-                Response bad = jsonError(416, "unsatisfiable range");
+                http::Response bad = http::jsonError(416, "unsatisfiable range");
                 bad.extra = fmt::format("Content-Range: bytes */{}\r\n", size);
                 return bad;
             }
@@ -285,7 +287,7 @@ struct CacheServer::Impl {
     std::mutex tokens_mu;
     std::unordered_map<std::string, Grant> tokens;
     // Last: it stops serving before anything its handler uses goes.
-    std::unique_ptr<HttpServer> http_server;
+    std::unique_ptr<http::Server> http_server;
 
     std::string fallbackUrl() const {
         return fmt::format("http://{}:{}/", config.bind_address, http_server->port());

@@ -1,12 +1,10 @@
 // BodyDecoder: Content-Length and chunked bodies, split anywhere, and malformed framing.
-#include "runner/cache_server/body_decoder.h"
+#include "runner/http/body_decoder.h"
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 namespace {
-
-using proxy::http::BodyFraming;
 
 TEST(BodyDecoder, ChunkedBodySplitAtEveryByteDecodesTheSame) {
     const std::string wire = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
@@ -39,4 +37,4 @@ TEST(BodyDecoder, MalformedChunkFramingFails) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

@@ -1,5 +1,5 @@
-// The cache server's connection loop: heads, bodies, keep-alive, streamed file answers.
-#include "runner/cache_server/http_connection.h"
+// The HTTP services' connection loop: heads, bodies, keep-alive, streamed file answers.
+#include "runner/http/connection.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 
-namespace http = proxy::http;
 using asio::ip::tcp;
 
 namespace {
@@ -123,8 +122,8 @@ asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
     for (;;) {
         std::optional<std::size_t> end;
         bool tooLarge = false;
-        while (!(end = http::findHeadEnd(buf))) {
-            if (buf.size() > http::kMaxHeadSize) {
+        while (!(end = proxy::http::findHeadEnd(buf))) {
+            if (buf.size() > proxy::http::kMaxHeadSize) {
                 tooLarge = true;
                 break;
             }
@@ -138,22 +137,21 @@ asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
         if (tooLarge) {
             r = errorResponse(431, "request head too large");
         } else {
-            auto head = http::parseRequestHead(std::string_view(buf).substr(0, *end));
+            auto head = proxy::http::parseRequestHead(std::string_view(buf).substr(0, *end));
             buf.erase(0, *end);
-            auto framing = head ? http::requestBodyFraming(*head)
-                                : base::Result<http::BodyFraming, std::string>(http::BodyFraming{});
+            auto framing = head ? proxy::http::requestBodyFraming(*head)
+                                : base::Result<BodyFraming, std::string>(BodyFraming{});
             if (!head) {
                 r = errorResponse(400, "malformed request: " + head.error());
             } else if (!framing) {
                 r = errorResponse(400, "malformed request: " + framing.error());
             } else {
                 RequestBody body{sock, buf, tmp, BodyDecoder(*framing)};
-                body.expects_continue =
-                    buf.empty() && head->version == "HTTP/1.1" &&
-                    http::headerHasToken(head->headers, "Expect", "100-continue");
+                body.expects_continue = buf.empty() && head->version == "HTTP/1.1" &&
+                                        headerHasToken(head->headers, "Expect", "100-continue");
                 r = co_await handler(*head, body);
                 keep = r.keep && body.decoder.done() &&
-                       !http::headerHasToken(head->headers, "Connection", "close") &&
+                       !headerHasToken(head->headers, "Connection", "close") &&
                        head->version == "HTTP/1.1";
             }
         }
@@ -180,18 +178,17 @@ asio::awaitable<std::optional<std::string>> readSmallBody(RequestBody& body,
     co_return all;
 }
 
-std::optional<std::string> bearerToken(const http::RequestHead& head) {
-    const auto* auth = http::findHeader(head.headers, "Authorization");
-    if (!auth || auth->value.size() < 7 ||
-        !http::equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
+std::optional<std::string> bearerToken(const RequestHead& head) {
+    const auto* auth = findHeader(head.headers, "Authorization");
+    if (!auth || auth->value.size() < 7 || !equalsIgnoreCase(auth->value.substr(0, 7), "Bearer ")) {
         return std::nullopt;
     }
     return auth->value.substr(7);
 }
 
-std::string baseUrlOf(const http::RequestHead& head, const std::string& fallback) {
-    const auto* host = http::findHeader(head.headers, "Host");
+std::string baseUrlOf(const RequestHead& head, const std::string& fallback) {
+    const auto* host = findHeader(head.headers, "Host");
     return host && !host->value.empty() ? "http://" + host->value + "/" : fallback;
 }
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

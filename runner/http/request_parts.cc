@@ -1,9 +1,9 @@
-// Query, Content-Range and Range parsing for the cache server.
-#include "runner/cache_server/request_parts.h"
+// Query, Content-Range and Range parsing for the runner's HTTP services.
+#include "runner/http/request_parts.h"
 
 #include <charconv>
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 
 namespace {
 
@@ -91,4 +91,4 @@ std::optional<ByteRange> parseRange(std::string_view value, std::uint64_t size) 
     return ByteRange{*a, std::min(*b, size - 1)};
 }
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

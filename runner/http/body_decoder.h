@@ -6,13 +6,13 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http_parser.h"
+#include "runner/http/request_head.h"
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 
 class BodyDecoder {
   public:
-    explicit BodyDecoder(proxy::http::BodyFraming framing);
+    explicit BodyDecoder(BodyFraming framing);
     // Appends the body bytes in `in` to `out`; returns how many bytes of `in` were used (the rest
     // belongs to the next request once done()).
     std::size_t consume(std::string_view in, std::string& out);
@@ -43,4 +43,4 @@ class BodyDecoder {
     std::string error_;
 };
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

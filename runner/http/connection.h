@@ -1,6 +1,6 @@
-// One HTTP/1.1 connection of the cache server: reads request heads (with the proxy's fuzzed
-// parser), hands each request and its streaming body to a handler, writes the handler's answer
-// (a file body streamed from disk), and keeps the connection while both sides allow it.
+// One HTTP/1.1 connection of the runner's HTTP services: reads request heads (with the proxy's
+// fuzzed parser), hands each request and its streaming body to a handler, writes the handler's
+// answer (a file body streamed from disk), and keeps the connection while both sides allow it.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "proxy/asio_config.h"
-#include "proxy/http_parser.h"
 #include "runner/base/unique_fd.h"
-#include "runner/cache_server/body_decoder.h"
+#include "runner/http/body_decoder.h"
+#include "runner/http/request_head.h"
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 
 // What a handler answers. Handlers return it and only the connection loop sends it: g++ 12
 // mishandles temporaries inside co_await expressions (double destruction).
@@ -45,8 +45,7 @@ struct RequestBody {
     asio::awaitable<bool> next(std::string& out);
 };
 
-using RequestHandler =
-    std::function<asio::awaitable<Response>(const proxy::http::RequestHead&, RequestBody&)>;
+using RequestHandler = std::function<asio::awaitable<Response>(const RequestHead&, RequestBody&)>;
 
 // Serves requests on `sock` until the client or an error closes it; `on_file_bytes` counts
 // the bytes of file bodies sent. Malformed heads and framing get 400, oversized heads 431.
@@ -60,9 +59,9 @@ Response jsonError(int status, const std::string& message);
 // The whole body if it is complete and at most `max_bytes` long.
 asio::awaitable<std::optional<std::string>> readSmallBody(RequestBody& body, std::size_t max_bytes);
 // The token of `Authorization: Bearer <token>`, if the request has one.
-std::optional<std::string> bearerToken(const proxy::http::RequestHead& head);
+std::optional<std::string> bearerToken(const RequestHead& head);
 // "http://<Host>/": the base URL as the client reached the service (through a job's proxy, by a
 // pinned name); `fallback` when the request has no Host.
-std::string baseUrlOf(const proxy::http::RequestHead& head, const std::string& fallback);
+std::string baseUrlOf(const RequestHead& head, const std::string& fallback);
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

@@ -1,5 +1,5 @@
-// Pure parsers for the parts of cache requests the HTTP head parser leaves alone: query
-// parameters, Content-Range of an upload chunk, Range of a download.
+// Pure parsers for the parts of requests the HTTP head parser leaves alone: query parameters,
+// Content-Range of an upload chunk, Range of a download.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 
 // The %-decoded value of `name` in the query of `target` ('+' is a space); nullopt when absent
 // or badly escaped.
@@ -23,4 +23,4 @@ std::optional<ByteRange> parseContentRange(std::string_view value);
 // else (multiple ranges) or when unsatisfiable (the caller answers 416 if size > 0).
 std::optional<ByteRange> parseRange(std::string_view value, std::uint64_t size);
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

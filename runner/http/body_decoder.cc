@@ -1,11 +1,9 @@
 // BodyDecoder: a strict chunked decoder (hex sizes, CRLF only, trailers skipped).
-#include "runner/cache_server/body_decoder.h"
+#include "runner/http/body_decoder.h"
 
 #include <algorithm>
 
-namespace nixjail::runner::cache_server {
-
-using proxy::http::BodyFraming;
+namespace nixjail::runner::http {
 
 BodyDecoder::BodyDecoder(BodyFraming framing)
     : chunked_(framing.kind == BodyFraming::Kind::kChunked) {
@@ -96,4 +94,4 @@ std::size_t BodyDecoder::consume(std::string_view in, std::string& out) {
     return i;
 }
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

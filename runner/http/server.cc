@@ -1,4 +1,5 @@
-#include "runner/cache_server/http_server.h"
+// http::Server: binds, accepts on its io thread and spawns serveConnection for each client.
+#include "runner/http/server.h"
 
 #include <fmt/format.h>
 
@@ -6,12 +7,12 @@
 
 #include "runner/base/error.h"
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 
 using asio::awaitable;
 using asio::ip::tcp;
 
-struct HttpServer::Impl {
+struct Server::Impl {
     Impl(const std::string& what, const std::string& bind_address, std::uint16_t wanted_port,
          RequestHandler h, std::function<void(std::uint64_t)> counter)
         : handler(std::move(h)), on_file_bytes(std::move(counter)), acceptor(io) {
@@ -25,8 +26,9 @@ struct HttpServer::Impl {
         if (!ec) acceptor.bind(ep, ec);
         if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
-            throw base::Error(fmt::format("cannot listen for {} on {}:{}: {}", what, bind_address,
-                                          wanted_port, ec.message()));
+            throw ListenError(fmt::format("cannot listen for {} on {}:{}: {}", what, bind_address,
+                                          wanted_port, ec.message()),
+                              ec.message());
         }
         port = acceptor.local_endpoint().port();
         asio::co_spawn(io, accept(), asio::detached);
@@ -58,13 +60,13 @@ struct HttpServer::Impl {
     std::thread thread;
 };
 
-HttpServer::HttpServer(const std::string& what, const std::string& bind_address, std::uint16_t port,
-                       RequestHandler handler, std::function<void(std::uint64_t)> on_file_bytes)
+Server::Server(const std::string& what, const std::string& bind_address, std::uint16_t port,
+               RequestHandler handler, std::function<void(std::uint64_t)> on_file_bytes)
     : impl_(std::make_unique<Impl>(what, bind_address, port, std::move(handler),
                                    std::move(on_file_bytes))) {}
 
-HttpServer::~HttpServer() = default;
+Server::~Server() = default;
 
-std::uint16_t HttpServer::port() const { return impl_->port; }
+std::uint16_t Server::port() const { return impl_->port; }
 
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http

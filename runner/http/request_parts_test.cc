@@ -1,9 +1,9 @@
 // Query, Content-Range and Range parsing.
-#include "runner/cache_server/request_parts.h"
+#include "runner/http/request_parts.h"
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::cache_server {
+namespace nixjail::runner::http {
 namespace {
 
 TEST(QueryParam, DecodesPercentEscapesAndFindsByName) {
@@ -39,4 +39,4 @@ TEST(Range, SingleRangesAgainstTheFileSize) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::cache_server
+}  // namespace nixjail::runner::http
