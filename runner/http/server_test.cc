@@ -34,7 +34,7 @@ asio::awaitable<Response> echoTarget(const RequestHead& head) {
     co_return Response{200, head.method + " " + head.target, "text/plain"};
 }
 
-TEST(Server, AnswersWithTheHandlersResponseAndHonoursConnectionClose) {
+TEST(HttpServer, AnswersWithTheHandlersResponseAndHonoursConnectionClose) {
     Server server("the test server", "127.0.0.1", 0,
                   [](const RequestHead& head, RequestBody&) { return echoTarget(head); });
     ASSERT_GT(server.port(), 0);
@@ -47,7 +47,7 @@ TEST(Server, AnswersWithTheHandlersResponseAndHonoursConnectionClose) {
     EXPECT_EQ(bad.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << bad;
 }
 
-TEST(Server, APortInUseIsAListenErrorWithTheSystemsReason) {
+TEST(HttpServer, APortInUseIsAListenErrorWithTheSystemsReason) {
     const RequestHandler handler = [](const RequestHead& head, RequestBody&) {
         return echoTarget(head);
     };
