@@ -8,7 +8,7 @@
 #include "runner/base/error.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/engine/nix_root_provider.h"
 #include "runner/engine/nixpkgs_locator.h"
 #include "workspace-cache/cache_set.h"
@@ -40,7 +40,7 @@ CacheTarget targetOf(const CacheFlags& f) {
     CacheTarget t;
     std::string storage = "auto", where = "--storage";
     if (!f.config.empty()) {
-        const daemon::DaemonConfig cfg = daemon::loadConfigFile(f.config);
+        const config::RunnerConfig cfg = config::loadConfigFile(f.config);
         t.dir = cfg.cache.dir;
         storage = cfg.cache.storage;
         where = cfg.source + ": cache.storage";

@@ -1,42 +1,36 @@
 // `nixjail-runner exec`: run workflow files from a local repository, like `act` and
 // `forgejo-runner exec`, with the same engine (and jail) the daemon uses.
-#include <linux/magic.h>
 #include <signal.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <mutex>
 #include <thread>
 
-#include "executor/executor_factory.h"
 #include "runner/artifact_server/artifact_server.h"
 #include "runner/artifact_server/runtime_token.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/secret.h"
-#include "runner/base/temp_dir.h"
 #include "runner/cache_server/cache_server.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
+#include "runner/cli/exec_config.h"
 #include "runner/cli/key_values.h"
 #include "runner/cli/repo_info.h"
-#include "runner/cli/saved_defaults.h"
 #include "runner/cli/workflow_files.h"
-#include "runner/engine/checkout_provider.h"
 #include "runner/engine/console_reporter.h"
 #include "runner/engine/event_context.h"
-#include "runner/engine/nix_root_provider.h"
-#include "runner/engine/nixpkgs_locator.h"
 #include "runner/engine/run_summary.h"
 #include "runner/engine/workflow_runner.h"
-#include "runner/network/credential_file.h"
+#include "runner/services/runner_services.h"
 #include "runner/workflow/job_graph.h"
 #include "runner/workflow/workflow_loader.h"
-#include "workspace-cache/job_volume.h"
-#include "workspace-cache/nix_preflight.h"
 
 namespace nixjail::runner::cli {
 
@@ -44,39 +38,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-struct ExecFlags {
-    std::string workflows;
-    std::string directory = ".";
-    std::vector<std::string> jobs;
-    std::string event;
-    std::string event_path;
-    std::vector<std::string> inputs, secrets, secret_files, vars, envs, matrix;
-    std::string json_summary;
-    bool list = false;
-    bool dry_run = false;
-    std::string executor;  // empty: saved default, else auto
-    std::string profile;   // empty: saved default, else default
-    bool network_audit = false;
-    std::string packages;
-    std::string nixpkgs;
-    std::string cache_dir;
-    std::string storage = "auto";  // the cache's storage backend (roots and checkouts)
-    std::string disk;              // each job's workspace quota; empty: none
-    std::string server_url;
-    std::string default_actions_url = "https://github.com";
-    std::string action_cache_dir;
-    std::string cache_server_dir;
-    bool no_cache_server = false;
-    std::string artifact_server_path;
-    size_t max_parallel = 0;
-    bool no_color = false;
-    bool verbose = false;
-    std::string policy;
-    std::string credential_file;
-    std::string extra_ca_file;
-    std::vector<std::string> host_overrides;
-};
 
 // SIGINT/SIGTERM cancel the run: blocked in every thread, received by one that only waits.
 class SignalCanceller {
@@ -106,23 +67,6 @@ private:
     sigset_t set_{}, old_{};
     std::thread thread_;
 };
-
-// What the command line left out, from the saved defaults (saved_defaults.h), then built in.
-ExecFlags withSavedDefaults(ExecFlags f, const SavedDefaults& saved) {
-    auto fill = [](std::string& flag, const std::optional<std::string>& value, const char* builtIn) {
-        if (flag.empty()) flag = value.value_or(builtIn);
-    };
-    fill(f.packages, saved.packages, "");
-    fill(f.nixpkgs, saved.nixpkgs, "");
-    fill(f.executor, saved.executor, "auto");
-    fill(f.profile, saved.profile, "default");
-    fill(f.policy, saved.policy, "");
-    fill(f.credential_file, saved.credential_file, "");
-    fill(f.cache_dir, saved.cache_dir, "");
-    // Read first, so that the values of files given with --secret-file win.
-    f.secret_files.insert(f.secret_files.begin(), saved.secret_files.begin(), saved.secret_files.end());
-    return f;
-}
 
 // Defaults of workflow_dispatch / workflow_call inputs, overridden by the event payload's
 // `inputs` (--eventpath), overridden by --input.
@@ -226,6 +170,51 @@ void printPlan(const workflow::Workflow& wf, const std::vector<std::string>& ids
     }
 }
 
+// exec's own messages on stderr: "nixjail-runner exec: warning: ..." (info without a level).
+std::shared_ptr<spdlog::logger> execLogger() {
+    class LevelPrefix : public spdlog::custom_flag_formatter {
+      public:
+        void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+            if (msg.level >= spdlog::level::warn) {
+                const auto name = spdlog::level::to_string_view(msg.level);
+                dest.append(name.data(), name.data() + name.size());
+                dest.append(std::string_view(": "));
+            }
+        }
+        std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelPrefix>(); }
+    };
+    auto log = std::make_shared<spdlog::logger>("exec", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<LevelPrefix>('*').set_pattern("nixjail-runner exec: %*%v");
+    log->set_formatter(std::move(formatter));
+    log->set_level(spdlog::level::info);
+    return log;
+}
+
+// The run's own environment for the runner's servers: their URLs and the run's token.
+void addServerEnvironment(services::RunnerServices& services, engine::RunOptions& opts,
+                          engine::SecretMasker& masker) {
+    auto* cache = services.actionsCache();
+    auto* artifacts = services.artifacts();
+    if (!cache && !artifacts) return;
+    // One JWT naming the run for both: upload-artifact@v4 reads its run id from the runtime token.
+    const base::Secret token(artifact_server::makeRuntimeToken(opts.run_id));
+    masker.add(token.reveal());
+    std::vector<std::pair<std::string, std::string>> env;
+    if (cache) {
+        cache->authorize(token, opts.github.value("repository", std::string("local")));
+        env = {{"ACTIONS_CACHE_URL", services.actionsCacheUrl()}};
+    }
+    if (artifacts) {
+        artifacts->authorize(token, opts.run_id);
+        env.emplace_back("ACTIONS_RUNTIME_URL", services.artifactsUrl());
+        env.emplace_back("ACTIONS_RESULTS_URL", services.artifactsUrl());
+    }
+    env.emplace_back("ACTIONS_RUNTIME_TOKEN", token.reveal());
+    // First, so that an --env of the same name still wins.
+    opts.env.insert(opts.env.begin(), env.begin(), env.end());
+}
+
 int runExec(const ExecFlags& given) {
     // Before any thread exists (cache server, proxies, jobs): every later thread inherits the
     // blocked signals, so SIGINT/SIGTERM always reach the canceller instead of killing the process.
@@ -237,49 +226,28 @@ int runExec(const ExecFlags& given) {
     for (const auto& w : saved.warnings) std::fprintf(stderr, "nixjail-runner exec: warning: %s\n", w.c_str());
     const ExecFlags f = withSavedDefaults(given, saved);
     // Flags first, so their mistakes are reported before anything is read or run.
-    engine::RunOptions opts;
-    opts.repo_dir = repo;
-    opts.workspace_from_repo = true;  // as act and forgejo-runner exec: local actions need no checkout
-    opts.github = localGithubContext(repo);
-    if (!f.server_url.empty()) {
-        std::string url = f.server_url;
-        while (!url.empty() && url.back() == '/') url.pop_back();
-        opts.github["server_url"] = url;
-        opts.github["api_url"] = url + "/api/v1";
-        opts.github["graphql_url"] = url + "/api/graphql";
-    }
+    const config::RunnerConfig config = execConfig(f, saved);
+    Json payload = Json::object();
     if (!f.event_path.empty()) {
         try {
-            opts.event = Json::parse(base::readFile(f.event_path));
+            payload = Json::parse(base::readFile(f.event_path));
         } catch (const Json::parse_error& e) {
             throw base::Error("--eventpath '" + f.event_path + "' is not valid JSON: " + e.what());
         }
     }
-    std::map<std::string, std::string> inputs;
+    std::map<std::string, std::string> inputs, secrets, vars;
+    std::vector<std::pair<std::string, std::string>> envs, matrix;
     for (const auto& s : f.inputs) inputs.insert(parseKeyValue(s, "--input"));
     for (const auto& file : f.secret_files) {
-        for (auto& [k, v] : readKeyValueFile(file)) opts.secrets[k] = v;
+        for (auto& [k, v] : readKeyValueFile(file)) secrets[k] = v;
     }
     for (const auto& s : f.secrets) {
         auto [k, v] = parseKeyValue(s, "--secret", '=', true);
-        opts.secrets[k] = v;
+        secrets[k] = v;
     }
-    for (const auto& s : f.vars) opts.vars.insert(parseKeyValue(s, "--var"));
-    for (const auto& s : f.envs) opts.env.push_back(parseKeyValue(s, "--env"));
-    for (const auto& s : f.matrix) opts.matrix_filter.push_back(parseKeyValue(s, "--matrix", ':'));
-    // The jobs' network (isolating executors): the base policy, credentials, upstream trust.
-    opts.network.audit_only = f.network_audit;
-    if (!f.policy.empty()) opts.network.admin_policy = proxy::loadPolicyFile(f.policy, "admin");
-    if (!f.credential_file.empty())
-        opts.network.credentials = network::loadCredentialFile(f.credential_file);
-    if (!f.extra_ca_file.empty()) {
-        if (::access(f.extra_ca_file.c_str(), R_OK) != 0) {
-            throw base::SysError("--extra-ca-file '" + f.extra_ca_file + "'");
-        }
-        opts.network.extra_upstream_ca_file = fs::absolute(f.extra_ca_file);
-    }
-    for (const auto& s : f.host_overrides)
-        opts.network.host_overrides.insert(parseKeyValue(s, "--host-override"));
+    for (const auto& s : f.vars) vars.insert(parseKeyValue(s, "--var"));
+    for (const auto& s : f.envs) envs.push_back(parseKeyValue(s, "--env"));
+    for (const auto& s : f.matrix) matrix.push_back(parseKeyValue(s, "--matrix", ':'));
     auto files = findWorkflowFiles(repo, f.workflows);
     std::vector<workflow::Workflow> workflows;
     bool loadFailed = false;
@@ -298,152 +266,43 @@ int runExec(const ExecFlags& given) {
         return 0;
     }
 
+    services::RunnerServices services(
+        config, services::ServicesContext{
+                    .role = services::ServicesContext::Role::kExec,
+                    .default_cache_dir = defaultCacheDir(),
+                    .nix_tools = nixToolsFromEnvironment(),
+                    .log = execLogger(),
+                    .repo_dir = repo,
+                    .nixpkgs_from = given.nixpkgs.empty() ? saved.nixpkgs_from : "--nixpkgs",
+                    .nixpkgs_given = !given.nixpkgs.empty(),
+                    .artifact_dir = f.artifact_server_path,
+                    .dry_run = f.dry_run});
+    engine::RunOptions opts = services.jobDefaults();
+    opts.repo_dir = repo;
+    opts.workspace_from_repo = true;  // as act and forgejo-runner exec: local actions need no checkout
+    opts.github = localGithubContext(repo);
+    if (!f.server_url.empty()) {
+        std::string url = f.server_url;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        opts.github["server_url"] = url;
+        opts.github["api_url"] = url + "/api/v1";
+        opts.github["graphql_url"] = url + "/api/graphql";
+    }
+    opts.event = std::move(payload);
+    opts.secrets = std::move(secrets);
+    opts.vars = std::move(vars);
+    opts.env = std::move(envs);
+    opts.matrix_filter = std::move(matrix);
     opts.default_actions_url = f.default_actions_url;
     opts.action_cache_dir = f.action_cache_dir;
-    // "jit-runtime" is the old name of what is now the default.
-    if (f.profile == "strict") {
-        opts.profile = executor::HardeningProfile::kStrict;
-    } else if (f.profile != "default" && f.profile != "jit-runtime") {
-        throw base::Error("unknown hardening profile '" + f.profile + "'; choose default or strict");
-    }
-    opts.max_parallel_jobs = f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency());
-    if (!f.disk.empty()) {
-        opts.limits.disk_max_bytes = parseSize(f.disk, "--disk");
-        // Said once, before any job, rather than by every job.
-        if (auto why = cache::JobVolume::unavailableReason(); opts.limits.disk_max_bytes > 0 && !why.empty() && !f.dry_run)
-            throw base::Error("--disk " + f.disk + ": a job volume cannot be made here: " + why);
-    }
-    auto executor = executor::makeExecutor(f.executor);
-    opts.executor = executor.get();
+    opts.max_parallel_jobs = static_cast<size_t>(config.runner.capacity);
     // Each run keeps its artifacts apart: the run id follows the highest one in the directory.
     if (!f.artifact_server_path.empty() && !f.dry_run) {
         opts.run_id = opts.run_number = std::to_string(highestRunId(f.artifact_server_path) + 1);
     }
-    const fs::path cacheDir = f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir);
-    const auto storage = cache::parseStorageChoice(f.storage, "--storage");
-    // The actions/cache server behind ACTIONS_CACHE_URL. Always started (unless --no-cache-server):
-    // it costs one loopback socket and a thread, and scripts and tools other than actions/cache
-    // speak the same API, so looking for `uses: actions/cache` would miss them.
-    std::unique_ptr<cache_server::CacheServer> cacheServer;
-    base::Secret cacheToken;
-    if (!f.no_cache_server && !f.dry_run) {
-        const fs::path dir = f.cache_server_dir.empty() ? cacheDir / "actions-cache" : fs::path(f.cache_server_dir);
-        try {
-            cacheServer = std::make_unique<cache_server::CacheServer>(cache_server::CacheServerConfig{.dir = dir});
-            // A JWT naming the run: upload-artifact@v4 reads its run id from the runtime token.
-            cacheToken = base::Secret(artifact_server::makeRuntimeToken(opts.run_id));
-            cacheServer->authorize(cacheToken, opts.github.value("repository", std::string("local")));
-            // Jailed jobs reach it only through their proxy, by a name pinned to its port (the
-            // jail's own 127.0.0.1 is its loopback, and the proxy refuses the host's addresses).
-            std::string url = cacheServer->baseUrl();
-            if (executor->isolatesFilesystem()) {
-                const std::string name = "actions-cache.nixjail.internal", port = std::to_string(cacheServer->port());
-                opts.network.host_overrides[name] = "127.0.0.1:" + port;
-                opts.network.service_hosts.push_back(name);
-                url = "http://" + name + ":" + port + "/";
-            }
-            // First, so that an --env of the same name still wins.
-            opts.env.insert(opts.env.begin(), {{"ACTIONS_CACHE_URL", url},
-                                               {"ACTIONS_RUNTIME_TOKEN", cacheToken.reveal()}});
-        } catch (const base::Error& e) {
-            // A cache is an optimisation: the run goes on without one.
-            std::fprintf(stderr, "nixjail-runner exec: warning: running without an actions/cache server: %s\n",
-                         e.what());
-            cacheServer.reset();
-        }
-    }
-    // The artifact server behind ACTIONS_RUNTIME_URL (upload/download-artifact@v3) and
-    // ACTIONS_RESULTS_URL (@v4), only when asked for: unlike a cache, artifacts are output the user
-    // keeps, so they say where they go.
-    std::unique_ptr<artifact_server::ArtifactServer> artifactServer;
-    base::Secret artifactToken;
-    if (!f.artifact_server_path.empty() && !f.dry_run) {
-        artifactServer = std::make_unique<artifact_server::ArtifactServer>(
-            artifact_server::ArtifactServerConfig{.dir = fs::absolute(f.artifact_server_path)});
-        // One runtime token per run: the cache server's when it runs.
-        artifactToken =
-            cacheServer ? cacheToken : base::Secret(artifact_server::makeRuntimeToken(opts.run_id));
-        artifactServer->authorize(artifactToken, opts.run_id);
-        std::string url = artifactServer->baseUrl();
-        if (executor->isolatesFilesystem()) {
-            const std::string name = "artifacts.nixjail.internal", port = std::to_string(artifactServer->port());
-            opts.network.host_overrides[name] = "127.0.0.1:" + port;
-            opts.network.service_hosts.push_back(name);
-            url = "http://" + name + ":" + port + "/";
-        }
-        std::vector<std::pair<std::string, std::string>> env{{"ACTIONS_RUNTIME_URL", url},
-                                                             {"ACTIONS_RESULTS_URL", url}};
-        if (!cacheServer) env.emplace_back("ACTIONS_RUNTIME_TOKEN", artifactToken.reveal());
-        opts.env.insert(opts.env.begin(), env.begin(), env.end());
-    }
-    // Made on first use (most runs check out only the local working tree), unless --storage forces
-    // a backend.
-    std::unique_ptr<engine::CachedCheckouts> checkouts;
-    // A forced --storage is proven now, so a backend that cannot work stops the run before any job.
-    if (storage && !f.dry_run)
-        checkouts = std::make_unique<engine::CachedCheckouts>(cacheDir, storage);
-    std::mutex checkoutsMu;
-    opts.checkout_provider = [&](const engine::CheckoutSpec& spec, const fs::path& dst) {
-        {
-            std::lock_guard lock(checkoutsMu);
-            if (!checkouts)
-                checkouts = std::make_unique<engine::CachedCheckouts>(cacheDir, storage);
-        }
-        return checkouts->checkout(spec, dst);
-    };
-    std::unique_ptr<engine::NixRootProvider> roots;
-    if (!f.packages.empty()) opts.packages = cache::parsePackageList(f.packages);
-    // A repository flake's devShell serves jobs that declare no packages (no nixpkgs needed); other
-    // jobs without packages get their runs-on label's default set.
-    const bool hasFlake = fs::exists(opts.repo_dir / "flake.nix");
-    if (executor->isolatesFilesystem()) {
-        engine::NixRootConfig config{engine::nixpkgsArgument(f.nixpkgs, fs::current_path()), cacheDir,
-                                     nixToolsFromEnvironment()};
-        if (hasFlake) config.devshell_flake = opts.repo_dir;
-        config.storage = storage;
-        for (auto it = saved.default_packages.rbegin(); it != saved.default_packages.rend(); ++it)
-            config.default_packages.prepend(it->first, it->second);
-        // Found once, before any job; without one only a flake's devShell can serve.
-        if (!f.dry_run) {
-            try {
-                const auto found = engine::locateNixpkgs(
-                    f.nixpkgs, given.nixpkgs.empty() ? saved.nixpkgs_from : "--nixpkgs", fs::current_path(),
-                    engine::nixCommand(config.tools));
-                config.nixpkgs = found.expression;
-                if (given.nixpkgs.empty())
-                    std::fprintf(stderr, "nixjail-runner exec: packages come from '%s' (%s)\n",
-                                 found.expression.c_str(), found.found_by.c_str());
-            } catch (const base::Error&) {
-                if (!hasFlake) throw;
-            }
-        }
-        // A Nix that cannot build stops the run here, not every job at its nix-build.
-        if (!f.dry_run) cache::checkNixCanBuild(config.tools);
-        roots = std::make_unique<engine::NixRootProvider>(std::move(config));
-        opts.root_provider = roots->asProvider();
-    }
-    // Where the cache's filesystem can share data (btrfs snapshots, reflinks), the jobs' directories
-    // go there too, so their roots and checkouts are snapshots rather than copies; elsewhere
-    // $TMPDIR serves as well.
-    std::unique_ptr<base::TempDir> jobDirs;
-    if (executor->isolatesFilesystem() && !f.dry_run && storage != cache::StorageKind::kCopy) {
-        struct statfs sfs {};
-        fs::create_directories(cacheDir);
-        if (::statfs(cacheDir.c_str(), &sfs) == 0 && (sfs.f_type == BTRFS_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC)) {
-            if (const auto p = base::firstNotSearchableByOthers(cacheDir); !p.empty()) {
-                std::fprintf(stderr,
-                             "nixjail-runner exec: warning: job directories go to $TMPDIR, so roots and checkouts are "
-                             "copies: the jails cannot reach '%s' ('%s' is not searchable by others; chmod o+x)\n",
-                             cacheDir.c_str(), p.c_str());
-            } else {
-                fs::create_directories(cacheDir / "jobs");
-                jobDirs = std::make_unique<base::TempDir>("nixjail-exec-", cacheDir / "jobs");
-                fs::permissions(jobDirs->path(), fs::perms::group_exec | fs::perms::others_exec,
-                                fs::perm_options::add);
-                opts.work_dir = jobDirs->path();
-            }
-        }
-    }
+    engine::SecretMasker masker;
+    for (const auto& [k, v] : opts.secrets) masker.add(v);
+    addServerEnvironment(services, opts, masker);
 
     // Which workflows: the event's, or with -j those that have the job.
     std::string event = f.event.empty() ? "push" : f.event;
@@ -464,10 +323,6 @@ int runExec(const ExecFlags& given) {
     }
 
     const bool colour = !f.no_color && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
-    engine::SecretMasker masker;
-    for (const auto& [k, v] : opts.secrets) masker.add(v);
-    if (cacheServer) masker.add(cacheToken.reveal());
-    if (artifactServer) masker.add(artifactToken.reveal());
     auto isTrue = [](const std::map<std::string, std::string>& m) {
         auto it = m.find("ACTIONS_STEP_DEBUG");
         return it != m.end() && it->second == "true";
@@ -505,7 +360,7 @@ int runExec(const ExecFlags& given) {
     std::fputs("\n", stdout);
     std::fputs(engine::resultsTable(allJobs, colour).c_str(), stdout);
     summary["result"] = engine::resultName(overall);
-    if (cacheServer) {
+    if (auto* cacheServer = services.actionsCache()) {
         const auto c = cacheServer->counters();
         summary["actions_cache"] = Json{{"hits", c.hits},
                                         {"misses", c.misses},

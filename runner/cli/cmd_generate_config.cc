@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "runner/cli/commands.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 
 namespace nixjail::runner::cli {
 
@@ -10,7 +10,7 @@ void addGenerateConfigCommand(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("generate-config",
                                    "Print a documented example configuration for daemon/one-job");
     cmd->callback([&exit_code] {
-        std::fputs(daemon::exampleConfig().c_str(), stdout);
+        std::fputs(config::exampleConfig().c_str(), stdout);
         exit_code = 0;
     });
 }

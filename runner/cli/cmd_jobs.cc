@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runner/cli/commands.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/store/job_store.h"
 
 namespace nixjail::runner::cli {
@@ -75,7 +75,7 @@ Json jobJson(store::JobStore& db, const store::JobRow& j) {
 }
 
 int listJobs(const JobsFlags& f) {
-    auto cfg = daemon::loadConfigFile(f.config);
+    auto cfg = config::loadConfigFile(f.config);
     store::JobStore db(f.database.empty() ? cfg.database : std::filesystem::path(f.database));
     auto jobs = db.recentJobs(f.limit, f.failed);
     if (f.json) {

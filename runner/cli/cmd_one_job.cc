@@ -2,7 +2,7 @@
 #include "runner/base/error.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/commands.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/daemon/daemon_main.h"
 
 namespace nixjail::runner::cli {
@@ -21,7 +21,7 @@ void addOneJobCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--wait", f->wait,
                     "keep polling this long for a task, e.g. 10m (default: poll once)");
     cmd->callback([f, &exit_code] {
-        auto wait = daemon::parseDuration(f->wait);
+        auto wait = config::parseDuration(f->wait);
         if (!wait) {
             std::fprintf(
                 stderr,

@@ -9,7 +9,7 @@
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/cli/commands.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/store/job_store.h"
 
 namespace nixjail::runner::cli {
@@ -22,7 +22,7 @@ struct PolicyFlags {
 };
 
 std::vector<proxy::ObservedRequest> fromDatabase(const PolicyFlags& f) {
-    const auto cfg = daemon::loadConfigFile(f.config);
+    const auto cfg = config::loadConfigFile(f.config);
     store::JobStore db(f.database.empty() ? cfg.database : std::filesystem::path(f.database));
     std::vector<proxy::ObservedRequest> seen;
     for (const auto& d : db.networkDecisions(f.job)) seen.push_back({d.method, d.host, d.path});

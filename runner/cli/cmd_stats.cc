@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runner/cli/commands.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/store/job_store.h"
 
 namespace nixjail::runner::cli {
@@ -23,7 +23,7 @@ Json cacheJson(const store::CacheStats& c) {
 }
 
 int showStats(const StatsFlags& f) {
-    auto cfg = daemon::loadConfigFile(f.config);
+    auto cfg = config::loadConfigFile(f.config);
     store::JobStore db(f.database.empty() ? cfg.database : std::filesystem::path(f.database));
     const auto s = db.stats();
     if (f.json) {

@@ -25,7 +25,7 @@ std::vector<std::string> labelNames(const std::vector<std::string>& labels) {
 
 }  // namespace
 
-Daemon::Daemon(const DaemonConfig& config, DaemonParts parts)
+Daemon::Daemon(const config::RunnerConfig& config, DaemonParts parts)
     : config_(config), parts_(std::move(parts)), log_(parts_.resources.log) {}
 
 Daemon::~Daemon() {

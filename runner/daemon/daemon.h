@@ -13,7 +13,7 @@
 #include <stop_token>
 #include <thread>
 
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/daemon/metrics.h"
 #include "runner/daemon/task_runner.h"
 #include "runner/forge/forge_client.h"
@@ -37,7 +37,7 @@ struct DaemonParts {
 
 class Daemon {
   public:
-    Daemon(const DaemonConfig& config, DaemonParts parts);
+    Daemon(const config::RunnerConfig& config, DaemonParts parts);
     ~Daemon();
 
     // Polls and runs tasks until shutdown; returns once every job has ended and reported (or the
@@ -61,7 +61,7 @@ class Daemon {
     // Sleeps for `d` or until shutdown / a job slot frees up; false when shutting down.
     bool pause(std::chrono::milliseconds d);
 
-    const DaemonConfig& config_;
+    const config::RunnerConfig& config_;
     DaemonParts parts_;
     std::shared_ptr<spdlog::logger> log_;
     std::stop_source cancel_;   // cancels running jobs

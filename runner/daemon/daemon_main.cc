@@ -49,7 +49,7 @@ int daemonMain(const DaemonMainOptions& options) {
         relay.signal();
     });
     try {
-        auto config = loadConfigFile(options.config);
+        auto config = config::loadConfigFile(options.config);
         log = makeDaemonLogger(config);
         DaemonRuntime runtime(std::move(config), options.default_cache_dir, options.nix_tools, log);
         relay.attach(&runtime.daemon());

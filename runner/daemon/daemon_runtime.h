@@ -1,13 +1,13 @@
 // DaemonRuntime: everything a daemon (or one-job) run owns, built from the configuration in
-// acquisition order: runner file, forge clients, job database, start-up sweep, executor, caches,
-// metrics server, and the Daemon itself.
+// acquisition order: runner file, forge clients, job database, the runner's services
+// (runner/services: executor, caches, servers), start-up sweep, metrics server, and the Daemon.
 #pragma once
 
 #include <spdlog/logger.h>
 
 #include <memory>
 
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/daemon/daemon.h"
 #include "workspace-cache/closure.h"
 
@@ -17,12 +17,11 @@ class DaemonRuntime {
   public:
     // default_cache_dir: used when cache.dir is empty; nix_tools: how Nix is run for job roots.
     // Throws base::Error saying what to fix.
-    DaemonRuntime(DaemonConfig config, const std::filesystem::path& default_cache_dir,
+    DaemonRuntime(config::RunnerConfig config, const std::filesystem::path& default_cache_dir,
                   cache::NixTools nix_tools, std::shared_ptr<spdlog::logger> log);
     ~DaemonRuntime();
 
     Daemon& daemon();
-    int metricsPort() const;  // 0 when metrics are off
 
   private:
     struct Impl;
@@ -30,7 +29,7 @@ class DaemonRuntime {
 };
 
 // A logger in log.format (text or one JSON object per line) at log.level; null sink: stderr.
-std::shared_ptr<spdlog::logger> makeDaemonLogger(const DaemonConfig& config,
+std::shared_ptr<spdlog::logger> makeDaemonLogger(const config::RunnerConfig& config,
                                                  spdlog::sink_ptr sink = nullptr);
 
 }  // namespace nixjail::runner::daemon

@@ -18,7 +18,7 @@ namespace nixjail::runner::daemon {
 namespace {
 
 TEST(DaemonLogger, JsonFormatIsOneValidObjectPerLine) {
-    DaemonConfig cfg;
+    config::RunnerConfig cfg;
     cfg.log.format = "json";
     cfg.log.level = "debug";
     std::ostringstream out;
@@ -48,7 +48,7 @@ RuntimeStart startDaemon(const base::TempDir& state, const std::filesystem::path
     forge::writeRunnerFile(
         state.path() / ".runner",
         forge::runnerFileFromSecret("http://127.0.0.1:9", std::string(40, 'a'), "t"));
-    DaemonConfig cfg;
+    config::RunnerConfig cfg;
     cfg.source = (state.path() / "runner.yaml").string();
     cfg.runner.file = state.path() / ".runner";
     cfg.database = state.path() / "jobs.sqlite";

@@ -33,7 +33,7 @@ class DaemonTest : public ::testing::Test {
         r.client = &forge_;
         r.store = &store_;
         r.metrics = &metrics_;
-        r.executor = &executor_;
+        r.job_defaults.executor = &executor_;
         r.log =
             std::make_shared<spdlog::logger>("t", std::make_shared<spdlog::sinks::null_sink_mt>());
         r.flush_interval = std::chrono::milliseconds(50);
@@ -41,7 +41,7 @@ class DaemonTest : public ::testing::Test {
     }
 
     base::TempDir dir_;
-    DaemonConfig config_;
+    config::RunnerConfig config_;
     forge::FakeForgeClient forge_;
     store::JobStore store_{dir_.path() / "jobs.sqlite"};
     Metrics metrics_;

@@ -186,8 +186,9 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     p.job = own.front();
     p.labels = runsOnLabels(p.job->runs_on);
 
-    const DaemonConfig& cfg = *res.config;
+    const config::RunnerConfig& cfg = *res.config;
     auto& o = p.options;
+    o = res.job_defaults;
     const Json& ctx = task.context;
     o.github = ctx.is_object() ? ctx : Json::object();
     o.github.erase("event");
@@ -218,26 +219,16 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
         o.default_actions_url = url;
     if (auto id = contextString(ctx, "run_id"); !id.empty()) o.run_id = id;
     if (auto n = contextString(ctx, "run_number"); !n.empty()) o.run_number = n;
-    o.action_cache_dir = res.action_cache_dir;
-    o.work_dir = res.work_dir;
-    o.executor = res.executor;
-    o.root_provider = res.root_provider;
     // A job that declares no packages gets its repository flake's devShell at the task's commit
     // (fetched outside the jail with the task's real token).
     if (res.task_root_provider) o.root_provider = res.task_root_provider(o.github);
-    o.checkout_provider = res.checkout_provider;
     o.max_parallel_jobs = 1;
-    o.limits.memory_max_bytes = cfg.executor.memory;
-    o.limits.pids_max = cfg.executor.pids;
-    o.limits.cpu_quota = cfg.executor.cpu_quota;
-    o.limits.disk_max_bytes = cfg.executor.disk;
     o.limits.wall_time = cfg.runner.job_timeout;
     o.runner_job_timeout = cfg.runner.job_timeout;
-    o.network = res.network;
     for (const auto& l : p.labels) {
         auto it = cfg.labels.find(l);
         if (it == cfg.labels.end()) continue;
-        o.packages = it->second.packages;
+        o.packages.insert(o.packages.end(), it->second.packages.begin(), it->second.packages.end());
         // "jit-runtime" is the old name of what is now the default.
         if (it->second.profile == "strict") o.profile = executor::HardeningProfile::kStrict;
         if (auto policy = res.label_policies.find(l); policy != res.label_policies.end()) {
@@ -405,7 +396,7 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
         log->warn("task {} failed before it ran: {}", task.id, prepare_error);
     } else {
         reporter.runnerLine("nixjail-runner: running job '" + p.instance.display_name + "' (task " +
-                            std::to_string(task.id) + ") with the " + res.executor->name() +
+                            std::to_string(task.id) + ") with the " + res.job_defaults.executor->name() +
                             " executor");
         std::stop_source job_stop;
         std::stop_callback on_shutdown(cancel, [&] { job_stop.request_stop(); });

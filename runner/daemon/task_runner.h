@@ -14,11 +14,11 @@
 #include <string>
 
 #include "executor/executor.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "runner/daemon/metrics.h"
-#include "runner/engine/checkout_provider.h"
 #include "runner/cache_server/cache_server.h"
 #include "runner/engine/job_root.h"
+#include "runner/engine/run_options.h"
 #include "runner/forge/forge_client.h"
 #include "runner/network/job_network.h"
 #include "runner/store/job_store.h"
@@ -27,22 +27,18 @@ namespace nixjail::runner::daemon {
 
 // What every job of the daemon shares; all of it outlives the jobs.
 struct JobResources {
-    const DaemonConfig* config = nullptr;
+    const config::RunnerConfig* config = nullptr;
     forge::ForgeClient* client = nullptr;
     store::JobStore* store = nullptr;
     Metrics* metrics = nullptr;
-    executor::Executor* executor = nullptr;
-    engine::RootProvider root_provider;          // empty: jobs run without a Nix root
-    // The root provider for one task, from its github context: like root_provider, but a job
-    // that declares no packages gets the devShell of the task repository's flake at the task's
-    // commit (NixRootProvider::forTask). Empty when root_provider is.
+    // What each job starts from (services::RunnerServices::jobDefaults): executor, root and
+    // checkout providers, job directories, the network settings (admin policy, credentials,
+    // upstream CA; the label's policy is added per job from label_policies), limits.
+    engine::RunOptions job_defaults;
+    // The root provider for one task, from its github context: a job that declares no packages
+    // gets the devShell of the task repository's flake at the task's commit. Empty: the one in
+    // job_defaults serves (or jobs run without a Nix root).
     std::function<engine::RootProvider(const nlohmann::json& github)> task_root_provider;
-    engine::CheckoutProvider checkout_provider;  // the job's own repository and others
-    std::filesystem::path action_cache_dir;
-    std::filesystem::path work_dir;  // jobs' directories are made here (empty: $TMPDIR)
-    // The jobs' network (isolating executors): admin policy, credentials, upstream CA; the
-    // label's policy is added per job from label_policies.
-    network::NetworkSettings network;
     std::map<std::string, proxy::Policy> label_policies;
     std::string forge_address;  // server_url when the task's context has none
     // The runner's actions/cache server, and its URL as jobs reach it (ACTIONS_CACHE_URL); null:

@@ -39,7 +39,7 @@ class TaskRunnerTest : public ::testing::Test {
         res_.client = &forge_;
         res_.store = store_.get();
         res_.metrics = &metrics_;
-        res_.executor = &executor_;
+        res_.job_defaults.executor = &executor_;
         res_.forge_address = "http://forge.invalid";
         res_.log = std::make_shared<spdlog::logger>(
             "test", std::make_shared<spdlog::sinks::null_sink_mt>());
@@ -64,7 +64,7 @@ class TaskRunnerTest : public ::testing::Test {
     }
 
     base::TempDir dir_;
-    DaemonConfig config_;
+    config::RunnerConfig config_;
     forge::FakeForgeClient forge_;
     std::unique_ptr<store::JobStore> store_;
     Metrics metrics_;

@@ -138,7 +138,7 @@ std::vector<CredentialSource> parseCredentialList(std::string_view yaml,
     return out;
 }
 
-std::vector<proxy::Credential> loadCredentialFile(const std::filesystem::path& path) {
+std::vector<CredentialSource> readCredentialFile(const std::filesystem::path& path) {
     std::string text;
     try {
         text = base::readFile(path);
@@ -146,9 +146,12 @@ std::vector<proxy::Credential> loadCredentialFile(const std::filesystem::path& p
         throw ConfigError(path.string(), 0, 0,
                           std::string("cannot read the credential file: ") + e.what());
     }
+    return parseCredentialList(text, path.string());
+}
+
+std::vector<proxy::Credential> loadCredentialFile(const std::filesystem::path& path) {
     std::vector<proxy::Credential> out;
-    for (const auto& source : parseCredentialList(text, path.string()))
-        out.push_back(resolveCredential(source));
+    for (const auto& source : readCredentialFile(path)) out.push_back(resolveCredential(source));
     return out;
 }
 

@@ -35,7 +35,10 @@ proxy::Credential resolveCredential(const CredentialSource& source);
 // Parses a YAML list of credentials; throws base::ConfigError (file:line:col) at the first problem.
 std::vector<CredentialSource> parseCredentialList(std::string_view yaml, const std::string& source);
 
-// parseCredentialList + resolveCredential for each entry.
+// Reads and parses the file (parseCredentialList); throws base::ConfigError.
+std::vector<CredentialSource> readCredentialFile(const std::filesystem::path& path);
+
+// readCredentialFile + resolveCredential for each entry.
 std::vector<proxy::Credential> loadCredentialFile(const std::filesystem::path& path);
 
 }  // namespace nixjail::runner::network

@@ -1,6 +1,6 @@
 // The daemon reads what the NixOS module writes: each instance's settings from
 // tests/nixos/module_eval.nix (evaluated by nix-instantiate, offline, as JSON, which is YAML) go
-// through runner/daemon's parseConfig and come out with the values the options asked for.
+// through runner/config's parseConfig and come out with the values the options asked for.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
@@ -13,10 +13,10 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 #include "tests/integration/require.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::config {
 namespace {
 
 using namespace std::chrono_literals;
@@ -71,7 +71,7 @@ class ModuleConfig : public ::testing::Test {
         instances_ = &evaluated.at("instances");
     }
 
-    DaemonConfig parse(const std::string& instance) {
+    RunnerConfig parse(const std::string& instance) {
         const std::string text = instances_->at(instance).at("settings").dump(2);
         auto cfg = parseConfig(text, "nixjail-runner-" + instance + ".yaml");
         if (!cfg) {
@@ -85,7 +85,7 @@ class ModuleConfig : public ::testing::Test {
 };
 
 TEST_F(ModuleConfig, EverythingSetIsReadBack) {
-    DaemonConfig cfg = parse("ci");
+    RunnerConfig cfg = parse("ci");
     EXPECT_EQ(cfg.log.level, "info");
     EXPECT_EQ(cfg.runner.file, "/var/lib/nixjail-runner/ci/.runner");
     EXPECT_EQ(cfg.runner.capacity, 2);
@@ -120,7 +120,7 @@ TEST_F(ModuleConfig, EverythingSetIsReadBack) {
 }
 
 TEST_F(ModuleConfig, DefaultsAreValidAndMetricsAreOff) {
-    DaemonConfig cfg = parse("small");
+    RunnerConfig cfg = parse("small");
     EXPECT_EQ(cfg.runner.capacity, 1);
     EXPECT_EQ(cfg.runner.fetch_interval, 2s);
     EXPECT_EQ(cfg.cache.dir, "/srv/btrfs/nixjail");
@@ -142,4 +142,4 @@ TEST_F(ModuleConfig, WhatTheAssertionsRejectTheDaemonRejects) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::config

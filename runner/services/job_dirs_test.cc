@@ -1,4 +1,4 @@
-#include "runner/daemon/job_dirs.h"
+#include "runner/services/job_dirs.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::services {
 namespace {
 
 namespace fs = std::filesystem;
@@ -56,4 +56,4 @@ TEST(JobDirs, SweepUnmountsALeftJobVolumeButNoOtherMount) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::services

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::services {
 
 class JobDirs {
   public:
@@ -31,4 +31,4 @@ class JobDirs {
     int swept_ = 0;
 };
 
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::services

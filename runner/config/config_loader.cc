@@ -1,6 +1,6 @@
 // The only place the daemon's configuration meets yaml-cpp: every key is checked, unknown keys
 // are errors with a suggestion, and all problems are reported together.
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,7 +11,7 @@
 #include "runner/base/file_io.h"
 #include "proxy/upstream_guard.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::config {
 
 namespace {
 
@@ -128,7 +128,7 @@ class Reader {
     Diagnostics diags_;
 };
 
-void readRunner(Reader& r, const YAML::Node& n, DaemonConfig::Runner& out) {
+void readRunner(Reader& r, const YAML::Node& n, RunnerConfig::Runner& out) {
     r.mapping(n, "runner",
               {"file", "capacity", "fetch_interval", "fetch_timeout", "job_timeout",
                "shutdown_timeout", "labels"},
@@ -182,7 +182,7 @@ void readDefaultPackages(Reader& r, const YAML::Node& n,
     }
 }
 
-void readExecutor(Reader& r, const YAML::Node& n, DaemonConfig::Executor& out) {
+void readExecutor(Reader& r, const YAML::Node& n, RunnerConfig::Executor& out) {
     r.mapping(n, "executor", {"backend", "limits"}, [&](const std::string& k, const YAML::Node& v) {
         if (k == "backend") {
             r.oneOf(v, "executor.backend", out.backend, {"auto", "namespace", "systemd", "host"});
@@ -205,7 +205,7 @@ void readExecutor(Reader& r, const YAML::Node& n, DaemonConfig::Executor& out) {
     });
 }
 
-void readProxy(Reader& r, const YAML::Node& n, DaemonConfig::Proxy& out) {
+void readProxy(Reader& r, const YAML::Node& n, RunnerConfig::Proxy& out) {
     r.mapping(
         n, "proxy", {"mode", "policy", "extra_ca_file", "credentials", "host_overrides"},
         [&](const std::string& k, const YAML::Node& v) {
@@ -268,10 +268,10 @@ void readProxy(Reader& r, const YAML::Node& n, DaemonConfig::Proxy& out) {
 
 }  // namespace
 
-base::Result<DaemonConfig, Diagnostics> parseConfig(const std::string& text,
+base::Result<RunnerConfig, Diagnostics> parseConfig(const std::string& text,
                                                     const std::string& file) {
     Reader r(text, file);
-    DaemonConfig cfg;
+    RunnerConfig cfg;
     cfg.source = file;
     YAML::Node root;
     try {
@@ -353,7 +353,7 @@ base::Result<DaemonConfig, Diagnostics> parseConfig(const std::string& text,
     return cfg;
 }
 
-DaemonConfig loadConfigFile(const fs::path& path) {
+RunnerConfig loadConfigFile(const fs::path& path) {
     if (path.empty()) return std::move(*parseConfig("", "(defaults)"));
     std::string text;
     try {
@@ -368,4 +368,4 @@ DaemonConfig loadConfigFile(const fs::path& path) {
     return std::move(*cfg);
 }
 
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::config

@@ -1,5 +1,5 @@
 // The configuration file: the example loads, every key is read, mistakes point at file:line.
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::config {
 namespace {
 
 using namespace std::chrono_literals;
@@ -18,7 +18,7 @@ std::string problems(const std::string& text) {
     return r ? "" : workflow::formatAll(r.error());
 }
 
-TEST(DaemonConfig, GeneratedExampleLoadsWithItsDocumentedValues) {
+TEST(RunnerConfig, GeneratedExampleLoadsWithItsDocumentedValues) {
     auto cfg = parseConfig(exampleConfig(), "example.yaml");
     ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
     EXPECT_EQ(cfg->runner.capacity, 1);
@@ -38,7 +38,7 @@ TEST(DaemonConfig, GeneratedExampleLoadsWithItsDocumentedValues) {
     EXPECT_EQ(cfg->nix.nixpkgs, "<nixpkgs>");
 }
 
-TEST(DaemonConfig, ActionsCacheBudgetZeroTurnsTheCacheServerOff) {
+TEST(RunnerConfig, ActionsCacheBudgetZeroTurnsTheCacheServerOff) {
     auto off = parseConfig("cache: {actions_cache_budget: 0}\n", "runner.yaml");
     ASSERT_TRUE(off.has_value()) << workflow::formatAll(off.error());
     EXPECT_EQ(off->cache.actions_cache_budget, 0u);
@@ -50,7 +50,7 @@ TEST(DaemonConfig, ActionsCacheBudgetZeroTurnsTheCacheServerOff) {
         << problems("cache: {actions_cache_budget: lots}\n");
 }
 
-TEST(DaemonConfig, LabelProfilesAreDefaultStrictOrTheOldJitRuntimeName) {
+TEST(RunnerConfig, LabelProfilesAreDefaultStrictOrTheOldJitRuntimeName) {
     auto cfg = parseConfig(
         "labels:\n  a: {profile: strict}\n  b: {profile: jit-runtime}\n  c: {packages: [bash]}\n",
         "runner.yaml");
@@ -61,7 +61,7 @@ TEST(DaemonConfig, LabelProfilesAreDefaultStrictOrTheOldJitRuntimeName) {
     EXPECT_NE(problems("labels:\n  a: {profile: lenient}\n").find("strict"), std::string::npos);
 }
 
-TEST(DaemonConfig, EmptyFileGivesTheDefaults) {
+TEST(RunnerConfig, EmptyFileGivesTheDefaults) {
     auto cfg = parseConfig("", "empty.yaml");
     ASSERT_TRUE(cfg.has_value());
     EXPECT_EQ(cfg->runner.file, ".runner");
@@ -69,7 +69,7 @@ TEST(DaemonConfig, EmptyFileGivesTheDefaults) {
     EXPECT_EQ(cfg->executor.backend, "auto");
 }
 
-TEST(DaemonConfig, UnknownKeyNamesFileLineAndSuggests) {
+TEST(RunnerConfig, UnknownKeyNamesFileLineAndSuggests) {
     auto text = problems("runner:\n  capacity: 2\n  fetch_intervall: 3s\n");
     EXPECT_NE(text.find("runner.yaml:3:3: unknown key 'fetch_intervall' in 'runner'; did you mean "
                         "'fetch_interval'?"),
@@ -80,7 +80,7 @@ TEST(DaemonConfig, UnknownKeyNamesFileLineAndSuggests) {
               std::string::npos);
 }
 
-TEST(DaemonConfig, AllProblemsAreReportedTogether) {
+TEST(RunnerConfig, AllProblemsAreReportedTogether) {
     auto text = problems(
         "runner:\n  capacity: 0\n  job_timeout: 3\nexecutor:\n  backend: docker\n  limits: "
         "{memory: lots}\n"
@@ -96,7 +96,7 @@ TEST(DaemonConfig, AllProblemsAreReportedTogether) {
     EXPECT_NE(text.find("'log.format' is 'xml'"), std::string::npos) << text;
 }
 
-TEST(DaemonConfig, CacheStorageIsOneOfTheBackendsOrAuto) {
+TEST(RunnerConfig, CacheStorageIsOneOfTheBackendsOrAuto) {
     for (const char* kind : {"auto", "btrfs", "reflink", "copy"}) {
         auto cfg = parseConfig(std::string("cache:\n  storage: ") + kind + "\n", "runner.yaml");
         ASSERT_TRUE(cfg.has_value()) << kind << ": " << workflow::formatAll(cfg.error());
@@ -111,7 +111,7 @@ TEST(DaemonConfig, CacheStorageIsOneOfTheBackendsOrAuto) {
     EXPECT_NE(text.find("    storage: btfrs\n             ^"), std::string::npos) << text;
 }
 
-TEST(DaemonConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
+TEST(RunnerConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
     auto text = problems(
         "proxy:\n  credentials:\n    - {name: npm, env: A, file: /b, hosts: [x], header: "
         "'Authorization: x'}\n");
@@ -119,7 +119,7 @@ TEST(DaemonConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
     EXPECT_NE(text.find("needs a 'header' containing {token}"), std::string::npos) << text;
 }
 
-TEST(DaemonConfig, HostOverridesAndTheDiskQuota) {
+TEST(RunnerConfig, HostOverridesAndTheDiskQuota) {
     auto cfg = parseConfig(
         "proxy:\n  host_overrides: {git.example.com: \"127.0.0.1:3000\", mirror.test: \"::1\"}\n"
         "executor: {limits: {disk: 20G}}\n",
@@ -137,7 +137,7 @@ TEST(DaemonConfig, HostOverridesAndTheDiskQuota) {
               std::string::npos);
 }
 
-TEST(DaemonConfig, DefaultPackagesMapLabelsInFileOrder) {
+TEST(RunnerConfig, DefaultPackagesMapLabelsInFileOrder) {
     auto cfg = parseConfig("nix:\n  default_packages:\n    ubuntu-22.04: [bash]\n    'ubuntu-*': [bash, git]\n"
                            "    self-hosted: []\n",
                            "runner.yaml");
@@ -155,11 +155,11 @@ TEST(DaemonConfig, DefaultPackagesMapLabelsInFileOrder) {
               std::string::npos);
 }
 
-TEST(DaemonConfig, InvalidYamlIsADiagnostic) {
+TEST(RunnerConfig, InvalidYamlIsADiagnostic) {
     EXPECT_NE(problems("runner: [\n").find("runner.yaml:"), std::string::npos);
 }
 
-TEST(DaemonConfig, LoadConfigFileSaysHowToGetOne) {
+TEST(RunnerConfig, LoadConfigFileSaysHowToGetOne) {
     base::TempDir dir;
     try {
         loadConfigFile(dir.path() / "missing.yaml");
@@ -201,4 +201,4 @@ TEST(ConfigValues, SizesAndCpuQuotas) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::config

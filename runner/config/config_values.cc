@@ -2,9 +2,9 @@
 #include <cctype>
 #include <cmath>
 
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::config {
 
 namespace {
 
@@ -91,4 +91,4 @@ std::optional<double> parseCpuQuota(const std::string& text) {
     return std::nullopt;
 }
 
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::config

@@ -1,5 +1,7 @@
-// The daemon's configuration file (YAML): plain structs with the defaults as member initialisers.
-// The NixOS module renders exactly these keys; keys may be added, never renamed.
+// The runner's configuration, one schema for both front ends: the daemon reads it from its YAML
+// file, and `exec` fills the same structs from its flags (runner/cli/exec_config.h). Plain
+// structs with the defaults as member initialisers. The NixOS module renders exactly these keys;
+// keys may be added, never renamed. A few fields are set by exec's flags only (said beside them).
 #pragma once
 
 #include <chrono>
@@ -14,7 +16,7 @@
 #include "runner/base/result.h"
 #include "runner/workflow/diagnostic.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::config {
 
 using std::chrono::milliseconds;
 
@@ -31,9 +33,10 @@ struct CredentialConfig {
     std::vector<std::string> hosts;
     std::string header;  // "Authorization: Bearer {token}"
     std::string dummy;   // what the job sees instead of the token
+    std::string origin;  // where it was written ("creds.yaml:3:3"); empty: proxy.credentials[i]
 };
 
-struct DaemonConfig {
+struct RunnerConfig {
     struct Log {
         std::string level = "info";   // trace | debug | info | warn | error
         std::string format = "text";  // text | json
@@ -57,6 +60,8 @@ struct DaemonConfig {
         // The runner's actions/cache server (ACTIONS_CACHE_URL) keeps entries in <dir>/actions-cache
         // up to this size, least recently used out first; 0: no server, jobs get no ACTIONS_CACHE_URL.
         uint64_t actions_cache_budget = 10ull << 30;
+        // exec's --cache-server-dir: where that server keeps its entries; empty: <dir>/actions-cache.
+        std::filesystem::path actions_cache_dir;
     } cache;
     struct Nix {
         std::string nixpkgs = "<nixpkgs>";
@@ -64,6 +69,8 @@ struct DaemonConfig {
         // repository has no flake devShell; in file order, ahead of the built-in mapping
         // (ubuntu-*, linux, self-hosted: engine::ubuntuBasePackages()). [] maps a label to nothing.
         std::vector<std::pair<std::string, std::vector<std::string>>> default_packages;
+        // exec's --packages: what every job's root holds (the daemon sets packages per label).
+        std::vector<std::string> packages;
     } nix;
     struct Executor {
         std::string backend = "auto";  // auto | namespace | systemd | host
@@ -71,6 +78,8 @@ struct DaemonConfig {
         uint32_t pids = 4096;
         double cpu_quota = 0;  // CPUs (200% = 2); 0: unlimited
         uint64_t disk = 0;     // each job's workspace quota (a volume of its own); 0: none
+        // exec's --profile: every job's hardening profile (the daemon sets it per label).
+        std::string profile = "default";  // default | strict (jit-runtime: default)
     } executor;
     struct Proxy {
         // enforce: the policy decides; audit: everything is allowed and recorded with what the
@@ -93,11 +102,11 @@ struct DaemonConfig {
 };
 
 // Every problem in the text at once, as file:line:col diagnostics ("did you mean ...?").
-base::Result<DaemonConfig, workflow::Diagnostics> parseConfig(const std::string& text,
+base::Result<RunnerConfig, workflow::Diagnostics> parseConfig(const std::string& text,
                                                               const std::string& file);
 // Reads and parses the file; throws base::Error with all diagnostics when it is invalid.
 // An empty path gives the defaults.
-DaemonConfig loadConfigFile(const std::filesystem::path& path);
+RunnerConfig loadConfigFile(const std::filesystem::path& path);
 
 // "2s", "500ms", "3m", "3h", "1d", "1h30m"; nullopt when malformed or without a unit.
 std::optional<milliseconds> parseDuration(const std::string& text);
@@ -109,4 +118,4 @@ std::optional<double> parseCpuQuota(const std::string& text);
 // The documented example that `generate-config` prints; parseConfig accepts it.
 const std::string& exampleConfig();
 
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::config

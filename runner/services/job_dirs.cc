@@ -1,5 +1,5 @@
 // Start-up removal of job directories a killed daemon left behind, never across mount points.
-#include "runner/daemon/job_dirs.h"
+#include "runner/services/job_dirs.h"
 
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "runner/base/error.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::services {
 
 namespace {
 
@@ -91,4 +91,4 @@ JobDirs::~JobDirs() {
     if (ec) log_.warn("removing '{}' failed, ignoring: {}", path_.string(), ec.message());
 }
 
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::services

@@ -1,7 +1,7 @@
 // The documented example configuration that `nixjail-runner generate-config` prints.
-#include "runner/daemon/config.h"
+#include "runner/config/runner_config.h"
 
-namespace nixjail::runner::daemon {
+namespace nixjail::runner::config {
 
 const std::string& exampleConfig() {
     static const std::string kText =
@@ -80,4 +80,4 @@ metrics:
     return kText;
 }
 
-}  // namespace nixjail::runner::daemon
+}  // namespace nixjail::runner::config

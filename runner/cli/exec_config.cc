@@ -1,0 +1,74 @@
+// exec's flags into the runner's configuration schema.
+#include "runner/cli/exec_config.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "runner/base/error.h"
+#include "runner/cli/cache_dirs.h"
+#include "runner/cli/key_values.h"
+#include "runner/network/credential_file.h"
+#include "workspace-cache/closure.h"
+#include "workspace-cache/storage.h"
+
+namespace nixjail::runner::cli {
+
+ExecFlags withSavedDefaults(ExecFlags f, const SavedDefaults& saved) {
+    auto fill = [](std::string& flag, const std::optional<std::string>& value, const char* builtIn) {
+        if (flag.empty()) flag = value.value_or(builtIn);
+    };
+    fill(f.packages, saved.packages, "");
+    fill(f.nixpkgs, saved.nixpkgs, "");
+    fill(f.executor, saved.executor, "auto");
+    fill(f.profile, saved.profile, "default");
+    fill(f.policy, saved.policy, "");
+    fill(f.credential_file, saved.credential_file, "");
+    fill(f.cache_dir, saved.cache_dir, "");
+    // Read first, so that the values of files given with --secret-file win.
+    f.secret_files.insert(f.secret_files.begin(), saved.secret_files.begin(), saved.secret_files.end());
+    return f;
+}
+
+config::RunnerConfig execConfig(const ExecFlags& f, const SavedDefaults& saved) {
+    config::RunnerConfig c;
+    c.source = "nixjail-runner exec";
+    c.executor.backend = f.executor.empty() ? "auto" : f.executor;
+    // "jit-runtime" is the old name of what is now the default.
+    if (f.profile != "strict" && f.profile != "default" && f.profile != "jit-runtime" && !f.profile.empty())
+        throw base::Error("unknown hardening profile '" + f.profile + "'; choose default or strict");
+    c.executor.profile = f.profile == "strict" ? "strict" : "default";
+    if (!f.disk.empty()) c.executor.disk = parseSize(f.disk, "--disk");
+    c.runner.capacity =
+        static_cast<int>(f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency()));
+
+    c.cache.dir = f.cache_dir;
+    cache::parseStorageChoice(f.storage, "--storage");  // its mistake is the flag's
+    c.cache.storage = f.storage;
+    c.cache.actions_cache_dir = f.cache_server_dir;
+    if (f.no_cache_server) c.cache.actions_cache_budget = 0;
+
+    // Empty: found when the run starts (Nix's search path, then the flake registry).
+    c.nix.nixpkgs = f.nixpkgs;
+    if (!f.packages.empty()) c.nix.packages = cache::parsePackageList(f.packages);
+    c.nix.default_packages = saved.default_packages;
+
+    c.proxy.mode = f.network_audit ? "audit" : "enforce";
+    c.proxy.policy = f.policy;
+    if (!f.credential_file.empty()) {
+        for (auto& s : network::readCredentialFile(f.credential_file)) {
+            c.proxy.credentials.push_back(
+                {s.name, s.env, s.file, s.hosts, s.header, s.dummy, s.origin});
+        }
+    }
+    if (!f.extra_ca_file.empty()) {
+        if (::access(f.extra_ca_file.c_str(), R_OK) != 0)
+            throw base::SysError("--extra-ca-file '" + f.extra_ca_file + "'");
+        c.proxy.extra_ca_file = f.extra_ca_file;
+    }
+    for (const auto& s : f.host_overrides) c.proxy.host_overrides.insert(parseKeyValue(s, "--host-override"));
+    return c;
+}
+
+}  // namespace nixjail::runner::cli

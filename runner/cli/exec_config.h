@@ -1,0 +1,56 @@
+// `exec`'s flags, and how they fill the runner's one configuration schema (runner/config): flags
+// override the saved defaults (saved_defaults.h), which override the built-in ones. What is not
+// configuration (which workflows and jobs, the event, inputs, secrets) stays in ExecFlags.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "runner/cli/saved_defaults.h"
+#include "runner/config/runner_config.h"
+
+namespace nixjail::runner::cli {
+
+struct ExecFlags {
+    std::string workflows;
+    std::string directory = ".";
+    std::vector<std::string> jobs;
+    std::string event;
+    std::string event_path;
+    std::vector<std::string> inputs, secrets, secret_files, vars, envs, matrix;
+    std::string json_summary;
+    bool list = false;
+    bool dry_run = false;
+    std::string executor;  // empty: saved default, else auto
+    std::string profile;   // empty: saved default, else default
+    bool network_audit = false;
+    std::string packages;
+    std::string nixpkgs;
+    std::string cache_dir;
+    std::string storage = "auto";  // the cache's storage backend (roots and checkouts)
+    std::string disk;              // each job's workspace quota; empty: none
+    std::string server_url;
+    std::string default_actions_url = "https://github.com";
+    std::string action_cache_dir;
+    std::string cache_server_dir;
+    bool no_cache_server = false;
+    std::string artifact_server_path;
+    size_t max_parallel = 0;
+    bool no_color = false;
+    bool verbose = false;
+    std::string policy;
+    std::string credential_file;
+    std::string extra_ca_file;
+    std::vector<std::string> host_overrides;
+};
+
+// What the command line left out, from the saved defaults, then built in.
+ExecFlags withSavedDefaults(ExecFlags flags, const SavedDefaults& saved);
+
+// The configuration `flags` (already withSavedDefaults) and `saved` describe. Throws base::Error
+// naming the flag for a value that is wrong (an unknown profile or storage, a size, a host
+// override, a credential file or CA file that cannot be read).
+config::RunnerConfig execConfig(const ExecFlags& flags, const SavedDefaults& saved);
+
+}  // namespace nixjail::runner::cli

@@ -1,0 +1,281 @@
+// Building the runner's process-lifetime services from the configuration, once, for exec and the
+// daemon alike.
+#include "runner/services/runner_services.h"
+
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
+#include <spdlog/spdlog.h>
+
+#include "executor/executor_factory.h"
+#include "runner/artifact_server/artifact_server.h"
+#include "runner/base/error.h"
+#include "runner/base/file_io.h"
+#include "runner/cache_server/cache_server.h"
+#include "runner/engine/nix_root_provider.h"
+#include "runner/engine/nixpkgs_locator.h"
+#include "runner/network/credential_file.h"
+#include "runner/services/job_dirs.h"
+#include "workspace-cache/cache_set.h"
+#include "workspace-cache/job_volume.h"
+#include "workspace-cache/nix_preflight.h"
+
+namespace nixjail::runner::services {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Role = ServicesContext::Role;
+
+// How a setting is named in messages: exec's flag, or the daemon's file and key.
+std::string origin(const config::RunnerConfig& cfg, Role role, const std::string& key,
+                   const std::string& flag) {
+    return role == Role::kExec ? flag : cfg.source + ": " + key;
+}
+
+bool onCopyOnWriteFilesystem(const fs::path& dir) {
+    struct statfs sfs {};
+    return ::statfs(dir.c_str(), &sfs) == 0 &&
+           (sfs.f_type == BTRFS_SUPER_MAGIC || sfs.f_type == XFS_SUPER_MAGIC);
+}
+
+}  // namespace
+
+RunnerServices::RunnerServices(const config::RunnerConfig& config, ServicesContext context)
+    : config_(config), context_(std::move(context)) {
+    log_ = context_.log ? context_.log : spdlog::default_logger();
+    const Role role = context_.role;
+    cache_dir_ = config_.cache.dir.empty() ? context_.default_cache_dir : config_.cache.dir;
+    storage_ = cache::parseStorageChoice(
+        config_.cache.storage, origin(config_, role, "cache.storage", "--storage"));
+    // A disk quota that cannot be applied stops the start, not every job.
+    if (config_.executor.disk > 0 && !context_.dry_run) {
+        if (auto why = cache::JobVolume::unavailableReason(); !why.empty()) {
+            throw base::Error(
+                role == Role::kExec
+                    ? "--disk: a job volume cannot be made here: " + why
+                    : config_.source +
+                          ": executor.limits.disk is set, but a job volume cannot be made here: " +
+                          why + "; or remove executor.limits.disk");
+        }
+    }
+    executor_ = executor::makeExecutor(
+        config_.executor.backend, {.cancel_grace = context_.cancel_grace,
+                                   .logger = context_.log,
+                                   .instance = context_.instance});
+    jailed_ = executor_->isolatesFilesystem();
+    loadNetwork();
+    if (context_.dry_run) return;
+    startServers();
+    // A forced storage backend is proven now, so one that cannot work stops the start.
+    if (storage_ || role == Role::kDaemon)
+        checkouts_ = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
+    startRoots();
+    startJobDirs();
+}
+
+RunnerServices::~RunnerServices() = default;
+
+void RunnerServices::loadNetwork() {
+    // Policies and credentials are read once, at start: a mistake stops the run here.
+    network::NetworkSettings& n = network_;
+    n.audit_only = config_.proxy.mode == "audit";
+    if (n.audit_only && context_.role == Role::kDaemon)
+        log_->warn("proxy.mode is audit: jobs may reach any host; decisions are only recorded");
+    if (!config_.proxy.policy.empty())
+        n.admin_policy = proxy::loadPolicyFile(config_.proxy.policy, "admin");
+    for (size_t i = 0; i < config_.proxy.credentials.size(); ++i) {
+        const auto& c = config_.proxy.credentials[i];
+        const std::string where = !c.origin.empty()
+                                      ? c.origin
+                                      : config_.source + ": proxy.credentials[" +
+                                            std::to_string(i) + "]";
+        n.credentials.push_back(
+            network::resolveCredential({c.name, c.env, c.file, c.hosts, c.header, c.dummy, where}));
+    }
+    if (!config_.proxy.extra_ca_file.empty())
+        n.extra_upstream_ca_file = fs::absolute(config_.proxy.extra_ca_file);
+    n.host_overrides.insert(config_.proxy.host_overrides.begin(),
+                            config_.proxy.host_overrides.end());
+    for (const auto& [name, label] : config_.labels) {
+        if (!label.policy.empty())
+            label_policies_.emplace(name, proxy::loadPolicyFile(label.policy, "label " + name));
+    }
+}
+
+std::string RunnerServices::pinService(const std::string& name, const std::string& base_url,
+                                       int port) {
+    if (!jailed_) return base_url;
+    network_.host_overrides[name] = "127.0.0.1:" + std::to_string(port);
+    network_.service_hosts.push_back(name);
+    return "http://" + name + ":" + std::to_string(port) + "/";
+}
+
+void RunnerServices::startServers() {
+    // The actions/cache server behind ACTIONS_CACHE_URL. Always started unless its budget is 0: it
+    // costs one loopback socket and a thread, and tools other than actions/cache speak its API.
+    if (config_.cache.actions_cache_budget > 0) {
+        const fs::path dir = config_.cache.actions_cache_dir.empty()
+                                 ? cache_dir_ / "actions-cache"
+                                 : config_.cache.actions_cache_dir;
+        try {
+            actions_cache_ = std::make_unique<cache_server::CacheServer>(
+                cache_server::CacheServerConfig{.dir = dir,
+                                                .budget_bytes = config_.cache.actions_cache_budget,
+                                                .logger = context_.log});
+            actions_cache_url_ = pinService("actions-cache.nixjail.internal",
+                                            actions_cache_->baseUrl(), actions_cache_->port());
+        } catch (const base::Error& e) {
+            // For exec a cache is an optimisation: the run goes on without one.
+            if (context_.role == Role::kDaemon) throw;
+            log_->warn("running without an actions/cache server: {}", e.what());
+            actions_cache_.reset();
+        }
+    }
+    // The artifact server (upload/download-artifact), only where exec is told where artifacts go:
+    // unlike a cache, they are output the user keeps.
+    if (!context_.artifact_dir.empty()) {
+        artifacts_ = std::make_unique<artifact_server::ArtifactServer>(
+            artifact_server::ArtifactServerConfig{.dir = fs::absolute(context_.artifact_dir)});
+        artifacts_url_ = pinService("artifacts.nixjail.internal", artifacts_->baseUrl(),
+                                    artifacts_->port());
+    }
+}
+
+void RunnerServices::startRoots() {
+    if (!jailed_) return;
+    const Role role = context_.role;
+    engine::NixRootConfig roots{
+        engine::nixpkgsArgument(config_.nix.nixpkgs, fs::current_path()), cache_dir_,
+        context_.nix_tools};
+    roots.storage = storage_;
+    const auto& defaults = config_.nix.default_packages;
+    for (auto it = defaults.rbegin(); it != defaults.rend(); ++it)
+        roots.default_packages.prepend(it->first, it->second);
+    // exec: a working tree's flake devShell serves jobs that declare no packages (no nixpkgs
+    // needed then); nixpkgs is found once, before any job.
+    const bool hasFlake = role == Role::kExec && fs::exists(context_.repo_dir / "flake.nix");
+    if (hasFlake) roots.devshell_flake = context_.repo_dir;
+    if (role == Role::kExec) {
+        try {
+            const auto found =
+                engine::locateNixpkgs(config_.nix.nixpkgs, context_.nixpkgs_from,
+                                      fs::current_path(), engine::nixCommand(roots.tools));
+            roots.nixpkgs = found.expression;
+            if (!context_.nixpkgs_given)
+                log_->info("packages come from '{}' ({})", found.expression, found.found_by);
+        } catch (const base::Error&) {
+            if (!hasFlake) throw;
+        }
+    }
+    // A Nix that cannot build stops the start here, not every job at its nix-build.
+    cache::checkNixCanBuild(roots.tools);
+    roots_ = std::make_unique<engine::NixRootProvider>(std::move(roots));
+}
+
+void RunnerServices::startJobDirs() {
+    // Jobs' directories live on the cache's filesystem where it shares data (btrfs snapshots,
+    // reflinks), so their roots and checkouts are snapshots rather than copies. A jail's setup
+    // runs as the jail's host ids, which must traverse (not list) the cache directory.
+    if (context_.role == Role::kDaemon) {
+        fs::create_directories(cache_dir_);
+        fs::permissions(cache_dir_, fs::perms::group_exec | fs::perms::others_exec,
+                        fs::perm_options::add);
+        job_dirs_ = std::make_unique<JobDirs>(cache_dir_ / "jobs", context_.runner_uuid, *log_);
+        if (executor_->stepOwner()) {
+            if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
+                throw base::Error("the jails cannot reach their job directories in '" +
+                                  cache_dir_.string() + "': '" + p.string() +
+                                  "' is not searchable by others; chmod o+x '" + p.string() +
+                                  "', or set cache.dir elsewhere");
+            }
+        }
+        work_dir_ = job_dirs_->path();
+        janitor_ = std::make_unique<cache::CacheSet>(cache_dir_, storage_);
+        log_->info("cache directory '{}': {} storage{}", cache_dir_.string(),
+                   cache::toString(janitor_->storage().kind()),
+                   storage_ ? " (cache.storage)" : " (detected)");
+        if (!storage_ && janitor_->storage().kind() == cache::StorageKind::kCopy) {
+            log_->warn(
+                "cache directory '{}' has neither btrfs subvolumes nor reflinks: every job root "
+                "and checkout is a full copy; put cache.dir on btrfs or XFS (or set "
+                "cache.storage: copy to silence this)",
+                cache_dir_.string());
+        }
+        return;
+    }
+    // exec: elsewhere $TMPDIR serves as well.
+    if (!jailed_ || storage_ == cache::StorageKind::kCopy) return;
+    fs::create_directories(cache_dir_);
+    if (!onCopyOnWriteFilesystem(cache_dir_)) return;
+    if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
+        log_->warn(
+            "job directories go to $TMPDIR, so roots and checkouts are copies: the jails cannot "
+            "reach '{}' ('{}' is not searchable by others; chmod o+x)",
+            cache_dir_.string(), p.string());
+        return;
+    }
+    fs::create_directories(cache_dir_ / "jobs");
+    exec_job_dirs_ = std::make_unique<base::TempDir>("nixjail-exec-", cache_dir_ / "jobs");
+    fs::permissions(exec_job_dirs_->path(), fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add);
+    work_dir_ = exec_job_dirs_->path();
+}
+
+engine::CheckoutProvider RunnerServices::checkoutProvider() {
+    return [this](const engine::CheckoutSpec& spec, const fs::path& dst) {
+        engine::CachedCheckouts* checkouts = nullptr;
+        {
+            // Made on first use: most exec runs check out only the local working tree.
+            std::lock_guard lock(checkouts_mutex_);
+            if (!checkouts_)
+                checkouts_ = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
+            checkouts = checkouts_.get();
+        }
+        return checkouts->checkout(spec, dst);  // thread-safe (CheckoutCache locks)
+    };
+}
+
+engine::RunOptions RunnerServices::jobDefaults() {
+    engine::RunOptions o;
+    o.executor = executor_.get();
+    if (roots_) o.root_provider = roots_->asProvider();
+    o.checkout_provider = checkoutProvider();
+    o.work_dir = work_dir_;
+    o.network = network_;
+    o.packages = config_.nix.packages;
+    o.limits.memory_max_bytes = config_.executor.memory;
+    o.limits.pids_max = config_.executor.pids;
+    o.limits.cpu_quota = config_.executor.cpu_quota;
+    o.limits.disk_max_bytes = config_.executor.disk;
+    // "jit-runtime" is the old name of what is now the default.
+    if (config_.executor.profile == "strict") o.profile = executor::HardeningProfile::kStrict;
+    return o;
+}
+
+engine::RootProvider RunnerServices::rootsForTask(const nlohmann::json& github) {
+    if (!roots_) return {};
+    return roots_->forTask(github, checkoutProvider());
+}
+
+int RunnerServices::sweptJobDirs() const { return job_dirs_ ? job_dirs_->swept() : 0; }
+
+void RunnerServices::trimCaches() {
+    if (!janitor_) return;
+    std::lock_guard lock(janitor_mutex_);
+    try {
+        const cache::CacheBudgets budgets{config_.cache.roots_budget,
+                                          config_.cache.workspace_budget, config_.cache.git_budget};
+        const auto removed = janitor_->prune(budgets);
+        const size_t n = removed.roots.size() + removed.checkouts.size() + removed.git.size();
+        if (n > 0) {
+            log_->info("cache budgets: removed {} roots, {} checkouts, {} git mirrors",
+                       removed.roots.size(), removed.checkouts.size(), removed.git.size());
+        }
+    } catch (const std::exception& e) {
+        log_->warn("trimming the caches in '{}' to their budgets failed: {}", cache_dir_.string(),
+                   e.what());
+    }
+}
+
+}  // namespace nixjail::runner::services
