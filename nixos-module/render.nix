@@ -93,7 +93,7 @@ let
       }) names
     );
 
-  # Typed options -> the daemon's configuration (runner/daemon/config.h), then `settings` on top.
+  # Typed options -> the daemon's configuration (runner/config/runner_config.h), then `settings` on top.
   settingsFor =
     name: inst: writePolicy:
     let

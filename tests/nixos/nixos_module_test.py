@@ -153,13 +153,13 @@ def check_settings(c, repo, d):
         "fetch_interval": "2s", "fetch_timeout": "5s", "job_timeout": "3h", "shutdown_timeout": "3m"})
 
     # Every key the module writes is one the daemon's config reader knows (as a string literal).
-    config_cc = os.path.join(repo, "runner/daemon/config.cc")
+    config_cc = os.path.join(repo, "runner/config/config_loader.cc")
     if os.path.exists(config_cc):
         text = open(config_cc, encoding="utf-8").read()
         for key, path in keys_of(ci):
-            c.true(f"settings key '{path}' is read by runner/daemon/config.cc", f'"{key}"' in text)
+            c.true(f"settings key '{path}' is read by runner/config/config_loader.cc", f'"{key}"' in text)
     else:
-        print("note: runner/daemon/config.cc not found; key names not cross-checked")
+        print("note: runner/config/config_loader.cc not found; key names not cross-checked")
 
 
 def check_service(c, d):
