@@ -48,10 +48,35 @@ std::unique_ptr<Executor> makeExecutor(const std::string& backend, const Backend
         o.cancel_grace = options.cancel_grace;
         return makeSandboxExecExecutor(o);
     }
-    if (name == "host") return std::make_unique<HostExecutor>();
+    if (name == "host") return std::make_unique<HostExecutor>(HostOptions{options.cancel_grace});
     throw base::Error("unknown executor '" + backend +
                       "'; choose auto, namespace (the built-in jail), systemd, sandbox-exec (macOS) or host "
                       "(no isolation, for debugging)");
+}
+
+LeftoverSweep sweepLeftovers(const std::string& backend, const std::string& instance) {
+    const std::string name = backend == "auto" ? autoBackend() : backend;
+    LeftoverSweep sweep;
+    try {
+        if (name == "systemd") {
+            SystemdOptions o;
+            o.instance = instance;
+            sweepSystemdUnits(o);
+            sweep.detail = "systemd units of instance " + instance + " stopped";
+        } else if (name == "namespace") {
+            const auto swept = sweepLeftovers(NamespaceOptions{});
+            sweep.removed = swept.cgroups + swept.staging_dirs;
+            sweep.detail = "cgroups=" + std::to_string(swept.cgroups) +
+                           " staging_dirs=" + std::to_string(swept.staging_dirs);
+        } else {
+            sweep.detail = "executor=" + name + ", no namespace jails to sweep";
+        }
+    } catch (const std::exception& e) {
+        // A failed sweep does not stop the runner: the caller logs it and starts.
+        sweep.failed = true;
+        sweep.detail = std::string("sweep failed: ") + e.what();
+    }
+    return sweep;
 }
 
 }  // namespace nixjail::executor

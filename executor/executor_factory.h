@@ -28,4 +28,20 @@ std::unique_ptr<Executor> makeExecutor(const std::string& backend, const Backend
 // What "auto" picks on this machine.
 std::string autoBackend();
 
+struct LeftoverSweep {
+    // For the daemon's startup_sweep event: "cgroups=N staging_dirs=M" (namespace), "systemd
+    // units of instance I stopped", "executor=host, no namespace jails to sweep", or
+    // "sweep failed: <why>".
+    std::string detail;
+    int removed = 0;      // cgroups and staging directories removed (systemd does not count)
+    bool failed = false;  // detail says why; nothing of a live job was touched
+};
+
+// For a runner's start-up, before any job runs: removes what a crashed runner of the same
+// instance left behind for this backend ("auto" is resolved first): systemd stops its step units
+// (sweepSystemdUnits), the namespace jail removes job cgroups and staging directories (the
+// sweepLeftovers(NamespaceOptions) of namespace_executor.h), host and sandbox-exec have nothing
+// to sweep. Never throws for a failed sweep and logs nothing: the caller logs `detail`.
+LeftoverSweep sweepLeftovers(const std::string& backend, const std::string& instance);
+
 }  // namespace nixjail::executor

@@ -35,5 +35,29 @@ TEST(ExecutorFactory, AutoPicksWhatThisMachineCanRun) {
 #endif
 }
 
+TEST(SweepLeftovers, BackendsWithoutJailsHaveNothingToSweep) {
+    for (const std::string backend : {"host", "sandbox-exec"}) {
+        const auto sweep = sweepLeftovers(backend, "ci-1");
+        EXPECT_FALSE(sweep.failed);
+        EXPECT_EQ(sweep.removed, 0);
+        EXPECT_EQ(sweep.detail, "executor=" + backend + ", no namespace jails to sweep");
+    }
+}
+
+TEST(SweepLeftovers, ASystemdSweepWithoutAnInstanceFailsWithoutThrowing) {
+    // Without an instance tag it would stop other runners' units, so it refuses before systemctl.
+    const auto sweep = sweepLeftovers("systemd", "");
+    EXPECT_TRUE(sweep.failed);
+    EXPECT_EQ(sweep.detail.rfind("sweep failed: sweeping systemd step units needs the runner's "
+                                 "instance tag",
+                                 0),
+              0u)
+        << sweep.detail;
+}
+
+// The namespace sweep is not run here: it kills every "nixjail-" cgroup beside the runner's
+// whose name has no live owner, on the real machine (tests/systemd/in-systemd's nspawn cgroup
+// among them). NamespaceJailTest.SweepRemovesLeftoverCgroupsAndKillsWhatRunsInThem covers it.
+
 }  // namespace
 }  // namespace nixjail::executor

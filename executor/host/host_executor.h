@@ -2,15 +2,26 @@
 // no filesystem, network or privilege isolation, and a process that leaves its session escapes.
 #pragma once
 
+#include <chrono>
+
 #include "executor/executor.h"
 
 namespace nixjail::executor {
 
+struct HostOptions {
+    // On cancel the step's session gets SIGTERM, then SIGKILL after this long.
+    std::chrono::milliseconds cancel_grace{5000};
+};
+
 class HostExecutor : public Executor {
 public:
+    explicit HostExecutor(HostOptions options = {}) : options_(options) {}
     std::string name() const override { return "host"; }
     bool isolatesFilesystem() const override { return false; }
     std::unique_ptr<Jail> prepare(const JailSpec& spec) override;
+
+private:
+    HostOptions options_;
 };
 
 }  // namespace nixjail::executor

@@ -1,8 +1,14 @@
 #include "executor/host/host_executor.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <thread>
+
+#include "executor/test_processes.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
 
 namespace nixjail::executor {
 namespace {
@@ -58,6 +64,47 @@ TEST(HostExecutor, BackgroundHelperHoldingOutputDoesNotHangTheStep) {
     auto r = runShell(*jail, "sleep 30 & echo started");
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_LT(r.wall_time, std::chrono::seconds(5));
+}
+
+TEST(HostExecutor, CancelGrantsTheGracePeriodThenKillsTheTree) {
+    const auto grace = std::chrono::milliseconds(700);
+    HostExecutor ex(HostOptions{.cancel_grace = grace});
+    auto jail = ex.prepare({.job_id = "t"});
+    base::TempDir dir("nixjail-host-cancel-");
+    const std::string token = "7" + std::to_string(::getpid()) + "1";
+    std::stop_source stop;
+    std::thread canceller;
+    std::chrono::steady_clock::time_point cancelledAt;
+    std::vector<pid_t> running;  // the helper, seen from here when the cancel came
+    std::string out;
+    StepInvocation step{.argv = {"sh", "-c", testing::trapsSigtermScript("term-marker", token)},
+                        .env = {"PATH=/usr/bin:/bin"},
+                        .cwd = dir.path(),
+                        .cancel = stop.get_token()};
+    step.on_output = [&](std::string_view s) {
+        out.append(s);
+        if (out.find("started") != std::string::npos && !canceller.joinable()) {
+            canceller = std::thread([&] {
+                running = testing::processesWithArgv({"sleep", token});
+                cancelledAt = std::chrono::steady_clock::now();
+                stop.request_stop();
+            });
+        }
+    };
+    auto r = jail->run(step);
+    const auto ended = std::chrono::steady_clock::now();
+    ASSERT_TRUE(canceller.joinable()) << "the step never started: " << out;
+    canceller.join();
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.term_signal, SIGKILL);  // it kept running through the grace period
+    EXPECT_EQ(base::readFile(dir.path() / "term-marker"), "term\n");
+    EXPECT_GE(ended - cancelledAt, grace - std::chrono::milliseconds(50));
+    EXPECT_LT(ended - cancelledAt, grace + std::chrono::seconds(3));
+    EXPECT_EQ(running.size(), 1u) << "the helper that ignores SIGTERM was not running";
+    const auto helpers = testing::processesWithArgv({"sleep", token});
+    EXPECT_EQ(testing::survivorsAfter(helpers, std::chrono::seconds(2)).size(), 0u)
+        << "a process of the step's tree survived the cancel";
 }
 
 TEST(HostExecutor, RefusesRemappedBinds) {

@@ -16,6 +16,7 @@
 #include "executor/namespace/cgroup.h"
 #include "executor/namespace/jail_setup_error.h"
 #include "executor/namespace/test_root.h"
+#include "executor/test_processes.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 
@@ -351,6 +352,47 @@ TEST_F(NamespaceJailTest, CancelKillsAStepThatIgnoresSigtermAfterTheGrace) {
     auto r = runAndCancel(*jail, step, out);
     EXPECT_TRUE(r.cancelled);
     EXPECT_EQ(r.term_signal, SIGKILL);
+}
+
+TEST_F(NamespaceJailTest, CancelGrantsTheGracePeriodThenKillsTheTree) {
+    const auto grace = std::chrono::milliseconds(700);
+    NamespaceExecutor quick(NamespaceOptions{.cancel_grace = grace});
+    auto jail = quick.prepare(spec());
+    const std::string token = "7" + std::to_string(::getpid()) + "2";
+    std::stop_source stop;
+    std::thread canceller;
+    std::chrono::steady_clock::time_point cancelledAt;
+    std::vector<pid_t> running;  // the helper, seen from here when the cancel came
+    std::string out;
+    StepInvocation step;
+    step.argv = {"sh", "-c", testing::trapsSigtermScript("/workspace/term-marker", token)};
+    step.env = kEnv;
+    step.cwd = "/workspace";
+    step.cancel = stop.get_token();
+    step.on_output = [&](std::string_view s) {
+        out.append(s);
+        if (out.find("started") != std::string::npos && !canceller.joinable()) {
+            canceller = std::thread([&] {
+                running = testing::processesWithArgv({"sleep", token});
+                cancelledAt = std::chrono::steady_clock::now();
+                stop.request_stop();
+            });
+        }
+    };
+    auto r = jail->run(step);
+    const auto ended = std::chrono::steady_clock::now();
+    ASSERT_TRUE(canceller.joinable()) << "the step never started: " << r.setup_error << out;
+    canceller.join();
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.term_signal, SIGKILL);  // it kept running through the grace period
+    EXPECT_EQ(base::readFile(root_->workspace() / "term-marker"), "term\n");
+    EXPECT_GE(ended - cancelledAt, grace - std::chrono::milliseconds(50));
+    EXPECT_LT(ended - cancelledAt, grace + std::chrono::seconds(3));
+    EXPECT_EQ(running.size(), 1u) << "the helper that ignores SIGTERM was not running";
+    const auto helpers = testing::processesWithArgv({"sleep", token});
+    EXPECT_EQ(testing::survivorsAfter(helpers, std::chrono::seconds(2)).size(), 0u)
+        << "a process of the step's tree survived the cancel";
 }
 
 TEST_F(NamespaceJailTest, ConcurrentJobsDoNotHoldEachOthersPipes) {

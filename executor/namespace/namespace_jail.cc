@@ -3,21 +3,18 @@
 #include "executor/namespace/namespace_jail.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <optional>
-#include <stop_token>
 
 #include "executor/namespace/netns.h"
 #include "executor/namespace/setup_phase.h"
+#include "executor/step_supervisor.h"
 #include "runner/base/error.h"
 
 namespace nixjail::executor::ns {
@@ -25,7 +22,6 @@ namespace nixjail::executor::ns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 void killJail(const SpawnedJail& child, const StepCgroup& cgroup) {
@@ -120,8 +116,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     auto output = base::Pipe::create();
     auto sync = base::Pipe::create();
     base::UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    base::UniqueFd cancelled(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!devnull || !cancelled) throw base::SysError("opening /dev/null or an eventfd for a step");
+    if (!devnull) throw base::SysError("opening /dev/null for a step");
 
     SpawnedJail child;
     try {
@@ -158,68 +153,35 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     }
     sync.write.reset();
 
-    std::stop_callback onCancel(step.cancel, [fd = cancelled.get()] {
-        std::uint64_t one = 1;
-        [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
-    });
-    auto limit = spec_.limits.wall_time;
-    if (step.timeout && *step.timeout < limit) limit = *step.timeout;
-    const auto deadline = start + limit;
-
-    bool exited = false;
-    std::optional<Clock::time_point> killAt;
     int rawStatus = 0;
     struct rusage usage {};
-    bool outputOpen = true;
-    char buf[65536];
-    while (!exited || outputOpen) {
-        struct pollfd fds[3] = {{output.read.get(), POLLIN, 0},
-                                {child.pidfd.get(), POLLIN, 0},
-                                {cancelled.get(), POLLIN, 0}};
-        if (!outputOpen) fds[0].fd = -1;
-        if (exited) fds[1].fd = fds[2].fd = -1;
-        int wait = -1;
-        if (!exited) {
-            auto next = killAt ? std::min(deadline, *killAt) : deadline;
-            auto left = duration_cast<milliseconds>(next - Clock::now()).count();
-            wait = static_cast<int>(std::clamp<long long>(left, 0, 24 * 3600 * 1000));
-        }
-        int n = ::poll(fds, 3, wait);
-        if (n < 0 && errno != EINTR) {
-            int err = errno;
-            killJail(child, cgroup);
-            ::waitpid(child.pid, nullptr, 0);
-            throw base::SysError("poll on the step's output", err);
-        }
-        if (!exited && !result.timed_out && !result.cancelled && Clock::now() >= deadline) {
-            result.timed_out = true;
-            killJail(child, cgroup);
-        }
-        if (!exited && (fds[2].revents & POLLIN) && !result.cancelled && !result.timed_out) {
-            // Cancel is graceful: SIGTERM reaches the main process through the init, and the
-            // whole tree is killed when the main process exits or the grace period ends.
-            result.cancelled = true;
-            ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGTERM, nullptr, 0);
-            killAt = Clock::now() + cancel_grace_;
-        }
-        if (!exited && killAt && Clock::now() >= *killAt) {
-            killJail(child, cgroup);
-            killAt.reset();
-        }
-        if (outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t r = ::read(output.read.get(), buf, sizeof buf);
-            if (r > 0) {
-                if (step.on_output) step.on_output(std::string_view(buf, static_cast<size_t>(r)));
-            } else if (r == 0 || errno != EINTR) {
-                outputOpen = false;
+    StepChild verbs{
+        .output_fd = output.read.get(),
+        .exit_fd = child.pidfd.get(),
+        // Cancel is graceful: SIGTERM reaches the main process through the init, and the whole
+        // tree is killed when the main process exits or the grace period ends.
+        .terminate =
+            [&] { ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGTERM, nullptr, 0); },
+        .kill = [&] { killJail(child, cgroup); },
+        // The init's exit has already taken every other process of the pid namespace with it.
+        .reap = [&](bool block) -> std::optional<int> {
+            pid_t r;
+            while ((r = ::wait4(child.pid, &rawStatus, block ? 0 : WNOHANG, &usage)) < 0 &&
+                   errno == EINTR) {
             }
-        }
-        if (!exited && (fds[1].revents & POLLIN)) {
-            // The init's exit has already taken every other process of the pid namespace with it.
-            if (::wait4(child.pid, &rawStatus, 0, &usage) == child.pid) exited = true;
-        }
-    }
-    result.wall_time = duration_cast<milliseconds>(Clock::now() - start);
+            if (r < 0)
+                throw base::SysError("waiting for the jail's init (pid " +
+                                     std::to_string(child.pid) + ")");
+            if (r == 0) return std::nullopt;
+            return rawStatus;
+        }};
+    result = superviseStep(step, verbs,
+                           {.start = start,
+                            .limit = stepTimeLimit(spec_.limits, step),
+                            .cancel_grace = cancel_grace_});
+    // The step's own status comes from the init's report; the init's only says how it ended.
+    result.exit_code = -1;
+    result.term_signal = 0;
 
     auto reports = readReports(report.read.get());
     std::optional<int> mainStatus;

@@ -1,28 +1,27 @@
 // macOS half of the sandbox-exec backend: each step is `sandbox-exec -p <profile> argv...` in its
 // own process group, with the job's profile from sbpl_profile.cc. Plain POSIX (no pidfd on macOS):
-// the loop polls the output pipe and reaps with waitpid(WNOHANG).
+// the step supervisor polls the output pipe and reaps with wait4(WNOHANG).
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "executor/sandbox_exec/sandbox_exec_executor.h"
 #include "executor/sandbox_exec/sbpl_profile.h"
+#include "executor/step_supervisor.h"
 #include "runner/base/error.h"
+#include "runner/base/unique_fd.h"
 
 namespace nixjail::executor {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 class SandboxExecJail : public Jail {
@@ -31,8 +30,8 @@ class SandboxExecJail : public Jail {
         : spec_(std::move(spec)), options_(std::move(options)), profile_(std::move(profile)) {}
 
     StepResult run(const StepInvocation& step) override {
-        StepResult result;
         if (step.argv.empty()) {
+            StepResult result;
             result.setup_error = "prepare step: empty argv";
             return result;
         }
@@ -49,12 +48,12 @@ class SandboxExecJail : public Jail {
 
         int out[2];
         if (::pipe(out) != 0) throw base::SysError("creating the output pipe of a step");
+        base::UniqueFd outRead(out[0]);
         ::fcntl(out[0], F_SETFD, FD_CLOEXEC);
-        const auto start = Clock::now();
+        const auto start = std::chrono::steady_clock::now();
         pid_t pid = ::fork();
         if (pid < 0) {
             int err = errno;
-            ::close(out[0]);
             ::close(out[1]);
             throw base::SysError("forking sandbox-exec for job " + spec_.job_id, err);
         }
@@ -71,58 +70,28 @@ class SandboxExecJail : public Jail {
         ::setpgid(pid, pid);  // also from the parent, so the group exists before any kill
         ::close(out[1]);
 
-        auto limit = spec_.limits.wall_time;
-        if (step.timeout && *step.timeout < limit) limit = *step.timeout;
-        const auto deadline = start + limit;
-        auto killAt = Clock::time_point::max();
-        bool exited = false, outputOpen = true;
-        int status = 0;
         struct rusage usage {};
-        char buf[65536];
-        while (!exited || outputOpen) {
-            if (!exited) {
-                pid_t w = ::wait4(pid, &status, WNOHANG, &usage);
-                if (w == pid) {
-                    exited = true;
-                    ::kill(-pid, SIGKILL);  // helpers the step left behind die with it
-                }
-            }
-            if (!exited && !result.timed_out && Clock::now() >= deadline) {
-                result.timed_out = true;
-                ::kill(-pid, SIGKILL);
-            }
-            if (!exited && !result.cancelled && !result.timed_out && step.cancel.stop_requested()) {
-                result.cancelled = true;
-                ::kill(-pid, SIGTERM);
-                killAt = Clock::now() + options_.cancel_grace;
-            }
-            if (!exited && Clock::now() >= killAt) ::kill(-pid, SIGKILL);
-            struct pollfd pfd = {out[0], POLLIN, 0};
-            int wait = exited ? 0 : 50;
-            int n = ::poll(&pfd, outputOpen ? 1 : 0, wait);
-            if (n < 0 && errno != EINTR) break;
-            if (outputOpen && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
-                ssize_t r = ::read(out[0], buf, sizeof buf);
-                if (r > 0) {
-                    if (step.on_output) step.on_output(std::string_view(buf, size_t(r)));
-                } else if (r == 0 || errno != EINTR) {
-                    outputOpen = false;
-                }
-            } else if (exited) {
-                outputOpen = false;  // nothing buffered, and the process group is dead
-            }
-        }
-        ::close(out[0]);
-        if (!exited) {
-            ::kill(-pid, SIGKILL);
-            ::wait4(pid, &status, 0, &usage);
-        }
-        result.wall_time = duration_cast<milliseconds>(Clock::now() - start);
-        if (WIFEXITED(status)) {
-            result.exit_code = WEXITSTATUS(status);
-        } else if (WIFSIGNALED(status)) {
-            result.term_signal = WTERMSIG(status);
-        }
+        StepChild verbs{.output_fd = outRead.get(),
+                        .exit_fd = -1,  // no pidfd on macOS: reap() is polled
+                        .terminate = [pid] { ::kill(-pid, SIGTERM); },
+                        .kill = [pid] { ::kill(-pid, SIGKILL); },
+                        .reap = [pid, &usage](bool block) -> std::optional<int> {
+                            int status = 0;
+                            pid_t w;
+                            while ((w = ::wait4(pid, &status, block ? 0 : WNOHANG, &usage)) < 0 &&
+                                   errno == EINTR) {
+                            }
+                            if (w < 0)
+                                throw base::SysError("waiting for sandbox-exec (pid " +
+                                                     std::to_string(pid) + ")");
+                            if (w != pid) return std::nullopt;
+                            ::kill(-pid, SIGKILL);  // helpers the step left behind die with it
+                            return status;
+                        }};
+        StepResult result = superviseStep(step, verbs,
+                                          {.start = start,
+                                           .limit = stepTimeLimit(spec_.limits, step),
+                                           .cancel_grace = options_.cancel_grace});
         auto us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000LL +
                   usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
         result.cpu_time = milliseconds(us / 1000);

@@ -3,17 +3,14 @@
 #include "executor/systemd/systemd_jail.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <random>
-#include <stop_token>
 
+#include "executor/step_supervisor.h"
 #include "executor/systemd/jail_path_lookup.h"
 #include "executor/systemd/systemd_run_argv.h"
 #include "executor/systemd/unit_properties.h"
@@ -27,7 +24,6 @@ namespace nixjail::executor::sysd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 // systemd's RuntimeMaxSec= stops the unit at the limit; ours only fires if systemd does not.
@@ -95,8 +91,7 @@ StepResult SystemdJail::run(const StepInvocation& step) {
             return result;
         }
     }
-    auto limit = spec_.limits.wall_time;
-    if (step.timeout && *step.timeout < limit) limit = *step.timeout;
+    const auto limit = stepTimeLimit(spec_.limits, step);
     const auto unit = unitName(options_.instance, spec_.job_id, n, nonce());
     const auto resultFile = state_.path() / ("step-" + std::to_string(n) + ".result");
     std::vector<std::string> argv;
@@ -131,11 +126,8 @@ StepResult SystemdJail::run(const StepInvocation& step) {
 StepResult SystemdJail::runUnit(const StepInvocation& step, const std::vector<std::string>& argv,
                                 const std::string& unit, const std::filesystem::path& result_file,
                                 milliseconds limit) {
-    StepResult result;
     const auto start = Clock::now();
     auto output = base::Pipe::create();
-    base::UniqueFd cancelled(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!cancelled) throw base::SysError("creating an eventfd for a step");
     base::ChildProcess child;
     try {
         child = base::ChildProcess::spawn({.argv = argv,
@@ -143,74 +135,46 @@ StepResult SystemdJail::runUnit(const StepInvocation& step, const std::vector<st
                                            .stdout_fd = output.write.get(),
                                            .stderr_fd = output.write.get()});
     } catch (const base::Error& e) {
+        StepResult result;
         result.setup_error = std::string("spawn: ") + e.what();
         return result;
     }
     output.write.reset();
-    std::stop_callback onCancel(step.cancel, [fd = cancelled.get()] {
-        std::uint64_t one = 1;
-        [[maybe_unused]] auto w = ::write(fd, &one, sizeof one);
-    });
 
-    const auto deadline = start + limit + kDeadlineSlack;
-    // When the grace period of a cancel ends; max(): no cancel pending.
-    auto killAt = Clock::time_point::max();
     std::optional<base::ExitStatus> status;
-    bool outputOpen = true;
-    char buf[65536];
-    while (!status || outputOpen) {
-        struct pollfd fds[3] = {{output.read.get(), POLLIN, 0},
-                                {child.pidfd(), POLLIN, 0},
-                                {cancelled.get(), POLLIN, 0}};
-        if (!outputOpen) fds[0].fd = -1;
-        if (status) fds[1].fd = fds[2].fd = -1;
-        int wait = 0;
-        if (!status) {
-            auto next = std::min(deadline, killAt);
-            auto left = duration_cast<milliseconds>(next - Clock::now()).count();
-            wait = static_cast<int>(std::clamp<long long>(left, 0, 24 * 3600 * 1000));
-        }
-        if (::poll(fds, 3, wait) < 0 && errno != EINTR) {
-            int err = errno;
-            systemctl({"kill", "--signal=SIGKILL", unit});
-            throw base::SysError("poll on the output of unit '" + unit + "'", err);
-        }
-        if (!status && !result.timed_out && Clock::now() >= deadline) {
-            result.timed_out = true;
-            systemctl({"kill", "--signal=SIGKILL", unit});
-        }
-        if (!status && (fds[2].revents & POLLIN) && !result.cancelled && !result.timed_out) {
-            // Graceful: SIGTERM to the unit's cgroup; systemd sends SIGKILL after
-            // TimeoutStopSec=, and so do we if it has not.
-            result.cancelled = true;
-            systemctl({"stop", "--no-block", unit});
-            killAt = Clock::now() + options_.cancel_grace + kDeadlineSlack;
-        }
-        if (!status && Clock::now() >= killAt) {
-            systemctl({"kill", "--signal=SIGKILL", unit});
-            killAt = Clock::time_point::max();
-        }
-        if (outputOpen && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t r = ::read(output.read.get(), buf, sizeof buf);
-            if (r > 0) {
-                if (step.on_output) step.on_output(std::string_view(buf, static_cast<size_t>(r)));
-            } else if (r == 0 || errno != EINTR) {
-                outputOpen = false;
-            }
-        } else if (status && outputOpen) {
-            // systemd-run is gone and nothing is buffered: only a manager-held copy keeps the
-            // pipe open, and the unit's processes are already dead.
-            outputOpen = false;
-        }
-        if (!status && (fds[1].revents & POLLIN)) status = child.tryWait();
-    }
-    result.wall_time = duration_cast<milliseconds>(Clock::now() - start);
+    StepChild verbs{
+        .output_fd = output.read.get(),
+        .exit_fd = child.pidfd(),
+        // Graceful: SIGTERM to the unit's cgroup; systemd sends SIGKILL after TimeoutStopSec=,
+        // and so do we if it has not.
+        .terminate = [&] { systemctl({"stop", "--no-block", unit}); },
+        .kill = [&] { systemctl({"kill", "--signal=SIGKILL", unit}); },
+        // systemd-run --wait exits once the unit is gone, and the unit's processes with it.
+        .reap = [&](bool block) -> std::optional<int> {
+            if (block)
+                status = child.wait();
+            else
+                status = child.tryWait();
+            if (!status) return std::nullopt;
+            return status->raw;
+        }};
+    // systemd's RuntimeMaxSec= and TimeoutStopSec= act first; ours fire only if systemd's do not.
+    StepResult result = superviseStep(step, verbs,
+                                      {.start = start,
+                                       .limit = limit + kDeadlineSlack,
+                                       .cancel_grace = options_.cancel_grace + kDeadlineSlack});
+    // The step's status comes from the unit's result file; systemd-run's own is for the message
+    // below only.
+    result.exit_code = -1;
+    result.term_signal = 0;
 
     std::error_code ec;
     if (std::filesystem::exists(result_file, ec)) {
-        bool timedOut = result.timed_out;
+        const bool timedOut = result.timed_out;
         applyUnitResult(base::readFile(result_file), result);
-        result.timed_out = result.timed_out || timedOut;
+        // A cancelled unit that outlived TimeoutStopSec= ends with systemd's result "timeout":
+        // that is the end of the cancel's grace period, not the step's time limit.
+        result.timed_out = (result.timed_out && !result.cancelled) || timedOut;
         std::filesystem::remove(result_file, ec);
     } else {
         // systemd-run failed before or without the unit running (its message is in the output).

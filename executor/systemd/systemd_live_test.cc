@@ -3,10 +3,16 @@
 // under a systemd booted in a root of its own (tests/systemd, ctest label "systemd"), with the
 // step account created as an admin would (stepAccountCommand()).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <thread>
+
+#include "executor/executor_factory.h"
 #include "executor/namespace/test_root.h"
 #include "executor/systemd/systemd_executor.h"
+#include "executor/test_processes.h"
+#include "runner/base/file_io.h"
 
 namespace nixjail::executor {
 namespace {
@@ -142,6 +148,56 @@ TEST_F(SystemdJailTest, CancelStopsTheUnit) {
     auto r = jail->run(step);
     EXPECT_TRUE(r.cancelled);
     EXPECT_LT(r.wall_time, std::chrono::seconds(20));
+}
+
+TEST_F(SystemdJailTest, CancelGrantsTheGracePeriodThenKillsTheTree) {
+    const auto grace = std::chrono::milliseconds(1500);
+    SystemdOptions o;
+    o.cancel_grace = grace;
+    auto quick = makeSystemdExecutor(o);
+    auto jail = quick->prepare(root_->spec("systemd-live"));
+    const std::string token = "7" + std::to_string(::getpid()) + "3";
+    std::stop_source stop;
+    std::thread canceller;
+    std::chrono::steady_clock::time_point cancelledAt;
+    std::vector<pid_t> running;  // the helper, seen from here when the cancel came
+    std::string out;
+    StepInvocation step;
+    step.argv = {"sh", "-c", testing::trapsSigtermScript("/workspace/term-marker", token)};
+    step.env = kEnv;
+    step.cwd = "/workspace";
+    step.cancel = stop.get_token();
+    step.on_output = [&](std::string_view s) {
+        out.append(s);
+        if (out.find("started") != std::string::npos && !canceller.joinable()) {
+            canceller = std::thread([&] {
+                running = testing::processesWithArgv({"sleep", token});
+                cancelledAt = std::chrono::steady_clock::now();
+                stop.request_stop();
+            });
+        }
+    };
+    auto r = jail->run(step);
+    const auto ended = std::chrono::steady_clock::now();
+    ASSERT_TRUE(canceller.joinable()) << "the step never started: " << r.setup_error << out;
+    canceller.join();
+    EXPECT_TRUE(r.cancelled);
+    // systemd's "timeout" result here is the end of the stop's grace, not the step's limit.
+    EXPECT_FALSE(r.timed_out);
+    EXPECT_EQ(r.term_signal, SIGKILL);  // it kept running through the grace period
+    EXPECT_EQ(base::readFile(root_->workspace() / "term-marker"), "term\n");
+    EXPECT_GE(ended - cancelledAt, grace - std::chrono::milliseconds(50));
+    EXPECT_LT(ended - cancelledAt, grace + std::chrono::seconds(5));
+    EXPECT_EQ(running.size(), 1u) << "the helper that ignores SIGTERM was not running";
+    const auto helpers = testing::processesWithArgv({"sleep", token});
+    EXPECT_EQ(testing::survivorsAfter(helpers, std::chrono::seconds(2)).size(), 0u)
+        << "a process of the step's tree survived the cancel";
+}
+
+TEST_F(SystemdJailTest, TheStartUpSweepStopsTheUnitsOfItsInstance) {
+    const auto sweep = sweepLeftovers("systemd", "live-sweep");
+    EXPECT_FALSE(sweep.failed) << sweep.detail;
+    EXPECT_EQ(sweep.detail, "systemd units of instance live-sweep stopped");
 }
 
 }  // namespace
