@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "executor/backend_traits.h"
+
 namespace nixjail::executor {
 
 // kDefault lets a step map writable+executable memory, which JIT compilers need (node's V8 and its
@@ -48,6 +50,9 @@ struct JailSpec {
     HardeningProfile profile = HardeningProfile::kDefault;
     Limits limits;
     int netns_fd = -1;                 // the job's network namespace; -1: a new empty one
+    // Backends whose steps may reach only the job's proxy on the host's loopback
+    // (BackendTraits::Network::kLoopbackOnly): its port; 0: no network at all.
+    std::uint16_t proxy_port = 0;
     std::string hostname = "nixjail";
 };
 
@@ -88,16 +93,9 @@ class Executor {
 public:
     virtual ~Executor() = default;
     virtual std::string name() const = 0;
-    // True when jail paths differ from host paths (binds are remapped); false for the host backend,
-    // where every BindMount must have host == jail.
-    virtual bool isolatesFilesystem() const = 0;
-    // Who the runner must make files that steps write (workspace, command files) belong to;
-    // nullopt when steps run as the runner's own user.
-    struct Owner {
-        uid_t uid;
-        gid_t gid;
-    };
-    virtual std::optional<Owner> stepOwner() const { return std::nullopt; }
+    // What the backend is (paths, root, network, step owner), fixed when it is made. The runner
+    // reads it once, into its job plan (runner/job/job_plan.h).
+    virtual BackendTraits traits() const = 0;
     virtual std::unique_ptr<Jail> prepare(const JailSpec& spec) = 0;
 };
 

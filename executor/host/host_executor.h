@@ -8,6 +8,9 @@
 
 namespace nixjail::executor {
 
+// Steps see the host as it is: its paths, programs and network, as the runner's user.
+inline BackendTraits hostTraits() { return {}; }
+
 struct HostOptions {
     // On cancel the step's session gets SIGTERM, then SIGKILL after this long.
     std::chrono::milliseconds cancel_grace{5000};
@@ -17,7 +20,7 @@ class HostExecutor : public Executor {
 public:
     explicit HostExecutor(HostOptions options = {}) : options_(options) {}
     std::string name() const override { return "host"; }
-    bool isolatesFilesystem() const override { return false; }
+    BackendTraits traits() const override { return hostTraits(); }
     std::unique_ptr<Jail> prepare(const JailSpec& spec) override;
 
 private:

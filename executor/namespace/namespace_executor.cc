@@ -55,6 +55,14 @@ NamespaceExecutor::NamespaceExecutor(NamespaceOptions options) : options_(std::m
     if (!options_.logger) options_.logger = spdlog::default_logger();
 }
 
+BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t egid) {
+    const IdMapPlan ids = planIdMaps(euid == 0, euid, egid, options.host_id_base);
+    return {.remaps_paths = true,
+            .needs_root = true,
+            .network = BackendTraits::Network::kOwnNamespace,
+            .step_owner = StepOwner{ids.step_host_uid, ids.step_host_gid}};
+}
+
 uid_t NamespaceExecutor::stepHostUid() const { return idMaps(options_).step_host_uid; }
 gid_t NamespaceExecutor::stepHostGid() const { return idMaps(options_).step_host_gid; }
 

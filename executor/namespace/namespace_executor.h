@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -32,14 +33,19 @@ struct NamespaceOptions {
     std::shared_ptr<spdlog::logger> logger;
 };
 
+// Remapped paths, a root of the job's own, a network namespace of its own; steps run as
+// host_id_base + 1000 for a root runner (`euid` 0), else as the runner's own ids.
+BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t egid);
+
 // JailSpec requirements: `root` and every bind's host path exist and are reachable (o+x on each
 // parent) by the jail's host ids; writable binds should be owned by stepHostUid()/stepHostGid().
 class NamespaceExecutor : public Executor {
   public:
     explicit NamespaceExecutor(NamespaceOptions options = {});
     std::string name() const override { return "namespace"; }
-    bool isolatesFilesystem() const override { return true; }
-    std::optional<Owner> stepOwner() const override { return Owner{stepHostUid(), stepHostGid()}; }
+    BackendTraits traits() const override {
+        return namespaceTraits(options_, ::geteuid(), ::getegid());
+    }
     // Throws ns::JailSetupError (a base::Error) when the jail cannot be built for this spec.
     std::unique_ptr<Jail> prepare(const JailSpec& spec) override;
 

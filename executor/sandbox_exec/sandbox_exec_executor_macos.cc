@@ -109,10 +109,10 @@ class SandboxExecExecutor : public Executor {
   public:
     explicit SandboxExecExecutor(SandboxExecOptions options) : options_(std::move(options)) {}
     std::string name() const override { return "sandbox-exec"; }
-    bool isolatesFilesystem() const override { return false; }
+    BackendTraits traits() const override { return sandboxExecTraits(); }
     std::unique_ptr<Jail> prepare(const JailSpec& spec) override {
         sbpl::ProfileInputs in;
-        in.proxy_port = options_.proxy_port;
+        if (spec.proxy_port != 0) in.proxy_port = spec.proxy_port;
         for (const auto& b : spec.binds) {
             if (b.host != b.jail) {
                 throw base::Error("the sandbox-exec executor cannot remap '" + b.host.string() +

@@ -13,7 +13,7 @@ namespace {
 TEST(MakeSandboxExecExecutor, BuildsTheSeatbeltExecutorOnMacos) {
     auto e = makeSandboxExecExecutor();
     EXPECT_EQ(e->name(), "sandbox-exec");
-    EXPECT_FALSE(e->isolatesFilesystem());
+    EXPECT_FALSE(e->traits().remaps_paths);
 }
 #else
 TEST(MakeSandboxExecExecutor, RefusedOffMacosNamingTheLinuxBackends) {

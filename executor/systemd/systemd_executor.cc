@@ -38,11 +38,7 @@ class SystemdExecutor : public Executor {
   public:
     explicit SystemdExecutor(SystemdOptions options) : options_(std::move(options)) {}
     std::string name() const override { return "systemd"; }
-    bool isolatesFilesystem() const override { return true; }
-    std::optional<Owner> stepOwner() const override {
-        if (options_.dynamic_user) return std::nullopt;
-        return Owner{options_.step_uid, options_.step_gid};
-    }
+    BackendTraits traits() const override { return systemdTraits(options_); }
 
     std::unique_ptr<Jail> prepare(const JailSpec& spec) override {
         std::error_code ec;
@@ -118,6 +114,14 @@ std::string stepAccountCommand(const SystemdOptions& o) {
            " nixjail-step && useradd --system --uid " + std::to_string(o.step_uid) + " --gid " +
            std::to_string(o.step_gid) +
            " --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nixjail-step";
+}
+
+BackendTraits systemdTraits(const SystemdOptions& options) {
+    BackendTraits t{.remaps_paths = true,
+                    .needs_root = true,
+                    .network = BackendTraits::Network::kOwnNamespace};
+    if (!options.dynamic_user) t.step_owner = StepOwner{options.step_uid, options.step_gid};
+    return t;
 }
 
 std::optional<std::string> systemdUnusableReason(const SystemdOptions& options) {

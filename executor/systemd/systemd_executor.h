@@ -25,7 +25,7 @@ struct SystemdOptions {
     std::string systemctl = "systemctl";
     // DynamicUser=yes gives every step a fresh uid that the runner cannot know in advance, so
     // writable binds must then be writable by anyone; the default is a fixed unprivileged
-    // User=/Group= (the same host ids as the namespace jail's step) that stepOwner() reports.
+    // User=/Group= (the same host ids as the namespace jail's step) that traits().step_owner reports.
     // systemd starts a unit with a numeric User=/Group= only when the user database has them
     // (otherwise every step fails with status 217/USER): see systemdUnusableReason().
     bool dynamic_user = false;
@@ -47,6 +47,10 @@ struct SystemdOptions {
     // Receives lifecycle and weakening messages; null: spdlog's default logger.
     std::shared_ptr<spdlog::logger> logger;
 };
+
+// Remapped paths, a root of the job's own, the job's network namespace
+// (NetworkNamespacePath=); steps run as step_uid/step_gid, or a fresh uid with dynamic_user.
+BackendTraits systemdTraits(const SystemdOptions& options);
 
 // True when systemd manages this machine: <run>/systemd/system exists and PID 1 is systemd.
 bool systemdIsPid1(const std::filesystem::path& proc_root = "/proc",

@@ -97,12 +97,12 @@ TEST(MakeSystemdExecutor, ReportsTheFixedStepOwnerUnlessDynamicUser) {
     o.step_gid = 4343;
     auto fixed = makeSystemdExecutor(o);
     EXPECT_EQ(fixed->name(), "systemd");
-    EXPECT_TRUE(fixed->isolatesFilesystem());
-    ASSERT_TRUE(fixed->stepOwner());
-    EXPECT_EQ(fixed->stepOwner()->uid, 4242u);
-    EXPECT_EQ(fixed->stepOwner()->gid, 4343u);
+    EXPECT_TRUE(fixed->traits().remaps_paths);
+    ASSERT_TRUE(fixed->traits().step_owner);
+    EXPECT_EQ(fixed->traits().step_owner->uid, 4242u);
+    EXPECT_EQ(fixed->traits().step_owner->gid, 4343u);
     o.dynamic_user = true;
-    EXPECT_FALSE(makeSystemdExecutor(o)->stepOwner());
+    EXPECT_FALSE(makeSystemdExecutor(o)->traits().step_owner);
 }
 
 TEST(SystemdExecutorPrepare, RefusesAMissingRootAndInexpressibleBinds) {

@@ -8,8 +8,6 @@
 #include <cctype>
 
 #include "executor/executor_factory.h"
-#include "executor/namespace/namespace_executor.h"
-#include "executor/systemd/systemd_executor.h"
 #include "runner/base/error.h"
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/metrics_server.h"
@@ -69,29 +67,13 @@ std::string systemdInstance(const std::string& uuid) {
 // still shows running (failed now, and told to the forge so it need not wait for its zombie timer).
 void sweepAtStartup(const std::string& executor_name, const std::string& instance, int job_dirs,
                     store::JobStore& store, forge::ForgeClient& client, spdlog::logger& log) {
-    std::string detail;
-    if (executor_name == "systemd") {
-        executor::SystemdOptions o;
-        o.instance = instance;
-        try {
-            executor::sweepSystemdUnits(o);
-            detail = "systemd units of instance " + instance + " stopped";
-        } catch (const std::exception& e) {
-            detail = std::string("sweep failed: ") + e.what();
-            log.warn("start-up sweep of systemd step units failed, ignoring: {}", e.what());
-        }
-    } else if (executor_name == "namespace") {
-        try {
-            const auto swept = executor::sweepLeftovers();
-            detail = fmt::format("cgroups={} staging_dirs={}", swept.cgroups, swept.staging_dirs);
-            if (swept.cgroups + swept.staging_dirs > 0)
-                log.info("start-up sweep removed {}", detail);
-        } catch (const std::exception& e) {
-            detail = std::string("sweep failed: ") + e.what();
-            log.warn("start-up sweep of jail leftovers failed, ignoring: {}", e.what());
-        }
-    } else {
-        detail = "executor=" + executor_name + ", no namespace jails to sweep";
+    const auto swept = executor::sweepLeftovers(executor_name, instance);
+    std::string detail = swept.detail;
+    if (swept.failed) {
+        log.warn("start-up sweep of the {} executor's leftovers failed, ignoring: {}",
+                 executor_name, swept.detail);
+    } else if (swept.removed > 0) {
+        log.info("start-up sweep removed {}", swept.detail);
     }
     const auto tasks = store.failInterruptedJobs(nowMs(), "the runner stopped while the job ran");
     detail += fmt::format(" job_dirs={} interrupted_jobs={}", job_dirs, tasks.size());

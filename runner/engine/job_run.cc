@@ -77,6 +77,8 @@ JobRun::JobRun(const JobInstance& instance, const RunOptions& opts, JobObserver&
                SecretMasker& masker, std::stop_token cancel)
     : instance_(instance),
       opts_(opts),
+      plan_(job::planJob(opts.executor->name(), opts.executor->traits(),
+                         {.profile = opts.profile, .disk_max_bytes = opts.limits.disk_max_bytes})),
       observer_(observer),
       masker_(masker),
       forward_cancel_(cancel, std::function<void()>([this] { job_stop_.request_stop(); })) {}
@@ -85,7 +87,6 @@ void JobRun::log(LineKind kind, const std::string& text) { observer_.line({kind,
 
 void JobRun::prepareDirectories() {
     dir_ = std::make_unique<base::TempDir>("nixjail-job-", opts_.work_dir);
-    const bool remap = opts_.executor->isolatesFilesystem();
     fs::path writable = dir_->path();
     if (const auto quota = opts_.limits.disk_max_bytes; quota > 0) {
         volume_ = std::make_unique<cache::JobVolume>(dir_->path() / "volume.img",
@@ -94,16 +95,17 @@ void JobRun::prepareDirectories() {
         log(LineKind::kRunner, "Disk: the workspace, home and temp directories are on the job's own " +
                                    std::to_string(quota >> 20) + " MiB volume (its disk quota)");
     }
-    auto make = [&](const fs::path& parent, const char* name, const char* jailPath) {
+    const auto& jail = plan_.jail_paths;
+    auto make = [&](const fs::path& parent, const char* name, fs::path job::JobPaths::*jailPath) {
         fs::path host = parent / name;
         fs::create_directories(host);
-        return JobPath{host, remap ? fs::path(jailPath) : host};
+        return JobPath{host, jail ? (*jail).*jailPath : host};
     };
-    workspace_ = make(writable, "workspace", "/workspace");
-    temp_ = make(writable, "temp", "/runner/temp");
-    home_ = make(writable, "home", "/home/runner");
-    tool_cache_ = make(writable, "tool_cache", "/runner/tool_cache");
-    actions_ = make(dir_->path(), "actions", "/runner/actions");  // the runner's, read-only
+    workspace_ = make(writable, "workspace", &job::JobPaths::workspace);
+    temp_ = make(writable, "temp", &job::JobPaths::temp);
+    home_ = make(writable, "home", &job::JobPaths::home);
+    tool_cache_ = make(writable, "tool_cache", &job::JobPaths::tool_cache);
+    actions_ = make(dir_->path(), "actions", &job::JobPaths::actions);  // the runner's, read-only
     temp_fd_ = base::openDirectoryNoFollow(temp_.host, "the job's temp directory");
 }
 
@@ -119,7 +121,7 @@ std::string JobRun::diskQuotaNote() const {
 }
 
 void JobRun::adopt(const fs::path& path, bool recursive) const {
-    const auto owner = opts_.executor->stepOwner();
+    const auto& owner = plan_.step_owner;
     if (!owner) return;
     auto chownOne = [&](const fs::path& p) {
         if (::lchown(p.c_str(), owner->uid, owner->gid) != 0) {
@@ -133,9 +135,8 @@ void JobRun::adopt(const fs::path& path, bool recursive) const {
 }
 
 std::optional<std::pair<uid_t, gid_t>> JobRun::stepOwnerIds() const {
-    const auto owner = opts_.executor->stepOwner();
-    if (!owner) return std::nullopt;
-    return std::make_pair(owner->uid, owner->gid);
+    if (!plan_.step_owner) return std::nullopt;
+    return std::make_pair(plan_.step_owner->uid, plan_.step_owner->gid);
 }
 
 void JobRun::writeTempFile(const std::string& name, const std::string& content,
@@ -163,9 +164,9 @@ std::vector<std::string> JobRun::jobPackages() const {
 void JobRun::prepareJail() {
     executor::JailSpec spec;
     spec.job_id = instance_.job->id;
-    if (opts_.executor->isolatesFilesystem()) {
+    if (plan_.root == job::JobPlan::Root::kNixRoot) {
         if (!opts_.root_provider) {
-            throw base::Error("the '" + opts_.executor->name() + "' executor needs a root built from Nix packages; "
+            throw base::Error("the '" + plan_.backend + "' executor needs a root built from Nix packages; "
                               "give a nixpkgs (--nixpkgs) and packages (--packages or NIXJAIL_PACKAGES)");
         }
         root_ = opts_.root_provider(rootRequest(), dir_->path() / "root");
@@ -174,7 +175,7 @@ void JobRun::prepareJail() {
                                    root_->source());
     }
     // Steps as another user must traverse the job directory and own what they write.
-    if (opts_.executor->stepOwner()) {
+    if (plan_.step_owner) {
         fs::permissions(dir_->path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
         for (const JobPath* p : {&workspace_, &temp_, &home_, &tool_cache_}) adopt(p->host, true);
     }
@@ -184,11 +185,11 @@ void JobRun::prepareJail() {
     spec.binds.push_back({actions_.host, actions_.jail, false});
     spec.limits = opts_.limits;
     spec.profile = opts_.profile;
-    if (opts_.executor->isolatesFilesystem()) {
+    if (plan_.proxied()) {
         prepareNetwork(spec);
     } else {
         log(LineKind::kRunner,
-            "Network: the '" + opts_.executor->name() +
+            "Network: the '" + plan_.backend +
                 "' executor runs steps in the host's network, without the job's proxy "
                 "or its policy (debugging only)");
     }
@@ -199,7 +200,8 @@ void JobRun::prepareJail() {
 void JobRun::prepareNetwork(executor::JailSpec& spec) {
     const auto start = Clock::now();
     const fs::path hostDir = dir_->path() / "network";
-    const fs::path jailDir = "/runner/network";
+    // Steps see the CA at a fixed place when paths are remapped, else where the runner put it.
+    const fs::path jailDir = plan_.jail_paths ? fs::path("/runner/network") : hostDir;
     const std::vector<std::string> forge = forgeHosts();
     // The real values never reach the job, but mask them anyway should one come back in output.
     for (const auto& c : credentials_) masker_.add(c.value.reveal());
@@ -213,8 +215,10 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
                                                .forge_hosts = forge,
                                                .ca_dir_host = hostDir,
                                                .ca_dir_jail = jailDir,
-                                               .logger = nullptr});
+                                               .logger = nullptr,
+                                               .own_namespace = plan_.network == job::JobPlan::Network::kNamespaceProxy});
     spec.netns_fd = network_->netnsFd();
+    if (plan_.network == job::JobPlan::Network::kLoopbackProxy) spec.proxy_port = network_->proxyPort();
     spec.binds.push_back({hostDir, jailDir, false});
     if (root_) {
         // Also the root's default trust store, for tools that ignore the CA variables. Replaced by
@@ -238,7 +242,9 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
     std::string allowed;
     for (const auto& h : forge) allowed += (allowed.empty() ? "" : ", ") + h;
     log(LineKind::kRunner,
-        "Network: the job's own namespace; its only way out is its proxy at 127.0.0.1:" +
+        std::string(plan_.network == job::JobPlan::Network::kNamespaceProxy
+                        ? "Network: the job's own namespace; its only way out is its proxy at 127.0.0.1:"
+                        : "Network: the sandbox lets steps reach only their proxy at 127.0.0.1:") +
             std::to_string(network_->proxyPort()) +
             " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
             (opts_.network.admin_policy.empty() ? "; nothing else"
@@ -278,7 +284,7 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     c["secrets"] = toJson(opts_.secrets);
     // Credentials the proxy injects: the job only ever sees their dummies, under the admin's
     // credential names and wherever the forge sent a real value as a secret (GITHUB_TOKEN, ...).
-    if (opts_.executor->isolatesFilesystem()) {
+    if (plan_.credentials_as_dummies) {
         for (const auto& cred : credentials_) {
             for (auto& [name, value] : c["secrets"].items()) {
                 if (value.is_string() && value.get<std::string>() == cred.value.reveal())
@@ -336,7 +342,7 @@ std::vector<std::string> JobRun::forgeHosts() const {
 
 void JobRun::prepareCredentials() {
     credentials_ = opts_.network.credentials;
-    if (!opts_.executor->isolatesFilesystem()) return;  // the host executor has no proxy
+    if (!plan_.credentials_as_dummies) return;  // no proxy injects them (the host executor)
     auto text = [&](const char* key) {
         return github_.contains(key) && github_[key].is_string() ? github_[key].get<std::string>()
                                                                  : std::string();
@@ -389,7 +395,7 @@ void JobRun::prepareEnvironment() {
     }
     // The caller's env may carry a credential's real value (the daemon's ACTIONS_RUNTIME_TOKEN):
     // a jailed job gets its dummy there too.
-    if (opts_.executor->isolatesFilesystem()) {
+    if (plan_.credentials_as_dummies) {
         for (auto& [k, v] : env_) {
             for (const auto& cred : credentials_) {
                 if (v == cred.value.reveal()) v = cred.dummy;
@@ -600,7 +606,7 @@ JobOutcome JobRun::run() {
         }
         directories = since(start);
         // Set up job: an isolating executor's root must hold node if a JavaScript action needs it.
-        if (opts_.executor->isolatesFilesystem() && jobUsesNodeActions()) {
+        if (plan_.node_in_root && jobUsesNodeActions()) {
             needs_node_ = true;
             log(LineKind::kRunner, "The job uses JavaScript actions: adding '" + opts_.node_package + "' to its root");
         }

@@ -22,6 +22,7 @@
 #include "runner/engine/job_runner.h"
 #include "runner/engine/run_options.h"
 #include "runner/engine/secret_masker.h"
+#include "runner/job/job_plan.h"
 #include "runner/network/job_network.h"
 #include "runner/expr/expr.h"
 #include "runner/workflow/workflow.h"
@@ -168,6 +169,9 @@ private:
 
     const JobInstance& instance_;
     const RunOptions& opts_;
+    // How this job is built on this executor (paths, root, network, credentials, owner), decided
+    // once from the executor's traits and the job's policy.
+    const job::JobPlan plan_;
     JobObserver& observer_;
     SecretMasker& masker_;
     std::stop_source job_stop_;  // fired by the caller's cancel or the job timeout

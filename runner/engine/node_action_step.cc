@@ -305,8 +305,7 @@ void JobRun::runPostSteps(StepScope& top) {
 }
 
 bool JobRun::jitless() const {
-    return opts_.executor->isolatesFilesystem() &&
-           opts_.profile == executor::HardeningProfile::kStrict;
+    return plan_.jitless_node;
 }
 
 ActionLocation JobRun::remoteAction(const std::string& uses) {

@@ -86,7 +86,7 @@ std::vector<std::string> JobRun::processEnvironment(
     std::string basePath;
     if (root_) {
         basePath = root_->binPath();
-    } else if (opts_.executor->isolatesFilesystem()) {
+    } else if (plan_.jail_paths) {
         basePath = joinPath(opts_.base_path);
     } else {
         const char* p = std::getenv("PATH");
@@ -95,7 +95,7 @@ std::vector<std::string> JobRun::processEnvironment(
     set("PATH", basePath);
     set("HOME", home_.jail.string());
     set("LANG", "C.UTF-8");
-    if (const char* term = std::getenv("TERM"); term && !opts_.executor->isolatesFilesystem()) set("TERM", term);
+    if (const char* term = std::getenv("TERM"); term && plan_.pass_terminal) set("TERM", term);
     set("CI", "true");  // GitHub documents that a workflow may override CI
     set("GITHUB_ACTIONS", "true");
     for (const auto& [k, v] : env_) set(k, v);
@@ -189,7 +189,7 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
 }
 
 bool JobRun::workingDirectoryMayExist(const fs::path& dir) const {
-    if (!opts_.executor->isolatesFilesystem()) {
+    if (plan_.judge_paths_on_host) {
         // The host executor protects nothing (README): its steps see the host as it is.
         return fs::is_directory(dir.is_absolute() ? dir : workspace_.host / dir);
     }

@@ -77,12 +77,12 @@ JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
         if (settings.host_overrides.count(local)) continue;
         no_proxy_ += (no_proxy_.empty() ? "" : ",") + std::string(local);
     }
-    netns_ = createAnonymousNetns();
+    if (spec_.own_namespace) netns_ = createAnonymousNetns();
 
     proxy::ProxyConfig config;
     config.policy = jobPolicy(settings, spec_.forge_hosts);
     config.credentials = settings.credentials;
-    config.listen_netns_fd = netns_.get();
+    config.listen_netns_fd = spec_.own_namespace ? netns_.get() : -1;
     config.listen_address = "127.0.0.1";
     config.extra_upstream_ca_file = settings.extra_upstream_ca_file;
     config.host_overrides = settings.host_overrides;
@@ -101,8 +101,9 @@ JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
                                            fs::perms::others_exec);
     base::writeFileAtomic(spec_.ca_dir_host / "ca.pem", proxy_->caCertificatePem(), 0644);
     if (spec_.logger) {
-        spec_.logger->debug("network: proxy on 127.0.0.1:{} in the job's own namespace job={}",
-                            proxy_->port(), spec_.job_id);
+        spec_.logger->debug("network: proxy on 127.0.0.1:{} in {} job={}", proxy_->port(),
+                            spec_.own_namespace ? "the job's own namespace" : "the runner's loopback",
+                            spec_.job_id);
     }
 }
 

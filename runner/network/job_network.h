@@ -52,6 +52,9 @@ struct JobNetworkSpec {
     std::filesystem::path ca_dir_host;
     std::filesystem::path ca_dir_jail;
     std::shared_ptr<spdlog::logger> logger;  // the job's operator logger; null: none
+    // false: no namespace; the proxy listens on the runner's own loopback, for a sandbox that
+    // lets steps reach only its port (sandbox-exec). netnsFd() is then -1.
+    bool own_namespace = true;
 };
 
 class JobNetwork {
@@ -64,7 +67,7 @@ class JobNetwork {
     ~JobNetwork();
 
     // The job's network namespace, for JailSpec::netns_fd. Valid while this object lives.
-    int netnsFd() const { return netns_.get(); }
+    int netnsFd() const { return spec_.own_namespace ? netns_.get() : -1; }
     std::uint16_t proxyPort() const;
     std::filesystem::path caFileJail() const { return spec_.ca_dir_jail / "ca.pem"; }
     // HTTP(S)_PROXY, http(s)_proxy, NO_PROXY, no_proxy and the CA bundle variables for every step.

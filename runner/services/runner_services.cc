@@ -63,7 +63,7 @@ RunnerServices::RunnerServices(const config::RunnerConfig& config, ServicesConte
         config_.executor.backend, {.cancel_grace = context_.cancel_grace,
                                    .logger = context_.log,
                                    .instance = context_.instance});
-    jailed_ = executor_->isolatesFilesystem();
+    plan_ = job::planJob(executor_->name(), executor_->traits(), {});
     loadNetwork();
     if (context_.dry_run) return;
     startServers();
@@ -105,7 +105,7 @@ void RunnerServices::loadNetwork() {
 
 std::string RunnerServices::pinService(const std::string& name, const std::string& base_url,
                                        int port) {
-    if (!jailed_) return base_url;
+    if (!plan_.proxied()) return base_url;
     network_.host_overrides[name] = "127.0.0.1:" + std::to_string(port);
     network_.service_hosts.push_back(name);
     return "http://" + name + ":" + std::to_string(port) + "/";
@@ -143,7 +143,7 @@ void RunnerServices::startServers() {
 }
 
 void RunnerServices::startRoots() {
-    if (!jailed_) return;
+    if (plan_.root != job::JobPlan::Root::kNixRoot) return;
     const Role role = context_.role;
     engine::NixRootConfig roots{
         engine::nixpkgsArgument(config_.nix.nixpkgs, fs::current_path()), cache_dir_,
@@ -182,7 +182,7 @@ void RunnerServices::startJobDirs() {
         fs::permissions(cache_dir_, fs::perms::group_exec | fs::perms::others_exec,
                         fs::perm_options::add);
         job_dirs_ = std::make_unique<JobDirs>(cache_dir_ / "jobs", context_.runner_uuid, *log_);
-        if (executor_->stepOwner()) {
+        if (plan_.step_owner) {
             if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
                 throw base::Error("the jails cannot reach their job directories in '" +
                                   cache_dir_.string() + "': '" + p.string() +
@@ -205,7 +205,7 @@ void RunnerServices::startJobDirs() {
         return;
     }
     // exec: elsewhere $TMPDIR serves as well.
-    if (!jailed_ || storage_ == cache::StorageKind::kCopy) return;
+    if (!plan_.job_dirs_on_cache_fs || storage_ == cache::StorageKind::kCopy) return;
     fs::create_directories(cache_dir_);
     if (!onCopyOnWriteFilesystem(cache_dir_)) return;
     if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {

@@ -23,6 +23,7 @@
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
 #include "runner/engine/run_options.h"
+#include "runner/job/job_plan.h"
 #include "runner/network/job_network.h"
 #include "workspace-cache/closure.h"
 #include "workspace-cache/storage.h"
@@ -117,8 +118,8 @@ class RunnerServices {
     std::shared_ptr<spdlog::logger> log_;
     std::filesystem::path cache_dir_;
     std::optional<cache::StorageKind> storage_;
-    bool jailed_ = false;  // steps run in a root of their own, behind the job's proxy
     std::unique_ptr<executor::Executor> executor_;
+    job::JobPlan plan_;  // the executor's plan for any job: roots, proxy, owner, job directories
     std::unique_ptr<JobDirs> job_dirs_;             // daemon: <cache>/jobs/nixjail-daemon-<uuid>
     std::unique_ptr<base::TempDir> exec_job_dirs_;  // exec: <cache>/jobs/nixjail-exec-* (CoW fs)
     std::filesystem::path work_dir_;                // where jobs' directories go; empty: $TMPDIR

@@ -257,8 +257,8 @@ TEST_F(JailAttack, SetuidRootBinaryDoesNotGiveRoot) {
     // nosuid bind, no_new_privs, and root is not even mapped: the step's own ids stay (the jail's
     // 1000, or the host's step account for a systemd unit).
     const std::string stepIds = testing::attacksUnderSystemd()
-                                    ? std::to_string(executor_->stepOwner()->uid) + " " +
-                                          std::to_string(executor_->stepOwner()->gid) + "\n"
+                                    ? std::to_string(executor_->traits().step_owner->uid) + " " +
+                                          std::to_string(executor_->traits().step_owner->gid) + "\n"
                                     : "1000 1000\n";
     EXPECT_EQ(out, stepIds);
     out.clear();
