@@ -29,13 +29,13 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     };
     const std::string repository = with("repository");
     const std::string own = github_.value("repository", "");
-    const fs::path dest = base::plainPathBeneath(workspace_.host, with("path"), "actions/checkout path");
-    const std::string shown = (workspace_.jail / with("path")).lexically_normal().string();
+    const fs::path dest = base::plainPathBeneath(dirs_.workspace.host, with("path"), "actions/checkout path");
+    const std::string shown = (dirs_.workspace.jail / with("path")).lexically_normal().string();
     const bool ownRepo = repository.empty() || repository == own;
     if (ownRepo && !opts_.repo_dir.empty()) {
         log(LineKind::kRunner, "Copying the local working tree '" + opts_.repo_dir.string() + "' to '" + shown + "'");
         copyWorkingTree(opts_.repo_dir, dest);
-        adopt(dest, true);
+        sandbox_->adopt(dest, true);
         rec.exit_code = 0;
         return true;
     }
@@ -82,7 +82,7 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     // exec filled the workspace with the working tree; another repository checked out at its root
     // replaces that copy, as actions/checkout empties a directory that holds something else. The
     // entries are removed, never followed.
-    if (opts_.workspace_from_repo && dest == workspace_.host) {
+    if (opts_.workspace_from_repo && dest == dirs_.workspace.host) {
         for (const auto& e : fs::directory_iterator(dest)) fs::remove_all(e.path());
     }
     // The snapshot makes its own directory: an empty target is replaced, a non-empty one refused.
@@ -97,9 +97,9 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     log(LineKind::kRunner, "Checked out " + name + " at " + lease->commit() + " (" +
                                (lease->cacheHit() ? "cached" : "fetched") + ") to '" + shown + "'");
     if (spec.list_submodules) checkoutSubmodules(*lease, spec, dest, shown, submodules == "recursive", 1);
-    adopt(dest, true);
+    sandbox_->adopt(dest, true);
     if (lease->cacheHit()) ++checkout_stats_.cached;
-    checkouts_.push_back({std::move(lease), dest});
+    sandbox_->keepCheckout(std::move(lease), dest);
     rec.exit_code = 0;
     return true;
 }
@@ -123,9 +123,9 @@ bool JobRun::runAction(const workflow::Step& step, StepScope& scope, StepRecord&
 
     ActionLocation where;
     if (uses.rfind("./", 0) == 0 || uses == ".") {
-        where.host = base::plainPathBeneath(workspace_.host, uses, "uses");
-        where.jail = (workspace_.jail / uses).lexically_normal();
-        where.root = workspace_.host;
+        where.host = base::plainPathBeneath(dirs_.workspace.host, uses, "uses");
+        where.jail = (dirs_.workspace.jail / uses).lexically_normal();
+        where.root = dirs_.workspace.host;
         if (!fs::exists(fs::symlink_status(where.host))) {
             throw base::Error("local action '" + uses + "' not found in the workspace; did a checkout step run first?");
         }

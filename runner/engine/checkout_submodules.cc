@@ -62,7 +62,7 @@ void JobRun::checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec&
             "Checked out submodule " + sub.path + " (" + sub.url + ") at " + lease->commit() +
                 " (" + (lease->cacheHit() ? "cached" : "fetched") + ") to '" + targetShown + "'");
         if (recursive) checkoutSubmodules(*lease, spec, target, targetShown, true, depth + 1);
-        checkouts_.push_back({std::move(lease), target});
+        sandbox_->keepCheckout(std::move(lease), target);
     }
 }
 

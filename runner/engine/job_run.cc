@@ -85,71 +85,6 @@ JobRun::JobRun(const JobInstance& instance, const RunOptions& opts, JobObserver&
 
 void JobRun::log(LineKind kind, const std::string& text) { observer_.line({kind, masker_.mask(text)}); }
 
-void JobRun::prepareDirectories() {
-    dir_ = std::make_unique<base::TempDir>("nixjail-job-", opts_.work_dir);
-    fs::path writable = dir_->path();
-    if (const auto quota = opts_.limits.disk_max_bytes; quota > 0) {
-        volume_ = std::make_unique<cache::JobVolume>(dir_->path() / "volume.img",
-                                                     dir_->path() / "volume", quota);
-        writable = volume_->path();
-        log(LineKind::kRunner, "Disk: the workspace, home and temp directories are on the job's own " +
-                                   std::to_string(quota >> 20) + " MiB volume (its disk quota)");
-    }
-    const auto& jail = plan_.jail_paths;
-    auto make = [&](const fs::path& parent, const char* name, fs::path job::JobPaths::*jailPath) {
-        fs::path host = parent / name;
-        fs::create_directories(host);
-        return JobPath{host, jail ? (*jail).*jailPath : host};
-    };
-    workspace_ = make(writable, "workspace", &job::JobPaths::workspace);
-    temp_ = make(writable, "temp", &job::JobPaths::temp);
-    home_ = make(writable, "home", &job::JobPaths::home);
-    tool_cache_ = make(writable, "tool_cache", &job::JobPaths::tool_cache);
-    actions_ = make(dir_->path(), "actions", &job::JobPaths::actions);  // the runner's, read-only
-    temp_fd_ = base::openDirectoryNoFollow(temp_.host, "the job's temp directory");
-}
-
-std::string JobRun::diskQuotaNote() const {
-    if (!volume_) return {};
-    try {
-        // Full, give or take the last partial block the step could not write.
-        if (volume_->usage().available_bytes >= (1u << 20)) return {};
-    } catch (const std::exception&) {
-        return {};
-    }
-    return " The job's disk quota (" + std::to_string(volume_->sizeBytes() >> 20) + " MiB) is full.";
-}
-
-void JobRun::adopt(const fs::path& path, bool recursive) const {
-    const auto& owner = plan_.step_owner;
-    if (!owner) return;
-    auto chownOne = [&](const fs::path& p) {
-        if (::lchown(p.c_str(), owner->uid, owner->gid) != 0) {
-            throw base::SysError("handing '" + p.string() + "' to the jail's user");
-        }
-    };
-    chownOne(path);
-    if (recursive && fs::is_directory(fs::symlink_status(path))) {
-        for (const auto& e : fs::recursive_directory_iterator(path)) chownOne(e.path());
-    }
-}
-
-std::optional<std::pair<uid_t, gid_t>> JobRun::stepOwnerIds() const {
-    if (!plan_.step_owner) return std::nullopt;
-    return std::make_pair(plan_.step_owner->uid, plan_.step_owner->gid);
-}
-
-void JobRun::writeTempFile(const std::string& name, const std::string& content,
-                           const std::string& what) {
-    const auto fd = base::createStepFile(temp_fd_.get(), name, 0644, what);
-    for (size_t done = 0; done < content.size();) {
-        const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw base::SysError("cannot write " + what + " '" + name + "'");
-        done += static_cast<size_t>(n);
-    }
-}
-
 std::vector<std::string> JobRun::jobPackages() const {
     std::vector<std::string> out = opts_.packages;
     for (const auto& [k, v] : env_) {
@@ -162,46 +97,24 @@ std::vector<std::string> JobRun::jobPackages() const {
 }
 
 void JobRun::prepareJail() {
-    executor::JailSpec spec;
-    spec.job_id = instance_.job->id;
     if (plan_.root == job::JobPlan::Root::kNixRoot) {
-        if (!opts_.root_provider) {
-            throw base::Error("the '" + plan_.backend + "' executor needs a root built from Nix packages; "
-                              "give a nixpkgs (--nixpkgs) and packages (--packages or NIXJAIL_PACKAGES)");
-        }
-        root_ = opts_.root_provider(rootRequest(), dir_->path() / "root");
-        spec.root = root_->root();
-        log(LineKind::kRunner, std::string("Job root: ") + (root_->cacheHit() ? "cached" : "built") + " from " +
-                                   root_->source());
+        sandbox_->makeRoot(opts_.root_provider, rootRequest());
+        const JobRoot& root = *sandbox_->root();
+        log(LineKind::kRunner, std::string("Job root: ") + (root.cacheHit() ? "cached" : "built") + " from " +
+                                   root.source());
     }
-    // Steps as another user must traverse the job directory and own what they write.
-    if (plan_.step_owner) {
-        fs::permissions(dir_->path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
-        for (const JobPath* p : {&workspace_, &temp_, &home_, &tool_cache_}) adopt(p->host, true);
-    }
-    for (const JobPath* p : {&workspace_, &temp_, &home_, &tool_cache_}) {
-        spec.binds.push_back({p->host, p->jail, true});
-    }
-    spec.binds.push_back({actions_.host, actions_.jail, false});
-    spec.limits = opts_.limits;
-    spec.profile = opts_.profile;
     if (plan_.proxied()) {
-        prepareNetwork(spec);
+        prepareNetwork();
     } else {
         log(LineKind::kRunner,
             "Network: the '" + plan_.backend +
                 "' executor runs steps in the host's network, without the job's proxy "
                 "or its policy (debugging only)");
     }
-    jail_ = opts_.executor->prepare(spec);
-    if (root_) jail_ = checkProgramsInRoot(std::move(jail_), root_->root(), spec.binds, missingProgramNote());
+    sandbox_->makeJail(*opts_.executor, instance_.job->id, opts_.limits, missingProgramNote());
 }
 
-void JobRun::prepareNetwork(executor::JailSpec& spec) {
-    const auto start = Clock::now();
-    const fs::path hostDir = dir_->path() / "network";
-    // Steps see the CA at a fixed place when paths are remapped, else where the runner put it.
-    const fs::path jailDir = plan_.jail_paths ? fs::path("/runner/network") : hostDir;
+void JobRun::prepareNetwork() {
     const std::vector<std::string> forge = forgeHosts();
     // The real values never reach the job, but mask them anyway should one come back in output.
     for (const auto& c : credentials_) masker_.add(c.value.reveal());
@@ -210,42 +123,14 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
     const auto& server_url = github_["server_url"];
     if (auto pin = network::forgeHostPin(server_url.is_string() ? server_url.get<std::string>() : ""))
         settings.host_overrides.emplace(pin->first, pin->second);  // the admin's own pin wins
-    network_ = std::make_unique<network::JobNetwork>(
-        settings, network::JobNetworkSpec{.job_id = instance_.job->id,
-                                               .forge_hosts = forge,
-                                               .ca_dir_host = hostDir,
-                                               .ca_dir_jail = jailDir,
-                                               .logger = nullptr,
-                                               .own_namespace = plan_.network == job::JobPlan::Network::kNamespaceProxy});
-    spec.netns_fd = network_->netnsFd();
-    if (plan_.network == job::JobPlan::Network::kLoopbackProxy) spec.proxy_port = network_->proxyPort();
-    spec.binds.push_back({hostDir, jailDir, false});
-    if (root_) {
-        // Also the root's default trust store, for tools that ignore the CA variables. Replaced by
-        // rename, never written through: the root may share files with the root cache.
-        // A symlinked directory would lead out of the root (even to the host's /etc): skip it.
-        const fs::path certs = root_->root() / "etc/ssl/certs";
-        bool linked = false;
-        for (const fs::path& p : {root_->root() / "etc", root_->root() / "etc/ssl", certs}) {
-            linked = linked || fs::is_symlink(fs::symlink_status(p));
-        }
-        if (linked) {
-            log(LineKind::kDebug,
-                "Network: the root's /etc/ssl/certs is a symlink; the CA is only in the variables");
-        } else {
-            fs::create_directories(certs);
-            base::writeFileAtomic(certs / "ca-certificates.crt", base::readFile(hostDir / "ca.pem"),
-                                  0644);
-        }
-    }
-    proxy_setup_ = since(start);
+    sandbox_->makeNetwork(settings, instance_.job->id, forge);
     std::string allowed;
     for (const auto& h : forge) allowed += (allowed.empty() ? "" : ", ") + h;
     log(LineKind::kRunner,
         std::string(plan_.network == job::JobPlan::Network::kNamespaceProxy
                         ? "Network: the job's own namespace; its only way out is its proxy at 127.0.0.1:"
                         : "Network: the sandbox lets steps reach only their proxy at 127.0.0.1:") +
-            std::to_string(network_->proxyPort()) +
+            std::to_string(sandbox_->network()->proxyPort()) +
             " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
             (opts_.network.admin_policy.empty() ? "; nothing else"
                                                 : " and what the policy allows") +
@@ -254,9 +139,8 @@ void JobRun::prepareNetwork(executor::JailSpec& spec) {
             ")");
 }
 
-void JobRun::drainNetworkAudit() {
-    if (!network_) return;
-    for (auto& r : network_->takeAuditRecords()) {
+void JobRun::drainNetworkAudit(std::vector<proxy::AuditRecord> records) {
+    for (auto& r : records) {
         const bool denied = r.decision == proxy::PolicyDecision::kDeny && r.enforced;
         log(denied ? LineKind::kError : LineKind::kRunner, "network: " + network::describeAudit(r));
         network_audit_.push_back(std::move(r));
@@ -296,8 +180,8 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     const bool topFailed = top_ && top_->failed;
     c["job"] = Json{{"status", cancelled_ ? "cancelled" : topFailed ? "failure" : job_status_}};
     c["runner"] = Json{{"os", "Linux"},        {"arch", "X64"},
-                       {"name", "nixjail-runner"}, {"temp", temp_.jail.string()},
-                       {"tool_cache", tool_cache_.jail.string()}, {"debug", ""},
+                       {"name", "nixjail-runner"}, {"temp", dirs_.temp.jail.string()},
+                       {"tool_cache", dirs_.tool_cache.jail.string()}, {"debug", ""},
                        {"environment", "self-hosted"}};
     c["strategy"] = instance_.strategy;
     c["matrix"] = instance_.matrix;
@@ -307,9 +191,9 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     if (!step_files_id_.empty()) {
         // The running step's command files, as GitHub's github.env and github.path name them.
         c["github"]["env"] =
-            StepCommandFiles::jailPath(temp_.jail, step_files_id_, CommandFileKind::kEnv).string();
+            StepCommandFiles::jailPath(dirs_.temp.jail, step_files_id_, CommandFileKind::kEnv).string();
         c["github"]["path"] =
-            StepCommandFiles::jailPath(temp_.jail, step_files_id_, CommandFileKind::kPath).string();
+            StepCommandFiles::jailPath(dirs_.temp.jail, step_files_id_, CommandFileKind::kPath).string();
     }
     if (scope && !scope->action_path.empty()) {
         c["github"]["action_path"] = scope->action_path.string();
@@ -319,7 +203,7 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     ctx.success = [this, scopeFailed] { return !cancelled_ && job_status_ == "success" && !scopeFailed; };
     ctx.failure = [this, scopeFailed] { return !cancelled_ && (job_status_ == "failure" || scopeFailed); };
     ctx.cancelled = [this] { return cancelled_; };
-    ctx.workspace = workspace_.host;
+    ctx.workspace = dirs_.workspace.host;
     return ctx;
 }
 
@@ -366,8 +250,8 @@ void JobRun::prepareEnvironment() {
     github_ = opts_.github.is_object() ? opts_.github : Json::object();
     github_["event_name"] = opts_.event_name;
     github_["event"] = opts_.event;
-    github_["event_path"] = (temp_.jail / "event.json").string();
-    github_["workspace"] = workspace_.jail.string();
+    github_["event_path"] = (dirs_.temp.jail / "event.json").string();
+    github_["workspace"] = dirs_.workspace.jail.string();
     github_["job"] = job.id;
     github_["workflow"] = wf.name.empty() ? wf.file.filename().string() : wf.name;
     github_["run_id"] = opts_.run_id;
@@ -383,7 +267,7 @@ void JobRun::prepareEnvironment() {
     }
     fillPullRequestRefs(github_, opts_.event_name, opts_.event);
     prepareCredentials();
-    writeTempFile("event.json", opts_.event.dump(2), "the event file");
+    sandbox_->writeTempFile("event.json", opts_.event.dump(2), "the event file");
 
     // Workflow env, then --env, then job env; each may use the contexts available at that level.
     for (const auto* list : {&wf.env, &opts_.env, &job.env}) {
@@ -512,7 +396,7 @@ StepRecord JobRun::runStep(const workflow::Step& step, StepScope& scope) {
         log(LineKind::kError, e.what());
         ok = false;
     }
-    drainNetworkAudit();
+    drainNetworkAudit(sandbox_->takeAuditRecords());
     rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     rec.outcome = ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
     rec.conclusion = rec.outcome;
@@ -597,12 +481,14 @@ JobOutcome JobRun::run() {
     std::chrono::milliseconds directories{0};
     std::optional<Clock::time_point> execStart;
     try {
-        prepareDirectories();
+        sandbox_ = std::make_unique<JobSandbox>(plan_, opts_.work_dir,
+                                                [this](LineKind kind, const std::string& text) { log(kind, text); });
+        dirs_ = sandbox_->dirs();
         prepareEnvironment();
         if (opts_.workspace_from_repo && !opts_.repo_dir.empty()) {
             log(LineKind::kRunner, "Workspace: a copy of the working tree '" + opts_.repo_dir.string() +
                                        "' (tracked and untracked files .gitignore does not exclude)");
-            copyWorkingTree(opts_.repo_dir, workspace_.host);
+            copyWorkingTree(opts_.repo_dir, dirs_.workspace.host);
         }
         directories = since(start);
         // Set up job: an isolating executor's root must hold node if a JavaScript action needs it.
@@ -642,7 +528,7 @@ JobOutcome JobRun::run() {
         log(LineKind::kError, outcome.error);
         job_status_ = "failure";
     }
-    if (dir_) {
+    if (sandbox_) {
         PhaseRecord ws{.phase = Phase::kWorkspacePrepare, .duration = directories + checkout_stats_.time};
         ws.facts["checkouts"] = checkout_stats_.count;
         ws.facts["cached_checkouts"] = checkout_stats_.cached;
@@ -652,8 +538,14 @@ JobOutcome JobRun::run() {
     }
     if (execStart) phaseDone(outcome, {.phase = Phase::kExecution, .duration = since(*execStart) - checkout_stats_.time});
     const auto cleanupStart = Clock::now();
+    // The job's resources go in the reverse order of their making: the jail (its processes and
+    // mounts), the network (its proxy, then its namespace), the checkout snapshots, the root
+    // snapshot, the job's volume, then the job directory.
     try {
-        cleanup();
+        if (sandbox_) {
+            drainNetworkAudit(sandbox_->close());
+            sandbox_.reset();
+        }
     } catch (const std::exception& e) {
         log(LineKind::kError, std::string("cleaning up the job: ") + e.what());
         if (outcome.error.empty()) outcome.error = masker_.mask(e.what());
@@ -677,52 +569,22 @@ void JobRun::phaseDone(JobOutcome& outcome, PhaseRecord record) {
 }
 
 void JobRun::reportRootPhases(JobOutcome& outcome) {
-    if (!root_) return;
-    const auto t = root_->timings();
+    const JobRoot* root = sandbox_ ? sandbox_->root() : nullptr;
+    if (!root) return;
+    const auto t = root->timings();
     PhaseRecord closure{.phase = Phase::kClosureResolution, .duration = t.closure_resolution};
     closure.facts["closure_paths"] = static_cast<int64_t>(t.closure_paths);
     if (t.closure_bytes > 0) closure.facts["closure_bytes"] = static_cast<int64_t>(t.closure_bytes);
     phaseDone(outcome, std::move(closure));
-    phaseDone(outcome, {.phase = Phase::kRootPrepare, .duration = t.root_prepare, .cache_hit = root_->cacheHit()});
+    phaseDone(outcome, {.phase = Phase::kRootPrepare, .duration = t.root_prepare, .cache_hit = root->cacheHit()});
 }
 
 void JobRun::reportProxyPhase(JobOutcome& outcome) {
-    if (!proxy_setup_) return;
-    PhaseRecord p{.phase = Phase::kProxySetup, .duration = *proxy_setup_};
+    const auto setup = sandbox_ ? sandbox_->proxySetupTime() : std::nullopt;
+    if (!setup) return;
+    PhaseRecord p{.phase = Phase::kProxySetup, .duration = *setup};
     p.facts["credentials"] = static_cast<int64_t>(opts_.network.credentials.size());
     phaseDone(outcome, std::move(p));
-}
-
-// Releases what the job holds, in the reverse order of making it: the jail (its processes and
-// mounts), the network (its proxy, then its namespace), the checkout snapshots, the root
-// snapshot, the job's volume, then the job directory.
-void JobRun::cleanup() {
-    jail_.reset();
-    if (network_) {
-        network_->stop();
-        drainNetworkAudit();
-        network_.reset();
-    }
-    abandonRedirectedCheckouts();
-    checkouts_.clear();
-    root_.reset();
-    volume_.reset();
-    temp_fd_.reset();
-    dir_.reset();
-}
-
-void JobRun::abandonRedirectedCheckouts() {
-    for (auto& c : checkouts_) {
-        const fs::path rel = c.path.lexically_relative(workspace_.host);
-        struct stat st {};
-        const bool linked = base::firstNonDirectoryBeneath(workspace_.host, rel.parent_path()) ||
-                            (::lstat(c.path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode));
-        if (!linked) continue;
-        log(LineKind::kWarning, "A step replaced a directory on the way to the checkout '" +
-                                    rel.string() +
-                                    "' with a link; it is removed with the job directory");
-        c.lease->abandon();
-    }
 }
 
 JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,

@@ -20,6 +20,7 @@
 #include "runner/engine/node_action.h"
 #include "runner/engine/job_root.h"
 #include "runner/engine/job_runner.h"
+#include "runner/engine/job_sandbox.h"
 #include "runner/engine/run_options.h"
 #include "runner/engine/secret_masker.h"
 #include "runner/job/job_plan.h"
@@ -31,12 +32,6 @@
 namespace nixjail::runner::engine {
 
 using Json = nlohmann::json;
-
-// A directory of the job as the runner sees it (host) and as steps see it (jail).
-struct JobPath {
-    std::filesystem::path host;
-    std::filesystem::path jail;
-};
 
 // Where nested steps run: the job itself, or a composite action with its own inputs and steps.
 struct StepScope {
@@ -63,31 +58,20 @@ public:
 
 private:
     // job_run.cc
-    void prepareDirectories();
-    // " The job's disk quota (N MiB) is full." when it is, else empty: the likely reason a step
-    // failed.
-    std::string diskQuotaNote() const;
     void prepareEnvironment();
     // Isolating executors: the forge tokens become proxy credentials and the job sees their dummies.
     void prepareCredentials();
     std::vector<std::string> forgeHosts() const;  // of github.server_url and api_url
     void prepareJail();
-    // The job's network namespace and proxy (isolating executors), for the JailSpec.
-    void prepareNetwork(executor::JailSpec& spec);
-    // Moves the proxy's new audit records into network_audit_ and the job log.
-    void drainNetworkAudit();
+    // The job's network namespace and proxy (isolating executors).
+    void prepareNetwork();
+    // Moves the proxy's audit records into network_audit_ and the job log.
+    void drainNetworkAudit(std::vector<proxy::AuditRecord> records);
     std::vector<std::string> jobPackages() const;  // declared: opts_.packages, NIXJAIL_PACKAGES
     // job_root_request.cc: the declared packages, the runs-on labels, the packages actions need.
     RootRequest rootRequest();
     // Added to "python3: not in this job's root; ..." (missing_program.h).
     std::string missingProgramNote() const;
-    // Hands a path the steps must write to over to the executor's step user (no-op for host).
-    void adopt(const std::filesystem::path& path, bool recursive) const;
-    // The step user's uid:gid, when the executor runs steps as another user.
-    std::optional<std::pair<uid_t, gid_t>> stepOwnerIds() const;
-    // Writes a new file (a step's script, the event) in the temp directory, through temp_fd_ and
-    // never over anything the job put there; `what` names it in errors.
-    void writeTempFile(const std::string& name, const std::string& content, const std::string& what);
     bool runSteps(const std::vector<workflow::Step>& steps, StepScope& scope);
     StepRecord runStep(const workflow::Step& step, StepScope& scope);
     bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
@@ -100,9 +84,6 @@ private:
     void phaseDone(JobOutcome& outcome, PhaseRecord record);
     void reportRootPhases(JobOutcome& outcome);
     void reportProxyPhase(JobOutcome& outcome);
-    void cleanup();
-    // Abandons the checkouts whose path a step redirected through a link (cleanup, no step runs).
-    void abandonRedirectedCheckouts();
 
     // script_step.cc: `run:` steps; fills rec.exit_code and rec.outputs, returns success.
     bool runScript(const workflow::Step& step, StepScope& scope, StepRecord& rec,
@@ -177,27 +158,16 @@ private:
     std::stop_source job_stop_;  // fired by the caller's cancel or the job timeout
     std::stop_callback<std::function<void()>> forward_cancel_;
 
-    std::unique_ptr<base::TempDir> dir_;
-    std::unique_ptr<cache::JobVolume> volume_;  // holds the writable dirs under a disk quota
-    JobPath workspace_, temp_, home_, tool_cache_, actions_;
-    // The temp directory as the runner opened it before any step ran: command files and scripts
-    // are made and read through it, so a step cannot redirect them with a link.
-    base::UniqueFd temp_fd_;
-    std::unique_ptr<JobRoot> root_;  // isolating executors only
+    // The job's resources (directories, volume, root, network, checkouts, jail), made in the
+    // phases of run() and released by its destructor; null before the first phase and after the
+    // last. dirs_: its directories (empty JobPaths until it exists).
+    std::unique_ptr<JobSandbox> sandbox_;
+    JobDirectories dirs_;
     // What the job's proxy injects: the admin's credentials and, for isolating executors, the
     // forge's tokens (whose dummies replace them in github.* and secrets.*). Set before the job's
     // env is evaluated, so no expression ever sees a real value.
     std::vector<proxy::Credential> credentials_;
-    std::unique_ptr<network::JobNetwork> network_;          // isolating executors only
-    std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_
     std::vector<proxy::AuditRecord> network_audit_;
-    std::unique_ptr<executor::Jail> jail_;
-    // Remote checkouts in the workspace, with where each went (host path).
-    struct WorkspaceCheckout {
-        std::unique_ptr<CheckoutLease> lease;
-        std::filesystem::path path;
-    };
-    std::vector<WorkspaceCheckout> checkouts_;
 
     workflow::EnvList env_;             // workflow + job env, then GITHUB_ENV additions
     std::vector<std::string> path_prepend_;  // GITHUB_PATH, newest first

@@ -162,9 +162,9 @@ bool JobRun::runNodeScript(const workflow::Step& step, const StepScope& actionSc
     for (const auto& [k, v] : state) stateEnv.emplace_back(stateVariable(k), v);
     KeyValues saved;
     const bool ok = runProcess(
-        step, actionScope, rec, stateEnv, workspace_.jail, timeout, &saved,
+        step, actionScope, rec, stateEnv, dirs_.workspace.jail, timeout, &saved,
         [&](const std::vector<std::string>& processEnv, const std::string&) {
-            auto argv = nodeArgv(processEnv, root_ ? root_->root() : fs::path("/"), jitless(),
+            auto argv = nodeArgv(processEnv, sandbox_->root() ? sandbox_->root()->root() : fs::path("/"), jitless(),
                                  script, rec.name, what);
             log(LineKind::kDebug, "node " + phase + ": " + argv.front());
             return argv;
@@ -289,9 +289,9 @@ void JobRun::runPostSteps(StepScope& top) {
             step.uses = post.uses;
             KeyValues ignored;
             ok = runProcess(
-                step, actionScope, rec, env, workspace_.jail, stepTimeout(step, top), &ignored,
+                step, actionScope, rec, env, dirs_.workspace.jail, stepTimeout(step, top), &ignored,
                 [&](const std::vector<std::string>& processEnv, const std::string&) {
-                    return nodeArgv(processEnv, root_ ? root_->root() : fs::path("/"), jitless(),
+                    return nodeArgv(processEnv, sandbox_->root() ? sandbox_->root()->root() : fs::path("/"), jitless(),
                                     post.script, rec.name, "'" + post.uses + "'");
                 });
         } catch (const base::Error& e) {
@@ -311,13 +311,13 @@ bool JobRun::jitless() const {
 ActionLocation JobRun::remoteAction(const std::string& uses) {
     auto ref = parseActionRef(uses);
     const fs::path cache =
-        opts_.action_cache_dir.empty() ? dir_->path() / "action-cache" : opts_.action_cache_dir;
+        opts_.action_cache_dir.empty() ? sandbox_->dir() / "action-cache" : opts_.action_cache_dir;
     fetchAction(ref, opts_.default_actions_url, cache);  // also checks that ref.path exists
     // Steps see the action through the read-only actions directory of the job.
     const std::string name = ref.owner + "_" + ref.repo + "@" + ref.ref;
     const fs::path root = cache / ref.owner / (ref.repo + "@" + ref.ref);
-    if (!fs::exists(actions_.host / name)) {
-        fs::copy(root, actions_.host / name,
+    if (!fs::exists(dirs_.actions.host / name)) {
+        fs::copy(root, dirs_.actions.host / name,
                  fs::copy_options::recursive | fs::copy_options::copy_symlinks);
         // Readable (never writable) by the jail's step user; the fetch made the top directory 0700.
         const auto readable = [](const fs::path& p) {
@@ -330,12 +330,12 @@ ActionLocation JobRun::remoteAction(const std::string& uses) {
             }
             fs::permissions(p, add, fs::perm_options::add);
         };
-        readable(actions_.host / name);
-        for (const auto& e : fs::recursive_directory_iterator(actions_.host / name))
+        readable(dirs_.actions.host / name);
+        for (const auto& e : fs::recursive_directory_iterator(dirs_.actions.host / name))
             readable(e.path());
     }
-    return {actions_.host / name / ref.path, actions_.jail / name / ref.path, ref.repository(),
-            actions_.host / name};
+    return {dirs_.actions.host / name / ref.path, dirs_.actions.jail / name / ref.path, ref.repository(),
+            dirs_.actions.host / name};
 }
 
 bool JobRun::jobUsesNodeActions() {
@@ -379,7 +379,7 @@ bool JobRun::jobUsesNodeActions() {
 
 void JobRun::finishEdgeStep(StepRecord rec, bool ok, std::chrono::steady_clock::time_point start,
                             StepScope& top) {
-    drainNetworkAudit();
+    drainNetworkAudit(sandbox_->takeAuditRecords());
     rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
     rec.outcome = rec.conclusion =

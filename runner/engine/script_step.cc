@@ -84,8 +84,8 @@ std::vector<std::string> JobRun::processEnvironment(
         vars.emplace_back(k, v);
     };
     std::string basePath;
-    if (root_) {
-        basePath = root_->binPath();
+    if (const JobRoot* root = sandbox_->root()) {
+        basePath = root->binPath();
     } else if (plan_.jail_paths) {
         basePath = joinPath(opts_.base_path);
     } else {
@@ -93,7 +93,7 @@ std::vector<std::string> JobRun::processEnvironment(
         basePath = p ? p : joinPath(opts_.base_path);
     }
     set("PATH", basePath);
-    set("HOME", home_.jail.string());
+    set("HOME", dirs_.home.jail.string());
     set("LANG", "C.UTF-8");
     if (const char* term = std::getenv("TERM"); term && plan_.pass_terminal) set("TERM", term);
     set("CI", "true");  // GitHub documents that a workflow may override CI
@@ -102,9 +102,9 @@ std::vector<std::string> JobRun::processEnvironment(
     for (const auto& [k, v] : stepEnv) set(k, v);
     // The variables the runner derives from the github and runner contexts come after the
     // workflow's env, as in GitHub's runner: workflow, job and step env cannot override them.
-    set("GITHUB_WORKSPACE", workspace_.jail.string());
+    set("GITHUB_WORKSPACE", dirs_.workspace.jail.string());
     set("GITHUB_EVENT_NAME", opts_.event_name);
-    set("GITHUB_EVENT_PATH", (temp_.jail / "event.json").string());
+    set("GITHUB_EVENT_PATH", (dirs_.temp.jail / "event.json").string());
     set("GITHUB_JOB", instance_.job->id);
     set("GITHUB_RUN_ID", opts_.run_id);
     set("GITHUB_RUN_NUMBER", opts_.run_number);
@@ -127,9 +127,9 @@ std::vector<std::string> JobRun::processEnvironment(
     set("RUNNER_ARCH", "X64");
     set("RUNNER_NAME", "nixjail-runner");
     set("RUNNER_ENVIRONMENT", "self-hosted");
-    set("RUNNER_TEMP", temp_.jail.string());
-    set("RUNNER_TOOL_CACHE", tool_cache_.jail.string());
-    set("RUNNER_WORKSPACE", workspace_.jail.parent_path().string());
+    set("RUNNER_TEMP", dirs_.temp.jail.string());
+    set("RUNNER_TOOL_CACHE", dirs_.tool_cache.jail.string());
+    set("RUNNER_WORKSPACE", dirs_.workspace.jail.parent_path().string());
     if (!path_prepend_.empty()) {
         std::string path;
         for (const auto& p : vars) {
@@ -140,8 +140,8 @@ std::vector<std::string> JobRun::processEnvironment(
         set("PATH", joinPath(parts));
     }
     // The job's proxy and its CA, last: the proxy is the only way out whatever the workflow sets.
-    if (network_) {
-        for (const auto& [k, v] : network_->environment()) set(k, v);
+    if (const auto* network = sandbox_->network()) {
+        for (const auto& [k, v] : network->environment()) set(k, v);
     }
     std::vector<std::string> out;
     out.reserve(vars.size());
@@ -168,10 +168,10 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
     if (workdir.empty() && job.defaults.working_directory) workdir = *job.defaults.working_directory;
     if (workdir.empty() && wf.defaults.working_directory) workdir = *wf.defaults.working_directory;
     workdir = evalString(workdir, &scope, "working-directory");
-    fs::path cwdJail = workspace_.jail;
+    fs::path cwdJail = dirs_.workspace.jail;
     if (!workdir.empty()) {
         const fs::path w(workdir);
-        cwdJail = w.is_absolute() ? w : workspace_.jail / w;
+        cwdJail = w.is_absolute() ? w : dirs_.workspace.jail / w;
         if (!workingDirectoryMayExist(w)) {
             throw base::Error("working-directory '" + workdir + "' does not exist in the workspace");
         }
@@ -182,8 +182,8 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
                           const bool bash = bashOnPath(lookup(processEnv, "PATH"));
                           const auto suffix = workflow::scriptSuffix(shell, bash);
                           const std::string scriptName = id + suffix;
-                          writeTempFile(scriptName, script, "the step's script");
-                          auto cmd = workflow::shellCommand(shell, bash, (temp_.jail / scriptName).string());
+                          sandbox_->writeTempFile(scriptName, script, "the step's script");
+                          auto cmd = workflow::shellCommand(shell, bash, (dirs_.temp.jail / scriptName).string());
                           return cmd.argv;
                       });
 }
@@ -191,11 +191,11 @@ bool JobRun::runScript(const workflow::Step& step, StepScope& scope, StepRecord&
 bool JobRun::workingDirectoryMayExist(const fs::path& dir) const {
     if (plan_.judge_paths_on_host) {
         // The host executor protects nothing (README): its steps see the host as it is.
-        return fs::is_directory(dir.is_absolute() ? dir : workspace_.host / dir);
+        return fs::is_directory(dir.is_absolute() ? dir : dirs_.workspace.host / dir);
     }
     const auto rel = base::normalizedBeneath(dir);
     if (!rel) return true;  // absolute or climbing out: a jail path only the jail can judge
-    const auto ws = base::openDirectoryNoFollow(workspace_.host, "the job's workspace");
+    const auto ws = base::openDirectoryNoFollow(dirs_.workspace.host, "the job's workspace");
     const auto fd = base::openBeneath(ws.get(), rel->string(), O_PATH | O_DIRECTORY, true);
     if (fd) return true;
     return errno != ENOENT && errno != ENOTDIR;  // a link leaving the workspace: the jail decides
@@ -214,7 +214,7 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
     const std::string id =
         !step_files_id_.empty() && step_files_id_ != step_files_used_ ? step_files_id_ : uniqueName();
     step_files_used_ = id;
-    const StepCommandFiles files(temp_fd_.get(), temp_.jail, id, stepOwnerIds());
+    const StepCommandFiles files(sandbox_->tempFd(), dirs_.temp.jail, id, sandbox_->stepOwnerIds());
     std::vector<std::pair<std::string, std::string>> env = stepEnv;
     for (auto& kv : files.variables()) env.push_back(std::move(kv));
     env.emplace_back("GITHUB_ACTION", step.id.empty() ? "__run_" + std::to_string(rec.index) : step.id);
@@ -245,7 +245,7 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
         if (forbidsJit) jit.feed(chunk);
         out.feed(chunk);
     };
-    auto result = jail_->run(inv);
+    auto result = sandbox_->jail().run(inv);
     out.finish();
     rec.exit_code = result.exit_code;
     if (result.setup_error.empty()) {
@@ -268,7 +268,7 @@ bool JobRun::runProcess(const workflow::Step& step, const StepScope& scope, Step
         rec.error = fmt::format("the step was killed by signal {}", result.term_signal);
     } else if (result.exit_code != 0) {
         rec.error = fmt::format("Process completed with exit code {}.", result.exit_code) +
-                    diskQuotaNote();
+                    sandbox_->diskQuotaNote();
     }
     if (!rec.error.empty()) log(LineKind::kError, rec.error);
     if (!rec.error.empty() && jit.found()) log(LineKind::kError, jitFailureNote());
