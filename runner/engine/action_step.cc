@@ -72,7 +72,7 @@ bool JobRun::runCheckout(const workflow::Step& step, StepScope& scope, StepRecor
     }
     // The checkout runs here, outside the jail: a dummy the job was given becomes the real token,
     // but only for the hosts its credential is valid on.
-    if (spec.token) spec.token = network::realValueFor(*spec.token, spec.url, credentials_);
+    if (spec.token) spec.token = credentials_->realValueFor(*spec.token, spec.url);
     spec.with_history = with("fetch-depth") == "0";
     const std::string submodules = base::asciiLower(with("submodules"));
     if (submodules != "" && submodules != "false" && submodules != "true" && submodules != "recursive") {

@@ -116,10 +116,8 @@ void JobRun::prepareJail() {
 
 void JobRun::prepareNetwork() {
     const std::vector<std::string> forge = forgeHosts();
-    // The real values never reach the job, but mask them anyway should one come back in output.
-    for (const auto& c : credentials_) masker_.add(c.value.reveal());
     network::NetworkSettings settings = opts_.network;
-    settings.credentials = credentials_;
+    settings.credentials = credentials_->all();
     const auto& server_url = github_["server_url"];
     if (auto pin = network::forgeHostPin(server_url.is_string() ? server_url.get<std::string>() : ""))
         settings.host_overrides.emplace(pin->first, pin->second);  // the admin's own pin wins
@@ -134,8 +132,9 @@ void JobRun::prepareNetwork() {
             " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
             (opts_.network.admin_policy.empty() ? "; nothing else"
                                                 : " and what the policy allows") +
-            (credentials_.empty() ? std::string()
-                                  : "; credentials: " + std::to_string(credentials_.size())) +
+            (credentials_->all().empty()
+                 ? std::string()
+                 : "; credentials: " + std::to_string(credentials_->all().size())) +
             ")");
 }
 
@@ -165,18 +164,9 @@ expr::EvalContext JobRun::context(const StepScope* scope) const {
     }
     c["env"] = envContext(scopeEnv);
     c["vars"] = toJson(opts_.vars);
-    c["secrets"] = toJson(opts_.secrets);
     // Credentials the proxy injects: the job only ever sees their dummies, under the admin's
     // credential names and wherever the forge sent a real value as a secret (GITHUB_TOKEN, ...).
-    if (plan_.credentials_as_dummies) {
-        for (const auto& cred : credentials_) {
-            for (auto& [name, value] : c["secrets"].items()) {
-                if (value.is_string() && value.get<std::string>() == cred.value.reveal())
-                    value = cred.dummy;
-            }
-        }
-        for (const auto& cred : opts_.network.credentials) c["secrets"][cred.name] = cred.dummy;
-    }
+    c["secrets"] = credentials_ ? credentials_->secretsContext(opts_.secrets) : toJson(opts_.secrets);
     const bool topFailed = top_ && top_->failed;
     c["job"] = Json{{"status", cancelled_ ? "cancelled" : topFailed ? "failure" : job_status_}};
     c["runner"] = Json{{"os", "Linux"},        {"arch", "X64"},
@@ -225,23 +215,9 @@ std::vector<std::string> JobRun::forgeHosts() const {
 }
 
 void JobRun::prepareCredentials() {
-    credentials_ = opts_.network.credentials;
-    if (!plan_.credentials_as_dummies) return;  // no proxy injects them (the host executor)
-    auto text = [&](const char* key) {
-        return github_.contains(key) && github_[key].is_string() ? github_[key].get<std::string>()
-                                                                 : std::string();
-    };
-    const auto forge = network::forgeCredentials({text("token"), text("gitea_runtime_token")},
-                                                 forgeHosts(), text("server_url"),
-                                                 opts_.network.service_hosts);
-    for (const auto& cred : forge) {
-        masker_.add(cred.value.reveal());
-        for (auto& [key, value] : github_.items()) {
-            if (value.is_string() && value.get<std::string>() == cred.value.reveal())
-                value = cred.dummy;
-        }
-        credentials_.push_back(cred);
-    }
+    credentials_.emplace(plan_, opts_.network.credentials, github_, forgeHosts(),
+                         opts_.network.service_hosts, masker_);
+    credentials_->hideIn(github_);
 }
 
 void JobRun::prepareEnvironment() {
@@ -279,13 +255,7 @@ void JobRun::prepareEnvironment() {
     }
     // The caller's env may carry a credential's real value (the daemon's ACTIONS_RUNTIME_TOKEN):
     // a jailed job gets its dummy there too.
-    if (plan_.credentials_as_dummies) {
-        for (auto& [k, v] : env_) {
-            for (const auto& cred : credentials_) {
-                if (v == cred.value.reveal()) v = cred.dummy;
-            }
-        }
-    }
+    credentials_->hideIn(env_);
 }
 
 std::optional<std::chrono::milliseconds> JobRun::stepTimeout(const workflow::Step& step, const StepScope& scope) {

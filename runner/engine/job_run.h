@@ -18,6 +18,7 @@
 #include "runner/engine/command_file.h"
 #include "runner/engine/job_observer.h"
 #include "runner/engine/node_action.h"
+#include "runner/engine/job_credentials.h"
 #include "runner/engine/job_root.h"
 #include "runner/engine/job_runner.h"
 #include "runner/engine/job_sandbox.h"
@@ -166,7 +167,7 @@ private:
     // What the job's proxy injects: the admin's credentials and, for isolating executors, the
     // forge's tokens (whose dummies replace them in github.* and secrets.*). Set before the job's
     // env is evaluated, so no expression ever sees a real value.
-    std::vector<proxy::Credential> credentials_;
+    std::optional<JobCredentials> credentials_;
     std::vector<proxy::AuditRecord> network_audit_;
 
     workflow::EnvList env_;             // workflow + job env, then GITHUB_ENV additions
