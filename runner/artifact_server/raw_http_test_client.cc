@@ -1,3 +1,5 @@
+// For the artifact server's tests: one HTTP exchange over a loopback socket (see
+// raw_http_test_client.h).
 #include "runner/artifact_server/raw_http_test_client.h"
 
 #include <arpa/inet.h>

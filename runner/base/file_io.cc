@@ -51,10 +51,6 @@ void writeFile(const std::filesystem::path& path, std::string_view content) {
     writeWithFlags(path, content, O_CREAT | O_TRUNC, 0644);
 }
 
-void appendFile(const std::filesystem::path& path, std::string_view content) {
-    writeWithFlags(path, content, O_CREAT | O_APPEND, 0644);
-}
-
 void writeFileAtomic(const std::filesystem::path& path, std::string_view content, int mode) {
     auto tmp = path;
     tmp += ".tmp-" + std::to_string(::getpid());

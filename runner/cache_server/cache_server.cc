@@ -327,11 +327,4 @@ CacheUsage CacheServer::usage(const base::Secret& token) const {
     return it == impl_->tokens.end() ? CacheUsage{} : it->second.usage->get();
 }
 
-std::string randomToken() {
-    unsigned char bytes[32];
-    if (RAND_bytes(bytes, sizeof bytes) != 1)
-        throw base::Error("cannot get random bytes from OpenSSL");
-    return hex(bytes, sizeof bytes);
-}
-
 }  // namespace nixjail::runner::cache_server

@@ -73,7 +73,4 @@ class CacheServer {
     std::unique_ptr<Impl> impl_;
 };
 
-// 32 random bytes as hex, for ACTIONS_RUNTIME_TOKEN.
-std::string randomToken();
-
 }  // namespace nixjail::runner::cache_server

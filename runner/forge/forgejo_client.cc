@@ -113,18 +113,12 @@ ForgejoClient::ForgejoClient(ForgeEndpoint endpoint) : endpoint_(std::move(endpo
     }
 }
 
-void ForgejoClient::setTimeout(std::chrono::milliseconds timeout) {
-    std::lock_guard lock(mutex_);
-    endpoint_.timeout = timeout;
-}
-
 nlohmann::json ForgejoClient::call(const std::string& procedure, const nlohmann::json& request,
                                    bool auth, const std::string& request_key) {
     std::unique_ptr<CurlEasy> curl;
-    std::chrono::milliseconds timeout;
+    const std::chrono::milliseconds timeout = endpoint_.timeout;
     {
         std::lock_guard lock(mutex_);
-        timeout = endpoint_.timeout;
         if (!idle_.empty()) {
             curl = std::move(idle_.back());
             idle_.pop_back();

@@ -36,15 +36,12 @@ class ForgejoClient : public ForgeClient {
                       bool no_more) override;
     std::string ping(const std::string& data) override;
 
-    // Same timeout for the next calls (e.g. the shorter fetch timeout).
-    void setTimeout(std::chrono::milliseconds timeout);
-
   private:
     nlohmann::json call(const std::string& procedure, const nlohmann::json& request, bool auth,
                         const std::string& request_key = {});
 
     ForgeEndpoint endpoint_;
-    std::mutex mutex_;  // guards endpoint_.timeout, idle_ and fetch_key_
+    std::mutex mutex_;  // guards idle_ and fetch_key_ (endpoint_ is fixed at construction)
     std::vector<std::unique_ptr<CurlEasy>> idle_;
     std::string fetch_key_;
 };

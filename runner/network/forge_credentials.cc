@@ -1,3 +1,5 @@
+// The forge tokens as proxy credentials: a dummy of the same shape for each token (see
+// forge_credentials.h), and the way back from a dummy to its real value.
 #include "runner/network/forge_credentials.h"
 
 #include <openssl/rand.h>

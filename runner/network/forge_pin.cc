@@ -1,3 +1,5 @@
+// forgeHostPin: a forge URL whose host is localhost or an address literal becomes a proxy host
+// pin of that address and port (see forge_pin.h).
 #include "runner/network/forge_pin.h"
 
 #include <arpa/inet.h>
