@@ -193,7 +193,7 @@ std::shared_ptr<spdlog::logger> execLogger() {
 
 // The run's own environment for the runner's servers: their URLs and the run's token.
 void addServerEnvironment(services::RunnerServices& services, engine::RunOptions& opts,
-                          engine::SecretMasker& masker) {
+                          actions::SecretMasker& masker) {
     auto* cache = services.actionsCache();
     auto* artifacts = services.artifacts();
     if (!cache && !artifacts) return;
@@ -300,7 +300,7 @@ int runExec(const ExecFlags& given) {
     if (!f.artifact_server_path.empty() && !f.dry_run) {
         opts.run_id = opts.run_number = std::to_string(highestRunId(f.artifact_server_path) + 1);
     }
-    engine::SecretMasker masker;
+    actions::SecretMasker masker;
     for (const auto& [k, v] : opts.secrets) masker.add(v);
     addServerEnvironment(services, opts, masker);
 
@@ -330,7 +330,7 @@ int runExec(const ExecFlags& given) {
     engine::ConsoleReporter console(stdout, colour, f.verbose || isTrue(opts.secrets) || isTrue(opts.vars));
     Json summary = Json{{"workflows", Json::array()}};
     std::vector<engine::JobReport> allJobs;
-    engine::Result overall = engine::Result::kSuccess;
+    actions::Result overall = actions::Result::kSuccess;
     for (const auto* wf : selected) {
         engine::RunOptions wfOpts = opts;
         wfOpts.inputs = inputsFor(*wf, event, opts.event, inputs);
@@ -350,16 +350,16 @@ int runExec(const ExecFlags& given) {
         std::erase_if(wanted, [&](const std::string& id) { return !wf->findJob(id); });
         auto report = engine::runWorkflow(*wf, wanted, wfOpts, console, masker, stop.get_token());
         summary["workflows"].push_back(engine::workflowSummary(wf->file.string(), wf->name, report));
-        if (report.result == engine::Result::kFailure) overall = engine::Result::kFailure;
-        if (report.result == engine::Result::kCancelled && overall == engine::Result::kSuccess) {
-            overall = engine::Result::kCancelled;
+        if (report.result == actions::Result::kFailure) overall = actions::Result::kFailure;
+        if (report.result == actions::Result::kCancelled && overall == actions::Result::kSuccess) {
+            overall = actions::Result::kCancelled;
         }
         allJobs.insert(allJobs.end(), report.jobs.begin(), report.jobs.end());
     }
     if (f.dry_run) return 0;
     std::fputs("\n", stdout);
     std::fputs(engine::resultsTable(allJobs, colour).c_str(), stdout);
-    summary["result"] = engine::resultName(overall);
+    summary["result"] = actions::resultName(overall);
     if (auto* cacheServer = services.actionsCache()) {
         const auto c = cacheServer->counters();
         summary["actions_cache"] = Json{{"hits", c.hits},
@@ -370,7 +370,7 @@ int runExec(const ExecFlags& given) {
                                         {"entries_evicted", c.entries_evicted}};
     }
     if (!f.json_summary.empty()) base::writeFileAtomic(f.json_summary, summary.dump(2) + "\n");
-    return overall == engine::Result::kSuccess ? 0 : 1;
+    return overall == actions::Result::kSuccess ? 0 : 1;
 }
 
 }  // namespace

@@ -16,15 +16,15 @@ int64_t nowMs() {
 
 namespace {
 
-std::string statusOf(engine::Result r) {
+std::string statusOf(actions::Result r) {
     switch (r) {
-        case engine::Result::kSuccess:
+        case actions::Result::kSuccess:
             return "success";
-        case engine::Result::kFailure:
+        case actions::Result::kFailure:
             return "failure";
-        case engine::Result::kCancelled:
+        case actions::Result::kCancelled:
             return "cancelled";
-        case engine::Result::kSkipped:
+        case actions::Result::kSkipped:
             return "skipped";
     }
     return "failure";
@@ -42,7 +42,7 @@ std::optional<int64_t> bytesOf(const std::optional<uint64_t>& bytes) {
 
 }  // namespace
 
-void JobRecorder::Usage::add(const engine::StepRecord& step) {
+void JobRecorder::Usage::add(const actions::StepRecord& step) {
     if (step.cpu_time) cpu = cpu.value_or(std::chrono::milliseconds{0}) + *step.cpu_time;
     if (step.peak_memory_bytes)
         peak_memory_bytes = std::max(peak_memory_bytes.value_or(0), *step.peak_memory_bytes);
@@ -76,7 +76,7 @@ bool JobRecorder::start(const store::JobStart& start) {
     }
 }
 
-void JobRecorder::stepStarted(const engine::StepRecord&) {
+void JobRecorder::stepStarted(const actions::StepRecord&) {
     std::lock_guard lock(mutex_);
     if (auto index = nesting_.started()) {
         step_started_ms_[*index] = nowMs();
@@ -85,7 +85,7 @@ void JobRecorder::stepStarted(const engine::StepRecord&) {
     }
 }
 
-void JobRecorder::stepFinished(const engine::StepRecord& step) {
+void JobRecorder::stepFinished(const actions::StepRecord& step) {
     std::lock_guard lock(mutex_);
     // Nested steps' processes count for the job's step around them and for the job.
     step_usage_.add(step);
@@ -113,17 +113,17 @@ void JobRecorder::stepFinished(const engine::StepRecord& step) {
     guarded("step", [&](int64_t id) { store_.recordStep(id, rec); });
 }
 
-void JobRecorder::phaseFinished(const engine::PhaseRecord& phase) {
+void JobRecorder::phaseFinished(const actions::PhaseRecord& phase) {
     std::lock_guard lock(mutex_);
-    const std::string name = engine::phaseName(phase.phase);
+    const std::string name = actions::phaseName(phase.phase);
     metrics_.phaseFinished(name, static_cast<double>(phase.duration.count()) / 1000.0);
     // Both enums list the phases in pipeline order.
     const auto storePhase = static_cast<store::Phase>(static_cast<int>(phase.phase));
     guarded("phase",
             [&](int64_t id) { store_.recordPhase(id, storePhase, phase.duration.count()); });
     if (phase.cache_hit) {
-        const bool root = phase.phase == engine::Phase::kRootPrepare;
-        if (root || phase.phase == engine::Phase::kWorkspacePrepare) {
+        const bool root = phase.phase == actions::Phase::kRootPrepare;
+        if (root || phase.phase == actions::Phase::kWorkspacePrepare) {
             metrics_.cacheResult(root ? "root" : "workspace", *phase.cache_hit);
             guarded("cache result", [&](int64_t id) {
                 store_.recordCacheResult(

@@ -13,21 +13,21 @@
 #include "proxy/proxy.h"
 #include "runner/daemon/metrics.h"
 #include "runner/daemon/step_nesting.h"
-#include "runner/engine/job_observer.h"
+#include "runner/actions/job_observer.h"
 #include "runner/store/job_store.h"
 
 namespace nixjail::runner::daemon {
 
-class JobRecorder : public engine::JobObserver {
+class JobRecorder : public actions::JobObserver {
   public:
     JobRecorder(store::JobStore& store, Metrics& metrics, std::shared_ptr<spdlog::logger> log);
 
     // Records the job as running; returns false when the database refused (the job still runs).
     bool start(const store::JobStart& start);
-    void stepStarted(const engine::StepRecord& step) override;
-    void line(const engine::LogLine&) override {}
-    void stepFinished(const engine::StepRecord& step) override;
-    void phaseFinished(const engine::PhaseRecord& phase) override;
+    void stepStarted(const actions::StepRecord& step) override;
+    void line(const actions::LogLine&) override {}
+    void stepFinished(const actions::StepRecord& step) override;
+    void phaseFinished(const actions::PhaseRecord& phase) override;
     void networkDecision(const proxy::AuditRecord& record);
     // What the job did with the runner's actions/cache server (recorded by finish()).
     void actionsCache(const store::ActionsCacheUsage& usage);
@@ -53,7 +53,7 @@ class JobRecorder : public engine::JobObserver {
     struct Usage {
         std::optional<std::chrono::milliseconds> cpu;
         std::optional<uint64_t> peak_memory_bytes;
-        void add(const engine::StepRecord& step);
+        void add(const actions::StepRecord& step);
     };
     Usage step_usage_, job_usage_;
     bool step_timed_out_ = false;  // a nested step of the running one timed out

@@ -20,18 +20,18 @@ class JobRecorderUsageTest : public ::testing::Test {
                     std::make_shared<spdlog::logger>(
                         "t", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
 
-    static engine::StepRecord step(const std::string& name, std::optional<milliseconds> cpu,
+    static actions::StepRecord step(const std::string& name, std::optional<milliseconds> cpu,
                                    std::optional<uint64_t> peak) {
-        engine::StepRecord s;
+        actions::StepRecord s;
         s.name = name;
-        s.outcome = s.conclusion = engine::Result::kSuccess;
+        s.outcome = s.conclusion = actions::Result::kSuccess;
         s.exit_code = 0;
         s.cpu_time = cpu;
         s.peak_memory_bytes = peak;
         return s;
     }
 
-    void run(const engine::StepRecord& s) {
+    void run(const actions::StepRecord& s) {
         recorder_.stepStarted(s);
         recorder_.stepFinished(s);
     }
@@ -103,7 +103,7 @@ TEST_F(JobRecorderUsageTest, AJobWithoutMeasuredStepsLeavesTheColumnsEmpty) {
 TEST_F(JobRecorderUsageTest, AStepKilledForMemoryIsMarkedOom) {
     ASSERT_TRUE(recorder_.start({.forge_task_id = 4, .job = "oom", .started_at_ms = 1}));
     auto s = step("hog", milliseconds(10), 64u << 20);
-    s.outcome = s.conclusion = engine::Result::kFailure;
+    s.outcome = s.conclusion = actions::Result::kFailure;
     s.exit_code = -1;
     s.error = "the step ran out of memory and was killed";
     run(s);
@@ -117,7 +117,7 @@ TEST_F(JobRecorderUsageTest, AStepKilledForMemoryIsMarkedOom) {
 TEST_F(JobRecorderUsageTest, AStepKilledAtItsTimeoutIsMarkedTimedOutAlsoFromANestedStep) {
     ASSERT_TRUE(recorder_.start({.forge_task_id = 5, .job = "slow", .started_at_ms = 1}));
     auto slow = step("slow", milliseconds(10), 1u << 20);
-    slow.outcome = slow.conclusion = engine::Result::kFailure;
+    slow.outcome = slow.conclusion = actions::Result::kFailure;
     slow.error = "the step exceeded its time limit and was killed";
     slow.timed_out = true;
     run(slow);
@@ -137,7 +137,7 @@ TEST_F(JobRecorderUsageTest, AStepKilledAtItsTimeoutIsMarkedTimedOutAlsoFromANes
 
 TEST_F(JobRecorderUsageTest, TheClosureFactsReachTheJobRowAndTheMetrics) {
     ASSERT_TRUE(recorder_.start({.forge_task_id = 6, .job = "jailed", .started_at_ms = 1}));
-    engine::PhaseRecord closure{.phase = engine::Phase::kClosureResolution,
+    actions::PhaseRecord closure{.phase = actions::Phase::kClosureResolution,
                                 .duration = milliseconds(3)};
     closure.facts = {{"closure_paths", 37}, {"closure_bytes", 123456789}};
     recorder_.phaseFinished(closure);

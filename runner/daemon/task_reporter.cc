@@ -16,22 +16,22 @@ namespace {
 constexpr size_t kBatchRows = 200;
 
 // The forge UIs fold and colour these markers as GitHub's runner writes them.
-std::string formatLine(const engine::LogLine& l) {
+std::string formatLine(const actions::LogLine& l) {
     switch (l.kind) {
-        case engine::LineKind::kGroupStart:
+        case actions::LineKind::kGroupStart:
             return "##[group]" + l.text;
-        case engine::LineKind::kGroupEnd:
+        case actions::LineKind::kGroupEnd:
             return "##[endgroup]";
-        case engine::LineKind::kError:
+        case actions::LineKind::kError:
             return "##[error]" + l.text;
-        case engine::LineKind::kWarning:
+        case actions::LineKind::kWarning:
             return "##[warning]" + l.text;
-        case engine::LineKind::kNotice:
+        case actions::LineKind::kNotice:
             return "##[notice]" + l.text;
-        case engine::LineKind::kDebug:
+        case actions::LineKind::kDebug:
             return "##[debug]" + l.text;
-        case engine::LineKind::kOutput:
-        case engine::LineKind::kRunner:
+        case actions::LineKind::kOutput:
+        case actions::LineKind::kRunner:
             return l.text;
     }
     return l.text;
@@ -39,15 +39,15 @@ std::string formatLine(const engine::LogLine& l) {
 
 }  // namespace
 
-forge::Result toForgeResult(engine::Result r) {
+forge::Result toForgeResult(actions::Result r) {
     switch (r) {
-        case engine::Result::kSuccess:
+        case actions::Result::kSuccess:
             return forge::Result::Success;
-        case engine::Result::kFailure:
+        case actions::Result::kFailure:
             return forge::Result::Failure;
-        case engine::Result::kCancelled:
+        case actions::Result::kCancelled:
             return forge::Result::Cancelled;
-        case engine::Result::kSkipped:
+        case actions::Result::kSkipped:
             return forge::Result::Skipped;
     }
     return forge::Result::Failure;
@@ -61,7 +61,7 @@ TaskReporter::TaskReporter(forge::ForgeClient& client, int64_t task_id, size_t s
     for (size_t i = 0; i < step_count; ++i) state_.steps.push_back({.id = static_cast<int64_t>(i)});
 }
 
-void TaskReporter::stepStarted(const engine::StepRecord&) {
+void TaskReporter::stepStarted(const actions::StepRecord&) {
     std::lock_guard lock(mutex_);
     auto index = nesting_.started();
     if (!index || *index >= static_cast<int64_t>(state_.steps.size())) return;
@@ -70,8 +70,8 @@ void TaskReporter::stepStarted(const engine::StepRecord&) {
     s.log_index = buffer_.size();
 }
 
-void TaskReporter::line(const engine::LogLine& line) {
-    if (line.kind == engine::LineKind::kDebug && !step_debug_) return;
+void TaskReporter::line(const actions::LogLine& line) {
+    if (line.kind == actions::LineKind::kDebug && !step_debug_) return;
     // The forges store a row as one line, a '\n' in it shows literally: a multi-line text (a
     // failure reason with its caret excerpt) becomes one row per line, each with the marker so
     // that all of it is coloured.
@@ -88,15 +88,15 @@ void TaskReporter::line(const engine::LogLine& line) {
     std::lock_guard lock(mutex_);
     for (auto& part : parts) {
         // A group's title is its first line; what follows is plain text inside the group.
-        const bool marked = &part == &parts.front() || line.kind != engine::LineKind::kGroupStart;
+        const bool marked = &part == &parts.front() || line.kind != actions::LineKind::kGroupStart;
         buffer_.append(
-            {now, formatLine({marked ? line.kind : engine::LineKind::kOutput, std::move(part)})});
+            {now, formatLine({marked ? line.kind : actions::LineKind::kOutput, std::move(part)})});
     }
 }
 
-void TaskReporter::runnerLine(const std::string& text) { line({engine::LineKind::kRunner, text}); }
+void TaskReporter::runnerLine(const std::string& text) { line({actions::LineKind::kRunner, text}); }
 
-void TaskReporter::stepFinished(const engine::StepRecord& step) {
+void TaskReporter::stepFinished(const actions::StepRecord& step) {
     std::lock_guard lock(mutex_);
     auto index = nesting_.finished();
     if (!index || *index >= static_cast<int64_t>(state_.steps.size())) return;

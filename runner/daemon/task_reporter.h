@@ -11,15 +11,15 @@
 #include <stop_token>
 
 #include "runner/daemon/step_nesting.h"
-#include "runner/engine/job_observer.h"
+#include "runner/actions/job_observer.h"
 #include "runner/forge/forge_client.h"
 #include "runner/forge/log_buffer.h"
 
 namespace nixjail::runner::daemon {
 
-forge::Result toForgeResult(engine::Result r);
+forge::Result toForgeResult(actions::Result r);
 
-class TaskReporter : public engine::JobObserver {
+class TaskReporter : public actions::JobObserver {
   public:
     // step_count: the number of steps in the job's `steps:` list (the forge made one row each).
     // step_debug: send ::debug:: lines and the runner's debug rows (ACTIONS_STEP_DEBUG); without
@@ -27,9 +27,9 @@ class TaskReporter : public engine::JobObserver {
     TaskReporter(forge::ForgeClient& client, int64_t task_id, size_t step_count,
                  std::shared_ptr<spdlog::logger> log, bool step_debug = false);
 
-    void stepStarted(const engine::StepRecord& step) override;
-    void line(const engine::LogLine& line) override;
-    void stepFinished(const engine::StepRecord& step) override;
+    void stepStarted(const actions::StepRecord& step) override;
+    void line(const actions::LogLine& line) override;
+    void stepFinished(const actions::StepRecord& step) override;
 
     // A line from the runner itself (already masked by the caller).
     void runnerLine(const std::string& text);

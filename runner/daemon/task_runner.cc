@@ -23,31 +23,31 @@ using Json = nlohmann::json;
 // Forwards every event to the forge reporter and the database recorder. Both count the top-level
 // steps they are told about as the job's steps, so a pre step run at the job's start is not one:
 // its lines belong to the job's set-up, before its first step.
-class TeeObserver : public engine::JobObserver {
+class TeeObserver : public actions::JobObserver {
   public:
-    TeeObserver(engine::JobObserver& a, engine::JobObserver& b) : a_(a), b_(b) {}
-    void stepStarted(const engine::StepRecord& s) override {
+    TeeObserver(actions::JobObserver& a, actions::JobObserver& b) : a_(a), b_(b) {}
+    void stepStarted(const actions::StepRecord& s) override {
         if (s.pre) return;
         a_.stepStarted(s);
         b_.stepStarted(s);
     }
-    void line(const engine::LogLine& l) override {
+    void line(const actions::LogLine& l) override {
         a_.line(l);
         b_.line(l);
     }
-    void stepFinished(const engine::StepRecord& s) override {
+    void stepFinished(const actions::StepRecord& s) override {
         if (s.pre) return;
         a_.stepFinished(s);
         b_.stepFinished(s);
     }
-    void phaseFinished(const engine::PhaseRecord& p) override {
+    void phaseFinished(const actions::PhaseRecord& p) override {
         a_.phaseFinished(p);
         b_.phaseFinished(p);
     }
 
   private:
-    engine::JobObserver& a_;
-    engine::JobObserver& b_;
+    actions::JobObserver& a_;
+    actions::JobObserver& b_;
 };
 
 std::vector<std::string> runsOnLabels(const Json& runs_on) {
@@ -342,7 +342,7 @@ bool stepDebug(const forge::Task& task) {
 
 std::string failedStepReason(const engine::JobOutcome& outcome) {
     for (const auto& s : outcome.steps) {
-        if (s.conclusion != engine::Result::kFailure) continue;
+        if (s.conclusion != actions::Result::kFailure) continue;
         std::string reason = "step '" + s.name + "' failed";
         if (!s.error.empty()) return reason + ": " + s.error;
         if (s.exit_code >= 0) return reason + " with exit code " + std::to_string(s.exit_code);
@@ -356,7 +356,7 @@ std::string failedStepReason(const engine::JobOutcome& outcome) {
 TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_token cancel,
                    std::stop_token give_up) {
     auto log = res.log->clone("task " + std::to_string(task.id));
-    engine::SecretMasker masker;
+    actions::SecretMasker masker;
     for (const auto& [k, v] : task.secrets) masker.add(v);
     masker.add(contextString(task.context, "token"));
     masker.add(contextString(task.context, "gitea_runtime_token"));
@@ -391,7 +391,7 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
     std::string reason;
     std::map<std::string, std::string> outputs;
     if (!prepare_error.empty()) {
-        reporter.line({engine::LineKind::kError, prepare_error});
+        reporter.line({actions::LineKind::kError, prepare_error});
         reason = prepare_error;
         log->warn("task {} failed before it ran: {}", task.id, prepare_error);
     } else {
@@ -411,14 +411,14 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
             reason = outcome.error.empty() ? failedStepReason(outcome) : outcome.error;
         } catch (const std::exception& e) {
             reason = masker.mask(std::string("internal error: ") + e.what());
-            reporter.line({engine::LineKind::kError, reason});
+            reporter.line({actions::LineKind::kError, reason});
             result = forge::Result::Failure;
         }
         flusher.stop();
         if (flusher.timedOut()) {
             result = forge::Result::Failure;
             reason = "the job exceeded runner.job_timeout and was stopped";
-            reporter.line({engine::LineKind::kError, reason});
+            reporter.line({actions::LineKind::kError, reason});
         } else if (result == forge::Result::Cancelled) {
             reason = flusher.cancelledByForge() ? "cancelled on the forge"
                                                 : "cancelled: the runner is shutting down";

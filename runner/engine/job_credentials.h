@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "proxy/proxy.h"
-#include "runner/engine/secret_masker.h"
+#include "runner/engine/actions_names.h"
+#include "runner/actions/secret_masker.h"
 #include "runner/job/job_plan.h"
 #include "runner/workflow/workflow.h"
 

@@ -15,7 +15,7 @@
 #include "runner/base/scope_exit.h"
 #include "runner/engine/event_context.h"
 #include "runner/engine/missing_program.h"
-#include "runner/engine/step_command_files.h"
+#include "runner/actions/step_command_files.h"
 #include "runner/engine/working_tree.h"
 #include "runner/network/forge_credentials.h"
 #include "runner/network/forge_pin.h"
@@ -42,28 +42,6 @@ std::optional<std::chrono::milliseconds> minutes(const Json& v) {
 }
 
 }  // namespace
-
-const char* resultName(Result r) {
-    switch (r) {
-        case Result::kSuccess: return "success";
-        case Result::kFailure: return "failure";
-        case Result::kCancelled: return "cancelled";
-        case Result::kSkipped: return "skipped";
-    }
-    return "unknown";
-}
-
-const char* phaseName(Phase p) {
-    switch (p) {
-        case Phase::kClosureResolution: return "closure_resolution";
-        case Phase::kRootPrepare: return "root_prepare";
-        case Phase::kWorkspacePrepare: return "workspace_prepare";
-        case Phase::kProxySetup: return "proxy_setup";
-        case Phase::kExecution: return "execution";
-        case Phase::kCleanup: return "cleanup";
-    }
-    return "unknown";
-}
 
 namespace {
 

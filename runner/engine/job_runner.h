@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "proxy/proxy.h"
-#include "runner/engine/job_observer.h"
+#include "runner/engine/actions_names.h"
+#include "runner/actions/job_observer.h"
 #include "runner/engine/run_options.h"
-#include "runner/engine/secret_masker.h"
+#include "runner/actions/secret_masker.h"
 #include "runner/workflow/workflow.h"
 
 namespace nixjail::runner::engine {

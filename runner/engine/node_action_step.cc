@@ -6,7 +6,7 @@
 #include "runner/base/ascii.h"
 #include "runner/base/error.h"
 #include "runner/base/scope_exit.h"
-#include "runner/engine/action_fetch.h"
+#include "runner/actions/action_fetch.h"
 #include "runner/engine/job_run.h"
 
 namespace nixjail::runner::engine {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "runner/base/error.h"
-#include "runner/engine/action_fetch.h"
+#include "runner/actions/action_fetch.h"
 #include "runner/engine/event_context.h"
 #include "runner/workflow/workflow_loader.h"
 

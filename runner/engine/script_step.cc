@@ -13,11 +13,11 @@
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
-#include "runner/engine/command_file.h"
-#include "runner/engine/jit_failure.h"
+#include "runner/actions/command_file.h"
+#include "runner/actions/jit_failure.h"
 #include "runner/engine/job_run.h"
-#include "runner/engine/output_processor.h"
-#include "runner/engine/step_command_files.h"
+#include "runner/actions/output_processor.h"
+#include "runner/actions/step_command_files.h"
 #include "runner/workflow/shell_command.h"
 
 namespace nixjail::runner::engine {

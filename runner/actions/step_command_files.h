@@ -16,7 +16,7 @@
 
 #include "runner/base/unique_fd.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 enum class CommandFileKind { kOutput, kEnv, kPath, kState, kSummary };
 
@@ -53,4 +53,4 @@ class StepCommandFiles {
     std::string id_;
 };
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,5 +1,5 @@
 // Remote actions through the git command line, cached per (repository, ref).
-#include "runner/engine/action_fetch.h"
+#include "runner/actions/action_fetch.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -12,7 +12,7 @@
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace fs = std::filesystem;
 
@@ -82,4 +82,4 @@ fs::path fetchAction(const ActionRef& ref, const std::string& base_url, const fs
     return dir;
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

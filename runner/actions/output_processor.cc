@@ -1,11 +1,11 @@
 // Line splitting, command handling and masking of step output.
-#include "runner/engine/output_processor.h"
+#include "runner/actions/output_processor.h"
 
 #include "runner/base/ascii.h"
 #include "runner/base/error.h"
-#include "runner/engine/workflow_command.h"
+#include "runner/actions/workflow_command.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace {
 // "title (file:line:col): message" as annotations read in a terminal.
@@ -146,4 +146,4 @@ void OutputProcessor::unsecureCommand(const WorkflowCommand& cmd) {
     env_.emplace_back(name->second, cmd.message);
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

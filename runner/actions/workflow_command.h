@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 struct WorkflowCommand {
     std::string name;                               // lower-cased: error, add-mask, ...
@@ -21,4 +21,4 @@ std::optional<WorkflowCommand> parseWorkflowCommand(std::string_view line);
 std::string unescapeCommandData(std::string_view s);
 std::string unescapeCommandProperty(std::string_view s);
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,10 +1,10 @@
 // Masking with the encodings a step might print a secret in (JSON string escapes, URL encoding).
-#include "runner/engine/secret_masker.h"
+#include "runner/actions/secret_masker.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace {
 
@@ -88,4 +88,4 @@ size_t SecretMasker::size() const {
     return values_.size();
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,5 +1,5 @@
 // Parsing action metadata; composite steps reuse the workflow loader's step rules.
-#include "runner/engine/action_manifest.h"
+#include "runner/actions/action_manifest.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -12,7 +12,7 @@
 #include "runner/workflow/expression_check.h"
 #include "runner/workflow/workflow_loader.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace fs = std::filesystem;
 
@@ -97,4 +97,4 @@ ActionManifest loadActionManifest(const fs::path& base, const fs::path& rel) {
     return m;
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -8,7 +8,7 @@
 
 #include "runner/base/result.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
@@ -17,4 +17,4 @@ base::Result<KeyValues, std::string> parseKeyValueFile(const std::string& conten
 
 std::vector<std::string> parsePathFile(const std::string& content);
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

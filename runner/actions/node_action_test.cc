@@ -1,4 +1,4 @@
-#include "runner/engine/node_action.h"
+#include "runner/actions/node_action.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 namespace {
 
 namespace fs = std::filesystem;
@@ -86,4 +86,4 @@ TEST(NodeAction, ManifestHasPreAndPostConditions) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

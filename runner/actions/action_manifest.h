@@ -9,7 +9,7 @@
 
 #include "runner/workflow/workflow.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 struct ActionInput {
     std::optional<std::string> default_value;
@@ -36,4 +36,4 @@ inline ActionManifest loadActionManifest(const std::filesystem::path& dir) {
     return loadActionManifest(dir, {});
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,10 +1,10 @@
-#include "runner/engine/output_processor.h"
+#include "runner/actions/output_processor.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 namespace {
 
 struct Recorder : JobObserver {
@@ -156,4 +156,4 @@ TEST(OutputProcessor, SetEnvAndAddPathWorkWhenAllowed) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,8 +1,8 @@
-#include "runner/engine/workflow_command.h"
+#include "runner/actions/workflow_command.h"
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 namespace {
 
 TEST(WorkflowCommand, PlainLineIsNoCommand) {
@@ -54,4 +54,4 @@ TEST(WorkflowCommand, MessageMayContainDoubleColons) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

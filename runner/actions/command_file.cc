@@ -1,9 +1,9 @@
 // The key-value file format shared by GITHUB_ENV, GITHUB_OUTPUT and GITHUB_STATE.
-#include "runner/engine/command_file.h"
+#include "runner/actions/command_file.h"
 
 #include <sstream>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace {
 std::string stripCr(std::string s) {
@@ -65,4 +65,4 @@ std::vector<std::string> parsePathFile(const std::string& content) {
     return out;
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

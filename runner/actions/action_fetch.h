@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 struct ActionRef {
     std::string owner, repo, path, ref;
@@ -19,4 +19,4 @@ ActionRef parseActionRef(const std::string& uses);
 std::filesystem::path fetchAction(const ActionRef& ref, const std::string& base_url,
                                   const std::filesystem::path& cache_dir);
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "runner/engine/action_manifest.h"
+#include "runner/actions/action_manifest.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 // Where an action's files are: as the runner sees them and as steps see them.
 struct ActionLocation {
@@ -57,4 +57,4 @@ std::filesystem::path findOnPath(const std::string& path, const std::filesystem:
 std::filesystem::path actionScript(const ActionLocation& where, const std::string& entry,
                                    const std::string& what);
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

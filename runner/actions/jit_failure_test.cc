@@ -1,8 +1,8 @@
-#include "runner/engine/jit_failure.h"
+#include "runner/actions/jit_failure.h"
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 namespace {
 
 TEST(JitFailure, RecognisesNodeWithoutWebAssemblyAcrossChunks) {
@@ -33,4 +33,4 @@ TEST(JitFailure, OrdinaryFailuresAreNotBlamedOnTheProfile) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,9 +1,9 @@
 // Parsing `::command props::message` lines.
-#include "runner/engine/workflow_command.h"
+#include "runner/actions/workflow_command.h"
 
 #include "runner/base/ascii.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace {
 std::string unescape(std::string_view s, bool property) {
@@ -65,4 +65,4 @@ std::optional<WorkflowCommand> parseWorkflowCommand(std::string_view line) {
     return cmd;
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,5 +1,5 @@
 // Helpers for JavaScript actions that need no running job.
-#include "runner/engine/node_action.h"
+#include "runner/actions/node_action.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace fs = std::filesystem;
 
@@ -75,4 +75,4 @@ fs::path actionScript(const ActionLocation& where, const std::string& entry,
     return (where.jail / rel).lexically_normal();
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
-#include "runner/engine/command_file.h"
-#include "runner/engine/job_observer.h"
-#include "runner/engine/secret_masker.h"
-#include "runner/engine/workflow_command.h"
+#include "runner/actions/command_file.h"
+#include "runner/actions/job_observer.h"
+#include "runner/actions/secret_masker.h"
+#include "runner/actions/workflow_command.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 // Longer log lines are cut there, with a marker saying how much was left out.
 constexpr std::size_t kMaxLogLineBytes = 8192;
@@ -55,4 +55,4 @@ private:
     std::string command_error_;
 };
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 class JitFailureScanner {
   public:
@@ -23,4 +23,4 @@ class JitFailureScanner {
 // The error line the runner adds after such a step.
 std::string jitFailureNote();
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,12 +1,12 @@
 // Per-step command files, created with O_EXCL and read with openat2 below a held directory fd.
-#include "runner/engine/step_command_files.h"
+#include "runner/actions/step_command_files.h"
 
 #include <unistd.h>
 
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace {
 
@@ -76,4 +76,4 @@ std::string StepCommandFiles::read(CommandFileKind kind) const {
         .value_or(std::string());
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 enum class Result { kSuccess, kFailure, kCancelled, kSkipped };
 const char* resultName(Result r);
@@ -62,4 +62,4 @@ public:
     virtual void phaseFinished(const PhaseRecord&) {}
 };
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,8 +1,8 @@
-#include "runner/engine/command_file.h"
+#include "runner/actions/command_file.h"
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 namespace {
 
 KeyValues parse(const std::string& s) {
@@ -60,4 +60,4 @@ TEST(CommandFile, PathFileSkipsBlankLines) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 class SecretMasker {
 public:
@@ -23,4 +23,4 @@ private:
     std::vector<std::string> values_;  // longest first, so overlapping secrets mask whole
 };
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

@@ -1,8 +1,8 @@
-#include "runner/engine/secret_masker.h"
+#include "runner/actions/secret_masker.h"
 
 #include <gtest/gtest.h>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 namespace {
 
 TEST(SecretMasker, MasksEveryOccurrence) {
@@ -41,4 +41,4 @@ TEST(SecretMasker, EmptyAndBlankValuesAreIgnored) {
 }
 
 }  // namespace
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions

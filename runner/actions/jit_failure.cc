@@ -1,11 +1,11 @@
 // The markers are what node 20 and OpenJDK 17 print when mmap/mprotect with PROT_WRITE|PROT_EXEC
 // answers EPERM (checked under a seccomp filter like the strict profile's).
-#include "runner/engine/jit_failure.h"
+#include "runner/actions/jit_failure.h"
 
 #include <algorithm>
 #include <array>
 
-namespace nixjail::runner::engine {
+namespace nixjail::runner::actions {
 
 namespace {
 
@@ -43,4 +43,4 @@ std::string jitFailureNote() {
            "(nixjail-runner exec --profile default; in the daemon, the label's profile: default)";
 }
 
-}  // namespace nixjail::runner::engine
+}  // namespace nixjail::runner::actions
