@@ -43,7 +43,7 @@ bool onCopyOnWriteFilesystem(const fs::path& dir) {
 
 RunnerServices::RunnerServices(const config::RunnerConfig& config, ServicesContext context)
     : config_(config), context_(std::move(context)) {
-    log_ = context_.log ? context_.log : spdlog::default_logger();
+    if (!context_.log) context_.log = spdlog::default_logger();
     const Role role = context_.role;
     cache_dir_ = config_.cache.dir.empty() ? context_.default_cache_dir : config_.cache.dir;
     storage_ = cache::parseStorageChoice(
@@ -69,7 +69,7 @@ RunnerServices::RunnerServices(const config::RunnerConfig& config, ServicesConte
     startServers();
     // A forced storage backend is proven now, so one that cannot work stops the start.
     if (storage_ || role == Role::kDaemon)
-        checkouts_ = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
+        checkouts_.value = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
     startRoots();
     startJobDirs();
 }
@@ -81,7 +81,7 @@ void RunnerServices::loadNetwork() {
     network::NetworkSettings& n = network_;
     n.audit_only = config_.proxy.mode == "audit";
     if (n.audit_only && context_.role == Role::kDaemon)
-        log_->warn("proxy.mode is audit: jobs may reach any host; decisions are only recorded");
+        context_.log->warn("proxy.mode is audit: jobs may reach any host; decisions are only recorded");
     if (!config_.proxy.policy.empty())
         n.admin_policy = proxy::loadPolicyFile(config_.proxy.policy, "admin");
     for (size_t i = 0; i < config_.proxy.credentials.size(); ++i) {
@@ -119,26 +119,27 @@ void RunnerServices::startServers() {
                                  ? cache_dir_ / "actions-cache"
                                  : config_.cache.actions_cache_dir;
         try {
-            actions_cache_ = std::make_unique<cache_server::CacheServer>(
+            actions_cache_.server = std::make_unique<cache_server::CacheServer>(
                 cache_server::CacheServerConfig{.dir = dir,
                                                 .budget_bytes = config_.cache.actions_cache_budget,
                                                 .logger = context_.log});
-            actions_cache_url_ = pinService("actions-cache.nixjail.internal",
-                                            actions_cache_->baseUrl(), actions_cache_->port());
+            actions_cache_.url = pinService("actions-cache.nixjail.internal",
+                                            actions_cache_.server->baseUrl(),
+                                            actions_cache_.server->port());
         } catch (const base::Error& e) {
             // For exec a cache is an optimisation: the run goes on without one.
             if (context_.role == Role::kDaemon) throw;
-            log_->warn("running without an actions/cache server: {}", e.what());
-            actions_cache_.reset();
+            context_.log->warn("running without an actions/cache server: {}", e.what());
+            actions_cache_.server.reset();
         }
     }
     // The artifact server (upload/download-artifact), only where exec is told where artifacts go:
     // unlike a cache, they are output the user keeps.
     if (!context_.artifact_dir.empty()) {
-        artifacts_ = std::make_unique<artifact_server::ArtifactServer>(
+        artifacts_.server = std::make_unique<artifact_server::ArtifactServer>(
             artifact_server::ArtifactServerConfig{.dir = fs::absolute(context_.artifact_dir)});
-        artifacts_url_ = pinService("artifacts.nixjail.internal", artifacts_->baseUrl(),
-                                    artifacts_->port());
+        artifacts_.url = pinService("artifacts.nixjail.internal", artifacts_.server->baseUrl(),
+                                    artifacts_.server->port());
     }
 }
 
@@ -163,7 +164,7 @@ void RunnerServices::startRoots() {
                                       fs::current_path(), engine::nixCommand(roots.tools));
             roots.nixpkgs = found.expression;
             if (!context_.nixpkgs_given)
-                log_->info("packages come from '{}' ({})", found.expression, found.found_by);
+                context_.log->info("packages come from '{}' ({})", found.expression, found.found_by);
         } catch (const base::Error&) {
             if (!hasFlake) throw;
         }
@@ -181,7 +182,7 @@ void RunnerServices::startJobDirs() {
         fs::create_directories(cache_dir_);
         fs::permissions(cache_dir_, fs::perms::group_exec | fs::perms::others_exec,
                         fs::perm_options::add);
-        job_dirs_ = std::make_unique<JobDirs>(cache_dir_ / "jobs", context_.runner_uuid, *log_);
+        jobs_.daemon = std::make_unique<JobDirs>(cache_dir_ / "jobs", context_.runner_uuid, *context_.log);
         if (plan_.step_owner) {
             if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
                 throw base::Error("the jails cannot reach their job directories in '" +
@@ -190,13 +191,13 @@ void RunnerServices::startJobDirs() {
                                   "', or set cache.dir elsewhere");
             }
         }
-        work_dir_ = job_dirs_->path();
-        janitor_ = std::make_unique<cache::CacheSet>(cache_dir_, storage_);
-        log_->info("cache directory '{}': {} storage{}", cache_dir_.string(),
-                   cache::toString(janitor_->storage().kind()),
+        jobs_.path = jobs_.daemon->path();
+        janitor_.value = std::make_unique<cache::CacheSet>(cache_dir_, storage_);
+        context_.log->info("cache directory '{}': {} storage{}", cache_dir_.string(),
+                   cache::toString(janitor_.value->storage().kind()),
                    storage_ ? " (cache.storage)" : " (detected)");
-        if (!storage_ && janitor_->storage().kind() == cache::StorageKind::kCopy) {
-            log_->warn(
+        if (!storage_ && janitor_.value->storage().kind() == cache::StorageKind::kCopy) {
+            context_.log->warn(
                 "cache directory '{}' has neither btrfs subvolumes nor reflinks: every job root "
                 "and checkout is a full copy; put cache.dir on btrfs or XFS (or set "
                 "cache.storage: copy to silence this)",
@@ -209,17 +210,17 @@ void RunnerServices::startJobDirs() {
     fs::create_directories(cache_dir_);
     if (!onCopyOnWriteFilesystem(cache_dir_)) return;
     if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
-        log_->warn(
+        context_.log->warn(
             "job directories go to $TMPDIR, so roots and checkouts are copies: the jails cannot "
             "reach '{}' ('{}' is not searchable by others; chmod o+x)",
             cache_dir_.string(), p.string());
         return;
     }
     fs::create_directories(cache_dir_ / "jobs");
-    exec_job_dirs_ = std::make_unique<base::TempDir>("nixjail-exec-", cache_dir_ / "jobs");
-    fs::permissions(exec_job_dirs_->path(), fs::perms::group_exec | fs::perms::others_exec,
+    jobs_.exec = std::make_unique<base::TempDir>("nixjail-exec-", cache_dir_ / "jobs");
+    fs::permissions(jobs_.exec->path(), fs::perms::group_exec | fs::perms::others_exec,
                     fs::perm_options::add);
-    work_dir_ = exec_job_dirs_->path();
+    jobs_.path = jobs_.exec->path();
 }
 
 engine::CheckoutProvider RunnerServices::checkoutProvider() {
@@ -227,10 +228,10 @@ engine::CheckoutProvider RunnerServices::checkoutProvider() {
         engine::CachedCheckouts* checkouts = nullptr;
         {
             // Made on first use: most exec runs check out only the local working tree.
-            std::lock_guard lock(checkouts_mutex_);
-            if (!checkouts_)
-                checkouts_ = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
-            checkouts = checkouts_.get();
+            std::lock_guard lock(checkouts_.mutex);
+            if (!checkouts_.value)
+                checkouts_.value = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
+            checkouts = checkouts_.value.get();
         }
         return checkouts->checkout(spec, dst);  // thread-safe (CheckoutCache locks)
     };
@@ -241,7 +242,7 @@ engine::RunOptions RunnerServices::jobDefaults() {
     o.executor = executor_.get();
     if (roots_) o.root_provider = roots_->asProvider();
     o.checkout_provider = checkoutProvider();
-    o.work_dir = work_dir_;
+    o.work_dir = jobs_.path;
     o.network = network_;
     o.packages = config_.nix.packages;
     o.limits.memory_max_bytes = config_.executor.memory;
@@ -258,22 +259,22 @@ engine::RootProvider RunnerServices::rootsForTask(const nlohmann::json& github) 
     return roots_->forTask(github, checkoutProvider());
 }
 
-int RunnerServices::sweptJobDirs() const { return job_dirs_ ? job_dirs_->swept() : 0; }
+int RunnerServices::sweptJobDirs() const { return jobs_.daemon ? jobs_.daemon->swept() : 0; }
 
 void RunnerServices::trimCaches() {
-    if (!janitor_) return;
-    std::lock_guard lock(janitor_mutex_);
+    if (!janitor_.value) return;
+    std::lock_guard lock(janitor_.mutex);
     try {
         const cache::CacheBudgets budgets{config_.cache.roots_budget,
                                           config_.cache.workspace_budget, config_.cache.git_budget};
-        const auto removed = janitor_->prune(budgets);
+        const auto removed = janitor_.value->prune(budgets);
         const size_t n = removed.roots.size() + removed.checkouts.size() + removed.git.size();
         if (n > 0) {
-            log_->info("cache budgets: removed {} roots, {} checkouts, {} git mirrors",
+            context_.log->info("cache budgets: removed {} roots, {} checkouts, {} git mirrors",
                        removed.roots.size(), removed.checkouts.size(), removed.git.size());
         }
     } catch (const std::exception& e) {
-        log_->warn("trimming the caches in '{}' to their budgets failed: {}", cache_dir_.string(),
+        context_.log->warn("trimming the caches in '{}' to their budgets failed: {}", cache_dir_.string(),
                    e.what());
     }
 }

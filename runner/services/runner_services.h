@@ -91,11 +91,11 @@ class RunnerServices {
     const std::map<std::string, proxy::Policy>& labelPolicies() const { return label_policies_; }
 
     // null: not running (turned off, or exec could not start it).
-    cache_server::CacheServer* actionsCache() { return actions_cache_.get(); }
-    artifact_server::ArtifactServer* artifacts() { return artifacts_.get(); }
+    cache_server::CacheServer* actionsCache() { return actions_cache_.server.get(); }
+    artifact_server::ArtifactServer* artifacts() { return artifacts_.server.get(); }
     // Their base URLs as jobs reach them: through the proxy by a pinned name when jobs are jailed.
-    const std::string& actionsCacheUrl() const { return actions_cache_url_; }
-    const std::string& artifactsUrl() const { return artifacts_url_; }
+    const std::string& actionsCacheUrl() const { return actions_cache_.url; }
+    const std::string& artifactsUrl() const { return artifacts_.url; }
 
     // The daemon's count of job directories a killed predecessor left (swept at start).
     int sweptJobDirs() const;
@@ -113,27 +113,40 @@ class RunnerServices {
     std::string pinService(const std::string& name, const std::string& base_url, int port);
     engine::CheckoutProvider checkoutProvider();
 
+    // A server the jobs use, and its URL as they reach it.
+    template <typename Server>
+    struct Pinned {
+        std::unique_ptr<Server> server;  // null: not running
+        std::string url;
+    };
+    // Made or used by several jobs' threads at once.
+    template <typename T>
+    struct Guarded {
+        std::mutex mutex;
+        std::unique_ptr<T> value;
+    };
+    // Where jobs' directories go: the daemon's own directory (swept at start), exec's temporary
+    // one on a copy-on-write cache, or nowhere ($TMPDIR).
+    struct JobsParent {
+        std::unique_ptr<JobDirs> daemon;     // <cache>/jobs/nixjail-daemon-<uuid>
+        std::unique_ptr<base::TempDir> exec;  // <cache>/jobs/nixjail-exec-*
+        std::filesystem::path path;          // empty: $TMPDIR
+    };
+
     const config::RunnerConfig& config_;
-    ServicesContext context_;
-    std::shared_ptr<spdlog::logger> log_;
+    ServicesContext context_;  // its log is never null
     std::filesystem::path cache_dir_;
-    std::optional<cache::StorageKind> storage_;
+    std::optional<cache::StorageKind> storage_;  // nullopt: detected
     std::unique_ptr<executor::Executor> executor_;
     job::JobPlan plan_;  // the executor's plan for any job: roots, proxy, owner, job directories
-    std::unique_ptr<JobDirs> job_dirs_;             // daemon: <cache>/jobs/nixjail-daemon-<uuid>
-    std::unique_ptr<base::TempDir> exec_job_dirs_;  // exec: <cache>/jobs/nixjail-exec-* (CoW fs)
-    std::filesystem::path work_dir_;                // where jobs' directories go; empty: $TMPDIR
-    std::mutex checkouts_mutex_;
-    std::unique_ptr<engine::CachedCheckouts> checkouts_;  // made on first use unless forced
-    std::unique_ptr<engine::NixRootProvider> roots_;      // null: jobs get no Nix root
-    std::unique_ptr<cache::CacheSet> janitor_;            // daemon: trims the caches after jobs
-    std::mutex janitor_mutex_;
+    JobsParent jobs_;
+    Guarded<engine::CachedCheckouts> checkouts_;  // made on first use unless forced
+    std::unique_ptr<engine::NixRootProvider> roots_;  // null: jobs get no Nix root
+    Guarded<cache::CacheSet> janitor_;                // daemon: trims the caches after jobs
     network::NetworkSettings network_;
     std::map<std::string, proxy::Policy> label_policies_;
-    std::unique_ptr<cache_server::CacheServer> actions_cache_;
-    std::string actions_cache_url_;
-    std::unique_ptr<artifact_server::ArtifactServer> artifacts_;
-    std::string artifacts_url_;
+    Pinned<cache_server::CacheServer> actions_cache_;
+    Pinned<artifact_server::ArtifactServer> artifacts_;
 };
 
 }  // namespace nixjail::runner::services
