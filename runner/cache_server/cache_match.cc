@@ -1,7 +1,7 @@
 // Which stored entry answers a lookup: GitHub's rules for key and restore-keys.
 #include <algorithm>
 
-#include "runner/cache_server/cache_store.h"
+#include "runner/cache_server/cache_entry.h"
 
 namespace nixjail::runner::cache_server {
 
