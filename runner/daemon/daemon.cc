@@ -14,8 +14,6 @@ namespace nixjail::runner::daemon {
 namespace {
 
 constexpr const char* kVersion = "nixjail-runner 0.1.0";
-// After the grace period cancelled the jobs: how long their final reports may keep retrying.
-constexpr std::chrono::seconds kReportGrace{30};
 
 std::vector<std::string> labelNames(const std::vector<std::string>& labels) {
     std::vector<std::string> names;
@@ -26,19 +24,7 @@ std::vector<std::string> labelNames(const std::vector<std::string>& labels) {
 }  // namespace
 
 Daemon::Daemon(const config::RunnerConfig& config, DaemonParts parts)
-    : config_(config), parts_(std::move(parts)), log_(parts_.resources.log) {}
-
-Daemon::~Daemon() {
-    {
-        std::lock_guard lock(mutex_);
-        shutting_down_ = cancel_now_ = true;
-    }
-    cancel_.request_stop();
-    give_up_.request_stop();
-    for (auto& w : workers_) {
-        if (w.thread.joinable()) w.thread.join();
-    }
-}
+    : config_(config), parts_(std::move(parts)), log_(parts_.resources.log), jobs_(log_) {}
 
 void Daemon::declare() {
     const auto& labels =
@@ -83,15 +69,9 @@ void Daemon::declare() {
                 log_->warn("declaring the runner failed, retrying in {} ms: {}", d.count(),
                            e.what());
             }
-            if (!pause(d)) return;
+            if (!jobs_.pause(d)) return;
         }
     }
-}
-
-bool Daemon::pause(std::chrono::milliseconds d) {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, d, [&] { return shutting_down_; });
-    return !shutting_down_;
 }
 
 bool Daemon::pollOnce() {
@@ -106,29 +86,11 @@ bool Daemon::pollOnce() {
 }
 
 void Daemon::startTask(forge::Task task) {
-    std::lock_guard lock(mutex_);
-    ++running_;
-    auto& worker = workers_.emplace_back();
-    worker.thread = std::thread([this, &worker, task = std::move(task)] {
-        auto r = runTask(task, parts_.resources, cancel_.get_token(), give_up_.get_token());
+    jobs_.start([this, task = std::move(task)](std::stop_token cancel, std::stop_token give_up) {
+        auto r = runTask(task, parts_.resources, std::move(cancel), std::move(give_up));
         if (parts_.resources.after_job) parts_.resources.after_job();
-        std::lock_guard l(mutex_);
-        --running_;
-        last_result_ = r.result;
-        worker.done = true;
-        cv_.notify_all();
+        return r.result;
     });
-}
-
-void Daemon::reapFinished() {
-    for (auto it = workers_.begin(); it != workers_.end();) {
-        if (!it->done) {
-            ++it;
-            continue;
-        }
-        it->thread.join();
-        it = workers_.erase(it);
-    }
 }
 
 void Daemon::run() {
@@ -137,22 +99,14 @@ void Daemon::run() {
     forge::Backoff backoff(std::max(config_.runner.fetch_interval, std::chrono::milliseconds(100)),
                            std::chrono::minutes(1));
     for (;;) {
-        {
-            std::unique_lock lock(mutex_);
-            reapFinished();
-            cv_.wait(lock, [&] { return shutting_down_ || running_ < config_.runner.capacity; });
-            if (shutting_down_) break;
-        }
+        if (!jobs_.waitForSlot(config_.runner.capacity)) break;
         try {
             const bool got = pollOnce();
             backoff.reset();
-            if (!got && !pause(config_.runner.fetch_interval)) break;
+            if (!got && !jobs_.pause(config_.runner.fetch_interval)) break;
         } catch (const forge::UnauthenticatedError& e) {
-            {
-                std::lock_guard lock(mutex_);
-                shutting_down_ = cancel_now_ = true;  // running jobs cannot report either
-            }
-            drain();
+            jobs_.shutdownNow();  // running jobs cannot report either
+            jobs_.drain(config_.runner.shutdown_timeout);
             throw ReRegisterError(
                 "the forge at " + parts_.runner.address + " does not know runner '" +
                 parts_.runner.name + "' (" + parts_.runner.uuid + ") any more (" + e.what() +
@@ -161,10 +115,10 @@ void Daemon::run() {
             parts_.resources.metrics->fetchError();
             const auto d = backoff.next();
             log_->warn("fetching a task failed, retrying in {} ms: {}", d.count(), e.what());
-            if (!pause(d)) break;
+            if (!jobs_.pause(d)) break;
         }
     }
-    drain();
+    jobs_.drain(config_.runner.shutdown_timeout);
 }
 
 std::optional<forge::Result> Daemon::runOne(std::chrono::milliseconds wait) {
@@ -187,56 +141,17 @@ std::optional<forge::Result> Daemon::runOne(std::chrono::milliseconds wait) {
             if (!e.retryable() || (wait.count() == 0 && ++errors >= 3)) throw;
             const auto d = backoff.next();
             log_->warn("fetching a task failed, retrying in {} ms: {}", d.count(), e.what());
-            if (!pause(d)) return std::nullopt;
+            if (!jobs_.pause(d)) return std::nullopt;
             continue;
         }
         if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-        if (!pause(config_.runner.fetch_interval)) return std::nullopt;
+        if (!jobs_.pause(config_.runner.fetch_interval)) return std::nullopt;
     }
-    {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return running_ == 0 || shutting_down_; });
-    }
-    drain();
-    return last_result_;
+    jobs_.waitIdle();
+    jobs_.drain(config_.runner.shutdown_timeout);
+    return jobs_.lastResult();
 }
 
-void Daemon::shutdown() {
-    std::lock_guard lock(mutex_);
-    if (!shutting_down_) {
-        shutting_down_ = true;
-        log_->info("shutting down: fetching no more tasks; {} running job(s) may take up to {} s",
-                   running_,
-                   std::chrono::duration_cast<std::chrono::seconds>(config_.runner.shutdown_timeout)
-                       .count());
-    } else if (!cancel_now_) {
-        cancel_now_ = true;
-        log_->info("asked again: cancelling the running jobs now");
-    }
-    cv_.notify_all();
-}
-
-void Daemon::drain() {
-    std::unique_lock lock(mutex_);
-    const auto grace_end = std::chrono::steady_clock::now() + config_.runner.shutdown_timeout;
-    cv_.wait_until(lock, grace_end, [&] { return running_ == 0 || cancel_now_; });
-    if (running_ > 0) {
-        log_->warn("cancelling {} running job(s) and reporting them cancelled", running_);
-        cancel_.request_stop();
-        cv_.wait_for(lock, kReportGrace, [&] { return running_ == 0; });
-        if (running_ > 0) {
-            log_->error(
-                "giving up reporting {} job(s) to the forge; they are recorded in the job database",
-                running_);
-            give_up_.request_stop();
-        }
-    }
-    lock.unlock();
-    for (auto& w : workers_) {
-        if (w.thread.joinable()) w.thread.join();
-    }
-    lock.lock();
-    workers_.clear();
-}
+void Daemon::shutdown() { jobs_.shutdown(config_.runner.shutdown_timeout); }
 
 }  // namespace nixjail::runner::daemon

@@ -5,15 +5,11 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <stop_token>
-#include <thread>
 
 #include "runner/config/runner_config.h"
+#include "runner/daemon/job_threads.h"
 #include "runner/daemon/metrics.h"
 #include "runner/daemon/task_runner.h"
 #include "runner/forge/forge_client.h"
@@ -38,7 +34,6 @@ struct DaemonParts {
 class Daemon {
   public:
     Daemon(const config::RunnerConfig& config, DaemonParts parts);
-    ~Daemon();
 
     // Polls and runs tasks until shutdown; returns once every job has ended and reported (or the
     // reports were given up). Throws ReRegisterError when the forge says the runner is unknown.
@@ -56,28 +51,13 @@ class Daemon {
     // One FetchTask; starts a task's job thread. Returns whether a task came.
     bool pollOnce();
     void startTask(forge::Task task);
-    void reapFinished();
-    void drain();
-    // Sleeps for `d` or until shutdown / a job slot frees up; false when shutting down.
-    bool pause(std::chrono::milliseconds d);
 
     const config::RunnerConfig& config_;
     DaemonParts parts_;
     std::shared_ptr<spdlog::logger> log_;
-    std::stop_source cancel_;   // cancels running jobs
-    std::stop_source give_up_;  // stops retrying reports
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    bool shutting_down_ = false;
-    bool cancel_now_ = false;
-    int running_ = 0;
     int64_t tasks_version_ = 0;
-    std::optional<forge::Result> last_result_;
-    struct Worker {
-        std::thread thread;
-        bool done = false;
-    };
-    std::list<Worker> workers_;
+    // Last: its destructor cancels and joins the job threads, which use parts_.
+    JobThreads jobs_;
 };
 
 }  // namespace nixjail::runner::daemon

@@ -14,40 +14,6 @@ int64_t nowMs() {
         .count();
 }
 
-namespace {
-
-std::string statusOf(actions::Result r) {
-    switch (r) {
-        case actions::Result::kSuccess:
-            return "success";
-        case actions::Result::kFailure:
-            return "failure";
-        case actions::Result::kCancelled:
-            return "cancelled";
-        case actions::Result::kSkipped:
-            return "skipped";
-    }
-    return "failure";
-}
-
-std::optional<double> secondsOf(const std::optional<std::chrono::milliseconds>& ms) {
-    if (!ms) return std::nullopt;
-    return static_cast<double>(ms->count()) / 1000.0;
-}
-
-std::optional<int64_t> bytesOf(const std::optional<uint64_t>& bytes) {
-    if (!bytes) return std::nullopt;
-    return static_cast<int64_t>(*bytes);
-}
-
-}  // namespace
-
-void JobRecorder::Usage::add(const actions::StepRecord& step) {
-    if (step.cpu_time) cpu = cpu.value_or(std::chrono::milliseconds{0}) + *step.cpu_time;
-    if (step.peak_memory_bytes)
-        peak_memory_bytes = std::max(peak_memory_bytes.value_or(0), *step.peak_memory_bytes);
-}
-
 JobRecorder::JobRecorder(store::JobStore& store, Metrics& metrics,
                          std::shared_ptr<spdlog::logger> log)
     : store_(store), metrics_(metrics), log_(std::move(log)) {}
@@ -78,39 +44,13 @@ bool JobRecorder::start(const store::JobStart& start) {
 
 void JobRecorder::stepStarted(const actions::StepRecord&) {
     std::lock_guard lock(mutex_);
-    if (auto index = nesting_.started()) {
-        step_started_ms_[*index] = nowMs();
-        step_usage_ = {};
-        step_timed_out_ = false;
-    }
+    steps_.started(nowMs());
 }
 
 void JobRecorder::stepFinished(const actions::StepRecord& step) {
     std::lock_guard lock(mutex_);
-    // Nested steps' processes count for the job's step around them and for the job.
-    step_usage_.add(step);
-    job_usage_.add(step);
-    auto index = nesting_.finished();
-    if (!index) {
-        step_timed_out_ = step_timed_out_ || step.timed_out;
-        return;
-    }
-    const Usage used = std::exchange(step_usage_, {});
-    store::StepRecord rec;
-    rec.index = *index;
-    rec.name = step.name;
-    rec.status = statusOf(step.conclusion);
-    rec.ended_at_ms = nowMs();
-    auto it = step_started_ms_.find(*index);
-    rec.started_at_ms = it == step_started_ms_.end() ? rec.ended_at_ms : it->second;
-    if (step.exit_code >= 0) rec.exit_code = step.exit_code;
-    rec.duration_ms = step.duration.count();
-    rec.peak_memory_bytes = bytesOf(used.peak_memory_bytes);
-    rec.cpu_seconds = secondsOf(used.cpu);
-    rec.oom = step.error.find("out of memory") != std::string::npos;
-    // Nested steps' timeouts count for the job's step around them, as their processes do.
-    rec.timed_out = std::exchange(step_timed_out_, false) || step.timed_out;
-    guarded("step", [&](int64_t id) { store_.recordStep(id, rec); });
+    if (auto rec = steps_.finished(step, nowMs()))
+        guarded("step", [&](int64_t id) { store_.recordStep(id, *rec); });
 }
 
 void JobRecorder::phaseFinished(const actions::PhaseRecord& phase) {
@@ -133,9 +73,9 @@ void JobRecorder::phaseFinished(const actions::PhaseRecord& phase) {
         }
     }
     if (auto f = phase.facts.find("closure_paths"); f != phase.facts.end())
-        closure_paths_ = f->second;
+        end_.closure_path_count = f->second;
     if (auto f = phase.facts.find("closure_bytes"); f != phase.facts.end())
-        closure_bytes_ = f->second;
+        end_.closure_size_bytes = f->second;
 }
 
 void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
@@ -160,7 +100,7 @@ void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
 
 void JobRecorder::actionsCache(const store::ActionsCacheUsage& usage) {
     std::lock_guard lock(mutex_);
-    actions_cache_ = usage;
+    end_.actions_cache = usage;
     metrics_.cacheResults("actions", usage.hits, usage.misses);
 }
 
@@ -169,18 +109,15 @@ void JobRecorder::finish(const std::string& status, const std::string& exit_reas
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     metrics_.jobFinished(status, seconds);
-    if (closure_paths_ || closure_bytes_)
-        metrics_.closure(closure_paths_.value_or(0), closure_bytes_.value_or(0));
-    store::JobFinish fin;
-    fin.status = status;
-    fin.ended_at_ms = nowMs();
-    fin.exit_reason = exit_reason;
-    fin.closure_path_count = closure_paths_;
-    fin.closure_size_bytes = closure_bytes_;
-    fin.peak_memory_bytes = bytesOf(job_usage_.peak_memory_bytes);
-    fin.cpu_seconds = secondsOf(job_usage_.cpu);
-    fin.actions_cache = actions_cache_;
-    guarded("job's end", [&](int64_t id) { store_.finishJob(id, fin); });
+    if (end_.closure_path_count || end_.closure_size_bytes) {
+        metrics_.closure(end_.closure_path_count.value_or(0), end_.closure_size_bytes.value_or(0));
+    }
+    end_.status = status;
+    end_.ended_at_ms = nowMs();
+    end_.exit_reason = exit_reason;
+    end_.peak_memory_bytes = steps_.jobUsage().peakMemory();
+    end_.cpu_seconds = steps_.jobUsage().cpuSeconds();
+    guarded("job's end", [&](int64_t id) { store_.finishJob(id, end_); });
 }
 
 }  // namespace nixjail::runner::daemon

@@ -5,14 +5,13 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 
 #include "proxy/proxy.h"
 #include "runner/daemon/metrics.h"
-#include "runner/daemon/step_nesting.h"
+#include "runner/daemon/step_tally.h"
 #include "runner/actions/job_observer.h"
 #include "runner/store/job_store.h"
 
@@ -44,19 +43,10 @@ class JobRecorder : public actions::JobObserver {
     std::mutex mutex_;
     std::optional<int64_t> job_id_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    StepNesting nesting_;
-    std::map<int64_t, int64_t> step_started_ms_;
-    std::optional<int64_t> closure_paths_, closure_bytes_;
-    std::optional<store::ActionsCacheUsage> actions_cache_;
-    // What the processes used: of the job's step that runs now (nested steps of a composite
-    // action count for their parent), and of the whole job. Unset until a step reports a value.
-    struct Usage {
-        std::optional<std::chrono::milliseconds> cpu;
-        std::optional<uint64_t> peak_memory_bytes;
-        void add(const actions::StepRecord& step);
-    };
-    Usage step_usage_, job_usage_;
-    bool step_timed_out_ = false;  // a nested step of the running one timed out
+    StepTally steps_;
+    // The job's row at its end: the closure and actions/cache facts as they arrive; finish() adds
+    // the status, the time and the usage.
+    store::JobFinish end_;
 };
 
 int64_t nowMs();
