@@ -1,5 +1,5 @@
 // JavaScript actions (`runs.using: node12|node16|node20|node24`): the pieces that do not need a running
-// job (input variable names, finding `node`, the queued post step). JobRun runs them in
+// job (input variable names, finding `node`, the queued post step). NodeActionStep runs them in
 // node_action_step.cc.
 #pragma once
 

@@ -5,7 +5,7 @@
 
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
-#include "runner/engine/job_run.h"
+#include "runner/engine/step_parts.h"
 
 namespace nixjail::runner::engine {
 
@@ -25,7 +25,7 @@ std::string origin(const std::string& url) {
 
 }  // namespace
 
-void JobRun::checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec& parentSpec,
+void ActionStep::checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec& parentSpec,
                                 const fs::path& dest, const std::string& shown, bool recursive,
                                 int depth) {
     if (depth > kMaxSubmoduleDepth) {
@@ -57,12 +57,12 @@ void JobRun::checkoutSubmodules(const CheckoutLease& parent, const CheckoutSpec&
         if (origin(sub.url) == origin(parentSpec.url)) spec.token = parentSpec.token;
         spec.with_history = parentSpec.with_history;
         spec.list_submodules = recursive;
-        auto lease = opts_.checkout_provider(spec, target);
-        log(LineKind::kRunner,
+        auto lease = job_.opts.checkout_provider(spec, target);
+        job_.log(LineKind::kRunner,
             "Checked out submodule " + sub.path + " (" + sub.url + ") at " + lease->commit() +
                 " (" + (lease->cacheHit() ? "cached" : "fetched") + ") to '" + targetShown + "'");
         if (recursive) checkoutSubmodules(*lease, spec, target, targetShown, true, depth + 1);
-        sandbox_->keepCheckout(std::move(lease), target);
+        job_.sandbox->keepCheckout(std::move(lease), target);
     }
 }
 

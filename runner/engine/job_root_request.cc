@@ -3,25 +3,25 @@
 #include <algorithm>
 
 #include "runner/engine/default_packages.h"
-#include "runner/engine/job_run.h"
+#include "runner/engine/job_runner_impl.h"
 
 namespace nixjail::runner::engine {
 
-RootRequest JobRun::rootRequest() {
+RootRequest JobRunner::rootRequest() {
     RootRequest request;
     request.packages = jobPackages();
     // runs-on may use the matrix (`runs-on: ${{ matrix.os }}`); a label that does not evaluate
     // is left out, so the job fails naming the labels it has.
     auto evaluated = [&](const Json& v) -> Json {
         if (!v.is_string() || !expr::containsExpression(v.get<std::string>())) return v;
-        auto r = expr::evaluateTemplate(v.get<std::string>(), context(nullptr));
+        auto r = expr::evaluateTemplate(v.get<std::string>(), parts_.contexts.build(nullptr));
         if (!r) {
-            log(LineKind::kWarning, "runs-on '" + v.get<std::string>() + "': " + r.error().format());
+            job_.log(LineKind::kWarning, "runs-on '" + v.get<std::string>() + "': " + r.error().format());
             return Json();
         }
         return *r;
     };
-    Json runsOn = instance_.job->runs_on;
+    Json runsOn = job_.instance.job->runs_on;
     if (runsOn.is_object() && runsOn.contains("labels")) runsOn = runsOn["labels"];
     runsOn = evaluated(runsOn);
     if (runsOn.is_array()) {
@@ -37,15 +37,15 @@ RootRequest JobRun::rootRequest() {
         runsOn = flat;
     }
     request.labels = runsOnLabels(runsOn);
-    if (needs_node_ && !opts_.node_package.empty() &&
-        std::find(request.packages.begin(), request.packages.end(), opts_.node_package) ==
+    if (needs_node_ && !job_.opts.node_package.empty() &&
+        std::find(request.packages.begin(), request.packages.end(), job_.opts.node_package) ==
             request.packages.end()) {
-        request.extra.push_back(opts_.node_package);
+        request.extra.push_back(job_.opts.node_package);
     }
     return request;
 }
 
-std::string JobRun::missingProgramNote() const {
+std::string JobRunner::missingProgramNote() const {
     if (!jobPackages().empty()) return {};
     return ", in the job's NIXJAIL_PACKAGES together with the others it uses (declared packages "
            "replace the set it got without them)";

@@ -7,7 +7,7 @@
 #include "runner/base/error.h"
 #include "runner/base/scope_exit.h"
 #include "runner/actions/action_fetch.h"
-#include "runner/engine/job_run.h"
+#include "runner/engine/step_parts.h"
 
 namespace nixjail::runner::engine {
 
@@ -15,20 +15,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lookupVar(const std::vector<std::string>& env, const std::string& key) {
-    for (const auto& kv : env) {
-        if (kv.compare(0, key.size() + 1, key + "=") == 0) return kv.substr(key.size() + 1);
-    }
-    return "";
-}
-
 // argv for one node script: node from the step's PATH (under the job's root when jailed). The
 // strict hardening profile forbids writable+executable memory, which V8's JIT needs: there node
 // runs with --jitless (slower, no WebAssembly); the default profile lets it JIT.
 std::vector<std::string> nodeArgv(const std::vector<std::string>& processEnv, const fs::path& root,
                                   bool jitless, const fs::path& script, const std::string& stepName,
                                   const std::string& what) {
-    const std::string path = lookupVar(processEnv, "PATH");
+    const std::string path = envValue(processEnv, "PATH");
     const fs::path node = findOnPath(path, root, "node");
     if (node.empty()) {
         throw base::Error("step '" + stepName + "' runs JavaScript action " + what +
@@ -45,7 +38,7 @@ std::vector<std::string> nodeArgv(const std::vector<std::string>& processEnv, co
 
 }  // namespace
 
-bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRecord& rec,
+bool NodeActionStep::run(const workflow::Step& step, StepScope& scope, StepRecord& rec,
                            const std::vector<std::pair<std::string, std::string>>& stepEnv,
                            const ActionManifest& manifest, const ActionLocation& where) {
     if (!isNodeRuntime(manifest.using_)) {
@@ -55,7 +48,7 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
     }
     if (isRetiredNodeRuntime(manifest.using_)) {
         // GitHub no longer has these runtimes and forces such actions onto node20.
-        log(LineKind::kWarning, "The following actions use " + manifest.using_ +
+        job_.log(LineKind::kWarning, "The following actions use " + manifest.using_ +
                                     ", which is deprecated and will be forced to run on node20 "
                                     "(here: the newest node the step has, the one on its PATH): " +
                                     step.uses);
@@ -73,13 +66,13 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
 
     for (const auto& [k, v] : step.with) {
         if (!manifest.inputs.count(base::asciiLower(k))) {
-            log(LineKind::kWarning, "Unexpected input '" + k + "' for action '" + step.uses + "'");
+            job_.log(LineKind::kWarning, "Unexpected input '" + k + "' for action '" + step.uses + "'");
         }
     }
     const auto env = nodeActionEnv(step, scope, stepEnv, manifest);
 
-    if (jitless()) {
-        log(LineKind::kRunner,
+    if (job_.plan.jitless_node) {
+        job_.log(LineKind::kRunner,
             "Node runs with --jitless, without WebAssembly: the strict hardening profile forbids "
             "writable+executable memory (the default profile lets V8 compile)");
     }
@@ -90,21 +83,21 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
     const auto early = pre_states_.find(&step);
     KeyValues state = early == pre_states_.end() ? KeyValues{} : early->second;
     auto runEntry = [&](const fs::path& script, const std::string& phase) {
-        return runNodeScript(step, actionScope, rec, env, stepTimeout(step, scope), script, phase,
+        return runNodeScript(step, actionScope, rec, env, job_.parts->runner.stepTimeout(step, scope), script, phase,
                              "'" + step.uses + "' (" + manifest.using_ + ")", state);
     };
 
     if (!pre.empty() && early == pre_states_.end()) {
         // Local actions only: GitHub's runner skips their pre, which it could not read before
         // the checkout; here it runs just before main.
-        auto cond = expr::evaluateCondition(manifest.pre_if, context(&scope));
+        auto cond = expr::evaluateCondition(manifest.pre_if, job_.parts->contexts.build(&scope));
         if (!cond)
             throw base::Error("in pre-if of action '" + step.uses + "': " + cond.error().format());
         if (*cond) {
-            log(LineKind::kRunner, "Pre: " + manifest.pre);
+            job_.log(LineKind::kRunner, "Pre: " + manifest.pre);
             if (!runEntry(pre, "pre")) return false;
         } else {
-            log(LineKind::kRunner, "Pre skipped: pre-if '" + manifest.pre_if + "' is false");
+            job_.log(LineKind::kRunner, "Pre skipped: pre-if '" + manifest.pre_if + "' is false");
         }
     }
     // The post step belongs to the job once the action has started, whatever main does.
@@ -124,7 +117,7 @@ bool JobRun::runNodeAction(const workflow::Step& step, StepScope& scope, StepRec
     return ok;
 }
 
-std::vector<std::pair<std::string, std::string>> JobRun::nodeActionEnv(
+std::vector<std::pair<std::string, std::string>> NodeActionStep::nodeActionEnv(
     const workflow::Step& step, StepScope& scope,
     const std::vector<std::pair<std::string, std::string>>& stepEnv,
     const ActionManifest& manifest) {
@@ -135,7 +128,7 @@ std::vector<std::pair<std::string, std::string>> JobRun::nodeActionEnv(
         env.emplace_back(k, v);
     };
     for (const auto& [k, v] : step.with) {
-        setEnv(inputVariable(k), evalString(v, &scope, "input '" + k + "'"));
+        setEnv(inputVariable(k), job_.parts->contexts.eval(v, &scope, "input '" + k + "'"));
     }
     for (const auto& [name, input] : manifest.inputs) {
         const bool given = std::any_of(step.with.begin(), step.with.end(), [&](const auto& kv) {
@@ -144,15 +137,15 @@ std::vector<std::pair<std::string, std::string>> JobRun::nodeActionEnv(
         if (given) continue;
         if (input.default_value) {
             setEnv(inputVariable(name),
-                   evalString(*input.default_value, &scope, "default of input '" + name + "'"));
+                   job_.parts->contexts.eval(*input.default_value, &scope, "default of input '" + name + "'"));
         } else if (input.required) {
-            log(LineKind::kWarning, "Input required and not supplied: " + name);
+            job_.log(LineKind::kWarning, "Input required and not supplied: " + name);
         }
     }
     return env;
 }
 
-bool JobRun::runNodeScript(const workflow::Step& step, const StepScope& actionScope,
+bool NodeActionStep::runNodeScript(const workflow::Step& step, const StepScope& actionScope,
                            StepRecord& rec,
                            const std::vector<std::pair<std::string, std::string>>& env,
                            const std::optional<std::chrono::milliseconds>& timeout,
@@ -161,12 +154,12 @@ bool JobRun::runNodeScript(const workflow::Step& step, const StepScope& actionSc
     auto stateEnv = env;
     for (const auto& [k, v] : state) stateEnv.emplace_back(stateVariable(k), v);
     KeyValues saved;
-    const bool ok = runProcess(
-        step, actionScope, rec, stateEnv, dirs_.workspace.jail, timeout, &saved,
+    const bool ok = job_.parts->process.run(
+        step, actionScope, rec, stateEnv, job_.dirs().workspace.jail, timeout, &saved,
         [&](const std::vector<std::string>& processEnv, const std::string&) {
-            auto argv = nodeArgv(processEnv, sandbox_->root() ? sandbox_->root()->root() : fs::path("/"), jitless(),
+            auto argv = nodeArgv(processEnv, job_.sandbox->root() ? job_.sandbox->root()->root() : fs::path("/"), job_.plan.jitless_node,
                                  script, rec.name, what);
-            log(LineKind::kDebug, "node " + phase + ": " + argv.front());
+            job_.log(LineKind::kDebug, "node " + phase + ": " + argv.front());
             return argv;
         });
     for (auto& kv : saved) {
@@ -176,8 +169,8 @@ bool JobRun::runNodeScript(const workflow::Step& step, const StepScope& actionSc
     return ok;
 }
 
-void JobRun::runPreSteps(StepScope& top) {
-    for (const auto& step : instance_.job->steps) {
+void NodeActionStep::runPreSteps(StepScope& top) {
+    for (const auto& step : job_.instance.job->steps) {
         const std::string& uses = step.uses;
         // Remote actions only: a local one is not there before the checkout (GitHub skips its
         // pre; runNodeAction runs it before main). A failed fetch is the step's to report.
@@ -189,34 +182,34 @@ void JobRun::runPreSteps(StepScope& top) {
         ActionLocation where;
         ActionManifest manifest;
         try {
-            where = remoteAction(uses);
+            where = job_.parts->action.remoteAction(uses);
             manifest = loadActionManifest(where.root, where.host.lexically_relative(where.root));
         } catch (const base::Error& e) {
-            log(LineKind::kDebug, "Set up job: no pre step for '" + uses + "': " + e.what());
+            job_.log(LineKind::kDebug, "Set up job: no pre step for '" + uses + "': " + e.what());
             continue;
         }
         if (!isNodeRuntime(manifest.using_) || manifest.pre.empty()) continue;
-        if (job_stop_.stop_requested()) return;
+        if (job_.stop.stop_requested()) return;
 
         StepRecord rec;
-        rec.index = next_index_++;
-        rec.name = masker_.mask("Pre " + stepDisplayName(step, top));
+        rec.index = job_.status.next_index++;
+        rec.name = job_.masker.mask("Pre " + job_.parts->runner.stepDisplayName(step, top));
         rec.pre = true;
         KeyValues& state = pre_states_[&step];  // also when skipped: main does not run it then
         const auto start = std::chrono::steady_clock::now();
         bool ok = false;
         bool started = false;
         try {
-            auto cond = expr::evaluateCondition(manifest.pre_if, context(&top));
+            auto cond = expr::evaluateCondition(manifest.pre_if, job_.parts->contexts.build(&top));
             if (!cond)
                 throw base::Error("in pre-if of action '" + uses + "': " + cond.error().format());
             if (!*cond) {
                 rec.outcome = rec.conclusion = Result::kSkipped;
-                observer_.stepFinished(rec);
-                records_.push_back(std::move(rec));
+                job_.observer.stepFinished(rec);
+                job_.status.records.push_back(std::move(rec));
                 continue;
             }
-            observer_.stepStarted(rec);
+            job_.observer.stepStarted(rec);
             started = true;
             const fs::path script =
                 actionScript(where, manifest.pre, "runs.pre of action '" + uses + "'");
@@ -224,7 +217,7 @@ void JobRun::runPreSteps(StepScope& top) {
             top.step_env.clear();
             base::ScopeExit clearStepEnv([&top] { top.step_env.clear(); });
             for (const auto& [k, v] : step.env) {
-                auto r = expr::interpolate(v, context(&top));
+                auto r = expr::interpolate(v, job_.parts->contexts.build(&top));
                 if (!r) throw base::Error("in env '" + k + "' of step '" + rec.name + "': " +
                                           r.error().format());
                 std::erase_if(top.step_env, [&](const auto& kv) { return kv.first == k; });
@@ -239,45 +232,45 @@ void JobRun::runPreSteps(StepScope& top) {
             StepScope actionScope;
             actionScope.action_path = where.jail;
             actionScope.action_repository = where.repository;
-            ok = runNodeScript(step, actionScope, rec, env, stepTimeout(step, top), script, "pre",
+            ok = runNodeScript(step, actionScope, rec, env, job_.parts->runner.stepTimeout(step, top), script, "pre",
                                "'" + uses + "' (" + manifest.using_ + ")", state);
         } catch (const base::Error& e) {
-            if (!started) observer_.stepStarted(rec);
-            rec.error = masker_.mask(e.what());
-            log(LineKind::kError, e.what());
+            if (!started) job_.observer.stepStarted(rec);
+            rec.error = job_.masker.mask(e.what());
+            job_.log(LineKind::kError, e.what());
             ok = false;
         }
         finishEdgeStep(std::move(rec), ok, start, top);
     }
 }
 
-void JobRun::runPostSteps(StepScope& top) {
+void NodeActionStep::runPostSteps(StepScope& top) {
     while (!posts_.empty()) {
         PostStep post = std::move(posts_.back());
         posts_.pop_back();
         StepRecord rec;
-        rec.index = next_index_++;
-        rec.name = masker_.mask(post.name);
+        rec.index = job_.status.next_index++;
+        rec.name = job_.masker.mask(post.name);
         const auto start = std::chrono::steady_clock::now();
         bool ok = false;
         bool started = false;
         try {
-            auto cond = expr::evaluateCondition(post.post_if, context(&top));
+            auto cond = expr::evaluateCondition(post.post_if, job_.parts->contexts.build(&top));
             if (!cond)
                 throw base::Error("in post-if of action '" + post.uses +
                                   "': " + cond.error().format());
             // A cancelled or timed-out job's steps are stopped at once: its post steps could not
             // run.
-            const bool stopped = job_stop_.stop_requested();
+            const bool stopped = job_.stop.stop_requested();
             if (!*cond || stopped) {
                 if (stopped && *cond)
-                    log(LineKind::kWarning, rec.name + " skipped: the job was stopped");
+                    job_.log(LineKind::kWarning, rec.name + " skipped: the job was stopped");
                 rec.outcome = rec.conclusion = Result::kSkipped;
-                observer_.stepFinished(rec);
-                records_.push_back(std::move(rec));
+                job_.observer.stepFinished(rec);
+                job_.status.records.push_back(std::move(rec));
                 continue;
             }
-            observer_.stepStarted(rec);
+            job_.observer.stepStarted(rec);
             started = true;
             auto env = post.env;
             for (const auto& [k, v] : post.state) env.emplace_back(stateVariable(k), v);
@@ -288,57 +281,23 @@ void JobRun::runPostSteps(StepScope& top) {
             step.id = post.id;
             step.uses = post.uses;
             KeyValues ignored;
-            ok = runProcess(
-                step, actionScope, rec, env, dirs_.workspace.jail, stepTimeout(step, top), &ignored,
+            ok = job_.parts->process.run(
+                step, actionScope, rec, env, job_.dirs().workspace.jail, job_.parts->runner.stepTimeout(step, top), &ignored,
                 [&](const std::vector<std::string>& processEnv, const std::string&) {
-                    return nodeArgv(processEnv, sandbox_->root() ? sandbox_->root()->root() : fs::path("/"), jitless(),
+                    return nodeArgv(processEnv, job_.sandbox->root() ? job_.sandbox->root()->root() : fs::path("/"), job_.plan.jitless_node,
                                     post.script, rec.name, "'" + post.uses + "'");
                 });
         } catch (const base::Error& e) {
-            if (!started) observer_.stepStarted(rec);
-            rec.error = masker_.mask(e.what());
-            log(LineKind::kError, e.what());
+            if (!started) job_.observer.stepStarted(rec);
+            rec.error = job_.masker.mask(e.what());
+            job_.log(LineKind::kError, e.what());
             ok = false;
         }
         finishEdgeStep(std::move(rec), ok, start, top);
     }
 }
 
-bool JobRun::jitless() const {
-    return plan_.jitless_node;
-}
-
-ActionLocation JobRun::remoteAction(const std::string& uses) {
-    auto ref = parseActionRef(uses);
-    const fs::path cache =
-        opts_.action_cache_dir.empty() ? sandbox_->dir() / "action-cache" : opts_.action_cache_dir;
-    fetchAction(ref, opts_.default_actions_url, cache);  // also checks that ref.path exists
-    // Steps see the action through the read-only actions directory of the job.
-    const std::string name = ref.owner + "_" + ref.repo + "@" + ref.ref;
-    const fs::path root = cache / ref.owner / (ref.repo + "@" + ref.ref);
-    if (!fs::exists(dirs_.actions.host / name)) {
-        fs::copy(root, dirs_.actions.host / name,
-                 fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-        // Readable (never writable) by the jail's step user; the fetch made the top directory 0700.
-        const auto readable = [](const fs::path& p) {
-            const auto st = fs::symlink_status(p);
-            if (fs::is_symlink(st)) return;
-            auto add = fs::perms::group_read | fs::perms::others_read;
-            if (fs::is_directory(st) ||
-                (st.permissions() & fs::perms::owner_exec) != fs::perms::none) {
-                add |= fs::perms::group_exec | fs::perms::others_exec;
-            }
-            fs::permissions(p, add, fs::perm_options::add);
-        };
-        readable(dirs_.actions.host / name);
-        for (const auto& e : fs::recursive_directory_iterator(dirs_.actions.host / name))
-            readable(e.path());
-    }
-    return {dirs_.actions.host / name / ref.path, dirs_.actions.jail / name / ref.path, ref.repository(),
-            dirs_.actions.host / name};
-}
-
-bool JobRun::jobUsesNodeActions() {
+bool NodeActionStep::jobUsesNodeActions() {
     // Depth-limited: composite actions may use further actions.
     std::function<bool(const std::vector<workflow::Step>&, int)> scan = [&](const auto& steps,
                                                                             int depth) {
@@ -354,12 +313,12 @@ bool JobRun::jobUsesNodeActions() {
                 if (uses.rfind("./", 0) == 0) {
                     // Local actions arrive with the checkout; in exec that is the local working
                     // tree.
-                    if (opts_.repo_dir.empty()) continue;
-                    root = opts_.repo_dir;
+                    if (job_.opts.repo_dir.empty()) continue;
+                    root = job_.opts.repo_dir;
                     rel = fs::path(uses).lexically_normal();
                     if (!fs::exists(root / rel)) continue;
                 } else {
-                    const auto where = remoteAction(uses);
+                    const auto where = job_.parts->action.remoteAction(uses);
                     root = where.root;
                     rel = where.host.lexically_relative(where.root);
                 }
@@ -368,25 +327,25 @@ bool JobRun::jobUsesNodeActions() {
                 if (m.using_ == "composite" && depth < 8 && scan(m.steps, depth + 1)) return true;
             } catch (const std::exception& e) {
                 // The step itself reports this when it runs.
-                log(LineKind::kDebug,
+                job_.log(LineKind::kDebug,
                     "Set up job: could not resolve action '" + uses + "': " + e.what());
             }
         }
         return false;
     };
-    return scan(instance_.job->steps, 0);
+    return scan(job_.instance.job->steps, 0);
 }
 
-void JobRun::finishEdgeStep(StepRecord rec, bool ok, std::chrono::steady_clock::time_point start,
+void NodeActionStep::finishEdgeStep(StepRecord rec, bool ok, std::chrono::steady_clock::time_point start,
                             StepScope& top) {
-    drainNetworkAudit(sandbox_->takeAuditRecords());
+    job_.recordAudit(job_.sandbox->takeAuditRecords());
     rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
     rec.outcome = rec.conclusion =
-        ok ? Result::kSuccess : (cancelled_ ? Result::kCancelled : Result::kFailure);
+        ok ? Result::kSuccess : (job_.status.cancelled ? Result::kCancelled : Result::kFailure);
     if (rec.conclusion == Result::kFailure) top.failed = true;
-    observer_.stepFinished(rec);
-    records_.push_back(std::move(rec));
+    job_.observer.stepFinished(rec);
+    job_.status.records.push_back(std::move(rec));
 }
 
 }  // namespace nixjail::runner::engine

@@ -49,7 +49,7 @@ JobDirs::JobDirs(const fs::path& parent, const std::string& runner_uuid, spdlog:
     if (fs::exists(path_, ec)) {
         auto mounts = mountPoints();
         for (const auto& entry : fs::directory_iterator(path_, ec)) {
-            // A job's disk-quota volume (engine::JobRun) is ours to unmount; its loop device
+            // A job's disk-quota volume (engine::JobSandbox) is ours to unmount; its loop device
             // detaches itself then (autoclear), and the image goes with the directory.
             const fs::path volume = entry.path() / "volume";
             if (std::find(mounts.begin(), mounts.end(), volume.string()) != mounts.end()) {

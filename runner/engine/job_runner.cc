@@ -1,0 +1,305 @@
+// The phases of a job: directories, environment and credentials, root, network, jail, steps,
+// outputs, and the release of what it held.
+#include "runner/engine/job_runner_impl.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include "runner/base/beneath.h"
+#include "runner/base/error.h"
+#include "workspace-cache/closure.h"
+#include "runner/base/file_io.h"
+#include "runner/base/scope_exit.h"
+#include "runner/engine/event_context.h"
+#include "runner/engine/missing_program.h"
+#include "runner/actions/step_command_files.h"
+#include "runner/engine/working_tree.h"
+#include "runner/network/forge_credentials.h"
+#include "runner/network/forge_pin.h"
+
+namespace nixjail::runner::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+}  // namespace
+
+JobRunner::JobRunner(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+               SecretMasker& masker, std::stop_token cancel)
+    : plan_(job::planJob(opts.executor->name(), opts.executor->traits(),
+                         {.profile = opts.profile, .disk_max_bytes = opts.limits.disk_max_bytes})),
+      forward_cancel_(cancel, std::function<void()>([this] { stop_.request_stop(); })),
+      job_{.instance = instance, .opts = opts, .plan = plan_, .observer = observer, .masker = masker, .stop = stop_},
+      parts_(job_) {
+    job_.parts = &parts_;
+}
+
+std::vector<std::string> JobRunner::jobPackages() const {
+    std::vector<std::string> out = job_.opts.packages;
+    for (const auto& [k, v] : job_.state.env) {
+        if (k != "NIXJAIL_PACKAGES") continue;
+        for (const auto& p : cache::parsePackageList(v)) {
+            if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+        }
+    }
+    return out;
+}
+
+void JobRunner::prepareJail() {
+    if (plan_.root == job::JobPlan::Root::kNixRoot) {
+        job_.sandbox->makeRoot(job_.opts.root_provider, rootRequest());
+        const JobRoot& root = *job_.sandbox->root();
+        job_.log(LineKind::kRunner, std::string("Job root: ") + (root.cacheHit() ? "cached" : "built") + " from " +
+                                   root.source());
+    }
+    if (plan_.proxied()) {
+        prepareNetwork();
+    } else {
+        job_.log(LineKind::kRunner,
+            "Network: the '" + plan_.backend +
+                "' executor runs steps in the host's network, without the job's proxy "
+                "or its policy (debugging only)");
+    }
+    job_.sandbox->makeJail(*job_.opts.executor, job_.instance.job->id, job_.opts.limits, missingProgramNote());
+}
+
+void JobRunner::prepareNetwork() {
+    const std::vector<std::string> forge = forgeHosts();
+    network::NetworkSettings settings = job_.opts.network;
+    settings.credentials = job_.credentials->all();
+    const auto& server_url = job_.state.github["server_url"];
+    if (auto pin = network::forgeHostPin(server_url.is_string() ? server_url.get<std::string>() : ""))
+        settings.host_overrides.emplace(pin->first, pin->second);  // the admin's own pin wins
+    job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge);
+    std::string allowed;
+    for (const auto& h : forge) allowed += (allowed.empty() ? "" : ", ") + h;
+    job_.log(LineKind::kRunner,
+        std::string(plan_.network == job::JobPlan::Network::kNamespaceProxy
+                        ? "Network: the job's own namespace; its only way out is its proxy at 127.0.0.1:"
+                        : "Network: the sandbox lets steps reach only their proxy at 127.0.0.1:") +
+            std::to_string(job_.sandbox->network()->proxyPort()) +
+            " (allowed: " + (allowed.empty() ? "no forge" : allowed) +
+            (job_.opts.network.admin_policy.empty() ? "; nothing else"
+                                                : " and what the policy allows") +
+            (job_.credentials->all().empty()
+                 ? std::string()
+                 : "; credentials: " + std::to_string(job_.credentials->all().size())) +
+            ")");
+}
+
+std::vector<std::string> JobRunner::forgeHosts() const {
+    std::vector<std::string> forge;
+    for (const char* key : {"server_url", "api_url"}) {
+        const auto& url = job_.state.github[key];
+        std::string host = url.is_string() ? network::urlHost(url.get<std::string>()) : "";
+        if (!host.empty() && std::find(forge.begin(), forge.end(), host) == forge.end())
+            forge.push_back(host);
+    }
+    return forge;
+}
+
+void JobRunner::prepareCredentials() {
+    job_.credentials.emplace(plan_, job_.opts.network.credentials, job_.state.github, forgeHosts(),
+                         job_.opts.network.service_hosts, job_.masker);
+    job_.credentials->hideIn(job_.state.github);
+}
+
+void JobRunner::prepareEnvironment() {
+    const auto& wf = *job_.instance.workflow;
+    const auto& job = *job_.instance.job;
+    job_.state.github = job_.opts.github.is_object() ? job_.opts.github : Json::object();
+    job_.state.github["event_name"] = job_.opts.event_name;
+    job_.state.github["event"] = job_.opts.event;
+    job_.state.github["event_path"] = (job_.dirs().temp.jail / "event.json").string();
+    job_.state.github["workspace"] = job_.dirs().workspace.jail.string();
+    job_.state.github["job"] = job.id;
+    job_.state.github["workflow"] = wf.name.empty() ? wf.file.filename().string() : wf.name;
+    job_.state.github["run_id"] = job_.opts.run_id;
+    job_.state.github["run_number"] = job_.opts.run_number;
+    job_.state.github["run_attempt"] = "1";
+    job_.state.github["action"] = "";
+    job_.state.github["retention_days"] = "90";
+    if (job_.opts.secrets.count("GITHUB_TOKEN")) job_.state.github["token"] = job_.opts.secrets.at("GITHUB_TOKEN");
+    for (const char* key : {"repository", "repository_owner", "sha", "ref", "ref_name", "ref_type",
+                            "actor", "triggering_actor", "server_url", "api_url", "graphql_url",
+                            "head_ref", "base_ref"}) {
+        if (!job_.state.github.contains(key)) job_.state.github[key] = "";
+    }
+    fillPullRequestRefs(job_.state.github, job_.opts.event_name, job_.opts.event);
+    prepareCredentials();
+    job_.sandbox->writeTempFile("event.json", job_.opts.event.dump(2), "the event file");
+
+    // Workflow env, then --env, then job env; each may use the contexts available at that level.
+    for (const auto* list : {&wf.env, &job_.opts.env, &job.env}) {
+        for (const auto& [k, v] : *list) {
+            std::string value = parts_.contexts.eval(v, nullptr, "env '" + k + "'");
+            std::erase_if(job_.state.env, [&](const auto& kv) { return kv.first == k; });
+            job_.state.env.emplace_back(k, value);
+        }
+    }
+    // The caller's env may carry a credential's real value (the daemon's ACTIONS_RUNTIME_TOKEN):
+    // a jailed job gets its dummy there too.
+    job_.credentials->hideIn(job_.state.env);
+}
+
+void JobRunner::finishOutputs(JobOutcome& outcome) {
+    StepScope top;
+    for (const auto& r : job_.status.records) {
+        if (!r.id.empty()) {
+            top.steps[r.id] = Json{{"outputs", toJson(r.outputs)},
+                                   {"outcome", resultName(r.outcome)},
+                                   {"conclusion", resultName(r.conclusion)}};
+        }
+    }
+    for (const auto& [name, text] : job_.instance.job->outputs) {
+        auto r = expr::interpolate(text, parts_.contexts.build(&top));
+        if (!r) {
+            job_.log(LineKind::kError, "in job output '" + name + "': " + r.error().format());
+            continue;
+        }
+        // As GitHub's runner: an empty output is not sent, and one the masker would change (a
+        // secret or an ::add-mask:: value in it) is dropped with a warning rather than sent masked.
+        if (r->empty()) continue;
+        if (job_.masker.mask(*r) != *r) {
+            job_.log(LineKind::kWarning, "Skip output '" + name + "' since it may contain secret.");
+            continue;
+        }
+        outcome.outputs[name] = *r;
+    }
+}
+
+JobOutcome JobRunner::run() {
+    JobOutcome outcome;
+    const auto start = Clock::now();
+    auto jobTimeout = timeoutMinutes(job_.instance.job->timeout_minutes).value_or(std::chrono::minutes(360));
+    if (job_.instance.job->timeout_minutes.is_string()) {
+        auto r = expr::evaluateTemplate(job_.instance.job->timeout_minutes.get<std::string>(), parts_.contexts.build(nullptr));
+        if (r && timeoutMinutes(*r)) jobTimeout = *timeoutMinutes(*r);
+    }
+    const bool runnerCap = job_.opts.runner_job_timeout && *job_.opts.runner_job_timeout < jobTimeout;
+    job_.status.deadline = start + (runnerCap ? *job_.opts.runner_job_timeout : std::chrono::milliseconds(jobTimeout));
+    std::chrono::milliseconds directories{0};
+    std::optional<Clock::time_point> execStart;
+    try {
+        job_.sandbox = std::make_unique<JobSandbox>(plan_, job_.opts.work_dir,
+                                                [this](LineKind kind, const std::string& text) { job_.log(kind, text); });
+        prepareEnvironment();
+        if (job_.opts.workspace_from_repo && !job_.opts.repo_dir.empty()) {
+            job_.log(LineKind::kRunner, "Workspace: a copy of the working tree '" + job_.opts.repo_dir.string() +
+                                       "' (tracked and untracked files .gitignore does not exclude)");
+            copyWorkingTree(job_.opts.repo_dir, job_.dirs().workspace.host);
+        }
+        directories = since(start);
+        // Set up job: an isolating executor's root must hold node if a JavaScript action needs it.
+        if (plan_.node_in_root && parts_.node.jobUsesNodeActions()) {
+            needs_node_ = true;
+            job_.log(LineKind::kRunner, "The job uses JavaScript actions: adding '" + job_.opts.node_package + "' to its root");
+        }
+        try {
+            prepareJail();
+        } catch (...) {
+            reportRootPhases(outcome);
+            reportProxyPhase(outcome);
+            throw;
+        }
+        reportRootPhases(outcome);
+        reportProxyPhase(outcome);
+        StepScope top;
+        job_.status.top = &top;
+        execStart = Clock::now();
+        // The job's timeout-minutes bounds each step: a step's limit is at most the time left.
+        parts_.node.runPreSteps(top);  // JavaScript actions' pre steps, in step order
+        parts_.runner.runSteps(job_.instance.job->steps, top);
+        parts_.node.runPostSteps(top);  // JavaScript actions' post steps, newest first, whatever happened
+        if (job_.status.cancelled && !job_.status.timed_out) job_.status.job = "cancelled";
+        if (top.failed) job_.status.job = "failure";
+        finishOutputs(outcome);
+        job_.status.top = nullptr;
+    } catch (const std::exception& e) {
+        outcome.error = job_.masker.mask(e.what());
+        job_.log(LineKind::kError, e.what());
+        job_.status.job = "failure";
+        job_.status.top = nullptr;
+    }
+    if (job_.status.timed_out) {
+        outcome.error = runnerCap ? "the job exceeded runner.job_timeout and was stopped"
+                                  : "the job exceeded its timeout-minutes and was stopped";
+        job_.log(LineKind::kError, outcome.error);
+        job_.status.job = "failure";
+    }
+    if (job_.sandbox) {
+        PhaseRecord ws{.phase = Phase::kWorkspacePrepare, .duration = directories + parts_.action.checkoutStats().time};
+        ws.facts["checkouts"] = parts_.action.checkoutStats().count;
+        ws.facts["cached_checkouts"] = parts_.action.checkoutStats().cached;
+        // A hit when every checkout came from the cache (the local working tree is copied, never cached).
+        if (parts_.action.checkoutStats().count > 0) ws.cache_hit = parts_.action.checkoutStats().cached == parts_.action.checkoutStats().count;
+        phaseDone(outcome, std::move(ws));
+    }
+    if (execStart) phaseDone(outcome, {.phase = Phase::kExecution, .duration = since(*execStart) - parts_.action.checkoutStats().time});
+    const auto cleanupStart = Clock::now();
+    // The job's resources go in the reverse order of their making: the jail (its processes and
+    // mounts), the network (its proxy, then its namespace), the checkout snapshots, the root
+    // snapshot, the job's volume, then the job directory.
+    try {
+        if (job_.sandbox) {
+            job_.recordAudit(job_.sandbox->close());
+            job_.sandbox.reset();
+        }
+    } catch (const std::exception& e) {
+        job_.log(LineKind::kError, std::string("cleaning up the job: ") + e.what());
+        if (outcome.error.empty()) outcome.error = job_.masker.mask(e.what());
+        job_.status.job = "failure";
+    }
+    phaseDone(outcome, {.phase = Phase::kCleanup, .duration = since(cleanupStart)});
+    outcome.result = job_.status.job == "success" ? Result::kSuccess
+                     : job_.status.cancelled && job_.status.job == "cancelled" ? Result::kCancelled
+                                                               : Result::kFailure;
+    outcome.steps = job_.status.records;
+    outcome.network_audit = std::move(job_.network_audit);
+    outcome.summary = job_.masker.mask(job_.state.summary);
+    for (auto& [k, v] : outcome.outputs) v = job_.masker.mask(v);
+    outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    return outcome;
+}
+
+void JobRunner::phaseDone(JobOutcome& outcome, PhaseRecord record) {
+    job_.observer.phaseFinished(record);
+    outcome.phases.push_back(std::move(record));
+}
+
+void JobRunner::reportRootPhases(JobOutcome& outcome) {
+    const JobRoot* root = job_.sandbox ? job_.sandbox->root() : nullptr;
+    if (!root) return;
+    const auto t = root->timings();
+    PhaseRecord closure{.phase = Phase::kClosureResolution, .duration = t.closure_resolution};
+    closure.facts["closure_paths"] = static_cast<int64_t>(t.closure_paths);
+    if (t.closure_bytes > 0) closure.facts["closure_bytes"] = static_cast<int64_t>(t.closure_bytes);
+    phaseDone(outcome, std::move(closure));
+    phaseDone(outcome, {.phase = Phase::kRootPrepare, .duration = t.root_prepare, .cache_hit = root->cacheHit()});
+}
+
+void JobRunner::reportProxyPhase(JobOutcome& outcome) {
+    const auto setup = job_.sandbox ? job_.sandbox->proxySetupTime() : std::nullopt;
+    if (!setup) return;
+    PhaseRecord p{.phase = Phase::kProxySetup, .duration = *setup};
+    p.facts["credentials"] = static_cast<int64_t>(job_.opts.network.credentials.size());
+    phaseDone(outcome, std::move(p));
+}
+
+JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
+                  SecretMasker& masker, std::stop_token cancel) {
+    JobRunner run(instance, opts, observer, masker, std::move(cancel));
+    return run.run();
+}
+
+}  // namespace nixjail::runner::engine
