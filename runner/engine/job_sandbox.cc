@@ -18,6 +18,23 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// Also the root's default trust store, for tools that ignore the CA variables. Replaced by rename,
+// never written through: the root may share files with the root cache. A symlinked directory
+// would lead out of the root (even to the host's /etc): skipped.
+void trustProxyInRoot(const JobRoot& root, const fs::path& ca_file, const JobSandbox::Note& note) {
+    const fs::path certs = root.root() / "etc/ssl/certs";
+    bool linked = false;
+    for (const fs::path& p : {root.root() / "etc", root.root() / "etc/ssl", certs}) {
+        linked = linked || fs::is_symlink(fs::symlink_status(p));
+    }
+    if (linked) {
+        note(LineKind::kDebug, "Network: the root's /etc/ssl/certs is a symlink; the CA is only in the variables");
+        return;
+    }
+    fs::create_directories(certs);
+    base::writeFileAtomic(certs / "ca-certificates.crt", base::readFile(ca_file), 0644);
+}
+
 }  // namespace
 
 JobSandbox::JobSandbox(const job::JobPlan& plan, const fs::path& work_dir, Note note)
@@ -77,11 +94,6 @@ void JobSandbox::adopt(const fs::path& path, bool recursive) const {
     }
 }
 
-std::optional<std::pair<uid_t, gid_t>> JobSandbox::stepOwnerIds() const {
-    if (!plan_.step_owner) return std::nullopt;
-    return std::make_pair(plan_.step_owner->uid, plan_.step_owner->gid);
-}
-
 std::string JobSandbox::diskQuotaNote() const {
     if (!volume_) return {};
     try {
@@ -115,25 +127,8 @@ void JobSandbox::makeNetwork(const network::NetworkSettings& settings, const std
                                 .ca_dir_jail = jailDir,
                                 .logger = nullptr,
                                 .own_namespace = plan_.network == job::JobPlan::Network::kNamespaceProxy});
-    if (root_) trustProxyInRoot(hostDir / "ca.pem");
+    if (root_) trustProxyInRoot(*root_, hostDir / "ca.pem", note_);
     proxy_setup_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
-
-// Also the root's default trust store, for tools that ignore the CA variables. Replaced by rename,
-// never written through: the root may share files with the root cache. A symlinked directory
-// would lead out of the root (even to the host's /etc): skipped.
-void JobSandbox::trustProxyInRoot(const fs::path& ca_file) {
-    const fs::path certs = root_->root() / "etc/ssl/certs";
-    bool linked = false;
-    for (const fs::path& p : {root_->root() / "etc", root_->root() / "etc/ssl", certs}) {
-        linked = linked || fs::is_symlink(fs::symlink_status(p));
-    }
-    if (linked) {
-        note_(LineKind::kDebug, "Network: the root's /etc/ssl/certs is a symlink; the CA is only in the variables");
-        return;
-    }
-    fs::create_directories(certs);
-    base::writeFileAtomic(certs / "ca-certificates.crt", base::readFile(ca_file), 0644);
 }
 
 std::vector<proxy::AuditRecord> JobSandbox::takeAuditRecords() {

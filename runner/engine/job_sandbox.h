@@ -65,8 +65,6 @@ class JobSandbox {
     void writeTempFile(const std::string& name, const std::string& content, const std::string& what) const;
     // Hands a path the steps must write to over to the plan's step owner (no-op without one).
     void adopt(const std::filesystem::path& path, bool recursive) const;
-    // The step user's uid:gid, when the plan runs steps as another user.
-    std::optional<std::pair<uid_t, gid_t>> stepOwnerIds() const;
     // " The job's disk quota (N MiB) is full." when it is, else empty.
     std::string diskQuotaNote() const;
 
@@ -97,8 +95,6 @@ class JobSandbox {
     std::vector<proxy::AuditRecord> close();
 
   private:
-    void trustProxyInRoot(const std::filesystem::path& ca_file);
-
     const job::JobPlan& plan_;
     Note note_;
     base::TempDir dir_;

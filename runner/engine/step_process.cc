@@ -49,6 +49,12 @@ bool allowsUnsecureCommands(const std::vector<std::string>& env) {
     return base::asciiLower(v) == "true";
 }
 
+// The step user's uid:gid, when the plan runs steps as another user.
+std::optional<std::pair<uid_t, gid_t>> stepOwnerIds(const job::JobPlan& plan) {
+    if (!plan.step_owner) return std::nullopt;
+    return std::make_pair(plan.step_owner->uid, plan.step_owner->gid);
+}
+
 }  // namespace
 
 std::string envValue(const std::vector<std::string>& env, const std::string& key) {
@@ -150,7 +156,7 @@ bool StepProcess::run(const workflow::Step& step, const StepScope& scope, StepRe
     const std::string id =
         !job_.state.step_files_id.empty() && job_.state.step_files_id != job_.state.step_files_used ? job_.state.step_files_id : uniqueName();
     job_.state.step_files_used = id;
-    const StepCommandFiles files(job_.sandbox->tempFd(), job_.dirs().temp.jail, id, job_.sandbox->stepOwnerIds());
+    const StepCommandFiles files(job_.sandbox->tempFd(), job_.dirs().temp.jail, id, stepOwnerIds(job_.plan));
     std::vector<std::pair<std::string, std::string>> env = stepEnv;
     for (auto& kv : files.variables()) env.push_back(std::move(kv));
     env.emplace_back("GITHUB_ACTION", step.id.empty() ? "__run_" + std::to_string(rec.index) : step.id);

@@ -1,6 +1,8 @@
 // The scheduler: a loop that starts every job instance whose needs are done, on its own thread.
 #include "runner/engine/workflow_runner.h"
 
+#include "runner/engine/concurrency_groups.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -252,12 +254,10 @@ public:
                 }
             }
             // Instances whose concurrency group became free.
-            while (!ready_.empty()) {
-                auto next = std::move(ready_.front());
-                ready_.erase(ready_.begin());
-                auto& st = states_[next.job_id];
+            while (auto next = groups_.nextReady()) {
+                auto& st = states_[next->job_id];
                 --st.pending;
-                launch(next.job_id, st, std::move(next.instance), next.group, threads);
+                launch(next->job_id, st, std::move(next->instance), next->group, threads);
                 progress = true;
             }
             if (progress) continue;
@@ -435,11 +435,6 @@ private:
         report_.jobs.push_back({id, inst.display_name, inst.matrix, std::move(o)});
     }
 
-    // GitHub's words for an instance its concurrency group cancelled.
-    static std::string lostToGroup(const std::string& group) {
-        return "Canceling since a higher priority waiting request for '" + group + "' exists";
-    }
-
     // As GitHub within one run: a group runs one instance at a time and holds at most one
     // waiting; a newer waiting one cancels the older, and cancel-in-progress cancels the
     // running one.
@@ -454,24 +449,18 @@ private:
             launch(id, st, std::move(inst), "", threads);
             return;
         }
-        auto& g = groups_[choice.group];
-        if (!g.busy) {
-            g.busy = true;
+        if (groups_.take(choice.group)) {
             launch(id, st, std::move(inst), choice.group, threads);
             return;
         }
-        if (choice.cancel_in_progress && g.running) {
-            group_cancelled_.insert(g.running);
-            g.running->request_stop();
-        }
-        if (g.waiting) {
-            auto& older = states_[g.waiting->job_id];
-            --older.pending;
-            endUnrun(g.waiting->job_id, older, g.waiting->instance, Result::kCancelled,
-                     lostToGroup(choice.group));
-        }
         ++st.pending;
-        g.waiting = Waiting{id, std::move(inst), choice.group};
+        auto displaced = groups_.wait({id, std::move(inst), choice.group}, choice.cancel_in_progress);
+        if (displaced) {
+            auto& older = states_[displaced->job_id];
+            --older.pending;
+            endUnrun(displaced->job_id, older, displaced->instance, Result::kCancelled,
+                     ConcurrencyGroups::lostMessage(choice.group));
+        }
     }
 
     void launch(const std::string& id, JobState& st, JobInstance inst, const std::string& group,
@@ -482,7 +471,7 @@ private:
         std::stop_token token = st.stops.back()->get_token();
         if (cancel_.stop_requested() || st.cancelled) st.stops.back()->request_stop();
         std::stop_source* stop = st.stops.back().get();
-        if (!group.empty()) groups_[group].running = stop;
+        if (!group.empty()) groups_.started(group, stop);
         threads.emplace_back([this, id, inst = std::move(inst), token, group, stop]() mutable {
             if (!inst.job->uses.empty()) {
                 CallResult call = runCall(inst, token);
@@ -495,7 +484,7 @@ private:
             JobOutcome outcome = runJob(inst, opts_, *observer, masker_, token);
             if (outcome.result == Result::kCancelled && !group.empty()) {
                 std::lock_guard lock(mu_);
-                if (group_cancelled_.contains(stop)) outcome.error = lostToGroup(group);
+                if (groups_.stoppedByGroup(stop)) outcome.error = ConcurrencyGroups::lostMessage(group);
             }
             reporter_.jobFinished(inst, outcome);
             observer.reset();
@@ -525,17 +514,7 @@ private:
         auto& st = states_[id];
         --st.running;
         --running_;
-        const bool byGroup = group_cancelled_.erase(stop) > 0;
-        if (!group.empty()) {
-            auto& g = groups_[group];
-            g.running = nullptr;
-            g.busy = false;
-            if (g.waiting) {
-                g.busy = true;
-                ready_.push_back(std::move(*g.waiting));
-                g.waiting.reset();
-            }
-        }
+        const bool byGroup = groups_.release(group, stop);
         bool continueOnError = false;
         {
             Json coe = st.job->continue_on_error;
@@ -579,19 +558,7 @@ private:
     std::vector<std::string> order_;
     size_t running_ = 0;
     WorkflowReport report_;
-    struct Waiting {
-        std::string job_id;
-        JobInstance instance;
-        std::string group;
-    };
-    struct Group {
-        bool busy = false;
-        std::stop_source* running = nullptr;  // the running instance's (in its JobState::stops)
-        std::optional<Waiting> waiting;
-    };
-    std::map<std::string, Group> groups_;  // concurrency groups of this run
-    std::vector<Waiting> ready_;           // waited and may run now
-    std::set<std::stop_source*> group_cancelled_;  // running instances cancel-in-progress stopped
+    ConcurrencyGroups groups_;  // the concurrency groups of this run
 };
 
 }  // namespace
