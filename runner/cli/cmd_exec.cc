@@ -215,6 +215,93 @@ void addServerEnvironment(services::RunnerServices& services, engine::RunOptions
     opts.env.insert(opts.env.begin(), env.begin(), env.end());
 }
 
+// The workflow files of `repo`, each checked; nullopt (the diagnostics printed) when one is invalid.
+std::optional<std::vector<workflow::Workflow>> loadWorkflows(const fs::path& repo, const ExecFlags& f) {
+    std::vector<workflow::Workflow> workflows;
+    bool loadFailed = false;
+    for (const auto& file : findWorkflowFiles(repo, f.workflows)) {
+        auto wf = workflow::loadWorkflowFile(file);
+        if (!wf) {
+            std::fprintf(stderr, "%s\n", workflow::formatAll(wf.error()).c_str());
+            loadFailed = true;
+            continue;
+        }
+        workflows.push_back(std::move(*wf));
+    }
+    if (loadFailed) return std::nullopt;
+    return workflows;
+}
+
+// Which workflows run: the event's, or with -j those that have the job.
+std::vector<const workflow::Workflow*> selectWorkflows(const std::vector<workflow::Workflow>& workflows,
+                                                       const std::vector<std::string>& jobs,
+                                                       const std::string& event) {
+    std::vector<const workflow::Workflow*> selected;
+    for (const auto& wf : workflows) {
+        bool hasJob = jobs.empty() || std::any_of(jobs.begin(), jobs.end(), [&](const auto& j) { return wf.findJob(j); });
+        if (!hasJob) continue;
+        if (!jobs.empty() || wf.triggeredBy(event)) selected.push_back(&wf);
+    }
+    for (const auto& j : jobs) {
+        if (std::none_of(workflows.begin(), workflows.end(), [&](const auto& wf) { return wf.findJob(j); })) {
+            throw base::Error("no workflow has a job '" + j + "'; see --list");
+        }
+    }
+    if (selected.empty()) {
+        throw base::Error("no workflow is triggered by event '" + event + "'; choose one with --event or a job with -j (see --list)");
+    }
+    return selected;
+}
+
+// What every job of this run starts from: the services' defaults, the working tree, the values
+// given on the command line.
+engine::RunOptions runOptions(services::RunnerServices& services, const config::RunnerConfig& config,
+                              const ExecFlags& f, const fs::path& repo, ExecValues values) {
+    engine::RunOptions opts = services.jobDefaults();
+    opts.repo_dir = repo;
+    opts.workspace_from_repo = true;  // as act and forgejo-runner exec: local actions need no checkout
+    opts.github = localGithubContext(repo);
+    if (!f.server_url.empty()) {
+        std::string url = f.server_url;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        opts.github["server_url"] = url;
+        opts.github["api_url"] = url + "/api/v1";
+        opts.github["graphql_url"] = url + "/api/graphql";
+    }
+    opts.event_name = f.event.empty() ? "push" : f.event;
+    opts.event = std::move(values.event);
+    opts.secrets = std::move(values.secrets);
+    opts.vars = std::move(values.vars);
+    opts.env = std::move(values.env);
+    opts.matrix_filter = std::move(values.matrix);
+    opts.default_actions_url = f.default_actions_url;
+    opts.action_cache_dir = f.action_cache_dir;
+    opts.max_parallel_jobs = static_cast<size_t>(config.runner.capacity);
+    // Each run keeps its artifacts apart: the run id follows the highest one in the directory.
+    if (!f.artifact_server_path.empty() && !f.dry_run) {
+        opts.run_id = opts.run_number = std::to_string(highestRunId(f.artifact_server_path) + 1);
+    }
+    return opts;
+}
+
+// The results table, and the JSON summary when asked for.
+void reportRun(const std::vector<engine::JobReport>& jobs, Json summary, actions::Result overall,
+               services::RunnerServices& services, const ExecFlags& f, bool colour) {
+    std::fputs("\n", stdout);
+    std::fputs(engine::resultsTable(jobs, colour).c_str(), stdout);
+    summary["result"] = actions::resultName(overall);
+    if (auto* cacheServer = services.actionsCache()) {
+        const auto c = cacheServer->counters();
+        summary["actions_cache"] = Json{{"hits", c.hits},
+                                        {"misses", c.misses},
+                                        {"bytes_uploaded", c.bytes_uploaded},
+                                        {"bytes_downloaded", c.bytes_downloaded},
+                                        {"entries_saved", c.entries_committed},
+                                        {"entries_evicted", c.entries_evicted}};
+    }
+    if (!f.json_summary.empty()) base::writeFileAtomic(f.json_summary, summary.dump(2) + "\n");
+}
+
 int runExec(const ExecFlags& given) {
     // Before any thread exists (cache server, proxies, jobs): every later thread inherits the
     // blocked signals, so SIGINT/SIGTERM always reach the canceller instead of killing the process.
@@ -227,42 +314,12 @@ int runExec(const ExecFlags& given) {
     const ExecFlags f = withSavedDefaults(given, saved);
     // Flags first, so their mistakes are reported before anything is read or run.
     const config::RunnerConfig config = execConfig(f, saved);
-    Json payload = Json::object();
-    if (!f.event_path.empty()) {
-        try {
-            payload = Json::parse(base::readFile(f.event_path));
-        } catch (const Json::parse_error& e) {
-            throw base::Error("--eventpath '" + f.event_path + "' is not valid JSON: " + e.what());
-        }
-    }
-    std::map<std::string, std::string> inputs, secrets, vars;
-    std::vector<std::pair<std::string, std::string>> envs, matrix;
-    for (const auto& s : f.inputs) inputs.insert(parseKeyValue(s, "--input"));
-    for (const auto& file : f.secret_files) {
-        for (auto& [k, v] : readKeyValueFile(file)) secrets[k] = v;
-    }
-    for (const auto& s : f.secrets) {
-        auto [k, v] = parseKeyValue(s, "--secret", '=', true);
-        secrets[k] = v;
-    }
-    for (const auto& s : f.vars) vars.insert(parseKeyValue(s, "--var"));
-    for (const auto& s : f.envs) envs.push_back(parseKeyValue(s, "--env"));
-    for (const auto& s : f.matrix) matrix.push_back(parseKeyValue(s, "--matrix", ':'));
-    auto files = findWorkflowFiles(repo, f.workflows);
-    std::vector<workflow::Workflow> workflows;
-    bool loadFailed = false;
-    for (const auto& file : files) {
-        auto wf = workflow::loadWorkflowFile(file);
-        if (!wf) {
-            std::fprintf(stderr, "%s\n", workflow::formatAll(wf.error()).c_str());
-            loadFailed = true;
-            continue;
-        }
-        workflows.push_back(std::move(*wf));
-    }
-    if (loadFailed) return 1;
+    ExecValues values = execValues(f);
+    const auto inputs = values.inputs;
+    const auto workflows = loadWorkflows(repo, f);
+    if (!workflows) return 1;
     if (f.list) {
-        listWorkflows(workflows);
+        listWorkflows(*workflows);
         return 0;
     }
 
@@ -277,50 +334,12 @@ int runExec(const ExecFlags& given) {
                     .nixpkgs_given = !given.nixpkgs.empty(),
                     .artifact_dir = f.artifact_server_path,
                     .dry_run = f.dry_run});
-    engine::RunOptions opts = services.jobDefaults();
-    opts.repo_dir = repo;
-    opts.workspace_from_repo = true;  // as act and forgejo-runner exec: local actions need no checkout
-    opts.github = localGithubContext(repo);
-    if (!f.server_url.empty()) {
-        std::string url = f.server_url;
-        while (!url.empty() && url.back() == '/') url.pop_back();
-        opts.github["server_url"] = url;
-        opts.github["api_url"] = url + "/api/v1";
-        opts.github["graphql_url"] = url + "/api/graphql";
-    }
-    opts.event = std::move(payload);
-    opts.secrets = std::move(secrets);
-    opts.vars = std::move(vars);
-    opts.env = std::move(envs);
-    opts.matrix_filter = std::move(matrix);
-    opts.default_actions_url = f.default_actions_url;
-    opts.action_cache_dir = f.action_cache_dir;
-    opts.max_parallel_jobs = static_cast<size_t>(config.runner.capacity);
-    // Each run keeps its artifacts apart: the run id follows the highest one in the directory.
-    if (!f.artifact_server_path.empty() && !f.dry_run) {
-        opts.run_id = opts.run_number = std::to_string(highestRunId(f.artifact_server_path) + 1);
-    }
+    engine::RunOptions opts = runOptions(services, config, f, repo, std::move(values));
     actions::SecretMasker masker;
     for (const auto& [k, v] : opts.secrets) masker.add(v);
     addServerEnvironment(services, opts, masker);
-
-    // Which workflows: the event's, or with -j those that have the job.
-    std::string event = f.event.empty() ? "push" : f.event;
-    opts.event_name = event;
-    std::vector<const workflow::Workflow*> selected;
-    for (const auto& wf : workflows) {
-        bool hasJob = f.jobs.empty() || std::any_of(f.jobs.begin(), f.jobs.end(), [&](const auto& j) { return wf.findJob(j); });
-        if (!hasJob) continue;
-        if (!f.jobs.empty() || wf.triggeredBy(event)) selected.push_back(&wf);
-    }
-    for (const auto& j : f.jobs) {
-        if (std::none_of(workflows.begin(), workflows.end(), [&](const auto& wf) { return wf.findJob(j); })) {
-            throw base::Error("no workflow has a job '" + j + "'; see --list");
-        }
-    }
-    if (selected.empty()) {
-        throw base::Error("no workflow is triggered by event '" + event + "'; choose one with --event or a job with -j (see --list)");
-    }
+    const std::string& event = opts.event_name;
+    const auto selected = selectWorkflows(*workflows, f.jobs, event);
 
     const bool colour = !f.no_color && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     auto isTrue = [](const std::map<std::string, std::string>& m) {
@@ -357,19 +376,7 @@ int runExec(const ExecFlags& given) {
         allJobs.insert(allJobs.end(), report.jobs.begin(), report.jobs.end());
     }
     if (f.dry_run) return 0;
-    std::fputs("\n", stdout);
-    std::fputs(engine::resultsTable(allJobs, colour).c_str(), stdout);
-    summary["result"] = actions::resultName(overall);
-    if (auto* cacheServer = services.actionsCache()) {
-        const auto c = cacheServer->counters();
-        summary["actions_cache"] = Json{{"hits", c.hits},
-                                        {"misses", c.misses},
-                                        {"bytes_uploaded", c.bytes_uploaded},
-                                        {"bytes_downloaded", c.bytes_downloaded},
-                                        {"entries_saved", c.entries_committed},
-                                        {"entries_evicted", c.entries_evicted}};
-    }
-    if (!f.json_summary.empty()) base::writeFileAtomic(f.json_summary, summary.dump(2) + "\n");
+    reportRun(allJobs, std::move(summary), overall, services, f, colour);
     return overall == actions::Result::kSuccess ? 0 : 1;
 }
 

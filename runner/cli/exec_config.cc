@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/key_values.h"
 #include "runner/network/credential_file.h"
@@ -69,6 +70,29 @@ config::RunnerConfig execConfig(const ExecFlags& f, const SavedDefaults& saved) 
     }
     for (const auto& s : f.host_overrides) c.proxy.host_overrides.insert(parseKeyValue(s, "--host-override"));
     return c;
+}
+
+ExecValues execValues(const ExecFlags& f) {
+    ExecValues v;
+    if (!f.event_path.empty()) {
+        try {
+            v.event = nlohmann::json::parse(base::readFile(f.event_path));
+        } catch (const nlohmann::json::parse_error& e) {
+            throw base::Error("--eventpath '" + f.event_path + "' is not valid JSON: " + e.what());
+        }
+    }
+    for (const auto& s : f.inputs) v.inputs.insert(parseKeyValue(s, "--input"));
+    for (const auto& file : f.secret_files) {
+        for (auto& [k, value] : readKeyValueFile(file)) v.secrets[k] = value;
+    }
+    for (const auto& s : f.secrets) {
+        auto [k, value] = parseKeyValue(s, "--secret", '=', true);
+        v.secrets[k] = value;
+    }
+    for (const auto& s : f.vars) v.vars.insert(parseKeyValue(s, "--var"));
+    for (const auto& s : f.envs) v.env.push_back(parseKeyValue(s, "--env"));
+    for (const auto& s : f.matrix) v.matrix.push_back(parseKeyValue(s, "--matrix", ':'));
+    return v;
 }
 
 }  // namespace nixjail::runner::cli

@@ -3,8 +3,12 @@
 // configuration (which workflows and jobs, the event, inputs, secrets) stays in ExecFlags.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runner/cli/saved_defaults.h"
@@ -52,5 +56,15 @@ ExecFlags withSavedDefaults(ExecFlags flags, const SavedDefaults& saved);
 // naming the flag for a value that is wrong (an unknown profile or storage, a size, a host
 // override, a credential file or CA file that cannot be read).
 config::RunnerConfig execConfig(const ExecFlags& flags, const SavedDefaults& saved);
+
+// The run's own values from the command line: the event payload (--eventpath), inputs, secrets
+// (--secret-file first, then --secret; `-s K` takes $K), vars, env and matrix filters. Throws
+// base::Error naming the flag for a malformed value or a file that cannot be read.
+struct ExecValues {
+    nlohmann::json event = nlohmann::json::object();
+    std::map<std::string, std::string> inputs, secrets, vars;
+    std::vector<std::pair<std::string, std::string>> env, matrix;
+};
+ExecValues execValues(const ExecFlags& flags);
 
 }  // namespace nixjail::runner::cli

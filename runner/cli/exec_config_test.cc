@@ -152,5 +152,50 @@ TEST(ExecConfig, AWrongValueNamesItsFlag) {
     EXPECT_NE(errorOf(f).find("/nonexistent/creds.yaml"), std::string::npos) << errorOf(f);
 }
 
+TEST(ExecValues, SecretsFromFilesThenFlagsAndTheRunsOtherValues) {
+    base::TempDir dir("nixjail-exec-values-");
+    base::writeFile(dir.path() / "secrets.env", "TOKEN=from-file\nOTHER=kept\n");
+    base::writeFile(dir.path() / "event.json", R"({"inputs": {"name": "x"}})");
+    ::setenv("NIXJAIL_EXEC_VALUES_TEST", "from-environment", 1);
+    ExecFlags f;
+    f.secret_files = {(dir.path() / "secrets.env").string()};
+    f.secrets = {"TOKEN=from-flag", "NIXJAIL_EXEC_VALUES_TEST"};
+    f.inputs = {"name=y"};
+    f.vars = {"REGION=eu"};
+    f.envs = {"A=1", "A=2"};
+    f.matrix = {"os:linux", "os:mac"};
+    f.event_path = (dir.path() / "event.json").string();
+    const auto v = execValues(f);
+    ::unsetenv("NIXJAIL_EXEC_VALUES_TEST");
+    EXPECT_EQ(v.secrets.at("TOKEN"), "from-flag") << "a flag wins over a file";
+    EXPECT_EQ(v.secrets.at("OTHER"), "kept");
+    EXPECT_EQ(v.secrets.at("NIXJAIL_EXEC_VALUES_TEST"), "from-environment") << "-s K takes $K";
+    EXPECT_EQ(v.inputs.at("name"), "y");
+    EXPECT_EQ(v.vars.at("REGION"), "eu");
+    ASSERT_EQ(v.env.size(), 2u) << "in order, the later applied last";
+    EXPECT_EQ(v.env[1].second, "2");
+    ASSERT_EQ(v.matrix.size(), 2u);
+    EXPECT_EQ(v.matrix[0], (std::pair<std::string, std::string>{"os", "linux"}));
+    EXPECT_EQ(v.event["inputs"]["name"], "x");
+}
+
+TEST(ExecValues, AnEventFileThatIsNotJsonNamesTheFlag) {
+    base::TempDir dir("nixjail-exec-values-");
+    base::writeFile(dir.path() / "event.json", "{not json");
+    ExecFlags f;
+    f.event_path = (dir.path() / "event.json").string();
+    try {
+        execValues(f);
+        ADD_FAILURE() << "accepted";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--eventpath '" + f.event_path + "' is not valid JSON"),
+                  std::string::npos)
+            << e.what();
+    }
+    f = {};
+    f.matrix = {"no-colon"};
+    EXPECT_THROW(execValues(f), base::Error);
+}
+
 }  // namespace
 }  // namespace nixjail::runner::cli

@@ -45,8 +45,8 @@ RunnerServices::RunnerServices(const config::RunnerConfig& config, ServicesConte
     : config_(config), context_(std::move(context)) {
     if (!context_.log) context_.log = spdlog::default_logger();
     const Role role = context_.role;
-    cache_dir_ = config_.cache.dir.empty() ? context_.default_cache_dir : config_.cache.dir;
-    storage_ = cache::parseStorageChoice(
+    cache_.dir = config_.cache.dir.empty() ? context_.default_cache_dir : config_.cache.dir;
+    cache_.storage = cache::parseStorageChoice(
         config_.cache.storage, origin(config_, role, "cache.storage", "--storage"));
     // A disk quota that cannot be applied stops the start, not every job.
     if (config_.executor.disk > 0 && !context_.dry_run) {
@@ -59,17 +59,17 @@ RunnerServices::RunnerServices(const config::RunnerConfig& config, ServicesConte
                           why + "; or remove executor.limits.disk");
         }
     }
-    executor_ = executor::makeExecutor(
+    backend_.executor = executor::makeExecutor(
         config_.executor.backend, {.cancel_grace = context_.cancel_grace,
                                    .logger = context_.log,
                                    .instance = context_.instance});
-    plan_ = job::planJob(executor_->name(), executor_->traits(), {});
+    backend_.plan = job::planJob(backend_.executor->name(), backend_.executor->traits(), {});
     loadNetwork();
     if (context_.dry_run) return;
     startServers();
     // A forced storage backend is proven now, so one that cannot work stops the start.
-    if (storage_ || role == Role::kDaemon)
-        checkouts_.value = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
+    if (cache_.storage || role == Role::kDaemon)
+        checkouts_.value = std::make_unique<engine::CachedCheckouts>(cache_.dir, cache_.storage);
     startRoots();
     startJobDirs();
 }
@@ -105,7 +105,7 @@ void RunnerServices::loadNetwork() {
 
 std::string RunnerServices::pinService(const std::string& name, const std::string& base_url,
                                        int port) {
-    if (!plan_.proxied()) return base_url;
+    if (!backend_.plan.proxied()) return base_url;
     network_.host_overrides[name] = "127.0.0.1:" + std::to_string(port);
     network_.service_hosts.push_back(name);
     return "http://" + name + ":" + std::to_string(port) + "/";
@@ -116,7 +116,7 @@ void RunnerServices::startServers() {
     // costs one loopback socket and a thread, and tools other than actions/cache speak its API.
     if (config_.cache.actions_cache_budget > 0) {
         const fs::path dir = config_.cache.actions_cache_dir.empty()
-                                 ? cache_dir_ / "actions-cache"
+                                 ? cache_.dir / "actions-cache"
                                  : config_.cache.actions_cache_dir;
         try {
             actions_cache_.server = std::make_unique<cache_server::CacheServer>(
@@ -144,12 +144,12 @@ void RunnerServices::startServers() {
 }
 
 void RunnerServices::startRoots() {
-    if (plan_.root != job::JobPlan::Root::kNixRoot) return;
+    if (backend_.plan.root != job::JobPlan::Root::kNixRoot) return;
     const Role role = context_.role;
     engine::NixRootConfig roots{
-        engine::nixpkgsArgument(config_.nix.nixpkgs, fs::current_path()), cache_dir_,
+        engine::nixpkgsArgument(config_.nix.nixpkgs, fs::current_path()), cache_.dir,
         context_.nix_tools};
-    roots.storage = storage_;
+    roots.storage = cache_.storage;
     const auto& defaults = config_.nix.default_packages;
     for (auto it = defaults.rbegin(); it != defaults.rend(); ++it)
         roots.default_packages.prepend(it->first, it->second);
@@ -179,45 +179,45 @@ void RunnerServices::startJobDirs() {
     // reflinks), so their roots and checkouts are snapshots rather than copies. A jail's setup
     // runs as the jail's host ids, which must traverse (not list) the cache directory.
     if (context_.role == Role::kDaemon) {
-        fs::create_directories(cache_dir_);
-        fs::permissions(cache_dir_, fs::perms::group_exec | fs::perms::others_exec,
+        fs::create_directories(cache_.dir);
+        fs::permissions(cache_.dir, fs::perms::group_exec | fs::perms::others_exec,
                         fs::perm_options::add);
-        jobs_.daemon = std::make_unique<JobDirs>(cache_dir_ / "jobs", context_.runner_uuid, *context_.log);
-        if (plan_.step_owner) {
-            if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
+        jobs_.daemon = std::make_unique<JobDirs>(cache_.dir / "jobs", context_.runner_uuid, *context_.log);
+        if (backend_.plan.step_owner) {
+            if (const auto p = base::firstNotSearchableByOthers(cache_.dir); !p.empty()) {
                 throw base::Error("the jails cannot reach their job directories in '" +
-                                  cache_dir_.string() + "': '" + p.string() +
+                                  cache_.dir.string() + "': '" + p.string() +
                                   "' is not searchable by others; chmod o+x '" + p.string() +
                                   "', or set cache.dir elsewhere");
             }
         }
         jobs_.path = jobs_.daemon->path();
-        janitor_.value = std::make_unique<cache::CacheSet>(cache_dir_, storage_);
-        context_.log->info("cache directory '{}': {} storage{}", cache_dir_.string(),
+        janitor_.value = std::make_unique<cache::CacheSet>(cache_.dir, cache_.storage);
+        context_.log->info("cache directory '{}': {} storage{}", cache_.dir.string(),
                    cache::toString(janitor_.value->storage().kind()),
-                   storage_ ? " (cache.storage)" : " (detected)");
-        if (!storage_ && janitor_.value->storage().kind() == cache::StorageKind::kCopy) {
+                   cache_.storage ? " (cache.storage)" : " (detected)");
+        if (!cache_.storage && janitor_.value->storage().kind() == cache::StorageKind::kCopy) {
             context_.log->warn(
                 "cache directory '{}' has neither btrfs subvolumes nor reflinks: every job root "
                 "and checkout is a full copy; put cache.dir on btrfs or XFS (or set "
                 "cache.storage: copy to silence this)",
-                cache_dir_.string());
+                cache_.dir.string());
         }
         return;
     }
     // exec: elsewhere $TMPDIR serves as well.
-    if (!plan_.job_dirs_on_cache_fs || storage_ == cache::StorageKind::kCopy) return;
-    fs::create_directories(cache_dir_);
-    if (!onCopyOnWriteFilesystem(cache_dir_)) return;
-    if (const auto p = base::firstNotSearchableByOthers(cache_dir_); !p.empty()) {
+    if (!backend_.plan.job_dirs_on_cache_fs || cache_.storage == cache::StorageKind::kCopy) return;
+    fs::create_directories(cache_.dir);
+    if (!onCopyOnWriteFilesystem(cache_.dir)) return;
+    if (const auto p = base::firstNotSearchableByOthers(cache_.dir); !p.empty()) {
         context_.log->warn(
             "job directories go to $TMPDIR, so roots and checkouts are copies: the jails cannot "
             "reach '{}' ('{}' is not searchable by others; chmod o+x)",
-            cache_dir_.string(), p.string());
+            cache_.dir.string(), p.string());
         return;
     }
-    fs::create_directories(cache_dir_ / "jobs");
-    jobs_.exec = std::make_unique<base::TempDir>("nixjail-exec-", cache_dir_ / "jobs");
+    fs::create_directories(cache_.dir / "jobs");
+    jobs_.exec = std::make_unique<base::TempDir>("nixjail-exec-", cache_.dir / "jobs");
     fs::permissions(jobs_.exec->path(), fs::perms::group_exec | fs::perms::others_exec,
                     fs::perm_options::add);
     jobs_.path = jobs_.exec->path();
@@ -230,7 +230,7 @@ engine::CheckoutProvider RunnerServices::checkoutProvider() {
             // Made on first use: most exec runs check out only the local working tree.
             std::lock_guard lock(checkouts_.mutex);
             if (!checkouts_.value)
-                checkouts_.value = std::make_unique<engine::CachedCheckouts>(cache_dir_, storage_);
+                checkouts_.value = std::make_unique<engine::CachedCheckouts>(cache_.dir, cache_.storage);
             checkouts = checkouts_.value.get();
         }
         return checkouts->checkout(spec, dst);  // thread-safe (CheckoutCache locks)
@@ -239,7 +239,7 @@ engine::CheckoutProvider RunnerServices::checkoutProvider() {
 
 engine::RunOptions RunnerServices::jobDefaults() {
     engine::RunOptions o;
-    o.executor = executor_.get();
+    o.executor = backend_.executor.get();
     if (roots_) o.root_provider = roots_->asProvider();
     o.checkout_provider = checkoutProvider();
     o.work_dir = jobs_.path;
@@ -274,7 +274,7 @@ void RunnerServices::trimCaches() {
                        removed.roots.size(), removed.checkouts.size(), removed.git.size());
         }
     } catch (const std::exception& e) {
-        context_.log->warn("trimming the caches in '{}' to their budgets failed: {}", cache_dir_.string(),
+        context_.log->warn("trimming the caches in '{}' to their budgets failed: {}", cache_.dir.string(),
                    e.what());
     }
 }

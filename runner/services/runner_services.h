@@ -78,8 +78,8 @@ class RunnerServices {
     RunnerServices(const RunnerServices&) = delete;
     RunnerServices& operator=(const RunnerServices&) = delete;
 
-    executor::Executor& executor() { return *executor_; }
-    const std::filesystem::path& cacheDir() const { return cache_dir_; }
+    executor::Executor& executor() { return *backend_.executor; }
+    const std::filesystem::path& cacheDir() const { return cache_.dir; }
 
     // What every job starts from: executor, root and checkout providers, job directories,
     // network settings, limits, profile and packages. The caller adds the run's own parts.
@@ -133,12 +133,21 @@ class RunnerServices {
         std::filesystem::path path;          // empty: $TMPDIR
     };
 
+    // The cache directory and how it stores roots and checkouts.
+    struct CacheLocation {
+        std::filesystem::path dir;
+        std::optional<cache::StorageKind> storage;  // nullopt: detected
+    };
+    // The executor, and its plan for any job: roots, proxy, owner, job directories.
+    struct Backend {
+        std::unique_ptr<executor::Executor> executor;
+        job::JobPlan plan;
+    };
+
     const config::RunnerConfig& config_;
     ServicesContext context_;  // its log is never null
-    std::filesystem::path cache_dir_;
-    std::optional<cache::StorageKind> storage_;  // nullopt: detected
-    std::unique_ptr<executor::Executor> executor_;
-    job::JobPlan plan_;  // the executor's plan for any job: roots, proxy, owner, job directories
+    CacheLocation cache_;
+    Backend backend_;
     JobsParent jobs_;
     Guarded<engine::CachedCheckouts> checkouts_;  // made on first use unless forced
     std::unique_ptr<engine::NixRootProvider> roots_;  // null: jobs get no Nix root
