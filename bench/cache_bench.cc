@@ -367,9 +367,16 @@ void benchCheckouts(const fs::path& work_dir, const Place& place, int iterations
     auto t0 = Clock::now();
     { warm_cache.checkout({url, commit, kSparsePaths, {}}, dir / "prime"); }
     std::printf("  (priming the warm cache took %.0f ms)\n", msSince(t0));
+    // As actions/checkout leaves it by default: a shallow .git (depth 1) beside the files.
+    const CheckoutRequest with_git{url, commit, kSparsePaths, {}, GitDirRequest{}};
+    t0 = Clock::now();
+    { warm_cache.checkout(with_git, dir / "prime-git"); }
+    std::printf("  (priming the warm cache with .git took %.0f ms)\n", msSince(t0));
 
     Series warm{"(a) nixjail warm checkout (cached commit+paths: one snapshot)", {}};
+    Series warm_git{"(a') the same with a depth-1 .git, as actions/checkout", {}};
     Series cold{"(b) nixjail cold checkout (empty cache: mirror fetch+checkout)", {}};
+    Series cold_git{"(b') the same with a depth-1 .git", {}};
     Series peer{"(c) git clone --filter=blob:none --sparse + sparse-checkout set", {}};
     Series peer1{"(c') the same with --depth 1", {}};
     Series full{"(d) libgit2 full clone (git_clone, whole tree)", {}};
@@ -384,13 +391,20 @@ void benchCheckouts(const fs::path& work_dir, const Place& place, int iterations
             if (!r.hit || r.fetched) throw nixjail::base::Error("warm checkout missed the cache");
             files["a"] = countFiles(ws);
         }
-        {
+        for (int k = 0; k < kWarmPerRound; ++k) {
+            auto t = Clock::now();
+            CheckoutResult r = warm_cache.checkout(with_git, ws);
+            warm_git.ms.push_back(msSince(t));
+            if (!r.hit || r.fetched) throw nixjail::base::Error("warm checkout with .git missed the cache");
+            files["a'"] = countFiles(ws);
+        }
+        for (bool git_dir : {false, true}) {
             GitMirrors mirrors(dir / ("cold-git-" + std::to_string(i)));
             CheckoutCache cache(*storage, dir / ("cold-entries-" + std::to_string(i)), mirrors);
             auto t = Clock::now();
-            CheckoutResult r = cache.checkout({url, commit, kSparsePaths, {}}, ws);
-            cold.ms.push_back(msSince(t));
-            files["b"] = countFiles(ws);
+            CheckoutResult r = cache.checkout(git_dir ? with_git : CheckoutRequest{url, commit, kSparsePaths, {}}, ws);
+            (git_dir ? cold_git : cold).ms.push_back(msSince(t));
+            files[git_dir ? "b'" : "b"] = countFiles(ws);
             r.workspace.remove();
             cache.prune(0);
             mirrors.prune(0);
@@ -424,7 +438,9 @@ void benchCheckouts(const fs::path& work_dir, const Place& place, int iterations
     git_libgit2_shutdown();
     printSeries(warm, std::to_string(files["a"]) + " files, " +
                           std::string(toString(storage->kind())) + " snapshot");
+    printSeries(warm_git, std::to_string(files["a'"]) + " files and .git");
     printSeries(cold, std::to_string(files["b"]) + " files");
+    printSeries(cold_git, std::to_string(files["b'"]) + " files and .git");
     printSeries(peer, std::to_string(files["c"]) + " files");
     printSeries(peer1, std::to_string(files["c'"]) + " files");
     printSeries(full, std::to_string(files["d"]) + " files");
@@ -434,6 +450,8 @@ void benchCheckouts(const fs::path& work_dir, const Place& place, int iterations
     printRatio("git sparse clone / nixjail cold (c/b)", peer, cold);
     printRatio("libgit2 full clone / nixjail cold (d/b)", full, cold);
     printRatio("nixjail cold / nixjail warm (b/a)", cold, warm);
+    printRatio("nixjail warm with .git / without (a'/a)", warm_git, warm);
+    printRatio("nixjail cold with .git / without (b'/b)", cold_git, cold);
 }
 
 std::string nixUnavailableReason() {

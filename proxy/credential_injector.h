@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "proxy/http_parser.h"
+#include "runner/base/base64.h"
 #include "proxy/proxy.h"
 
 namespace nixjail::proxy {
@@ -45,7 +46,7 @@ class StreamScrubber {
 // Throws base::Error naming the credential when it cannot be used safely.
 void validateCredential(const Credential& credential);
 
-std::string base64Encode(std::string_view data);
-std::optional<std::string> base64Decode(std::string_view text);
+using base::base64Decode;
+using base::base64Encode;
 
 }  // namespace nixjail::proxy

@@ -1,5 +1,7 @@
-// Sparse checkout: libgit2 writes a commit's tree, filtered by pathspecs, into a cache entry.
+// Sparse checkout: libgit2 writes a commit's tree, filtered by pathspecs or git's cone mode, into
+// a cache entry.
 #include <algorithm>
+#include <set>
 
 #include "workspace-cache/checkout_cache.h"
 #include "workspace-cache/content_hash.h"
@@ -18,10 +20,61 @@ bool isFullCommitId(const std::string& rev) {
            });
 }
 
+using GitTreeEntry = std::unique_ptr<git_tree_entry, GitDeleter<git_tree_entry, git_tree_entry_free>>;
+
+// A path as a pathspec that matches only itself: wildcards and backslashes escaped.
+std::string literalPathspec(const std::string& path) {
+    std::string out;
+    for (char c : path) {
+        if (c == '*' || c == '?' || c == '[' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// Cone mode as pathspecs: each directory (matching everything below it), plus each file directly
+// in the root or in a parent of one of the directories. Empty (the whole tree) when a directory
+// is the root itself.
+std::vector<std::string> coneMode(git_repository* repo, git_tree* root,
+                                  const std::vector<std::string>& dirs) {
+    std::vector<std::string> specs;
+    std::set<std::string> parents{""};
+    for (std::string d : dirs) {
+        while (!d.empty() && d.front() == '/') d.erase(0, 1);
+        while (!d.empty() && d.back() == '/') d.pop_back();
+        if (d.empty()) return {};
+        specs.push_back(literalPathspec(d));
+        for (auto slash = d.find('/'); slash != std::string::npos; slash = d.find('/', slash + 1))
+            parents.insert(d.substr(0, slash));
+    }
+    for (const auto& parent : parents) {
+        GitTree owned;
+        git_tree* tree = root;
+        if (!parent.empty()) {
+            git_tree_entry* raw = nullptr;
+            if (git_tree_entry_bypath(&raw, root, parent.c_str()) != 0) continue;
+            GitTreeEntry entry(raw);
+            if (git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) continue;
+            git_tree* sub = nullptr;
+            checkGit(git_tree_lookup(&sub, repo, git_tree_entry_id(entry.get())),
+                     "cannot read directory '" + parent + "' of the commit");
+            owned.reset(sub);
+            tree = sub;
+        }
+        for (size_t i = 0; i < git_tree_entrycount(tree); ++i) {
+            const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+            if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) continue;
+            const std::string name = git_tree_entry_name(e);
+            specs.push_back(literalPathspec(parent.empty() ? name : parent + "/" + name));
+        }
+    }
+    return specs;
+}
+
 }  // namespace
 
 void checkoutCommit(const fs::path& mirror, const std::string& commit,
-                    const std::vector<std::string>& paths, const fs::path& dst) {
+                    const std::vector<std::string>& paths, const fs::path& dst, SparseMode mode) {
     GitLibrary lib;
     git_repository* raw = nullptr;
     checkGit(git_repository_open_bare(&raw, mirror.c_str()),
@@ -49,8 +102,10 @@ void checkoutCommit(const fs::path& mirror, const std::string& commit,
     checkGit(git_index_new(&index_raw), "cannot create an in-memory git index");
     GitIndex empty(index_raw);
 
+    const std::vector<std::string> selected =
+        mode == SparseMode::kCone && !paths.empty() ? coneMode(repo.get(), tree.get(), paths) : paths;
     std::vector<char*> specs;
-    for (const auto& p : paths) specs.push_back(const_cast<char*>(p.c_str()));
+    for (const auto& p : selected) specs.push_back(const_cast<char*>(p.c_str()));
     git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
     opts.checkout_strategy =
         GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX | GIT_CHECKOUT_DONT_WRITE_INDEX;
@@ -78,17 +133,27 @@ CheckoutResult CheckoutCache::checkout(const CheckoutRequest& request, const fs:
     std::vector<std::string> paths = request.sparse_paths;
     std::sort(paths.begin(), paths.end());
     paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    std::optional<GitDirRequest> git = request.git_dir;
+    if (git) {
+        if (git->ref.empty()) git->ref = request.rev;
+        if (git->origin_url.empty()) git->origin_url = request.url;
+    }
+    // Everything that shapes the entry is in its key.
     std::string key_text = request.url + '\0' + result.commit;
     for (const auto& p : paths) key_text += '\0' + p;
-    if (request.with_git_dir) key_text += std::string("\0.git", 5);
+    if (request.sparse_mode == SparseMode::kCone && !paths.empty()) key_text += std::string("\0cone", 5);
+    if (git) {
+        key_text += std::string("\0.git\0", 6) + std::to_string(git->depth) + '\0' +
+                    (git->fetch_tags ? "tags" : "") + '\0' + git->ref + '\0' + git->origin_url;
+    }
 
     fs::path mirror = mirrors_.mirrorPath(request.url);
     EntryPin pin = entries_.acquire(sha256Hex(key_text), [&](const fs::path& tree) {
         FileLock lock(mirrors_.lockPath(request.url));
         lock.lock(LockMode::kShared);  // keep a concurrent fetch from pruning under us
-        checkoutCommit(mirror, result.commit, paths, tree);
-        if (request.with_git_dir)
-            writeGitDir(entries_.storage(), mirror, request.url, result.commit, tree);
+        checkoutCommit(mirror, result.commit, paths, tree, request.sparse_mode);
+        if (git)
+            writeGitDir(entries_.storage(), mirror, result.commit, *git, paths, request.sparse_mode, tree);
     });
     result.hit = pin.hit();
     if (request.list_submodules) {

@@ -135,7 +135,7 @@ TEST_F(CheckoutCacheTest, MirrorConfigNeverHoldsTheUrlOrToken) {
 
 TEST_F(CheckoutCacheTest, GitDirCarriesHistoryAndMatchesTheSparseTree) {
     std::string second = remote_.commit({{"src/main.c", "int main(void);\n"}}, "second");
-    CheckoutRequest req{remote_.url(), second, {"src"}, std::nullopt, /*with_git_dir=*/true};
+    CheckoutRequest req{remote_.url(), second, {"src"}, std::nullopt, GitDirRequest{.depth = 0}};
     CheckoutResult r = cache_.checkout(req, dir_.path() / "job");
     EXPECT_FALSE(r.hit);
     testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
@@ -146,8 +146,110 @@ TEST_F(CheckoutCacheTest, GitDirCarriesHistoryAndMatchesTheSparseTree) {
     EXPECT_EQ(ws.git({"remote", "get-url", "origin"}), remote_.url());
     EXPECT_FALSE(fs::exists(r.workspace.path() / "README.md"));
     EXPECT_EQ(ws.git({"show", first_ + ":README.md"}), "readme");
+    EXPECT_EQ(ws.git({"config", "core.sparseCheckout"}), "true");
+    EXPECT_EQ(ws.git({"sparse-checkout", "list"}), "src");  // patterns, as given
     // The same request without .git is a separate entry.
     EXPECT_FALSE(fs::exists(checkout(second, {"src"}, "plain").workspace.path() / ".git"));
+}
+
+TEST_F(CheckoutCacheTest, ConeModeKeepsTheRootsFilesAndTheParentsFiles) {
+    remote_.commit({{"src/lib/deep/x.c", "x\n"}, {"src/other/y.c", "y\n"}, {"a*b.txt", "star\n"}}, "more");
+    CheckoutRequest req{remote_.url(), "main", {"src/lib"}, std::nullopt, GitDirRequest{}};
+    req.sparse_mode = SparseMode::kCone;
+    CheckoutResult r = cache_.checkout(req, dir_.path() / "job");
+    const fs::path w = r.workspace.path();
+    EXPECT_TRUE(fs::exists(w / "README.md"));
+    EXPECT_TRUE(fs::exists(w / "a*b.txt"));
+    EXPECT_TRUE(fs::exists(w / "src" / "main.c"));  // a file of a parent directory
+    EXPECT_TRUE(fs::exists(w / "src" / "lib" / "util.c"));
+    EXPECT_TRUE(fs::exists(w / "src" / "lib" / "deep" / "x.c"));
+    EXPECT_FALSE(fs::exists(w / "src" / "other"));
+    EXPECT_FALSE(fs::exists(w / "docs"));
+    testing::GitTestRepo ws(w, /*init=*/false);
+    EXPECT_EQ(ws.git({"status", "--porcelain"}), "");
+    EXPECT_EQ(ws.git({"config", "core.sparseCheckoutCone"}), "true");
+    EXPECT_EQ(ws.git({"sparse-checkout", "list"}), "src/lib");
+    // Patterns mode with the same path is another entry, without the root's files.
+    CheckoutResult patterns = checkout("main", {"src/lib"}, "patterns");
+    EXPECT_FALSE(patterns.hit);
+    EXPECT_FALSE(fs::exists(patterns.workspace.path() / "README.md"));
+}
+
+TEST_F(CheckoutCacheTest, DefaultDepthIsAShallowRepositoryOnTheBranch) {
+    std::string second = remote_.commit({{"src/main.c", "int main(void);\n"}}, "second");
+    remote_.git({"tag", "-a", "v1", "-m", "one", first_});
+    remote_.git({"branch", "side", first_});
+    CheckoutResult r = cache_.checkout({remote_.url(), "main", {}, std::nullopt, GitDirRequest{}},
+                                       dir_.path() / "job");
+    testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
+    EXPECT_EQ(ws.git({"rev-parse", "HEAD"}), second);
+    EXPECT_EQ(ws.git({"rev-parse", "--is-shallow-repository"}), "true");
+    EXPECT_EQ(ws.git({"rev-list", "--count", "HEAD"}), "1");
+    EXPECT_EQ(ws.git({"log", "-1", "--format=%s"}), "second");
+    EXPECT_EQ(ws.git({"branch", "--show-current"}), "main");
+    EXPECT_EQ(ws.git({"rev-parse", "origin/main"}), second);
+    EXPECT_EQ(ws.git({"rev-parse", "--abbrev-ref", "main@{upstream}"}), "origin/main");
+    EXPECT_EQ(ws.git({"tag", "--list"}), "");  // no tags without fetch-tags
+    EXPECT_EQ(ws.git({"branch", "-r"}), "  origin/main");
+    EXPECT_EQ(ws.git({"status", "--porcelain"}), "");
+    EXPECT_EQ(ws.git({"fsck", "--no-dangling"}), "");
+    // The pack holds only what the one commit needs: not the first commit's objects.
+    EXPECT_EQ(ws.git({"cat-file", "-t", second}), "commit");
+    CommandOutput missing = runCommand({"git", "-C", r.workspace.path().string(), "cat-file", "-e", first_}, {});
+    EXPECT_NE(missing.exit_code, 0);
+}
+
+TEST_F(CheckoutCacheTest, DepthTwoTagsAndDetachedHeads) {
+    std::string second = remote_.commit({{"b", "b\n"}}, "second");
+    std::string third = remote_.commit({{"c", "c\n"}}, "third");
+    remote_.git({"tag", "-a", "v1", "-m", "one", first_});
+    remote_.git({"tag", "v2", second});
+    {
+        GitDirRequest git{.depth = 2, .fetch_tags = true};
+        CheckoutResult r = cache_.checkout({remote_.url(), third, {}, std::nullopt, git}, dir_.path() / "a");
+        testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
+        // Depth 2 from the commit, and the tagged commits with theirs: all three here.
+        EXPECT_EQ(ws.git({"rev-list", "--count", "HEAD"}), "3");
+        EXPECT_EQ(ws.git({"branch", "--show-current"}), "");  // a commit id: detached
+        EXPECT_EQ(ws.git({"tag", "--list"}), "v1\nv2");
+        EXPECT_EQ(ws.git({"describe", "--tags"}), "v2-1-g" + third.substr(0, 7));
+        EXPECT_EQ(ws.git({"cat-file", "-t", "v1"}), "tag");  // the annotated tag object came along
+    }
+    {
+        CheckoutResult r = cache_.checkout({remote_.url(), "v1", {}, std::nullopt, GitDirRequest{}},
+                                           dir_.path() / "b");
+        testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
+        EXPECT_EQ(ws.git({"rev-parse", "HEAD"}), first_);
+        EXPECT_EQ(ws.git({"tag", "--list"}), "v1");
+        EXPECT_EQ(ws.git({"describe", "--tags"}), "v1");
+        EXPECT_EQ(ws.git({"branch", "--show-current"}), "");
+    }
+    {
+        // The triggering commit of a push: an older commit, named after its branch.
+        GitDirRequest git{.depth = 0, .ref = "refs/heads/main", .origin_url = "https://forge.example/o/r"};
+        CheckoutResult r = cache_.checkout({remote_.url(), second, {}, std::nullopt, git}, dir_.path() / "c");
+        testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
+        EXPECT_EQ(ws.git({"rev-parse", "HEAD"}), second);
+        EXPECT_EQ(ws.git({"branch", "--show-current"}), "main");
+        EXPECT_EQ(ws.git({"remote", "get-url", "origin"}), "https://forge.example/o/r");
+        EXPECT_EQ(ws.git({"describe", "--tags"}), "v2");
+        EXPECT_EQ(ws.git({"rev-parse", "--is-shallow-repository"}), "false");
+    }
+}
+
+TEST_F(CheckoutCacheTest, PersistedCredentialsAreAnExtraHeaderInTheJobsCopyOnly) {
+    CheckoutResult r = cache_.checkout({remote_.url(), "main", {}, std::nullopt, GitDirRequest{}},
+                                       dir_.path() / "job");
+    persistCredentials(r.workspace.path(), "https://forge.example", "dummy-token");
+    testing::GitTestRepo ws(r.workspace.path(), /*init=*/false);
+    // base64("x-access-token:dummy-token"), as actions/checkout writes it.
+    EXPECT_EQ(ws.git({"config", "--get", "http.https://forge.example/.extraheader"}),
+              "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46ZHVtbXktdG9rZW4=");
+    // The cached entry that the next job snapshots has no header.
+    CheckoutResult next = cache_.checkout({remote_.url(), "main", {}, std::nullopt, GitDirRequest{}},
+                                          dir_.path() / "next");
+    EXPECT_TRUE(next.hit);
+    EXPECT_EQ(base::readFile(next.workspace.path() / ".git" / "config").find("extraheader"), std::string::npos);
 }
 
 TEST_F(CheckoutCacheTest, MirrorsAreListedAndPrunedLeastRecentlyUsedFirst) {

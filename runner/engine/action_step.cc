@@ -7,6 +7,7 @@
 #include "runner/base/error.h"
 #include "runner/actions/action_fetch.h"
 #include "runner/actions/action_manifest.h"
+#include "runner/actions/checkout_inputs.h"
 #include "runner/engine/step_parts.h"
 #include "runner/engine/working_tree.h"
 #include "runner/network/forge_credentials.h"
@@ -23,17 +24,24 @@ bool isCheckout(const std::string& uses) { return base::asciiLower(uses).rfind("
 }  // namespace
 
 bool ActionStep::runCheckout(const workflow::Step& step, StepScope& scope, StepRecord& rec) {
-    auto with = [&](const char* key) -> std::string {
+    const actions::CheckoutInputs in = actions::readCheckoutInputs([&](const char* key) -> std::string {
         auto it = step.with.find(key);
         return it == step.with.end() ? "" : job_.parts->contexts.eval(it->second, &scope, std::string("input '") + key + "'");
-    };
-    const std::string repository = with("repository");
+    });
     const std::string own = job_.state.github.value("repository", "");
-    const fs::path dest = base::plainPathBeneath(job_.dirs().workspace.host, with("path"), "actions/checkout path");
-    const std::string shown = (job_.dirs().workspace.jail / with("path")).lexically_normal().string();
-    const bool ownRepo = repository.empty() || repository == own;
-    if (ownRepo && !job_.opts.repo_dir.empty()) {
+    const fs::path dest = base::plainPathBeneath(job_.dirs().workspace.host, in.path, "actions/checkout path");
+    const std::string shown = (job_.dirs().workspace.jail / in.path).lexically_normal().string();
+    const bool ownRepo = in.repository.empty() || in.repository == own;
+    // exec: the workflow's own repository is the local working tree, copied with its .git and
+    // uncommitted changes (as act does), unless the step asks for another ref or a sparse
+    // checkout: those come from the local repository's commits through the checkout cache.
+    const bool fromLocalCommits = ownRepo && !job_.opts.repo_dir.empty() && (!in.ref.empty() || !in.sparse_checkout.empty());
+    if (ownRepo && !job_.opts.repo_dir.empty() && !fromLocalCommits) {
         job_.log(LineKind::kRunner, "Copying the local working tree '" + job_.opts.repo_dir.string() + "' to '" + shown + "'");
+        if (in.fetch_depth_given || in.fetch_tags_given) {
+            job_.log(LineKind::kWarning, "actions/checkout: fetch-depth and fetch-tags do not apply to the local working tree, "
+                                         "which is copied with its whole .git; give 'ref' to check out from its commits instead");
+        }
         copyWorkingTree(job_.opts.repo_dir, dest);
         job_.sandbox->adopt(dest, true);
         rec.exit_code = 0;
@@ -41,44 +49,49 @@ bool ActionStep::runCheckout(const workflow::Step& step, StepScope& scope, StepR
     }
     // Without a local working tree (the daemon), the job's own repository comes from the forge
     // through the checkout cache too, at the commit that triggered the run.
-    const std::string name = ownRepo ? own : repository;
+    const std::string name = ownRepo ? own : in.repository;
     if (name.empty()) throw base::Error("actions/checkout: no repository to check out (github.repository is empty)");
     if (!job_.opts.checkout_provider) {
         throw base::Error("actions/checkout of '" + name + "' needs the checkout cache, which this run does not have");
     }
-    CheckoutSpec spec;
-    std::string server = job_.state.github.value("server_url", "");
+    std::string server = in.server_url.empty() ? job_.state.github.value("server_url", "") : in.server_url;
     while (!server.empty() && server.back() == '/') server.pop_back();
+    CheckoutSpec spec;
     spec.url = server + "/" + name;
-    spec.rev = with("ref");  // empty: the default branch (own repository: the triggering commit)
+    spec.git_dir = cache::GitDirRequest{.depth = in.fetch_depth, .fetch_tags = in.fetch_tags};
+    spec.rev = in.ref;  // empty: the default branch (own repository: the triggering commit)
     if (ownRepo && spec.rev.empty()) {
+        // As actions/checkout: the triggering commit, named after the triggering ref.
         spec.rev = job_.state.github.value("sha", "");
-        if (spec.rev.empty()) spec.rev = job_.state.github.value("ref", "");
+        spec.git_dir->ref = job_.state.github.value("ref", "");
+        if (spec.rev.empty() || spec.rev.find_first_not_of('0') == std::string::npos) spec.rev = spec.git_dir->ref;
     }
-    for (std::string line; const auto& c : with("sparse-checkout") + "\n") {
-        if (c != '\n') {
-            line += c;
-            continue;
+    if (fromLocalCommits) {
+        if (spec.rev.empty()) {
+            throw base::Error("actions/checkout: the local working tree '" + job_.opts.repo_dir.string() +
+                              "' has no commit to check out; commit first or drop 'sparse-checkout'");
         }
-        const auto b = line.find_first_not_of(" \t"), e = line.find_last_not_of(" \t\r");
-        if (b != std::string::npos) spec.sparse_paths.push_back(line.substr(b, e - b + 1));
-        line.clear();
+        job_.log(LineKind::kRunner, "Checking out " + (in.ref.empty() ? std::string("the current commit") : "'" + in.ref + "'") +
+                                        " from the local repository '" + job_.opts.repo_dir.string() +
+                                        "' (its commits: uncommitted changes are not included)");
+        spec.git_dir->origin_url = spec.url;
+        spec.url = job_.opts.repo_dir.string();
     }
-    if (const auto t = with("token"); !t.empty()) {
-        spec.token = t;
-    } else if (ownRepo && job_.state.github.contains("token") && job_.state.github["token"].is_string() &&
-               !job_.state.github["token"].get<std::string>().empty()) {
-        spec.token = job_.state.github["token"].get<std::string>();  // actions/checkout's default: github.token
+    spec.sparse_paths = in.sparse_checkout;
+    spec.sparse_cone = in.sparse_cone;
+    // The token as the job sees it (the dummy of a proxied one), for persist-credentials.
+    std::string jobToken = in.token;
+    if (jobToken.empty() && ownRepo && job_.state.github.contains("token") && job_.state.github["token"].is_string()) {
+        jobToken = job_.state.github["token"].get<std::string>();  // actions/checkout's default: github.token
     }
     // The checkout runs here, outside the jail: a dummy the job was given becomes the real token,
     // but only for the hosts its credential is valid on.
-    if (spec.token) spec.token = job_.credentials->realValueFor(*spec.token, spec.url);
-    spec.with_history = with("fetch-depth") == "0";
-    const std::string submodules = base::asciiLower(with("submodules"));
-    if (submodules != "" && submodules != "false" && submodules != "true" && submodules != "recursive") {
-        throw base::Error("actions/checkout: 'submodules' is '" + submodules + "'; use true, false or recursive");
+    if (!jobToken.empty() && !fromLocalCommits) spec.token = job_.credentials->realValueFor(jobToken, spec.url);
+    if (!in.filter.empty()) {
+        job_.log(LineKind::kRunner, "actions/checkout: filter '" + in.filter + "' needs no partial clone here: the "
+                                    "objects come from the runner's mirror, and the repository holds all it needs");
     }
-    spec.list_submodules = submodules == "true" || submodules == "recursive";
+    spec.list_submodules = !in.submodules.empty();
     // exec filled the workspace with the working tree; another repository checked out at its root
     // replaces that copy, as actions/checkout empties a directory that holds something else. The
     // entries are removed, never followed.
@@ -95,8 +108,13 @@ bool ActionStep::runCheckout(const workflow::Step& step, StepScope& scope, StepR
     fs::create_directories(dest.parent_path());
     auto lease = job_.opts.checkout_provider(spec, dest);
     job_.log(LineKind::kRunner, "Checked out " + name + " at " + lease->commit() + " (" +
-                               (lease->cacheHit() ? "cached" : "fetched") + ") to '" + shown + "'");
-    if (spec.list_submodules) checkoutSubmodules(*lease, spec, dest, shown, submodules == "recursive", 1);
+                               (lease->cacheHit() ? "cached" : "fetched") + ", " +
+                               (in.fetch_depth == 0 ? std::string("all history") : "depth " + std::to_string(in.fetch_depth)) +
+                               ") to '" + shown + "'");
+    if (spec.list_submodules) checkoutSubmodules(*lease, spec, dest, shown, in.submodules == "recursive", 1);
+    // persist-credentials: later steps' git authenticates with the token the job has (a dummy the
+    // proxy swaps on the forge's host); the real one never enters the workspace.
+    if (in.persist_credentials && !jobToken.empty()) cache::persistCredentials(dest, server, jobToken);
     job_.sandbox->adopt(dest, true);
     if (lease->cacheHit()) ++stats_.cached;
     job_.sandbox->keepCheckout(std::move(lease), dest);

@@ -56,7 +56,8 @@ std::unique_ptr<CheckoutLease> CachedCheckouts::checkout(const CheckoutSpec& spe
     req.url = spec.url;
     req.rev = spec.rev;
     req.sparse_paths = spec.sparse_paths;
-    req.with_git_dir = spec.with_history;
+    req.sparse_mode = spec.sparse_cone ? cache::SparseMode::kCone : cache::SparseMode::kPatterns;
+    req.git_dir = spec.git_dir;
     req.list_submodules = spec.list_submodules;
     if (spec.token && !spec.token->empty()) req.credentials = cache::GitCredentials{"x-access-token", base::Secret(*spec.token)};
     if (!spec.rev.empty()) return std::make_unique<CachedLease>(impl_->checkouts.checkout(req, dst), spec.url);

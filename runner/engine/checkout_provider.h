@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "workspace-cache/checkout_cache.h"
 #include "workspace-cache/storage.h"
 
 namespace nixjail::runner::engine {
@@ -18,8 +19,11 @@ struct CheckoutSpec {
     std::string url;
     std::string rev;                    // branch, tag or commit
     std::vector<std::string> sparse_paths;
+    bool sparse_cone = false;           // sparse_paths are directories, as git's cone mode
     std::optional<std::string> token;   // handed to git outside the jail, never written anywhere
-    bool with_history = false;          // fetch-depth: 0
+    // The workspace's .git (none: files only): fetch-depth (0: all history), fetch-tags, the ref
+    // HEAD is named after (a branch gives a local branch) and origin's URL.
+    std::optional<cache::GitDirRequest> git_dir;
     bool list_submodules = false;       // fill CheckoutLease::submodules()
 };
 

@@ -55,7 +55,11 @@ void ActionStep::checkoutSubmodules(const CheckoutLease& parent, const CheckoutS
         spec.url = sub.url;
         spec.rev = sub.commit;
         if (origin(sub.url) == origin(parentSpec.url)) spec.token = parentSpec.token;
-        spec.with_history = parentSpec.with_history;
+        // A submodule is a repository at its recorded commit, as deep as the superproject's
+        // (git submodule update --depth), detached, with its own URL as origin.
+        if (parentSpec.git_dir) {
+            spec.git_dir = cache::GitDirRequest{.depth = parentSpec.git_dir->depth};
+        }
         spec.list_submodules = recursive;
         auto lease = job_.opts.checkout_provider(spec, target);
         job_.log(LineKind::kRunner,

@@ -1,6 +1,8 @@
 // JSON encoding of the runner.v1 messages (spec/forge-protocol.md §2.1).
 #include "runner/forge/wire_json.h"
 
+#include "runner/base/base64.h"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -73,7 +75,6 @@ TimePoint parseTimestamp(const std::string& text) {
 }
 
 namespace {
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 int decodeChar(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -84,28 +85,7 @@ int decodeChar(char c) {
 }
 }  // namespace
 
-std::string base64Encode(std::string_view data) {
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
-    size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        uint32_t v = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
-        for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
-    }
-    if (i + 1 == data.size()) {
-        uint32_t v = uint8_t(data[i]) << 16;
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (i + 2 == data.size()) {
-        uint32_t v = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8);
-        out += kAlphabet[(v >> 18) & 63];
-        out += kAlphabet[(v >> 12) & 63];
-        out += kAlphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
-}
+std::string base64Encode(std::string_view data) { return base::base64Encode(data); }
 
 std::string base64Decode(std::string_view text) {
     std::string out;

@@ -500,21 +500,46 @@ TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
     git({"init", "-q"});
     git({"add", "."});
     git({"commit", "-qm", "first"});
+    git({"tag", "-a", "v1", "-m", "release one"});
+    nixjail::base::writeFile(origin / "NEXT.md", "the next commit\n");
+    git({"add", "."});
+    git({"commit", "-qm", "second"});
+    git({"commit", "-q", "--allow-empty", "-m", "third"});
+    // The push that triggered the run was the second commit; main has moved on since.
+    const fs::path shaFile = dir_.path() / "pushed-sha";
+    auto rev = ChildProcess::spawn(
+        {.argv = {"sh", "-c", "git rev-parse HEAD~1 > " + shaFile.string()}, .env = baseEnv(), .cwd = origin});
+    ASSERT_EQ(rev.wait().exitCode(), 0);
+    std::string sha = nixjail::base::readFile(shaFile);
+    sha.erase(sha.find_last_not_of('\n') + 1);
     startDaemon();
     const int64_t job = enqueue(
         "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n"
-        "      - run: cat README.md\n",
+        "      - run: |\n"
+        "          cat README.md\n"
+        "          echo \"head $(git rev-parse HEAD) on $(git branch --show-current)\"\n"
+        "          echo \"shallow $(git rev-parse --is-shallow-repository) $(git rev-list --count HEAD)\"\n"
+        "          git log -1 --format='last commit %s'\n"
+        "      - uses: actions/checkout@v4\n        with: {fetch-depth: 0, path: full}\n"
+        "      - run: echo \"described $(git -C full describe --tags)\"\n",
         {{"context",
           {{"repository", "acme/app"},
            {"ref", "refs/heads/main"},
+           {"sha", sha},
            {"server_url", "file://" + (dir_.path() / "git").string()}}}});
     auto task = forge_.waitJob(job, true, true, 60);
-    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
-    EXPECT_TRUE(has(logText(task), "checked out from the forge")) << logText(task);
+    const std::string log = logText(task);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
+    EXPECT_TRUE(has(log, "checked out from the forge")) << log;
+    // As actions/checkout: the triggering commit, on a local branch named after the ref, one
+    // commit deep by default; fetch-depth: 0 brings the history and its tags.
+    EXPECT_TRUE(has(log, "head " + sha + " on main")) << log;
+    EXPECT_TRUE(has(log, "shallow true 1")) << log;
+    EXPECT_TRUE(has(log, "last commit second")) << log;
+    EXPECT_TRUE(has(log, "described v1-1-g" + sha.substr(0, 7))) << log;
     EXPECT_EQ(stopDaemon(), 0);
 }
 
-// GitHub's rule, unlike exec's: the workspace is empty until actions/checkout fills it.
 TEST_F(DaemonE2E, LocalActionsNeedTheCheckoutFirst) {
     const auto origin = dir_.path() / "git" / "acme" / "app";
     fs::create_directories(origin / "local-action");

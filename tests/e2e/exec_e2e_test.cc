@@ -342,6 +342,7 @@ TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
     fs::create_directories(repo / "docs");
     nixjail::base::writeFile(repo / "src/lib.txt", "library source\n");
     nixjail::base::writeFile(repo / "docs/guide.txt", "guide\n");
+    nixjail::base::writeFile(repo / "README.txt", "read me\n");
     auto git = [&](std::vector<std::string> a) {
         a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"});
         auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = repo});
@@ -350,6 +351,9 @@ TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
     git({"init", "-q"});
     git({"add", "."});
     git({"commit", "-qm", "first library commit"});
+    nixjail::base::writeFile(repo / "src/lib.txt", "library source\n");
+    nixjail::base::writeFile(repo / "docs/guide.txt", "guide, second edition\n");
+    git({"commit", "-qam", "second library commit"});
     TempDir cache("nixjail-e2e-cache-");
     std::vector<std::string> args{"exec", "-W", (kWorkflows / "other_repo.yml").string(), "--server-url",
                                   "file://" + forge.path().string(), "--cache-dir", cache.path().string()};
@@ -357,13 +361,16 @@ TEST(ExecE2E, CheckoutOfAnotherRepositoryIsSparseAndCached) {
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "| library source")) << r.out;
     EXPECT_TRUE(has(r.out, "| docs left out"));
-    EXPECT_TRUE(has(r.out, "| no history"));
+    // Cone mode keeps the root's files; the default depth gives a shallow .git.
+    EXPECT_TRUE(has(r.out, "| top-level file kept")) << r.out;
+    EXPECT_TRUE(has(r.out, "| shallow history"));
+    EXPECT_TRUE(has(r.out, "| head is second library commit"));
     EXPECT_TRUE(has(r.out, "| first library commit"));
     EXPECT_TRUE(has(r.out, "| default branch checked out"));
-    EXPECT_TRUE(has(r.out, "fetched) to '")) << r.out;
+    EXPECT_TRUE(has(r.out, "(fetched, depth 1) to '")) << r.out;
     auto again = runHostExec(args);
     ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
-    EXPECT_TRUE(has(again.out, "cached) to '")) << again.out;
+    EXPECT_TRUE(has(again.out, "(cached, depth 1) to '")) << again.out;
 }
 
 // submodules: true checks out one level, recursive all, each through the checkout cache at its

@@ -76,7 +76,7 @@ TEST_F(GitHttpTest, FetchesWithTokenAndChecksOutSparse) {
     EXPECT_EQ(config.find(kToken), std::string::npos) << config;
     EXPECT_EQ(config.find("127.0.0.1"), std::string::npos) << config;
 
-    CheckoutRequest with_git{url_, "main", {}, creds(kToken), /*with_git_dir=*/true};
+    CheckoutRequest with_git{url_, "main", {}, creds(kToken), GitDirRequest{.depth = 0}};
     CheckoutResult g = cache_.checkout(with_git, tmp_.path() / "job2");
     std::string ws_config = base::readFile(g.workspace.path() / ".git" / "config");
     EXPECT_NE(ws_config.find(url_), std::string::npos) << ws_config;

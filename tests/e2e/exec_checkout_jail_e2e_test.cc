@@ -1,0 +1,134 @@
+// actions/checkout as GitHub's leaves a workspace, seen by git inside the namespace jail: a
+// shallow .git at the default depth, the whole history and its tags with fetch-depth: 0, and in
+// exec the workflow's own repository at a tag or an older commit, or sparse in cone mode, from the
+// local repository's commits. Needs root and Nix.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "e2e_run.h"
+#include "runner/base/child_process.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::ChildProcess;
+using nixjail::base::TempDir;
+using nixjail::e2e::has;
+
+// Runs git in `dir`; returns its first output line.
+std::string git(const fs::path& dir, std::vector<std::string> args) {
+    const fs::path out = dir.parent_path() / (dir.filename().string() + ".git-out");
+    std::string line = "git -c user.name=t -c user.email=t@t -c init.defaultBranch=main";
+    for (const auto& a : args) line += " '" + a + "'";
+    auto c = ChildProcess::spawn(
+        {.argv = {"sh", "-c", line + " > '" + out.string() + "'"}, .env = nixjail::e2e::baseEnv(), .cwd = dir});
+    EXPECT_EQ(c.wait().exitCode(), 0) << line;
+    std::string text = nixjail::base::readFile(out);
+    fs::remove(out);
+    return text.substr(0, text.find('\n'));
+}
+
+std::string commitAll(const fs::path& dir, const std::string& message) {
+    git(dir, {"add", "-A"});
+    git(dir, {"commit", "-qm", message});
+    return git(dir, {"rev-parse", "HEAD"});
+}
+
+TEST(ExecCheckoutJailE2E, CheckoutsAreRepositoriesAsOnGitHub) {
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+
+    // Another repository on a local "forge": two commits, a tag on the first.
+    TempDir forge("nixjail-forge-");
+    const fs::path library = forge.path() / "example/library";
+    fs::create_directories(library);
+    git(library, {"init", "-q"});
+    nixjail::base::writeFile(library / "lib.txt", "one\n");
+    commitAll(library, "library one");
+    git(library, {"tag", "-a", "lib-v1", "-m", "first release"});
+    nixjail::base::writeFile(library / "lib.txt", "two\n");
+    const std::string libraryHead = commitAll(library, "library two");
+
+    // The workflow's own repository: exec's working tree, with history, a tag and an uncommitted
+    // change that checkouts of its commits must not see.
+    TempDir work("nixjail-e2e-checkout-jail-");
+    const fs::path repo = work.path() / "app";
+    fs::create_directories(repo / "src");
+    fs::create_directories(repo / "docs");
+    git(repo, {"init", "-q"});
+    nixjail::base::writeFile(repo / "version.txt", "1\n");
+    nixjail::base::writeFile(repo / "README.md", "app\n");
+    nixjail::base::writeFile(repo / "src/code.txt", "code\n");
+    nixjail::base::writeFile(repo / "docs/guide.md", "guide\n");
+    const std::string first = commitAll(repo, "app one");
+    git(repo, {"tag", "v1"});
+    nixjail::base::writeFile(repo / "version.txt", "2\n");
+    commitAll(repo, "app two");
+    nixjail::base::writeFile(repo / "version.txt", "3\n");
+    commitAll(repo, "app three");
+    nixjail::base::writeFile(repo / "version.txt", "uncommitted\n");
+    nixjail::base::writeFile(repo / "w.yml", R"Y(on: push
+jobs:
+  checkouts:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils git}
+    steps:
+      - uses: actions/checkout@v4
+        with: {ref: v1, path: tagged}
+      - run: echo "tagged $(cat tagged/version.txt) $(git -C tagged describe --tags)"
+      - uses: actions/checkout@v4
+        with: {ref: FIRST, path: older}
+      - run: echo "older $(cat older/version.txt) $(git -C older rev-parse HEAD)"
+      - uses: actions/checkout@v4
+        with:
+          path: sparse
+          sparse-checkout: src
+      - run: |
+          test -f sparse/README.md && echo "sparse keeps README"
+          test -f sparse/src/code.txt && echo "sparse keeps src"
+          test ! -e sparse/docs && echo "sparse drops docs"
+          echo "sparse version $(cat sparse/version.txt), list $(git -C sparse sparse-checkout list)"
+          echo "sparse changes $(git -C sparse status --porcelain | wc -l)"
+      - uses: actions/checkout@v4
+        with: {repository: example/library, path: library}
+      - run: |
+          echo "library head $(git -C library rev-parse HEAD) shallow $(git -C library rev-parse --is-shallow-repository)"
+          git -C library log -1 --format='library last %s'
+          echo "library commits $(git -C library rev-list --count HEAD) tags [$(git -C library tag)]"
+      - uses: actions/checkout@v4
+        with: {repository: example/library, path: library-full, fetch-depth: 0}
+      - run: echo "library described $(git -C library-full describe --tags)"
+)Y");
+    {
+        std::string yml = nixjail::base::readFile(repo / "w.yml");
+        yml.replace(yml.find("FIRST"), 5, first);
+        nixjail::base::writeFile(repo / "w.yml", yml);
+    }
+    TempDir cache("nixjail-e2e-cache-");
+    auto r = nixjail::e2e::runBinary(
+        {"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
+         "--server-url", "file://" + forge.path().string()},
+        repo, env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "from the local repository '" + repo.string() + "'")) << r.out;
+    EXPECT_TRUE(has(r.out, "| tagged 1 v1")) << r.out;
+    EXPECT_TRUE(has(r.out, "| older 1 " + first)) << r.out;
+    EXPECT_TRUE(has(r.out, "| sparse keeps README")) << r.out;
+    EXPECT_TRUE(has(r.out, "| sparse keeps src")) << r.out;
+    EXPECT_TRUE(has(r.out, "| sparse drops docs")) << r.out;
+    EXPECT_TRUE(has(r.out, "| sparse version 3, list src")) << r.out;
+    EXPECT_TRUE(has(r.out, "| sparse changes 0")) << r.out;
+    EXPECT_TRUE(has(r.out, "| library head " + libraryHead + " shallow true")) << r.out;
+    EXPECT_TRUE(has(r.out, "| library last library two")) << r.out;
+    EXPECT_TRUE(has(r.out, "| library commits 1 tags []")) << r.out;
+    EXPECT_TRUE(has(r.out, "| library described lib-v1-1-g" + libraryHead.substr(0, 7))) << r.out;
+}
+
+}  // namespace
