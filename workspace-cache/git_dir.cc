@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <system_error>
@@ -91,18 +92,59 @@ std::optional<git_oid> peeledCommit(git_repository* repo, const git_oid& target)
     return *git_object_id(peeled);
 }
 
+// Puts `tree_id` and the trees below it in the pack, skipping trees already there; a blob only
+// when `want_blob(path)` says so.
+void insertTrees(git_packbuilder* pb, git_repository* repo, const git_oid& tree_id, const std::string& prefix,
+                 const std::function<bool(const std::string&)>& want_blob, std::set<std::string>& seen) {
+    if (!seen.insert(hex(tree_id)).second) return;
+    checkGit(git_packbuilder_insert(pb, &tree_id, prefix.empty() ? nullptr : prefix.c_str()),
+             "cannot pack tree '" + prefix + "' for the workspace");
+    git_tree* raw = nullptr;
+    checkGit(git_tree_lookup(&raw, repo, &tree_id), "tree '" + hex(tree_id) + "' missing in the mirror");
+    GitTree tree(raw);
+    for (size_t i = 0; i < git_tree_entrycount(tree.get()); ++i) {
+        const git_tree_entry* e = git_tree_entry_byindex(tree.get(), i);
+        const std::string path = prefix + git_tree_entry_name(e);
+        if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+            insertTrees(pb, repo, *git_tree_entry_id(e), path + "/", want_blob, seen);
+        } else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && want_blob(path)) {
+            checkGit(git_packbuilder_insert(pb, git_tree_entry_id(e), path.c_str()),
+                     "cannot pack '" + path + "' for the workspace");
+        }
+    }
+}
+
 // Packs the commits at most depth - 1 parents away from `tips` (with their trees and, for the
 // annotated ones among `tags`, the tag objects) into `objects/pack`, and writes the boundary
 // (commits in the pack whose parents are not) to `shallow`. Breadth first, so a commit reached
-// on two paths counts its shorter distance, as git's --depth does.
-void packShallow(git_repository* mirror, const std::vector<git_oid>& tips,
-                 const std::vector<git_oid>& tags, int depth, const fs::path& git_dir) {
+// on two paths counts its shorter distance, as git's --depth does. With `worktree` (a sparse
+// checkout), blobs are packed only for the files written there, as actions/checkout's partial
+// clone (--filter=blob:none) fetches them; the pack is then marked as from a promisor remote, so
+// git fetches any other blob from origin when asked.
+void packShallow(git_repository* mirror, const git_oid& head, const std::vector<git_oid>& tips,
+                 const std::vector<git_oid>& tags, int depth, const fs::path* worktree,
+                 const fs::path& git_dir) {
     GitPackbuilder pb;
     {
         git_packbuilder* raw = nullptr;
         checkGit(git_packbuilder_new(&raw, mirror), "cannot start a pack for the workspace");
         pb.reset(raw);
     }
+    git_packbuilder_set_threads(pb.get(), 0);  // one per CPU
+    std::set<std::string> seenTrees;
+    auto insert = [&](const git_oid& oid, git_commit* c) {
+        if (!worktree) {
+            checkGit(git_packbuilder_insert_commit(pb.get(), &oid),
+                     "cannot pack commit '" + hex(oid) + "' for the workspace");
+            return;
+        }
+        checkGit(git_packbuilder_insert(pb.get(), &oid, nullptr), "cannot pack commit '" + hex(oid) + "'");
+        const bool isHead = git_oid_equal(&oid, &head);
+        insertTrees(pb.get(), mirror, *git_commit_tree_id(c), "", [&](const std::string& path) {
+            struct stat st {};
+            return isHead && ::lstat((*worktree / path).c_str(), &st) == 0;
+        }, seenTrees);
+    };
     std::map<std::string, int> distance;
     std::deque<git_oid> queue;
     for (const auto& t : tips) {
@@ -113,11 +155,10 @@ void packShallow(git_repository* mirror, const std::vector<git_oid>& tips,
         const git_oid oid = queue.front();
         queue.pop_front();
         const int d = distance.at(hex(oid));
-        checkGit(git_packbuilder_insert_commit(pb.get(), &oid),
-                 "cannot pack commit '" + hex(oid) + "' for the workspace");
         git_commit* raw = nullptr;
         checkGit(git_commit_lookup(&raw, mirror, &oid), "commit '" + hex(oid) + "' missing in the mirror");
         GitCommit c(raw);
+        insert(oid, c.get());
         const unsigned parents = git_commit_parentcount(c.get());
         if (parents > 0 && d + 1 >= depth) {
             boundary.insert(hex(oid));
@@ -134,9 +175,23 @@ void packShallow(git_repository* mirror, const std::vector<git_oid>& tips,
     const fs::path pack_dir = git_dir / "objects" / "pack";
     checkGit(git_packbuilder_write(pb.get(), pack_dir.c_str(), 0, nullptr, nullptr),
              "cannot write the workspace's pack in '" + pack_dir.string() + "'");
+    if (worktree) base::writeFile(pack_dir / ("pack-" + std::string(git_packbuilder_name(pb.get())) + ".promisor"), "");
     std::string shallow;
     for (const auto& b : boundary) shallow += b + "\n";
     if (!shallow.empty()) base::writeFile(git_dir / "shallow", shallow);
+}
+
+// A partial clone's settings: origin promises the blobs the pack left out.
+void markPartialClone(const fs::path& git_dir) {
+    git_config* raw = nullptr;
+    checkGit(git_config_open_ondisk(&raw, (git_dir / "config").c_str()),
+             "cannot open '" + (git_dir / "config").string() + "'");
+    GitConfig config(raw);
+    checkGit(git_config_set_int32(config.get(), "core.repositoryformatversion", 1), "cannot set core.repositoryformatversion");
+    checkGit(git_config_set_string(config.get(), "extensions.partialclone", "origin"), "cannot set extensions.partialclone");
+    checkGit(git_config_set_bool(config.get(), "remote.origin.promisor", 1), "cannot set remote.origin.promisor");
+    checkGit(git_config_set_string(config.get(), "remote.origin.partialclonefilter", "blob:none"),
+             "cannot set remote.origin.partialclonefilter");
 }
 
 // What HEAD is named after.
@@ -249,7 +304,7 @@ void writeGitDir(Storage& storage, const fs::path& mirror_path, const std::strin
             if (!git_oid_equal(&*peeled, &it->second)) tagObjects.push_back(it->second);
             ++it;
         }
-        packShallow(mirror.get(), tips, tagObjects, git.depth, git_dir);
+        packShallow(mirror.get(), oid, tips, tagObjects, git.depth, sparse_paths.empty() ? nullptr : &tree, git_dir);
         if (!head.branch.empty()) remoteBranches.emplace(head.branch, oid);
     }
 
@@ -277,6 +332,15 @@ void writeGitDir(Storage& storage, const fs::path& mirror_path, const std::strin
     git_tree* t_raw = nullptr;
     checkGit(git_commit_tree(&t_raw, c.get()), "cannot read the tree of commit '" + commit + "'");
     GitTree t(t_raw);
+    if (git.depth > 0 && !sparse_paths.empty()) {
+        // The pack lacks the blobs left out, which marking their entries skip-worktree looks up:
+        // let this handle (never the repository on disk) read them from the mirror.
+        git_odb* odb = nullptr;
+        checkGit(git_repository_odb(&odb, repo.get()), "cannot open the objects of '" + tree.string() + "'");
+        const int rc = git_odb_add_disk_alternate(odb, (mirror_path / "objects").c_str());
+        git_odb_free(odb);
+        checkGit(rc, "cannot read the mirror's objects while indexing '" + tree.string() + "'");
+    }
     git_index* idx_raw = nullptr;
     checkGit(git_repository_index(&idx_raw, repo.get()),
              "cannot open the index of '" + tree.string() + "'");
@@ -297,15 +361,16 @@ void writeGitDir(Storage& storage, const fs::path& mirror_path, const std::strin
     }
     checkGit(git_index_write(index.get()), "cannot write the index of '" + tree.string() + "'");
     if (!sparse_paths.empty()) writeSparseSettings(repo.get(), git_dir, sparse_paths, mode);
+    // Last: libgit2 does not open a repository with the partialclone extension.
+    if (git.depth > 0 && !sparse_paths.empty()) markPartialClone(git_dir);
 }
 
 void persistCredentials(const fs::path& tree, const std::string& server_url, const std::string& token) {
     GitLibrary lib;
-    git_repository* raw = nullptr;
-    checkGit(git_repository_open(&raw, tree.c_str()), "cannot open the repository '" + tree.string() + "'");
-    GitRepository repo(raw);
+    // The config file itself: libgit2 does not open a partial clone's repository.
     git_config* config_raw = nullptr;
-    checkGit(git_repository_config(&config_raw, repo.get()), "cannot open the config of '" + tree.string() + "'");
+    checkGit(git_config_open_ondisk(&config_raw, (tree / ".git" / "config").c_str()),
+             "cannot open the config of '" + tree.string() + "'");
     GitConfig config(config_raw);
     std::string url = server_url;
     if (!url.ends_with('/')) url += '/';

@@ -169,6 +169,12 @@ TEST_F(CheckoutCacheTest, ConeModeKeepsTheRootsFilesAndTheParentsFiles) {
     EXPECT_EQ(ws.git({"status", "--porcelain"}), "");
     EXPECT_EQ(ws.git({"config", "core.sparseCheckoutCone"}), "true");
     EXPECT_EQ(ws.git({"sparse-checkout", "list"}), "src/lib");
+    // A partial clone, as actions/checkout makes for a sparse checkout: the blobs of the files
+    // left out are not in the pack, and origin (a promisor remote) serves them when git asks.
+    const std::string guide = ws.git({"rev-parse", "HEAD:docs/guide.md"});
+    EXPECT_NE(ws.git({"rev-list", "--objects", "--missing=print", "HEAD"}).find("?" + guide), std::string::npos);
+    EXPECT_EQ(ws.git({"config", "remote.origin.promisor"}), "true");
+    EXPECT_EQ(ws.git({"show", "HEAD:docs/guide.md"}), "guide");
     // Patterns mode with the same path is another entry, without the root's files.
     CheckoutResult patterns = checkout("main", {"src/lib"}, "patterns");
     EXPECT_FALSE(patterns.hit);
