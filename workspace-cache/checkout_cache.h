@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,16 @@ void persistCredentials(const std::filesystem::path& tree, const std::string& se
 void writeGitDir(Storage& storage, const std::filesystem::path& mirror, const std::string& commit,
                  const GitDirRequest& git, const std::vector<std::string>& sparse_paths,
                  SparseMode mode, const std::filesystem::path& tree);
+
+// Private to CheckoutCache: cone mode's directories read from sparse paths ("/src/lib/" is
+// "src/lib"), and the parent directories of those (not themselves listed), whose files cone mode
+// keeps. `whole_tree` when a path names the root itself.
+struct ConeDirs {
+    std::set<std::string> dirs;
+    std::set<std::string> parents;
+    bool whole_tree = false;
+};
+ConeDirs coneDirs(const std::vector<std::string>& paths);
 
 // Private to CheckoutCache, exposed for tests: writes `commit`'s tree (limited to `paths` when
 // not empty, read as `mode` says) from the bare repository at `mirror` into the existing

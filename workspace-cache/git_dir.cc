@@ -215,21 +215,10 @@ HeadRef headRefFor(const std::string& ref, const std::map<std::string, git_oid>&
 // git's cone-mode sparse-checkout file for `dirs`: the root's files, each directory whole, and
 // the files of its parents.
 std::string coneFile(const std::vector<std::string>& dirs) {
-    std::set<std::string> parents, wanted;
-    for (std::string d : dirs) {
-        while (!d.empty() && d.front() == '/') d.erase(0, 1);
-        while (!d.empty() && d.back() == '/') d.pop_back();
-        if (d.empty()) continue;
-        wanted.insert(d);
-        for (auto slash = d.find('/'); slash != std::string::npos; slash = d.find('/', slash + 1))
-            parents.insert(d.substr(0, slash));
-    }
+    const ConeDirs cone = coneDirs(dirs);
     std::string out = "/*\n!/*/\n";
-    for (const auto& p : parents) {
-        if (wanted.count(p)) continue;
-        out += "/" + p + "/\n!/" + p + "/*/\n";
-    }
-    for (const auto& w : wanted) out += "/" + w + "/\n";
+    for (const auto& p : cone.parents) out += "/" + p + "/\n!/" + p + "/*/\n";
+    for (const auto& w : cone.dirs) out += "/" + w + "/\n";
     return out;
 }
 

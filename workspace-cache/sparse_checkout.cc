@@ -37,16 +37,12 @@ std::string literalPathspec(const std::string& path) {
 // is the root itself.
 std::vector<std::string> coneMode(git_repository* repo, git_tree* root,
                                   const std::vector<std::string>& dirs) {
+    const ConeDirs cone = coneDirs(dirs);
+    if (cone.whole_tree) return {};
     std::vector<std::string> specs;
-    std::set<std::string> parents{""};
-    for (std::string d : dirs) {
-        while (!d.empty() && d.front() == '/') d.erase(0, 1);
-        while (!d.empty() && d.back() == '/') d.pop_back();
-        if (d.empty()) return {};
-        specs.push_back(literalPathspec(d));
-        for (auto slash = d.find('/'); slash != std::string::npos; slash = d.find('/', slash + 1))
-            parents.insert(d.substr(0, slash));
-    }
+    for (const auto& d : cone.dirs) specs.push_back(literalPathspec(d));
+    std::set<std::string> parents = cone.parents;
+    parents.insert("");
     for (const auto& parent : parents) {
         GitTree owned;
         git_tree* tree = root;
@@ -72,6 +68,23 @@ std::vector<std::string> coneMode(git_repository* repo, git_tree* root,
 }
 
 }  // namespace
+
+ConeDirs coneDirs(const std::vector<std::string>& paths) {
+    ConeDirs cone;
+    for (std::string d : paths) {
+        while (!d.empty() && d.front() == '/') d.erase(0, 1);
+        while (!d.empty() && d.back() == '/') d.pop_back();
+        if (d.empty()) {
+            cone.whole_tree = true;
+            continue;
+        }
+        cone.dirs.insert(d);
+        for (auto slash = d.find('/'); slash != std::string::npos; slash = d.find('/', slash + 1))
+            cone.parents.insert(d.substr(0, slash));
+    }
+    for (const auto& d : cone.dirs) cone.parents.erase(d);
+    return cone;
+}
 
 void checkoutCommit(const fs::path& mirror, const std::string& commit,
                     const std::vector<std::string>& paths, const fs::path& dst, SparseMode mode) {
