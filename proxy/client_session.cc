@@ -97,6 +97,13 @@ void ClientSession::armDeadline(std::chrono::milliseconds d, std::string reason)
     timer_.cancel();  // re-evaluate with the earlier deadline
 }
 
+void ClientSession::failIfExpired(std::error_code& ec) const {
+    // The watchdog's cancel() reaches only operations still pending: one that completed in the
+    // same turn of the io loop as the timer comes back successful. Without this check such a
+    // completion would carry the exchange on past its deadline, now disarmed.
+    if (!ec && !expired_.empty()) ec = asio::error::operation_aborted;
+}
+
 void ClientSession::disarmDeadline() { hard_deadline_ = Clock::time_point::max(); }
 
 void ClientSession::cancelAll() {
@@ -117,6 +124,7 @@ asio::awaitable<std::size_t> ClientSession::readMore(BufferedStream& s, std::err
     std::size_t n =
         co_await s.stream->readSome(asio::buffer(s.pending.data() + old, kReadChunk), ec);
     s.pending.resize(old + n);
+    failIfExpired(ec);
     touch();
     co_return n;
 }
@@ -125,6 +133,7 @@ asio::awaitable<void> ClientSession::write(ByteStream& s, std::string_view data,
                                            std::error_code& ec) {
     touch();
     co_await s.writeAll(asio::buffer(data.data(), data.size()), ec);
+    failIfExpired(ec);
     touch();
 }
 
@@ -213,6 +222,7 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     armDeadline(ctx_.config().timeouts.connect, "no data in the CONNECT tunnel");
     co_await plain->stream().async_wait(tcp::socket::wait_read,
                                         asio::redirect_error(asio::use_awaitable, ec));
+    failIfExpired(ec);
     disarmDeadline();
     unsigned char first = 0;
     if (!ec) plain->stream().receive(asio::buffer(&first, 1), tcp::socket::message_peek, ec);
@@ -236,6 +246,7 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
     armDeadline(ctx_.config().timeouts.connect, "client TLS handshake timed out");
     co_await tls_stream.async_handshake(asio::ssl::stream_base::server,
                                         asio::redirect_error(asio::use_awaitable, ec));
+    failIfExpired(ec);
     disarmDeadline();
     if (ec) {
         // Usually the client does not trust the proxy CA yet: worth an audit line for the user.

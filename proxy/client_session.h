@@ -61,6 +61,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     void touch();
     void armDeadline(std::chrono::milliseconds d, std::string reason);
     void disarmDeadline();
+    void failIfExpired(std::error_code& ec) const;
     void cancelAll();
     void closeAll();
 
