@@ -1,42 +1,14 @@
-// Masking with the encodings a step might print a secret in (JSON string escapes, URL encoding).
+// Masking a secret, its encoded forms (secret_encodings.h) and the lines of a multi-line one.
 #include "runner/actions/secret_masker.h"
 
 #include <algorithm>
 #include <cctype>
 
+#include "runner/actions/secret_encodings.h"
+
 namespace nixjail::runner::actions {
 
 namespace {
-
-std::string jsonEscaped(std::string_view v) {
-    std::string out;
-    for (char c : v) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default: out += c;
-        }
-    }
-    return out;
-}
-
-std::string urlEncoded(std::string_view v) {
-    static const char* kHex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : v) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
 
 bool blank(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
@@ -54,8 +26,7 @@ void SecretMasker::add(std::string_view value) {
     if (blank(value)) return;
     std::lock_guard lock(mu_);
     addOne(std::string(value));
-    addOne(jsonEscaped(value));
-    addOne(urlEncoded(value));
+    for (auto& form : secretEncodings(value)) addOne(std::move(form));
     // Lines of a multi-line secret are masked one by one, since output is processed by line.
     size_t start = 0;
     while (start <= value.size()) {
