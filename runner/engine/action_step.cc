@@ -81,8 +81,10 @@ bool ActionStep::runCheckout(const workflow::Step& step, StepScope& scope, StepR
     spec.sparse_cone = in.sparse_cone;
     // The token as the job sees it (the dummy of a proxied one), for persist-credentials.
     std::string jobToken = in.token;
-    if (jobToken.empty() && ownRepo && job_.state.github.contains("token") && job_.state.github["token"].is_string()) {
-        jobToken = job_.state.github["token"].get<std::string>();  // actions/checkout's default: github.token
+    // actions/checkout's default is github.token for any repository, not only the workflow's own
+    // (another repository of the same forge is read with it too).
+    if (jobToken.empty() && job_.state.github.contains("token") && job_.state.github["token"].is_string()) {
+        jobToken = job_.state.github["token"].get<std::string>();
     }
     // The checkout runs here, outside the jail: a dummy the job was given becomes the real token,
     // but only for the hosts its credential is valid on.

@@ -487,15 +487,17 @@ TEST_F(DaemonE2E, OneJobRunsOneTaskAndExits) {
     EXPECT_EQ(forge_.waitJob(failing, true, true, 5)["result"], "RESULT_FAILURE");
 }
 
-TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
-    const auto origin = dir_.path() / "git" / "acme" / "app";
+// acme/app on the fixture's file:// forge: tag v1 on the first commit, then "second" (the pushed
+// commit, returned) and "third" (main has moved on since the push).
+std::string makeAppRepository(const fs::path& forgeRoot) {
+    const auto origin = forgeRoot / "acme" / "app";
     fs::create_directories(origin);
     nixjail::base::writeFile(origin / "README.md", "checked out from the forge\n");
     auto git = [&](std::vector<std::string> a) {
         a.insert(a.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@t", "-c",
                              "init.defaultBranch=main"});
         auto c = ChildProcess::spawn({.argv = a, .env = baseEnv(), .cwd = origin});
-        ASSERT_EQ(c.wait().exitCode(), 0);
+        EXPECT_EQ(c.wait().exitCode(), 0) << a[7];
     };
     git({"init", "-q"});
     git({"add", "."});
@@ -505,39 +507,83 @@ TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
     git({"add", "."});
     git({"commit", "-qm", "second"});
     git({"commit", "-q", "--allow-empty", "-m", "third"});
-    // The push that triggered the run was the second commit; main has moved on since.
-    const fs::path shaFile = dir_.path() / "pushed-sha";
-    auto rev = ChildProcess::spawn(
-        {.argv = {"sh", "-c", "git rev-parse HEAD~1 > " + shaFile.string()}, .env = baseEnv(), .cwd = origin});
-    ASSERT_EQ(rev.wait().exitCode(), 0);
+    const fs::path shaFile = forgeRoot / "pushed-sha";
+    auto rev = ChildProcess::spawn({.argv = {"sh", "-c", "git rev-parse HEAD~1 > " + shaFile.string()},
+                                    .env = baseEnv(),
+                                    .cwd = origin});
+    EXPECT_EQ(rev.wait().exitCode(), 0);
     std::string sha = nixjail::base::readFile(shaFile);
     sha.erase(sha.find_last_not_of('\n') + 1);
-    startDaemon();
-    const int64_t job = enqueue(
-        "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - uses: actions/checkout@v4\n"
-        "      - run: |\n"
-        "          cat README.md\n"
-        "          echo \"head $(git rev-parse HEAD) on $(git branch --show-current)\"\n"
-        "          echo \"shallow $(git rev-parse --is-shallow-repository) $(git rev-list --count HEAD)\"\n"
-        "          git log -1 --format='last commit %s'\n"
-        "      - uses: actions/checkout@v4\n        with: {fetch-depth: 0, path: full}\n"
-        "      - run: echo \"described $(git -C full describe --tags)\"\n",
-        {{"context",
-          {{"repository", "acme/app"},
-           {"ref", "refs/heads/main"},
-           {"sha", sha},
-           {"server_url", "file://" + (dir_.path() / "git").string()}}}});
-    auto task = forge_.waitJob(job, true, true, 60);
-    const std::string log = logText(task);
-    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
+    return sha;
+}
+
+// The job that checks acme/app out twice (default depth, then fetch-depth: 0 into full/) and
+// asks git about both.
+const char* kOwnCheckoutJob = R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    steps:
+      - uses: actions/checkout@v4
+      - run: |
+          cat README.md
+          echo "head $(git rev-parse HEAD) on $(git branch --show-current)"
+          echo "shallow $(git rev-parse --is-shallow-repository) $(git rev-list --count HEAD)"
+          git log -1 --format='last commit %s'
+      - uses: actions/checkout@v4
+        with: {fetch-depth: 0, path: full}
+      - run: echo "described $(git -C full describe --tags)"
+)Y";
+
+// What the job of kOwnCheckoutJob printed when the checkouts are as actions/checkout leaves them:
+// the triggering commit, on a local branch named after the ref, one commit deep by default;
+// fetch-depth: 0 brings the history and its tags.
+void expectOwnCheckoutAsOnGitHub(const std::string& log, const std::string& sha) {
     EXPECT_TRUE(has(log, "checked out from the forge")) << log;
-    // As actions/checkout: the triggering commit, on a local branch named after the ref, one
-    // commit deep by default; fetch-depth: 0 brings the history and its tags.
     EXPECT_TRUE(has(log, "head " + sha + " on main")) << log;
     EXPECT_TRUE(has(log, "shallow true 1")) << log;
     EXPECT_TRUE(has(log, "last commit second")) << log;
     EXPECT_TRUE(has(log, "described v1-1-g" + sha.substr(0, 7))) << log;
+}
+
+Json ownCheckoutContext(const fs::path& forgeRoot, const std::string& sha) {
+    return {{"context",
+             {{"repository", "acme/app"},
+              {"ref", "refs/heads/main"},
+              {"sha", sha},
+              {"server_url", "file://" + forgeRoot.string()}}}};
+}
+
+TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
+    const std::string sha = makeAppRepository(dir_.path() / "git");
+    startDaemon();
+    const int64_t job = enqueue(kOwnCheckoutJob, ownCheckoutContext(dir_.path() / "git", sha));
+    auto task = forge_.waitJob(job, true, true, 60);
+    const std::string log = logText(task);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
+    expectOwnCheckoutAsOnGitHub(log, sha);
     EXPECT_EQ(stopDaemon(), 0);
+}
+
+// The same checkouts in the namespace jail, where git sees only the closure's packages and the
+// snapshot the checkout cache made: the repository is complete without the host. Needs root and
+// Nix.
+TEST_F(DaemonE2E, OwnRepositoryCheckedOutIntoTheJailIsARepositoryThere) {
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
+    const std::string sha = makeAppRepository(dir_.path() / "git");
+    writeConfig("", "\"\"",
+                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
+                    (nixjail::e2e::kSource / "examples/nix").string() +
+                    "}\nlabels:\n  nix: {packages: [bash, coreutils, git]}\n");
+    auto env = baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    startDaemon(env);
+    const int64_t job = enqueue(kOwnCheckoutJob, ownCheckoutContext(dir_.path() / "git", sha));
+    auto task = forge_.waitJob(job, true, true, 180);
+    const std::string log = logText(task);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << log << daemonLog();
+    expectOwnCheckoutAsOnGitHub(log, sha);
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
 }
 
 TEST_F(DaemonE2E, LocalActionsNeedTheCheckoutFirst) {

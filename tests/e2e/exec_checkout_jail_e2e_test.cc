@@ -1,17 +1,22 @@
 // actions/checkout as GitHub's leaves a workspace, seen by git inside the namespace jail: a
 // shallow .git at the default depth, the whole history and its tags with fetch-depth: 0, and in
 // exec the workflow's own repository at a tag or an older commit, or sparse in cone mode, from the
-// local repository's commits. Needs root and Nix.
+// local repository's commits; and persist-credentials, whose header holds the job's dummy token
+// that only the proxy turns into the real one. Needs root and Nix.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "e2e_run.h"
+#include "runner/base/base64.h"
 #include "runner/base/child_process.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
 
 namespace {
 
@@ -129,6 +134,106 @@ jobs:
     EXPECT_TRUE(has(r.out, "| library last library two")) << r.out;
     EXPECT_TRUE(has(r.out, "| library commits 1 tags []")) << r.out;
     EXPECT_TRUE(has(r.out, "| library described lib-v1-1-g" + libraryHead.substr(0, 7))) << r.out;
+}
+
+// A forge that wants its token (tests/integration/git_http_server.py: git http-backend behind
+// basic auth). A checkout of another of its repositories uses github.token by default, and
+// persist-credentials leaves an extraheader with the dummy the job was given: that header, sent
+// from the jail through the proxy, is accepted because the proxy puts the real token in; the real token
+// is nowhere in the workspace.
+TEST(ExecCheckoutJailE2E, PersistedCredentialsWorkThroughTheProxyWithTheDummyOnly) {
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+
+    TempDir forge("nixjail-forge-");
+    const fs::path library = forge.path() / "example/library";
+    fs::create_directories(library);
+    git(library, {"init", "-q"});
+    for (const char* n : {"one", "two", "three"}) {
+        nixjail::base::writeFile(library / "lib.txt", std::string(n) + "\n");
+        commitAll(library, std::string("library ") + n);
+    }
+    const std::string realToken = "real-forge-token-7351";
+    nixjail::base::Pipe out = nixjail::base::Pipe::create();
+    auto server = ChildProcess::spawn(
+        {.argv = {"/usr/bin/python3",
+                  (nixjail::e2e::kSource / "tests/integration/git_http_server.py").string(),
+                  forge.path().string(), realToken},
+         .env = nixjail::e2e::baseEnv(),
+         .stdout_fd = out.write.get()});
+    out.write.reset();
+    std::string port;
+    for (char c; ::read(out.read.get(), &c, 1) == 1 && c != '\n';) port += c;
+    ASSERT_FALSE(port.empty()) << "git HTTP server did not start";
+    struct Stop {
+        ChildProcess& server;
+        ~Stop() {
+            server.killTree(SIGTERM);
+            server.wait();
+        }
+    } stop{server};
+    const std::string forgeUrl = "http://127.0.0.1:" + port;
+
+    TempDir work("nixjail-e2e-checkout-creds-");
+    const fs::path repo = work.path() / "app";
+    fs::create_directories(repo);
+    git(repo, {"init", "-q"});
+    nixjail::base::writeFile(repo / "w.yml", R"Y(on: push
+jobs:
+  creds:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils git gnugrep curl}
+    steps:
+      - uses: actions/checkout@v4
+        with: {repository: example/library, path: library}
+      - run: |
+          echo "persisted $(git -C library config --get-regexp 'extraheader')"
+          # The fixture's git has no HTTP transport helper: curl sends the header git would send.
+          header=$(git -C library config --get "http.${{ github.server_url }}/.extraheader")
+          status=$(curl -s -o /dev/null -w '%{http_code}' -H "$header" \
+            "${{ github.server_url }}/example/library/info/refs?service=git-upload-pack")
+          echo "with the persisted header: $status"
+          status=$(curl -s -o /dev/null -w '%{http_code}' \
+            "${{ github.server_url }}/example/library/info/refs?service=git-upload-pack")
+          echo "without it: $status"
+          grep -rl "$REAL_IN_BASE64" library/.git || echo "no real token in .git"
+        env:
+          REAL_IN_BASE64: REAL_B64
+      - uses: actions/checkout@v4
+        with: {repository: example/library, path: plain, persist-credentials: false}
+      - run: git -C plain config --get-regexp 'extraheader' || echo "plain has no extraheader"
+)Y");
+    {
+        // What the job must not find: the header the real token would make.
+        std::string yml = nixjail::base::readFile(repo / "w.yml");
+        yml.replace(yml.find("REAL_B64"), 8,
+                    nixjail::base::base64Encode("x-access-token:" + realToken));
+        nixjail::base::writeFile(repo / "w.yml", yml);
+    }
+    commitAll(repo, "workflow");
+    TempDir cache("nixjail-e2e-cache-");
+    auto r = nixjail::e2e::runBinary(
+        {"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
+         "--server-url", forgeUrl, "-s", "GITHUB_TOKEN=" + realToken},
+        repo, env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_FALSE(has(r.out, realToken)) << r.out;
+    // The header holds the dummy (its base64), not the real token.
+    const std::string marker = "persisted http." + forgeUrl + "/.extraheader AUTHORIZATION: basic ";
+    const auto at = r.out.find(marker);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const std::string header = r.out.substr(at + marker.size(), r.out.find('\n', at) - at - marker.size());
+    const std::string decoded = nixjail::base::base64Decode(header).value_or("");
+    EXPECT_TRUE(decoded.starts_with("x-access-token:")) << decoded;
+    EXPECT_FALSE(has(decoded, realToken)) << decoded;
+    EXPECT_GT(decoded.size(), std::string("x-access-token:").size()) << decoded;
+    // The forge accepts the dummy's header only because the proxy put the real token in.
+    EXPECT_TRUE(has(r.out, "| with the persisted header: 200")) << r.out;
+    EXPECT_TRUE(has(r.out, "| without it: 401")) << r.out;
+    EXPECT_TRUE(has(r.out, "| no real token in .git")) << r.out;
+    EXPECT_TRUE(has(r.out, "| plain has no extraheader")) << r.out;
 }
 
 }  // namespace

@@ -24,9 +24,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not PASSWORD:
             return True
         header = self.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "basic":  # auth schemes are case-insensitive (RFC 9110 11.1)
             return False
-        _, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        _, _, password = base64.b64decode(credentials.strip()).decode().partition(":")
         return password == PASSWORD
 
     def read_body(self):
