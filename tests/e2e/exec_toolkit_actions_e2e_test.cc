@@ -103,7 +103,7 @@ TEST(ExecToolkitActionsE2E, BundledToolkitActionsRunInTheDefaultJail) {
     const fs::path modules = toolkitModules();
     NIXJAIL_E2E_REQUIRE(missingPrerequisite(modules));
     TempDir forge("nixjail-forge-");
-    publishAction(forge.path(), modules, "toolkit", {"index", "post", "http", "wasm"},
+    publishAction(forge.path(), modules, "toolkit", {"index", "post", "http", "wasm", "pre", "legacy"},
                   BundleFormat::kCommonJs);
     if (HasFatalFailure()) return;
     publishAction(forge.path(), modules, "toolkit-cache", {"save", "restore"}, BundleFormat::kEsm);
@@ -150,6 +150,18 @@ TEST(ExecToolkitActionsE2E, BundledToolkitActionsRunInTheDefaultJail) {
     // WebAssembly directly.
     EXPECT_TRUE(has(r.out, "wasm add(19, 23) = 42")) << r.out;
     EXPECT_TRUE(has(r.out, "sum [42]")) << r.out;
+
+    // A node12 action runs on the current node with GitHub's warning; its pre step (pre-if true)
+    // runs at job start, before the job's first step (whose context line comes from main), and
+    // hands its state to main.
+    EXPECT_TRUE(has(r.out, "The following actions use node12, which is deprecated")) << r.out;
+    const auto pre = r.out.find("legacy pre ran at job start on node ");
+    const auto firstStep = r.out.find("context repo=");
+    ASSERT_NE(pre, std::string::npos) << r.out;
+    ASSERT_NE(firstStep, std::string::npos) << r.out;
+    EXPECT_LT(pre, firstStep) << r.out;
+    EXPECT_TRUE(has(r.out, "Pre Run example/toolkit/legacy@v1")) << r.out;
+    EXPECT_TRUE(has(r.out, "legacy main ran, pre saved [set up early]")) << r.out;
 
     // @actions/cache: saved by one job, restored by a later one through the restore-key prefix.
     EXPECT_TRUE(has(r.out, "cache saved key=toolkit-cache-saved")) << r.out;
