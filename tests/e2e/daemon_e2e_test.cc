@@ -83,6 +83,14 @@ std::string waitForFifo(const fs::path& fifo) {
     return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
+// Config for the namespace jail whose "nix" label gets `packages` (a YAML list's items) from
+// examples/nix, followed by `extra`.
+std::string jailedNixConfig(const std::string& packages, const std::string& extra = "") {
+    return "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
+           (nixjail::e2e::kSource / "examples/nix").string() + "}\nlabels:\n  nix: {packages: [" +
+           packages + "]}\n" + extra;
+}
+
 class DaemonE2E : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -138,6 +146,12 @@ class DaemonE2E : public ::testing::Test {
                                  .cwd = dir_.path(),
                                  .stdout_fd = err.get(),
                                  .stderr_fd = err.get()});
+    }
+    // Starts the daemon for a jailed executor: Nix builds the roots offline, without its sandbox.
+    void startOfflineNixDaemon() {
+        auto env = baseEnv();
+        env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+        startDaemon(env);
     }
     // SIGTERM, then the exit code.
     int stopDaemon() {
@@ -571,13 +585,8 @@ TEST_F(DaemonE2E, OwnRepositoryIsCheckedOutThroughTheCheckoutCache) {
 TEST_F(DaemonE2E, OwnRepositoryCheckedOutIntoTheJailIsARepositoryThere) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const std::string sha = makeAppRepository(dir_.path() / "git");
-    writeConfig("", "\"\"",
-                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
-                    (nixjail::e2e::kSource / "examples/nix").string() +
-                    "}\nlabels:\n  nix: {packages: [bash, coreutils, git]}\n");
-    auto env = baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    startDaemon(env);
+    writeConfig("", "\"\"", jailedNixConfig("bash, coreutils, git"));
+    startOfflineNixDaemon();
     const int64_t job = enqueue(kOwnCheckoutJob, ownCheckoutContext(dir_.path() / "git", sha));
     auto task = forge_.waitJob(job, true, true, 180);
     const std::string log = logText(task);
@@ -664,12 +673,8 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const int port = freePort();
     writeConfig("", "\"127.0.0.1:" + std::to_string(port) + "\"",
-                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
-                    (nixjail::e2e::kSource / "examples/nix").string() +
-                    "}\nlabels:\n  nix: {packages: [bash, coreutils]}\n");
-    auto env = baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    startDaemon(env);
+                jailedNixConfig("bash, coreutils"));
+    startOfflineNixDaemon();
     const std::string yaml =
         "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo \"uid=$(id -u)\"; "
         "test -e /etc/debian_version && echo host-visible || echo host-hidden; "
@@ -710,13 +715,8 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
 // port only) for its jobs. Needs root and Nix.
 TEST_F(DaemonE2E, JailedJobsGetADummyTokenThatWorksOnTheForgeOnly) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
-    writeConfig("", "\"\"",
-                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
-                    (nixjail::e2e::kSource / "examples/nix").string() +
-                    "}\nlabels:\n  nix: {packages: [bash, coreutils, curl, gnugrep]}\n");
-    auto env = baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    startDaemon(env);
+    writeConfig("", "\"\"", jailedNixConfig("bash, coreutils, curl, gnugrep"));
+    startOfflineNixDaemon();
     const int64_t job = enqueue(R"Y(on: push
 jobs:
   t:
@@ -802,9 +802,7 @@ TEST_F(DaemonE2E, AJobWithoutPackagesGetsTheDevShellOfTheTasksCommit) {
     sha.erase(sha.find_last_not_of("\n") + 1);
     ASSERT_EQ(sha.size(), 40u) << sha;
     writeConfig("", "\"\"", "executor: {backend: " + nixjail::e2e::jailBackend() + "}\n");
-    auto env = baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    startDaemon(env);
+    startOfflineNixDaemon();
     const Json ctx = {{"repository", "acme/app"},
                       {"workflow", "ci.yml"},
                       {"sha", sha},
@@ -836,14 +834,9 @@ TEST_F(DaemonE2E, HostOverridesPinAForgeNameToTheRunnersHost) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     const std::string port = forge_.url().substr(forge_.url().rfind(':') + 1);
     writeConfig("", "\"\"",
-                "executor: {backend: " + nixjail::e2e::jailBackend() + "}\nnix: {nixpkgs: " +
-                    (nixjail::e2e::kSource / "examples/nix").string() +
-                    "}\nlabels:\n  nix: {packages: [bash, coreutils, curl]}\n"
-                    "proxy:\n  host_overrides: {forge.test: \"127.0.0.1:" +
-                    port + "\"}\n");
-    auto env = baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    startDaemon(env);
+                jailedNixConfig("bash, coreutils, curl",
+                                "proxy:\n  host_overrides: {forge.test: \"127.0.0.1:" + port + "\"}\n"));
+    startOfflineNixDaemon();
     const Json ctx = {{"repository", "acme/app"},
                       {"workflow", "ci.yml"},
                       {"server_url", "http://forge.test:" + port}};

@@ -44,6 +44,22 @@ std::string commitAll(const fs::path& dir, const std::string& message) {
     return git(dir, {"rev-parse", "HEAD"});
 }
 
+// example/library on a local "forge": a repository whose lib.txt holds each of `contents` in turn,
+// one commit each ("library <content>"), tagged `tag` at the first when given; returns its path.
+fs::path makeLibrary(const fs::path& forge, const std::vector<std::string>& contents,
+                     const std::string& tag = "") {
+    const fs::path library = forge / "example/library";
+    fs::create_directories(library);
+    git(library, {"init", "-q"});
+    for (const auto& content : contents) {
+        nixjail::base::writeFile(library / "lib.txt", content + "\n");
+        commitAll(library, "library " + content);
+        if (!tag.empty() && content == contents.front())
+            git(library, {"tag", "-a", tag, "-m", "first release"});
+    }
+    return library;
+}
+
 TEST(ExecCheckoutJailE2E, CheckoutsAreRepositoriesAsOnGitHub) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
     auto env = nixjail::e2e::baseEnv();
@@ -51,14 +67,8 @@ TEST(ExecCheckoutJailE2E, CheckoutsAreRepositoriesAsOnGitHub) {
 
     // Another repository on a local "forge": two commits, a tag on the first.
     TempDir forge("nixjail-forge-");
-    const fs::path library = forge.path() / "example/library";
-    fs::create_directories(library);
-    git(library, {"init", "-q"});
-    nixjail::base::writeFile(library / "lib.txt", "one\n");
-    commitAll(library, "library one");
-    git(library, {"tag", "-a", "lib-v1", "-m", "first release"});
-    nixjail::base::writeFile(library / "lib.txt", "two\n");
-    const std::string libraryHead = commitAll(library, "library two");
+    const fs::path library = makeLibrary(forge.path(), {"one", "two"}, "lib-v1");
+    const std::string libraryHead = git(library, {"rev-parse", "HEAD"});
 
     // The workflow's own repository: exec's working tree, with history, a tag and an uncommitted
     // change that checkouts of its commits must not see.
@@ -147,13 +157,7 @@ TEST(ExecCheckoutJailE2E, PersistedCredentialsWorkThroughTheProxyWithTheDummyOnl
     env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
 
     TempDir forge("nixjail-forge-");
-    const fs::path library = forge.path() / "example/library";
-    fs::create_directories(library);
-    git(library, {"init", "-q"});
-    for (const char* n : {"one", "two", "three"}) {
-        nixjail::base::writeFile(library / "lib.txt", std::string(n) + "\n");
-        commitAll(library, std::string("library ") + n);
-    }
+    makeLibrary(forge.path(), {"one", "two", "three"});
     const std::string realToken = "real-forge-token-7351";
     nixjail::base::Pipe out = nixjail::base::Pipe::create();
     auto server = ChildProcess::spawn(
