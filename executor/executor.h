@@ -67,6 +67,12 @@ struct StepInvocation {
     std::function<void(std::string_view)> on_output;
 };
 
+// The cgroup limits a step's process was under, read on the host from the cgroup it was in.
+struct AppliedLimits {
+    std::optional<std::uint64_t> memory_max_bytes;  // nullopt: no limit (or no memory controller)
+    std::optional<std::uint64_t> pids_max;          // nullopt: no limit
+};
+
 struct StepResult {
     int exit_code = -1;  // -1 when killed by a signal or never started
     int term_signal = 0;
@@ -77,6 +83,8 @@ struct StepResult {
     std::chrono::milliseconds cpu_time{0};
     std::uint64_t peak_memory_bytes = 0;
     std::string setup_error;  // non-empty when the jail could not start the step (phase: reason)
+    // What the backend saw applied to the step's cgroup; nullopt: it cannot tell.
+    std::optional<AppliedLimits> applied_limits;
 
     bool succeeded() const { return exit_code == 0 && setup_error.empty() && !timed_out && !cancelled; }
 };

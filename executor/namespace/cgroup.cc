@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -88,7 +89,46 @@ fs::path ownCgroup(const std::string& controller) {
     return "/";
 }
 
+// A limit knob's value: nullopt for "max" or v1's "unlimited" (a page-rounded 2^63), or when
+// the knob cannot be read.
+std::optional<std::uint64_t> limitValue(const fs::path& dir, const char* knob) {
+    std::string text = readKnob(dir, knob);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    if (text.empty() || text == "max") return std::nullopt;
+    const std::uint64_t v = number(text);
+    if (v == 0 || v >= (1ull << 62)) return std::nullopt;
+    return v;
+}
+
 }  // namespace
+
+AppliedLimits limitsOfProcess(pid_t pid) {
+    AppliedLimits out;
+    std::istringstream in(base::readFile("/proc/" + std::to_string(pid) + "/cgroup"));
+    std::optional<fs::path> unified, memory_v1, pids_v1;
+    std::string line;
+    while (std::getline(in, line)) {
+        auto a = line.find(':');
+        auto b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        const std::string ctrls = line.substr(a + 1, b - a - 1);
+        const fs::path path = fs::path(line.substr(b + 1)).relative_path();
+        if (ctrls.empty() && line.substr(0, a) == "0") unified = fs::path(kCgroupRoot) / path;
+        std::istringstream cs(ctrls);
+        for (std::string c; std::getline(cs, c, ',');) {
+            if (c == "memory") memory_v1 = fs::path(kCgroupRoot) / ctrls / path;
+            if (c == "pids") pids_v1 = fs::path(kCgroupRoot) / ctrls / path;
+        }
+    }
+    if (memory_v1 || pids_v1) {  // v1 (a hybrid host's unified hierarchy has no controllers)
+        if (memory_v1) out.memory_max_bytes = limitValue(*memory_v1, "memory.limit_in_bytes");
+        if (pids_v1) out.pids_max = limitValue(*pids_v1, "pids.max");
+    } else if (unified) {
+        out.memory_max_bytes = limitValue(*unified, "memory.max");
+        out.pids_max = limitValue(*unified, "pids.max");
+    }
+    return out;
+}
 
 fs::path v2JobParent(const fs::path& own) {
     // systemd's DelegateSubgroup=supervisor (the NixOS module sets it) runs the service in a

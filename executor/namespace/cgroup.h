@@ -78,6 +78,11 @@ class JobCgroup {
     std::vector<std::filesystem::path> dirs_;
 };
 
+// The memory and process limits of the cgroups `pid` is in, as the host sees them (a v1 host's
+// memory and pids hierarchies, or the unified one). Throws base::Error when /proc/PID/cgroup
+// cannot be read.
+AppliedLimits limitsOfProcess(pid_t pid);
+
 // Kills what is left in, and removes, every cgroup named with kCgroupPrefix under the layout's
 // parents (after a crash). Returns how many job cgroups were removed; logs the ones it cannot.
 int sweepCgroups(const CgroupLayout& layout, const std::string& prefix = kCgroupPrefix);

@@ -119,6 +119,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     if (!devnull) throw base::SysError("opening /dev/null for a step");
 
     SpawnedJail child;
+    AppliedLimits applied;  // read before the step may run, from the cgroup it was put in
     try {
         std::optional<ThreadNetnsSwitch> netns;
         if (!plan_.new_netns) netns.emplace(spec_.netns_fd);
@@ -142,6 +143,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     try {
         writeIdMaps(child.pid, plan_.ids);
         cgroup.addProcess(child.pid);
+        applied = limitsOfProcess(child.pid);
         char go = 1;
         if (::write(sync.write.get(), &go, 1) != 1)
             throw base::SysError("releasing the jail's init");
@@ -212,6 +214,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
                                    ? used.peak_memory_bytes
                                    : static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
     result.oom_killed = used.oom_killed;
+    result.applied_limits = applied;
     log_->debug("step exited code={} signal={} timed_out={} cancelled={} oom={} job={} ms={}",
                 result.exit_code, result.term_signal, result.timed_out, result.cancelled,
                 result.oom_killed, spec_.job_id, result.wall_time.count());

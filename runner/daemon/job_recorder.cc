@@ -98,6 +98,12 @@ void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
     guarded("network decision", [&](int64_t id) { store_.recordNetworkDecision(id, rec); });
 }
 
+void JobRecorder::jailChecks(const std::vector<store::JailCheckRecord>& checks) {
+    std::lock_guard lock(mutex_);
+    if (checks.empty()) return;
+    guarded("jail self-check", [&](int64_t id) { store_.recordJailChecks(id, checks); });
+}
+
 void JobRecorder::actionsCache(const store::ActionsCacheUsage& usage) {
     std::lock_guard lock(mutex_);
     end_.actions_cache = usage;

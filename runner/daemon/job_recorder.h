@@ -28,6 +28,7 @@ class JobRecorder : public actions::JobObserver {
     void stepFinished(const actions::StepRecord& step) override;
     void phaseFinished(const actions::PhaseRecord& phase) override;
     void networkDecision(const proxy::AuditRecord& record);
+    void jailChecks(const std::vector<store::JailCheckRecord>& checks);
     // What the job did with the runner's actions/cache server (recorded by finish()).
     void actionsCache(const store::ActionsCacheUsage& usage);
     // status: success | failure | cancelled | skipped.

@@ -408,6 +408,9 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
             result = toForgeResult(outcome.result);
             outputs = outcome.outputs;
             for (const auto& record : outcome.network_audit) recorder.networkDecision(record);
+            std::vector<store::JailCheckRecord> checks;
+            for (const auto& c : outcome.jail_checks) checks.push_back({c.name, c.passed, c.detail});
+            recorder.jailChecks(checks);
             reason = outcome.error.empty() ? failedStepReason(outcome) : outcome.error;
         } catch (const std::exception& e) {
             reason = masker.mask(std::string("internal error: ") + e.what());

@@ -133,6 +133,46 @@ jobs:
               std::string::npos);
 }
 
+// The host executor under the traits of a jail with its own network namespace: a jail that
+// keeps none of its promises, so its job's self-check must refuse it.
+class JaillessStandIn : public executor::Executor {
+  public:
+    std::string name() const override { return "weakened"; }
+    executor::BackendTraits traits() const override {
+        return {.network = executor::BackendTraits::Network::kOwnNamespace};
+    }
+    std::unique_ptr<executor::Jail> prepare(const executor::JailSpec& spec) override { return host_.prepare(spec); }
+
+  private:
+    executor::HostExecutor host_;
+};
+
+TEST_F(TaskRunnerTest, AJobRefusedByItsJailSelfCheckIsRecordedWithWhatFailed) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the job's network namespace";
+    JaillessStandIn weakened;
+    res_.job_defaults.executor = &weakened;
+    res_.job_defaults.jail_check_program = NIXJAIL_JAIL_CHECK_PROGRAM;
+    auto t = task(13, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo step-ran\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Failure);
+    const auto log = allLog(*forge_.task(13));
+    EXPECT_EQ(log.find("step-ran"), std::string::npos) << log;
+    EXPECT_NE(log.find("Jail self-check: seccomp: mode 0, not filter mode"), std::string::npos) << log;
+    auto jobs = store_->recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "failure");
+    EXPECT_NE(jobs[0].exit_reason.find("the jail's self-check failed, so no step ran"), std::string::npos)
+        << jobs[0].exit_reason;
+    EXPECT_TRUE(store_->steps(jobs[0].id).empty());
+    const auto checks = store_->jailChecks(jobs[0].id);
+    ASSERT_EQ(checks.size(), 6u);
+    EXPECT_EQ(checks[0].name, "capabilities");
+    EXPECT_FALSE(checks[0].passed);
+    EXPECT_EQ(checks[2].name, "seccomp");
+    EXPECT_EQ(checks[2].detail, "mode 0, not filter mode (2): no system call is refused");
+    EXPECT_EQ(checks[5].name, "cgroup");
+}
+
 TEST_F(TaskRunnerTest, FailingStepFailsTheTaskWithTheReasonRecorded) {
     auto t = task(12,
                   "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: exit 3\n      "

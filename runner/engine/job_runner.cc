@@ -15,6 +15,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/scope_exit.h"
 #include "runner/engine/event_context.h"
+#include "runner/engine/jail_self_check.h"
 #include "runner/engine/missing_program.h"
 #include "runner/actions/step_command_files.h"
 #include "runner/engine/working_tree.h"
@@ -95,6 +96,32 @@ void JobRunner::prepareNetwork() {
                  ? std::string()
                  : "; credentials: " + std::to_string(job_.credentials->all().size())) +
             ")");
+}
+
+void JobRunner::checkJailPromises(JobOutcome& outcome) {
+    if (!plan_.check_jail) return;
+    const JailCheckRequest request{
+        .program = job_.opts.jail_check_program.empty() ? defaultJailCheckProgram() : job_.opts.jail_check_program,
+        .temp_fd = job_.sandbox->tempFd(),
+        .temp_jail = job_.dirs().temp.jail,
+        .limits = job_.opts.limits,
+        .backend = plan_.backend};
+    const JailCheckReport report = checkJail(job_.sandbox->jail(), request, stop_.get_token());
+    outcome.jail_checks = report.checks;
+    std::string seen;
+    for (const auto& c : report.checks) {
+        if (!c.passed) job_.log(LineKind::kError, "Jail self-check: " + c.name + ": " + c.detail);
+        seen += (seen.empty() ? "" : ", ") + c.name;
+        if (c.name == "cgroup") seen += " (" + c.detail + ")";
+    }
+    if (!report.passed()) {
+        throw base::Error("the jail's self-check failed, so no step ran: " + report.failures() +
+                          ". The " + plan_.backend +
+                          " executor could not keep its promises on this machine; fix the kernel or "
+                          "configuration that weakens it, or run the job with another executor");
+    }
+    job_.log(LineKind::kRunner, "Jail self-check passed in " + std::to_string(report.duration.count()) +
+                                    " ms: " + seen);
 }
 
 std::vector<std::string> JobRunner::forgeHosts() const {
@@ -214,6 +241,7 @@ JobOutcome JobRunner::run() {
         }
         reportRootPhases(outcome);
         reportProxyPhase(outcome);
+        checkJailPromises(outcome);
         StepScope top;
         job_.status.top = &top;
         execStart = Clock::now();

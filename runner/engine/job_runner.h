@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/jail_check/jail_promises.h"
 #include "proxy/proxy.h"
 #include "runner/engine/actions_names.h"
 #include "runner/actions/job_observer.h"
@@ -39,6 +40,8 @@ struct JobOutcome {
     // Every decision of the job's proxy, oldest first (isolating executors; see
     // RunOptions::network), also shown in the job log. Never holds a credential's value.
     std::vector<proxy::AuditRecord> network_audit;
+    // The jail's self-check before the first step (JobPlan::check_jail); empty when not run.
+    std::vector<executor::PromiseCheck> jail_checks;
 };
 
 // Runs the job's steps in a fresh workspace through opts.executor. Never throws for problems of

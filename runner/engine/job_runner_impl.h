@@ -28,6 +28,9 @@ class JobRunner {
     void prepareJail();
     // The job's network namespace (or loopback proxy) and its proxy.
     void prepareNetwork();
+    // The jail's self-check (JobPlan::check_jail): throws base::Error, so no step runs, when the
+    // jail broke a promise.
+    void checkJailPromises(JobOutcome& outcome);
     std::vector<std::string> jobPackages() const;  // declared: opts.packages, NIXJAIL_PACKAGES
     // job_root_request.cc: the declared packages, the runs-on labels, the packages actions need.
     RootRequest rootRequest();

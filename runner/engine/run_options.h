@@ -34,6 +34,9 @@ struct RunOptions {
     std::filesystem::path action_cache_dir;  // remote actions are fetched here
     std::filesystem::path work_dir;          // per-job directories are made here (empty: $TMPDIR)
     executor::Executor* executor = nullptr;
+    // The static nixjail-jail-check program run in each job's jail before its first step
+    // (JobPlan::check_jail); empty: the one beside the running executable.
+    std::filesystem::path jail_check_program;
     // Isolating executors: the root of each job, from the packages given here plus the job's
     // NIXJAIL_PACKAGES variable (workflow or job env).
     RootProvider root_provider;

@@ -55,6 +55,9 @@ struct JobPlan {
     bool judge_paths_on_host = true;
     // The jobs' directories go on the cache's filesystem, so roots and checkouts are snapshots.
     bool job_dirs_on_cache_fs = false;
+    // Before the first step, the runner checks from inside the jail that it keeps its promises
+    // (runner/engine/jail_self_check.h): the Linux jails, whose network namespace is their own.
+    bool check_jail = false;
     std::optional<executor::StepOwner> step_owner;  // who owns the job's files; nullopt: the runner
     std::uint64_t disk_volume_bytes = 0;             // 0: no volume of its own
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;

@@ -125,6 +125,15 @@ void JobStore::recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord
     st.run();
 }
 
+void JobStore::recordJailChecks(int64_t job_id, const std::vector<JailCheckRecord>& checks) {
+    std::lock_guard lock(mutex_);
+    for (const auto& c : checks) {
+        auto st = db_.prepare("INSERT INTO jail_checks (job_id, name, passed, detail) VALUES (?, ?, ?, ?)");
+        st.bind(1, job_id).bind(2, c.name).bind(3, static_cast<int64_t>(c.passed)).bind(4, c.detail);
+        st.run();
+    }
+}
+
 std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
     std::lock_guard lock(mutex_);
     std::string sql =
@@ -195,6 +204,15 @@ std::vector<NetworkDecisionRecord> JobStore::networkDecisions(int64_t job_id) {
         out.push_back({st.columnInt(0), st.columnText(1), st.columnText(2), st.columnText(3),
                        st.columnText(4), st.columnText(5), st.columnInt(6), st.columnText(7)});
     }
+    return out;
+}
+
+std::vector<JailCheckRecord> JobStore::jailChecks(int64_t job_id) {
+    std::lock_guard lock(mutex_);
+    auto st = db_.prepare("SELECT name, passed, detail FROM jail_checks WHERE job_id = ? ORDER BY id");
+    st.bind(1, job_id);
+    std::vector<JailCheckRecord> out;
+    while (st.step()) out.push_back({st.columnText(0), st.columnInt(1) != 0, st.columnText(2)});
     return out;
 }
 

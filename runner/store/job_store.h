@@ -84,6 +84,13 @@ struct NetworkDecisionRecord {
     std::string credential_name;
 };
 
+// One promise of the jail's self-check (runner/engine/jail_self_check.h).
+struct JailCheckRecord {
+    std::string name;
+    bool passed = false;
+    std::string detail;
+};
+
 struct JobRow {
     int64_t id = 0;
     JobStart start;
@@ -135,6 +142,7 @@ class JobStore {
     // Inserts or replaces the step with this index.
     void recordStep(int64_t job_id, const StepRecord& step);
     void recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord& decision);
+    void recordJailChecks(int64_t job_id, const std::vector<JailCheckRecord>& checks);
 
     // Jobs still 'running' from a previous daemon that died: marked failed with `reason`.
     // Returns their forge task ids, so the daemon can tell the forge.
@@ -152,6 +160,7 @@ class JobStore {
     std::vector<JobRow> recentJobs(size_t limit, bool failed_only = false);
     std::vector<StepRecord> steps(int64_t job_id);
     std::vector<NetworkDecisionRecord> networkDecisions(int64_t job_id);
+    std::vector<JailCheckRecord> jailChecks(int64_t job_id);
     Stats stats();
 
   private:

@@ -70,6 +70,23 @@ TEST_F(JobStoreTest, RecordsAJobWithStepsAndDecisions) {
     EXPECT_EQ(decisions[1].decision, "deny");
 }
 
+TEST_F(JobStoreTest, JailChecksAreKeptPerJobInOrder) {
+    const int64_t refused = addJob(1, "failure", 0, false);
+    const int64_t other = addJob(2, "success", 10, false);
+    store_.recordJailChecks(refused, {{"capabilities", true, "none"},
+                                      {"network", false, "not only loopback: interface eth0"},
+                                      {"cgroup", true, "memory 4 GiB, processes 4096"}});
+    store_.recordJailChecks(other, {{"seccomp", true, "filter mode"}});
+    const auto checks = store_.jailChecks(refused);
+    ASSERT_EQ(checks.size(), 3u);
+    EXPECT_EQ(checks[1].name, "network");
+    EXPECT_FALSE(checks[1].passed);
+    EXPECT_EQ(checks[1].detail, "not only loopback: interface eth0");
+    EXPECT_TRUE(checks[2].passed);
+    EXPECT_EQ(store_.jailChecks(other).size(), 1u);
+    EXPECT_TRUE(store_.jailChecks(999).empty());
+}
+
 TEST_F(JobStoreTest, RecentJobsNewestFirstAndFailedFilter) {
     addJob(1, "success", 100, true);
     addJob(2, "failure", 200, false);

@@ -1,0 +1,122 @@
+// Running the jail's self-check program in a job's jail and judging what it says.
+#include "runner/engine/jail_self_check.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "runner/base/beneath.h"
+#include "runner/base/error.h"
+#include "runner/base/unique_fd.h"
+
+namespace nixjail::runner::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCopyName = ".nixjail-jail-check";
+constexpr const char* kInsideChecks[] = {"capabilities", "no_new_privs", "seccomp", "network", "store"};
+
+void copyProgram(const fs::path& program, int temp_fd) {
+    base::UniqueFd in(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) {
+        throw base::SysError("the jail self-check program '" + program.string() +
+                             "' cannot be opened; it is installed beside nixjail-runner "
+                             "(reinstall the runner, or build the nixjail-jail-check target)");
+    }
+    auto out = base::createStepFile(temp_fd, kCopyName, 0755, "the jail self-check program");
+    if (::fchmod(out.get(), 0755) != 0) throw base::SysError("making the jail self-check program executable");
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = ::read(in.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw base::SysError("reading '" + program.string() + "'");
+        if (n == 0) break;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) throw base::SysError("copying the jail self-check program into the job");
+            done += w;
+        }
+    }
+}
+
+}  // namespace
+
+bool JailCheckReport::passed() const {
+    for (const auto& c : checks) {
+        if (!c.passed) return false;
+    }
+    return !checks.empty();
+}
+
+std::string JailCheckReport::failures() const {
+    std::string out;
+    for (const auto& c : checks) {
+        if (!c.passed) out += (out.empty() ? "" : "; ") + c.name + " (" + c.detail + ")";
+    }
+    return out;
+}
+
+fs::path defaultJailCheckProgram() {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::path("nixjail-jail-check") : self.parent_path() / "nixjail-jail-check";
+}
+
+JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request, std::stop_token cancel) {
+    const auto start = std::chrono::steady_clock::now();
+    copyProgram(request.program, request.temp_fd);
+    std::string output;
+    executor::StepInvocation step;
+    step.argv = {(request.temp_jail / kCopyName).string()};
+    step.env = {"PATH=/nonexistent"};
+    step.cwd = request.temp_jail;
+    step.timeout = std::chrono::seconds(30);
+    step.cancel = cancel;
+    step.on_output = [&](std::string_view s) {
+        if (output.size() < 64 * 1024) output.append(s);
+    };
+    executor::StepResult result;
+    try {
+        result = jail.run(step);
+    } catch (...) {
+        ::unlinkat(request.temp_fd, kCopyName, 0);
+        throw;
+    }
+    ::unlinkat(request.temp_fd, kCopyName, 0);
+
+    JailCheckReport report;
+    auto seen = executor::parseChecks(output);
+    for (const char* name : kInsideChecks) {
+        auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& c) { return c.name == name; });
+        if (it != seen.end()) {
+            report.checks.push_back(*it);
+            continue;
+        }
+        std::string why = !result.setup_error.empty() ? "the jail could not start it: " + result.setup_error
+                          : result.timed_out          ? "it did not finish within 30 s"
+                          : result.cancelled          ? "the job was cancelled"
+                                                      : "it exited with status " + std::to_string(result.exit_code) +
+                                                   (result.term_signal ? " (signal " + std::to_string(result.term_signal) + ")" : "") +
+                                                   " without a verdict";
+        report.checks.push_back({.name = name, .passed = false, .detail = "not checked: " + why});
+    }
+    if (result.applied_limits) {
+        report.checks.push_back(executor::judgeLimits(*result.applied_limits, request.limits.memory_max_bytes,
+                                                      request.limits.pids_max));
+    } else {
+        report.checks.push_back({.name = "cgroup",
+                                 .passed = true,
+                                 .detail = "not reported by the " + request.backend +
+                                           " executor, which applies the limits itself"});
+    }
+    report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    return report;
+}
+
+}  // namespace nixjail::runner::engine

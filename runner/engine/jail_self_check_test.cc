@@ -1,0 +1,190 @@
+// The jail's self-check against real jails that were weakened: a namespace jail joined to the
+// host's network, given a writable store, or asked for looser limits than the runner's; and a
+// whole job whose "jail" keeps none of its promises, which must run no step (needs root).
+#include "runner/engine/jail_self_check.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <mutex>
+
+#include "executor/host/host_executor.h"
+#include "executor/namespace/namespace_executor.h"
+#include "executor/namespace/test_root.h"
+#include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
+#include "runner/engine/workflow_runner.h"
+#include "runner/workflow/workflow_loader.h"
+
+namespace nixjail::runner::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+const executor::PromiseCheck& named(const JailCheckReport& r, const std::string& name) {
+    for (const auto& c : r.checks) {
+        if (c.name == name) return c;
+    }
+    throw std::runtime_error("no check " + name);
+}
+
+// What a weakened namespace jail gets instead of the runner's spec.
+struct Weakening {
+    bool host_network = false;
+    bool writable_store = false;
+    bool looser_memory = false;
+};
+
+class JailSelfCheck : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        NIXJAIL_REQUIRE_JAIL();
+        root_ = std::make_unique<executor::testing::TestRoot>(executor_);
+        ASSERT_EQ(::chown(temp_.path().c_str(), executor_.stepHostUid(), executor_.stepHostGid()), 0);
+        ASSERT_EQ(::chown(store_.path().c_str(), executor_.stepHostUid(), executor_.stepHostGid()), 0);
+    }
+
+    // The runner asks for `limits`; the jail is built from a spec weakened as told.
+    JailCheckReport check(const Weakening& w) {
+        executor::JailSpec spec = root_->spec("self-check");
+        spec.binds.push_back({.host = temp_.path(), .jail = "/runner/temp", .writable = true});
+        base::UniqueFd host_netns;
+        if (w.host_network) {
+            host_netns = base::UniqueFd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+            spec.netns_fd = host_netns.get();
+        }
+        if (w.writable_store) spec.binds.push_back({.host = store_.path(), .jail = "/nix/store", .writable = true});
+        const executor::Limits asked = spec.limits;
+        if (w.looser_memory) spec.limits.memory_max_bytes *= 2;
+        auto jail = executor_.prepare(spec);
+        base::UniqueFd temp_fd(::open(temp_.path().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+        return checkJail(*jail,
+                         {.program = NIXJAIL_JAIL_CHECK_PROGRAM,
+                          .temp_fd = temp_fd.get(),
+                          .temp_jail = "/runner/temp",
+                          .limits = asked,
+                          .backend = "namespace"},
+                         {});
+    }
+
+    void expectOnlyFailed(const JailCheckReport& r, const std::string& failed, const std::string& detail) {
+        for (const auto& c : r.checks) {
+            EXPECT_EQ(c.passed, c.name != failed) << c.name << ": " << c.detail;
+        }
+        EXPECT_NE(named(r, failed).detail.find(detail), std::string::npos) << named(r, failed).detail;
+        EXPECT_FALSE(r.passed());
+        EXPECT_TRUE(fs::is_empty(temp_.path())) << "the program's copy must be gone";
+    }
+
+    executor::NamespaceExecutor executor_;
+    std::unique_ptr<executor::testing::TestRoot> root_;
+    base::TempDir temp_{"nixjail-selfcheck-temp-"};
+    base::TempDir store_{"nixjail-selfcheck-store-"};
+};
+
+TEST_F(JailSelfCheck, TheNamespaceJailKeepsEveryPromise) {
+    auto r = check({});
+    ASSERT_EQ(r.checks.size(), 6u);
+    for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
+    EXPECT_EQ(named(r, "cgroup").detail, "memory 512 MiB, processes 256");
+    EXPECT_TRUE(fs::is_empty(temp_.path()));
+}
+
+TEST_F(JailSelfCheck, AJailInTheHostsNetworkIsCaught) {
+    expectOnlyFailed(check({.host_network = true}), "network", "not only loopback");
+}
+
+TEST_F(JailSelfCheck, AWritableStoreIsCaught) {
+    expectOnlyFailed(check({.writable_store = true}), "store", "could create a file in /nix/store");
+    EXPECT_TRUE(fs::is_empty(store_.path()));
+}
+
+TEST_F(JailSelfCheck, ALimitLooserThanAskedIsCaught) {
+    expectOnlyFailed(check({.looser_memory = true}), "cgroup", "memory limit 1 GiB, asked for 512 MiB");
+}
+
+TEST_F(JailSelfCheck, AMissingProgramIsAClearError) {
+    executor::JailSpec spec = root_->spec("self-check");
+    auto jail = executor_.prepare(spec);
+    base::UniqueFd temp_fd(::open(temp_.path().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    try {
+        checkJail(*jail, {.program = "/nonexistent/nixjail-jail-check", .temp_fd = temp_fd.get(), .temp_jail = "/runner/temp"}, {});
+        FAIL() << "no error";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("'/nonexistent/nixjail-jail-check' cannot be opened"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("installed beside nixjail-runner"), std::string::npos) << e.what();
+    }
+}
+
+// The host executor under the traits of a jail with its own namespace: a "jail" that keeps none
+// of the promises. The job is refused before its first step.
+class JaillessStandIn : public executor::Executor {
+  public:
+    std::string name() const override { return "weakened"; }
+    executor::BackendTraits traits() const override {
+        return {.network = executor::BackendTraits::Network::kOwnNamespace};
+    }
+    std::unique_ptr<executor::Jail> prepare(const executor::JailSpec& spec) override { return host_.prepare(spec); }
+
+  private:
+    executor::HostExecutor host_;
+};
+
+struct Recorded : RunReporter {
+    std::mutex mu;
+    std::string text;
+    std::vector<JobOutcome> outcomes;
+    struct Obs : JobObserver {
+        Recorded* r;
+        void stepStarted(const StepRecord&) override {}
+        void stepFinished(const StepRecord&) override {}
+        void line(const LogLine& line) override {
+            std::lock_guard lock(r->mu);
+            r->text += line.text + "\n";
+        }
+    };
+    std::unique_ptr<JobObserver> jobStarted(const JobInstance&) override {
+        auto o = std::make_unique<Obs>();
+        o->r = this;
+        return o;
+    }
+    void jobFinished(const JobInstance&, const JobOutcome& outcome) override {
+        std::lock_guard lock(mu);
+        outcomes.push_back(outcome);
+    }
+};
+
+TEST(JailSelfCheckJob, AJobWhoseJailBrokeItsPromisesRunsNoStep) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the job's network namespace";
+    base::TempDir work("nixjail-selfcheck-job-");
+    const fs::path marker = work.path() / "step-ran";
+    auto wf = workflow::parseWorkflow("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                      "      - run: touch " + marker.string() + "\n", "weak.yml");
+    ASSERT_TRUE(wf) << workflow::formatAll(wf.error());
+    JaillessStandIn weakened;
+    RunOptions opts;
+    opts.executor = &weakened;
+    opts.work_dir = work.path();
+    opts.jail_check_program = NIXJAIL_JAIL_CHECK_PROGRAM;
+    SecretMasker masker;
+    Recorded rec;
+    const auto report = runWorkflow(*wf, {}, opts, rec, masker, {});
+    EXPECT_EQ(report.result, Result::kFailure);
+    EXPECT_FALSE(fs::exists(marker)) << "a step ran in a jail that failed its self-check";
+    ASSERT_EQ(rec.outcomes.size(), 1u);
+    const auto& outcome = rec.outcomes[0];
+    EXPECT_TRUE(outcome.steps.empty());
+    EXPECT_NE(outcome.error.find("the jail's self-check failed, so no step ran: capabilities (the step holds"),
+              std::string::npos)
+        << outcome.error;
+    for (const char* broken : {"capabilities", "no_new_privs", "seccomp", "network"}) {
+        EXPECT_NE(rec.text.find(std::string("Jail self-check: ") + broken + ": "), std::string::npos) << broken << rec.text;
+    }
+    ASSERT_EQ(outcome.jail_checks.size(), 6u);
+    EXPECT_FALSE(outcome.jail_checks[0].passed);
+    EXPECT_EQ(outcome.jail_checks[5].name, "cgroup");
+}
+
+}  // namespace
+}  // namespace nixjail::runner::engine
