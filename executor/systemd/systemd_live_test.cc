@@ -66,6 +66,10 @@ TEST_F(SystemdJailTest, ExitCodeOutputEnvironmentAndDirectory) {
     EXPECT_EQ(r.setup_error, "");
     EXPECT_EQ(r.exit_code, 7);
     EXPECT_EQ(out, "hello\noops\n/workspace\nC\n");
+    // The recorder read the unit's limits back, for the jail's self-check.
+    ASSERT_TRUE(r.applied_limits) << "the recorder wrote no limit lines";
+    EXPECT_EQ(r.applied_limits->memory_max_bytes, root_->spec("x").limits.memory_max_bytes);
+    EXPECT_EQ(r.applied_limits->pids_max, root_->spec("x").limits.pids_max);
 }
 
 TEST_F(SystemdJailTest, ArgumentsWithDollarsReachTheStepUnexpanded) {

@@ -43,20 +43,33 @@ std::string cpuQuotaPercent(double cpus) {
     return buf;
 }
 
+// The limits the unit's cgroup carries, for the jail's self-check: "limit_memory V" and
+// "limit_pids V" from v2's memory.max and pids.max, or v1's memory.limit_in_bytes and pids.max.
+std::string limitsRecorder(const std::string& file) {
+    return "{ [ -e \"$cg/memory.max\" ] && echo \"limit_memory $(cat \"$cg/memory.max\")\"; "
+           "[ -e \"$cg/pids.max\" ] && echo \"limit_pids $(cat \"$cg/pids.max\")\"; "
+           "[ -z \"$m\" ] || echo \"limit_memory $(cat \"/sys/fs/cgroup/memory$m/memory.limit_in_bytes\")\"; "
+           "p=$(sed -n \"s/^[0-9]*:pids://p\" /proc/self/cgroup); "
+           "[ -z \"$p\" ] || echo \"limit_pids $(cat \"/sys/fs/cgroup/pids$p/pids.max\")\"; } >>" +
+           file + " 2>/dev/null; ";
+}
+
 // Runs with full privileges outside the sandbox ('+'), without systemd's $VAR expansion (':'),
 // after the main process ended: the only place where systemd's own verdict on the step is
 // available once --collect has unloaded the unit.
 // On cgroup v1 (systemd reports no oom-kill result there) the memory controller's files stand
 // in: its peak (memory.max_usage_in_bytes) and "oom_kill N" from memory.oom_control.
+// It runs with the unit's environment, whose PATH is the job's (store paths with neither sed nor
+// grep), so it sets the host's own first: without it a daemon job lost every accounting line.
 std::string resultRecorder(const std::string& file) {
-    return "+:/bin/sh -c 'echo \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" >" + file +
+    return "+:/bin/sh -c 'PATH=/run/current-system/sw/bin:/usr/local/bin:/usr/bin:/bin; echo \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" >" + file +
            "; cg=/sys/fs/cgroup$(sed -n \"s/^0:://p\" /proc/self/cgroup); "
            "cat \"$cg/memory.peak\" \"$cg/cpu.stat\" >>" +
            file +
            " 2>/dev/null; m=$(sed -n \"s/^[0-9]*:memory://p\" /proc/self/cgroup); "
            "[ -z \"$m\" ] || { cat \"/sys/fs/cgroup/memory$m/memory.max_usage_in_bytes\"; "
            "grep \"^oom_kill \" \"/sys/fs/cgroup/memory$m/memory.oom_control\"; } >>" +
-           file + " 2>/dev/null; exit 0'";
+           file + " 2>/dev/null; " + limitsRecorder(file) + "exit 0'";
 }
 
 }  // namespace

@@ -75,6 +75,22 @@ TEST(UnitResult, CgroupV1PeakAndOomKillCountFillWhatSystemdDoesNotReportThere) {
     EXPECT_FALSE(parsed("success exited 0\n1024\noom_kill 0\n").oom_killed);
 }
 
+TEST(UnitResult, LimitLinesTellTheSelfCheckWhatTheUnitsCgroupCarried) {
+    EXPECT_FALSE(parsed("success exited 0\n1024\n").applied_limits) << "no lines: unknown";
+    auto v2 = parsed("success exited 0\nlimit_memory 4294967296\nlimit_pids 4096\n");
+    ASSERT_TRUE(v2.applied_limits);
+    EXPECT_EQ(v2.applied_limits->memory_max_bytes, 4294967296u);
+    EXPECT_EQ(v2.applied_limits->pids_max, 4096u);
+    EXPECT_EQ(v2.peak_memory_bytes, 0u) << "a limit is not a peak";
+    auto unlimited = parsed("success exited 0\nlimit_memory max\nlimit_pids max\n");
+    ASSERT_TRUE(unlimited.applied_limits);
+    EXPECT_FALSE(unlimited.applied_limits->memory_max_bytes);
+    EXPECT_FALSE(unlimited.applied_limits->pids_max);
+    auto v1 = parsed("success exited 0\nlimit_memory 9223372036854771712\nlimit_pids 512\n");
+    EXPECT_FALSE(v1.applied_limits->memory_max_bytes) << "v1's unlimited";
+    EXPECT_EQ(v1.applied_limits->pids_max, 512u);
+}
+
 TEST(UnitResult, GarbageIsASetupErrorNotASuccess) {
     auto r = parsed("");
     EXPECT_FALSE(r.succeeded());

@@ -685,6 +685,10 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     EXPECT_TRUE(has(logText(task), "host-hidden")) << logText(task);
     EXPECT_TRUE(has(logText(task), "store-read-only")) << logText(task);
     EXPECT_FALSE(fs::exists("/nix/store/nixjail-pwned"));
+    // The jail checked itself before the step, limits included (under systemd too: its recorder
+    // reads them from the unit's cgroup).
+    EXPECT_TRUE(has(logText(task), "Jail self-check passed in ")) << logText(task);
+    EXPECT_TRUE(has(logText(task), "cgroup (memory ")) << logText(task) << daemonLog();
     const int64_t second = enqueue(yaml);
     EXPECT_EQ(forge_.waitJob(second, true, true, 120)["result"], "RESULT_SUCCESS");
     // The closure's size: the sum of its store paths' sizes, for both jobs (a root cache hit too).
