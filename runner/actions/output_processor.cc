@@ -52,6 +52,13 @@ void OutputProcessor::feed(std::string_view chunk) {
         handleLine(std::move(line));
     }
     pending_.erase(0, start);
+    if (pending_.size() > kMaxPendingLineBytes) {
+        size_t cut = masker_.safeCut(pending_);
+        // Only a stream that is all secret can leave nothing to cut before; it is masked whole.
+        if (cut == 0) cut = pending_.size();
+        emit(LineKind::kOutput, pending_.substr(0, cut));
+        pending_.erase(0, cut);
+    }
 }
 
 void OutputProcessor::finish() {

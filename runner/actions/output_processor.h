@@ -17,6 +17,10 @@ namespace nixjail::runner::actions {
 
 // Longer log lines are cut there, with a marker saying how much was left out.
 constexpr std::size_t kMaxLogLineBytes = 8192;
+// Output without a newline is held at most this long: beyond it the bytes held so far go out as a
+// line of their own (masked, and never cut inside a secret), so a step that writes gigabytes
+// without a newline cannot grow the runner's memory. Such a line is never a workflow command.
+constexpr std::size_t kMaxPendingLineBytes = 1 << 20;
 std::string capLine(std::string text);
 
 class OutputProcessor {

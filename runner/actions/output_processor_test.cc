@@ -74,6 +74,53 @@ TEST(OutputProcessor, SecretSplitAcrossChunksIsStillMasked) {
     EXPECT_EQ(r.texts(), "x *** y\n");
 }
 
+TEST(OutputProcessor, OutputWithoutANewlineIsHeldOnlyUpToTheCap) {
+    // A step writing megabytes without a newline: the runner holds at most kMaxPendingLineBytes
+    // and lets the rest go out as lines of their own, each cut for display.
+    SecretMasker m;
+    Recorder r;
+    OutputProcessor p(m, r);
+    const std::string chunk(64 * 1024, 'z');
+    for (int i = 0; i < 48; ++i) p.feed(chunk);  // 3 MiB
+    EXPECT_GE(r.lines.size(), 2u) << "nothing was let out before the end of the stream";
+    for (const auto& l : r.lines) EXPECT_LE(l.text.size(), kMaxLogLineBytes + 64);
+    p.feed("\n");
+    p.finish();
+    EXPECT_EQ(r.lines.size(), 3u);
+}
+
+TEST(OutputProcessor, ASecretAcrossTheCapIsMaskedWhole) {
+    SecretMasker m;
+    m.add("token-secret-value");
+    Recorder r;
+    OutputProcessor p(m, r);
+    p.feed(std::string(kMaxPendingLineBytes - 2, 'a') + "tok");  // just over the cap
+    p.feed("en-secret-value, then more\n");
+    p.feed("tok");
+    p.feed("en-secret-value\n");
+    p.finish();
+    const std::string all = r.texts();
+    EXPECT_EQ(all.find("tok"), std::string::npos) << all.substr(all.size() - 200);
+    EXPECT_EQ(all.find("secret-value"), std::string::npos);
+    ASSERT_GE(r.lines.size(), 3u);
+    EXPECT_EQ(r.lines[r.lines.size() - 2].text, "***, then more");
+    EXPECT_EQ(r.lines.back().text, "***");
+}
+
+TEST(OutputProcessor, EncodedSecretAcrossTheCapIsMaskedWhole) {
+    SecretMasker m;
+    m.add("p@ss word/secret");
+    const std::string url = "p%40ss%20word%2Fsecret";  // one of the forms the masker knows
+    Recorder r;
+    OutputProcessor p(m, r);
+    p.feed(std::string(kMaxPendingLineBytes - 5, 'b') + url.substr(0, 10));
+    p.feed(url.substr(10) + "\n");
+    const std::string all = r.texts();
+    EXPECT_EQ(all.find("word%2F"), std::string::npos);
+    EXPECT_EQ(all.find("p%40ss"), std::string::npos);
+    EXPECT_EQ(r.lines.back().text, "***");
+}
+
 TEST(OutputProcessor, GroupsAndAnnotations) {
     SecretMasker m;
     Recorder r;

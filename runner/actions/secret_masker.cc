@@ -54,6 +54,28 @@ std::string SecretMasker::mask(std::string_view text) const {
     return out;
 }
 
+size_t SecretMasker::safeCut(std::string_view text) const {
+    std::lock_guard lock(mu_);
+    size_t cut = text.size();
+    for (bool moved = true; moved && cut > 0;) {
+        moved = false;
+        for (const auto& v : values_) {
+            // An occurrence starting at t crosses the cut if it starts before it and ends after;
+            // one that runs past the text's end is a beginning the next bytes may complete.
+            const size_t first = cut >= v.size() ? cut - v.size() + 1 : 0;
+            for (size_t t = first; t < cut; ++t) {
+                const size_t n = std::min(v.size(), text.size() - t);
+                if (text.compare(t, n, v, 0, n) == 0) {
+                    cut = t;
+                    moved = true;
+                    break;
+                }
+            }
+        }
+    }
+    return cut;
+}
+
 size_t SecretMasker::size() const {
     std::lock_guard lock(mu_);
     return values_.size();

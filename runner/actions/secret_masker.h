@@ -14,6 +14,10 @@ public:
     // Registers a value; multi-line values also mask each of their lines. Empty values are ignored.
     void add(std::string_view value);
     std::string mask(std::string_view text) const;
+    // Where `text`, a stream that goes on, can be cut so that no secret (or any of its forms)
+    // has begun before the cut and not ended before it: text.size(), moved back before every
+    // occurrence or beginning of one that reaches the end. 0 when the text is nothing but that.
+    size_t safeCut(std::string_view text) const;
     size_t size() const;
 
 private:

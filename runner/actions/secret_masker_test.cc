@@ -40,5 +40,17 @@ TEST(SecretMasker, EmptyAndBlankValuesAreIgnored) {
     EXPECT_EQ(m.mask("a b"), "a b");
 }
 
+TEST(SecretMasker, SafeCutNeverSplitsAnOccurrenceOrABeginning) {
+    SecretMasker m;
+    m.add("abcdef");
+    EXPECT_EQ(m.safeCut("xxxx"), 4u);
+    EXPECT_EQ(m.safeCut("xxabc"), 2u);       // a beginning at the end
+    EXPECT_EQ(m.safeCut("xxabcdef"), 8u);    // a whole one ends at the end
+    EXPECT_EQ(m.safeCut("abcde"), 0u);       // nothing but a beginning
+    m.add("efgh");
+    EXPECT_EQ(m.safeCut("x abcdefg"), 2u);   // "efg" begins inside "abcdef": both go on
+    EXPECT_EQ(SecretMasker().safeCut("anything"), 8u);
+}
+
 }  // namespace
 }  // namespace nixjail::runner::actions
