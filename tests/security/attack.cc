@@ -6,7 +6,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <linux/perf_event.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <time.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,7 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -64,6 +70,36 @@ int socketOf(const char* kind) {
             static_cast<int>(::syscall(SYS_socket, 0x100000000L | AF_NETLINK, SOCK_RAW, 0)));
     return 2;
 }
+
+// IPv6 (a link-local address needs the interface's index as its scope).
+int connect6(const char* ip, const char* port, const char* scope) {
+    int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1);
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(static_cast<uint16_t>(std::atoi(port)));
+    addr.sin6_scope_id = static_cast<uint32_t>(std::atoi(scope));
+    if (::inet_pton(AF_INET6, ip, &addr.sin6_addr) != 1) {
+        std::printf("bad address %s\n", ip);
+        return 2;
+    }
+    return report(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+}
+
+// A unix socket by path, or in the abstract namespace (no file: only the network namespace
+// stands between the jail and a host service listening there).
+int connectUnix(const char* name, bool abstract) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const size_t n = std::min(std::strlen(name), sizeof addr.sun_path - 2);
+    std::memcpy(addr.sun_path + (abstract ? 1 : 0), name, n);
+    const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + (abstract ? 1 : 0));
+    return report(::connect(fd, reinterpret_cast<sockaddr*>(&addr), len));
+}
+
+int openFor(const char* path, int flags) { return report(::open(path, flags)); }
 
 // setsid + double fork; the grandchild re-execs itself to sleep with `marker` in its argv.
 int daemonize(const char* self, const char* marker) {
@@ -156,6 +192,48 @@ int main(int argc, char** argv) {
     }
     if (cmd == "forkbomb") return forkBomb();
     if (cmd == "membomb") return memoryBomb();
+    if (cmd == "connect6") return connect6(a, argc > 3 ? argv[3] : "0", argc > 4 ? argv[4] : "0");
+    if (cmd == "unix") return connectUnix(a, false);
+    if (cmd == "abstract") return connectUnix(a, true);
+    if (cmd == "keyctl")
+        return report(static_cast<int>(::syscall(SYS_add_key, "user", "nixjail", "x", 1, -3)));
+    if (cmd == "bpf") {
+        unsigned char attr[128] = {};
+        return report(static_cast<int>(::syscall(SYS_bpf, 0, attr, sizeof attr)));
+    }
+    if (cmd == "perf") {
+        perf_event_attr attr{};
+        attr.type = PERF_TYPE_SOFTWARE;
+        attr.size = sizeof attr;
+        attr.config = PERF_COUNT_SW_CPU_CLOCK;
+        return report(static_cast<int>(::syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0)));
+    }
+    if (cmd == "userfaultfd") return report(static_cast<int>(::syscall(SYS_userfaultfd, 0)));
+    if (cmd == "kexec") return report(static_cast<int>(::syscall(SYS_kexec_load, 0, 0, nullptr, 0)));
+    if (cmd == "chroot") return report(::chroot("/tmp"));
+    if (cmd == "open-by-handle") {
+        struct {
+            file_handle h;
+            unsigned char bytes[128];
+        } handle{};
+        handle.h.handle_bytes = 8;
+        handle.h.handle_type = 1;
+        return report(static_cast<int>(::syscall(SYS_open_by_handle_at, AT_FDCWD, &handle.h, O_RDONLY)));
+    }
+    if (cmd == "mknod-block") return report(::mknod("/tmp/disk", S_IFBLK | 0600, makedev(8, 0)));
+    if (cmd == "settime") {
+        timespec now{};
+        ::clock_gettime(CLOCK_REALTIME, &now);
+        return report(::clock_settime(CLOCK_REALTIME, &now));
+    }
+    if (cmd == "sethostname") return report(::sethostname("pwned", 5));
+    if (cmd == "swapon") return report(static_cast<int>(::syscall(SYS_swapon, "/tmp/swap", 0)));
+    if (cmd == "fsopen") return report(static_cast<int>(::syscall(SYS_fsopen, "tmpfs", 0)));
+    if (cmd == "pivot-root") return report(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")));
+    if (cmd == "acct") return report(::acct("/tmp/acct"));
+    if (cmd == "ioperm") return report(static_cast<int>(::syscall(SYS_ioperm, 0x80, 1, 1)));
+    if (cmd == "open-write") return openFor(a, O_WRONLY);
+    if (cmd == "open-read") return openFor(a, O_RDONLY);
     std::fprintf(stderr, "unknown attack '%s'\n", cmd.c_str());
     return 2;
 }

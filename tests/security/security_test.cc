@@ -6,6 +6,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <cstring>
+#include <cstddef>
+#include <sys/un.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -155,6 +158,121 @@ TEST_F(JailAttack, HostTcpListenerIsUnreachableOnEveryHostAddress) {
         }
     }
     EXPECT_FALSE(listener.acceptedAnything());
+}
+
+// A host service listening on every IPv6 address (and, dual-stack, on IPv4 through mapped
+// addresses): the jail reaches none of the host's IPv6 addresses, its link-local ones with their
+// interface's scope, nor the host's IPv4 addresses mapped into IPv6.
+TEST_F(JailAttack, HostListenerIsUnreachableOverIPv6LinkLocalAndMappedAddresses) {
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) GTEST_SKIP() << "no IPv6 on this host";
+    int off = 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_any;
+    socklen_t len = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    ASSERT_EQ(::listen(fd, 16), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const std::string port = std::to_string(ntohs(addr.sin6_port));
+    std::vector<std::vector<std::string>> targets;
+    ifaddrs* list = nullptr;
+    ASSERT_EQ(::getifaddrs(&list), 0);
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        char text[INET6_ADDRSTRLEN] = {};
+        if (i->ifa_addr->sa_family == AF_INET6) {
+            auto* a6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
+            ::inet_ntop(AF_INET6, &a6->sin6_addr, text, sizeof text);
+            targets.push_back({"connect6", text, port, std::to_string(a6->sin6_scope_id)});
+        } else if (i->ifa_addr->sa_family == AF_INET) {
+            auto* a4 = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+            ::inet_ntop(AF_INET, &a4->sin_addr, text, sizeof text);
+            if (std::string(text).rfind("127.", 0) == 0) continue;  // the jail's own loopback
+            targets.push_back({"connect6", std::string("::ffff:") + text, port, "0"});
+        }
+    }
+    ::freeifaddrs(list);
+    ASSERT_FALSE(targets.empty());
+    for (const auto& t : targets) {
+        const std::string verdict = attack(t);
+        EXPECT_NE(verdict.rfind("OK", 0), 0u) << t[1] << " scope " << t[3];
+        // ::1 is the jail's own loopback, where nothing listens.
+        if (t[1] == "::1") {
+            EXPECT_EQ(verdict, "ECONNREFUSED\n");
+        }
+    }
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    EXPECT_LT(c, 0) << "the host listener accepted a connection from the jail";
+    if (c >= 0) ::close(c);
+    ::close(fd);
+}
+
+// Abstract unix sockets have no file to hide: only the network namespace keeps a host service
+// listening there (an X server, a container shim) out of the jail's reach.
+TEST_F(JailAttack, AHostsAbstractUnixSocketIsOutOfReach) {
+    const std::string name = "nixjail-attack-" + randomTag();
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    ASSERT_EQ(::listen(fd, 4), 0);
+    EXPECT_EQ(attack({"abstract", name}), "ECONNREFUSED\n");
+    int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    EXPECT_LT(c, 0);
+    if (c >= 0) ::close(c);
+    ::close(fd);
+}
+
+// The host's daemons listen on unix sockets under /run and /nix/var; none is in the jail.
+TEST_F(JailAttack, TheHostsDaemonSocketsAreNotInTheJail) {
+    for (const char* path : {"/nix/var/nix/daemon-socket/socket", "/run/systemd/private",
+                             "/var/run/docker.sock", "/run/dbus/system_bus_socket"}) {
+        EXPECT_EQ(attack({"unix", path}), "ENOENT\n") << path;
+    }
+}
+
+// Kernel interfaces a step has no business with, each refused (by the seccomp filter, the missing
+// capability, or because it is not in the jail at all). The verdict is the errno of the call.
+struct KernelAttack {
+    std::vector<std::string> args;
+    std::string why;  // what blocks it in the namespace jail
+};
+
+TEST_F(JailAttack, KernelInterfacesBeyondAStepsNeedsAreRefused) {
+    const std::vector<KernelAttack> attacks = {
+        {{"keyctl"}, "seccomp: keyctl/add_key"},
+        {{"bpf"}, "seccomp: bpf"},
+        {{"perf"}, "seccomp: perf_event_open"},
+        {{"userfaultfd"}, "seccomp: userfaultfd"},
+        {{"kexec"}, "seccomp: kexec_load"},
+        {{"chroot"}, "no CAP_SYS_CHROOT"},
+        {{"open-by-handle"}, "seccomp: open_by_handle_at (the 'shocker' escape)"},
+        {{"mknod-block"}, "no CAP_MKNOD"},
+        {{"settime"}, "seccomp: clock_settime"},
+        {{"sethostname"}, "no CAP_SYS_ADMIN"},
+        {{"swapon"}, "seccomp: swapon"},
+        {{"fsopen"}, "seccomp: the new mount API"},
+        {{"pivot-root"}, "seccomp: pivot_root"},
+        {{"acct"}, "seccomp: acct"},
+        {{"ioperm"}, "seccomp: ioperm"},
+        {{"open-write", "/proc/sys/kernel/hostname"}, "/proc/sys is a read-only bind"},
+        {{"open-write", "/proc/sysrq-trigger"}, "not in the jail's /proc"},
+        {{"open-read", "/dev/kmsg"}, "not in the jail's /dev"},
+        {{"open-read", "/proc/kcore"}, "not in the jail's /proc"},
+        {{"open-write", "/sys/fs/cgroup/cgroup.procs"}, "no /sys in the jail"},
+    };
+    for (const auto& a : attacks) {
+        const std::string verdict = attack(a.args);
+        EXPECT_FALSE(verdict.empty()) << a.args[0];
+        EXPECT_NE(verdict.rfind("OK", 0), 0u) << a.args[0] << " " << (a.args.size() > 1 ? a.args[1] : "")
+                                              << " was not refused (" << a.why << ")";
+        std::printf("  %-14s %-30s -> %s", a.args[0].c_str(), a.args.size() > 1 ? a.args[1].c_str() : "",
+                    verdict.c_str());
+    }
 }
 
 TEST_F(JailAttack, RawPacketAndNetlinkSocketsAreDenied) {
