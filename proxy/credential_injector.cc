@@ -1,6 +1,7 @@
 // Credential injection: the only code that reads a credential's real value.
 #include "proxy/credential_injector.h"
 
+#include <cctype>
 #include <utility>
 
 #include "runner/base/error.h"
@@ -54,6 +55,43 @@ std::optional<std::string> injectCredentials(http::Headers& headers,
             if (changed && !injected) injected = c.name;
         }
     }
+    return injected;
+}
+
+namespace {
+
+std::string percentEncoded(std::string_view s) {
+    static constexpr const char* kHex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
+                                           std::string_view host, bool tls) {
+    const auto q = target.find('?');
+    if (q == std::string::npos) return std::nullopt;
+    std::string query = target.substr(q + 1);
+    std::optional<std::string> injected;
+    for (const auto& c : credentials) {
+        if (!tls && !c.plain_http) continue;
+        if (!credentialAllowsHost(c, host)) continue;
+        const std::string real = percentEncoded(c.value.reveal());
+        bool changed = replaceAll(query, percentEncoded(c.dummy), real);
+        changed = replaceAll(query, c.dummy, real) || changed;
+        if (changed && !injected) injected = c.name;
+    }
+    if (injected) target = target.substr(0, q + 1) + query;
     return injected;
 }
 

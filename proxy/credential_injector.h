@@ -22,6 +22,12 @@ std::optional<std::string> injectCredentials(http::Headers& headers,
                                              const std::vector<Credential>& credentials,
                                              std::string_view host, bool tls);
 
+// The same for the query of an origin-form request target ("/path?key=DUMMY"): the dummy, as it
+// is or percent-encoded, becomes the percent-encoded real value. The path is left alone.
+// Returns the name of the first credential injected, if any.
+std::optional<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
+                                           std::string_view host, bool tls);
+
 // Replaces any real credential value in response headers by its dummy, so the job never sees one.
 void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>& credentials);
 

@@ -27,6 +27,23 @@ TEST(CredentialInjection, ReplacesDummyOnAllowedHostOverTls) {
     EXPECT_EQ(g[0].value, "REAL-secret-123");
 }
 
+TEST(CredentialInjection, QueryGetsTheRealValueOnItsHostsOnlyAndThePathIsLeftAlone) {
+    auto creds = forgeToken();
+    creds[0].value = base::Secret("REAL/secret+1");
+    creds[0].dummy = "DUMY/secret+9";
+    std::string target = "/DUMY/secret+9/x?key=DUMY%2Fsecret%2B9&raw=DUMY/secret+9";
+    auto name = injectIntoQuery(target, creds, "git.test", true);
+    ASSERT_TRUE(name);
+    EXPECT_EQ(*name, "forge");
+    EXPECT_EQ(target, "/DUMY/secret+9/x?key=REAL%2Fsecret%2B1&raw=REAL%2Fsecret%2B1");
+    std::string other = "/x?key=DUMY%2Fsecret%2B9";
+    EXPECT_FALSE(injectIntoQuery(other, creds, "evil.test", true));
+    EXPECT_EQ(other, "/x?key=DUMY%2Fsecret%2B9");
+    EXPECT_FALSE(injectIntoQuery(other, creds, "git.test", false)) << "never in clear text";
+    std::string none = "/path/only";
+    EXPECT_FALSE(injectIntoQuery(none, creds, "git.test", true));
+}
+
 TEST(CredentialInjection, ReplacesInsideBasicAuth) {
     auto creds = forgeToken();
     http::Headers h{{"Authorization", "Basic " + base64Encode("user:DUMMY-token-abc")}};

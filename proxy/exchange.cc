@@ -127,6 +127,10 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     req.headers.insert(req.headers.begin(), {"Host", hostHeaderValue(authority, tls)});
     req.target = origin;
     rec.credential = injectCredentials(req.headers, ctx_.config().credentials, authority.host, tls);
+    if (auto in_query = injectIntoQuery(req.target, ctx_.config().credentials, authority.host, tls);
+        in_query && !rec.credential) {
+        rec.credential = in_query;
+    }
     std::string head = http::serializeRequestHead(req);
 
     // 4. Upstream connection, reused when the previous exchange left one to the same place. The

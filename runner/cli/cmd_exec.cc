@@ -444,6 +444,9 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option(
         "--host-override", flags->host_overrides,
         "HOST=IP: the proxy connects to IP for HOST (TLS still checks HOST); repeatable");
+    cmd->add_option("--secret-host", flags->secret_hosts,
+                    "NAME=HOST[,HOST...]: jailed jobs see secret NAME only as a placeholder, which "
+                    "the proxy swaps for the real value in requests to those hosts; repeatable");
     cmd->add_option("--cache-server-dir", flags->cache_server_dir,
                     "where the actions/cache server (ACTIONS_CACHE_URL) keeps entries (default: "
                     "<cache dir>/actions-cache)");

@@ -11,6 +11,7 @@
 #include "runner/cli/cache_dirs.h"
 #include "runner/cli/key_values.h"
 #include "runner/network/credential_file.h"
+#include "runner/network/secret_placeholder.h"
 #include "workspace-cache/closure.h"
 #include "workspace-cache/storage.h"
 
@@ -69,6 +70,10 @@ config::RunnerConfig execConfig(const ExecFlags& f, const SavedDefaults& saved) 
         c.proxy.extra_ca_file = f.extra_ca_file;
     }
     for (const auto& s : f.host_overrides) c.proxy.host_overrides.insert(parseKeyValue(s, "--host-override"));
+    for (const auto& s : f.secret_hosts) {
+        auto [name, hosts] = network::parseSecretHost(s);
+        c.proxy.secret_hosts[name] = std::move(hosts);
+    }
     return c;
 }
 

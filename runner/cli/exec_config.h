@@ -47,6 +47,7 @@ struct ExecFlags {
     std::string credential_file;
     std::string extra_ca_file;
     std::vector<std::string> host_overrides;
+    std::vector<std::string> secret_hosts;  // NAME=HOST[,HOST...]
 };
 
 // What the command line left out, from the saved defaults, then built in.

@@ -207,9 +207,23 @@ void readExecutor(Reader& r, const YAML::Node& n, RunnerConfig::Executor& out) {
 
 void readProxy(Reader& r, const YAML::Node& n, RunnerConfig::Proxy& out) {
     r.mapping(
-        n, "proxy", {"mode", "policy", "extra_ca_file", "credentials", "host_overrides"},
+        n, "proxy", {"mode", "policy", "extra_ca_file", "credentials", "host_overrides", "secret_hosts"},
         [&](const std::string& k, const YAML::Node& v) {
             if (k == "mode") r.oneOf(v, "proxy.mode", out.mode, {"enforce", "audit"});
+            if (k == "secret_hosts") {
+                if (v.IsNull()) return;
+                if (!v.IsMap()) {
+                    r.error(v, "'proxy.secret_hosts' must map secret names to lists of hosts");
+                    return;
+                }
+                for (const auto& item : v) {
+                    const std::string name = item.first.as<std::string>();
+                    auto hosts = r.list(item.second, "proxy.secret_hosts." + name);
+                    if (hosts.empty()) r.error(item.second, "secret '" + name + "' needs at least one host");
+                    out.secret_hosts[name] = std::move(hosts);
+                }
+                return;
+            }
             if (k == "host_overrides") {
                 if (v.IsNull()) return;
                 if (!v.IsMap()) {

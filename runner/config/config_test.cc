@@ -119,6 +119,18 @@ TEST(RunnerConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
     EXPECT_NE(text.find("needs a 'header' containing {token}"), std::string::npos) << text;
 }
 
+TEST(RunnerConfig, SecretHostsBindWorkflowSecretsToHosts) {
+    auto cfg = parseConfig("proxy:\n  secret_hosts: {NPM_TOKEN: [registry.npmjs.org], API: [a.test, '*.b.test']}\n",
+                           "runner.yaml");
+    ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
+    EXPECT_EQ(cfg->proxy.secret_hosts.at("NPM_TOKEN"), std::vector<std::string>{"registry.npmjs.org"});
+    EXPECT_EQ(cfg->proxy.secret_hosts.at("API"), (std::vector<std::string>{"a.test", "*.b.test"}));
+    EXPECT_NE(problems("proxy: {secret_hosts: [a]}\n").find("must map secret names to lists of hosts"),
+              std::string::npos);
+    EXPECT_NE(problems("proxy: {secret_hosts: {X: []}}\n").find("secret 'X' needs at least one host"),
+              std::string::npos);
+}
+
 TEST(RunnerConfig, HostOverridesAndTheDiskQuota) {
     auto cfg = parseConfig(
         "proxy:\n  host_overrides: {git.example.com: \"127.0.0.1:3000\", mirror.test: \"::1\"}\n"

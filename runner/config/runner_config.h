@@ -92,6 +92,9 @@ struct RunnerConfig {
         // checks the name). The way to reach a forge whose name resolves to the runner's own
         // host, which the proxies otherwise refuse; an IP:PORT pin opens only that port.
         std::map<std::string, std::string> host_overrides;
+        // Workflow secret name -> the hosts it is for: the job sees a placeholder, which its
+        // proxy swaps for the real value in requests to those hosts only.
+        std::map<std::string, std::vector<std::string>> secret_hosts;
     } proxy;
     std::filesystem::path database = "jobs.sqlite";
     struct Metrics {

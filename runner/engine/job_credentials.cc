@@ -2,6 +2,7 @@
 #include "runner/engine/job_credentials.h"
 
 #include "runner/network/forge_credentials.h"
+#include "runner/network/secret_placeholder.h"
 
 namespace nixjail::runner::engine {
 
@@ -17,10 +18,17 @@ std::string text(const nlohmann::json& github, const char* key) {
 JobCredentials::JobCredentials(const job::JobPlan& plan, const std::vector<proxy::Credential>& admin,
                                const nlohmann::json& github,
                                const std::vector<std::string>& forge_hosts,
-                               const std::vector<std::string>& service_hosts, SecretMasker& masker)
+                               const std::vector<std::string>& service_hosts, SecretMasker& masker,
+                               const std::map<std::string, std::string>& secrets,
+                               const std::map<std::string, std::vector<std::string>>& secret_hosts)
     : hide_(plan.credentials_as_dummies), admin_(admin), all_(admin) {
     // Without a proxy nothing could put a real value back, so the job keeps the real ones.
     if (!hide_) return;
+    placeholders_ = network::secretPlaceholders(secrets, secret_hosts);
+    for (const auto& p : placeholders_) {
+        all_.push_back(p);
+        masker.add(p.dummy);  // shown as *** like any secret, should a step print it
+    }
     for (auto& cred : network::forgeCredentials(
              {text(github, "token"), text(github, "gitea_runtime_token")}, forge_hosts,
              text(github, "server_url"), service_hosts)) {

@@ -25,9 +25,14 @@ class JobCredentials {
     // github context, whose forge tokens (token, gitea_runtime_token) become credentials for
     // `forge_hosts` and the runner's `service_hosts` when the plan proxies the job. Every real
     // value is added to `masker`.
+    // `secrets` of the job whose names `secret_hosts` binds become placeholders (see
+    // network/secret_placeholder.h); the masker gets their real values and placeholders both.
+    // Throws base::Error for a bound secret too short to stand in for.
     JobCredentials(const job::JobPlan& plan, const std::vector<proxy::Credential>& admin,
                    const nlohmann::json& github, const std::vector<std::string>& forge_hosts,
-                   const std::vector<std::string>& service_hosts, SecretMasker& masker);
+                   const std::vector<std::string>& service_hosts, SecretMasker& masker,
+                   const std::map<std::string, std::string>& secrets = {},
+                   const std::map<std::string, std::vector<std::string>>& secret_hosts = {});
 
     // What the job's proxy injects.
     const std::vector<proxy::Credential>& all() const { return all_; }
@@ -44,10 +49,14 @@ class JobCredentials {
     // dummy of a credential valid for `url`'s host, else `value` itself.
     std::string realValueFor(const std::string& value, const std::string& url) const;
 
+    // The secrets the job sees as placeholders, with their hosts, for the job's log.
+    const std::vector<proxy::Credential>& placeholders() const { return placeholders_; }
+
   private:
     bool hide_;
     std::vector<proxy::Credential> admin_;
     std::vector<proxy::Credential> all_;
+    std::vector<proxy::Credential> placeholders_;
 };
 
 }  // namespace nixjail::runner::engine

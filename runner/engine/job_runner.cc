@@ -137,7 +137,19 @@ std::vector<std::string> JobRunner::forgeHosts() const {
 
 void JobRunner::prepareCredentials() {
     job_.credentials.emplace(plan_, job_.opts.network.credentials, job_.state.github, forgeHosts(),
-                         job_.opts.network.service_hosts, job_.masker);
+                         job_.opts.network.service_hosts, job_.masker, job_.opts.secrets,
+                         job_.opts.network.secret_hosts);
+    std::string bound;
+    for (const auto& p : job_.credentials->placeholders()) {
+        std::string hosts;
+        for (const auto& h : p.hosts) hosts += (hosts.empty() ? "" : ", ") + h;
+        bound += (bound.empty() ? "" : "; ") + p.name + " (" + hosts + ")";
+    }
+    if (!bound.empty()) {
+        job_.log(LineKind::kRunner,
+                 "Secrets as placeholders (the job sees a random stand-in; its proxy puts the real "
+                 "value back only in requests to these hosts): " + bound);
+    }
     job_.credentials->hideIn(job_.state.github);
 }
 

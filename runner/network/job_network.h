@@ -32,6 +32,9 @@ struct NetworkSettings {
     proxy::Policy label_policy;
     proxy::Policy job_policy;
     std::vector<proxy::Credential> credentials;    // injected on their hosts; the job sees dummies
+    // Workflow secrets bound to hosts: each reaches the job as a placeholder (secret_placeholder.h)
+    // that the proxy swaps for the real value on those hosts only.
+    std::map<std::string, std::vector<std::string>> secret_hosts;
     std::filesystem::path extra_upstream_ca_file;  // trusted for upstream TLS besides the system's
     std::map<std::string, std::string> host_overrides;  // "git.test" -> "127.0.0.1" (tests)
     // The runner's own services the jobs may use (the actions/cache server), by the names pinned

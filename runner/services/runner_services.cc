@@ -97,6 +97,7 @@ void RunnerServices::loadNetwork() {
         n.extra_upstream_ca_file = fs::absolute(config_.proxy.extra_ca_file);
     n.host_overrides.insert(config_.proxy.host_overrides.begin(),
                             config_.proxy.host_overrides.end());
+    n.secret_hosts = config_.proxy.secret_hosts;
     for (const auto& [name, label] : config_.labels) {
         if (!label.policy.empty())
             label_policies_.emplace(name, proxy::loadPolicyFile(label.policy, "label " + name));

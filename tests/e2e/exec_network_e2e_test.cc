@@ -186,6 +186,65 @@ jobs:
     EXPECT_EQ(netnsCount(), before);
 }
 
+// Issue 21: a workflow secret bound to a host (--secret-host) reaches the job only as a random
+// placeholder of its shape; the real value arrives at that host (a real TLS upstream) in a header,
+// the placeholder sent to another host stays the placeholder, the real value is nowhere in the
+// jail, and an unbound secret still works as before.
+TEST(ExecNetworkE2E, ABoundSecretIsAPlaceholderInTheJailAndRealOnlyOnItsHost) {
+    REQUIRE_ROOT_NIX_NGINX();
+    TestUpstream upstream;
+    TempDir dir("nixjail-e2e-placeholder-");
+    TempDir cache("nixjail-e2e-cache-");
+    const std::string port = std::to_string(upstream.httpsPort());
+    nixjail::base::writeFile(dir.path() / "policy.yaml",
+                             "rules:\n  - host: git.test\n  - host: other.test\n");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  placeholder:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl gnugrep}
+    steps:
+      - env:
+          KEY: ${{ secrets.API_KEY }}
+        run: |
+          [ "${#KEY}" = 17 ] && echo placeholder-same-length
+          [ "$KEY" = "REAL-tok-""9a7b31c0" ] && echo placeholder-is-real
+          case "$KEY" in REAL-*) echo placeholder-keeps-prefix;; esac
+          [ "$KEY" = "${{ secrets.API_KEY }}" ] && echo env-and-context-agree
+          curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token $KEY"
+          curl -sS --fail "https://other.test:$PORT/whoami" -H "Authorization: token $KEY"
+          [ "${{ secrets.PLAIN }}" = "plain-value-31415" ] && echo unbound-is-real
+          echo "$KEY" > /workspace/key.txt
+          if grep -rqs "REAL-tok-""9a7b31c0" /workspace /runner /home /tmp /proc/self/environ; then echo real-found; else echo real-absent; fi
+)Y");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                        cache.path().string(), "--policy", "policy.yaml", "--extra-ca-file",
+                        upstream.caFile().string(), "--host-override", "git.test=127.0.0.1",
+                        "--host-override", "other.test=127.0.0.1", "--env", "PORT=" + port,
+                        "--secret", std::string("API_KEY=") + TestUpstream::kRealToken, "--secret",
+                        "PLAIN=plain-value-31415", "--secret-host", "API_KEY=git.test"},
+                       dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string& out = r.out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "Secrets as placeholders")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "API_KEY (git.test)")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "placeholder-same-length")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "placeholder-keeps-prefix")) << out;
+    EXPECT_FALSE(nixjail::e2e::has(out, "placeholder-is-real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "env-and-context-agree")) << out;
+    // Its host got the real value; another host got the placeholder (neither real nor dummy).
+    EXPECT_TRUE(nixjail::e2e::has(out, "host=git.test auth=real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "host=other.test auth=other")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "with credential 'API_KEY'")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "unbound-is-real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "real-absent")) << out;
+    EXPECT_FALSE(nixjail::e2e::has(out + r.err, TestUpstream::kRealToken));
+    EXPECT_FALSE(nixjail::e2e::has(out + r.err, "plain-value-31415")) << "an unbound secret is masked as before";
+}
+
 // The forge's token (github.token, secrets.GITHUB_TOKEN/GITEA_TOKEN) reaches a jailed job only as a
 // dummy, in every expression (job env included); its proxy puts the real token back into requests
 // to the forge: an API call and git's smart-HTTP Basic auth succeed with the dummy.

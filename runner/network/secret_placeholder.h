@@ -1,0 +1,31 @@
+// Secret placeholders: a workflow secret the admin binds to hosts reaches the job only as a
+// per-job random dummy of the same shape; the job's proxy puts the real value back in requests
+// to those hosts (headers, Basic auth, query) and turns it back into the dummy in responses.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "proxy/proxy.h"
+
+namespace nixjail::runner::network {
+
+// Workflow secret name -> the hosts (names or globs, as in policy rules) its value is for.
+using SecretHosts = std::map<std::string, std::vector<std::string>>;
+
+// A random value of `real`'s shape: the same length, a digit for a digit, a lower- or upper-case
+// letter for one, every other character kept, and a prefix up to the first '_' or '-' in the
+// first 12 characters kept ("ghp_", "glpat-"), so tools that check a token's form accept it.
+// Never equal to `real` and never overlapping it.
+std::string placeholderFor(const std::string& real);
+
+// The credentials for the job's bound secrets that it has (unbound and absent ones are left
+// alone). Throws base::Error for a bound secret too short (under 8 characters) to stand in for.
+std::vector<proxy::Credential> secretPlaceholders(const std::map<std::string, std::string>& secrets,
+                                                  const SecretHosts& bindings);
+
+// "NAME=host1,host2" (exec's --secret-host); throws base::Error naming the flag's value.
+std::pair<std::string, std::vector<std::string>> parseSecretHost(const std::string& flag);
+
+}  // namespace nixjail::runner::network
