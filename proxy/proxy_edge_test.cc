@@ -218,6 +218,33 @@ TEST_F(ProxyEdge, TheRunnersHostIsReachableOnlyThroughItsPins) {
     EXPECT_TRUE(res.starts_with("HTTP/1.1 200")) << res;
 }
 
+// Issue 21's DNS tricks: the runner's host in every disguise a resolver accepts (decimal, hex and
+// octal IPv4, short forms, the unspecified address, IPv6 loopback and IPv4-mapped, names with a
+// trailing dot or in capitals), under a policy that allows any host: each is judged by the address
+// it resolves to, and the listener on the runner's loopback hears nothing.
+TEST_F(ProxyEdge, DisguisedLoopbackAddressesAreRefusedLikeThePlainOne) {
+    std::uint16_t port = 0;
+    UniqueFd listener = listenLoopback(port);
+    ProxyConfig c = baseConfig();
+    c.allow_host_upstreams = false;  // the default, which the other tests here lift
+    c.policy = parsePolicy("rules:\n  - host: '*'\n", "p.yaml", "job").value();
+    proxy_ = std::make_unique<ProxyHandle>(startProxy(std::move(c)));
+    for (const std::string host : {"2130706433", "0x7f000001", "0177.0.0.1", "127.1", "127.0.0.2", "0.0.0.0",
+                                   "0", "[::1]", "[::ffff:127.0.0.1]", "[::]", "localhost.", "LOCALHOST",
+                                   "ip6-localhost"}) {
+        const std::string target = host + ":" + std::to_string(port);
+        const std::string res = exchange("GET http://" + target + "/ HTTP/1.1\r\nHost: " + target +
+                                         "\r\nConnection: close\r\n\r\n");
+        EXPECT_FALSE(res.starts_with("HTTP/1.1 200")) << host << ": " << res;
+        EXPECT_TRUE(res.starts_with("HTTP/1.1 502") || res.starts_with("HTTP/1.1 400") ||
+                    res.starts_with("HTTP/1.1 403"))
+            << host << ": " << res;
+    }
+    ::fcntl(listener.get(), F_SETFL, O_NONBLOCK);
+    UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    EXPECT_FALSE(accepted.valid()) << "a disguised address reached the runner's host";
+}
+
 TEST_F(ProxyEdge, UpstreamTlsHandshakeHitsConnectTimeoutWith504) {
     std::uint16_t port = 0;
     UniqueFd silent = listenLoopback(port);  // TCP connects, TLS never answers
