@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "runner/base/error.h"
+#include "runner/base/percent_encoding.h"
 
 namespace nixjail::proxy {
 
@@ -58,25 +59,6 @@ std::optional<std::string> injectCredentials(http::Headers& headers,
     return injected;
 }
 
-namespace {
-
-std::string percentEncoded(std::string_view s) {
-    static constexpr const char* kHex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 std::optional<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
                                            std::string_view host, bool tls) {
     const auto q = target.find('?');
@@ -86,8 +68,8 @@ std::optional<std::string> injectIntoQuery(std::string& target, const std::vecto
     for (const auto& c : credentials) {
         if (!tls && !c.plain_http) continue;
         if (!credentialAllowsHost(c, host)) continue;
-        const std::string real = percentEncoded(c.value.reveal());
-        bool changed = replaceAll(query, percentEncoded(c.dummy), real);
+        const std::string real = base::percentEncoded(c.value.reveal());
+        bool changed = replaceAll(query, base::percentEncoded(c.dummy), real);
         changed = replaceAll(query, c.dummy, real) || changed;
         if (changed && !injected) injected = c.name;
     }

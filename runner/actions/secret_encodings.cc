@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "runner/base/base64.h"
+#include "runner/base/percent_encoding.h"
 
 namespace nixjail::runner::actions {
 
@@ -32,21 +33,6 @@ std::string jsonEscaped(std::string_view v) {
                 } else {
                     out += static_cast<char>(c);
                 }
-        }
-    }
-    return out;
-}
-
-std::string urlEncoded(std::string_view v) {
-    static const char* kHex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : v) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
         }
     }
     return out;
@@ -98,7 +84,7 @@ std::vector<std::string> secretEncodings(std::string_view value) {
         if (std::find(out.begin(), out.end(), form) == out.end()) out.push_back(std::move(form));
     };
     keep(jsonEscaped(value));
-    keep(urlEncoded(value));
+    keep(base::percentEncoded(value));
     keep(xmlEscaped(value));
     keep(expressionEscaped(value));
     const std::string whole = base::base64Encode(value);
