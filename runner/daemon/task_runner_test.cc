@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "executor/host/host_executor.h"
+#include "executor/test_jailless_executor.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "runner/daemon/job_recorder.h"
@@ -133,23 +134,9 @@ jobs:
               std::string::npos);
 }
 
-// The host executor under the traits of a jail with its own network namespace: a jail that
-// keeps none of its promises, so its job's self-check must refuse it.
-class JaillessStandIn : public executor::Executor {
-  public:
-    std::string name() const override { return "weakened"; }
-    executor::BackendTraits traits() const override {
-        return {.network = executor::BackendTraits::Network::kOwnNamespace};
-    }
-    std::unique_ptr<executor::Jail> prepare(const executor::JailSpec& spec) override { return host_.prepare(spec); }
-
-  private:
-    executor::HostExecutor host_;
-};
-
 TEST_F(TaskRunnerTest, AJobRefusedByItsJailSelfCheckIsRecordedWithWhatFailed) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: the job's network namespace";
-    JaillessStandIn weakened;
+    executor::testing::JaillessExecutor weakened;
     res_.job_defaults.executor = &weakened;
     res_.job_defaults.jail_check_program = NIXJAIL_JAIL_CHECK_PROGRAM;
     auto t = task(13, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo step-ran\n");

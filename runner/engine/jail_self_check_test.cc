@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "executor/host/host_executor.h"
+#include "executor/test_jailless_executor.h"
 #include "executor/namespace/namespace_executor.h"
 #include "executor/namespace/test_root.h"
 #include "runner/base/temp_dir.h"
@@ -117,20 +118,6 @@ TEST_F(JailSelfCheck, AMissingProgramIsAClearError) {
     }
 }
 
-// The host executor under the traits of a jail with its own namespace: a "jail" that keeps none
-// of the promises. The job is refused before its first step.
-class JaillessStandIn : public executor::Executor {
-  public:
-    std::string name() const override { return "weakened"; }
-    executor::BackendTraits traits() const override {
-        return {.network = executor::BackendTraits::Network::kOwnNamespace};
-    }
-    std::unique_ptr<executor::Jail> prepare(const executor::JailSpec& spec) override { return host_.prepare(spec); }
-
-  private:
-    executor::HostExecutor host_;
-};
-
 struct Recorded : RunReporter {
     std::mutex mu;
     std::string text;
@@ -162,7 +149,7 @@ TEST(JailSelfCheckJob, AJobWhoseJailBrokeItsPromisesRunsNoStep) {
     auto wf = workflow::parseWorkflow("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
                                       "      - run: touch " + marker.string() + "\n", "weak.yml");
     ASSERT_TRUE(wf) << workflow::formatAll(wf.error());
-    JaillessStandIn weakened;
+    executor::testing::JaillessExecutor weakened;
     RunOptions opts;
     opts.executor = &weakened;
     opts.work_dir = work.path();
