@@ -22,6 +22,9 @@
   cli11,
   libseccomp,
   asio,
+  # nixjail-jail-check, the jail's self-check, is linked statically (it runs in job roots that
+  # hold only the job's packages)
+  glibc,
   # programs the runner starts at run time
   nix,
   git,
@@ -63,6 +66,7 @@ stdenv.mkDerivation {
     cli11
     libseccomp
     asio
+    glibc.static
   ];
 
   cmakeFlags = [
