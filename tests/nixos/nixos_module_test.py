@@ -382,6 +382,9 @@ def check_packaging(c, repo, tool):
         ".git": False, "build": False, "build-asan": False, "result": False,
         "runner": True, "CMakeLists.txt": True, "nixos-module": True})
     c.eq("package: mainProgram", pkg["mainProgram"], "nixjail-runner")
+    # nixjail-jail-check links statically; Debian's libc6-dev has libc.a, nixpkgs splits it out.
+    c.true("package: glibc.static for the static self-check program", "glibc-static" in pkg["buildInputs"],
+           str(pkg["buildInputs"]))
     # Every Debian -dev package the build installs has its nixpkgs counterpart in buildInputs.
     deps = open(os.path.join(repo, ".ci/install-deps"), encoding="utf-8").read()
     build = deps.split("# build", 1)[1].split("# sanitizer", 1)[0]

@@ -6,6 +6,11 @@ let
   pkg = name: {
     inherit name;
     outPath = fakeStore name;
+    # A package's static libraries (glibc.static), as nixpkgs names that output.
+    static = {
+      name = "${name}-static";
+      outPath = fakeStore "${name}-static";
+    };
   };
   lib = {
     cleanSourceWith = args: args;
