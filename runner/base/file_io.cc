@@ -10,22 +10,22 @@
 
 namespace nixjail::base {
 
-namespace {
-void writeAll(int fd, std::string_view content, const std::filesystem::path& path) {
+void writeAll(int fd, std::string_view content, const std::string& what) {
     while (!content.empty()) {
         ssize_t n = ::write(fd, content.data(), content.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw SysError("writing '" + path.string() + "'");
+            throw SysError("writing " + what);
         }
         content.remove_prefix(static_cast<size_t>(n));
     }
 }
 
+namespace {
 void writeWithFlags(const std::filesystem::path& path, std::string_view content, int flags, int mode) {
     UniqueFd fd(::open(path.c_str(), flags | O_WRONLY | O_CLOEXEC, mode));
     if (!fd) throw SysError("opening '" + path.string() + "' for writing");
-    writeAll(fd.get(), content, path);
+    writeAll(fd.get(), content, "'" + path.string() + "'");
     fd.close();
 }
 }  // namespace

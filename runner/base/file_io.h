@@ -11,6 +11,8 @@ std::string readFile(const std::filesystem::path& path);
 // Writes via a temporary file and rename, so readers never see a half-written file.
 void writeFileAtomic(const std::filesystem::path& path, std::string_view content, int mode = 0644);
 void writeFile(const std::filesystem::path& path, std::string_view content);
+// All of `content` to `fd`, retrying short writes and EINTR; throws SysError("writing " + what).
+void writeAll(int fd, std::string_view content, const std::string& what);
 
 // The first of `path` and its ancestors that others may not search (no o+x), or empty: what
 // keeps a process of another user (a jail's setup) from reaching `path`.

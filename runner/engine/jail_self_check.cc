@@ -2,14 +2,13 @@
 #include "runner/engine/jail_self_check.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/base/unique_fd.h"
 
 namespace nixjail::runner::engine {
@@ -22,27 +21,17 @@ constexpr const char* kCopyName = ".nixjail-jail-check";
 constexpr const char* kInsideChecks[] = {"capabilities", "no_new_privs", "seccomp", "network", "store"};
 
 void copyProgram(const fs::path& program, int temp_fd) {
-    base::UniqueFd in(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in) {
+    std::string bytes;
+    try {
+        bytes = base::readFile(program);
+    } catch (const base::SysError& e) {
         throw base::SysError("the jail self-check program '" + program.string() +
-                             "' cannot be opened; it is installed beside nixjail-runner "
-                             "(reinstall the runner, or build the nixjail-jail-check target)");
+                                 "' cannot be opened; it is installed beside nixjail-runner "
+                                 "(reinstall the runner, or build the nixjail-jail-check target)",
+                             e.errnoValue());
     }
     auto out = base::createStepFile(temp_fd, kCopyName, 0755, "the jail self-check program");
-    if (::fchmod(out.get(), 0755) != 0) throw base::SysError("making the jail self-check program executable");
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(in.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw base::SysError("reading '" + program.string() + "'");
-        if (n == 0) break;
-        for (ssize_t done = 0; done < n;) {
-            ssize_t w = ::write(out.get(), buf + done, static_cast<size_t>(n - done));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) throw base::SysError("copying the jail self-check program into the job");
-            done += w;
-        }
-    }
+    base::writeAll(out.get(), bytes, "the jail self-check program into the job");
 }
 
 }  // namespace

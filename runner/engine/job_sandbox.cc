@@ -72,12 +72,7 @@ JobSandbox::~JobSandbox() {
 void JobSandbox::writeTempFile(const std::string& name, const std::string& content,
                                const std::string& what) const {
     const auto fd = base::createStepFile(temp_fd_.get(), name, 0644, what);
-    for (size_t done = 0; done < content.size();) {
-        const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw base::SysError("cannot write " + what + " '" + name + "'");
-        done += static_cast<size_t>(n);
-    }
+    base::writeAll(fd.get(), content, what + " '" + name + "'");
 }
 
 void JobSandbox::adopt(const fs::path& path, bool recursive) const {
