@@ -22,7 +22,8 @@ std::vector<std::string_view> lines(std::string_view text) {
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -159,6 +160,15 @@ std::string sizeText(std::uint64_t bytes) {
 std::vector<PromiseCheck> judgeJailFacts(const JailFacts& facts) {
     return {checkCapabilities(facts.proc_status), checkNoNewPrivs(facts.proc_status),
             checkSeccomp(facts.proc_status), checkNetwork(facts), checkStore(facts.store_create_errno)};
+}
+
+std::optional<std::uint64_t> parseCgroupLimit(std::string_view text) {
+    text = trim(text);
+    if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    const std::uint64_t v = std::stoull(std::string(text));
+    if (v >= (1ull << 62)) return std::nullopt;
+    return v;
 }
 
 PromiseCheck judgeLimits(const AppliedLimits& applied, std::uint64_t memory_max_bytes,

@@ -35,6 +35,11 @@ struct PromiseCheck {
 // Judges each promise made inside the jail, in a fixed order.
 std::vector<PromiseCheck> judgeJailFacts(const JailFacts& facts);
 
+// A cgroup limit knob's text (memory.max, pids.max, v1's memory.limit_in_bytes), surrounding
+// whitespace allowed: nullopt for "max", v1's "unlimited" (a page-rounded 2^63), or anything
+// that is not a number.
+std::optional<std::uint64_t> parseCgroupLimit(std::string_view text);
+
 // The "cgroup" promise: both limits in place and no looser than asked (v1 rounds memory down to
 // a page, so tighter is accepted).
 PromiseCheck judgeLimits(const AppliedLimits& applied, std::uint64_t memory_max_bytes,

@@ -135,6 +135,16 @@ TEST(JailPromises, LimitsMustBeInPlaceAndNoLooserThanAsked) {
     EXPECT_FALSE(judgeLimits({.memory_max_bytes = mem, .pids_max = 5000}, mem, 4096).passed);
 }
 
+TEST(JailPromises, CgroupLimitTextIsANumberOrNoLimit) {
+    EXPECT_EQ(parseCgroupLimit("4294967296\n"), 4294967296u);
+    EXPECT_EQ(parseCgroupLimit(" 256 "), 256u);
+    EXPECT_FALSE(parseCgroupLimit("max\n"));
+    EXPECT_FALSE(parseCgroupLimit("9223372036854771712"));  // v1's unlimited
+    EXPECT_FALSE(parseCgroupLimit(""));
+    EXPECT_FALSE(parseCgroupLimit("12abc"));
+    EXPECT_FALSE(parseCgroupLimit("99999999999999999999999"));
+}
+
 TEST(JailPromises, ChecksSurviveTheirTextForm) {
     auto f = goodFacts();
     f.store_create_errno = 0;

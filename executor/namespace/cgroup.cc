@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "executor/jail_check/jail_promises.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 
@@ -69,9 +70,10 @@ std::uint64_t number(const std::string& text) {
     }
 }
 
-// Path of this process's cgroup in the hierarchy that has `controller` ("" for v2).
-fs::path ownCgroup(const std::string& controller) {
-    std::istringstream in(base::readFile("/proc/self/cgroup"));
+// In the text of a /proc/PID/cgroup, the cgroup's path in the hierarchy that has `controller`
+// ("" for v2's unified one), or nullopt when no hierarchy has it.
+std::optional<fs::path> cgroupIn(const std::string& proc_cgroup, const std::string& controller) {
+    std::istringstream in(proc_cgroup);
     std::string line;
     while (std::getline(in, line)) {
         auto a = line.find(':');
@@ -86,46 +88,36 @@ fs::path ownCgroup(const std::string& controller) {
             if (c == controller) return path;
         }
     }
-    return "/";
+    return std::nullopt;
 }
 
-// A limit knob's value: nullopt for "max" or v1's "unlimited" (a page-rounded 2^63), or when
-// the knob cannot be read.
+// Path of this process's cgroup in the hierarchy that has `controller` ("" for v2).
+fs::path ownCgroup(const std::string& controller) {
+    return cgroupIn(base::readFile("/proc/self/cgroup"), controller).value_or("/");
+}
+
+// A limit knob's value (parseCgroupLimit); nullopt too when the knob cannot be read.
 std::optional<std::uint64_t> limitValue(const fs::path& dir, const char* knob) {
-    std::string text = readKnob(dir, knob);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    if (text.empty() || text == "max") return std::nullopt;
-    const std::uint64_t v = number(text);
-    if (v == 0 || v >= (1ull << 62)) return std::nullopt;
-    return v;
+    return parseCgroupLimit(readKnob(dir, knob));
 }
 
 }  // namespace
 
 AppliedLimits limitsOfProcess(pid_t pid) {
     AppliedLimits out;
-    std::istringstream in(base::readFile("/proc/" + std::to_string(pid) + "/cgroup"));
-    std::optional<fs::path> unified, memory_v1, pids_v1;
-    std::string line;
-    while (std::getline(in, line)) {
-        auto a = line.find(':');
-        auto b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        const std::string ctrls = line.substr(a + 1, b - a - 1);
-        const fs::path path = fs::path(line.substr(b + 1)).relative_path();
-        if (ctrls.empty() && line.substr(0, a) == "0") unified = fs::path(kCgroupRoot) / path;
-        std::istringstream cs(ctrls);
-        for (std::string c; std::getline(cs, c, ',');) {
-            if (c == "memory") memory_v1 = fs::path(kCgroupRoot) / ctrls / path;
-            if (c == "pids") pids_v1 = fs::path(kCgroupRoot) / ctrls / path;
+    const std::string text = base::readFile("/proc/" + std::to_string(pid) + "/cgroup");
+    const auto memory_v1 = cgroupIn(text, "memory"), pids_v1 = cgroupIn(text, "pids");
+    // v1 hierarchies are mounted by controller name (a hybrid host's unified one has none).
+    const fs::path root = kCgroupRoot;
+    if (memory_v1 || pids_v1) {
+        if (memory_v1) {
+            out.memory_max_bytes =
+                limitValue(root / "memory" / memory_v1->relative_path(), "memory.limit_in_bytes");
         }
-    }
-    if (memory_v1 || pids_v1) {  // v1 (a hybrid host's unified hierarchy has no controllers)
-        if (memory_v1) out.memory_max_bytes = limitValue(*memory_v1, "memory.limit_in_bytes");
-        if (pids_v1) out.pids_max = limitValue(*pids_v1, "pids.max");
-    } else if (unified) {
-        out.memory_max_bytes = limitValue(*unified, "memory.max");
-        out.pids_max = limitValue(*unified, "pids.max");
+        if (pids_v1) out.pids_max = limitValue(root / "pids" / pids_v1->relative_path(), "pids.max");
+    } else if (const auto unified = cgroupIn(text, "")) {
+        out.memory_max_bytes = limitValue(root / unified->relative_path(), "memory.max");
+        out.pids_max = limitValue(root / unified->relative_path(), "pids.max");
     }
     return out;
 }

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <sstream>
 
+#include "executor/jail_check/jail_promises.h"
+
 namespace nixjail::executor::sysd {
 
 namespace {
@@ -101,16 +103,9 @@ void applyUnitResult(const std::string& text, StepResult& result) {
         ls >> first >> second;
         if (first.empty()) continue;
         if (first == "limit_memory" || first == "limit_pids") {
-            // "max", v1's page-rounded 2^63 or nothing readable: no limit.
-            std::optional<std::uint64_t> value;
-            try {
-                if (!second.empty() && second != "max" && std::stoull(second) < (1ull << 62))
-                    value = std::stoull(second);
-            } catch (const std::exception&) {
-            }
             if (!result.applied_limits) result.applied_limits.emplace();
             (first == "limit_memory" ? result.applied_limits->memory_max_bytes
-                                     : result.applied_limits->pids_max) = value;
+                                     : result.applied_limits->pids_max) = parseCgroupLimit(second);
             continue;
         }
         try {
