@@ -46,7 +46,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
                                          bool& timed_out, bool& reused);
     asio::awaitable<void> pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
                                    std::uint64_t& counter, std::error_code& ec, std::string& error,
-                                   StreamScrubber* scrub = nullptr);
+                                   StreamRewriter* rewrite = nullptr);
     asio::awaitable<void> splice(std::uint64_t& up, std::uint64_t& down);
     asio::awaitable<void> pipeRaw(BufferedStream& from, ByteStream& to, std::uint64_t& counter);
     asio::awaitable<bool> respond(int status, const std::string& reason, const std::string& body,

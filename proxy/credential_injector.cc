@@ -86,21 +86,23 @@ void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>&
     }
 }
 
-StreamScrubber::StreamScrubber(const std::vector<Credential>& credentials) {
-    for (const auto& c : credentials) {
-        if (!c.value.empty()) needles_.push_back(c.value.reveal());
+StreamRewriter::StreamRewriter(std::vector<Swap> swaps) {
+    for (auto& swap : swaps) {
+        if (!swap.from.empty() && swap.from.size() == swap.to.size()) swaps_.push_back(std::move(swap));
     }
 }
 
-std::string StreamScrubber::feed(std::string_view data) {
+std::string StreamRewriter::feed(std::string_view data) {
     std::string buf = std::move(tail_);
     buf.append(data);
     tail_.clear();
     std::size_t hold = 0;
-    for (const auto& needle : needles_) {
+    for (const auto& swap : swaps_) {
+        const std::string& needle = swap.from;
         for (auto pos = buf.find(needle); pos != std::string::npos; pos = buf.find(needle, pos)) {
-            buf.replace(pos, needle.size(), needle.size(), '*');
+            buf.replace(pos, needle.size(), swap.to);
             pos += needle.size();
+            if (!swapped_) swapped_ = swap.name;
         }
         // Longest proper prefix of the needle that the buffer ends with.
         for (std::size_t k = std::min(needle.size() - 1, buf.size()); k > hold; --k) {
@@ -116,7 +118,34 @@ std::string StreamScrubber::feed(std::string_view data) {
     return buf;
 }
 
-std::string StreamScrubber::finish() { return std::exchange(tail_, std::string()); }
+std::string StreamRewriter::finish() { return std::exchange(tail_, std::string()); }
+
+StreamRewriter responseBodyScrubber(const std::vector<Credential>& credentials) {
+    std::vector<StreamRewriter::Swap> swaps;
+    for (const auto& c : credentials) {
+        const std::string& real = c.value.reveal();
+        if (real.empty()) continue;
+        swaps.push_back({real, c.dummy.size() == real.size() ? c.dummy : std::string(real.size(), '*'), c.name});
+    }
+    return StreamRewriter(std::move(swaps));
+}
+
+StreamRewriter requestBodyInjector(const std::vector<Credential>& credentials,
+                                   const http::Headers& headers, std::string_view host, bool tls) {
+    if (const auto* encoding = http::findHeader(headers, "Content-Encoding");
+        encoding && !http::equalsIgnoreCase(encoding->value, "identity")) {
+        return {};
+    }
+    std::vector<StreamRewriter::Swap> swaps;
+    for (const auto& c : credentials) {
+        if (!c.in_bodies || (!tls && !c.plain_http) || !credentialAllowsHost(c, host)) continue;
+        const std::string& real = c.value.reveal();
+        swaps.push_back({c.dummy, real, c.name});
+        std::string encoded_dummy = base::percentEncoded(c.dummy);
+        if (encoded_dummy != c.dummy) swaps.push_back({encoded_dummy, base::percentEncoded(real), c.name});
+    }
+    return StreamRewriter(std::move(swaps));
+}
 
 std::string dummyHeaderLine(const Credential& c) {
     std::string line = c.header_template;
@@ -140,6 +169,10 @@ void validateCredential(const Credential& c) {
     }
     if (c.hosts.empty())
         throw base::Error(what + " has no allowed hosts; it would never be injected");
+    if (c.in_bodies && c.dummy.size() != c.value.reveal().size()) {
+        throw base::Error(what + " is swapped in request bodies, but its dummy is not as long as its "
+                                 "value; the body's length would change");
+    }
     if (!c.header_template.empty() && c.header_template.find("{token}") == std::string::npos) {
         throw base::Error(what + ": header template '" + c.header_template + "' lacks '{token}'");
     }

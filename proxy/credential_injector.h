@@ -31,23 +31,42 @@ std::optional<std::string> injectIntoQuery(std::string& target, const std::vecto
 // Replaces any real credential value in response headers by its dummy, so the job never sees one.
 void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>& credentials);
 
-// Masks real credential values in a body that streams through in pieces: each occurrence becomes
-// '*' of the same length, so Content-Length and chunk framing stay valid. Only a tail that could be
-// the start of a value is held back, so streams ending on CRLF or ordinary text are not delayed.
-// Compressed bodies are not looked into.
-class StreamScrubber {
+// Swaps byte strings in a body that streams through in pieces. Every swap keeps the length, so
+// Content-Length and chunk framing stay valid. Only a tail that could be the start of something to
+// swap is held back, so streams ending on CRLF or ordinary text are not delayed. A value split by
+// chunk framing is not seen.
+class StreamRewriter {
   public:
-    explicit StreamScrubber(const std::vector<Credential>& credentials);
-    bool active() const { return !needles_.empty(); }
+    struct Swap {
+        std::string from;
+        std::string to;  // as long as `from`
+        std::string name;  // the credential's
+    };
+    StreamRewriter() = default;
+    explicit StreamRewriter(std::vector<Swap> swaps);
+    bool active() const { return !swaps_.empty(); }
     // Returns the bytes of (held-back tail + data) that are safe to send now.
     std::string feed(std::string_view data);
     // The held-back tail, at the end of the body.
     std::string finish();
+    // The credential of the first swap made, if any.
+    const std::optional<std::string>& swapped() const { return swapped_; }
 
   private:
-    std::vector<std::string> needles_;
+    std::vector<Swap> swaps_;
     std::string tail_;
+    std::optional<std::string> swapped_;
 };
+
+// For response bodies: each real value becomes its dummy, or '*'s where the dummy has another
+// length. Compressed bodies are not looked into.
+StreamRewriter responseBodyScrubber(const std::vector<Credential>& credentials);
+
+// For the body of a request to `host`: the dummy of each credential with in_bodies that `host` is
+// one of the hosts of (over TLS, or plain_http), as it is and percent-encoded, becomes its real
+// value. Inactive when `headers` say the body is compressed (Content-Encoding).
+StreamRewriter requestBodyInjector(const std::vector<Credential>& credentials,
+                                   const http::Headers& headers, std::string_view host, bool tls);
 
 // Throws base::Error naming the credential when it cannot be used safely.
 void validateCredential(const Credential& credential);

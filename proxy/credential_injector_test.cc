@@ -100,25 +100,71 @@ TEST(CredentialInjection, ValidationRefusesUnsafeCredentials) {
     EXPECT_NO_THROW(validateCredential(forgeToken()[0]));
 }
 
-TEST(StreamScrubber, MasksValuesSplitAcrossPieces) {
+std::string rewriteInTwoPieces(StreamRewriter s, std::string_view body, std::size_t split) {
+    std::string out = s.feed(body.substr(0, split));
+    out += s.feed(body.substr(split));
+    return out + s.finish();
+}
+
+TEST(StreamRewriter, ResponseBodiesGetTheDummyBackWhereItIsAsLongElseStars) {
     auto creds = forgeToken();
     std::string body = "a REAL-secret-123 b REAL-secret-123\r\n";
     for (std::size_t split = 0; split <= body.size(); ++split) {
-        StreamScrubber s(creds);
-        std::string out = s.feed(std::string_view(body).substr(0, split));
-        out += s.feed(std::string_view(body).substr(split));
-        out += s.finish();
-        EXPECT_EQ(out, "a *************** b ***************\r\n") << split;
+        EXPECT_EQ(rewriteInTwoPieces(responseBodyScrubber(creds), body, split),
+                  "a DUMMY-token-abc b DUMMY-token-abc\r\n")
+            << split;
+    }
+    creds[0].dummy = "DUMMY-longer-than-the-value";
+    for (std::size_t split = 0; split <= body.size(); ++split) {
+        EXPECT_EQ(rewriteInTwoPieces(responseBodyScrubber(creds), body, split),
+                  "a *************** b ***************\r\n")
+            << split;
     }
 }
 
-TEST(StreamScrubber, HoldsBackOnlyPossibleStarts) {
-    StreamScrubber s(forgeToken());
+TEST(StreamRewriter, HoldsBackOnlyPossibleStarts) {
+    StreamRewriter s = responseBodyScrubber(forgeToken());
     EXPECT_EQ(s.feed("data ending in CRLF\r\n"), "data ending in CRLF\r\n");
     EXPECT_EQ(s.feed("tail RE"), "tail ");
     EXPECT_EQ(s.feed("ST"), "REST");
     EXPECT_EQ(s.feed("x REAL-sec"), "x ");
     EXPECT_EQ(s.finish(), "REAL-sec");
+    EXPECT_FALSE(s.swapped());
+}
+
+std::vector<Credential> bodySecret() {
+    auto creds = forgeToken();
+    creds[0].value = base::Secret("REAL/secret+1");
+    creds[0].dummy = "DUMY/secret+9";
+    creds[0].in_bodies = true;
+    return creds;
+}
+
+TEST(StreamRewriter, RequestBodiesGetTheRealValueOnlyWhereAllowedOnItsHostsOverTls) {
+    const std::string body = R"({"key":"DUMY/secret+9"}&form=DUMY%2Fsecret%2B9)";
+    for (std::size_t split = 0; split <= body.size(); ++split) {
+        StreamRewriter s = requestBodyInjector(bodySecret(), {}, "git.test", true);
+        EXPECT_EQ(rewriteInTwoPieces(s, body, split), R"({"key":"REAL/secret+1"}&form=REAL%2Fsecret%2B1)")
+            << split;
+    }
+    StreamRewriter named = requestBodyInjector(bodySecret(), {}, "git.test", true);
+    named.feed(body);
+    EXPECT_EQ(named.swapped(), std::optional<std::string>("forge"));
+
+    EXPECT_FALSE(requestBodyInjector(bodySecret(), {}, "evil.test", true).active()) << "not its host";
+    EXPECT_FALSE(requestBodyInjector(bodySecret(), {}, "git.test", false).active()) << "clear text";
+    EXPECT_FALSE(requestBodyInjector(forgeToken(), {}, "git.test", true).active())
+        << "bodies only where the admin allows";
+    EXPECT_FALSE(requestBodyInjector(bodySecret(), {{"Content-Encoding", "gzip"}}, "git.test", true).active())
+        << "compressed bodies are not looked into";
+    EXPECT_TRUE(requestBodyInjector(bodySecret(), {{"Content-Encoding", "identity"}}, "git.test", true).active());
+}
+
+TEST(CredentialInjection, ABodyCredentialNeedsADummyAsLongAsItsValue) {
+    auto c = bodySecret()[0];
+    EXPECT_NO_THROW(validateCredential(c));
+    c.dummy = "DUMMY-of-another-length";
+    EXPECT_THROW(validateCredential(c), base::Error);
 }
 
 TEST(CredentialInjection, DummyHeaderLineFollowsTheTemplate) {

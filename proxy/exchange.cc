@@ -131,6 +131,8 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
         in_query && !rec.credential) {
         rec.credential = in_query;
     }
+    StreamRewriter body_injector =
+        requestBodyInjector(ctx_.config().credentials, req.headers, authority.host, tls);
     std::string head = http::serializeRequestHead(req);
 
     // 4. Upstream connection, reused when the previous exchange left one to the same place. The
@@ -167,7 +169,9 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
             co_await write(*client_.stream, "HTTP/1.1 100 Continue\r\n\r\n", ec);
             if (ec) co_return false;
         }
-        co_await pumpBody(client_, *upstream_.conn.stream, *framing, rec.bytes_up, ec, error);
+        co_await pumpBody(client_, *upstream_.conn.stream, *framing, rec.bytes_up, ec, error,
+                          &body_injector);
+        if (!rec.credential) rec.credential = body_injector.swapped();
         if (ec) {
             upstream_.conn.stream->close();
             if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);
@@ -237,7 +241,7 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     }
 
     // 6. Response body.
-    StreamScrubber scrubber(ctx_.config().credentials);
+    StreamRewriter scrubber = responseBodyScrubber(ctx_.config().credentials);
     co_await pumpBody(upstream_.conn, *client_.stream, *res_framing, rec.bytes_down, ec, error,
                       &scrubber);
     disarmDeadline();
@@ -286,7 +290,7 @@ asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target
 asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& to,
                                               http::BodyFraming framing, std::uint64_t& counter,
                                               std::error_code& ec, std::string& error,
-                                              StreamScrubber* scrub) {
+                                              StreamRewriter* scrub) {
     http::BodyTracker tracker(framing);
     while (!tracker.done()) {
         if (from.pending.empty()) {

@@ -23,9 +23,11 @@ namespace nixjail::proxy {
 // A credential the job may use without seeing: the job gets `dummy`; on requests to one of `hosts`
 // over TLS the proxy replaces the dummy with `value` in every request header value (also inside
 // "Authorization: Basic" user:password), so the template form, git's Basic auth and custom headers
-// all work. Elsewhere, and over plain http, the dummy is forwarded unchanged. The real value is
-// turned back into the dummy in response headers and masked ('*') in response bodies; it is
-// never logged or audited. Not covered: the URL/query string, compressed bodies, WebSocket data.
+// all work, and in the query string. With in_bodies, also in request bodies (as it is and
+// percent-encoded). Elsewhere, and over plain http, the dummy is forwarded unchanged. The real
+// value is turned back into the dummy in responses (or masked with '*' in a body when the dummy
+// has another length); it is never logged or audited. Not covered: the path, compressed bodies,
+// WebSocket data.
 struct Credential {
     std::string name;
     base::Secret value;
@@ -35,6 +37,10 @@ struct Credential {
     // Also injected into plain-HTTP requests. Only for the forge's own token when the runner itself
     // talks to that forge over http:// (the value crosses that network in clear anyway).
     bool plain_http = false;
+    // Also swapped in request bodies to its hosts; the dummy must be as long as the value (secret
+    // placeholders are). Only where the admin allows it: a host that echoes a body back, or
+    // stores it where the job can read it, hands the real value to the job.
+    bool in_bodies = false;
 };
 
 // The header line the job should send, with the dummy: header_template with {token} replaced

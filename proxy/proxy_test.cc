@@ -202,7 +202,8 @@ TEST_F(ProxyEndToEnd, RealTokenNeverReachesTheClient) {
                    https("api.test", "/leak")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.find(TestUpstream::kRealToken), std::string::npos) << r.out;
-    // Headers get the dummy back; bodies get the value masked (same length keeps the framing).
+    // Headers get the dummy back; the body's value, whose dummy is longer, is masked (the same
+    // length keeps the framing).
     EXPECT_NE(r.out.find(std::string("X-Leak: ") + TestUpstream::kDummyToken), std::string::npos)
         << r.out;
     EXPECT_NE(
@@ -309,6 +310,47 @@ TEST_F(ProxyEndToEnd, StreamsLargeBodiesBothWays) {
     ASSERT_EQ(records.size(), 2u);
     EXPECT_EQ(records[0].bytes_down, blob.size());
     EXPECT_GT(records[1].bytes_up, blob.size());  // chunk framing included
+}
+
+// A secret placeholder the admin lets into bodies: uploads to its host carry the real value
+// (as it is and percent-encoded; fixed length and chunked), uploads elsewhere keep the
+// placeholder, and the real value coming back in a response body turns into the placeholder.
+TEST_F(ProxyEndToEnd, ABodySecretIsSwappedInUploadsToItsHostOnlyAndComesBackAsThePlaceholder) {
+    ProxyConfig c = defaultConfig();
+    c.credentials.clear();
+    Credential secret;
+    secret.name = "UPLOAD_KEY";
+    secret.value = base::Secret(TestUpstream::kRealToken);
+    secret.dummy = "REAL-tok-5c2e90d1";  // a placeholder: the value's shape and length
+    secret.hosts = {"api.test"};
+    secret.in_bodies = true;
+    c.credentials.push_back(secret);
+    start(std::move(c));
+    const std::string body = std::string("{\"key\":\"") + secret.dummy + "\"}\nform=" + secret.dummy + "\n";
+    base::writeFile(scratch_->path() / "body.json", body);
+    const std::string real_body = std::string("{\"key\":\"") + TestUpstream::kRealToken + "\"}\nform=" +
+                                  TestUpstream::kRealToken + "\n";
+
+    auto put = curl({"-T", (scratch_->path() / "body.json").string(), https("api.test", "/upload/fixed.json")});
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+    EXPECT_EQ(base::readFile(upstream_->wwwDir() / "upload/fixed.json"), real_body);
+    auto chunked = curl({"-T", (scratch_->path() / "body.json").string(), "-H", "Transfer-Encoding: chunked",
+                         https("api.test", "/upload/chunked.json")});
+    ASSERT_EQ(chunked.exit_code, 0) << chunked.err;
+    EXPECT_EQ(base::readFile(upstream_->wwwDir() / "upload/chunked.json"), real_body);
+    auto elsewhere = curl({"-T", (scratch_->path() / "body.json").string(), https("other.test", "/upload/other.json")});
+    ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.err;
+    EXPECT_EQ(base::readFile(upstream_->wwwDir() / "upload/other.json"), body) << "not its host";
+
+    auto echo = curl({https("api.test", "/leak")});
+    ASSERT_EQ(echo.exit_code, 0) << echo.err;
+    EXPECT_EQ(echo.out, "echo " + secret.dummy + " done\n");
+
+    auto records = audit(4);
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_EQ(records[0].credential, std::optional<std::string>("UPLOAD_KEY"));
+    EXPECT_EQ(records[1].credential, std::optional<std::string>("UPLOAD_KEY"));
+    EXPECT_FALSE(records[2].credential);
 }
 
 TEST_F(ProxyEndToEnd, PythonUrllibThroughProxy) {
