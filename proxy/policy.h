@@ -122,10 +122,11 @@ std::string suggestPolicy(const std::vector<ObservedRequest>& requests);
 //       action: allow                  # allow (default) | deny
 //     - host_regex: "^(.+\\.)?example\\.org$"
 //       action: deny
-// Every problem is reported, each with file:line:col.
-base::Result<Policy, std::vector<base::ConfigError>> parsePolicy(std::string_view yaml,
-                                                                 const std::string& source,
-                                                                 const std::string& layer_name);
+// Every problem is reported, each with file:line:col. Top-level `other_keys` are left to the
+// caller (a file with more in it than a policy).
+base::Result<Policy, std::vector<base::ConfigError>> parsePolicy(
+    std::string_view yaml, const std::string& source, const std::string& layer_name,
+    const std::vector<std::string>& other_keys = {});
 // Reads and parses a file; throws ConfigError listing every problem.
 Policy loadPolicyFile(const std::string& path, const std::string& layer_name);
 

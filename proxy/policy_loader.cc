@@ -127,7 +127,8 @@ std::optional<PolicyRule> parseRule(const YAML::Node& node, const std::string& s
 
 base::Result<Policy, std::vector<ConfigError>> parsePolicy(std::string_view yaml,
                                                            const std::string& source,
-                                                           const std::string& layer_name) {
+                                                           const std::string& layer_name,
+                                                           const std::vector<std::string>& other_keys) {
     std::vector<ConfigError> errors;
     YAML::Node root;
     try {
@@ -143,7 +144,7 @@ base::Result<Policy, std::vector<ConfigError>> parsePolicy(std::string_view yaml
     }
     for (const auto& kv : root) {
         std::string key = kv.first.as<std::string>("");
-        if (key != "rules") {
+        if (key != "rules" && std::find(other_keys.begin(), other_keys.end(), key) == other_keys.end()) {
             errors.push_back(
                 errorAt(source, kv.first, "unknown policy key '" + key + "'; expected 'rules'"));
         }

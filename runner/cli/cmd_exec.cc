@@ -28,6 +28,7 @@
 #include "runner/engine/event_context.h"
 #include "runner/engine/run_summary.h"
 #include "runner/engine/workflow_runner.h"
+#include "runner/network/repository_network.h"
 #include "runner/services/runner_services.h"
 #include "runner/workflow/job_graph.h"
 #include "runner/workflow/workflow_loader.h"
@@ -277,6 +278,16 @@ engine::RunOptions runOptions(services::RunnerServices& services, const config::
     opts.default_actions_url = f.default_actions_url;
     opts.action_cache_dir = f.action_cache_dir;
     opts.max_parallel_jobs = static_cast<size_t>(config.runner.capacity);
+    if (config.proxy.repository_policy) {
+        const std::string shown = (repo / network::kRepositoryNetworkFile).string();
+        if (auto file = network::readRepositoryNetwork(repo, shown)) {
+            for (auto& note : network::applyRepositoryNetwork(std::move(*file), opts.network))
+                opts.network.notes.push_back(std::move(note));
+        } else {
+            opts.network.notes.push_back("--repository-policy: the working tree has no " +
+                                         std::string(network::kRepositoryNetworkFile));
+        }
+    }
     // Each run keeps its artifacts apart: the run id follows the highest one in the directory.
     if (!f.artifact_server_path.empty() && !f.dry_run) {
         opts.run_id = opts.run_number = std::to_string(highestRunId(f.artifact_server_path) + 1);
@@ -447,6 +458,13 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_option("--secret-host", flags->secret_hosts,
                     "NAME=HOST[,HOST...]: jailed jobs see secret NAME only as a placeholder, which "
                     "the proxy swaps for the real value in requests to those hosts; repeatable");
+    cmd->add_option("--secret-in-bodies", flags->secret_in_bodies,
+                    "NAME: also swap the placeholder of secret NAME in request bodies to its hosts "
+                    "(only for hosts that never echo or publish a body); repeatable");
+    cmd->add_flag("--repository-policy", flags->repository_policy,
+                  "read .nixjail-network.yaml of the working tree: its rules narrow the network "
+                  "policy, its secret_hosts bind secrets to hosts (as the daemon's "
+                  "proxy.repository_policy)");
     cmd->add_option("--cache-server-dir", flags->cache_server_dir,
                     "where the actions/cache server (ACTIONS_CACHE_URL) keeps entries (default: "
                     "<cache dir>/actions-cache)");

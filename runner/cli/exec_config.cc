@@ -72,8 +72,17 @@ config::RunnerConfig execConfig(const ExecFlags& f, const SavedDefaults& saved) 
     for (const auto& s : f.host_overrides) c.proxy.host_overrides.insert(parseKeyValue(s, "--host-override"));
     for (const auto& s : f.secret_hosts) {
         auto [name, hosts] = network::parseSecretHost(s);
-        c.proxy.secret_hosts[name] = std::move(hosts);
+        c.proxy.secret_hosts[name].hosts = std::move(hosts);
     }
+    for (const auto& name : f.secret_in_bodies) {
+        auto it = c.proxy.secret_hosts.find(name);
+        if (it == c.proxy.secret_hosts.end()) {
+            throw base::Error("--secret-in-bodies " + name + ": bind the secret to its hosts first (--secret-host " +
+                              name + "=HOST)");
+        }
+        it->second.bodies = true;
+    }
+    c.proxy.repository_policy = f.repository_policy;
     return c;
 }
 

@@ -48,6 +48,8 @@ struct ExecFlags {
     std::string extra_ca_file;
     std::vector<std::string> host_overrides;
     std::vector<std::string> secret_hosts;  // NAME=HOST[,HOST...]
+    std::vector<std::string> secret_in_bodies;  // NAME, bound by secret_hosts
+    bool repository_policy = false;  // read the working tree's .nixjail-network.yaml
 };
 
 // What the command line left out, from the saved defaults, then built in.

@@ -57,7 +57,9 @@ TEST(ExecConfig, EveryFlagLandsInItsField) {
     f.policy = (dir.path() / "policy.yaml").string();
     f.extra_ca_file = (dir.path() / "ca.pem").string();
     f.host_overrides = {"forge.example=10.0.0.1", "forge.example=10.0.0.2", "git.example=10.0.0.3:3000"};
-    f.secret_hosts = {"API_KEY=api.example,*.cdn.example"};
+    f.secret_hosts = {"API_KEY=api.example,*.cdn.example", "UPLOAD=u.example"};
+    f.secret_in_bodies = {"UPLOAD"};
+    f.repository_policy = true;
     const auto c = translate(f);
     EXPECT_EQ(c.executor.backend, "namespace");
     EXPECT_EQ(c.executor.profile, "strict");
@@ -73,7 +75,13 @@ TEST(ExecConfig, EveryFlagLandsInItsField) {
     EXPECT_EQ(c.proxy.extra_ca_file, dir.path() / "ca.pem");
     EXPECT_EQ(c.proxy.host_overrides.at("forge.example"), "10.0.0.1") << "the first one given wins";
     EXPECT_EQ(c.proxy.host_overrides.at("git.example"), "10.0.0.3:3000");
-    EXPECT_EQ(c.proxy.secret_hosts.at("API_KEY"), (std::vector<std::string>{"api.example", "*.cdn.example"}));
+    EXPECT_EQ(c.proxy.secret_hosts.at("API_KEY").hosts, (std::vector<std::string>{"api.example", "*.cdn.example"}));
+    EXPECT_FALSE(c.proxy.secret_hosts.at("API_KEY").bodies);
+    EXPECT_TRUE(c.proxy.secret_hosts.at("UPLOAD").bodies);
+    EXPECT_TRUE(c.proxy.repository_policy);
+    ExecFlags unbound;
+    unbound.secret_in_bodies = {"NOT_BOUND"};
+    EXPECT_THROW(translate(unbound), base::Error);
 }
 
 TEST(ExecConfig, NoCacheServerTurnsTheServerOff) {

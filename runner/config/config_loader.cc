@@ -109,6 +109,12 @@ class Reader {
         error(n, "'" + key + "' is '" + v + "'; it must be a whole number of at least " +
                      std::to_string(min));
     }
+    bool boolean(const YAML::Node& n, const std::string& key) {
+        const std::string v = scalar(n, key);
+        if (v == "true") return true;
+        if (v != "false") error(n, "'" + key + "' is '" + v + "'; write true or false");
+        return false;
+    }
     std::vector<std::string> list(const YAML::Node& n, const std::string& key) {
         std::vector<std::string> out;
         if (n.IsNull()) return out;
@@ -207,7 +213,9 @@ void readExecutor(Reader& r, const YAML::Node& n, RunnerConfig::Executor& out) {
 
 void readProxy(Reader& r, const YAML::Node& n, RunnerConfig::Proxy& out) {
     r.mapping(
-        n, "proxy", {"mode", "policy", "extra_ca_file", "credentials", "host_overrides", "secret_hosts"},
+        n, "proxy",
+        {"mode", "policy", "extra_ca_file", "credentials", "host_overrides", "secret_hosts",
+         "repository_policy"},
         [&](const std::string& k, const YAML::Node& v) {
             if (k == "mode") r.oneOf(v, "proxy.mode", out.mode, {"enforce", "audit"});
             if (k == "secret_hosts") {
@@ -218,10 +226,25 @@ void readProxy(Reader& r, const YAML::Node& n, RunnerConfig::Proxy& out) {
                 }
                 for (const auto& item : v) {
                     const std::string name = item.first.as<std::string>();
-                    auto hosts = r.list(item.second, "proxy.secret_hosts." + name);
-                    if (hosts.empty()) r.error(item.second, "secret '" + name + "' needs at least one host");
-                    out.secret_hosts[name] = std::move(hosts);
+                    const std::string where = "proxy.secret_hosts." + name;
+                    RunnerConfig::Proxy::SecretHosts binding;
+                    if (item.second.IsMap()) {
+                        // {hosts: [...], bodies: true}
+                        r.mapping(item.second, where, {"hosts", "bodies"},
+                                  [&](const std::string& key, const YAML::Node& value) {
+                                      if (key == "hosts") binding.hosts = r.list(value, where + ".hosts");
+                                      if (key == "bodies") binding.bodies = r.boolean(value, where + ".bodies");
+                                  });
+                    } else {
+                        binding.hosts = r.list(item.second, where);
+                    }
+                    if (binding.hosts.empty()) r.error(item.second, "secret '" + name + "' needs at least one host");
+                    out.secret_hosts[name] = std::move(binding);
                 }
+                return;
+            }
+            if (k == "repository_policy") {
+                out.repository_policy = r.boolean(v, "proxy.repository_policy");
                 return;
             }
             if (k == "host_overrides") {

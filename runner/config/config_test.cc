@@ -120,11 +120,20 @@ TEST(RunnerConfig, CredentialsNeedOneSourceAndATokenPlaceholder) {
 }
 
 TEST(RunnerConfig, SecretHostsBindWorkflowSecretsToHosts) {
-    auto cfg = parseConfig("proxy:\n  secret_hosts: {NPM_TOKEN: [registry.npmjs.org], API: [a.test, '*.b.test']}\n",
+    auto cfg = parseConfig("proxy:\n  secret_hosts: {NPM_TOKEN: [registry.npmjs.org], API: [a.test, '*.b.test'],\n"
+                           "                 UPLOAD: {hosts: [u.test], bodies: true}}\n"
+                           "  repository_policy: true\n",
                            "runner.yaml");
     ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
-    EXPECT_EQ(cfg->proxy.secret_hosts.at("NPM_TOKEN"), std::vector<std::string>{"registry.npmjs.org"});
-    EXPECT_EQ(cfg->proxy.secret_hosts.at("API"), (std::vector<std::string>{"a.test", "*.b.test"}));
+    using Binding = RunnerConfig::Proxy::SecretHosts;
+    EXPECT_EQ(cfg->proxy.secret_hosts.at("NPM_TOKEN"), (Binding{{"registry.npmjs.org"}, false}));
+    EXPECT_EQ(cfg->proxy.secret_hosts.at("API"), (Binding{{"a.test", "*.b.test"}, false}));
+    EXPECT_EQ(cfg->proxy.secret_hosts.at("UPLOAD"), (Binding{{"u.test"}, true}));
+    EXPECT_TRUE(cfg->proxy.repository_policy);
+    EXPECT_FALSE(parseConfig("proxy: {}\n", "runner.yaml")->proxy.repository_policy) << "off unless the admin allows it";
+    EXPECT_NE(problems("proxy: {secret_hosts: {X: {hosts: [a], bodies: yes please}}}\n").find("write true or false"),
+              std::string::npos);
+    EXPECT_NE(problems("proxy: {secret_hosts: {X: {host: [a]}}}\n").find("did you mean 'hosts'"), std::string::npos);
     EXPECT_NE(problems("proxy: {secret_hosts: [a]}\n").find("must map secret names to lists of hosts"),
               std::string::npos);
     EXPECT_NE(problems("proxy: {secret_hosts: {X: []}}\n").find("secret 'X' needs at least one host"),

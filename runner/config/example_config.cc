@@ -61,7 +61,10 @@ proxy:
   host_overrides: {}        # name: "IP" or "IP:PORT" the proxy connects to for that name, e.g. a forge on
                             # this host: {git.example.com: "127.0.0.1:3000"} (only pins reach this host)
   secret_hosts: {}          # workflow secrets jobs see only as placeholders, swapped for the real value
-                            # in requests to these hosts: {NPM_TOKEN: [registry.npmjs.org]}
+                            # in requests to these hosts: {NPM_TOKEN: [registry.npmjs.org]}; in request
+                            # bodies too: {UPLOAD: {hosts: [uploads.example.com], bodies: true}}
+  repository_policy: false  # read .nixjail-network.yaml of each job's repository: its rules narrow the
+                            # policy, its secret_hosts bind secrets left unbound here
   credentials:              # injected by the proxy; jobs only ever see the dummy value
     - name: npm
       env: NPM_TOKEN        # the token comes from this environment variable of the daemon

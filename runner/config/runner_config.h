@@ -93,8 +93,17 @@ struct RunnerConfig {
         // host, which the proxies otherwise refuse; an IP:PORT pin opens only that port.
         std::map<std::string, std::string> host_overrides;
         // Workflow secret name -> the hosts it is for: the job sees a placeholder, which its
-        // proxy swaps for the real value in requests to those hosts only.
-        std::map<std::string, std::vector<std::string>> secret_hosts;
+        // proxy swaps for the real value in requests to those hosts only (in request bodies too
+        // with `bodies`).
+        struct SecretHosts {
+            std::vector<std::string> hosts;
+            bool bodies = false;
+            bool operator==(const SecretHosts&) const = default;
+        };
+        std::map<std::string, SecretHosts> secret_hosts;
+        // Read .nixjail-network.yaml of the job's repository at its commit: its `rules` narrow
+        // the policy as the job's layer, its `secret_hosts` bind secrets left unbound here.
+        bool repository_policy = false;
     } proxy;
     std::filesystem::path database = "jobs.sqlite";
     struct Metrics {

@@ -11,6 +11,7 @@
 #include "runner/base/error.h"
 #include "runner/daemon/job_recorder.h"
 #include "runner/daemon/task_reporter.h"
+#include "runner/engine/repository_network_fetch.h"
 #include "runner/engine/workflow_runner.h"
 #include "runner/workflow/workflow_loader.h"
 
@@ -161,6 +162,25 @@ std::optional<std::string> withNeedStubs(const std::string& yaml, const forge::T
     }
 }
 
+// The admin lets the task repository's .nixjail-network.yaml narrow the policy and bind secrets
+// (runner/network/repository_network.h).
+void addRepositoryNetwork(engine::RunOptions& o) {
+    const auto repo = engine::repositoryOfTask(o.github);
+    if (!repo) {
+        o.network.notes.push_back("proxy.repository_policy: the task names no repository and commit; "
+                                  "no network file read");
+        return;
+    }
+    auto file = engine::fetchRepositoryNetwork(o.checkout_provider, *repo, o.work_dir);
+    if (!file) {
+        o.network.notes.push_back("proxy.repository_policy: " + repo->url + " has no " +
+                                  network::kRepositoryNetworkFile + " at " + repo->commit.substr(0, 12));
+        return;
+    }
+    for (auto& note : network::applyRepositoryNetwork(std::move(*file), o.network))
+        o.network.notes.push_back(std::move(note));
+}
+
 void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     const std::string name = "task " + std::to_string(task.id) + " workflow";
     auto parsed = workflow::parseWorkflow(task.workflow_payload, name);
@@ -222,6 +242,7 @@ void prepare(PreparedJob& p, const forge::Task& task, const JobResources& res) {
     // A job that declares no packages gets its repository flake's devShell at the task's commit
     // (fetched outside the jail with the task's real token).
     if (res.task_root_provider) o.root_provider = res.task_root_provider(o.github);
+    if (cfg.proxy.repository_policy) addRepositoryNetwork(o);
     o.max_parallel_jobs = 1;
     o.limits.wall_time = cfg.runner.job_timeout;
     o.runner_job_timeout = cfg.runner.job_timeout;

@@ -17,8 +17,10 @@
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "runner/daemon/job_recorder.h"
+#include "runner/engine/checkout_provider.h"
 #include "runner/daemon/step_nesting.h"
 #include "runner/forge/fake_forge_client.h"
+#include "workspace-cache/git_test_repo.h"
 
 namespace nixjail::runner::daemon {
 namespace {
@@ -158,6 +160,34 @@ TEST_F(TaskRunnerTest, AJobRefusedByItsJailSelfCheckIsRecordedWithWhatFailed) {
     EXPECT_EQ(checks[2].name, "seccomp");
     EXPECT_EQ(checks[2].detail, "mode 0, not filter mode (2): no system call is refused");
     EXPECT_EQ(checks[5].name, "cgroup");
+}
+
+// proxy.repository_policy: the task repository's .nixjail-network.yaml is read at the task's
+// commit, through the checkout cache; an invalid one fails the task before any step, with the
+// file's problem in the log, and a commit without one runs as before.
+TEST_F(TaskRunnerTest, TheRepositorysNetworkFileIsReadAtTheTasksCommitWhenTheAdminAllowsIt) {
+    config_.proxy.repository_policy = true;
+    cache::testing::GitTestRepo remote(dir_.path() / "forge" / "acme" / "app");
+    engine::CachedCheckouts checkouts(dir_.path() / "cache");
+    res_.job_defaults.checkout_provider = checkouts.asProvider();
+    res_.job_defaults.work_dir = dir_.path() / "work";
+    std::filesystem::create_directories(res_.job_defaults.work_dir);
+    const std::string bad = remote.commit({{".nixjail-network.yaml", "secret_hosts: {DEPLOY_KEY: evil.test}\n"}}, "1");
+    const std::string none = remote.commit({{".nixjail-network.yaml", ""}}, "2");
+    const std::string yaml = "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo step-ran\n";
+    auto at = [&](forge::Task t, const std::string& sha) {
+        t.context["server_url"] = "file://" + (dir_.path() / "forge").string();
+        t.context["sha"] = sha;
+        return t;
+    };
+    EXPECT_EQ(run(at(task(21, yaml), bad)).result, Result::Failure);
+    const auto log = allLog(*forge_.task(21));
+    EXPECT_EQ(log.find("step-ran"), std::string::npos) << log;
+    EXPECT_NE(log.find(".nixjail-network.yaml:1:28: secret 'DEPLOY_KEY' needs a list of hosts"), std::string::npos)
+        << log;
+    EXPECT_EQ(run(at(task(22, yaml), none)).result, Result::Success);
+    EXPECT_NE(allLog(*forge_.task(22)).find("step-ran"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::is_empty(res_.job_defaults.work_dir)) << "the fetched file is gone";
 }
 
 TEST_F(TaskRunnerTest, FailingStepFailsTheTaskWithTheReasonRecorded) {

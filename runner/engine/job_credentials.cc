@@ -20,7 +20,7 @@ JobCredentials::JobCredentials(const job::JobPlan& plan, const std::vector<proxy
                                const std::vector<std::string>& forge_hosts,
                                const std::vector<std::string>& service_hosts, SecretMasker& masker,
                                const std::map<std::string, std::string>& secrets,
-                               const std::map<std::string, std::vector<std::string>>& secret_hosts)
+                               const network::SecretHosts& secret_hosts)
     : hide_(plan.credentials_as_dummies), admin_(admin), all_(admin) {
     // Without a proxy nothing could put a real value back, so the job keeps the real ones.
     if (!hide_) return;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "proxy/proxy.h"
+#include "runner/network/secret_placeholder.h"
 #include "runner/engine/actions_names.h"
 #include "runner/actions/secret_masker.h"
 #include "runner/job/job_plan.h"
@@ -32,7 +33,7 @@ class JobCredentials {
                    const nlohmann::json& github, const std::vector<std::string>& forge_hosts,
                    const std::vector<std::string>& service_hosts, SecretMasker& masker,
                    const std::map<std::string, std::string>& secrets = {},
-                   const std::map<std::string, std::vector<std::string>>& secret_hosts = {});
+                   const network::SecretHosts& secret_hosts = {});
 
     // What the job's proxy injects.
     const std::vector<proxy::Credential>& all() const { return all_; }

@@ -96,6 +96,7 @@ void JobRunner::prepareNetwork() {
                  ? std::string()
                  : "; credentials: " + std::to_string(job_.credentials->all().size())) +
             ")");
+    for (const auto& note : job_.opts.network.notes) job_.log(LineKind::kRunner, "Network: " + note);
 }
 
 void JobRunner::checkJailPromises(JobOutcome& outcome) {
@@ -143,6 +144,10 @@ void JobRunner::prepareCredentials() {
     for (const auto& p : job_.credentials->placeholders()) {
         std::string hosts;
         for (const auto& h : p.hosts) hosts += (hosts.empty() ? "" : ", ") + h;
+        if (p.in_bodies) hosts += ", request bodies too";
+        const auto binding = job_.opts.network.secret_hosts.find(p.name);
+        if (binding != job_.opts.network.secret_hosts.end() && !binding->second.origin.empty())
+            hosts += "; bound by " + binding->second.origin;
         bound += (bound.empty() ? "" : "; ") + p.name + " (" + hosts + ")";
     }
     if (!bound.empty()) {

@@ -21,6 +21,7 @@
 
 #include "proxy/proxy.h"
 #include "runner/base/unique_fd.h"
+#include "runner/network/secret_placeholder.h"
 
 namespace nixjail::runner::network {
 
@@ -34,7 +35,7 @@ struct NetworkSettings {
     std::vector<proxy::Credential> credentials;    // injected on their hosts; the job sees dummies
     // Workflow secrets bound to hosts: each reaches the job as a placeholder (secret_placeholder.h)
     // that the proxy swaps for the real value on those hosts only.
-    std::map<std::string, std::vector<std::string>> secret_hosts;
+    SecretHosts secret_hosts;
     std::filesystem::path extra_upstream_ca_file;  // trusted for upstream TLS besides the system's
     std::map<std::string, std::string> host_overrides;  // "git.test" -> "127.0.0.1" (tests)
     // The runner's own services the jobs may use (the actions/cache server), by the names pinned
@@ -42,6 +43,8 @@ struct NetworkSettings {
     std::vector<std::string> service_hosts;
     proxy::ProxyTimeouts timeouts;
     bool audit_only = false;  // allow everything, record what the policy would have decided
+    // What the job log says about where these settings came from (a repository's network file).
+    std::vector<std::string> notes;
 };
 
 // Per job.

@@ -55,7 +55,7 @@ std::string placeholderFor(const std::string& real) {
 std::vector<proxy::Credential> secretPlaceholders(const std::map<std::string, std::string>& secrets,
                                                   const SecretHosts& bindings) {
     std::vector<proxy::Credential> out;
-    for (const auto& [name, hosts] : bindings) {
+    for (const auto& [name, binding] : bindings) {
         auto it = secrets.find(name);
         if (it == secrets.end() || it->second.empty()) continue;
         const std::string& real = it->second;
@@ -65,7 +65,11 @@ std::vector<proxy::Credential> secretPlaceholders(const std::map<std::string, st
                               " characters; a placeholder needs at least 8 letters or digits to "
                               "stand in for it (unbind it, or use a longer secret)");
         }
-        proxy::Credential c{.name = name, .value = base::Secret(real), .hosts = hosts, .dummy = placeholderFor(real)};
+        proxy::Credential c{.name = name,
+                            .value = base::Secret(real),
+                            .hosts = binding.hosts,
+                            .dummy = placeholderFor(real),
+                            .in_bodies = binding.in_bodies};
         proxy::validateCredential(c);
         out.push_back(std::move(c));
     }

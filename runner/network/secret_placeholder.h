@@ -1,6 +1,7 @@
 // Secret placeholders: a workflow secret the admin binds to hosts reaches the job only as a
 // per-job random dummy of the same shape; the job's proxy puts the real value back in requests
-// to those hosts (headers, Basic auth, query) and turns it back into the dummy in responses.
+// to those hosts (headers, Basic auth, query; bodies where the admin allows) and turns it back into
+// the dummy in responses.
 #pragma once
 
 #include <map>
@@ -11,8 +12,15 @@
 
 namespace nixjail::runner::network {
 
-// Workflow secret name -> the hosts (names or globs, as in policy rules) its value is for.
-using SecretHosts = std::map<std::string, std::vector<std::string>>;
+// The hosts (names or globs, as in policy rules) a secret's value is for.
+struct SecretBinding {
+    std::vector<std::string> hosts;
+    bool in_bodies = false;  // also swapped in request bodies (the admin's choice only)
+    std::string origin;      // who bound it, for the job log: "runner config", a repository file
+};
+
+// Workflow secret name -> its binding.
+using SecretHosts = std::map<std::string, SecretBinding>;
 
 // A random value of `real`'s shape: the same length, a digit for a digit, a lower- or upper-case
 // letter for one, every other character kept, and a prefix up to the first '_' or '-' in the

@@ -37,18 +37,19 @@ TEST(SecretPlaceholder, KeepsTheShapeAndTheKindPrefixButNoCharacterOfTheValue) {
 TEST(SecretPlaceholder, OnlyBoundSecretsTheJobHasBecomeCredentials) {
     const std::map<std::string, std::string> secrets = {{"NPM_TOKEN", "npm_abcdefghijklmnop1234"},
                                                         {"OTHER", "left-alone-value"}};
-    auto creds = secretPlaceholders(secrets, {{"NPM_TOKEN", {"registry.npmjs.org"}}, {"ABSENT", {"x.test"}}});
+    auto creds = secretPlaceholders(secrets, {{"NPM_TOKEN", {{"registry.npmjs.org"}, true, "test"}}, {"ABSENT", {{"x.test"}}}});
     ASSERT_EQ(creds.size(), 1u);
     EXPECT_EQ(creds[0].name, "NPM_TOKEN");
     EXPECT_EQ(creds[0].value.reveal(), "npm_abcdefghijklmnop1234");
     EXPECT_EQ(creds[0].hosts, std::vector<std::string>{"registry.npmjs.org"});
     EXPECT_EQ(creds[0].dummy.size(), creds[0].value.reveal().size());
+    EXPECT_TRUE(creds[0].in_bodies);
     EXPECT_NE(creds[0].dummy, creds[0].value.reveal());
 }
 
 TEST(SecretPlaceholder, ASecretTooShortToStandInForIsAClearError) {
     try {
-        secretPlaceholders({{"PIN", "1234"}}, {{"PIN", {"bank.test"}}});
+        secretPlaceholders({{"PIN", "1234"}}, {{"PIN", {{"bank.test"}}}});
         FAIL() << "no error";
     } catch (const base::Error& e) {
         EXPECT_NE(std::string(e.what()).find("secret 'PIN' is bound to hosts but has 4 characters"),

@@ -97,7 +97,9 @@ void RunnerServices::loadNetwork() {
         n.extra_upstream_ca_file = fs::absolute(config_.proxy.extra_ca_file);
     n.host_overrides.insert(config_.proxy.host_overrides.begin(),
                             config_.proxy.host_overrides.end());
-    n.secret_hosts = config_.proxy.secret_hosts;
+    for (const auto& [name, binding] : config_.proxy.secret_hosts) {
+        n.secret_hosts[name] = {binding.hosts, binding.bodies, "runner config"};
+    }
     for (const auto& [name, label] : config_.labels) {
         if (!label.policy.empty())
             label_policies_.emplace(name, proxy::loadPolicyFile(label.policy, "label " + name));

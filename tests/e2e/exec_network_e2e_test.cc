@@ -230,7 +230,7 @@ jobs:
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     const std::string& out = r.out;
     EXPECT_TRUE(nixjail::e2e::has(out, "Secrets as placeholders")) << out;
-    EXPECT_TRUE(nixjail::e2e::has(out, "API_KEY (git.test)")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "API_KEY (git.test; bound by runner config)")) << out;
     EXPECT_TRUE(nixjail::e2e::has(out, "placeholder-same-length")) << out;
     EXPECT_TRUE(nixjail::e2e::has(out, "placeholder-keeps-prefix")) << out;
     EXPECT_FALSE(nixjail::e2e::has(out, "placeholder-is-real")) << out;
@@ -243,6 +243,66 @@ jobs:
     EXPECT_TRUE(nixjail::e2e::has(out, "real-absent")) << out;
     EXPECT_FALSE(nixjail::e2e::has(out + r.err, TestUpstream::kRealToken));
     EXPECT_FALSE(nixjail::e2e::has(out + r.err, "plain-value-31415")) << "an unbound secret is masked as before";
+}
+
+// The repository's own .nixjail-network.yaml (read with --repository-policy, as the daemon's
+// proxy.repository_policy) binds a secret the admin left unbound and narrows the policy: another
+// host the admin allows is refused. A secret the admin lets into bodies arrives in an upload to
+// its host with its real value, while the job only ever wrote the placeholder.
+TEST(ExecNetworkE2E, ARepositoryFileBindsSecretsAndNarrowsThePolicyAndBodiesCarryAllowedSecrets) {
+    REQUIRE_ROOT_NIX_NGINX();
+    TestUpstream upstream;
+    TempDir dir("nixjail-e2e-repo-network-");
+    TempDir cache("nixjail-e2e-cache-");
+    const std::string port = std::to_string(upstream.httpsPort());
+    nixjail::base::writeFile(dir.path() / "policy.yaml",
+                             "rules:\n  - host: git.test\n  - host: other.test\n");
+    nixjail::base::writeFile(dir.path() / ".nixjail-network.yaml",
+                             "rules:\n  - host: git.test\nsecret_hosts:\n  REPO_KEY: [git.test]\n");
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  repo-network:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl gnugrep}
+    steps:
+      - env:
+          KEY: ${{ secrets.REPO_KEY }}
+          UP: ${{ secrets.UPLOAD_KEY }}
+        run: |
+          [ "$KEY" = "REAL-tok-""9a7b31c0" ] && echo "repo-key-""is-real"
+          curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token $KEY"
+          curl -sS --fail "https://other.test:$PORT/whoami" >/dev/null 2>&1 && echo other-reached || echo other-refused
+          printf '{"upload":"%s"}' "$UP" > body.json
+          curl -sS --fail -T body.json "https://git.test:$PORT/upload/body.json" && echo uploaded
+          grep -q "$UP" body.json && echo job-wrote-placeholder
+)Y");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    const std::string upload_real = "upl0ad-Secret-27182818";
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                        cache.path().string(), "--policy", "policy.yaml", "--extra-ca-file",
+                        upstream.caFile().string(), "--host-override", "git.test=127.0.0.1",
+                        "--host-override", "other.test=127.0.0.1", "--env", "PORT=" + port,
+                        "--secret", std::string("REPO_KEY=") + TestUpstream::kRealToken, "--secret",
+                        "UPLOAD_KEY=" + upload_real, "--secret-host", "UPLOAD_KEY=git.test",
+                        "--secret-in-bodies", "UPLOAD_KEY", "--repository-policy"},
+                       dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string& out = r.out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "the repository's network rules narrow the policy")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "REPO_KEY (git.test; bound by " + (dir.path() / ".nixjail-network.yaml").string()))
+        << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "UPLOAD_KEY (git.test, request bodies too; bound by runner config)")) << out;
+    EXPECT_FALSE(nixjail::e2e::has(out, "repo-key-is-real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "host=git.test auth=real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "other-refused")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "repository policy")) << "the refusal names the repository's layer: " << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "uploaded")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "job-wrote-placeholder")) << out;
+    EXPECT_EQ(nixjail::base::readFile(upstream.wwwDir() / "upload/body.json"), "{\"upload\":\"" + upload_real + "\"}");
+    EXPECT_FALSE(nixjail::e2e::has(out + r.err, TestUpstream::kRealToken));
+    EXPECT_FALSE(nixjail::e2e::has(out + r.err, upload_real));
 }
 
 // The forge's token (github.token, secrets.GITHUB_TOKEN/GITEA_TOKEN) reaches a jailed job only as a
