@@ -89,8 +89,9 @@ std::optional<std::uint64_t> totalOf(std::string_view content_range) {
 struct ArtifactServer::Impl {
     explicit Impl(ArtifactServerConfig c)
         : config(std::move(c)),
-          store(config.dir),
-          zip_store(config.dir),
+          quota(std::make_shared<ArtifactQuota>(config.budget_bytes)),
+          store(config.dir, quota),
+          zip_store(config.dir, quota),
           results(zip_store, store, config.signed_url_ttl, config.logger) {
         http_server = std::make_unique<http::Server>(
             "the artifact server", config.bind_address, config.port,
@@ -299,6 +300,7 @@ struct ArtifactServer::Impl {
     }
 
     ArtifactServerConfig config;
+    std::shared_ptr<ArtifactQuota> quota;  // shared by both stores: one budget for the run
     ArtifactStore store;
     ZipArtifactStore zip_store;
     ResultsService results;

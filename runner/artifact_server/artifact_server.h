@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "runner/artifact_server/artifact_quota.h"
 #include "runner/base/secret.h"
 
 namespace nixjail::runner::artifact_server {
@@ -28,6 +29,10 @@ struct ArtifactServerConfig {
     std::uint16_t port = 0;  // 0: any free port
     // How long the v4 signed upload and download URLs work (negative: already expired, for tests).
     std::chrono::seconds signed_url_ttl = std::chrono::hours(6);
+    // The most bytes the server keeps under `dir` (v3 files, v4 blocks, blobs and zips alike; a
+    // v4 block list needs room for its blocks and the blob at once). Uploads beyond it fail with
+    // 413 and change nothing else; a full disk fails them with 507.
+    std::uint64_t budget_bytes = kDefaultArtifactBudget;
     // Where failed requests are logged (at debug; the client gets the message); null = nowhere.
     std::shared_ptr<spdlog::logger> logger;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "runner/artifact_server/item_path.h"
 
@@ -15,7 +16,8 @@ namespace nixjail::runner::artifact_server {
 
 namespace fs = std::filesystem;
 
-ArtifactStore::ArtifactStore(fs::path dir) : dir_(std::move(dir)) {
+ArtifactStore::ArtifactStore(fs::path dir, std::shared_ptr<ArtifactQuota> quota)
+    : dir_(std::move(dir)), quota_(quota ? std::move(quota) : std::make_shared<ArtifactQuota>()) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec || !fs::is_directory(dir_)) {
@@ -72,6 +74,7 @@ void ArtifactStore::write(const std::string& run, const std::string& item_path,
                           std::optional<std::uint64_t> total) {
     checkRun(run);
     auto [name, rel] = split(item_path);
+    const fs::path file = dir_ / run / name / rel;
     {
         std::lock_guard lock(mu_);
         Artifact* a = find(run, name);
@@ -85,24 +88,97 @@ void ArtifactStore::write(const std::string& run, const std::string& item_path,
             a->gzip[rel] = gzip;
         else
             a->gzip.try_emplace(rel, gzip);
+        // The quota counts the file up to its last byte, holes included: a chunk at offset 1 TiB
+        // counts as 1 TiB. Counted before writing, so a refused chunk writes nothing.
+        auto& counted = a->counted[rel];
+        if (total && counted > *total) {
+            quota_->release(counted - *total);
+            counted = *total;
+        }
+        const std::uint64_t end = offset + data.size();
+        if (end < offset) throw ArtifactRefused(400, "chunk of '" + item_path + "' ends past 2^64");
+        if (end > counted) {
+            try {
+                quota_->claim(end - counted, "artifact file '" + item_path + "'");
+            } catch (const ArtifactRefused&) {
+                discardLocked(*a, rel, file);
+                throw;
+            }
+            counted = end;
+        }
     }
-    const fs::path file = dir_ / run / name / rel;
+    base::UniqueFd fd = openForWrite(file, total);
+    try {
+        writeAt(fd.get(), file, offset, data);
+    } catch (const ArtifactRefused& e) {
+        std::lock_guard lock(mu_);
+        if (Artifact* a = find(run, name)) {
+            if (e.status() == 507)
+                discardLocked(*a, rel, file);
+            else
+                markFailedLocked(*a, rel, offset);
+        }
+        throw;
+    } catch (...) {
+        // Part of the chunk may be on disk: the file must not pass for complete.
+        std::lock_guard lock(mu_);
+        if (Artifact* a = find(run, name)) markFailedLocked(*a, rel, offset);
+        throw;
+    }
+    if (data.empty()) return;
+    std::lock_guard lock(mu_);
+    Artifact* a = find(run, name);
+    if (!a) return;
+    // The chunk whose write failed came again and is stored now.
+    auto failed = a->failed_at.find(rel);
+    if (failed != a->failed_at.end() && failed->second >= offset &&
+        failed->second < offset + data.size()) {
+        a->failed_at.erase(failed);
+    }
+}
+
+void ArtifactStore::discardLocked(Artifact& a, const std::string& rel, const fs::path& file) {
+    if (::unlink(file.c_str()) == 0 || errno == ENOENT) {
+        quota_->release(std::exchange(a.counted[rel], 0));
+        a.failed_at[rel] = 0;
+    } else {
+        a.failed_at[rel] = 0;  // still there, still counted, and never published
+    }
+}
+
+void ArtifactStore::markFailedLocked(Artifact& a, const std::string& rel, std::uint64_t offset) {
+    auto [it, added] = a.failed_at.try_emplace(rel, offset);
+    if (!added) it->second = std::min(it->second, offset);
+}
+
+base::UniqueFd ArtifactStore::openForWrite(const fs::path& file,
+                                           std::optional<std::uint64_t> total) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
+    if (ec == std::errc::no_space_on_device)
+        throwWriteFailure(ENOSPC, "cannot create directory " + file.parent_path().string());
     if (ec)
         throw base::Error("cannot create directory " + file.parent_path().string() + ": " +
                           ec.message());
     base::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (!fd) throw base::SysError("cannot open artifact file " + file.string());
+    if (!fd) throwWriteFailure(errno, "cannot open artifact file " + file.string());
     struct stat st {};
     if (total && ::fstat(fd.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) > *total &&
         ::ftruncate(fd.get(), static_cast<off_t>(*total)) != 0) {
         throw base::SysError("cannot truncate artifact file " + file.string());
     }
+    return fd;
+}
+
+void ArtifactStore::writeAt(int fd, const fs::path& file, std::uint64_t offset,
+                            std::string_view data) {
     while (!data.empty()) {
-        ssize_t n = ::pwrite(fd.get(), data.data(), data.size(), static_cast<off_t>(offset));
+        ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw base::SysError("cannot write artifact file " + file.string());
+        if (n <= 0) {
+            throwWriteFailure(n < 0 ? errno : ENOSPC,
+                              "cannot write artifact file " + file.string());
+        }
         data.remove_prefix(static_cast<std::size_t>(n));
         offset += static_cast<std::uint64_t>(n);
     }
@@ -113,6 +189,12 @@ void ArtifactStore::finalize(const std::string& run, const std::string& name) {
     std::lock_guard lock(mu_);
     Artifact* a = find(run, name);
     if (!a) throw ArtifactRefused(404, "no artifact '" + name + "' in run " + run);
+    if (!a->failed_at.empty()) {
+        const auto& [rel, at] = *a->failed_at.begin();
+        throw ArtifactRefused(409, "artifact '" + name + "' is incomplete: storing '" + rel +
+                                       "' failed at byte " + std::to_string(at) +
+                                       " and that chunk was not uploaded again");
+    }
     a->finalized = true;
 }
 

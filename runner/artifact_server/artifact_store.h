@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "runner/artifact_server/artifact_quota.h"
 #include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
 
@@ -43,8 +45,9 @@ struct OpenedFile {
 
 class ArtifactStore {
   public:
-    // Creates `dir` if needed; throws base::Error when it cannot.
-    explicit ArtifactStore(std::filesystem::path dir);
+    // Creates `dir` if needed; throws base::Error when it cannot. Every byte written counts
+    // against `quota` (null: a quota of its own with the default budget).
+    explicit ArtifactStore(std::filesystem::path dir, std::shared_ptr<ArtifactQuota> quota = {});
 
     // Creates (or reopens for more files) artifact `name` of `run`; returns its container id.
     // Throws ArtifactRefused(400) for a bad run id or name.
@@ -53,10 +56,13 @@ class ArtifactStore {
     // `gzip` says the bytes are gzip-encoded (a chunk at offset 0 decides). A file longer than
     // `total` (the whole file's size, when known) is cut to it, so uploading a file again under
     // the same artifact name leaves no stale tail. The artifact must have been created and not
-    // yet finalized.
+    // yet finalized. ArtifactRefused(413) beyond the quota, 507 when the disk is full: the file
+    // is then removed, to free its space, and the artifact stays unfinished (finalize refuses it)
+    // until the whole file is uploaded again. After another failed write, until that chunk is.
     void write(const std::string& run, const std::string& item_path, std::uint64_t offset,
                std::string_view data, bool gzip, std::optional<std::uint64_t> total = {});
     // Marks the artifact complete; only finalized artifacts are listed and downloadable.
+    // ArtifactRefused(409) while a chunk whose write failed was not uploaded again.
     void finalize(const std::string& run, const std::string& name);
     // Whether artifact `name` of `run` was created (finalized or not).
     bool has(const std::string& run, const std::string& name) const;
@@ -73,17 +79,30 @@ class ArtifactStore {
     struct Artifact {
         std::uint64_t id = 0;
         bool finalized = false;
-        std::map<std::string, bool> gzip;  // relative path -> gzip-encoded
+        std::map<std::string, bool> gzip;              // relative path -> gzip-encoded
+        std::map<std::string, std::uint64_t> counted;  // relative path -> bytes in the quota
+        // Relative path -> the first byte a failed write did not store, until a write covers it.
+        std::map<std::string, std::uint64_t> failed_at;
     };
     // Splits "<name>/<path>" after checking it; throws ArtifactRefused(400).
     static std::pair<std::string, std::string> split(const std::string& item_path);
     static void checkRun(const std::string& run);
+    static void markFailedLocked(Artifact& a, const std::string& rel, std::uint64_t offset);
+    // A file that can no longer be completed (beyond the quota, or the disk is full) is removed,
+    // so its bytes hold neither the quota nor the disk; its chunks must all come again.
+    void discardLocked(Artifact& a, const std::string& rel, const std::filesystem::path& file);
+    // Creates the file if needed and cuts it to `total`; then writeAt writes `data` at `offset`.
+    static base::UniqueFd openForWrite(const std::filesystem::path& file,
+                                       std::optional<std::uint64_t> total);
+    static void writeAt(int fd, const std::filesystem::path& file, std::uint64_t offset,
+                        std::string_view data);
     const Artifact* find(const std::string& run, const std::string& name) const;
     Artifact* find(const std::string& run, const std::string& name) {
         return const_cast<Artifact*>(std::as_const(*this).find(run, name));
     }
 
     std::filesystem::path dir_;
+    std::shared_ptr<ArtifactQuota> quota_;
     mutable std::mutex mu_;
     std::uint64_t next_id_ = 1;
     std::map<std::string, std::map<std::string, Artifact>> runs_;

@@ -131,6 +131,32 @@ TEST(ArtifactStore, ADiskErrorFailsTheWriteOnly) {
     EXPECT_EQ(store.files("1", "a").size(), 2u);
 }
 
+TEST(ArtifactStore, TheQuotaRefusesBytesBeyondItHolesIncluded) {
+    base::TempDir tmp("artifact-store-");
+    auto quota = std::make_shared<ArtifactQuota>(10);
+    ArtifactStore store(tmp.path(), quota);
+    store.create("1", "a");
+    store.create("1", "b");
+    store.write("1", "a/x", 0, "12345", false);
+    EXPECT_EQ(statusOfRefusal([&] { store.write("1", "a/y", 0, "123456", false); }), 413);
+    // A chunk far out would make a sparse file as large as its offset: it counts as that much.
+    EXPECT_EQ(statusOfRefusal([&] { store.write("1", "b/z", 1ull << 40, "x", false); }), 413);
+    EXPECT_FALSE(fs::exists(tmp.path() / "1/b/z"));
+    EXPECT_EQ(quota->used(), 5u);
+    store.write("1", "a/x", 0, "54321", false);  // rewritten in place: nothing more
+    EXPECT_EQ(quota->used(), 5u);
+    // A file that can no longer be completed is removed, and its bytes are counted no more.
+    store.write("1", "b/w", 0, "123", false);
+    EXPECT_EQ(statusOfRefusal([&] { store.write("1", "b/w", 3, "4567", false); }), 413);
+    EXPECT_FALSE(fs::exists(tmp.path() / "1/b/w"));
+    EXPECT_EQ(quota->used(), 5u);
+    // An artifact with a refused chunk is incomplete until that chunk is stored.
+    EXPECT_EQ(statusOfRefusal([&] { store.finalize("1", "a"); }), 409);
+    store.write("1", "a/y", 0, "12345", false);
+    EXPECT_NO_THROW(store.finalize("1", "a"));
+    EXPECT_EQ(statusOfRefusal([&] { store.finalize("1", "b"); }), 409);
+}
+
 TEST(ArtifactStore, UnusableDirectoryIsAClearError) {
     base::TempDir tmp("artifact-store-");
     base::writeFile(tmp.path() / "file", "");

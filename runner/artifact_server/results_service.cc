@@ -74,6 +74,10 @@ http::Response twirpError(int status, const std::string& message) {
         case 409:
             code = "aborted";
             break;
+        case 413:
+        case 507:
+            code = "resource_exhausted";
+            break;
         default:
             break;
     }
@@ -115,6 +119,8 @@ http::Response blobError(int status, std::string_view code, const std::string& m
 std::string_view blobErrorCode(int status) {
     if (status == 403) return "AuthenticationFailed";
     if (status == 404) return "BlobNotFound";
+    if (status == 413) return "RequestBodyTooLarge";
+    if (status == 507) return "InsufficientStorage";
     return "InvalidInput";
 }
 
@@ -362,7 +368,18 @@ awaitable<http::Response> ResultsService::blob(const http::RequestHead& head,
     }
     std::string piece;
     while (co_await body.next(piece)) {
-        file->write(piece);
+        try {
+            file->write(piece);
+        } catch (const ArtifactRefused& e) {
+            // Beyond the budget or a full disk: the upload cannot complete, so free what it
+            // staged for the other jobs (its client does not retry such a refusal).
+            if (e.status() == 413 || e.status() == 507) {
+                store_.dropUpload(
+                    *run, *name, *id,
+                    e.status() == 413 ? "beyond the artifact budget" : "the disk was full");
+            }
+            throw;
+        }
         piece.clear();
     }
     if (!body.decoder.done())

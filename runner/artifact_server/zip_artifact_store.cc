@@ -34,10 +34,23 @@ void checkName(const std::string& run, const std::string& name) {
     }
 }
 
+// The bytes of the regular files under `dir` (0 when it is gone).
+std::uint64_t bytesUnder(const fs::path& dir) {
+    std::uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        struct stat st {};
+        if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
+            total += static_cast<std::uint64_t>(st.st_size);
+    }
+    return total;
+}
+
 }  // namespace
 
-StagedFile::StagedFile(fs::path tmp, fs::path final_path)
-    : tmp_(std::move(tmp)), final_(std::move(final_path)) {
+StagedFile::StagedFile(fs::path tmp, fs::path final_path, std::shared_ptr<ArtifactQuota> quota)
+    : tmp_(std::move(tmp)), final_(std::move(final_path)), quota_(std::move(quota)) {
     std::error_code ec;
     fs::create_directories(final_.parent_path(), ec);
     fd_ = base::UniqueFd(
@@ -48,8 +61,10 @@ StagedFile::StagedFile(fs::path tmp, fs::path final_path)
 StagedFile::StagedFile(StagedFile&& o) noexcept
     : tmp_(std::move(o.tmp_)),
       final_(std::move(o.final_)),
+      quota_(std::move(o.quota_)),
       fd_(std::move(o.fd_)),
       size_(o.size_),
+      claimed_(o.claimed_),
       done_(o.done_) {
     o.done_ = true;
 }
@@ -58,26 +73,40 @@ StagedFile::~StagedFile() {
     if (done_) return;
     std::error_code ec;
     fs::remove(tmp_, ec);  // a failed upload leaves nothing; a missing file is fine
+    if (quota_) quota_->release(claimed_);
 }
 
 void StagedFile::write(std::string_view data) {
+    quota_->claim(data.size(), "artifact upload file " + final_.filename().string());
+    claimed_ += data.size();
     while (!data.empty()) {
         ssize_t n = ::write(fd_.get(), data.data(), data.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw base::SysError("cannot write artifact upload file " + tmp_.string());
+        if (n <= 0) {
+            throwWriteFailure(n < 0 ? errno : ENOSPC,
+                              "cannot write artifact upload file " + tmp_.string());
+        }
         data.remove_prefix(static_cast<std::size_t>(n));
         size_ += static_cast<std::uint64_t>(n);
     }
 }
 
 void StagedFile::commit() {
+    // A write may have been cut short; the quota keeps what is on disk.
+    quota_->release(claimed_ - size_);
+    claimed_ = size_;
     fd_.reset();
+    struct stat replaced {};
+    const bool replaces = ::lstat(final_.c_str(), &replaced) == 0 && S_ISREG(replaced.st_mode);
     if (::rename(tmp_.c_str(), final_.c_str()) != 0)
         throw base::SysError("cannot move " + tmp_.string() + " to " + final_.string());
     done_ = true;
+    if (replaces) quota_->release(static_cast<std::uint64_t>(replaced.st_size));
 }
 
-ZipArtifactStore::ZipArtifactStore(fs::path dir) : root_(std::move(dir) / "v4") {
+ZipArtifactStore::ZipArtifactStore(fs::path dir, std::shared_ptr<ArtifactQuota> quota)
+    : root_(std::move(dir) / "v4"),
+      quota_(quota ? std::move(quota) : std::make_shared<ArtifactQuota>()) {
     std::error_code ec;
     fs::create_directories(root_, ec);
     if (ec || !fs::is_directory(root_)) {
@@ -92,6 +121,13 @@ ZipArtifactStore::~ZipArtifactStore() {
         std::error_code ec;
         fs::remove_all(runDir(run) / ".staging", ec);  // best effort: only our own uploads
     }
+}
+
+void ZipArtifactStore::removeStaged(const fs::path& dir) {
+    const std::uint64_t bytes = bytesUnder(dir);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (!ec) quota_->release(bytes);
 }
 
 fs::path ZipArtifactStore::stagingDir(const std::string& run, std::uint64_t id) const {
@@ -118,7 +154,18 @@ ZipArtifactStore::Entry& ZipArtifactStore::pending(const std::string& run, const
                                                "progress (finalized, replaced or never created)",
                                                name, run, id));
     }
+    if (!e->dropped.empty()) throw ArtifactRefused(409, e->dropped);
     return *e;
+}
+
+void ZipArtifactStore::dropUpload(const std::string& run, const std::string& name, std::uint64_t id,
+                                  const std::string& why) {
+    std::lock_guard lock(mu_);
+    Entry* e = find(run, name);
+    if (!e || e->finalized || e->id != id) return;
+    removeStaged(stagingDir(run, id));
+    e->dropped = "the upload of artifact '" + name + "' was dropped (" + why +
+                 "); upload it again from the start (CreateArtifact)";
 }
 
 std::uint64_t ZipArtifactStore::create(const std::string& run, const std::string& name,
@@ -131,7 +178,7 @@ std::uint64_t ZipArtifactStore::create(const std::string& run, const std::string
                                        "; delete it first or choose another name");
     }
     std::error_code ec;
-    if (entry.id != 0) fs::remove_all(stagingDir(run, entry.id), ec);  // a retried upload
+    if (entry.id != 0) removeStaged(stagingDir(run, entry.id));  // a retried upload
     entry = Entry{.id = next_id_++, .job = job};
     // Ids start at 1 in every process: a crashed earlier run may have left this directory.
     fs::remove_all(stagingDir(run, entry.id), ec);
@@ -151,7 +198,8 @@ StagedFile ZipArtifactStore::stageBlock(const std::string& run, const std::strin
     std::lock_guard lock(mu_);
     pending(run, name, id);
     const fs::path blocks = stagingDir(run, id) / "blocks";
-    return StagedFile(blocks / fmt::format(".tmp-{}", ++next_tmp_), blocks / hexOf(block_id));
+    return StagedFile(blocks / fmt::format(".tmp-{}", ++next_tmp_), blocks / hexOf(block_id),
+                      quota_);
 }
 
 StagedFile ZipArtifactStore::stageBlob(const std::string& run, const std::string& name,
@@ -160,7 +208,7 @@ StagedFile ZipArtifactStore::stageBlob(const std::string& run, const std::string
     std::lock_guard lock(mu_);
     pending(run, name, id);
     const fs::path dir = stagingDir(run, id);
-    return StagedFile(dir / fmt::format(".tmp-{}", ++next_tmp_), dir / "blob");
+    return StagedFile(dir / fmt::format(".tmp-{}", ++next_tmp_), dir / "blob", quota_);
 }
 
 std::uint64_t ZipArtifactStore::commitBlocks(const std::string& run, const std::string& name,
@@ -189,8 +237,8 @@ std::uint64_t ZipArtifactStore::commitBlocks(const std::string& run, const std::
     std::lock_guard lock(mu_);
     pending(run, name, id);  // still the same upload
     blob.commit();
+    removeStaged(blocks);  // uncommitted blocks are discarded, as Azure does
     std::error_code ec;
-    fs::remove_all(blocks, ec);  // uncommitted blocks are discarded, as Azure does
     fs::create_directories(blocks, ec);
     return blob.size();
 }
@@ -219,8 +267,7 @@ std::uint64_t ZipArtifactStore::finalize(const std::string& run, const std::stri
     }
     if (::rename(blob.c_str(), zipPath(run, name).c_str()) != 0)
         throw base::SysError("cannot move " + blob.string() + " to " + zipPath(run, name).string());
-    std::error_code ec;
-    fs::remove_all(stagingDir(run, e.id), ec);
+    removeStaged(stagingDir(run, e.id));  // blocks staged after the last block list
     e.finalized = true;
     e.info = ZipArtifact{.id = e.id,
                          .name = name,
@@ -276,6 +323,7 @@ std::uint64_t ZipArtifactStore::remove(const std::string& run, const std::string
     std::error_code ec;
     fs::remove(zipPath(run, name), ec);
     if (ec) throw base::Error("cannot delete " + zipPath(run, name).string() + ": " + ec.message());
+    quota_->release(e->info.size);
     runs_[run].erase(name);
     return id;
 }

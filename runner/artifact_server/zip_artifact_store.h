@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,23 +34,28 @@ struct ZipArtifact {
 };
 
 // One file being written into a staging directory: bytes go to a temporary name and appear
-// under the final name only on commit(); the destructor removes an uncommitted file.
+// under the final name only on commit(); the destructor removes an uncommitted file. Its bytes
+// count against `quota` while it exists (a file it replaces on commit gives its bytes back).
 class StagedFile {
   public:
-    StagedFile(std::filesystem::path tmp, std::filesystem::path final_path);
+    StagedFile(std::filesystem::path tmp, std::filesystem::path final_path,
+               std::shared_ptr<ArtifactQuota> quota);
     ~StagedFile();
     StagedFile(StagedFile&&) noexcept;
     StagedFile& operator=(StagedFile&&) = delete;
     StagedFile(const StagedFile&) = delete;
 
+    // ArtifactRefused(413) beyond the quota, 507 when the disk is full.
     void write(std::string_view data);
     std::uint64_t size() const { return size_; }
     void commit();
 
   private:
     std::filesystem::path tmp_, final_;
+    std::shared_ptr<ArtifactQuota> quota_;
     base::UniqueFd fd_;
     std::uint64_t size_ = 0;
+    std::uint64_t claimed_ = 0;  // bytes counted in the quota (those of a failed write too)
     bool done_ = false;
 };
 
@@ -57,8 +63,9 @@ class ZipArtifactStore {
   public:
     static constexpr std::size_t kMaxBlocks = 50000;  // Azure's limit per blob
 
-    // Creates DIR/v4 if needed; throws base::Error when it cannot.
-    explicit ZipArtifactStore(std::filesystem::path dir);
+    // Creates DIR/v4 if needed; throws base::Error when it cannot. Every byte staged or kept
+    // counts against `quota` (null: a quota of its own with the default budget).
+    explicit ZipArtifactStore(std::filesystem::path dir, std::shared_ptr<ArtifactQuota> quota = {});
     ~ZipArtifactStore();
     ZipArtifactStore(const ZipArtifactStore&) = delete;
     ZipArtifactStore& operator=(const ZipArtifactStore&) = delete;
@@ -86,6 +93,10 @@ class ZipArtifactStore {
     OpenedFile open(const std::string& run, const std::string& name, std::uint64_t id) const;
     // Deletes a finalized artifact and returns its id; ArtifactRefused(404) when there is none.
     std::uint64_t remove(const std::string& run, const std::string& name);
+    // Removes what pending upload `id` staged, to free the disk and the quota after a write they
+    // refused; the upload then fails with 409 until it is created again.
+    void dropUpload(const std::string& run, const std::string& name, std::uint64_t id,
+                    const std::string& why);
     // Whether `name` is pending or finalized in `run`.
     bool has(const std::string& run, const std::string& name) const;
 
@@ -94,6 +105,7 @@ class ZipArtifactStore {
         std::uint64_t id = 0;
         std::string job;
         bool finalized = false;
+        std::string dropped;  // why the upload was dropped, or empty
         ZipArtifact info;
     };
     std::filesystem::path runDir(const std::string& run) const { return root_ / run; }
@@ -107,7 +119,11 @@ class ZipArtifactStore {
     // The pending entry `id` of `name`, under mu_; throws ArtifactRefused(404).
     Entry& pending(const std::string& run, const std::string& name, std::uint64_t id);
 
+    // Removes `dir` and gives the bytes of the files in it back to the quota.
+    void removeStaged(const std::filesystem::path& dir);
+
     std::filesystem::path root_;  // DIR/v4
+    std::shared_ptr<ArtifactQuota> quota_;
     mutable std::mutex mu_;
     std::uint64_t next_id_ = 1;
     std::uint64_t next_tmp_ = 0;  // unique temporary file names

@@ -143,5 +143,37 @@ TEST(ZipArtifactStore, UnfinishedUploadsAreRemovedWithTheStore) {
     EXPECT_FALSE(fs::exists(tmp.path() / "v4" / "7" / ".staging"));
 }
 
+TEST(ZipArtifactStore, TheQuotaCountsStagedBytesAndGetsBackWhatIsRemoved) {
+    base::TempDir tmp("nixjail-zipstore-");
+    auto quota = std::make_shared<ArtifactQuota>(10);
+    ZipArtifactStore store(tmp.path(), quota);
+    auto id = store.create("1", "a", "job");
+    {
+        auto f = store.stageBlock("1", "a", id, "b1");
+        f.write("123456");
+        f.commit();
+    }
+    EXPECT_EQ(quota->used(), 6u);
+    {
+        auto f = store.stageBlob("1", "a", id);
+        EXPECT_EQ(statusOf([&] { f.write("12345"); }), 413);
+    }
+    EXPECT_EQ(quota->used(), 6u);  // the refused blob was removed
+    // Committing needs room for the blob beside its blocks.
+    EXPECT_EQ(statusOf([&] { store.commitBlocks("1", "a", id, {"b1"}); }), 413);
+    EXPECT_EQ(quota->used(), 6u);
+    id = store.create("1", "a", "job");  // a retried upload drops what was staged
+    EXPECT_EQ(quota->used(), 0u);
+    {
+        auto f = store.stageBlob("1", "a", id);
+        f.write("1234");
+        f.commit();
+    }
+    store.finalize("1", "a", 4, "");
+    EXPECT_EQ(quota->used(), 4u);
+    store.remove("1", "a");
+    EXPECT_EQ(quota->used(), 0u);
+}
+
 }  // namespace
 }  // namespace nixjail::runner::artifact_server

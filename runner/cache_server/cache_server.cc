@@ -49,7 +49,7 @@ int statusFor(CacheRefusal why) {
         case CacheRefusal::kTooLarge:
             return 400;  // what @actions/cache reads as "cache size exceeded"
         case CacheRefusal::kStorage:
-            return 500;
+            return 507;  // the disk under the cache directory is full or failing
     }
     return 500;
 }

@@ -81,13 +81,27 @@ void CacheStore::writeChunk(const std::string& scope, std::uint64_t id, std::uin
     const std::uint64_t end = offset + data.size();
     const std::uint64_t limit = u.declared_size ? u.declared_size : budget_;
     if (end > limit || end < offset) {
+        // This upload can never be committed: drop it, or its bytes would hold the budget (and
+        // the disk) until it goes idle while every other job's save is refused.
+        const std::string key = u.name.key;
+        uploads_.drop(id);
         throw CacheRefused(CacheRefusal::kTooLarge,
-                           "chunk ending at byte " + std::to_string(end) + " of '" + u.name.key +
-                               "' is beyond its size limit of " + std::to_string(limit));
+                           "chunk ending at byte " + std::to_string(end) + " of '" + key +
+                               "' is beyond its size limit of " + std::to_string(limit) +
+                               "; the upload was dropped");
     }
     // The budget is a hard limit on disk use: an upload's bytes count while it is in progress.
     if (end > u.high) makeRoomLocked(end - u.high, id);
-    uploads_.write(id, offset, data);
+    try {
+        uploads_.write(id, offset, data);
+    } catch (const CacheRefused& e) {
+        // A full disk: the part file would hold its space until the upload goes idle, while
+        // every other job's save fails too. Its client does not retry a chunk the disk refused.
+        const std::string key = u.name.key;
+        uploads_.drop(id);
+        throw CacheRefused(e.why(), std::string(e.what()) + "; the upload of '" + key +
+                                        "' was dropped (reserve the key again to retry)");
+    }
     counters_.bytes_uploaded += data.size();
 }
 

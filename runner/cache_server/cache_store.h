@@ -53,6 +53,8 @@ class CacheStore {
     std::uint64_t reserve(const std::string& scope, const std::string& key,
                           const std::string& version, std::uint64_t declared_size);
     // Writes bytes [offset, offset+data.size()) of reservation `id`. Chunks may come in any order.
+    // A chunk beyond the entry's limit (kTooLarge) or one the disk refuses (kStorage) drops the
+    // whole upload, freeing its space.
     void writeChunk(const std::string& scope, std::uint64_t id, std::uint64_t offset,
                     std::string_view data);
     // Checks that exactly [0, size) was uploaded, publishes the entry, then evicts down to budget.

@@ -180,6 +180,18 @@ TEST_F(StoreTest, UploadsInProgressCountAgainstTheBudget) {
     EXPECT_EQ(s.storedBytes(), 60u);
 }
 
+// An upload that went past its entry's limit can never be committed: it is dropped at once, so
+// its bytes do not hold the budget until it goes idle.
+TEST_F(StoreTest, AChunkBeyondTheEntrysLimitDropsTheUpload) {
+    CacheStore s(dir.path(), 100);
+    auto id = s.reserve("o/r", "k", "v", 10);
+    s.writeChunk("o/r", id, 0, std::string(10, 'x'));
+    EXPECT_THROW(s.writeChunk("o/r", id, 10, "y"), CacheRefused);
+    EXPECT_TRUE(fs::is_empty(dir.path() / "uploads"));
+    EXPECT_THROW(s.commit("o/r", id, 10), CacheRefused);
+    EXPECT_NO_THROW(s.reserve("o/r", "k", "v", 10));
+}
+
 TEST_F(StoreTest, AnIdleUploadGivesWayToOneThatNeedsTheRoom) {
     CacheStore s(dir.path(), 100, std::chrono::steady_clock::duration::zero());
     auto stale = s.reserve("o/r", "a", "v", 0);
@@ -230,6 +242,9 @@ TEST_F(StoreTest, AFullDiskRefusesTheChunkAndServesNoCorruptEntry) {
     ::signal(SIGXFSZ, oldHandler);
     EXPECT_THROW(s.commit("o/r", id, 8192), CacheRefused);
     EXPECT_FALSE(s.lookup({"o/r"}, {"k"}, "v"));
+    // The upload was dropped with its part file, so its space is free and its key too.
+    EXPECT_TRUE(fs::is_empty(dir.path() / "uploads"));
+    EXPECT_NO_THROW(s.reserve("o/r", "k", "v", 8192));
 }
 
 }  // namespace

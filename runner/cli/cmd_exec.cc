@@ -334,6 +334,8 @@ int runExec(const ExecFlags& given) {
         return 0;
     }
 
+    const std::uint64_t artifactBudget =
+        parseSize(f.artifact_server_budget, "--artifact-server-budget");
     services::RunnerServices services(
         config, services::ServicesContext{
                     .role = services::ServicesContext::Role::kExec,
@@ -344,6 +346,7 @@ int runExec(const ExecFlags& given) {
                     .nixpkgs_from = given.nixpkgs.empty() ? saved.nixpkgs_from : "--nixpkgs",
                     .nixpkgs_given = !given.nixpkgs.empty(),
                     .artifact_dir = f.artifact_server_path,
+                    .artifact_budget = artifactBudget,
                     .dry_run = f.dry_run});
     engine::RunOptions opts = runOptions(services, config, f, repo, std::move(values));
     actions::SecretMasker masker;
@@ -475,6 +478,11 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "kept in DIR/<run id>/<name>/) and @v4 (ACTIONS_RESULTS_URL; kept as "
                     "DIR/v4/<run id>/<name>.zip); without it no artifact server starts and jobs get "
                     "no ACTIONS_RUNTIME_URL");
+    cmd->add_option("--artifact-server-budget", flags->artifact_server_budget,
+                    "the most bytes the artifact server keeps for this run, e.g. 500M or 10G (a "
+                    "v4 block list needs room for its blocks and the zip at once); uploads "
+                    "beyond it fail with 413")
+        ->capture_default_str();
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");

@@ -40,6 +40,7 @@ struct ExecFlags {
     std::string cache_server_dir;
     bool no_cache_server = false;
     std::string artifact_server_path;
+    std::string artifact_server_budget = "10G";  // the most bytes of artifacts one run keeps
     size_t max_parallel = 0;
     bool no_color = false;
     bool verbose = false;

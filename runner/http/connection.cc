@@ -87,6 +87,20 @@ asio::awaitable<bool> send(tcp::socket& sock, const Response& r,
     co_return true;
 }
 
+// After an answer sent before the request's body was read (a refused upload): closing with unread
+// input makes the kernel send RST, which can destroy the answer before the client reads it, and a
+// proxy in between reads the answer only once it has sent the whole body. So half-close, then
+// read and drop what the client still sends, bounded.
+asio::awaitable<void> lingerAndClose(tcp::socket& sock, std::vector<char>& tmp) {
+    constexpr std::uint64_t kMaxDrain = 64ull << 20;  // a whole chunk of actions/cache (32 MiB)
+    std::error_code ec;
+    sock.shutdown(tcp::socket::shutdown_send, ec);
+    for (std::uint64_t drained = 0; !ec && drained < kMaxDrain;) {
+        drained += co_await sock.async_read_some(asio::buffer(tmp),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
 }  // namespace
 
 asio::awaitable<bool> RequestBody::next(std::string& out) {
@@ -134,6 +148,7 @@ asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
         }
         Response r;
         bool keep = false;
+        bool unread_body = false;  // the answer goes out before the body was read to its end
         if (tooLarge) {
             r = errorResponse(431, "request head too large");
         } else {
@@ -150,13 +165,16 @@ asio::awaitable<void> serveConnection(tcp::socket sock, RequestHandler handler,
                 body.expects_continue = buf.empty() && head->version == "HTTP/1.1" &&
                                         headerHasToken(head->headers, "Expect", "100-continue");
                 r = co_await handler(*head, body);
+                unread_body = !body.decoder.done() && !body.decoder.failed();
                 keep = r.keep && body.decoder.done() &&
                        !headerHasToken(head->headers, "Connection", "close") &&
                        head->version == "HTTP/1.1";
             }
         }
         r.keep = keep;
-        if (!co_await send(sock, r, on_file_bytes) || !keep) co_return;
+        const bool sent = co_await send(sock, r, on_file_bytes);
+        if (sent && unread_body) co_await lingerAndClose(sock, tmp);
+        if (!sent || !keep) co_return;
     }
 }
 

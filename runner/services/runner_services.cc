@@ -140,7 +140,8 @@ void RunnerServices::startServers() {
     // unlike a cache, they are output the user keeps.
     if (!context_.artifact_dir.empty()) {
         artifacts_.server = std::make_unique<artifact_server::ArtifactServer>(
-            artifact_server::ArtifactServerConfig{.dir = fs::absolute(context_.artifact_dir)});
+            artifact_server::ArtifactServerConfig{.dir = fs::absolute(context_.artifact_dir),
+                                                  .budget_bytes = context_.artifact_budget});
         artifacts_.url = pinService("artifacts.nixjail.internal", artifacts_.server->baseUrl(),
                                     artifacts_.server->port());
     }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -66,6 +67,8 @@ struct ServicesContext {
     bool nixpkgs_given = false;
     // exec --artifact-server-path: serve artifacts there; empty: no artifact server.
     std::filesystem::path artifact_dir;
+    // exec --artifact-server-budget: the most bytes that server keeps (see ArtifactServerConfig).
+    std::uint64_t artifact_budget = 10ull << 30;
     // exec -n: nothing is started, checked or created; only the flags and files are read.
     bool dry_run = false;
 };
