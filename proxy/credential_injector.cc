@@ -1,6 +1,7 @@
 // Credential injection: the only code that reads a credential's real value.
 #include "proxy/credential_injector.h"
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -42,38 +43,39 @@ bool credentialAllowsHost(const Credential& c, std::string_view host) {
     return false;
 }
 
-std::optional<std::string> injectCredentials(http::Headers& headers,
-                                             const std::vector<Credential>& credentials,
-                                             std::string_view host, bool tls) {
-    std::optional<std::string> injected;
+std::vector<std::string> injectCredentials(http::Headers& headers,
+                                           const std::vector<Credential>& credentials,
+                                           std::string_view host, bool tls) {
+    std::vector<std::string> injected;
     for (const auto& c : credentials) {
         if (!tls && !c.plain_http) continue;  // a real value never travels in clear text
         if (!credentialAllowsHost(c, host)) continue;
         const std::string& real = c.value.reveal();
+        bool changed = false;
         for (auto& h : headers) {
-            bool changed = replaceAll(h.value, c.dummy, real);
+            changed = replaceAll(h.value, c.dummy, real) || changed;
             changed = replaceInBasicAuth(h.value, c.dummy, real) || changed;
-            if (changed && !injected) injected = c.name;
         }
+        if (changed) injected.push_back(c.name);
     }
     return injected;
 }
 
-std::optional<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
-                                           std::string_view host, bool tls) {
+std::vector<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
+                                         std::string_view host, bool tls) {
     const auto q = target.find('?');
-    if (q == std::string::npos) return std::nullopt;
+    if (q == std::string::npos) return {};
     std::string query = target.substr(q + 1);
-    std::optional<std::string> injected;
+    std::vector<std::string> injected;
     for (const auto& c : credentials) {
         if (!tls && !c.plain_http) continue;
         if (!credentialAllowsHost(c, host)) continue;
         const std::string real = base::percentEncoded(c.value.reveal());
         bool changed = replaceAll(query, base::percentEncoded(c.dummy), real);
         changed = replaceAll(query, c.dummy, real) || changed;
-        if (changed && !injected) injected = c.name;
+        if (changed) injected.push_back(c.name);
     }
-    if (injected) target = target.substr(0, q + 1) + query;
+    if (!injected.empty()) target = target.substr(0, q + 1) + query;
     return injected;
 }
 
@@ -102,7 +104,8 @@ std::string StreamRewriter::feed(std::string_view data) {
         for (auto pos = buf.find(needle); pos != std::string::npos; pos = buf.find(needle, pos)) {
             buf.replace(pos, needle.size(), swap.to);
             pos += needle.size();
-            if (!swapped_) swapped_ = swap.name;
+            if (std::find(swapped_.begin(), swapped_.end(), swap.name) == swapped_.end())
+                swapped_.push_back(swap.name);
         }
         // Longest proper prefix of the needle that the buffer ends with.
         for (std::size_t k = std::min(needle.size() - 1, buf.size()); k > hold; --k) {

@@ -17,16 +17,16 @@ bool credentialAllowsHost(const Credential& credential, std::string_view host);
 
 // Rewrites `headers` of a request to `host`. Only when the host is one of a credential's hosts and
 // `tls` is true (or the credential is plain_http) is its dummy replaced (literally, and inside Basic
-// auth). Returns the name of the first credential injected, if any.
-std::optional<std::string> injectCredentials(http::Headers& headers,
-                                             const std::vector<Credential>& credentials,
-                                             std::string_view host, bool tls);
+// auth). Returns the names of the credentials injected, in `credentials`' order.
+std::vector<std::string> injectCredentials(http::Headers& headers,
+                                           const std::vector<Credential>& credentials,
+                                           std::string_view host, bool tls);
 
 // The same for the query of an origin-form request target ("/path?key=DUMMY"): the dummy, as it
 // is or percent-encoded, becomes the percent-encoded real value. The path is left alone.
-// Returns the name of the first credential injected, if any.
-std::optional<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
-                                           std::string_view host, bool tls);
+// Returns the names of the credentials injected.
+std::vector<std::string> injectIntoQuery(std::string& target, const std::vector<Credential>& credentials,
+                                         std::string_view host, bool tls);
 
 // Replaces any real credential value in response headers by its dummy, so the job never sees one.
 void scrubResponseHeaders(http::Headers& headers, const std::vector<Credential>& credentials);
@@ -49,13 +49,13 @@ class StreamRewriter {
     std::string feed(std::string_view data);
     // The held-back tail, at the end of the body.
     std::string finish();
-    // The credential of the first swap made, if any.
-    const std::optional<std::string>& swapped() const { return swapped_; }
+    // The credentials swapped so far, in the order first seen.
+    const std::vector<std::string>& swapped() const { return swapped_; }
 
   private:
     std::vector<Swap> swaps_;
     std::string tail_;
-    std::optional<std::string> swapped_;
+    std::vector<std::string> swapped_;
 };
 
 // For response bodies: each real value becomes its dummy, or '*'s where the dummy has another

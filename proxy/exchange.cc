@@ -126,11 +126,14 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
     http::removeHeader(req.headers, "Host");
     req.headers.insert(req.headers.begin(), {"Host", hostHeaderValue(authority, tls)});
     req.target = origin;
-    rec.credential = injectCredentials(req.headers, ctx_.config().credentials, authority.host, tls);
-    if (auto in_query = injectIntoQuery(req.target, ctx_.config().credentials, authority.host, tls);
-        in_query && !rec.credential) {
-        rec.credential = in_query;
-    }
+    auto noteInjected = [&rec](const std::vector<std::string>& names) {
+        for (const auto& n : names) {
+            if (std::find(rec.credentials.begin(), rec.credentials.end(), n) == rec.credentials.end())
+                rec.credentials.push_back(n);
+        }
+    };
+    noteInjected(injectCredentials(req.headers, ctx_.config().credentials, authority.host, tls));
+    noteInjected(injectIntoQuery(req.target, ctx_.config().credentials, authority.host, tls));
     StreamRewriter body_injector =
         requestBodyInjector(ctx_.config().credentials, req.headers, authority.host, tls);
     std::string head = http::serializeRequestHead(req);
@@ -171,7 +174,7 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
         }
         co_await pumpBody(client_, *upstream_.conn.stream, *framing, rec.bytes_up, ec, error,
                           &body_injector);
-        if (!rec.credential) rec.credential = body_injector.swapped();
+        noteInjected(body_injector.swapped());
         if (ec) {
             upstream_.conn.stream->close();
             if (!expired_.empty()) co_return co_await fail(504, "Gateway Timeout", expired_);

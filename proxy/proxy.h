@@ -59,7 +59,7 @@ struct AuditRecord {
     int status = 0;        // status sent to the client; 0 when the connection broke before that
     std::uint64_t bytes_up = 0;             // request body bytes sent upstream
     std::uint64_t bytes_down = 0;           // response body bytes sent to the client
-    std::optional<std::string> credential;  // name of the injected credential, never its value
+    std::vector<std::string> credentials;  // names of the credentials injected, never a value
     std::string error;                      // why a 502/504 was sent, or why the exchange broke
 };
 

@@ -1,6 +1,8 @@
 // TLS context set-up for both sides of the interception, and the leaf cache.
 #include "proxy/proxy_context.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/ssl.h>
 
 #include "proxy/ssl_error.h"
@@ -63,7 +65,7 @@ void ProxyContext::audit(const AuditRecord& record) const {
     logger_->debug("{} {}:{}{} {} status={} up={} down={}{}{}", record.method, record.host,
                    record.port, record.path, toString(record.decision), record.status,
                    record.bytes_up, record.bytes_down,
-                   record.credential ? " credential=" + *record.credential : "",
+                   record.credentials.empty() ? "" : " credentials=" + fmt::format("{}", fmt::join(record.credentials, ",")),
                    record.error.empty() ? "" : " error=" + record.error);
     if (!config_.audit) return;
     try {

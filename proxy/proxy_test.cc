@@ -154,7 +154,7 @@ TEST_F(ProxyEndToEnd, CurlHttpsThroughConnectInjectsTokenOnAllowedHost) {
     EXPECT_EQ(records[0].path, "/whoami");
     EXPECT_EQ(records[0].decision, PolicyDecision::kAllow);
     EXPECT_EQ(records[0].status, 200);
-    EXPECT_EQ(records[0].credential.value_or(""), "forge-token");
+    EXPECT_EQ(records[0].credentials, std::vector<std::string>{"forge-token"});
     EXPECT_EQ(records[0].bytes_down, r.out.size());
 }
 
@@ -170,8 +170,8 @@ TEST_F(ProxyEndToEnd, DummyIsNeverSwappedOnOtherHostsOrInClearText) {
     EXPECT_EQ(plain.out, "host=api.test auth=none xtoken=dummy method=GET\n");
     auto records = audit(2);
     ASSERT_EQ(records.size(), 2u);
-    EXPECT_FALSE(records[0].credential);
-    EXPECT_FALSE(records[1].credential);
+    EXPECT_TRUE(records[0].credentials.empty());
+    EXPECT_TRUE(records[1].credentials.empty());
 }
 
 // Some clients (curl --proxytunnel, @actions/http-client's tunnel agent) send plain HTTP inside
@@ -191,7 +191,7 @@ TEST_F(ProxyEndToEnd, PlainHttpInsideAConnectTunnelIsServedAsHttp) {
     std::vector<std::string> seen;
     for (const auto& rec : records) {
         seen.push_back(rec.method + " " + rec.path + " " + std::to_string(rec.status));
-        EXPECT_FALSE(rec.credential) << rec.path;
+        EXPECT_TRUE(rec.credentials.empty()) << rec.path;
     }
     EXPECT_NE(std::find(seen.begin(), seen.end(), "GET /whoami 200"), seen.end());
     EXPECT_NE(std::find(seen.begin(), seen.end(), "GET /admin/users 403"), seen.end());
@@ -348,9 +348,9 @@ TEST_F(ProxyEndToEnd, ABodySecretIsSwappedInUploadsToItsHostOnlyAndComesBackAsTh
 
     auto records = audit(4);
     ASSERT_EQ(records.size(), 4u);
-    EXPECT_EQ(records[0].credential, std::optional<std::string>("UPLOAD_KEY"));
-    EXPECT_EQ(records[1].credential, std::optional<std::string>("UPLOAD_KEY"));
-    EXPECT_FALSE(records[2].credential);
+    EXPECT_EQ(records[0].credentials, std::vector<std::string>{"UPLOAD_KEY"});
+    EXPECT_EQ(records[1].credentials, std::vector<std::string>{"UPLOAD_KEY"});
+    EXPECT_TRUE(records[2].credentials.empty());
 }
 
 TEST_F(ProxyEndToEnd, PythonUrllibThroughProxy) {
@@ -408,7 +408,7 @@ TEST_F(ProxyEndToEnd, GitCloneWithInjectedTokenBehindBasicAuth) {
     EXPECT_EQ(grep.exit_code, 1) << grep.out;
     auto records = audit(1);
     bool injected = false;
-    for (const auto& rec : records) injected = injected || rec.credential.has_value();
+    for (const auto& rec : records) injected = injected || !rec.credentials.empty();
     EXPECT_TRUE(injected);
 }
 

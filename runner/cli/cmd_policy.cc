@@ -10,6 +10,7 @@
 #include "runner/base/file_io.h"
 #include "runner/cli/commands.h"
 #include "runner/config/runner_config.h"
+#include "runner/network/secret_placeholder.h"
 #include "runner/store/job_store.h"
 
 namespace nixjail::runner::cli {
@@ -21,26 +22,42 @@ struct PolicyFlags {
     std::string config, database, summary;
 };
 
-std::vector<proxy::ObservedRequest> fromDatabase(const PolicyFlags& f) {
+// What a job did on the network: its requests, and which credential went to which host.
+struct Observed {
+    std::vector<proxy::ObservedRequest> requests;
+    std::vector<std::pair<std::string, std::string>> sent;  // (credential name, host)
+};
+
+Observed fromDatabase(const PolicyFlags& f) {
     const auto cfg = config::loadConfigFile(f.config);
     store::JobStore db(f.database.empty() ? cfg.database : std::filesystem::path(f.database));
-    std::vector<proxy::ObservedRequest> seen;
-    for (const auto& d : db.networkDecisions(f.job)) seen.push_back({d.method, d.host, d.path});
+    Observed seen;
+    for (const auto& d : db.networkDecisions(f.job)) {
+        seen.requests.push_back({d.method, d.host, d.path});
+        for (size_t start = 0; start < d.credential_name.size();) {
+            const size_t comma = std::min(d.credential_name.find(',', start), d.credential_name.size());
+            seen.sent.emplace_back(d.credential_name.substr(start, comma - start), d.host);
+            start = comma + 1;
+        }
+    }
     return seen;
 }
 
-std::vector<proxy::ObservedRequest> fromSummary(const std::string& file) {
+Observed fromSummary(const std::string& file) {
     nlohmann::json summary;
     try {
         summary = nlohmann::json::parse(base::readFile(file));
     } catch (const nlohmann::json::exception& e) {
         throw base::Error("'" + file + "' is not an exec --json-summary file: " + e.what());
     }
-    std::vector<proxy::ObservedRequest> seen;
+    Observed seen;
     for (const auto& wf : summary.value("workflows", nlohmann::json::array())) {
         for (const auto& job : wf.value("jobs", nlohmann::json::array())) {
             for (const auto& r : job.value("network", nlohmann::json::array())) {
-                seen.push_back({r.value("method", ""), r.value("host", ""), r.value("path", "")});
+                seen.requests.push_back({r.value("method", ""), r.value("host", ""), r.value("path", "")});
+                for (const auto& name : r.value("credentials", nlohmann::json::array())) {
+                    if (name.is_string()) seen.sent.emplace_back(name.get<std::string>(), r.value("host", ""));
+                }
             }
         }
     }
@@ -52,12 +69,12 @@ int suggest(const PolicyFlags& f) {
         throw base::Error("give a job id from `nixjail-runner jobs` or --summary FILE from exec, not both");
     }
     const auto seen = f.summary.empty() ? fromDatabase(f) : fromSummary(f.summary);
-    if (seen.empty()) {
+    if (seen.requests.empty()) {
         throw base::Error(std::string("no network requests recorded for ") +
                           (f.summary.empty() ? "job " + std::to_string(f.job) : "'" + f.summary + "'") +
                           "; run it with the proxy in audit mode (exec --network-audit, daemon proxy.mode: audit)");
     }
-    fmt::print("{}", proxy::suggestPolicy(seen));
+    fmt::print("{}{}", proxy::suggestPolicy(seen.requests), network::suggestSecretHosts(seen.sent));
     return 0;
 }
 

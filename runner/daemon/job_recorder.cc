@@ -94,7 +94,8 @@ void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
     rec.rule = r.rule;
     rec.decision = decision;
     rec.bytes = static_cast<int64_t>(r.bytes_up + r.bytes_down);
-    rec.credential_name = r.credential.value_or("");
+    for (const auto& name : r.credentials)  // names never hold a comma
+        rec.credential_name += (rec.credential_name.empty() ? "" : ",") + name;
     guarded("network decision", [&](int64_t id) { store_.recordNetworkDecision(id, rec); });
 }
 

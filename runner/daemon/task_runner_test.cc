@@ -406,7 +406,7 @@ TEST(JobRecorder, NetworkDecisionsGoToTheDatabaseAndTheMetrics) {
                                .decision = proxy::PolicyDecision::kAllow,
                                .rule = "admin rule 1",
                                .bytes_down = 100,
-                               .credential = "npm"};
+                               .credentials = {"npm"}};
     proxy::AuditRecord denied{
         .method = "CONNECT", .host = "evil.example", .decision = proxy::PolicyDecision::kDeny};
     recorder.networkDecision(allowed);

@@ -20,11 +20,17 @@ JobCredentials::JobCredentials(const job::JobPlan& plan, const std::vector<proxy
                                const std::vector<std::string>& forge_hosts,
                                const std::vector<std::string>& service_hosts, SecretMasker& masker,
                                const std::map<std::string, std::string>& secrets,
-                               const network::SecretHosts& secret_hosts)
+                               const network::SecretHosts& secret_hosts, bool learn)
     : hide_(plan.credentials_as_dummies), admin_(admin), all_(admin) {
     // Without a proxy nothing could put a real value back, so the job keeps the real ones.
     if (!hide_) return;
-    placeholders_ = network::secretPlaceholders(secrets, secret_hosts);
+    bindings_ = secret_hosts;
+    if (learn) {
+        std::vector<std::string> never = {text(github, "token"), text(github, "gitea_runtime_token")};
+        for (const auto& c : admin) never.push_back(c.value.reveal());
+        bindings_.merge(network::learningBindings(secrets, secret_hosts, never));
+    }
+    placeholders_ = network::secretPlaceholders(secrets, bindings_);
     for (const auto& p : placeholders_) {
         all_.push_back(p);
         masker.add(p.dummy);  // shown as *** like any secret, should a step print it

@@ -28,12 +28,14 @@ class JobCredentials {
     // value is added to `masker`.
     // `secrets` of the job whose names `secret_hosts` binds become placeholders (see
     // network/secret_placeholder.h); the masker gets their real values and placeholders both.
+    // With `learn`, the proxy's audit mode: every other secret long enough becomes a placeholder
+    // for any host (network::learningBindings), so its records say where each one went.
     // Throws base::Error for a bound secret too short to stand in for.
     JobCredentials(const job::JobPlan& plan, const std::vector<proxy::Credential>& admin,
                    const nlohmann::json& github, const std::vector<std::string>& forge_hosts,
                    const std::vector<std::string>& service_hosts, SecretMasker& masker,
                    const std::map<std::string, std::string>& secrets = {},
-                   const network::SecretHosts& secret_hosts = {});
+                   const network::SecretHosts& secret_hosts = {}, bool learn = false);
 
     // What the job's proxy injects.
     const std::vector<proxy::Credential>& all() const { return all_; }
@@ -52,12 +54,15 @@ class JobCredentials {
 
     // The secrets the job sees as placeholders, with their hosts, for the job's log.
     const std::vector<proxy::Credential>& placeholders() const { return placeholders_; }
+    // Who bound each secret that has a placeholder, and to what.
+    const network::SecretHosts& bindings() const { return bindings_; }
 
   private:
     bool hide_;
     std::vector<proxy::Credential> admin_;
     std::vector<proxy::Credential> all_;
     std::vector<proxy::Credential> placeholders_;
+    network::SecretHosts bindings_;
 };
 
 }  // namespace nixjail::runner::engine

@@ -83,6 +83,30 @@ TEST(JobCredentials, ADummyBecomesRealOnlyWhereItsCredentialIsValid) {
     EXPECT_EQ(creds.realValueFor("something-else", "https://forge.example/"), "something-else");
 }
 
+// The proxy's audit mode learns where secrets go: every unbound secret long enough becomes a
+// placeholder for any host, while the forge's tokens, the admin's credentials, bound secrets and
+// short ones keep what they had.
+TEST(JobCredentials, AuditModeMakesEveryOtherSecretAPlaceholderForAnyHost) {
+    SecretMasker masker;
+    const std::map<std::string, std::string> secrets = {{"GITHUB_TOKEN", kToken},
+                                                        {"SAME_AS_ADMIN", kRegistry},
+                                                        {"DEPLOY_KEY", "deploy-key-0123456789"},
+                                                        {"BOUND", "bound-value-987654321"},
+                                                        {"PIN", "1234"}};
+    network::SecretHosts bound{{"BOUND", {{"bound.example"}, false, "runner config"}}};
+    JobCredentials creds(proxiedPlan(), admin(), github(), {"forge.example"}, {}, masker, secrets, bound, true);
+    std::map<std::string, std::vector<std::string>> hosts;
+    for (const auto& p : creds.placeholders()) hosts[p.name] = p.hosts;
+    EXPECT_EQ(hosts, (std::map<std::string, std::vector<std::string>>{{"BOUND", {"bound.example"}},
+                                                                      {"DEPLOY_KEY", {"*"}}}));
+    EXPECT_EQ(creds.bindings().at("DEPLOY_KEY").origin, "audit mode, to learn where it goes");
+    const Json ctx = creds.secretsContext(secrets);
+    EXPECT_NE(ctx["DEPLOY_KEY"], "deploy-key-0123456789");
+    EXPECT_EQ(ctx["PIN"], "1234") << "too short to stand in for: as before";
+    JobCredentials enforcing(proxiedPlan(), admin(), github(), {"forge.example"}, {}, masker, secrets, bound, false);
+    EXPECT_EQ(enforcing.placeholders().size(), 1u) << "only the bound one outside audit mode";
+}
+
 TEST(JobCredentials, AnUnproxiedJobKeepsTheRealValues) {
     SecretMasker masker;
     const auto plan = job::planJob("host", executor::hostTraits(), {});

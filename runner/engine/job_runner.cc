@@ -139,14 +139,15 @@ std::vector<std::string> JobRunner::forgeHosts() const {
 void JobRunner::prepareCredentials() {
     job_.credentials.emplace(plan_, job_.opts.network.credentials, job_.state.github, forgeHosts(),
                          job_.opts.network.service_hosts, job_.masker, job_.opts.secrets,
-                         job_.opts.network.secret_hosts);
+                         job_.opts.network.secret_hosts, job_.opts.network.audit_only);
     std::string bound;
     for (const auto& p : job_.credentials->placeholders()) {
         std::string hosts;
         for (const auto& h : p.hosts) hosts += (hosts.empty() ? "" : ", ") + h;
         if (p.in_bodies) hosts += ", request bodies too";
-        const auto binding = job_.opts.network.secret_hosts.find(p.name);
-        if (binding != job_.opts.network.secret_hosts.end() && !binding->second.origin.empty())
+        const auto& bindings = job_.credentials->bindings();
+        const auto binding = bindings.find(p.name);
+        if (binding != bindings.end() && !binding->second.origin.empty())
             hosts += "; bound by " + binding->second.origin;
         bound += (bound.empty() ? "" : "; ") + p.name + " (" + hosts + ")";
     }

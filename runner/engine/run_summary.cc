@@ -37,7 +37,8 @@ nlohmann::json workflowSummary(const std::string& file, const std::string& name,
                                {"decision", a.decision == proxy::PolicyDecision::kAllow ? "allow" : "deny"},
                                {"enforced", a.enforced},
                                {"rule", a.rule},
-                               {"status", a.status}});
+                               {"status", a.status},
+                               {"credentials", a.credentials}});
         }
         Json job{{"id", j.job_id},
                  {"name", j.name},

@@ -62,7 +62,10 @@ std::string describeAudit(const proxy::AuditRecord& r) {
                        : r.enforced                                ? "denied"
                                                                    : "would deny (audit mode)";
     std::string out = verb + " " + r.method + " " + target + " (rule: " + r.rule + ")";
-    if (r.credential) out += " with credential '" + *r.credential + "'";
+    for (size_t i = 0; i < r.credentials.size(); ++i) {
+        out += (i == 0 ? (r.credentials.size() == 1 ? " with credential '" : " with credentials '") : ", '") +
+               r.credentials[i] + "'";
+    }
     if (r.status) out += " -> " + std::to_string(r.status);
     if (!r.error.empty()) out += ": " + r.error;
     return out;

@@ -49,7 +49,7 @@ TEST(DescribeAudit, NamesTargetRuleAndOutcome) {
     r.path = "/v1";
     r.decision = proxy::PolicyDecision::kAllow;
     r.rule = "runner policy: rule allow host 'api.test'";
-    r.credential = "npm";
+    r.credentials = {"npm"};
     r.status = 200;
     EXPECT_EQ(describeAudit(r),
               "allowed GET https://api.test/v1 (rule: runner policy: rule allow host 'api.test') "

@@ -1,8 +1,10 @@
 // Making a secret's placeholder and the credential the proxy swaps it for.
 #include "runner/network/secret_placeholder.h"
 
+#include <algorithm>
 #include <cctype>
 #include <random>
+#include <set>
 #include <string_view>
 
 #include "proxy/credential_injector.h"
@@ -72,6 +74,39 @@ std::vector<proxy::Credential> secretPlaceholders(const std::map<std::string, st
                             .in_bodies = binding.in_bodies};
         proxy::validateCredential(c);
         out.push_back(std::move(c));
+    }
+    return out;
+}
+
+SecretHosts learningBindings(const std::map<std::string, std::string>& secrets, const SecretHosts& bound,
+                             const std::vector<std::string>& never) {
+    SecretHosts out;
+    for (const auto& [name, value] : secrets) {
+        if (bound.contains(name) || alnumCount(value) < kMinSecretLength) continue;
+        if (std::find(never.begin(), never.end(), value) != never.end()) continue;
+        out[name] = {{"*"}, false, "audit mode, to learn where it goes"};
+    }
+    return out;
+}
+
+std::string suggestSecretHosts(const std::vector<std::pair<std::string, std::string>>& sent) {
+    std::map<std::string, std::set<std::string>> hosts;
+    for (const auto& [name, host] : sent) {
+        const bool secret_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                                 std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                                     return std::isalnum(c) || c == '_' || c == '-';
+                                 });
+        if (secret_name && !host.empty()) hosts[name].insert(host);
+    }
+    if (hosts.empty()) return "";
+    std::string out =
+        "# Secrets the job sent, and where (bind each so jobs see only a placeholder: the runner\n"
+        "# config's proxy.secret_hosts, exec --secret-host, or a repository's .nixjail-network.yaml):\n"
+        "# secret_hosts:\n";
+    for (const auto& [name, set] : hosts) {
+        std::string list;
+        for (const auto& h : set) list += (list.empty() ? "" : ", ") + h;
+        out += "#   " + name + ": [" + list + "]\n";
     }
     return out;
 }

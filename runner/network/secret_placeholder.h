@@ -33,6 +33,20 @@ std::string placeholderFor(const std::string& real);
 std::vector<proxy::Credential> secretPlaceholders(const std::map<std::string, std::string>& secrets,
                                                   const SecretHosts& bindings);
 
+// Audit mode: each secret the job has that `bound` leaves unbound, for any host ("*"). The job
+// then works as with the real value while it sees only a placeholder, and the proxy's records say
+// where each was sent (`policy suggest` turns them into bindings). Left out: secrets too short to
+// stand in for, and any whose value is in `never` (the forge's tokens, the admin's credentials:
+// they keep their own hosts).
+SecretHosts learningBindings(const std::map<std::string, std::string>& secrets, const SecretHosts& bound,
+                             const std::vector<std::string>& never);
+
+// For `policy suggest`: the hosts each secret was sent to, from (credential name, host) pairs of
+// audit records, as a commented-out `secret_hosts:` block (so the output stays a policy file) to
+// copy into proxy.secret_hosts or a repository's .nixjail-network.yaml. Names that are not
+// secret names (the forge's tokens) are left out; "" when nothing is left.
+std::string suggestSecretHosts(const std::vector<std::pair<std::string, std::string>>& sent);
+
 // "NAME=host1,host2" (exec's --secret-host); throws base::Error naming the flag's value.
 std::pair<std::string, std::vector<std::string>> parseSecretHost(const std::string& flag);
 

@@ -58,6 +58,20 @@ TEST(SecretPlaceholder, ASecretTooShortToStandInForIsAClearError) {
     }
 }
 
+TEST(SecretPlaceholder, SuggestedBindingsListEachSecretsHostsOnceAndLeaveTheForgeOut) {
+    EXPECT_EQ(suggestSecretHosts({{"NPM_TOKEN", "registry.npmjs.org"},
+                                  {"forge token", "git.example"},
+                                  {"API", "b.test"},
+                                  {"API", "a.test"},
+                                  {"NPM_TOKEN", "registry.npmjs.org"}}),
+              "# Secrets the job sent, and where (bind each so jobs see only a placeholder: the runner\n"
+              "# config's proxy.secret_hosts, exec --secret-host, or a repository's .nixjail-network.yaml):\n"
+              "# secret_hosts:\n"
+              "#   API: [a.test, b.test]\n"
+              "#   NPM_TOKEN: [registry.npmjs.org]\n");
+    EXPECT_EQ(suggestSecretHosts({{"forge token", "git.example"}}), "");
+}
+
 TEST(SecretPlaceholder, TheFlagNamesTheSecretAndItsHosts) {
     auto [name, hosts] = parseSecretHost("API_KEY=api.example.com,*.cdn.example.com");
     EXPECT_EQ(name, "API_KEY");

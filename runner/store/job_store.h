@@ -81,7 +81,7 @@ struct NetworkDecisionRecord {
     std::string rule;
     std::string decision;  // "allow", "deny", "audit"
     int64_t bytes = 0;
-    std::string credential_name;
+    std::string credential_name;  // every credential injected, comma-separated
 };
 
 // One promise of the jail's self-check (runner/engine/jail_self_check.h).

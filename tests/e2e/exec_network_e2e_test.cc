@@ -305,6 +305,53 @@ jobs:
     EXPECT_FALSE(nixjail::e2e::has(out + r.err, upload_real));
 }
 
+// Audit mode learns where secrets go: each unbound secret is a placeholder for any host, so the
+// job works (its host gets the real value) while holding only the placeholder, and policy suggest
+// lists the hosts each secret was sent to, next to the rules.
+TEST(ExecNetworkE2E, AuditModeLearnsWhereEachSecretIsSentForPolicySuggest) {
+    REQUIRE_ROOT_NIX_NGINX();
+    TestUpstream upstream;
+    TempDir dir("nixjail-e2e-learn-");
+    TempDir cache("nixjail-e2e-cache-");
+    const std::string port = std::to_string(upstream.httpsPort());
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  learn:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils curl}
+    steps:
+      - env:
+          KEY: ${{ secrets.API_KEY }}
+          OTHER: ${{ secrets.OTHER_KEY }}
+        run: |
+          [ "$KEY" = "REAL-tok-""9a7b31c0" ] && echo "key-""is-real"
+          curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token $KEY"
+          curl -sS --fail -o /dev/null "https://other.test:$PORT/whoami?k=$OTHER" && echo other-ok
+)Y");
+    auto env = nixjail::e2e::baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    const auto summary = dir.path() / "summary.json";
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--network-audit", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                        cache.path().string(), "--extra-ca-file", upstream.caFile().string(),
+                        "--host-override", "git.test=127.0.0.1", "--host-override", "other.test=127.0.0.1",
+                        "--env", "PORT=" + port, "--secret", std::string("API_KEY=") + TestUpstream::kRealToken,
+                        "--secret", "OTHER_KEY=other-secret-value-1618", "--json-summary", summary.string()},
+                       dir.path(), env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    const std::string& out = r.out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "API_KEY (*; bound by audit mode, to learn where it goes)")) << out;
+    EXPECT_FALSE(nixjail::e2e::has(out, "key-is-real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "host=git.test auth=real")) << out;
+    EXPECT_TRUE(nixjail::e2e::has(out, "other-ok")) << out;
+    auto suggested = runBinary({"policy", "suggest", "--summary", summary.string()}, dir.path());
+    ASSERT_EQ(suggested.exit_code, 0) << suggested.err;
+    EXPECT_TRUE(nixjail::e2e::has(suggested.out, "  - host: \"git.test\"\n")) << suggested.out;
+    EXPECT_TRUE(nixjail::e2e::has(suggested.out, "# secret_hosts:\n#   API_KEY: [git.test]\n#   OTHER_KEY: [other.test]\n"))
+        << suggested.out;
+    EXPECT_FALSE(nixjail::e2e::has(out + r.err + suggested.out, TestUpstream::kRealToken));
+}
+
 // The forge's token (github.token, secrets.GITHUB_TOKEN/GITEA_TOKEN) reaches a jailed job only as a
 // dummy, in every expression (job env included); its proxy puts the real token back into requests
 // to the forge: an API call and git's smart-HTTP Basic auth succeed with the dummy.
