@@ -55,12 +55,7 @@ class JobNetworkAttack : public ::testing::Test {
     void SetUp() override {
         NIXJAIL_REQUIRE_ATTACK_BACKEND();
         executor_ = testing::makeAttackExecutor();
-        if (::access("/usr/bin/nc.openbsd", X_OK) != 0) {
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-            if (strict && std::string(strict) == "1")
-                FAIL() << "needs nc (apt-get install netcat-openbsd)";
-            GTEST_SKIP() << "needs nc (apt-get install netcat-openbsd)";
-        }
+        NIXJAIL_REQUIRE_HOST_PROGRAM("/usr/bin/nc.openbsd", "netcat-openbsd");
         root_ = std::make_unique<testing::TestRoot>(ns_);
         network_ = std::make_unique<runner::network::JobNetwork>(
             runner::network::NetworkSettings{},

@@ -76,11 +76,7 @@ class ProxySmugglingAttack : public ::testing::Test {
   protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_ATTACK_BACKEND();
-        if (::access("/usr/bin/python3", X_OK) != 0) {
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-            if (strict && std::string(strict) == "1") FAIL() << "needs /usr/bin/python3";
-            GTEST_SKIP() << "needs /usr/bin/python3 (apt-get install python3)";
-        }
+        NIXJAIL_REQUIRE_HOST_PROGRAM("/usr/bin/python3", "python3");
         executor_ = testing::makeAttackExecutor();
         root_ = std::make_unique<testing::TestRoot>(ns_);
         runner::network::NetworkSettings settings;

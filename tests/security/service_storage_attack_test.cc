@@ -82,11 +82,7 @@ class ServiceStorageAttack : public ::testing::Test {
   protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_ATTACK_BACKEND();
-        if (::access("/usr/bin/python3", X_OK) != 0) {
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-            if (strict && std::string(strict) == "1") FAIL() << "needs /usr/bin/python3";
-            GTEST_SKIP() << "needs /usr/bin/python3 (apt-get install python3)";
-        }
+        NIXJAIL_REQUIRE_HOST_PROGRAM("/usr/bin/python3", "python3");
         ::chmod(base_.path().c_str(), 0755);
         fs::create_directories(plant());
         base::writeFile(plant() / "secret.txt", secret_ + "\n");
