@@ -8,6 +8,7 @@
 // Usage: daemon_bench [--executor host|namespace] [--runs N] [--jobs N] [--capacity N]
 //                     [--fetch-interval 50ms] [--runner PATH]
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -203,6 +204,9 @@ class Bench {
         : o_(std::move(o)), forge_(nixjail::tests::FakeForgeOptions{.persist = false}) {}
 
     void startDaemon() {
+        // The daemon refuses a state directory others cannot traverse when its jobs run as the
+        // jail's unprivileged uid; TempDir makes it 0700.
+        ::chmod(dir_.path().c_str(), 0755);
         run({o_.runner, "register", "--instance", forge_.url(), "--token",
              "0123456789abcdef0123456789abcdef01234567", "--name", "bench", "--labels", "nix",
              "--no-interactive", "--runner-file", (dir_.path() / ".runner").string()});
@@ -245,7 +249,20 @@ class Bench {
         return {id, wallNow()};
     }
     Json waitJob(int64_t id, double timeout_s) {
-        auto task = forge_.waitJob(id, true, false, timeout_s);
+        // In slices, so a daemon that refused to start or died says why at once.
+        Json task;
+        for (double waited = 0;; waited += 1) {
+            if (auto st = daemon_.tryWait())
+                throw nixjail::base::Error("the daemon exited " + std::to_string(st->exitCode()) +
+                                           " while job " + std::to_string(id) +
+                                           " was queued; its log:\n" + daemonLog());
+            try {
+                task = forge_.waitJob(id, true, false, 1);
+                break;
+            } catch (const std::exception&) {
+                if (waited + 1 >= timeout_s) throw;
+            }
+        }
         if (task.value("result", "") != "RESULT_SUCCESS")
             throw nixjail::base::Error("job " + std::to_string(id) + " ended " +
                                        task.value("result", "?") + "; daemon log:\n" + daemonLog());

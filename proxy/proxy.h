@@ -73,6 +73,13 @@ struct ProxyTimeouts {
     std::chrono::milliseconds total{std::chrono::hours(2)};   // one request/response exchange
 };
 
+class UpstreamTrust;  // proxy/upstream_trust.h
+
+// Loads the system's CA bundle and `extra_ca_file` (if any) once, for every proxy of the process
+// to share (ProxyConfig::upstream_trust): each proxy loading them again costs tens of
+// milliseconds. Throws SslError naming what could not be loaded.
+std::shared_ptr<const UpstreamTrust> loadUpstreamTrust(const std::filesystem::path& extra_ca_file = {});
+
 struct ProxyConfig {
     Policy policy;  // compose() the admin, label and job layers before passing it
     std::vector<Credential> credentials;
@@ -81,7 +88,9 @@ struct ProxyConfig {
     int listen_netns_fd = -1;
     std::string listen_address = "127.0.0.1";
     std::uint16_t listen_port = 0;  // 0: ephemeral, see ProxyHandle::port()
-    // Trusted for upstream TLS in addition to the system store (tests use a private CA).
+    // What upstream TLS trusts, shared with other proxies (loadUpstreamTrust). Null: this proxy
+    // loads the system store itself, plus extra_upstream_ca_file (tests use a private CA).
+    std::shared_ptr<const UpstreamTrust> upstream_trust;
     std::filesystem::path extra_upstream_ca_file;
     // Connect to this address instead of resolving the host ("git.test" -> "127.0.0.1"); the TLS
     // name check still uses the host. "IP:PORT" also pins the port: other ports of that host are

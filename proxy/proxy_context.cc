@@ -19,30 +19,14 @@ std::shared_ptr<spdlog::logger> loggerOrNull(std::shared_ptr<spdlog::logger> log
     return std::make_shared<spdlog::logger>("proxy");  // no sinks: drops everything
 }
 
-asio::ssl::context makeUpstreamTls(const ProxyConfig& config) {
-    asio::ssl::context ctx(asio::ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-    if (SSL_CTX_set_default_verify_paths(ctx.native_handle()) != 1) {
-        throw SslError("cannot load the system trust store for upstream TLS");
-    }
-    if (!config.extra_upstream_ca_file.empty() &&
-        SSL_CTX_load_verify_locations(ctx.native_handle(), config.extra_upstream_ca_file.c_str(),
-                                      nullptr) != 1) {
-        throw SslError("cannot load extra upstream CA file '" +
-                       config.extra_upstream_ca_file.string() +
-                       "'; check that it exists and holds PEM certificates");
-    }
-    ctx.set_verify_mode(asio::ssl::verify_peer);
-    return ctx;
-}
-
 }  // namespace
 
 ProxyContext::ProxyContext(ProxyConfig config)
     : config_(std::move(config)),
       logger_(loggerOrNull(config_.logger)),
       ca_(CertificateAuthority::generate("nixjail per-job proxy CA")),
-      upstream_tls_(makeUpstreamTls(config_)) {
+      upstream_trust_(config_.upstream_trust ? config_.upstream_trust
+                                                : loadUpstreamTrust(config_.extra_upstream_ca_file)) {
     for (const auto& [host, value] : config_.host_overrides) parseHostOverride(value);  // throws early
 }
 

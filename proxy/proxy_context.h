@@ -12,6 +12,7 @@
 #include "proxy/cert_authority.h"
 #include "proxy/proxy.h"
 #include "proxy/upstream_guard.h"
+#include "proxy/upstream_trust.h"
 
 namespace nixjail::proxy {
 
@@ -23,7 +24,7 @@ class ProxyContext {
     const ProxyConfig& config() const { return config_; }
     spdlog::logger& log() const { return *logger_; }
     const CertificateAuthority& authority() const { return ca_; }
-    asio::ssl::context& upstreamTls() { return upstream_tls_; }
+    asio::ssl::context& upstreamTls() { return upstream_trust_->context(); }
     const UpstreamGuard& guard() const { return guard_; }
     // A server context presenting a leaf certificate for `host`, minted on first use. Throws
     // SslError.
@@ -34,7 +35,7 @@ class ProxyContext {
     ProxyConfig config_;
     std::shared_ptr<spdlog::logger> logger_;
     CertificateAuthority ca_;
-    asio::ssl::context upstream_tls_;
+    std::shared_ptr<const UpstreamTrust> upstream_trust_;
     UpstreamGuard guard_ = UpstreamGuard::forThisHost();
     std::map<std::string, std::shared_ptr<asio::ssl::context>> server_tls_;
 };

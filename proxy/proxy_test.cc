@@ -11,8 +11,12 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
+#include "proxy/ssl_error.h"
 #include "proxy/test_upstream.h"
+#include "proxy/upstream_trust.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 
@@ -433,6 +437,54 @@ TEST_F(ProxyEndToEnd, ClientNotTrustingTheProxyCaFailsTheHandshake) {
     auto r = run({"curl", "-sS", "--proxy", proxyUrl(), "--cacert", upstream_->caFile().string(),
                   https("api.test", "/whoami")});
     EXPECT_EQ(r.exit_code, 60) << r.err;  // peer certificate cannot be authenticated
+}
+
+// One upstream trust serves the proxies of many jobs at once (the runner loads it once): each
+// proxy, on its own io thread, verifies the upstream against it and injects its own credential;
+// an upstream the shared trust does not know is still refused.
+TEST_F(ProxyEndToEnd, ProxiesSharingOneUpstreamTrustEachVerifyAndInject) {
+    auto trust = loadUpstreamTrust(upstream_->caFile());
+    std::vector<std::unique_ptr<ProxyHandle>> proxies;
+    for (int i = 0; i < 3; ++i) {
+        ProxyConfig c = defaultConfig();
+        c.extra_upstream_ca_file.clear();  // only the shared trust knows the test CA
+        c.upstream_trust = trust;
+        proxies.push_back(std::make_unique<ProxyHandle>(startProxy(std::move(c))));
+        base::writeFile(scratch_->path() / ("ca-" + std::to_string(i) + ".pem"),
+                        proxies.back()->caCertificatePem());
+    }
+    auto through = [&](int i, const std::string& host) {
+        return run({"curl", "-sS", "--max-time", "20", "--proxy",
+                    "http://127.0.0.1:" + std::to_string(proxies[i]->port()), "--cacert",
+                    (scratch_->path() / ("ca-" + std::to_string(i) + ".pem")).string(), "-H",
+                    std::string("Authorization: token ") + TestUpstream::kDummyToken,
+                    https(host, "/whoami")});
+    };
+    std::vector<std::thread> clients;
+    std::vector<ToolResult> results(3);
+    for (int i = 0; i < 3; ++i) clients.emplace_back([&, i] { results[i] = through(i, "api.test"); });
+    for (auto& t : clients) t.join();
+    for (const auto& r : results) {
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_NE(r.out.find("auth=real"), std::string::npos) << r.out;
+    }
+    auto bad = through(0, "badname.test");
+    ASSERT_EQ(bad.exit_code, 0) << bad.err;
+    EXPECT_NE(bad.out.find("not trusted"), std::string::npos) << bad.out;  // the proxy's 502
+}
+
+TEST(UpstreamTrust, AnExtraCaFileThatCannotBeLoadedIsNamed) {
+    base::TempDir dir("nixjail-trust-");
+    base::writeFile(dir.path() / "not-pem.crt", "hello\n");
+    for (const auto& file : {dir.path() / "missing.crt", dir.path() / "not-pem.crt"}) {
+        try {
+            loadUpstreamTrust(file);
+            ADD_FAILURE() << "loaded " << file;
+        } catch (const SslError& e) {
+            EXPECT_NE(std::string(e.what()).find("cannot load extra upstream CA file '" + file.string() + "'"),
+                      std::string::npos) << e.what();
+        }
+    }
 }
 
 }  // namespace

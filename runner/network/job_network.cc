@@ -88,6 +88,7 @@ JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
     config.listen_netns_fd = spec_.own_namespace ? netns_.get() : -1;
     config.listen_address = "127.0.0.1";
     config.extra_upstream_ca_file = settings.extra_upstream_ca_file;
+    config.upstream_trust = settings.upstream_trust;
     config.host_overrides = settings.host_overrides;
     config.timeouts = settings.timeouts;
     config.audit_only = settings.audit_only;

@@ -37,6 +37,9 @@ struct NetworkSettings {
     // that the proxy swaps for the real value on those hosts only.
     SecretHosts secret_hosts;
     std::filesystem::path extra_upstream_ca_file;  // trusted for upstream TLS besides the system's
+    // The process's upstream trust (the system store and extra_upstream_ca_file, loaded once),
+    // shared by every job's proxy; null: each proxy loads its own.
+    std::shared_ptr<const proxy::UpstreamTrust> upstream_trust;
     std::map<std::string, std::string> host_overrides;  // "git.test" -> "127.0.0.1" (tests)
     // The runner's own services the jobs may use (the actions/cache server), by the names pinned
     // in host_overrides (with their port): allowed ahead of every policy layer, like the forge.

@@ -95,6 +95,9 @@ void RunnerServices::loadNetwork() {
     }
     if (!config_.proxy.extra_ca_file.empty())
         n.extra_upstream_ca_file = fs::absolute(config_.proxy.extra_ca_file);
+    // Loaded once for every job's proxy (and a bad extra CA file stops the start, not each job).
+    if (backend_.plan.proxied() && !context_.dry_run)
+        n.upstream_trust = proxy::loadUpstreamTrust(n.extra_upstream_ca_file);
     n.host_overrides.insert(config_.proxy.host_overrides.begin(),
                             config_.proxy.host_overrides.end());
     for (const auto& [name, binding] : config_.proxy.secret_hosts) {
