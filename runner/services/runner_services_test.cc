@@ -175,6 +175,35 @@ TEST(RunnerServices, ACredentialThatCannotBeReadNamesWhereItWasWritten) {
     }
 }
 
+// Jailed jobs' proxies share one upstream trust, loaded at start: every job gets the same one, and
+// an extra CA file that cannot be loaded stops the start (naming it) instead of every job.
+TEST(RunnerServices, JailedJobsShareOneUpstreamTrustLoadedAtStart) {
+    if (::geteuid() != 0) {
+        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+        if (strict && std::string(strict) == "1") FAIL() << "needs root for the namespace executor";
+        GTEST_SKIP() << "needs root for the namespace executor (euid is not 0)";
+    }
+    Fixture fx;
+    fx.config.executor.backend = "namespace";
+    fx.config.nix.nixpkgs = "<nixpkgs>";
+    fx.config.cache.actions_cache_budget = 0;  // no cache server: only the network settings matter
+    fs::permissions(fx.dir.path(), fs::perms::others_exec, fs::perm_options::add);
+    {
+        RunnerServices s(fx.config, fx.context(Role::kDaemon));
+        ASSERT_TRUE(s.jobDefaults().network.upstream_trust);
+        EXPECT_EQ(s.jobDefaults().network.upstream_trust, s.jobDefaults().network.upstream_trust);
+    }
+    base::writeFile(fx.dir.path() / "ca.pem", "not a certificate\n");
+    fx.config.proxy.extra_ca_file = fx.dir.path() / "ca.pem";
+    try {
+        RunnerServices s(fx.config, fx.context(Role::kDaemon));
+        ADD_FAILURE() << "started with an extra CA file that is no certificate";
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find((fx.dir.path() / "ca.pem").string()), std::string::npos)
+            << e.what();
+    }
+}
+
 // Jailed jobs reach the runner's servers only through their proxy, by names pinned to the ports.
 TEST(RunnerServices, JailedJobsReachTheServersByPinnedNames) {
     if (::geteuid() != 0) {
