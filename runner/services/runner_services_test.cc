@@ -20,6 +20,16 @@ namespace {
 namespace fs = std::filesystem;
 using Role = ServicesContext::Role;
 
+#define REQUIRE_ROOT_FOR_THE_NAMESPACE_EXECUTOR()                                              \
+    do {                                                                                       \
+        if (::geteuid() != 0) {                                                                \
+            const char* strict_ = std::getenv("NIXJAIL_TESTS_STRICT");                         \
+            if (strict_ && std::string(strict_) == "1")                                        \
+                FAIL() << "needs root for the namespace executor";                             \
+            GTEST_SKIP() << "needs root for the namespace executor (euid is not 0)";           \
+        }                                                                                      \
+    } while (0)
+
 struct Fixture {
     base::TempDir dir{"nixjail-services-test-"};
     std::ostringstream out;
@@ -31,6 +41,12 @@ struct Fixture {
         config.source = (dir.path() / "runner.yaml").string();
         config.executor.backend = "host";
         config.cache.dir = dir.path() / "cache";
+    }
+    // The namespace executor, whose jobs' uid must traverse the directory.
+    void jailed() {
+        config.executor.backend = "namespace";
+        config.nix.nixpkgs = "<nixpkgs>";
+        fs::permissions(dir.path(), fs::perms::others_exec, fs::perm_options::add);
     }
     ServicesContext context(Role role) {
         ServicesContext c;
@@ -178,16 +194,10 @@ TEST(RunnerServices, ACredentialThatCannotBeReadNamesWhereItWasWritten) {
 // Jailed jobs' proxies share one upstream trust, loaded at start: every job gets the same one, and
 // an extra CA file that cannot be loaded stops the start (naming it) instead of every job.
 TEST(RunnerServices, JailedJobsShareOneUpstreamTrustLoadedAtStart) {
-    if (::geteuid() != 0) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << "needs root for the namespace executor";
-        GTEST_SKIP() << "needs root for the namespace executor (euid is not 0)";
-    }
+    REQUIRE_ROOT_FOR_THE_NAMESPACE_EXECUTOR();
     Fixture fx;
-    fx.config.executor.backend = "namespace";
-    fx.config.nix.nixpkgs = "<nixpkgs>";
+    fx.jailed();
     fx.config.cache.actions_cache_budget = 0;  // no cache server: only the network settings matter
-    fs::permissions(fx.dir.path(), fs::perms::others_exec, fs::perm_options::add);
     {
         RunnerServices s(fx.config, fx.context(Role::kDaemon));
         ASSERT_TRUE(s.jobDefaults().network.upstream_trust);
@@ -206,17 +216,11 @@ TEST(RunnerServices, JailedJobsShareOneUpstreamTrustLoadedAtStart) {
 
 // Jailed jobs reach the runner's servers only through their proxy, by names pinned to the ports.
 TEST(RunnerServices, JailedJobsReachTheServersByPinnedNames) {
-    if (::geteuid() != 0) {
-        const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-        if (strict && std::string(strict) == "1") FAIL() << "needs root for the namespace executor";
-        GTEST_SKIP() << "needs root for the namespace executor (euid is not 0)";
-    }
+    REQUIRE_ROOT_FOR_THE_NAMESPACE_EXECUTOR();
     Fixture fx;
-    fx.config.executor.backend = "namespace";
-    fx.config.nix.nixpkgs = "<nixpkgs>";
+    fx.jailed();
     auto ctx = fx.context(Role::kDaemon);
     ctx.artifact_dir = fx.dir.path() / "artifacts";
-    fs::permissions(fx.dir.path(), fs::perms::others_exec, fs::perm_options::add);
     RunnerServices s(fx.config, ctx);
     ASSERT_TRUE(s.actionsCache());
     const std::string cachePort = std::to_string(s.actionsCache()->port());
