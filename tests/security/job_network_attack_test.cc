@@ -14,6 +14,7 @@
 #include "executor/namespace/namespace_executor.h"
 #include "executor/namespace/test_root.h"
 #include "tests/security/attack_backend.h"
+#include "tests/security/jail_in_job_network.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "runner/network/job_network.h"
@@ -54,44 +55,25 @@ class JobNetworkAttack : public ::testing::Test {
   protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_ATTACK_BACKEND();
-        executor_ = testing::makeAttackExecutor();
         NIXJAIL_REQUIRE_HOST_PROGRAM("/usr/bin/nc.openbsd", "netcat-openbsd");
-        root_ = std::make_unique<testing::TestRoot>(ns_);
-        network_ = std::make_unique<runner::network::JobNetwork>(
-            runner::network::NetworkSettings{},
-            runner::network::JobNetworkSpec{.job_id = "attack",
-                                            .forge_hosts = {},
-                                            .ca_dir_host = dir_.path() / "network",
-                                            .ca_dir_jail = "/runner/network"});
-        auto spec = root_->spec("security-net-" + std::to_string(::getpid()) + "-" +
-                                std::to_string(std::random_device{}()));
-        spec.netns_fd = network_->netnsFd();
-        jail_ = executor_->prepare(spec);
+        job_ = std::make_unique<testing::JailInJobNetwork>(ns_, runner::network::NetworkSettings{},
+                                                           "attack", dir_.path());
+        network_ = &job_->network();
     }
 
-    // Runs a shell command in the job's jail; returns its merged output.
+    // Runs a shell command in the job's jail, with the job's proxy settings; returns its output.
     std::string sh(const std::string& command) {
-        StepInvocation step;
-        step.argv = {"bash", "-c", command};
-        step.env = {"PATH=/usr/bin:/bin", "HOME=/workspace"};
-        for (const auto& [k, v] : network_->environment()) step.env.push_back(k + "=" + v);
-        step.cwd = "/workspace";
-        step.timeout = std::chrono::seconds(30);
-        std::string out;
-        step.on_output = [&out](std::string_view s) { out.append(s); };
-        auto r = jail_->run(step);
-        EXPECT_EQ(r.setup_error, "");
-        return out;
+        std::vector<std::string> env = {"PATH=/usr/bin:/bin", "HOME=/workspace"};
+        for (const auto& [k, v] : network_->environment()) env.push_back(k + "=" + v);
+        return job_->sh(command, env);
     }
 
     std::string proxy() const { return "127.0.0.1:" + std::to_string(network_->proxyPort()); }
 
     base::TempDir dir_{"nixjail-security-net-"};
     NamespaceExecutor ns_;  // the step's host ids, which both backends use by default
-    std::unique_ptr<Executor> executor_;
-    std::unique_ptr<testing::TestRoot> root_;
-    std::unique_ptr<runner::network::JobNetwork> network_;
-    std::unique_ptr<Jail> jail_;
+    std::unique_ptr<testing::JailInJobNetwork> job_;
+    runner::network::JobNetwork* network_ = nullptr;
 };
 
 TEST_F(JobNetworkAttack, HostListenerIsUnreachableByIpDirectlyAndThroughTheProxy) {

@@ -19,6 +19,7 @@
 #include "runner/base/temp_dir.h"
 #include "runner/network/job_network.h"
 #include "tests/security/attack_backend.h"
+#include "tests/security/jail_in_job_network.h"
 #include "tests/security/recording_upstream.h"
 
 namespace nixjail::executor {
@@ -77,8 +78,6 @@ class ProxySmugglingAttack : public ::testing::Test {
     void SetUp() override {
         NIXJAIL_REQUIRE_ATTACK_BACKEND();
         NIXJAIL_REQUIRE_HOST_PROGRAM("/usr/bin/python3", "python3");
-        executor_ = testing::makeAttackExecutor();
-        root_ = std::make_unique<testing::TestRoot>(ns_);
         runner::network::NetworkSettings settings;
         auto policy = proxy::parsePolicy(
             "rules:\n"
@@ -91,16 +90,9 @@ class ProxySmugglingAttack : public ::testing::Test {
         settings.admin_policy = std::move(*policy);
         const std::string pin = "127.0.0.1:" + port();
         settings.host_overrides = {{"allowed.test", pin}, {"denied.test", pin}};
-        network_ = std::make_unique<runner::network::JobNetwork>(
-            settings, runner::network::JobNetworkSpec{.job_id = "smuggling",
-                                                      .forge_hosts = {},
-                                                      .ca_dir_host = dir_.path() / "network",
-                                                      .ca_dir_jail = "/runner/network"});
-        auto spec = root_->spec("security-smuggle-" + std::to_string(::getpid()) + "-" +
-                                std::to_string(std::random_device{}()));
-        spec.netns_fd = network_->netnsFd();
-        jail_ = executor_->prepare(spec);
-        base::writeFile(root_->workspace() / "raw.py", kRawClient);
+        job_ = std::make_unique<testing::JailInJobNetwork>(ns_, settings, "smuggle", dir_.path());
+        network_ = &job_->network();
+        base::writeFile(job_->workspace() / "raw.py", kRawClient);
     }
 
     std::string port() const { return std::to_string(upstream_.port()); }
@@ -112,23 +104,14 @@ class ProxySmugglingAttack : public ::testing::Test {
         for (const auto& op : ops) {
             if (op.starts_with("send:")) {
                 const std::string file = "payload-" + std::to_string(++payloads_);
-                base::writeFile(root_->workspace() / file, replaceAll(op.substr(5), "{P}", port()));
-                ::chmod((root_->workspace() / file).c_str(), 0644);
+                base::writeFile(job_->workspace() / file, replaceAll(op.substr(5), "{P}", port()));
+                ::chmod((job_->workspace() / file).c_str(), 0644);
                 command += " send:/workspace/" + file;
             } else {
                 command += " " + op;
             }
         }
-        StepInvocation step;
-        step.argv = {"bash", "-c", command + " 2>&1"};
-        step.env = {"PATH=/usr/bin:/bin", "HOME=/workspace"};
-        step.cwd = "/workspace";
-        step.timeout = std::chrono::seconds(30);
-        std::string out;
-        step.on_output = [&out](std::string_view s) { out.append(s); };
-        auto r = jail_->run(step);
-        EXPECT_EQ(r.setup_error, "");
-        return out;
+        return job_->sh(command, {"PATH=/usr/bin:/bin", "HOME=/workspace"});
     }
 
     // What the upstream saw must never include the denied host or an /admin/ path.
@@ -143,10 +126,8 @@ class ProxySmugglingAttack : public ::testing::Test {
     security_testing::RecordingUpstream upstream_;
     base::TempDir dir_{"nixjail-security-smuggle-"};
     NamespaceExecutor ns_;
-    std::unique_ptr<Executor> executor_;
-    std::unique_ptr<testing::TestRoot> root_;
-    std::unique_ptr<runner::network::JobNetwork> network_;
-    std::unique_ptr<Jail> jail_;
+    std::unique_ptr<testing::JailInJobNetwork> job_;
+    runner::network::JobNetwork* network_ = nullptr;
     int payloads_ = 0;
 };
 

@@ -31,6 +31,7 @@
 #include "runner/cache_server/cache_server.h"
 #include "runner/network/job_network.h"
 #include "tests/security/attack_backend.h"
+#include "tests/security/jail_in_job_network.h"
 
 namespace nixjail::executor {
 namespace {
@@ -109,45 +110,26 @@ class ServiceStorageAttack : public ::testing::Test {
         const std::string cpin = "127.0.0.1:" + std::to_string(cache_->port());
         settings.host_overrides = {{kArtifactsHost, apin}, {kCacheHost, cpin}};
         settings.service_hosts = {kArtifactsHost, kCacheHost};
-        network_ = std::make_unique<runner::network::JobNetwork>(
-            settings, runner::network::JobNetworkSpec{.job_id = "storage",
-                                                      .forge_hosts = {},
-                                                      .ca_dir_host = net_dir_.path() / "network",
-                                                      .ca_dir_jail = "/runner/network"});
-        executor_ = testing::makeAttackExecutor();
-        root_ = std::make_unique<testing::TestRoot>(ns_);
-        auto spec = root_->spec("security-storage-" + std::to_string(::getpid()) + "-" +
-                                std::to_string(std::random_device{}()));
-        spec.netns_fd = network_->netnsFd();
-        jail_ = executor_->prepare(spec);
-        base::writeFile(root_->workspace() / "client.py", base::readFile(NIXJAIL_SERVICE_CLIENT));
+        job_ = std::make_unique<testing::JailInJobNetwork>(ns_, settings, "storage", net_dir_.path());
+        base::writeFile(job_->workspace() / "client.py", base::readFile(NIXJAIL_SERVICE_CLIENT));
         env_ = {"PATH=/usr/bin:/bin", "HOME=/workspace", "ACTIONS_RUNTIME_TOKEN=" + token_.reveal(),
                 "ACTIONS_RUNTIME_URL=http://" + std::string(kArtifactsHost) + ":" +
                     std::to_string(artifacts_->port()) + "/",
                 "ACTIONS_CACHE_URL=http://" + std::string(kCacheHost) + ":" +
                     std::to_string(cache_->port()) + "/"};
-        for (const auto& [k, v] : network_->environment()) env_.push_back(k + "=" + v);
+        for (const auto& [k, v] : job_->network().environment()) env_.push_back(k + "=" + v);
     }
 
     // Runs a shell command in the jail; returns its merged output.
     std::string sh(const std::string& command) {
-        StepInvocation step;
-        step.argv = {"bash", "-c", command + " 2>&1"};
-        step.env = env_;
-        step.cwd = "/workspace";
-        step.timeout = std::chrono::seconds(120);
-        std::string out;
-        step.on_output = [&out](std::string_view s) { out.append(s); };
-        auto r = jail_->run(step);
-        EXPECT_EQ(r.setup_error, "");
-        return out;
+        return job_->sh(command, env_, std::chrono::seconds(120));
     }
 
     // Sends `requests` from the jail (service_client.py); returns each answer by its label.
     std::map<std::string, Json> send(const Json& requests) {
         const std::string file = "requests-" + std::to_string(++batches_) + ".json";
-        base::writeFile(root_->workspace() / file, requests.dump());
-        ::chmod((root_->workspace() / file).c_str(), 0644);
+        base::writeFile(job_->workspace() / file, requests.dump());
+        ::chmod((job_->workspace() / file).c_str(), 0644);
         const std::string out = sh("python3 /workspace/client.py /workspace/" + file);
         std::map<std::string, Json> answers;
         std::istringstream lines(out);
@@ -199,11 +181,8 @@ class ServiceStorageAttack : public ::testing::Test {
     const base::Secret token_{runner::artifact_server::makeRuntimeToken("7")};
     std::unique_ptr<runner::artifact_server::ArtifactServer> artifacts_;
     std::unique_ptr<runner::cache_server::CacheServer> cache_;
-    std::unique_ptr<runner::network::JobNetwork> network_;
     NamespaceExecutor ns_;
-    std::unique_ptr<Executor> executor_;
-    std::unique_ptr<testing::TestRoot> root_;
-    std::unique_ptr<Jail> jail_;
+    std::unique_ptr<testing::JailInJobNetwork> job_;
     std::vector<std::string> env_;
     int batches_ = 0;
 };
