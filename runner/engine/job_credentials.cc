@@ -24,10 +24,16 @@ JobCredentials::JobCredentials(const job::JobPlan& plan, const std::vector<proxy
     : hide_(plan.credentials_as_dummies), admin_(admin), all_(admin) {
     // Without a proxy nothing could put a real value back, so the job keeps the real ones.
     if (!hide_) return;
+    std::vector<proxy::Credential> forge = network::forgeCredentials(
+        {text(github, "token"), text(github, "gitea_runtime_token")}, forge_hosts,
+        text(github, "server_url"), service_hosts);
     bindings_ = secret_hosts;
     if (learn) {
-        std::vector<std::string> never = {text(github, "token"), text(github, "gitea_runtime_token")};
+        // A secret holding a value the proxy already injects (the forge's tokens, the admin's
+        // credentials) keeps that credential's hosts.
+        std::vector<std::string> never;
         for (const auto& c : admin) never.push_back(c.value.reveal());
+        for (const auto& c : forge) never.push_back(c.value.reveal());
         bindings_.merge(network::learningBindings(secrets, secret_hosts, never));
     }
     placeholders_ = network::secretPlaceholders(secrets, bindings_);
@@ -35,11 +41,7 @@ JobCredentials::JobCredentials(const job::JobPlan& plan, const std::vector<proxy
         all_.push_back(p);
         masker.add(p.dummy);  // shown as *** like any secret, should a step print it
     }
-    for (auto& cred : network::forgeCredentials(
-             {text(github, "token"), text(github, "gitea_runtime_token")}, forge_hosts,
-             text(github, "server_url"), service_hosts)) {
-        all_.push_back(std::move(cred));
-    }
+    for (auto& cred : forge) all_.push_back(std::move(cred));
     // The real values never reach the job, but are masked should one come back in output.
     for (const auto& c : all_) masker.add(c.value.reveal());
 }
