@@ -1,6 +1,9 @@
 // Steps, phases, cache results and the job's end, into SQLite and the metrics.
 #include "runner/daemon/job_recorder.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -94,8 +97,7 @@ void JobRecorder::networkDecision(const proxy::AuditRecord& r) {
     rec.rule = r.rule;
     rec.decision = decision;
     rec.bytes = static_cast<int64_t>(r.bytes_up + r.bytes_down);
-    for (const auto& name : r.credentials)  // names never hold a comma
-        rec.credential_name += (rec.credential_name.empty() ? "" : ",") + name;
+    rec.credential_name = fmt::format("{}", fmt::join(r.credentials, ","));  // names hold no comma
     guarded("network decision", [&](int64_t id) { store_.recordNetworkDecision(id, rec); });
 }
 

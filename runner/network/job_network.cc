@@ -1,6 +1,8 @@
 // See job_network.h.
 #include "runner/network/job_network.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -62,9 +64,9 @@ std::string describeAudit(const proxy::AuditRecord& r) {
                        : r.enforced                                ? "denied"
                                                                    : "would deny (audit mode)";
     std::string out = verb + " " + r.method + " " + target + " (rule: " + r.rule + ")";
-    for (size_t i = 0; i < r.credentials.size(); ++i) {
-        out += (i == 0 ? (r.credentials.size() == 1 ? " with credential '" : " with credentials '") : ", '") +
-               r.credentials[i] + "'";
+    if (!r.credentials.empty()) {
+        out += fmt::format(" with credential{} '{}'", r.credentials.size() == 1 ? "" : "s",
+                           fmt::join(r.credentials, "', '"));
     }
     if (r.status) out += " -> " + std::to_string(r.status);
     if (!r.error.empty()) out += ": " + r.error;

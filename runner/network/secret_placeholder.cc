@@ -1,6 +1,9 @@
 // Making a secret's placeholder and the credential the proxy swaps it for.
 #include "runner/network/secret_placeholder.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cctype>
 #include <random>
@@ -103,11 +106,7 @@ std::string suggestSecretHosts(const std::vector<std::pair<std::string, std::str
         "# Secrets the job sent, and where (bind each so jobs see only a placeholder: the runner\n"
         "# config's proxy.secret_hosts, exec --secret-host, or a repository's .nixjail-network.yaml):\n"
         "# secret_hosts:\n";
-    for (const auto& [name, set] : hosts) {
-        std::string list;
-        for (const auto& h : set) list += (list.empty() ? "" : ", ") + h;
-        out += "#   " + name + ": [" + list + "]\n";
-    }
+    for (const auto& [name, set] : hosts) out += fmt::format("#   {}: [{}]\n", name, fmt::join(set, ", "));
     return out;
 }
 
