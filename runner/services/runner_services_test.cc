@@ -13,22 +13,13 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/cache_server/cache_server.h"
+#include "tests/integration/require.h"
 
 namespace nixjail::runner::services {
 namespace {
 
 namespace fs = std::filesystem;
 using Role = ServicesContext::Role;
-
-#define REQUIRE_ROOT_FOR_THE_NAMESPACE_EXECUTOR()                                              \
-    do {                                                                                       \
-        if (::geteuid() != 0) {                                                                \
-            const char* strict_ = std::getenv("NIXJAIL_TESTS_STRICT");                         \
-            if (strict_ && std::string(strict_) == "1")                                        \
-                FAIL() << "needs root for the namespace executor";                             \
-            GTEST_SKIP() << "needs root for the namespace executor (euid is not 0)";           \
-        }                                                                                      \
-    } while (0)
 
 struct Fixture {
     base::TempDir dir{"nixjail-services-test-"};
@@ -194,7 +185,7 @@ TEST(RunnerServices, ACredentialThatCannotBeReadNamesWhereItWasWritten) {
 // Jailed jobs' proxies share one upstream trust, loaded at start: every job gets the same one, and
 // an extra CA file that cannot be loaded stops the start (naming it) instead of every job.
 TEST(RunnerServices, JailedJobsShareOneUpstreamTrustLoadedAtStart) {
-    REQUIRE_ROOT_FOR_THE_NAMESPACE_EXECUTOR();
+    NIXJAIL_REQUIRE(::geteuid() == 0, "needs root for the namespace executor (euid is not 0)");
     Fixture fx;
     fx.jailed();
     fx.config.cache.actions_cache_budget = 0;  // no cache server: only the network settings matter
@@ -216,7 +207,7 @@ TEST(RunnerServices, JailedJobsShareOneUpstreamTrustLoadedAtStart) {
 
 // Jailed jobs reach the runner's servers only through their proxy, by names pinned to the ports.
 TEST(RunnerServices, JailedJobsReachTheServersByPinnedNames) {
-    REQUIRE_ROOT_FOR_THE_NAMESPACE_EXECUTOR();
+    NIXJAIL_REQUIRE(::geteuid() == 0, "needs root for the namespace executor (euid is not 0)");
     Fixture fx;
     fx.jailed();
     auto ctx = fx.context(Role::kDaemon);

@@ -4,8 +4,6 @@
 // (ctest: systemd_booted_suite).
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -47,18 +45,6 @@ inline std::unique_ptr<Executor> makeAttackExecutor() {
             if ((strict_ && std::string(strict_) == "1") ||                                    \
                 ::nixjail::executor::testing::attacksUnderSystemd())                           \
                 FAIL() << why_;                                                                \
-            GTEST_SKIP() << why_;                                                              \
-        }                                                                                      \
-    } while (0)
-
-// The same for a host program an attack runs in the jail (the jail sees the host's /usr).
-#define NIXJAIL_REQUIRE_HOST_PROGRAM(path, install)                                            \
-    do {                                                                                       \
-        if (::access((path), X_OK) != 0) {                                                     \
-            const char* strict_ = std::getenv("NIXJAIL_TESTS_STRICT");                         \
-            std::string why_ = std::string("needs ") + (path) + " (apt-get install " +         \
-                               (install) + ")";                                                \
-            if (strict_ && std::string(strict_) == "1") FAIL() << why_;                        \
             GTEST_SKIP() << why_;                                                              \
         }                                                                                      \
     } while (0)

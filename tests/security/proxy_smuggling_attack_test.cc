@@ -18,6 +18,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/network/job_network.h"
+#include "tests/integration/require.h"
 #include "tests/security/attack_backend.h"
 #include "tests/security/jail_in_job_network.h"
 #include "tests/security/recording_upstream.h"
@@ -77,7 +78,7 @@ class ProxySmugglingAttack : public ::testing::Test {
   protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_ATTACK_BACKEND();
-        NIXJAIL_REQUIRE_HOST_PROGRAM("/usr/bin/python3", "python3");
+        NIXJAIL_REQUIRE(::access("/usr/bin/python3", X_OK) == 0, "needs /usr/bin/python3 (apt-get install python3)");
         runner::network::NetworkSettings settings;
         auto policy = proxy::parsePolicy(
             "rules:\n"
