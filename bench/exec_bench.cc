@@ -1,11 +1,20 @@
-// exec_bench: `nixjail-runner exec` of a 1-job, 1-step workflow against the same step run with
-// `bash -c` directly. Alternates the two so both see the same machine state; prints the ratio.
-// Usage: exec_bench [iterations=50]
+// exec_bench: the whole `nixjail-runner exec` process for a 1-job, 1-step workflow, against its
+// anchors, run alternately so that all see the same machine state; prints min/median/max and the
+// ratios.
+//
+//   exec_bench [--runs N]                  host executor against `bash -c` of the step
+//   exec_bench --jail [--runs N] [--max-ratio R]
+//       (root) the namespace jail with a cached root (the project's examples/nix package set, one
+//       warm-up run builds it) against one `bwrap` call and one `unshare` call running the same
+//       step with every namespace new. With --max-ratio, exits 1 when the median exec/bwrap ratio
+//       is above R: CI's regression check.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -19,52 +28,137 @@ namespace {
 using nixjail::base::ChildProcess;
 using Clock = std::chrono::steady_clock;
 
-double runOnce(const std::vector<std::string>& argv, const std::string& cwd) {
+const char* const kStep = "echo hello from the step";
+
+double runOnce(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               const std::string& cwd) {
     nixjail::base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     const auto start = Clock::now();
-    auto child = ChildProcess::spawn({.argv = argv,
-                                      .env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"},
-                                      .cwd = cwd,
-                                      .stdout_fd = devnull.get(),
-                                      .stderr_fd = devnull.get()});
+    auto child = ChildProcess::spawn(
+        {.argv = argv, .env = env, .cwd = cwd, .stdout_fd = devnull.get(), .stderr_fd = devnull.get()});
     auto st = child.wait();
     if (st.exitCode() != 0) {
-        std::fprintf(stderr, "exec_bench: '%s' exited %d\n", argv[0].c_str(), st.exitCode());
+        std::fprintf(stderr, "exec_bench: '%s' exited %d; run it by hand in %s to see why\n",
+                     argv[0].c_str(), st.exitCode(), cwd.c_str());
         std::exit(1);
     }
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
 struct Stats {
-    double min, median, p95;
+    double min, median, max;
 };
 
 Stats stats(std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    return {v.front(), v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 95 / 100)]};
+    return {v.front(), v[v.size() / 2], v.back()};
+}
+
+void printRow(const char* name, const Stats& s) {
+    std::printf("%-46s min %7.2f  median %7.2f  max %7.2f\n", name, s.min, s.median, s.max);
+}
+
+bool haveTool(const char* name) {
+    const std::string cmd = std::string("command -v ") + name + " >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+}
+
+int hostBench(int n) {
+    nixjail::base::TempDir dir("nixjail-bench-");
+    nixjail::base::writeFile(dir.path() / "wf.yml", std::string("on: push\njobs:\n  one:\n    runs-on: nix\n    steps:\n      - run: ") + kStep + "\n");
+    const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "NO_COLOR=1"};
+    const std::vector<std::string> exec{NIXJAIL_BINARY, "exec", "--executor", "host", "-W", "wf.yml"};
+    const std::vector<std::string> bash{"bash", "-c", kStep};
+    std::vector<double> tExec, tBash;
+    runOnce(exec, env, dir.path());  // warm the page cache for both
+    runOnce(bash, env, dir.path());
+    for (int i = 0; i < n; ++i) {
+        tExec.push_back(runOnce(exec, env, dir.path()));
+        tBash.push_back(runOnce(bash, env, dir.path()));
+    }
+    const Stats e = stats(tExec), b = stats(tBash);
+    std::printf("exec_bench: %d runs each, wall time in ms\n", n);
+    printRow("nixjail-runner exec (host executor)", e);
+    printRow("bash -c (direct)", b);
+    std::printf("ratio exec/bash: median %.1fx\n", e.median / b.median);
+    return 0;
+}
+
+int jailBench(int n, double max_ratio) {
+    if (::geteuid() != 0) {
+        std::fprintf(stderr, "exec_bench --jail: needs root (the namespace jail and the Nix store)\n");
+        return 2;
+    }
+    nixjail::base::TempDir dir("nixjail-bench-");
+    const auto work = dir.path() / "repo";
+    std::filesystem::create_directories(work);
+    nixjail::base::writeFile(work / "wf.yml", std::string("on: push\njobs:\n  one:\n    runs-on: ubuntu-latest\n    steps:\n      - run: ") + kStep + "\n");
+    // The quick start's package set: the host's binaries in the Nix store, no network needed.
+    const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir.path().string(),
+                                          "NO_COLOR=1",
+                                          "NIX_PATH=nixpkgs=" NIXJAIL_SOURCE_DIR "/examples/nix",
+                                          "NIX_CONFIG=substituters =\nsandbox = false"};
+    const std::vector<std::string> exec{NIXJAIL_BINARY, "exec", "--executor", "namespace", "--cache-dir",
+                                        (dir.path() / "cache").string(), "-W", "wf.yml"};
+    // The same isolation bwrap and unshare(1) give in one call: every namespace new, an
+    // unprivileged id, the host's /usr read-only, fresh /proc, /dev and /tmp.
+    const std::vector<std::string> bwrap = {
+        "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
+        "--new-session", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
+        "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--cap-drop", "ALL", "/bin/bash", "-c", kStep};
+    const std::vector<std::string> unshare = {"unshare", "-m", "-u", "-i", "-n", "-p", "-f", "--mount-proc",
+                                              "-r", "/bin/bash", "-c", kStep};
+    if (!haveTool("bwrap") || !haveTool("unshare")) {
+        std::fprintf(stderr, "exec_bench --jail: needs bwrap and unshare (apt install bubblewrap util-linux)\n");
+        return 2;
+    }
+    const auto cold = runOnce(exec, env, work);  // builds the root and remembers the closure
+    runOnce(bwrap, env, work);
+    runOnce(unshare, env, work);
+    std::vector<double> tExec, tBwrap, tUnshare;
+    for (int i = 0; i < n; ++i) {
+        tExec.push_back(runOnce(exec, env, work));
+        tBwrap.push_back(runOnce(bwrap, env, work));
+        tUnshare.push_back(runOnce(unshare, env, work));
+    }
+    const Stats e = stats(tExec), b = stats(tBwrap), u = stats(tUnshare);
+    std::printf("exec_bench --jail: %d runs each, interleaved, wall time in ms (first, cold: %.1f)\n", n, cold);
+    printRow("nixjail-runner exec, 1 step, cached root", e);
+    printRow("bwrap --unshare-all ... bash -c (one call)", b);
+    printRow("unshare -muinpf --mount-proc -r bash -c", u);
+    const double ratio = e.median / b.median;
+    std::printf("ratio exec/bwrap: median %.1fx (min %.1fx); exec/unshare: median %.1fx\n", ratio,
+                e.min / b.min, e.median / u.median);
+    if (max_ratio > 0 && ratio > max_ratio) {
+        std::printf("REGRESSION: exec/bwrap %.1fx is above the allowed %.1fx\n", ratio, max_ratio);
+        return 1;
+    }
+    if (max_ratio > 0) std::printf("within the allowed %.1fx\n", max_ratio);
+    return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int n = argc > 1 ? std::atoi(argv[1]) : 50;
-    nixjail::base::TempDir dir("nixjail-bench-");
-    const std::string step = "echo hello from the step";
-    nixjail::base::writeFile(dir.path() / "wf.yml",
-                             "on: push\njobs:\n  one:\n    runs-on: nix\n    steps:\n      - run: " + step + "\n");
-    const std::vector<std::string> exec{NIXJAIL_BINARY, "exec", "--executor", "host", "-W", "wf.yml"};
-    const std::vector<std::string> bash{"bash", "-c", step};
-    std::vector<double> tExec, tBash;
-    runOnce(exec, dir.path());  // warm the page cache for both
-    runOnce(bash, dir.path());
-    for (int i = 0; i < n; ++i) {
-        tExec.push_back(runOnce(exec, dir.path()));
-        tBash.push_back(runOnce(bash, dir.path()));
+    int runs = 0;
+    bool jail = false;
+    double max_ratio = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--jail") {
+            jail = true;
+        } else if (a == "--runs" && i + 1 < argc) {
+            runs = std::atoi(argv[++i]);
+        } else if (a == "--max-ratio" && i + 1 < argc) {
+            max_ratio = std::atof(argv[++i]);
+        } else if (std::isdigit(static_cast<unsigned char>(a[0]))) {
+            runs = std::atoi(a.c_str());  // the old positional form
+        } else {
+            std::fprintf(stderr, "usage: exec_bench [--jail [--max-ratio R]] [--runs N]\n");
+            return 2;
+        }
     }
-    const Stats e = stats(tExec), b = stats(tBash);
-    std::printf("exec_bench: %d runs each, wall time in ms\n", n);
-    std::printf("%-34s min %7.2f  median %7.2f  p95 %7.2f\n", "nixjail-runner exec (host executor)", e.min, e.median, e.p95);
-    std::printf("%-34s min %7.2f  median %7.2f  p95 %7.2f\n", "bash -c (direct)", b.min, b.median, b.p95);
-    std::printf("ratio exec/bash: median %.1fx, p95 %.1fx\n", e.median / b.median, e.p95 / b.p95);
-    return 0;
+    if (runs <= 0) runs = jail ? 30 : 50;
+    return jail ? jailBench(runs, max_ratio) : hostBench(runs);
 }

@@ -52,6 +52,9 @@ class NixStoreReferenceSource final : public ReferenceSource {
   public:
     explicit NixStoreReferenceSource(NixTools tools) : tools_(std::move(tools)) {}
     std::vector<std::string> references(const std::string& path) override;
+    // Learns the edges of the closures of all of `roots` not known yet in one query, so that a walk
+    // from them asks the store nothing more.
+    void prefetch(const std::vector<std::string>& roots);
     // The whole closure in one call (`nix-store -qR`), for when the walk itself is not needed.
     std::vector<std::string> closureOf(const std::vector<std::string>& roots);
     // The sum of the paths' NAR sizes (`nix-store -q --size`, one call for the paths not asked
@@ -59,6 +62,9 @@ class NixStoreReferenceSource final : public ReferenceSource {
     uint64_t totalSize(const std::vector<std::string>& paths);
 
   private:
+    // Queries the graph of `paths`' closures and remembers every edge in it.
+    void learnGraph(const std::vector<std::string>& paths);
+
     NixTools tools_;
     std::mutex mutex_;
     std::map<std::string, std::vector<std::string>> memo_;
@@ -71,22 +77,18 @@ class NixStoreReferenceSource final : public ReferenceSource {
 std::vector<std::string> parsePackageList(std::string_view text);
 
 // Resolves package attribute names (e.g. "bash", "python3Packages.requests") against a nixpkgs
-// expression to realised store paths with `nix-build`, remembering each name's answer.
+// expression to realised store paths with one `nix-build` per call. It remembers nothing: what
+// may be remembered depends on the nixpkgs, which the caller knows (closure_memo.h).
 class PackageResolver {
   public:
     PackageResolver(std::filesystem::path nixpkgs, NixTools tools)
         : nixpkgs_(std::move(nixpkgs)), tools_(std::move(tools)) {}
     // Store paths in the order of `names`; throws naming the package when nix-build fails.
-    std::vector<std::string> resolvePackages(const std::vector<std::string>& names);
-    // True when the last resolvePackages() call answered every name from memory.
-    bool lastWasCached() const { return last_cached_; }
+    std::vector<std::string> resolvePackages(const std::vector<std::string>& names) const;
 
   private:
     std::filesystem::path nixpkgs_;
     NixTools tools_;
-    std::mutex mutex_;
-    std::map<std::string, std::string> resolved_;
-    bool last_cached_ = false;
 };
 
 // The packages of a repository's flake devShell (`devShells.<system>.default`): the store paths

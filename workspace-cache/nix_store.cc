@@ -90,12 +90,29 @@ std::vector<std::string> NixStoreReferenceSource::references(const std::string& 
         std::lock_guard lock(mutex_);
         if (auto it = memo_.find(path); it != memo_.end()) return it->second;
     }
-    // One `--graph` query yields the edges of path's whole closure, so a walk over a closure of
-    // hundreds of paths costs one process per root instead of one per path. Lines look like
+    learnGraph({path});
+    std::lock_guard lock(mutex_);
+    return memo_.at(path);
+}
+
+void NixStoreReferenceSource::prefetch(const std::vector<std::string>& roots) {
+    std::vector<std::string> unknown;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& r : roots)
+            if (!memo_.count(r) && std::find(unknown.begin(), unknown.end(), r) == unknown.end())
+                unknown.push_back(r);
+    }
+    if (!unknown.empty()) learnGraph(unknown);
+}
+
+void NixStoreReferenceSource::learnGraph(const std::vector<std::string>& paths) {
+    // One `--graph` query yields the edges of the paths' whole closure, so a walk over a closure
+    // of hundreds of paths costs one process. Lines look like
     //   "<hash>-<name>" [label = ...];          a node
     //   "<hash>-<ref>" -> "<hash>-<name>" [...]; <name> refers to <ref>
-    auto lines = queryStore(tools_, "--graph", {path});
-    std::string store_dir = std::filesystem::path(path).parent_path().string() + "/";
+    auto lines = queryStore(tools_, "--graph", paths);
+    std::string store_dir = std::filesystem::path(paths.front()).parent_path().string() + "/";
     auto quoted = [](const std::string& line, size_t from, size_t* end) {
         size_t a = line.find('"', from);
         size_t b = a == std::string::npos ? a : line.find('"', a + 1);
@@ -114,12 +131,13 @@ std::vector<std::string> NixStoreReferenceSource::references(const std::string& 
         std::string referrer = store_dir + quoted(line, arrow, &end);
         if (referrer != first) edges[referrer].push_back(first);
     }
-    if (!edges.count(path))
-        throw base::Error("nix-store --graph for '" + path +
-                          "' did not list the path itself; is it a valid store path?");
+    for (const auto& path : paths) {
+        if (!edges.count(path))
+            throw base::Error("nix-store --graph for '" + path +
+                              "' did not list the path itself; is it a valid store path?");
+    }
     std::lock_guard lock(mutex_);
     for (auto& [node, refs] : edges) memo_.emplace(node, std::move(refs));
-    return memo_.at(path);
 }
 
 std::vector<std::string> NixStoreReferenceSource::closureOf(const std::vector<std::string>& roots) {
@@ -159,39 +177,33 @@ uint64_t NixStoreReferenceSource::totalSize(const std::vector<std::string>& path
     return total;
 }
 
-std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std::string>& names) {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> missing;
+std::vector<std::string> PackageResolver::resolvePackages(const std::vector<std::string>& names) const {
+    std::vector<std::string> unique;
     for (const auto& n : names) {
         if (!isAttributeName(n))
             throw base::Error(
                 "invalid package name '" + n +
                 "': expected a nixpkgs attribute path such as 'python3' or 'nodePackages.pnpm'");
-        if (!resolved_.count(n) && std::find(missing.begin(), missing.end(), n) == missing.end())
-            missing.push_back(n);
+        if (std::find(unique.begin(), unique.end(), n) == unique.end()) unique.push_back(n);
     }
-    last_cached_ = missing.empty();
-    if (!missing.empty()) {
-        std::vector<std::string> argv = {tool(tools_, "nix-build"), "--no-out-link",
-                                         nixpkgs_.string()};
-        for (const auto& n : missing) {
-            argv.push_back("-A");
-            argv.push_back(n);
-        }
-        CommandOutput r = runCommand(argv, tools_.env);
-        auto outs = outputLines(r.out);
-        if (r.exit_code != 0 || outs.size() != missing.size()) {
-            std::string joined;
-            for (const auto& n : missing) joined += (joined.empty() ? "'" : ", '") + n + "'";
-            throw base::Error("cannot build packages " + joined + " from nixpkgs '" +
-                              nixpkgs_.string() + "' (nix-build exit " +
-                              std::to_string(r.exit_code) +
-                              "); check the names against that nixpkgs" + tail(r.err));
-        }
-        for (size_t i = 0; i < missing.size(); ++i) resolved_[missing[i]] = outs[i];
+    if (unique.empty()) return {};
+    std::vector<std::string> argv = {tool(tools_, "nix-build"), "--no-out-link", nixpkgs_.string()};
+    for (const auto& n : unique) {
+        argv.push_back("-A");
+        argv.push_back(n);
+    }
+    CommandOutput r = runCommand(argv, tools_.env);
+    auto outs = outputLines(r.out);
+    if (r.exit_code != 0 || outs.size() != unique.size()) {
+        std::string joined;
+        for (const auto& n : unique) joined += (joined.empty() ? "'" : ", '") + n + "'";
+        throw base::Error("cannot build packages " + joined + " from nixpkgs '" + nixpkgs_.string() +
+                          "' (nix-build exit " + std::to_string(r.exit_code) +
+                          "); check the names against that nixpkgs" + tail(r.err));
     }
     std::vector<std::string> paths;
-    for (const auto& n : names) paths.push_back(resolved_.at(n));
+    for (const auto& n : names)
+        paths.push_back(outs[std::find(unique.begin(), unique.end(), n) - unique.begin()]);
     return paths;
 }
 

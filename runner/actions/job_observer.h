@@ -47,7 +47,8 @@ const char* phaseName(Phase p);  // "closure_resolution", ...
 struct PhaseRecord {
     Phase phase = Phase::kExecution;
     std::chrono::milliseconds duration{0};
-    std::optional<bool> cache_hit;          // root_prepare, workspace_prepare: served from the cache
+    std::optional<bool> cache_hit;  // root_prepare, workspace_prepare: served from the cache;
+                                    // closure_resolution: answered without calling Nix
     std::map<std::string, int64_t> facts;   // e.g. closure_paths, checkouts
 };
 

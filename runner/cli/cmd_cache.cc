@@ -12,6 +12,7 @@
 #include "runner/engine/nix_root_provider.h"
 #include "runner/engine/nixpkgs_locator.h"
 #include "workspace-cache/cache_set.h"
+#include "workspace-cache/closure_memo.h"
 
 namespace nixjail::runner::cli {
 
@@ -25,6 +26,7 @@ struct CacheFlags {
     std::string dir;
     std::string storage;
     bool json = false;
+    bool closures = false;
     std::string roots_budget, git_budget, checkouts_budget;
     std::string packages, nixpkgs;
 };
@@ -107,8 +109,14 @@ int pruneCaches(const CacheFlags& f) {
     if (!f.roots_budget.empty()) report("root", c.roots().prune(parseSize(f.roots_budget, "--roots")));
     if (!f.checkouts_budget.empty()) report("checkout", c.checkouts().prune(parseSize(f.checkouts_budget, "--checkouts")));
     if (!f.git_budget.empty()) report("git mirror", c.mirrors().prune(parseSize(f.git_budget, "--git")));
-    if (f.roots_budget.empty() && f.checkouts_budget.empty() && f.git_budget.empty()) {
-        throw base::Error("say which caches to prune and to what size: --roots SIZE, --checkouts SIZE, --git SIZE");
+    if (f.closures) {
+        const size_t n = cache::ClosureMemo(c.dir() / "closures").clear();
+        fmt::print("forgot {} remembered package and closure answers\n", n);
+    }
+    if (f.roots_budget.empty() && f.checkouts_budget.empty() && f.git_budget.empty() && !f.closures) {
+        throw base::Error(
+            "say which caches to prune and to what size: --roots SIZE, --checkouts SIZE, --git SIZE "
+            "(or --closures to forget remembered package answers)");
     }
     return 0;
 }
@@ -118,7 +126,8 @@ int warmRoot(const CacheFlags& f) {
     // Found as exec finds it, so that the roots warmed here are the ones its jobs use.
     auto tools = nixToolsFromEnvironment();
     const auto nixpkgs = engine::locateNixpkgs(t.nixpkgs, f.nixpkgs.empty() ? "nix.nixpkgs" : "--nixpkgs",
-                                               fs::current_path(), engine::nixCommand(tools));
+                                               fs::current_path(), engine::nixCommand(tools),
+                                               engine::nixPathOf(tools));
     engine::NixRootConfig config{nixpkgs.expression, t.dir, std::move(tools)};
     config.storage = t.storage;
     engine::NixRootProvider provider(std::move(config));
@@ -159,6 +168,8 @@ void addCacheCommand(CLI::App& app, int& exit_code) {
     prune->add_option("--roots", flags->roots_budget, "budget for job roots, e.g. 20G (0: all not in use)");
     prune->add_option("--checkouts", flags->checkouts_budget, "budget for checkouts");
     prune->add_option("--git", flags->git_budget, "budget for git mirrors");
+    prune->add_flag("--closures", flags->closures,
+                    "forget what Nix answered about package sets (the next job asks Nix again)");
     prune->callback(run(pruneCaches));
     auto* warm = cmd->add_subcommand("warm", "Build and cache the root for a package list before any job needs it");
     warm->add_option("packages", flags->packages, "the packages, e.g. \"bash coreutils git\"")->required();

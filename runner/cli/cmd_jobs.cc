@@ -60,6 +60,7 @@ Json jobJson(store::JobStore& db, const store::JobRow& j) {
             {"phase_ms", j.phase_ms},
             {"workspace_cache_hit", orNull(j.workspace_cache_hit)},
             {"root_cache_hit", orNull(j.root_cache_hit)},
+            {"closure_cache_hit", orNull(j.closure_cache_hit)},
             {"closure_path_count", orNull(j.closure_path_count)},
             {"closure_size_bytes", orNull(j.closure_size_bytes)},
             {"peak_memory_bytes", orNull(j.peak_memory_bytes)},

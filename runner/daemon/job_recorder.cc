@@ -65,13 +65,16 @@ void JobRecorder::phaseFinished(const actions::PhaseRecord& phase) {
     guarded("phase",
             [&](int64_t id) { store_.recordPhase(id, storePhase, phase.duration.count()); });
     if (phase.cache_hit) {
-        const bool root = phase.phase == actions::Phase::kRootPrepare;
-        if (root || phase.phase == actions::Phase::kWorkspacePrepare) {
-            metrics_.cacheResult(root ? "root" : "workspace", *phase.cache_hit);
+        std::optional<std::pair<const char*, store::CacheKind>> cache;
+        if (phase.phase == actions::Phase::kRootPrepare) cache = {"root", store::CacheKind::Root};
+        if (phase.phase == actions::Phase::kWorkspacePrepare)
+            cache = {"workspace", store::CacheKind::Workspace};
+        if (phase.phase == actions::Phase::kClosureResolution)
+            cache = {"closure", store::CacheKind::Closure};
+        if (cache) {
+            metrics_.cacheResult(cache->first, *phase.cache_hit);
             guarded("cache result", [&](int64_t id) {
-                store_.recordCacheResult(
-                    id, root ? store::CacheKind::Root : store::CacheKind::Workspace,
-                    *phase.cache_hit);
+                store_.recordCacheResult(id, cache->second, *phase.cache_hit);
             });
         }
     }

@@ -45,7 +45,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 Metrics::Metrics() : job_duration_(kJobBounds) {
     for (const char* s : {"success", "failure", "cancelled", "skipped"}) jobs_total_[s] = 0;
     for (const char* d : {"allow", "deny"}) proxy_decisions_[d] = 0;
-    for (const char* c : {"root", "workspace", "actions"}) {
+    for (const char* c : {"closure", "root", "workspace", "actions"}) {
         cache_hits_[c] = 0;
         cache_misses_[c] = 0;
     }

@@ -26,6 +26,7 @@ public:
         std::chrono::milliseconds root_prepare{0};        // cached root (built on a miss) + job copy
         size_t closure_paths = 0;
         uint64_t closure_bytes = 0;  // the sum of the closure's store paths' sizes; 0: unknown
+        bool closure_remembered = false;  // resolved from remembered answers, without Nix
     };
     virtual Timings timings() const = 0;
     virtual std::string source() const = 0;  // what the closure came from, for the job's log

@@ -327,7 +327,9 @@ void JobRunner::reportRootPhases(JobOutcome& outcome) {
     const JobRoot* root = job_.sandbox ? job_.sandbox->root() : nullptr;
     if (!root) return;
     const auto t = root->timings();
-    PhaseRecord closure{.phase = Phase::kClosureResolution, .duration = t.closure_resolution};
+    PhaseRecord closure{.phase = Phase::kClosureResolution,
+                        .duration = t.closure_resolution,
+                        .cache_hit = t.closure_remembered};
     closure.facts["closure_paths"] = static_cast<int64_t>(t.closure_paths);
     if (t.closure_bytes > 0) closure.facts["closure_bytes"] = static_cast<int64_t>(t.closure_bytes);
     phaseDone(outcome, std::move(closure));

@@ -1,7 +1,11 @@
 // Building job roots from Nix closures.
 #include "runner/engine/nix_root_provider.h"
 
+#include <algorithm>
+
 #include "runner/base/error.h"
+#include "runner/engine/nixpkgs_identity.h"
+#include "workspace-cache/nix_preflight.h"
 
 namespace nixjail::runner::engine {
 
@@ -53,46 +57,102 @@ NixRootProvider::NixRootProvider(NixRootConfig config)
       resolver_(config_.nixpkgs, config_.tools),
       devshells_(config_.tools),
       references_(config_.tools),
+      memo_(config_.cache_dir / "closures"),
       roots_(*storage_, config_.cache_dir / "roots") {}
 
-std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>& packages,
-                                                  const std::string& what) {
+void NixRootProvider::ensureNixCanBuild() {
+    if (nix_can_build_) return;
+    cache::checkNixCanBuild(config_.tools);
+    nix_can_build_ = true;
+}
+
+std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>& names,
+                                                  const std::string& what, bool* remembered) {
+    if (names.empty()) return {};
     if (config_.nixpkgs.empty()) {
         throw base::Error("the job needs " + what +
                           " but no nixpkgs was found to build them from; give one with --nixpkgs or "
                           "NIX_PATH=nixpkgs=... (daemon: nix.nixpkgs in the runner config)");
     }
-    return resolver_.resolvePackages(packages);
+    const auto identity = identifyNixpkgs(config_.nixpkgs.string(), config_.tools);
+    if (!identity.key.empty()) {
+        if (auto paths = memo_.packages(identity.key, names, identity.max_age)) return *paths;
+    }
+    *remembered = false;
+    ensureNixCanBuild();
+    auto paths = resolver_.resolvePackages(names);
+    if (!identity.key.empty()) memo_.rememberPackages(identity.key, names, paths);
+    return paths;
 }
 
-NixRootProvider::Closure NixRootProvider::withExtra(std::vector<std::string> base, std::string source,
-                                                    const RootRequest& request) {
-    if (!request.extra.empty()) {
-        std::string names;
-        for (const auto& p : request.extra) names += (names.empty() ? "" : " ") + p;
-        for (auto& p : resolve(request.extra, "the packages " + names)) base.push_back(std::move(p));
-        source += ", plus " + names;
+NixRootProvider::Closure NixRootProvider::closureOf(std::vector<std::string> base,
+                                                    const std::vector<std::string>& declared,
+                                                    const std::vector<std::string>& extra,
+                                                    std::string source) {
+    Closure closure{.source = std::move(source)};
+    auto what = [](const std::vector<std::string>& names) {
+        std::string out = "the packages";
+        for (const auto& n : names) out += " " + n;
+        return out;
+    };
+    std::vector<std::string> names = declared;
+    for (const auto& p : extra)
+        if (std::find(names.begin(), names.end(), p) == names.end()) names.push_back(p);
+    std::vector<std::string> paths;
+    try {
+        paths = resolve(names, what(names), &closure.remembered);  // one nix-build for all
+    } catch (const base::Error&) {
+        // When only the packages added for the job (nodejs for its actions) fail, say so alone.
+        if (declared.empty() || extra.empty()) throw;
+        bool ignored = true;
+        resolve(declared, what(declared), &ignored);
+        resolve(extra, what(extra), &ignored);
+        throw;
     }
-    return {cache::computeClosure(base, references_), std::move(source)};
+    for (auto& p : paths) base.push_back(std::move(p));
+    if (auto facts = memo_.closure(base)) {
+        closure.paths = std::move(facts->paths);
+        closure.bytes = facts->bytes;
+        return closure;
+    }
+    closure.remembered = false;
+    references_.prefetch(base);  // one query for every root
+    closure.paths = cache::computeClosure(base, references_);
+    try {
+        closure.bytes = references_.totalSize(closure.paths);
+    } catch (const base::Error&) {
+        // Only a figure for the job's record and the metrics: left at 0 (unknown), the job runs.
+    }
+    memo_.rememberClosure(base, {closure.paths, closure.bytes});
+    return closure;
 }
 
 NixRootProvider::Closure NixRootProvider::closureOf(const RootRequest& request) {
     std::lock_guard lock(mu_);
+    std::string extra;
+    for (const auto& p : request.extra) extra += (extra.empty() ? ", plus " : " ") + p;
     const auto& packages = request.packages;
     if (!packages.empty()) {
-        return withExtra(resolve(packages, "its declared packages"),
-                         std::to_string(packages.size()) + " packages", request);
+        return closureOf({}, packages, request.extra,
+                         std::to_string(packages.size()) + " packages" + extra);
     }
     if (config_.devshell_flake) {
-        const auto shell = devshells_.resolve(*config_.devshell_flake, cache::DevShellResolver::currentSystem());
-        return withExtra(shell,
-                         "the devShell of " + (*config_.devshell_flake / "flake.nix").string() + " (" +
-                             std::to_string(shell.size()) + " packages)",
-                         request);
+        const auto system = cache::DevShellResolver::currentSystem();
+        const auto& flake = *config_.devshell_flake;
+        auto shell = devshells_.remembered(fs::absolute(flake).lexically_normal().string(), system);
+        const bool remembered = shell.has_value();
+        if (!shell) {
+            ensureNixCanBuild();
+            shell = devshells_.resolve(flake, system);
+        }
+        auto closure = closureOf(*shell, {}, request.extra,
+                                 "the devShell of " + (flake / "flake.nix").string() + " (" +
+                                     std::to_string(shell->size()) + " packages)" + extra);
+        closure.remembered = closure.remembered && remembered;
+        return closure;
     }
     if (const auto choice = config_.default_packages.choose(request.labels)) {
-        return withExtra(resolve(choice->packages, describeChoice(*choice)), describeChoice(*choice),
-                         request);
+        return closureOf({}, choice->packages, request.extra, describeChoice(*choice) + extra);
     }
     throw base::Error(DefaultPackages::noDefaultMessage(request.labels));
 }
@@ -104,6 +164,7 @@ std::optional<NixRootProvider::Closure> NixRootProvider::repositoryDevShell(
     const std::string key =
         repo.url + '@' + repo.commit;  // a commit fixes flake.nix and flake.lock
     auto shell = devshells_.remembered(key, system);
+    const bool remembered = shell.has_value();
     if (!shell) {
         // Next to the job's root, inside the job's directory; removed once resolved.
         const fs::path flake = dst.parent_path() / (dst.filename().string() + "-flake");
@@ -117,10 +178,14 @@ std::optional<NixRootProvider::Closure> NixRootProvider::repositoryDevShell(
         }
     }
     std::lock_guard lock(mu_);
-    return withExtra(*shell,
-                     "the devShell of flake.nix in " + repo.url + " at " + repo.commit.substr(0, 12) +
-                         " (" + std::to_string(shell->size()) + " packages)",
-                     request);
+    std::string extra;
+    for (const auto& p : request.extra) extra += (extra.empty() ? ", plus " : " ") + p;
+    auto closure = closureOf(*shell, {}, request.extra,
+                             "the devShell of flake.nix in " + repo.url + " at " +
+                                 repo.commit.substr(0, 12) + " (" + std::to_string(shell->size()) +
+                                 " packages)" + extra);
+    closure.remembered = closure.remembered && remembered;
+    return closure;
 }
 
 RootProvider NixRootProvider::forRepository(RepositoryAtCommit repo, CheckoutProvider checkouts) {
@@ -149,11 +214,8 @@ std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path
                                                  Clock::time_point start) {
     JobRoot::Timings timings;
     timings.closure_paths = closure.paths.size();
-    try {
-        timings.closure_bytes = references_.totalSize(closure.paths);
-    } catch (const base::Error&) {
-        // Only a figure for the job's record and the metrics: left at 0 (unknown), the job runs.
-    }
+    timings.closure_bytes = closure.bytes;
+    timings.closure_remembered = closure.remembered;
     timings.closure_resolution = since(start);
     const auto prepareStart = Clock::now();
     return std::make_unique<NixJobRoot>(roots_.acquire(closure.paths), dst, timings, prepareStart,

@@ -15,6 +15,7 @@
 #include "runner/engine/job_root.h"
 #include "runner/engine/repository_flake.h"
 #include "workspace-cache/closure.h"
+#include "workspace-cache/closure_memo.h"
 #include "workspace-cache/root_cache.h"
 #include "workspace-cache/storage.h"
 
@@ -24,7 +25,9 @@ struct NixRootConfig {
     // What nix-build resolves package names in: a nixpkgs checkout (or any expression with the
     // attributes), a lookup path (<nixpkgs>) or a URL (nixpkgs_locator.h); empty: none.
     std::filesystem::path nixpkgs;
-    std::filesystem::path cache_dir;  // roots live in <cache_dir>/roots
+    // Roots live in <cache_dir>/roots; what Nix answered about package sets in
+    // <cache_dir>/closures (cache::ClosureMemo), so that a known package set costs no Nix call.
+    std::filesystem::path cache_dir;
     cache::NixTools tools;
     // A repository with a flake.nix: a job that declares no packages gets the packages of its
     // devShells.<system>.default instead.
@@ -65,13 +68,21 @@ private:
     struct Closure {
         std::vector<std::string> paths;
         std::string source;  // "2 packages", "the devShell of /repo/flake.nix (3 packages)"
+        uint64_t bytes = 0;  // 0: unknown
+        bool remembered = true;  // no Nix call was needed (everything came from the memo)
     };
     // Declared packages, else the local devShell, else the label's default set; plus the extras.
     Closure closureOf(const RootRequest& request);
-    // `base` (store paths) with request.extra resolved and added, as a closure. Holds mu_.
-    Closure withExtra(std::vector<std::string> base, std::string source, const RootRequest& request);
-    // Store paths of `packages` (`what` names them in the error when there is no nixpkgs).
-    std::vector<std::string> resolve(const std::vector<std::string>& packages, const std::string& what);
+    // The closure of `base` (store paths) and the packages `declared` and `extra` (added for the
+    // job). Holds mu_.
+    Closure closureOf(std::vector<std::string> base, const std::vector<std::string>& declared,
+                      const std::vector<std::string>& extra, std::string source);
+    // Store paths of `names`, remembered or from nix-build (`what` names them in the error when
+    // there is no nixpkgs). Clears *remembered when Nix was asked. Holds mu_.
+    std::vector<std::string> resolve(const std::vector<std::string>& names, const std::string& what,
+                                     bool* remembered);
+    // Before the first Nix call that builds: a Nix that cannot build here says why once, clearly.
+    void ensureNixCanBuild();
     // nullopt: the commit has no flake.nix.
     std::optional<Closure> repositoryDevShell(const RepositoryAtCommit& repo,
                                               const CheckoutProvider& checkouts,
@@ -82,10 +93,12 @@ private:
 
     NixRootConfig config_;
     std::unique_ptr<cache::Storage> storage_;
-    std::mutex mu_;  // resolver and reference source memoise without locks of their own
+    std::mutex mu_;  // the reference source and the Nix check have no locks of their own
+    bool nix_can_build_ = false;
     cache::PackageResolver resolver_;
     cache::DevShellResolver devshells_;
     cache::NixStoreReferenceSource references_;
+    cache::ClosureMemo memo_;
     cache::RootCache roots_;
 };
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "workspace-cache/command_output.h"
 #include "workspace-cache/git_test_repo.h"
@@ -204,6 +205,118 @@ TEST_F(RepositoryDevShellTest, BrokenFlakeNamesTheRepositoryAndCommit) {
             << msg;
     }
     EXPECT_FALSE(fs::exists(jobDir("1") / "root-flake"));
+}
+
+// A nixpkgs of our own (two tiny packages built from the host's /bin) and the real Nix tools
+// behind wrappers that log every call, so a test sees whether Nix was asked at all.
+class RememberedClosureTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string why;
+        if (::geteuid() != 0) why = "needs root to write the single-user Nix store";
+        if (why.empty() && ::access("/usr/bin/nix-build", X_OK) != 0)
+            why = "needs nix-build (apt install nix-bin)";
+        if (!why.empty()) {
+            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
+            if (strict && std::string(strict) == "1") FAIL() << why;
+            GTEST_SKIP() << why;
+        }
+        fs::create_directories(bin_);
+        for (const char* tool : {"nix", "nix-build", "nix-store", "nix-instantiate"}) {
+            base::writeFileAtomic(bin_ / tool,
+                                  std::string("#!/bin/sh\necho \"$0 $*\" >> ") + log_.string() +
+                                      "\nexec /usr/bin/" + tool + " \"$@\"\n",
+                                  0755);
+        }
+        writeNixpkgs("hello-1");
+    }
+    void writeNixpkgs(const std::string& greeting) {
+        fs::create_directories(nixpkgs_);
+        base::writeFile(nixpkgs_ / "default.nix",
+                        "{ ... }:\nlet mk = name: script: derivation { inherit name; system = \"" +
+                            cache::DevShellResolver::currentSystem() +
+                            "\"; builder = \"/bin/sh\"; args = [ \"-c\" script ]; };\n"
+                            "in {\n"
+                            "  sh = mk \"nixjail-memo-sh\" \"/bin/mkdir -p $out/bin && /bin/cp /bin/dash $out/bin/sh\";\n"
+                            "  hello = mk \"nixjail-memo-hello\" \"/bin/mkdir -p $out/bin && echo " +
+                            greeting + " > $out/bin/hello\";\n}\n");
+    }
+    std::unique_ptr<NixRootProvider> provider() {
+        return std::make_unique<NixRootProvider>(NixRootConfig{
+            nixpkgs_, dir_.path() / "cache", {bin_, {"NIX_CONFIG=substituters =\nsandbox = false\n"}}});
+    }
+    size_t nixCalls() {
+        return fs::exists(log_) ? cache::outputLines(base::readFile(log_)).size() : 0;
+    }
+    fs::path job(const std::string& name) {
+        fs::create_directories(dir_.path() / "jobs" / name);
+        return dir_.path() / "jobs" / name / "root";
+    }
+    base::TempDir dir_{"nixjail-memo-"};
+    fs::path bin_ = dir_.path() / "bin";
+    fs::path log_ = dir_.path() / "nix-calls.log";
+    fs::path nixpkgs_ = dir_.path() / "nixpkgs";
+};
+
+TEST_F(RememberedClosureTest, AKnownPackageSetNeedsNoNixCallInALaterProcess) {
+    const RootRequest request{.packages = {"sh", "hello"}};
+    auto once = provider();
+    auto first = once->provide(request, job("1"));
+    EXPECT_FALSE(first->timings().closure_remembered);
+    const size_t calls = nixCalls();
+    EXPECT_GT(calls, 0u);
+    // nix-build once, the reference graph and the sizes once each: no call per package.
+    EXPECT_LE(calls, 4u) << base::readFile(log_);
+
+    auto later = provider();  // a new process, as a later `exec` is
+    auto second = later->provide(request, job("2"));
+    EXPECT_TRUE(second->timings().closure_remembered);
+    EXPECT_EQ(nixCalls(), calls) << base::readFile(log_);
+    EXPECT_EQ(second->timings().closure_paths, first->timings().closure_paths);
+    EXPECT_GT(second->timings().closure_bytes, 0u);
+    EXPECT_EQ(second->timings().closure_bytes, first->timings().closure_bytes);
+    EXPECT_TRUE(second->cacheHit());
+    EXPECT_TRUE(storeHas(second->root(), "-nixjail-memo-hello"));
+}
+
+TEST_F(RememberedClosureTest, AnEditedNixpkgsIsEvaluatedAgain) {
+    const RootRequest request{.packages = {"sh", "hello"}};
+    auto once = provider();
+    auto first = once->provide(request, job("1"));
+    writeNixpkgs("hello-2");
+    auto later = provider();
+    auto edited = later->provide(request, job("2"));
+    EXPECT_FALSE(edited->timings().closure_remembered);
+    EXPECT_FALSE(edited->cacheHit()) << "a new hello makes a new closure";
+    std::string hello;
+    for (const auto& e : fs::directory_iterator(edited->root() / "nix" / "store"))
+        if (e.path().filename().string().ends_with("-nixjail-memo-hello")) hello = e.path().string();
+    ASSERT_FALSE(hello.empty());
+    EXPECT_EQ(base::readFile(edited->root() / hello.substr(edited->root().string().size() + 1) / "bin/hello"),
+              "hello-2\n");
+}
+
+TEST_F(RememberedClosureTest, AnswersNamingCollectedPathsAreResolvedAgain) {
+    const RootRequest request{.packages = {"sh", "hello"}};
+    std::string hello;
+    {
+        auto once = provider();
+        auto first = once->provide(request, job("1"));
+        for (const auto& e : fs::directory_iterator(first->root() / "nix" / "store"))
+            if (e.path().filename().string().ends_with("-nixjail-memo-hello"))
+                hello = "/nix/store/" + e.path().filename().string();
+    }
+    // What nix-collect-garbage leaves: the memo's hello is gone from the store.
+    ASSERT_FALSE(hello.empty());
+    const auto r = cache::runCommand({"/usr/bin/nix-store", "--delete", hello},
+                                     {"NIX_CONFIG=substituters =\nsandbox = false\n"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const size_t calls = nixCalls();
+    auto later = provider();
+    auto again = later->provide(request, job("2"));
+    EXPECT_FALSE(again->timings().closure_remembered);
+    EXPECT_GT(nixCalls(), calls);
+    EXPECT_TRUE(fs::exists(hello)) << "nix-build made it again";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,27 @@ using NixCommand = std::function<NixCommandOutput(const std::vector<std::string>
 // The real thing, with `tools`' bin_dir and environment.
 NixCommand nixCommand(const cache::NixTools& tools);
 
+// KEY's value as the Nix tools see it: in `tools`' environment, else in this process's; nullopt:
+// unset.
+std::optional<std::string> envOf(const cache::NixTools& tools, const std::string& key);
+
+// NIX_PATH (from `tools`' environment, else this process's) when it alone makes Nix's search path:
+// no NIX_CONFIG and no nix.conf Nix would read sets `nix-path` (which would replace it) or
+// includes other files. nullopt: only Nix can tell.
+std::optional<std::string> nixPathOf(const cache::NixTools& tools);
+
+// What `<name>` is in the search path `nix_path` (NIX_PATH's syntax), found as Nix finds it: the
+// first entry `name=PATH` (or `prefix=PATH` with name under prefix, or a bare `DIR` holding name)
+// that exists, lexically normalised. nullopt: none exists, or an entry is something only Nix reads
+// (a URL, channel:, flake:, a relative path).
+std::optional<std::string> findInNixPath(const std::string& name, const std::string& nix_path);
+
 // `given` (may be empty; `given_by` names where it came from, e.g. "--nixpkgs") checked as far as
 // it can be without building anything, else the first of `<nixpkgs>` in Nix's search path and the
 // flake registry's nixpkgs. Throws base::Error saying what was tried, what Nix answered and how to
-// give one.
+// give one. `nix_path` (nixPathOf): where it answers a lookup path, Nix is not asked.
 NixpkgsSource locateNixpkgs(const std::string& given, const std::string& given_by,
-                            const std::filesystem::path& cwd, const NixCommand& nix);
+                            const std::filesystem::path& cwd, const NixCommand& nix,
+                            const std::optional<std::string>& nix_path = std::nullopt);
 
 }  // namespace nixjail::runner::engine

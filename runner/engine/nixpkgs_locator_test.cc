@@ -7,6 +7,7 @@
 #include <map>
 
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 
 namespace nixjail::runner::engine {
@@ -131,6 +132,61 @@ TEST(LocateNixpkgs, NoneFoundIsOneErrorNamingEveryPlaceTried) {
             EXPECT_NE(what.find(part), std::string::npos) << part << " in " << what;
         }
     }
+}
+
+TEST(FindInNixPath, FindsAsNixDoesOrLeavesItToNix) {
+    base::TempDir dir;
+    const fs::path a = dir.path() / "a", b = dir.path() / "b";
+    fs::create_directories(a / "nixpkgs/lib");
+    fs::create_directories(b);
+    const std::string A = a.string(), B = b.string();
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=" + B + "/"), B);  // normalised as Nix does
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=" + B + "//"), B);
+    // The first entry that exists wins; a missing one is skipped, like Nix's warning says.
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=/no/such/dir:nixpkgs=" + B), B);
+    EXPECT_EQ(findInNixPath("nixpkgs", A + ":nixpkgs=" + B), (a / "nixpkgs").string());
+    EXPECT_EQ(findInNixPath("nixpkgs", "other=" + A + ":nixpkgs=" + B), B);
+    EXPECT_EQ(findInNixPath("nixpkgs/lib", "nixpkgs=" + A + "/nixpkgs"), (a / "nixpkgs/lib").string());
+    EXPECT_EQ(findInNixPath("nixpkgs", "other=" + A), std::nullopt);
+    EXPECT_EQ(findInNixPath("nixpkgs", ""), std::nullopt);
+    // What only Nix reads: URLs, channels, flakes, relative paths.
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=channel:nixos-24.11"), std::nullopt);
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=https://example.org/x.tar.xz:nixpkgs=" + B), std::nullopt);
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=flake:nixpkgs"), std::nullopt);
+    EXPECT_EQ(findInNixPath("nixpkgs", "nixpkgs=relative/dir"), std::nullopt);
+}
+
+TEST(NixPathOf, OnlyWhenNoNixConfigurationCanReplaceIt) {
+    base::TempDir dir;
+    const std::string etc = "NIX_CONF_DIR=" + dir.path().string();
+    const std::string user = "NIX_USER_CONF_FILES=" + (dir.path() / "user.conf").string();
+    const cache::NixTools plain{{}, {"NIX_PATH=nixpkgs=/srv/nixpkgs", etc, user}};
+    EXPECT_EQ(nixPathOf(plain), "nixpkgs=/srv/nixpkgs");
+    EXPECT_EQ(nixPathOf({{}, {"NIX_PATH=nixpkgs=/srv/nixpkgs", etc, user,
+                              "NIX_CONFIG=nix-path = nixpkgs=/elsewhere"}}),
+              std::nullopt);
+    base::writeFile(dir.path() / "user.conf", "nix-path = nixpkgs=/elsewhere\n");
+    EXPECT_EQ(nixPathOf(plain), std::nullopt);
+    base::writeFile(dir.path() / "user.conf", "substituters =\n");
+    base::writeFile(dir.path() / "nix.conf", "!include /etc/nix/more.conf\n");
+    EXPECT_EQ(nixPathOf(plain), std::nullopt);
+}
+
+TEST(LocateNixpkgs, ASearchPathThatNamesAnExistingPathNeedsNoNixCall) {
+    base::TempDir dir;
+    ScriptedNix nix;
+    const auto s = locateNixpkgs("", "--nixpkgs", "/", nix.command(), "nixpkgs=" + dir.path().string());
+    EXPECT_EQ(s.expression, dir.path().string());
+    EXPECT_EQ(s.found_by, "<nixpkgs> in Nix's search path (NIX_PATH)");
+    EXPECT_EQ(locateNixpkgs("<nixpkgs>", "--nixpkgs", "/", nix.command(),
+                            "nixpkgs=" + dir.path().string()).expression,
+              "<nixpkgs>");
+    EXPECT_TRUE(nix.asked.empty());
+    // One it cannot read is Nix's to answer.
+    nix.answers["nix-instantiate --find-file nixpkgs"] = {0, "/srv/fixture\n", ""};
+    EXPECT_EQ(locateNixpkgs("", "--nixpkgs", "/", nix.command(), "nixpkgs=channel:nixos-24.11").expression,
+              "/srv/fixture");
+    EXPECT_EQ(nix.asked.size(), 1u);
 }
 
 }  // namespace

@@ -168,7 +168,8 @@ void RunnerServices::startRoots() {
         try {
             const auto found =
                 engine::locateNixpkgs(config_.nix.nixpkgs, context_.nixpkgs_from,
-                                      fs::current_path(), engine::nixCommand(roots.tools));
+                                      fs::current_path(), engine::nixCommand(roots.tools),
+                                      engine::nixPathOf(roots.tools));
             roots.nixpkgs = found.expression;
             if (!context_.nixpkgs_given)
                 context_.log->info("packages come from '{}' ({})", found.expression, found.found_by);
@@ -176,8 +177,9 @@ void RunnerServices::startRoots() {
             if (!hasFlake) throw;
         }
     }
-    // A Nix that cannot build stops the start here, not every job at its nix-build.
-    cache::checkNixCanBuild(roots.tools);
+    // A Nix that cannot build stops the daemon's start, not every job at its nix-build. exec asks
+    // only before its first Nix call: a package set resolved before needs none.
+    if (role == Role::kDaemon) cache::checkNixCanBuild(roots.tools);
     roots_ = std::make_unique<engine::NixRootProvider>(std::move(roots));
 }
 

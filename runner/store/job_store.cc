@@ -70,9 +70,10 @@ void JobStore::recordPhase(int64_t job_id, Phase phase, int64_t ms) {
 
 void JobStore::recordCacheResult(int64_t job_id, CacheKind kind, bool hit) {
     std::lock_guard lock(mutex_);
-    auto st = db_.prepare(kind == CacheKind::Workspace
-                              ? "UPDATE jobs SET workspace_cache_hit = ? WHERE id = ?"
-                              : "UPDATE jobs SET root_cache_hit = ? WHERE id = ?");
+    const char* sql = kind == CacheKind::Workspace ? "UPDATE jobs SET workspace_cache_hit = ? WHERE id = ?"
+                      : kind == CacheKind::Root    ? "UPDATE jobs SET root_cache_hit = ? WHERE id = ?"
+                                                   : "UPDATE jobs SET closure_cache_hit = ? WHERE id = ?";
+    auto st = db_.prepare(sql);
     st.bind(1, int64_t{hit ? 1 : 0}).bind(2, job_id).run();
 }
 
@@ -140,7 +141,7 @@ std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
         "SELECT id, forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms,"
         " ended_at_ms, workspace_cache_hit, root_cache_hit, closure_size_bytes, closure_path_count,"
         " peak_memory_bytes, cpu_seconds, exit_reason, actions_cache_hits, actions_cache_misses,"
-        " actions_cache_bytes_saved, actions_cache_bytes_restored";
+        " actions_cache_bytes_saved, actions_cache_bytes_restored, closure_cache_hit";
     for (Phase p : kAllPhases) sql += fmt::format(", {}_ms", phaseName(p));
     sql += " FROM jobs";
     if (failed_only) sql += " WHERE status = 'failure'";
@@ -166,7 +167,8 @@ std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
             r.actions_cache = ActionsCacheUsage{st.columnInt(17), st.columnInt(18),
                                                 st.columnInt(19), st.columnInt(20)};
         }
-        int col = 21;
+        r.closure_cache_hit = optionalBool(st, 21);
+        int col = 22;
         for (Phase p : kAllPhases) {
             if (!st.isNull(col)) r.phase_ms[std::string(phaseName(p))] = st.columnInt(col);
             ++col;

@@ -28,7 +28,7 @@ inline constexpr Phase kAllPhases[] = {Phase::ClosureResolution, Phase::RootPrep
 // "closure_resolution", "root_prepare", ...: the column prefix and the metrics label.
 std::string_view phaseName(Phase phase);
 
-enum class CacheKind { Workspace, Root };
+enum class CacheKind { Workspace, Root, Closure };
 
 struct JobStart {
     int64_t forge_task_id = 0;
@@ -99,6 +99,7 @@ struct JobRow {
     std::map<std::string, int64_t> phase_ms;  // only phases recorded
     std::optional<bool> workspace_cache_hit;
     std::optional<bool> root_cache_hit;
+    std::optional<bool> closure_cache_hit;
     std::optional<int64_t> closure_size_bytes;
     std::optional<int64_t> closure_path_count;
     std::optional<int64_t> peak_memory_bytes;

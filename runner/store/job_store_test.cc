@@ -33,6 +33,7 @@ TEST_F(JobStoreTest, RecordsAJobWithStepsAndDecisions) {
     store_.recordPhase(id, Phase::Execution, 500);
     store_.recordCacheResult(id, CacheKind::Root, true);
     store_.recordCacheResult(id, CacheKind::Workspace, false);
+    store_.recordCacheResult(id, CacheKind::Closure, true);
     store_.recordStep(id, {0, "checkout", "running", 1001, {}, {}, {}, {}, false, false});
     store_.recordStep(id, {0, "checkout", "success", 1001, 1100, 0, 99, 1 << 20, false, false});
     store_.recordStep(id, {1, "build", "failure", 1100, 1500, {}, 400, {}, true, false});
@@ -53,6 +54,7 @@ TEST_F(JobStoreTest, RecordsAJobWithStepsAndDecisions) {
     EXPECT_EQ(j.phase_ms.at("cleanup"), 10);
     EXPECT_EQ(j.root_cache_hit, true);
     EXPECT_EQ(j.workspace_cache_hit, false);
+    EXPECT_EQ(j.closure_cache_hit, true);
     EXPECT_EQ(j.closure_path_count, 37);
     EXPECT_EQ(j.cpu_seconds, 1.5);
     EXPECT_EQ(j.exit_reason, "step 'build' killed: out of memory");

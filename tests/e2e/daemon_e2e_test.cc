@@ -710,6 +710,8 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
         EXPECT_GT(j["closure_size_bytes"].get<int64_t>(), int64_t{1} << 20) << j;
     }
     EXPECT_EQ(jobs[0]["root_cache_hit"], true) << "the second job finds its root in the cache";
+    EXPECT_EQ(jobs[0]["closure_cache_hit"], true) << "and its closure without calling Nix";
+    EXPECT_TRUE(has(metrics, "nixjail_cache_hits_total{cache_type=\"closure\"} 1\n")) << metrics;
     auto stats = Json::parse(runBinary({"stats", "--config", config_.string(), "--json"}).out);
     EXPECT_GE(stats["cache"]["root"]["hits"].get<int>(), 1) << stats;
 }

@@ -342,6 +342,12 @@ TEST(CacheE2E, WarmListPrune) {
     EXPECT_NE(prune.out.find("removed root"), std::string::npos);
     auto after = runBinary({"cache", "--cache-dir", dir, "list", "--json"});
     EXPECT_TRUE(nlohmann::json::parse(after.out)["entries"].empty());
+    // What Nix answered about "bash coreutils" is remembered until forgotten.
+    auto forget = runBinary({"cache", "--cache-dir", dir, "prune", "--closures"});
+    ASSERT_EQ(forget.exit_code, 0) << forget.err;
+    EXPECT_NE(forget.out.find("forgot "), std::string::npos) << forget.out;
+    EXPECT_EQ(forget.out.find("forgot 0 "), std::string::npos) << forget.out;
+    EXPECT_TRUE(fs::is_empty(cache.path() / "closures"));
 }
 
 }  // namespace
