@@ -75,9 +75,10 @@ struct ProxyTimeouts {
 
 class UpstreamTrust;  // proxy/upstream_trust.h
 
-// Loads the system's CA bundle and `extra_ca_file` (if any) once, for every proxy of the process
-// to share (ProxyConfig::upstream_trust): each proxy loading them again costs tens of
-// milliseconds. Throws SslError naming what could not be loaded.
+// The system's CA bundle (loaded at the first upstream TLS connection) and `extra_ca_file` (if any,
+// loaded now), once for every proxy of the process to share (ProxyConfig::upstream_trust): each
+// proxy loading them again costs tens of milliseconds. Throws SslError naming the extra file when
+// it cannot be loaded.
 std::shared_ptr<const UpstreamTrust> loadUpstreamTrust(const std::filesystem::path& extra_ca_file = {});
 
 struct ProxyConfig {

@@ -1,6 +1,7 @@
 // The upstream TLS client context: TLS 1.2 or later, peers verified against the trust store.
 #include "proxy/upstream_trust.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "proxy/proxy.h"
@@ -12,15 +13,21 @@ UpstreamTrust::UpstreamTrust(const std::filesystem::path& extra_ca_file)
     : context_(asio::ssl::context::tls_client) {
     SSL_CTX* raw = context_.native_handle();
     SSL_CTX_set_min_proto_version(raw, TLS1_2_VERSION);
-    if (SSL_CTX_set_default_verify_paths(raw) != 1) {
-        throw SslError("cannot load the system trust store for upstream TLS");
-    }
     if (!extra_ca_file.empty() &&
         SSL_CTX_load_verify_locations(raw, extra_ca_file.c_str(), nullptr) != 1) {
         throw SslError("cannot load extra upstream CA file '" + extra_ca_file.string() +
                        "'; check that it exists and holds PEM certificates");
     }
     context_.set_verify_mode(asio::ssl::verify_peer);
+}
+
+asio::ssl::context& UpstreamTrust::context() const {
+    std::call_once(system_loaded_, [this] {
+        // Fails only when OpenSSL cannot allocate; then nothing but the extra CA is trusted and
+        // every handshake names the untrusted certificate.
+        if (SSL_CTX_set_default_verify_paths(context_.native_handle()) != 1) ERR_clear_error();
+    });
+    return context_;
 }
 
 std::shared_ptr<const UpstreamTrust> loadUpstreamTrust(const std::filesystem::path& extra_ca_file) {

@@ -1,11 +1,14 @@
 // What a proxy trusts upstream: the system's CA bundle plus an optional extra CA file, as the
 // client-side TLS context every upstream connection is made from. Loading the system bundle parses
-// every CA in it (most of a proxy's set-up time), so a process loads it once and shares it across
-// the proxies of all its jobs. The context is complete when constructed and never changed after;
-// OpenSSL lets many threads make connections from one such context.
+// every CA in it (tens of milliseconds, most of a proxy's set-up time), so a process loads it once
+// and shares it across the proxies of all its jobs, and only when the first upstream TLS
+// connection needs it: a job that makes none never pays for it. The context is complete after
+// that first context() call and never changed after; OpenSSL lets many threads make connections
+// from one such context.
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 
 #include "proxy/asio_config.h"
 
@@ -13,16 +16,19 @@ namespace nixjail::proxy {
 
 class UpstreamTrust {
   public:
-    // Throws SslError naming what could not be loaded.
+    // Throws SslError naming the extra CA file when it cannot be loaded (at once, so a bad file
+    // stops a daemon's start rather than its jobs' requests).
     explicit UpstreamTrust(const std::filesystem::path& extra_ca_file);
     UpstreamTrust(const UpstreamTrust&) = delete;
     UpstreamTrust& operator=(const UpstreamTrust&) = delete;
 
-    // For asio::ssl::stream, which wants a mutable reference; nothing changes it.
-    asio::ssl::context& context() const { return context_; }
+    // For asio::ssl::stream, which wants a mutable reference; nothing changes it after the first
+    // call, which loads the system trust store.
+    asio::ssl::context& context() const;
 
   private:
     mutable asio::ssl::context context_;
+    mutable std::once_flag system_loaded_;
 };
 
 }  // namespace nixjail::proxy

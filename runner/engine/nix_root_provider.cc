@@ -6,6 +6,7 @@
 #include "runner/base/error.h"
 #include "runner/engine/nixpkgs_identity.h"
 #include "workspace-cache/nix_preflight.h"
+#include "workspace-cache/overlay_root.h"
 
 namespace nixjail::runner::engine {
 
@@ -19,12 +20,25 @@ std::chrono::milliseconds since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
+// The job's writable tree over the cached root: an overlay where the storage would copy every
+// file (ext4), else the storage's snapshot or reflinked copy. An overlay that cannot be mounted
+// here (no root, an upper filesystem overlayfs refuses) falls back to the copy.
+std::unique_ptr<cache::OverlayRoot> overlayOver(const cache::RootLease& lease, const fs::path& dst) {
+    if (!lease.snapshotCopies() || !cache::OverlayRoot::unavailableReason().empty()) return nullptr;
+    try {
+        return std::make_unique<cache::OverlayRoot>(lease.root(), dst);
+    } catch (const base::Error&) {
+        return nullptr;
+    }
+}
+
 class NixJobRoot : public JobRoot {
 public:
     NixJobRoot(cache::RootLease lease, const fs::path& dst, Timings timings, Clock::time_point prepareStart,
                std::string source)
         : lease_(std::move(lease)),
-          snapshot_(lease_.snapshotTo(dst)),
+          overlay_(overlayOver(lease_, dst)),
+          snapshot_(overlay_ ? cache::SubvolumeLease() : lease_.snapshotTo(dst)),
           root_(dst),
           timings_(timings),
           source_(std::move(source)) {
@@ -37,8 +51,9 @@ public:
     std::string source() const override { return source_; }
 
 private:
-    cache::RootLease lease_;           // pins the cached root while the job runs
-    cache::SubvolumeLease snapshot_;   // the job's copy, removed with the job
+    cache::RootLease lease_;                       // pins the cached root while the job runs
+    std::unique_ptr<cache::OverlayRoot> overlay_;  // the job's tree over it, or
+    cache::SubvolumeLease snapshot_;               // the job's copy; either removed with the job
     fs::path root_;
     Timings timings_;
     std::string source_;

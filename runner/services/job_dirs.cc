@@ -49,15 +49,18 @@ JobDirs::JobDirs(const fs::path& parent, const std::string& runner_uuid, spdlog:
     if (fs::exists(path_, ec)) {
         auto mounts = mountPoints();
         for (const auto& entry : fs::directory_iterator(path_, ec)) {
-            // A job's disk-quota volume (engine::JobSandbox) is ours to unmount; its loop device
-            // detaches itself then (autoclear), and the image goes with the directory.
-            const fs::path volume = entry.path() / "volume";
-            if (std::find(mounts.begin(), mounts.end(), volume.string()) != mounts.end()) {
-                if (::umount2(volume.c_str(), MNT_DETACH) == 0) {
-                    log_.info("unmounted the job volume '{}' of a previous run", volume.string());
+            // A job's disk-quota volume (engine::JobSandbox) and its root when that is an overlay
+            // over the cached root (cache::OverlayRoot) are ours to unmount; a volume's loop
+            // device detaches itself then (autoclear), and the image and the overlay's layer go
+            // with the directory.
+            for (const char* name : {"volume", "root"}) {
+                const fs::path ours = entry.path() / name;
+                if (std::find(mounts.begin(), mounts.end(), ours.string()) == mounts.end()) continue;
+                if (::umount2(ours.c_str(), MNT_DETACH) == 0) {
+                    log_.info("unmounted the job {} '{}' of a previous run", name, ours.string());
                 } else {
-                    log_.warn("unmounting the job volume '{}' of a previous run failed: {}",
-                              volume.string(), strerror(errno));
+                    log_.warn("unmounting the job {} '{}' of a previous run failed: {}", name,
+                              ours.string(), strerror(errno));
                 }
                 mounts = mountPoints();
             }

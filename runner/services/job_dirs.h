@@ -14,7 +14,8 @@ namespace nixjail::runner::services {
 class JobDirs {
   public:
     // Creates the directory (mode 0711: jail users must reach the job dirs inside), after
-    // removing leftovers in it. A job's disk-quota volume (<job dir>/volume) is unmounted first;
+    // removing leftovers in it. A job's disk-quota volume (<job dir>/volume) and overlay root
+    // (<job dir>/root) are unmounted first;
     // entries with another mount point below them are left alone (logged): deleting through a
     // bind mount would reach the mounted tree.
     JobDirs(const std::filesystem::path& parent, const std::string& runner_uuid, spdlog::logger& log);

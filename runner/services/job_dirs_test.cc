@@ -41,18 +41,33 @@ TEST(JobDirs, SweepUnmountsALeftJobVolumeButNoOtherMount) {
     fs::create_directories(crashed / "volume");
     fs::create_directories(other / "bound");
     ASSERT_EQ(::mount("tmpfs", (crashed / "volume").c_str(), "tmpfs", 0, "size=1m"), 0);
+    // Its root: an overlay over a cached root, as on ext4 (cache::OverlayRoot).
+    const fs::path cached = parent / ("nixjail-cached-root-" + uuid);
+    fs::create_directories(cached / "etc");
+    fs::create_directories(crashed / "root.layer/upper");
+    fs::create_directories(crashed / "root.layer/work");
+    fs::create_directories(crashed / "root");
+    const std::string layers = "lowerdir=" + cached.string() + ",upperdir=" +
+                               (crashed / "root.layer/upper").string() +
+                               ",workdir=" + (crashed / "root.layer/work").string();
+    ASSERT_EQ(::mount("overlay", (crashed / "root").c_str(), "overlay", 0, layers.c_str()), 0);
+    std::ofstream(crashed / "root" / "etc" / "written-by-the-job") << "left";
     ASSERT_EQ(::mount("tmpfs", (other / "bound").c_str(), "tmpfs", 0, "size=1m"), 0);
     std::ofstream(crashed / "volume" / "workspace-file") << "left";
     {
         JobDirs dirs(parent, uuid, quiet());
         EXPECT_EQ(dirs.swept(), 1);
         EXPECT_FALSE(mounted(crashed / "volume"));
+        EXPECT_FALSE(mounted(crashed / "root"));
         EXPECT_FALSE(fs::exists(crashed));
+        EXPECT_TRUE(fs::exists(cached / "etc")) << "the cached root is not the job's to remove";
+        EXPECT_FALSE(fs::exists(cached / "etc" / "written-by-the-job"));
         EXPECT_TRUE(mounted(other / "bound")) << "not a job volume: left alone";
         EXPECT_TRUE(fs::exists(other));
     }
     ::umount2((other / "bound").c_str(), 0);
     fs::remove_all(root);
+    fs::remove_all(cached);
 }
 
 }  // namespace
