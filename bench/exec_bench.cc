@@ -7,7 +7,9 @@
 //       (root) the namespace jail with a cached root (the project's examples/nix package set, one
 //       warm-up run builds it) against one `bwrap` call and one `unshare` call running the same
 //       step with every namespace new. With --max-ratio, exits 1 when the median exec/bwrap ratio
-//       is above R: CI's regression check.
+//       is above R: CI's regression check. Where a btrfs loop mount can be made, the same exec
+//       with its cache on btrfs runs in the same rounds, and the job's root preparation and
+//       cleanup (from --json-summary) are compared between the two filesystems.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,13 +17,17 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runner/base/child_process.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
+#include "tests/integration/btrfs_loop.h"
 
 namespace {
 
@@ -113,23 +119,58 @@ int jailBench(int n, double max_ratio) {
         std::fprintf(stderr, "exec_bench --jail: needs bwrap and unshare (apt install bubblewrap util-linux)\n");
         return 2;
     }
+    // The same exec with its cache on btrfs, where one can be mounted here.
+    std::unique_ptr<nixjail::testing::BtrfsLoopMount> btrfs;
+    if (const auto why = nixjail::testing::BtrfsLoopMount::unavailableReason(); why.empty()) {
+        btrfs = std::make_unique<nixjail::testing::BtrfsLoopMount>(2ull << 30);
+    } else {
+        std::printf("btrfs: skipped (%s)\n", why.c_str());
+    }
+    auto execWith = [&](const std::filesystem::path& cache, const std::filesystem::path& summary) {
+        auto argv = exec;
+        argv[5] = cache.string();
+        argv.insert(argv.end(), {"--json-summary", summary.string()});
+        return argv;
+    };
+    // root_prepare + cleanup of the summary's one job, in ms.
+    auto rootPhases = [](const std::filesystem::path& summary) {
+        const auto j = nlohmann::json::parse(nixjail::base::readFile(summary));
+        const auto& phases = j.at("workflows").at(0).at("jobs").at(0).at("phases");
+        return phases.at("root_prepare").at("duration_ms").get<double>() +
+               phases.at("cleanup").at("duration_ms").get<double>();
+    };
+    const auto summary = dir.path() / "summary.json";
     const auto cold = runOnce(exec, env, work);  // builds the root and remembers the closure
+    if (btrfs) runOnce(execWith(btrfs->mountPoint() / "cache", summary), env, work);
     runOnce(bwrap, env, work);
     runOnce(unshare, env, work);
-    std::vector<double> tExec, tBwrap, tUnshare;
+    std::vector<double> tExec, tBwrap, tUnshare, tBtrfs, rootExt4, rootBtrfs;
     for (int i = 0; i < n; ++i) {
-        tExec.push_back(runOnce(exec, env, work));
+        tExec.push_back(runOnce(execWith(dir.path() / "cache", summary), env, work));
+        rootExt4.push_back(rootPhases(summary));
+        if (btrfs) {
+            tBtrfs.push_back(runOnce(execWith(btrfs->mountPoint() / "cache", summary), env, work));
+            rootBtrfs.push_back(rootPhases(summary));
+        }
         tBwrap.push_back(runOnce(bwrap, env, work));
         tUnshare.push_back(runOnce(unshare, env, work));
     }
     const Stats e = stats(tExec), b = stats(tBwrap), u = stats(tUnshare);
     std::printf("exec_bench --jail: %d runs each, interleaved, wall time in ms (first, cold: %.1f)\n", n, cold);
     printRow("nixjail-runner exec, 1 step, cached root", e);
+    if (btrfs) printRow("  the same, cache on btrfs", stats(tBtrfs));
     printRow("bwrap --unshare-all ... bash -c (one call)", b);
     printRow("unshare -muinpf --mount-proc -r bash -c", u);
     const double ratio = e.median / b.median;
     std::printf("ratio exec/bwrap: median %.1fx (min %.1fx); exec/unshare: median %.1fx\n", ratio,
                 e.min / b.min, e.median / u.median);
+    if (btrfs) {
+        const Stats r4 = stats(rootExt4), rb = stats(rootBtrfs);
+        std::printf("the job's root, prepared and removed (root_prepare + cleanup, ms):\n");
+        printRow("  cache on ext4 (this machine's disk)", r4);
+        printRow("  cache on btrfs (a loop device)", rb);
+        std::printf("  ratio ext4/btrfs: median %.2fx\n", rb.median > 0 ? r4.median / rb.median : 0.0);
+    }
     if (max_ratio > 0 && ratio > max_ratio) {
         std::printf("REGRESSION: exec/bwrap %.1fx is above the allowed %.1fx\n", ratio, max_ratio);
         return 1;

@@ -1,7 +1,9 @@
 // Job roots as overlay mounts over the cached root.
 #include "workspace-cache/overlay_root.h"
 
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -36,6 +38,14 @@ bool fitsMountOptions(const fs::path& p) {
 std::string OverlayRoot::unavailableReason() {
     if (::geteuid() != 0) return "mounting an overlay needs root";
     if (!kernelHasOverlay()) return "the kernel lists no overlay in /proc/filesystems (modprobe overlay)";
+    return {};
+}
+
+std::string OverlayRoot::unsuitableLower(const fs::path& lower) {
+    struct statfs st {};
+    if (::statfs(lower.c_str(), &st) != 0) return "cannot statfs '" + lower.string() + "': " + std::strerror(errno);
+    if (st.f_type == OVERLAYFS_SUPER_MAGIC)
+        return "'" + lower.string() + "' is on an overlay already; a job's jail may stack only one more";
     return {};
 }
 

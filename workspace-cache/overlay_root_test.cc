@@ -81,6 +81,14 @@ TEST_F(OverlayRootTest, ABusyRootIsDetachedAndStillNothingIsLeft) {
     EXPECT_EQ(::read(held.get(), buf, 4), 4) << "what a process still holds stays readable";
 }
 
+TEST_F(OverlayRootTest, AnOverlayIsNoLowerLayerForAnother) {
+    EXPECT_EQ(OverlayRoot::unsuitableLower(lower_), "");
+    fs::create_directories(dst_.parent_path());
+    OverlayRoot root(lower_, dst_);
+    // With the jail's own overlay on top, that would be three.
+    EXPECT_NE(OverlayRoot::unsuitableLower(dst_).find("on an overlay already"), std::string::npos);
+}
+
 TEST_F(OverlayRootTest, PathsMountOptionsCannotCarryAreRefusedBeforeAnythingIsMade) {
     const fs::path odd = dir_.path() / "job,lowerdir=/" / "root";
     fs::create_directories(odd.parent_path());

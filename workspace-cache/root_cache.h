@@ -34,9 +34,7 @@ class RootLease {
     std::string binPath() const;
     // A writable per-job copy of the root at `dst` (must not exist), removed with the lease.
     SubvolumeLease snapshotTo(const std::filesystem::path& dst) const;
-    // Whether snapshotTo() copies every file (the copy backend): then an overlay over root()
-    // (overlay_root.h) gives the job the same tree in constant time, where one can be mounted.
-    bool snapshotCopies() const { return storage_->kind() == StorageKind::kCopy; }
+
 
   private:
     EntryPin pin_;

@@ -20,11 +20,13 @@ std::chrono::milliseconds since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-// The job's writable tree over the cached root: an overlay where the storage would copy every
-// file (ext4), else the storage's snapshot or reflinked copy. An overlay that cannot be mounted
-// here (no root, an upper filesystem overlayfs refuses) falls back to the copy.
+// The job's writable tree over the cached root: an overlay (constant time on every filesystem),
+// else the storage's snapshot, reflinked or plain copy. Where no overlay can be mounted (no root,
+// a cached root on an overlay already, an upper filesystem overlayfs refuses), the snapshot.
 std::unique_ptr<cache::OverlayRoot> overlayOver(const cache::RootLease& lease, const fs::path& dst) {
-    if (!lease.snapshotCopies() || !cache::OverlayRoot::unavailableReason().empty()) return nullptr;
+    if (!cache::OverlayRoot::unavailableReason().empty() ||
+        !cache::OverlayRoot::unsuitableLower(lease.root()).empty())
+        return nullptr;
     try {
         return std::make_unique<cache::OverlayRoot>(lease.root(), dst);
     } catch (const base::Error&) {
