@@ -464,6 +464,10 @@ ROUTES = {"ping.v1.PingService/Ping": "ping",
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body of every keep-alive reply
+    # waited for the client's delayed ACK (40 ms), which the daemon bench then counted as the
+    # runner's. A real forge (Go's net/http) sets TCP_NODELAY too.
+    disable_nagle_algorithm = True
     forge = None
 
     def log_message(self, fmt, *args):  # keep test output quiet
