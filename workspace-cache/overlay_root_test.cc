@@ -10,6 +10,7 @@
 
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/base/mount_table.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 
@@ -18,13 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const fs::path& p) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        if (line.find(" " + p.string() + " ") != std::string::npos) return true;
-    }
-    return false;
-}
+bool mounted(const fs::path& p) { return base::isMountPoint(p); }
 
 class OverlayRootTest : public ::testing::Test {
   protected:

@@ -47,6 +47,9 @@ struct Server::Impl {
                 co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
             if (ec) continue;  // e.g. EMFILE: this client is lost, the server keeps accepting
+            // A response's head and a file body go out in separate writes: with Nagle, a small
+            // body on a kept-alive connection would wait for the client's delayed ACK (40 ms).
+            sock.set_option(tcp::no_delay(true), ec);
             asio::co_spawn(io, serveConnection(std::move(sock), handler, on_file_bytes),
                            asio::detached);
         }

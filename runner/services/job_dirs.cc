@@ -6,32 +6,16 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "runner/base/error.h"
+#include "runner/base/mount_table.h"
 
 namespace nixjail::runner::services {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// Mount points from /proc/self/mountinfo (field 5; octal escapes for spaces are left as they are,
-// which only makes the check more cautious).
-std::vector<std::string> mountPoints() {
-    std::vector<std::string> out;
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string f;
-        for (int i = 0; i < 5 && fields >> f; ++i) {
-        }
-        out.push_back(f);
-    }
-    return out;
-}
 
 bool hasMountBelow(const fs::path& dir, const std::vector<std::string>& mounts) {
     const std::string prefix = dir.string();
@@ -47,7 +31,7 @@ JobDirs::JobDirs(const fs::path& parent, const std::string& runner_uuid, spdlog:
     : path_(parent / ("nixjail-daemon-" + runner_uuid)), log_(log) {
     std::error_code ec;
     if (fs::exists(path_, ec)) {
-        auto mounts = mountPoints();
+        auto mounts = base::mountPoints();
         for (const auto& entry : fs::directory_iterator(path_, ec)) {
             // A job's disk-quota volume (engine::JobSandbox) and its root when that is an overlay
             // over the cached root (cache::OverlayRoot) are ours to unmount; a volume's loop
@@ -62,7 +46,7 @@ JobDirs::JobDirs(const fs::path& parent, const std::string& runner_uuid, spdlog:
                     log_.warn("unmounting the job {} '{}' of a previous run failed: {}", name,
                               ours.string(), strerror(errno));
                 }
-                mounts = mountPoints();
+                mounts = base::mountPoints();
             }
             if (hasMountBelow(entry.path(), mounts)) {
                 log_.warn("leaving '{}' from a previous run: something is mounted below it",

@@ -7,18 +7,14 @@
 
 #include <fstream>
 
+#include "runner/base/mount_table.h"
+
 namespace nixjail::runner::services {
 namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const fs::path& p) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        if (line.find(" " + p.string() + " ") != std::string::npos) return true;
-    }
-    return false;
-}
+bool mounted(const fs::path& p) { return base::isMountPoint(p); }
 
 spdlog::logger& quiet() {
     static spdlog::logger log("job-dirs-test", std::make_shared<spdlog::sinks::null_sink_mt>());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runner/base/error.h"
+#include "runner/base/mount_table.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "tests/integration/require.h"
@@ -20,13 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const fs::path& p) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        if (line.find(" " + p.string() + " ") != std::string::npos) return true;
-    }
-    return false;
-}
+bool mounted(const fs::path& p) { return base::isMountPoint(p); }
 
 // Loop devices whose backing file is `image`.
 int loopsBackedBy(const fs::path& image) {

@@ -1,0 +1,28 @@
+// Reading /proc/self/mountinfo.
+#include "runner/base/mount_table.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace nixjail::base {
+
+std::vector<std::string> mountPoints() {
+    std::vector<std::string> out;
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string f;
+        for (int i = 0; i < 5 && fields >> f; ++i) {
+        }
+        out.push_back(f);
+    }
+    return out;
+}
+
+bool isMountPoint(const std::filesystem::path& path) {
+    const auto mounts = mountPoints();
+    return std::find(mounts.begin(), mounts.end(), path.string()) != mounts.end();
+}
+
+}  // namespace nixjail::base
