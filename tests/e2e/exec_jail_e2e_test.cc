@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "e2e_run.h"
 #include "runner/base/file_io.h"
@@ -64,6 +65,18 @@ TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
     ASSERT_EQ(warm.exit_code, 0) << warm.out << warm.err;
     EXPECT_EQ(warm.out.find("Job root: built"), std::string::npos) << warm.out;
     for (bool hit : rootHits()) EXPECT_TRUE(hit);
+    // Each job's root was an overlay over the cached one: the runner wrote the job's proxy CA into
+    // the job's own layer, and the cached roots still hold the empty slot it was written to.
+    size_t roots = 0;
+    for (const auto& e : fs::directory_iterator(cache.path() / "roots")) {
+        if (!fs::is_directory(e.path() / "etc")) continue;
+        ++roots;
+        EXPECT_EQ(fs::file_size(e.path() / "etc/ssl/certs/ca-certificates.crt"), 0u) << e.path();
+    }
+    EXPECT_GT(roots, 0u);
+    std::ifstream mounts("/proc/self/mountinfo");
+    for (std::string line; std::getline(mounts, line);)
+        EXPECT_EQ(line.find(cache.path().string()), std::string::npos) << "left mounted: " << line;
 }
 
 TEST(ExecJailE2E, StepsSeeNoHostFilesAndRunUnprivileged) {
