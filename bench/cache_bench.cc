@@ -2,8 +2,10 @@
 // Checkouts of a generated repository (50,000 files, 500 commits) served over smart HTTP: our warm
 // checkout (one snapshot) and cold checkout (mirror fetch + sparse checkout + snapshot) against
 // `git clone --filter=blob:none --sparse` + `git sparse-checkout set` and a full libgit2 clone;
+// then cold checkouts of the same repository from a local file:// URL against `git clone` of it;
 // then job roots for a 10-path Nix closure, cold (built from the store) against warm (snapshot).
-// Usage: cache_bench [--work-dir DIR] [--iterations N]   (root for btrfs and Nix; see README.md)
+// Usage: cache_bench [--work-dir DIR] [--iterations N] [--local]   (root for btrfs and Nix; see
+// README.md). --local runs only the file:// checkouts.
 #include <fcntl.h>
 #include <git2.h>
 #include <netinet/in.h>
@@ -66,11 +68,12 @@ struct Series {
         std::sort(v.begin(), v.end());
         return v[v.size() / 2];
     }
+    double max() const { return *std::max_element(ms.begin(), ms.end()); }
 };
 
 void printSeries(const Series& s, const std::string& note) {
-    std::printf("  %-62s n=%zu  min %9.1f ms  median %9.1f ms  %s\n", s.label.c_str(), s.ms.size(),
-                s.min(), s.median(), note.c_str());
+    std::printf("  %-62s n=%zu  min %9.1f ms  median %9.1f ms  max %9.1f ms  %s\n", s.label.c_str(),
+                s.ms.size(), s.min(), s.median(), s.max(), note.c_str());
 }
 
 void printRatio(const char* what, const Series& peer, const Series& ours) {
@@ -454,6 +457,90 @@ void benchCheckouts(const fs::path& work_dir, const Place& place, int iterations
     printRatio("nixjail cold with .git / without (b'/b)", cold_git, cold);
 }
 
+// Cold checkouts from a bare repository on this machine, addressed as file://: the mirror fetch
+// (git's own transport; libgit2's local one packs the whole history itself, object by object)
+// and the checkout, against `git clone` of the same URL with the same shape of result.
+void benchLocalCheckouts(const fs::path& work_dir, const Place& place, int iterations) {
+    using namespace nixjail::cache;
+    if (::access("/usr/bin/git", X_OK) != 0) {
+        std::printf("\nlocal checkouts: SKIPPED: needs /usr/bin/git (apt-get install git)\n");
+        return;
+    }
+    fs::path repo = ensureRepository(work_dir);
+    std::string commit = headCommit(repo, work_dir);
+    const std::string url = "file://" + repo.string();
+    fs::path dir = place.dir / "local-checkouts";
+    fs::create_directories(dir);
+    std::unique_ptr<Storage> storage = detectStorage(dir);
+    std::printf("\nlocal checkouts: %s at %.12s\n  storage: %s, backend %s\n", url.c_str(),
+                commit.c_str(), place.description.c_str(),
+                std::string(toString(storage->kind())).c_str());
+
+    Series fetch{"(g) nixjail mirror fetch, empty mirror (GitMirrors::fetch)", {}};
+    Series mirror{"(h) git clone --mirror", {}};
+    Series cold{"(i) nixjail cold checkout, whole tree (fetch+checkout+snap)", {}};
+    Series clone{"(j) git clone (whole tree)", {}};
+    Series cold_sparse{"(i') nixjail cold checkout of the sparse paths", {}};
+    Series clone_sparse{"(j') git clone --sparse + sparse-checkout set", {}};
+    std::map<std::string, size_t> files;
+    for (int i = 0; i < iterations; ++i) {
+        const std::string n = std::to_string(i);
+        fs::path ws = dir / ("job-" + n);
+        {
+            GitMirrors mirrors(dir / ("fetch-git-" + n));
+            auto t = Clock::now();
+            mirrors.fetch(url);
+            fetch.ms.push_back(msSince(t));
+            if (mirrors.resolve(url, "main") != commit)
+                throw nixjail::base::Error("the mirror's main is not " + commit);
+            fs::remove_all(dir / ("fetch-git-" + n));
+        }
+        {
+            auto t = Clock::now();
+            run({"git", "clone", "-q", "--mirror", url, ws.string()}, work_dir);
+            mirror.ms.push_back(msSince(t));
+            fs::remove_all(ws);
+        }
+        for (bool sparse : {false, true}) {
+            GitMirrors mirrors(dir / ("cold-git-" + n));
+            CheckoutCache cache(*storage, dir / ("cold-entries-" + n), mirrors);
+            CheckoutRequest request{
+                url, commit, sparse ? kSparsePaths : std::vector<std::string>{}, {}};
+            auto t = Clock::now();
+            CheckoutResult r = cache.checkout(request, ws);
+            (sparse ? cold_sparse : cold).ms.push_back(msSince(t));
+            files[sparse ? "i'" : "i"] = countFiles(ws);
+            r.workspace.remove();
+            cache.prune(0);
+            mirrors.prune(0);
+            fs::remove_all(dir / ("cold-git-" + n));
+            fs::remove_all(dir / ("cold-entries-" + n));
+        }
+        for (bool sparse : {false, true}) {
+            std::vector<std::string> argv = {"git", "clone", "-q"};
+            if (sparse) argv.push_back("--sparse");
+            argv.insert(argv.end(), {url, ws.string()});
+            std::vector<std::string> set = {"git", "-C", ws.string(), "sparse-checkout", "set"};
+            set.insert(set.end(), kSparsePaths.begin(), kSparsePaths.end());
+            auto t = Clock::now();
+            run(argv, work_dir);
+            if (sparse) run(set, work_dir);
+            (sparse ? clone_sparse : clone).ms.push_back(msSince(t));
+            files[sparse ? "j'" : "j"] = countFiles(ws);
+            fs::remove_all(ws);
+        }
+    }
+    printSeries(fetch, "");
+    printSeries(mirror, "");
+    printSeries(cold, std::to_string(files["i"]) + " files");
+    printSeries(clone, std::to_string(files["j"]) + " files");
+    printSeries(cold_sparse, std::to_string(files["i'"]) + " files");
+    printSeries(clone_sparse, std::to_string(files["j'"]) + " files");
+    printRatio("nixjail mirror fetch / git clone --mirror (g/h)", fetch, mirror);
+    printRatio("nixjail cold / git clone, whole tree (i/j)", cold, clone);
+    printRatio("nixjail cold / git clone, sparse (i'/j')", cold_sparse, clone_sparse);
+}
+
 std::string nixUnavailableReason() {
     if (::access("/usr/bin/nix-build", X_OK) != 0 && ::access("/usr/bin/nix-store", X_OK) != 0)
         return "no nix-build in /usr/bin (apt install nix-bin)";
@@ -530,16 +617,20 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     fs::path work_dir = "/var/tmp/nixjail-cache-bench";
     int iterations = 5;
+    bool local_only = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--work-dir" && i + 1 < argc) {
             work_dir = argv[++i];
         } else if ((a == "--iterations" || a == "-n") && i + 1 < argc) {
             iterations = std::max(1, std::atoi(argv[++i]));
+        } else if (a == "--local") {
+            local_only = true;
         } else {
             std::fprintf(stderr,
-                         "usage: cache_bench [--work-dir DIR] [--iterations N]\n"
-                         "  DIR keeps the generated repository between runs (default %s)\n",
+                         "usage: cache_bench [--work-dir DIR] [--iterations N] [--local]\n"
+                         "  DIR keeps the generated repository between runs (default %s)\n"
+                         "  --local: only the cold checkouts from a file:// URL\n",
                          work_dir.c_str());
             return 2;
         }
@@ -549,8 +640,9 @@ int main(int argc, char** argv) {
         work_dir = fs::canonical(work_dir);
         Place place = choosePlace(work_dir);
         std::printf("cache_bench: %d iterations each, interleaved; wall time\n", iterations);
-        benchCheckouts(work_dir, place, iterations);
-        benchRoots(work_dir, place, iterations);
+        if (!local_only) benchCheckouts(work_dir, place, iterations);
+        benchLocalCheckouts(work_dir, place, iterations);
+        if (!local_only) benchRoots(work_dir, place, iterations);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cache_bench: %s\n", e.what());
         return 1;

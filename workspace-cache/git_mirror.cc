@@ -1,5 +1,6 @@
-// Bare mirrors per remote: create, fetch with an anonymous remote (nothing lands in config),
-// detect a mirror whose first fetch never finished.
+// Bare mirrors per remote: create, fetch (libgit2 with an anonymous remote, so nothing lands in
+// config; git's CLI for a repository on this machine), detect a mirror whose first fetch never
+// finished.
 #include "workspace-cache/git_mirror.h"
 
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include "workspace-cache/entry_store.h"
 #include "workspace-cache/file_lock.h"
 #include "workspace-cache/git_error.h"
+#include "workspace-cache/local_fetch.h"
 #include "workspace-cache/storage_backends.h"
 
 namespace nixjail::cache {
@@ -35,6 +37,32 @@ int credentialCallback(git_credential** out, const char* /*url*/, const char* /*
         return GIT_PASSTHROUGH;
     return git_credential_userpass_plaintext_new(out, state->creds->username.c_str(),
                                                  state->creds->token.reveal().c_str());
+}
+
+// What a mirror holds: branches, tags and pull refs, each replaced when the remote moves it.
+const std::vector<std::string> kMirrorRefspecs = {
+    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+refs/pull/*:refs/pull/*"};
+
+// Fetches with an anonymous remote, so that neither the URL nor the token lands in config.
+void fetchWithLibgit2(git_repository* repo, const std::string& url, const fs::path& path,
+                      const std::optional<GitCredentials>& creds) {
+    git_remote* remote_raw = nullptr;
+    checkGit(git_remote_create_anonymous(&remote_raw, repo, url.c_str()),
+             "cannot use remote '" + url + "'");
+    GitRemote remote(remote_raw);
+
+    CredentialState state{creds ? &*creds : nullptr};
+    git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+    opts.callbacks.credentials = credentialCallback;
+    opts.callbacks.payload = &state;
+    opts.prune = GIT_FETCH_PRUNE;
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the refspecs take all tags
+    std::vector<char*> specs;
+    for (const auto& spec : kMirrorRefspecs) specs.push_back(const_cast<char*>(spec.c_str()));
+    git_strarray refspecs = {specs.data(), specs.size()};
+    checkGit(git_remote_fetch(remote.get(), &refspecs, &opts, nullptr),
+             "cannot fetch '" + url + "' into '" + path.string() +
+                 "'; is the URL right and does the token have read access?");
 }
 
 }  // namespace
@@ -78,23 +106,16 @@ fs::path GitMirrors::fetch(const std::string& url, const std::optional<GitCreden
     }
     GitRepository repo(raw);
 
-    git_remote* remote_raw = nullptr;
-    checkGit(git_remote_create_anonymous(&remote_raw, repo.get(), url.c_str()),
-             "cannot use remote '" + url + "'");
-    GitRemote remote(remote_raw);
-
-    CredentialState state{creds ? &*creds : nullptr};
-    git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
-    opts.callbacks.credentials = credentialCallback;
-    opts.callbacks.payload = &state;
-    opts.prune = GIT_FETCH_PRUNE;
-    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;  // the refspecs below take all tags
-    const char* specs[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
-                           "+refs/pull/*:refs/pull/*"};
-    git_strarray refspecs = {const_cast<char**>(specs), 3};
-    checkGit(git_remote_fetch(remote.get(), &refspecs, &opts, nullptr),
-             "cannot fetch '" + url + "' into '" + path.string() +
-                 "'; is the URL right and does the token have read access?");
+    // A repository on this machine goes through git's own local transport, which sends its packs
+    // as they are; without git installed, through libgit2's, which is correct but packs the
+    // whole history itself. Credentials mean nothing to either.
+    std::optional<fs::path> git = isLocalRemote(url) ? findGitProgram() : std::nullopt;
+    if (git) {
+        repo.reset();
+        fetchWithGitCli(*git, url, path, kMirrorRefspecs);
+    } else {
+        fetchWithLibgit2(repo.get(), url, path, creds);
+    }
     if (!isComplete(url)) base::writeFileAtomic(marker, url + "\n");
     ::utimensat(AT_FDCWD, marker.c_str(), nullptr, 0);  // last use, for prune()
     return path;

@@ -36,7 +36,9 @@ class GitMirrors {
     GitMirrors& operator=(const GitMirrors&) = delete;
 
     // Fetches branches, tags and pull refs of `url` into its mirror, creating or (when a
-    // previous fetch died half-way) recreating it. Returns the mirror's path.
+    // previous fetch died half-way) recreating it. Returns the mirror's path. A repository on
+    // this machine (file:// or an absolute path) is fetched with git's CLI when git is installed,
+    // anything else with libgit2.
     std::filesystem::path fetch(const std::string& url,
                                 const std::optional<GitCredentials>& creds = {});
     // The commit id `rev` (a full or abbreviated id, a branch, a tag, a full ref) names in the
