@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sstream>
 
 #include "runner/base/child_process.h"
@@ -20,7 +21,17 @@ CommandOutput runCommand(const std::vector<std::string>& argv,
     base::Pipe err = base::Pipe::create();
     base::SpawnOptions opts;
     opts.argv = argv;
-    for (char** e = environ; *e; ++e) opts.env.emplace_back(*e);
+    // The extra variables replace the process's own of the same name: with both in the block,
+    // getenv() would find the process's first and the extra one would never apply.
+    auto overridden = [&](const char* kv) {
+        const char* eq = std::strchr(kv, '=');
+        const size_t len = eq ? static_cast<size_t>(eq - kv) : std::strlen(kv);
+        for (const auto& x : extra_env)
+            if (x.size() > len && x.compare(0, len, kv, len) == 0 && x[len] == '=') return true;
+        return false;
+    };
+    for (char** e = environ; *e; ++e)
+        if (!overridden(*e)) opts.env.emplace_back(*e);
     opts.env.insert(opts.env.end(), extra_env.begin(), extra_env.end());
     opts.stdout_fd = out.write.get();
     opts.stderr_fd = err.write.get();

@@ -12,7 +12,8 @@ struct CommandOutput {
     std::string err;
 };
 
-// Runs `argv` with the current environment plus `extra_env`; throws only when it cannot start.
+// Runs `argv` with the current environment plus `extra_env` (KEY=VALUE, replacing the process's
+// own KEY); throws only when it cannot start.
 CommandOutput runCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& extra_env);
 
