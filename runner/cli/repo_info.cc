@@ -1,4 +1,5 @@
-// Reading the local repository's remote, HEAD and branch with libgit2.
+// The github context of the local repository; its remote, HEAD and branch with libgit2 where
+// the repository's files are not plain enough to read directly (git_facts_files.cc).
 #include "runner/cli/repo_info.h"
 
 #include <git2.h>
@@ -7,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <regex>
+
+#include "runner/cli/git_facts.h"
 
 namespace nixjail::runner::cli {
 
@@ -21,13 +24,10 @@ using Repository = std::unique_ptr<git_repository, GitDeleter<git_repository, gi
 using Reference = std::unique_ptr<git_reference, GitDeleter<git_reference, git_reference_free>>;
 using Remote = std::unique_ptr<git_remote, GitDeleter<git_remote, git_remote_free>>;
 
-// Reads HEAD and origin in-process: spawning git three times cost more than the rest of a
-// one-step `exec`.
-struct GitFacts {
-    std::optional<std::string> origin_url, sha, ref;
-};
+}  // namespace
 
-GitFacts readGitFacts(const std::filesystem::path& dir) {
+// In-process: spawning git three times cost more than the rest of a one-step `exec`.
+GitFacts readGitFactsWithLibgit2(const std::filesystem::path& dir) {
     GitFacts facts;
     git_libgit2_init();
     git_repository* raw = nullptr;
@@ -55,13 +55,12 @@ GitFacts readGitFacts(const std::filesystem::path& dir) {
     return facts;
 }
 
-}  // namespace
-
 nlohmann::json localGithubContext(const std::filesystem::path& dir) {
     nlohmann::json g;
     std::string repo = "local/" + std::filesystem::absolute(dir).lexically_normal().filename().string();
     std::string server = "https://github.com";
-    const GitFacts facts = readGitFacts(dir);
+    const auto plain = readGitFactsFromFiles(dir);  // libgit2 only where the files are not plain
+    const GitFacts facts = plain ? *plain : readGitFactsWithLibgit2(dir);
     if (const auto& url = facts.origin_url) {
         static const std::regex kUrl(R"(^(?:(https?)://(?:[^@/]+@)?([^/]+)/|[^@]+@([^:]+):)(.+?)(?:\.git)?/?$)");
         std::smatch m;
