@@ -10,6 +10,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "workspace-cache/command_output.h"
+#include "tests/integration/require.h"
 #include "workspace-cache/git_test_repo.h"
 
 namespace nixjail::runner::engine {
@@ -54,15 +55,8 @@ std::string devShellFlake(const std::string& system) {
 class RepositoryDevShellTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        std::string why;
-        if (::geteuid() != 0) why = "needs root to write the single-user Nix store";
-        if (why.empty() && ::access("/usr/bin/nix", X_OK) != 0)
-            why = "needs nix (apt install nix-bin)";
-        if (!why.empty()) {
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-            if (strict && std::string(strict) == "1") FAIL() << why;
-            GTEST_SKIP() << why;
-        }
+        NIXJAIL_REQUIRE(::geteuid() == 0, "needs root to write the single-user Nix store");
+        NIXJAIL_REQUIRE(::access("/usr/bin/nix", X_OK) == 0, "needs nix (apt install nix-bin)");
         remote_ =
             std::make_unique<cache::testing::GitTestRepo>(dir_.path() / "forge" / "owner" / "app");
         checkouts_ = std::make_unique<CachedCheckouts>(dir_.path() / "cache");
@@ -212,15 +206,9 @@ TEST_F(RepositoryDevShellTest, BrokenFlakeNamesTheRepositoryAndCommit) {
 class RememberedClosureTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        std::string why;
-        if (::geteuid() != 0) why = "needs root to write the single-user Nix store";
-        if (why.empty() && ::access("/usr/bin/nix-build", X_OK) != 0)
-            why = "needs nix-build (apt install nix-bin)";
-        if (!why.empty()) {
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");
-            if (strict && std::string(strict) == "1") FAIL() << why;
-            GTEST_SKIP() << why;
-        }
+        NIXJAIL_REQUIRE(::geteuid() == 0, "needs root to write the single-user Nix store");
+        NIXJAIL_REQUIRE(::access("/usr/bin/nix-build", X_OK) == 0,
+                        "needs nix-build (apt install nix-bin)");
         fs::create_directories(bin_);
         for (const char* tool : {"nix", "nix-build", "nix-store", "nix-instantiate"}) {
             base::writeFileAtomic(bin_ / tool,
