@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/sample_stats.h"
 #include "runner/base/child_process.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
@@ -51,14 +52,9 @@ double runOnce(const std::vector<std::string>& argv, const std::vector<std::stri
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-struct Stats {
-    double min, median, max;
-};
+using Stats = nixjail::bench::SampleStats;
 
-Stats stats(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return {v.front(), v[v.size() / 2], v.back()};
-}
+Stats stats(std::vector<double> v) { return nixjail::bench::summarize(std::move(v)); }
 
 void printRow(const char* name, const Stats& s) {
     std::printf("%-46s min %7.2f  median %7.2f  max %7.2f\n", name, s.min, s.median, s.max);

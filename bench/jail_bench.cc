@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/sample_stats.h"
 #include "executor/namespace/namespace_executor.h"
 #include "executor/namespace/seccomp_filter.h"
 #include "executor/namespace/test_root.h"
@@ -38,17 +39,10 @@ using nixjail::base::ChildProcess;
 using nixjail::base::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
-struct Stats {
-    double min, median, p95, p99, mean;
-};
+using Stats = nixjail::bench::SampleStats;
+using nixjail::bench::timeMs;
 
-Stats stats(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    auto at = [&v](double q) { return v[std::min(v.size() - 1, size_t(double(v.size()) * q))]; };
-    double sum = 0;
-    for (double x : v) sum += x;
-    return {v.front(), at(0.5), at(0.95), at(0.99), sum / double(v.size())};
-}
+Stats stats(std::vector<double> v) { return nixjail::bench::summarize(std::move(v)); }
 
 void printRow(const char* name, const Stats& s, const Stats* base) {
     std::printf("%-34s %8.2f %8.2f %8.2f %8.2f %8.2f", name, s.min, s.median, s.p95, s.p99, s.mean);
@@ -59,12 +53,6 @@ void printRow(const char* name, const Stats& s, const Stats* base) {
 void printHeader(const char* title, int runs, const char* ratio) {
     std::printf("\n%s (%d runs, ms)\n%-34s %8s %8s %8s %8s %8s   %s\n", title, runs, "", "min",
                 "median", "p95", "p99", "mean", ratio);
-}
-
-double timeMs(const std::function<void()>& f) {
-    auto start = Clock::now();
-    f();
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
 void runTool(const std::vector<std::string>& argv) {

@@ -2,7 +2,9 @@
 // network namespace, then stop), against the namespace it listens in (a bare network namespace
 // through unshare(2), the anchor) — interleaved, so all variants see the same machine state:
 //   (a) anchor: create a network namespace and close it;
-//   (b) a proxy that loads its own upstream trust (the system CA bundle), as each job's did;
+//   (b) a proxy with its own upstream trust, the system CA bundle loaded as its first upstream TLS
+//       connection loads it (the bundle loads lazily), as each job's proxy did before the trust
+//       was shared;
 //   (c) a proxy given the process's shared trust (proxy::loadUpstreamTrust, loaded once), as jobs
 //       get it from the runner now.
 // Needs root for the namespace; prints why and exits 0 otherwise.
@@ -19,7 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/sample_stats.h"
 #include "proxy/proxy.h"
+#include "proxy/upstream_trust.h"
 #include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
 #include "runner/network/anonymous_netns.h"
@@ -27,22 +31,11 @@
 namespace {
 
 namespace px = nixjail::proxy;
-using Clock = std::chrono::steady_clock;
 
-double timeMs(const std::function<void()>& f) {
-    auto start = Clock::now();
-    f();
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
+using Stats = nixjail::bench::SampleStats;
+using nixjail::bench::timeMs;
 
-struct Stats {
-    double min, median, max;
-};
-
-Stats stats(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return {v.front(), v[v.size() / 2], v.back()};
-}
+Stats stats(std::vector<double> v) { return nixjail::bench::summarize(std::move(v)); }
 
 void printRow(const char* name, const Stats& s, const Stats& anchor) {
     std::printf("%-52s %8.2f %8.2f %8.2f   x%.2f\n", name, s.min, s.median, s.max,
@@ -67,7 +60,11 @@ int run(int runs) {
     for (int i = 0; i < runs; ++i) {
         anchor.push_back(timeMs([] { nixjail::runner::network::createAnonymousNetns(); }));
         auto netns = nixjail::runner::network::createAnonymousNetns();
-        own.push_back(timeMs([&] { startAndStop(netns.get(), nullptr); }));
+        own.push_back(timeMs([&] {
+            auto trust = px::loadUpstreamTrust();
+            trust->context();  // what the proxy's first upstream TLS connection would load
+            startAndStop(netns.get(), std::move(trust));
+        }));
         with_shared.push_back(timeMs([&] { startAndStop(netns.get(), shared); }));
     }
     const Stats a = stats(anchor);
