@@ -1,6 +1,9 @@
 // Building job roots from Nix closures.
 #include "runner/engine/nix_root_provider.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 
 #include "runner/base/error.h"
@@ -83,6 +86,11 @@ void NixRootProvider::ensureNixCanBuild() {
     nix_can_build_ = true;
 }
 
+void NixRootProvider::checkNixCanBuild() {
+    std::lock_guard lock(mu_);
+    ensureNixCanBuild();
+}
+
 std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>& names,
                                                   const std::string& what, bool* remembered) {
     if (names.empty()) return {};
@@ -103,14 +111,14 @@ std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>
 }
 
 NixRootProvider::Closure NixRootProvider::closureOf(std::vector<std::string> base,
+                                                    bool base_remembered,
                                                     const std::vector<std::string>& declared,
                                                     const std::vector<std::string>& extra,
                                                     std::string source) {
-    Closure closure{.source = std::move(source)};
+    if (!extra.empty()) source += fmt::format(", plus {}", fmt::join(extra, " "));
+    Closure closure{.source = std::move(source), .remembered = base_remembered};
     auto what = [](const std::vector<std::string>& names) {
-        std::string out = "the packages";
-        for (const auto& n : names) out += " " + n;
-        return out;
+        return fmt::format("the packages {}", fmt::join(names, " "));
     };
     std::vector<std::string> names = declared;
     for (const auto& p : extra)
@@ -146,12 +154,10 @@ NixRootProvider::Closure NixRootProvider::closureOf(std::vector<std::string> bas
 
 NixRootProvider::Closure NixRootProvider::closureOf(const RootRequest& request) {
     std::lock_guard lock(mu_);
-    std::string extra;
-    for (const auto& p : request.extra) extra += (extra.empty() ? ", plus " : " ") + p;
     const auto& packages = request.packages;
     if (!packages.empty()) {
-        return closureOf({}, packages, request.extra,
-                         std::to_string(packages.size()) + " packages" + extra);
+        return closureOf({}, true, packages, request.extra,
+                         std::to_string(packages.size()) + " packages");
     }
     if (config_.devshell_flake) {
         const auto system = cache::DevShellResolver::currentSystem();
@@ -162,14 +168,12 @@ NixRootProvider::Closure NixRootProvider::closureOf(const RootRequest& request) 
             ensureNixCanBuild();
             shell = devshells_.resolve(flake, system);
         }
-        auto closure = closureOf(*shell, {}, request.extra,
-                                 "the devShell of " + (flake / "flake.nix").string() + " (" +
-                                     std::to_string(shell->size()) + " packages)" + extra);
-        closure.remembered = closure.remembered && remembered;
-        return closure;
+        return closureOf(*shell, remembered, {}, request.extra,
+                         "the devShell of " + (flake / "flake.nix").string() + " (" +
+                             std::to_string(shell->size()) + " packages)");
     }
     if (const auto choice = config_.default_packages.choose(request.labels)) {
-        return closureOf({}, choice->packages, request.extra, describeChoice(*choice) + extra);
+        return closureOf({}, true, choice->packages, request.extra, describeChoice(*choice));
     }
     throw base::Error(DefaultPackages::noDefaultMessage(request.labels));
 }
@@ -195,14 +199,9 @@ std::optional<NixRootProvider::Closure> NixRootProvider::repositoryDevShell(
         }
     }
     std::lock_guard lock(mu_);
-    std::string extra;
-    for (const auto& p : request.extra) extra += (extra.empty() ? ", plus " : " ") + p;
-    auto closure = closureOf(*shell, {}, request.extra,
-                             "the devShell of flake.nix in " + repo.url + " at " +
-                                 repo.commit.substr(0, 12) + " (" + std::to_string(shell->size()) +
-                                 " packages)" + extra);
-    closure.remembered = closure.remembered && remembered;
-    return closure;
+    return closureOf(*shell, remembered, {}, request.extra,
+                     "the devShell of flake.nix in " + repo.url + " at " + repo.commit.substr(0, 12) +
+                         " (" + std::to_string(shell->size()) + " packages)");
 }
 
 RootProvider NixRootProvider::forRepository(RepositoryAtCommit repo, CheckoutProvider checkouts) {

@@ -63,6 +63,9 @@ public:
     // The same for a task's github context (repositoryOfTask); asProvider() when it names no
     // repository and commit.
     RootProvider forTask(const nlohmann::json& github, CheckoutProvider checkouts);
+    // Throws base::Error saying why when Nix cannot build here (nix_preflight.h); checked once, and
+    // otherwise before the provider's first Nix call that builds.
+    void checkNixCanBuild();
 
 private:
     struct Closure {
@@ -73,9 +76,10 @@ private:
     };
     // Declared packages, else the local devShell, else the label's default set; plus the extras.
     Closure closureOf(const RootRequest& request);
-    // The closure of `base` (store paths) and the packages `declared` and `extra` (added for the
-    // job). Holds mu_.
-    Closure closureOf(std::vector<std::string> base, const std::vector<std::string>& declared,
+    // The closure of `base` (store paths; `base_remembered`: found without Nix) and the packages
+    // `declared` and `extra` (added for the job, named after `source`). Holds mu_.
+    Closure closureOf(std::vector<std::string> base, bool base_remembered,
+                      const std::vector<std::string>& declared,
                       const std::vector<std::string>& extra, std::string source);
     // Store paths of `names`, remembered or from nix-build (`what` names them in the error when
     // there is no nixpkgs). Clears *remembered when Nix was asked. Holds mu_.

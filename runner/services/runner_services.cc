@@ -18,7 +18,6 @@
 #include "runner/services/job_dirs.h"
 #include "workspace-cache/cache_set.h"
 #include "workspace-cache/job_volume.h"
-#include "workspace-cache/nix_preflight.h"
 
 namespace nixjail::runner::services {
 
@@ -177,10 +176,10 @@ void RunnerServices::startRoots() {
             if (!hasFlake) throw;
         }
     }
+    roots_ = std::make_unique<engine::NixRootProvider>(std::move(roots));
     // A Nix that cannot build stops the daemon's start, not every job at its nix-build. exec asks
     // only before its first Nix call: a package set resolved before needs none.
-    if (role == Role::kDaemon) cache::checkNixCanBuild(roots.tools);
-    roots_ = std::make_unique<engine::NixRootProvider>(std::move(roots));
+    if (role == Role::kDaemon) roots_->checkNixCanBuild();
 }
 
 void RunnerServices::startJobDirs() {
