@@ -29,6 +29,7 @@ using Json = nlohmann::json;
 using nixjail::base::ChildProcess;
 using nixjail::base::TempDir;
 using nixjail::e2e::baseEnv;
+using nixjail::e2e::nixEnv;
 using nixjail::e2e::runBinary;
 using Clock = std::chrono::steady_clock;
 
@@ -149,8 +150,7 @@ class DaemonE2E : public ::testing::Test {
     }
     // Starts the daemon for a jailed executor: Nix builds the roots offline, without its sandbox.
     void startOfflineNixDaemon() {
-        auto env = baseEnv();
-        env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+        auto env = nixEnv();
         startDaemon(env);
     }
     // SIGTERM, then the exit code.

@@ -33,6 +33,14 @@ inline std::vector<std::string> baseEnv() {
     return env;
 }
 
+// baseEnv() for commands that build with real Nix here: a single-user store without the build
+// sandbox (the test packages copy host binaries) and without substituters (no network).
+inline std::vector<std::string> nixEnv() {
+    auto env = baseEnv();
+    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    return env;
+}
+
 inline Run runBinary(std::vector<std::string> args, const std::filesystem::path& cwd = kSource,
                      std::vector<std::string> env = baseEnv()) {
     args.insert(args.begin(), NIXJAIL_BINARY);

@@ -80,12 +80,6 @@ TEST(ExecArtifactsE2E, AnUnusableDirectoryFailsTheRunClearly) {
 
 #define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
 
-std::vector<std::string> nixEnv() {
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    return env;
-}
-
 // In the jail, by the pinned name through the job's proxy: curl uploads (two chunks) in one job
 // and downloads in the next.
 TEST(ExecArtifactsE2E, JailedJobsUploadAndDownloadThroughTheProxy) {
@@ -136,7 +130,7 @@ jobs:
         runBinary({"exec", "-W", "w.yml", "-j", "download", "--executor", "namespace", "--nixpkgs",
                    (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
                    cache.path().string(), "--artifact-server-path", artifacts.string()},
-                  dir.path(), nixEnv());
+                  dir.path(), nixjail::e2e::nixEnv());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_TRUE(has(r.out, "| container http://artifacts.nixjail.internal:")) << r.out;
     EXPECT_TRUE(has(r.out, "| location http://artifacts.nixjail.internal:")) << r.out;

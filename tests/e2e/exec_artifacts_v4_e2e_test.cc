@@ -119,8 +119,7 @@ TEST(ExecArtifactsV4E2E, JailedJobsUploadAndDownloadThroughTheProxy) {
     nixjail::base::writeFile(
         dir.path() / "w.yml",
         nixjail::base::readFile(kSource / "tests/e2e/workflows/artifacts_v4_curl.yml"));
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     const fs::path artifacts = dir.path() / "artifacts";
     auto r = runBinary({"exec", "-W", "w.yml", "-j", "download", "--executor", "namespace",
                         "--nixpkgs", (kSource / "examples/nix").string(), "--cache-dir",
@@ -167,8 +166,7 @@ jobs:
         with:
           mode: download
 )Y");
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     const fs::path artifacts = dir.path() / "artifacts";
     // @actions/artifact 2.x refuses servers other than github.com and GHES-like names before any
     // request; the fixture's jobs say github.com (through github.server_url: as on GitHub, no env

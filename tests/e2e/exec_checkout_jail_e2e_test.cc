@@ -62,8 +62,7 @@ fs::path makeLibrary(const fs::path& forge, const std::vector<std::string>& cont
 
 TEST(ExecCheckoutJailE2E, CheckoutsAreRepositoriesAsOnGitHub) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
 
     // Another repository on a local "forge": two commits, a tag on the first.
     TempDir forge("nixjail-forge-");
@@ -153,8 +152,7 @@ jobs:
 // is nowhere in the workspace.
 TEST(ExecCheckoutJailE2E, PersistedCredentialsWorkThroughTheProxyWithTheDummyOnly) {
     NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
 
     TempDir forge("nixjail-forge-");
     makeLibrary(forge.path(), {"one", "two", "three"});

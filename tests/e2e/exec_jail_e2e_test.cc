@@ -22,12 +22,6 @@ using nixjail::e2e::runBinary;
 
 #define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
 
-std::vector<std::string> nixEnv() {
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
-    return env;
-}
-
 TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
     REQUIRE_ROOT_AND_NIX();
     TempDir cache("nixjail-e2e-cache-");
@@ -36,7 +30,7 @@ TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
     std::vector<std::string> args{"exec", "-W", "examples/ci.yml", "--executor", "namespace", "--nixpkgs",
                                   "examples/nix", "--cache-dir", cache.path().string(), "--secret",
                                   "DEMO_TOKEN=jail-secret-value", "--json-summary", summary.string()};
-    auto r = runBinary(args, nixjail::e2e::kSource, nixEnv());
+    auto r = runBinary(args, nixjail::e2e::kSource, nixjail::e2e::nixEnv());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("Job root: built from 2 packages"), std::string::npos) << r.out;
     // The report job declares bash, coreutils and gnused: its store holds their closure, no more.
@@ -61,7 +55,7 @@ TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
     const auto cold = rootHits();
     EXPECT_NE(std::find(cold.begin(), cold.end(), false), cold.end());
     // A second run finds every root in the cache.
-    auto warm = runBinary(args, nixjail::e2e::kSource, nixEnv());
+    auto warm = runBinary(args, nixjail::e2e::kSource, nixjail::e2e::nixEnv());
     ASSERT_EQ(warm.exit_code, 0) << warm.out << warm.err;
     EXPECT_EQ(warm.out.find("Job root: built"), std::string::npos) << warm.out;
     for (bool hit : rootHits()) EXPECT_TRUE(hit);
@@ -98,7 +92,7 @@ jobs:
 )Y");
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
-                       dir.path(), nixEnv());
+                       dir.path(), nixjail::e2e::nixEnv());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     for (const char* want : {"| 1000", "no-shadow", "no-apt", "workspace-writable", "store-readonly"}) {
         EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
@@ -125,14 +119,14 @@ jobs:
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
                         cache.path().string(), "--disk", "32M"},
-                       dir.path(), nixEnv());
+                       dir.path(), nixjail::e2e::nixEnv());
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     for (const char* want :
          {"on the job's own 32 MiB volume", "small-fits", "No space left on device",
           "Process completed with exit code 1. The job's disk quota (32 MiB) is full.", "room-again"}) {
         EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
     }
-    auto bad = runBinary({"exec", "-W", "w.yml", "--disk", "lots"}, dir.path(), nixEnv());
+    auto bad = runBinary({"exec", "-W", "w.yml", "--disk", "lots"}, dir.path(), nixjail::e2e::nixEnv());
     EXPECT_NE(bad.exit_code, 0);
     EXPECT_NE((bad.out + bad.err).find("--disk"), std::string::npos) << bad.out << bad.err;
 }
@@ -198,7 +192,7 @@ jobs:
       - run: echo "store:" /nix/store/*
 )Y");
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--cache-dir", cache.path().string()},
-                       dir.path(), nixEnv());
+                       dir.path(), nixjail::e2e::nixEnv());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("Job root: built from the devShell of " + (dir.path() / "flake.nix").string() +
                          " (2 packages)"),
@@ -233,7 +227,7 @@ jobs:
 )Y");
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
-                       dir.path(), nixEnv());
+                       dir.path(), nixjail::e2e::nixEnv());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("| url http://actions-cache.nixjail.internal:"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("| lookup status 204"), std::string::npos) << r.out;  // a miss, answered
@@ -284,7 +278,7 @@ jobs:
         return runBinary({"exec", "-W", "w.yml", "-j", job, "--executor", "namespace", "--nixpkgs",
                           (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
                           cache.path().string()},
-                         dir.path(), nixEnv());
+                         dir.path(), nixjail::e2e::nixEnv());
     };
     auto save = run("save");
     ASSERT_EQ(save.exit_code, 0) << save.out << save.err;
@@ -318,7 +312,7 @@ jobs:
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--network-audit", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
                         "--json-summary", summary.string()},
-                       dir.path(), nixEnv());
+                       dir.path(), nixjail::e2e::nixEnv());
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("would deny (audit mode) GET http://one.nixjail-audit.invalid/a"), std::string::npos) << r.out;
     auto suggested = runBinary({"policy", "suggest", "--summary", summary.string()}, dir.path());
@@ -336,10 +330,10 @@ TEST(CacheE2E, WarmListPrune) {
     TempDir cache("nixjail-e2e-cache-");
     const std::string dir = cache.path().string();
     const std::string nixpkgs = (nixjail::e2e::kSource / "examples/nix").string();
-    auto cold = runBinary({"cache", "--cache-dir", dir, "warm", "bash coreutils", "--nixpkgs", nixpkgs}, nixjail::e2e::kSource, nixEnv());
+    auto cold = runBinary({"cache", "--cache-dir", dir, "warm", "bash coreutils", "--nixpkgs", nixpkgs}, nixjail::e2e::kSource, nixjail::e2e::nixEnv());
     ASSERT_EQ(cold.exit_code, 0) << cold.err;
     EXPECT_NE(cold.out.find("for 3 store paths: built"), std::string::npos) << cold.out;
-    auto warm = runBinary({"cache", "--cache-dir", dir, "warm", "coreutils, bash", "--nixpkgs", nixpkgs}, nixjail::e2e::kSource, nixEnv());
+    auto warm = runBinary({"cache", "--cache-dir", dir, "warm", "coreutils, bash", "--nixpkgs", nixpkgs}, nixjail::e2e::kSource, nixjail::e2e::nixEnv());
     EXPECT_NE(warm.out.find("already cached"), std::string::npos) << warm.out;
     auto list = runBinary({"cache", "--cache-dir", dir, "list", "--json"});
     ASSERT_EQ(list.exit_code, 0) << list.err;

@@ -114,8 +114,7 @@ jobs:
           env > /workspace/env.txt
           if grep -rqs "REAL-""tok" /workspace /runner /home /tmp /etc; then echo real-found; else echo real-absent; fi
 )Y");
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     env.push_back(std::string("NIXJAIL_E2E_TOKEN=") + TestUpstream::kRealToken);
     const auto summary = dir.path() / "summary.json";
     const std::string before = netnsCount();
@@ -217,8 +216,7 @@ jobs:
           echo "$KEY" > /workspace/key.txt
           if grep -rqs "REAL-tok-""9a7b31c0" /workspace /runner /home /tmp /proc/self/environ; then echo real-found; else echo real-absent; fi
 )Y");
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
                         cache.path().string(), "--policy", "policy.yaml", "--extra-ca-file",
@@ -276,8 +274,7 @@ jobs:
           curl -sS --fail -T body.json "https://git.test:$PORT/upload/body.json" && echo uploaded
           grep -q "$UP" body.json && echo job-wrote-placeholder
 )Y");
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     const std::string upload_real = "upl0ad-Secret-27182818";
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
@@ -328,8 +325,7 @@ jobs:
           curl -sS --fail "https://git.test:$PORT/whoami" -H "Authorization: token $KEY"
           curl -sS --fail -o /dev/null "https://other.test:$PORT/whoami?k=$OTHER" && echo other-ok
 )Y");
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     const auto summary = dir.path() / "summary.json";
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--network-audit", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
@@ -387,8 +383,7 @@ jobs:
         run: |
           if grep -rqs "REAL-""tok" /workspace /runner /home /tmp /etc /proc/self/environ; then echo real-found; else echo real-absent; fi
 )Y");
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     env.push_back(std::string("GITHUB_TOKEN=") + TestUpstream::kRealToken);
     env.push_back(std::string("GITEA_TOKEN=") + TestUpstream::kRealToken);
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",

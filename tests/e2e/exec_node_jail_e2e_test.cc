@@ -35,8 +35,7 @@ std::string missingPrerequisite() {
 
 TEST(ExecNodeJailE2E, JobWithoutNodeRunsAJavaScriptActionInTheJail) {
     REQUIRE_JAIL_AND_NODE();
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
 
     // A remote node action with pre, main and post, fetched from a local git "forge".
     TempDir forge("nixjail-forge-");
@@ -115,8 +114,7 @@ jobs:
 // fails, and the runner names the profile that would let it run.
 TEST(ExecNodeJailE2E, StrictProfileNamesTheDefaultProfileWhenWebAssemblyIsMissing) {
     REQUIRE_JAIL_AND_NODE();
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     TempDir dir("nixjail-e2e-node-jail-");
     TempDir cache("nixjail-e2e-cache-");
     fs::create_directories(dir.path() / "act");
@@ -143,8 +141,7 @@ TEST(ExecNodeJailE2E, StrictProfileNamesTheDefaultProfileWhenWebAssemblyIsMissin
 // A package set without the node package: the job fails before it starts, naming the package.
 TEST(ExecNodeJailE2E, MissingNodePackageIsAClearError) {
     REQUIRE_JAIL_AND_NODE();
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     TempDir dir("nixjail-e2e-node-jail-");
     TempDir cache("nixjail-e2e-cache-");
     fs::create_directories(dir.path() / "act");

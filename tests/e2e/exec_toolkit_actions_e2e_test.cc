@@ -114,8 +114,7 @@ TEST(ExecToolkitActionsE2E, BundledToolkitActionsRunInTheDefaultJail) {
     nixjail::base::writeFile(
         dir.path() / "w.yml",
         nixjail::base::readFile(kSource / "tests/e2e/workflows/toolkit_actions.yml"));
-    auto env = nixjail::e2e::baseEnv();
-    env.push_back("NIX_CONFIG=sandbox = false\nsubstituters =");
+    auto env = nixjail::e2e::nixEnv();
     const fs::path summary = dir.path() / "summary.json";
     auto r = nixjail::e2e::runBinary(
         {"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
