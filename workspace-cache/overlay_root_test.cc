@@ -19,8 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const fs::path& p) { return base::isMountPoint(p); }
-
 class OverlayRootTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -43,7 +41,7 @@ TEST_F(OverlayRootTest, TheJobWritesItsOwnLayerAndTheCachedRootStaysAsItWas) {
     fs::create_directories(dst_.parent_path());
     {
         OverlayRoot root(lower_, dst_);
-        EXPECT_TRUE(mounted(dst_));
+        EXPECT_TRUE(base::isMountPoint(dst_));
         EXPECT_EQ(base::readFile(dst_ / "nix/store/abc-bash/bin/bash"), "#!bash\n");
         base::writeFile(dst_ / "etc/passwd", "changed\n");
         base::writeFile(dst_ / "etc/new", "new\n");
@@ -56,7 +54,7 @@ TEST_F(OverlayRootTest, TheJobWritesItsOwnLayerAndTheCachedRootStaysAsItWas) {
         EXPECT_TRUE(fs::exists(lower_ / "nix/store/abc-bash/bin/bash"));
         EXPECT_TRUE(fs::exists(root.layerDir() / "upper/etc/new"));
     }
-    EXPECT_FALSE(mounted(dst_));
+    EXPECT_FALSE(base::isMountPoint(dst_));
     EXPECT_FALSE(fs::exists(dst_));
     EXPECT_FALSE(fs::exists(dst_.string() + ".layer"));
     EXPECT_TRUE(fs::exists(lower_ / "nix/store/abc-bash/bin/bash"));
@@ -70,7 +68,7 @@ TEST_F(OverlayRootTest, ABusyRootIsDetachedAndStillNothingIsLeft) {
         held = base::UniqueFd(::open((dst_ / "etc/passwd").c_str(), O_RDONLY | O_CLOEXEC));
         ASSERT_TRUE(held);
     }
-    EXPECT_FALSE(mounted(dst_));
+    EXPECT_FALSE(base::isMountPoint(dst_));
     EXPECT_FALSE(fs::exists(dst_));
     char buf[4] = {};
     EXPECT_EQ(::read(held.get(), buf, 4), 4) << "what a process still holds stays readable";
@@ -95,7 +93,7 @@ TEST_F(OverlayRootTest, PathsMountOptionsCannotCarryAreRefusedBeforeAnythingIsMa
     }
     EXPECT_FALSE(fs::exists(odd));
     EXPECT_THROW(OverlayRoot(lower_, dir_.path() / "missing-parent" / "root"), std::exception);
-    EXPECT_FALSE(mounted(dir_.path() / "missing-parent" / "root"));
+    EXPECT_FALSE(base::isMountPoint(dir_.path() / "missing-parent" / "root"));
 }
 
 }  // namespace

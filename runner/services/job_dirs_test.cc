@@ -14,8 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const fs::path& p) { return base::isMountPoint(p); }
-
 spdlog::logger& quiet() {
     static spdlog::logger log("job-dirs-test", std::make_shared<spdlog::sinks::null_sink_mt>());
     return log;
@@ -53,12 +51,12 @@ TEST(JobDirs, SweepUnmountsALeftJobVolumeButNoOtherMount) {
     {
         JobDirs dirs(parent, uuid, quiet());
         EXPECT_EQ(dirs.swept(), 1);
-        EXPECT_FALSE(mounted(crashed / "volume"));
-        EXPECT_FALSE(mounted(crashed / "root"));
+        EXPECT_FALSE(base::isMountPoint(crashed / "volume"));
+        EXPECT_FALSE(base::isMountPoint(crashed / "root"));
         EXPECT_FALSE(fs::exists(crashed));
         EXPECT_TRUE(fs::exists(cached / "etc")) << "the cached root is not the job's to remove";
         EXPECT_FALSE(fs::exists(cached / "etc" / "written-by-the-job"));
-        EXPECT_TRUE(mounted(other / "bound")) << "not a job volume: left alone";
+        EXPECT_TRUE(base::isMountPoint(other / "bound")) << "not a job volume: left alone";
         EXPECT_TRUE(fs::exists(other));
     }
     ::umount2((other / "bound").c_str(), 0);

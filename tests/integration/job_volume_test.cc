@@ -21,8 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool mounted(const fs::path& p) { return base::isMountPoint(p); }
-
 // Loop devices whose backing file is `image`.
 int loopsBackedBy(const fs::path& image) {
     int n = 0;
@@ -57,7 +55,7 @@ TEST(JobVolume, WritesStopAtItsSizeAndNothingIsLeftAfterIt) {
     const fs::path image = dir.path() / "volume.img", mnt = dir.path() / "volume";
     {
         JobVolume volume(image, mnt, 32ull << 20);
-        EXPECT_TRUE(mounted(mnt));
+        EXPECT_TRUE(base::isMountPoint(mnt));
         EXPECT_EQ(loopsBackedBy(image), 1);
         EXPECT_TRUE(fs::is_empty(mnt)) << "no lost+found in the job's directory";
         EXPECT_EQ(fillUntilRefused(mnt / "big", 64), ENOSPC);
@@ -70,7 +68,7 @@ TEST(JobVolume, WritesStopAtItsSizeAndNothingIsLeftAfterIt) {
         ASSERT_EQ(::stat(image.c_str(), &st), 0);
         EXPECT_LE(static_cast<uint64_t>(st.st_blocks) * 512, (32ull << 20) + (1 << 20));
     }
-    EXPECT_FALSE(mounted(mnt));
+    EXPECT_FALSE(base::isMountPoint(mnt));
     EXPECT_EQ(loopsBackedBy(image), 0);
     EXPECT_FALSE(fs::exists(image));
     EXPECT_FALSE(fs::exists(mnt));
