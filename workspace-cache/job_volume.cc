@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "runner/base/error.h"
+#include "runner/base/find_program.h"
 #include "runner/base/unique_fd.h"
 #include "workspace-cache/command_output.h"
 #include "workspace-cache/loop_device.h"
@@ -26,17 +27,10 @@ namespace {
 // mkfs.ext4 from PATH, else where distributions and NixOS put it (a service's PATH may lack
 // /usr/sbin).
 std::string mkfsPath() {
-    std::string dirs = std::getenv("PATH") ? std::getenv("PATH") : "";
-    dirs += ":/usr/sbin:/sbin:/run/current-system/sw/bin";
-    for (size_t at = 0; at <= dirs.size();) {
-        size_t end = dirs.find(':', at);
-        if (end == std::string::npos) end = dirs.size();
-        const std::string dir = dirs.substr(at, end - at);
-        if (!dir.empty() && ::access((dir + "/mkfs.ext4").c_str(), X_OK) == 0)
-            return dir + "/mkfs.ext4";
-        at = end + 1;
-    }
-    return {};
+    const char* path = std::getenv("PATH");
+    return base::findProgram("mkfs.ext4", std::string(path ? path : "") +
+                                              ":/usr/sbin:/sbin:/run/current-system/sw/bin")
+        .string();
 }
 
 bool kernelHasExt4() {

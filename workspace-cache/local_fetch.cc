@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "runner/base/error.h"
+#include "runner/base/find_program.h"
 #include "workspace-cache/command_output.h"
 
 namespace nixjail::cache {
@@ -36,19 +37,9 @@ bool isLocalRemote(const std::string& url) {
 
 std::optional<fs::path> findGitProgram() {
     const char* path = std::getenv("PATH");
-    std::string dirs = path ? path : "/usr/bin:/bin";
-    size_t start = 0;
-    while (start <= dirs.size()) {
-        size_t colon = dirs.find(':', start);
-        std::string dir = dirs.substr(start, colon == std::string::npos ? colon : colon - start);
-        if (!dir.empty() && dir.front() == '/') {
-            fs::path candidate = fs::path(dir) / "git";
-            if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-        }
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-    }
-    return std::nullopt;
+    fs::path git = base::findProgram("git", path ? path : "/usr/bin:/bin");
+    if (git.empty()) return std::nullopt;
+    return git;
 }
 
 void fetchWithGitCli(const fs::path& git, const std::string& url, const fs::path& mirror,

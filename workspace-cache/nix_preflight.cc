@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "runner/base/error.h"
+#include "runner/base/find_program.h"
 #include "runner/base/unique_fd.h"
 #include "workspace-cache/command_output.h"
 
@@ -54,15 +55,7 @@ std::string findTool(const NixTools& tools, const char* name, std::string& searc
     const char* env = std::getenv("PATH");
     const std::string path = env ? env : "";
     searched = "PATH (" + path + ")";
-    for (size_t at = 0; at <= path.size();) {
-        size_t end = path.find(':', at);
-        if (end == std::string::npos) end = path.size();
-        const std::string dir = path.substr(at, end - at);
-        if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0)
-            return dir + "/" + name;
-        at = end + 1;
-    }
-    return {};
+    return base::findProgram(name, path).string();
 }
 
 // Whether this process may write `dir`, judged by its nearest existing ancestor when it does
