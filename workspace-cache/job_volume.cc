@@ -9,10 +9,10 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include "runner/base/error.h"
 #include "runner/base/find_program.h"
+#include "runner/base/mount_table.h"
 #include "runner/base/unique_fd.h"
 #include "workspace-cache/command_output.h"
 #include "workspace-cache/loop_device.h"
@@ -33,21 +33,13 @@ std::string mkfsPath() {
         .string();
 }
 
-bool kernelHasExt4() {
-    std::ifstream in("/proc/filesystems");
-    for (std::string line; std::getline(in, line);) {
-        if (line.size() >= 4 && line.compare(line.size() - 4, 4, "ext4") == 0) return true;
-    }
-    return false;
-}
-
 constexpr std::uint64_t kMinimumSize = 16ull << 20;
 
 }  // namespace
 
 std::string JobVolume::unavailableReason() {
     if (auto why = LoopDevice::unavailableReason(); !why.empty()) return why;
-    if (!kernelHasExt4()) return "the kernel lists no ext4 in /proc/filesystems (modprobe ext4)";
+    if (!base::kernelHasFilesystem("ext4")) return "the kernel lists no ext4 in /proc/filesystems (modprobe ext4)";
     if (mkfsPath().empty()) return "mkfs.ext4 not found (install e2fsprogs)";
     return {};
 }

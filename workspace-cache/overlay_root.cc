@@ -8,24 +8,16 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include "runner/base/error.h"
+#include "runner/base/mount_table.h"
 
 namespace nixjail::cache {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool kernelHasOverlay() {
-    std::ifstream in("/proc/filesystems");
-    for (std::string line; std::getline(in, line);) {
-        if (line.size() >= 7 && line.compare(line.size() - 7, 7, "overlay") == 0) return true;
-    }
-    return false;
-}
 
 // Mount options are split at ',' and lower layers at ':'; a backslash escapes. Such paths are
 // refused rather than escaped, so that what is mounted is exactly what was named.
@@ -37,7 +29,7 @@ bool fitsMountOptions(const fs::path& p) {
 
 std::string OverlayRoot::unavailableReason() {
     if (::geteuid() != 0) return "mounting an overlay needs root";
-    if (!kernelHasOverlay()) return "the kernel lists no overlay in /proc/filesystems (modprobe overlay)";
+    if (!base::kernelHasFilesystem("overlay")) return "the kernel lists no overlay in /proc/filesystems (modprobe overlay)";
     return {};
 }
 

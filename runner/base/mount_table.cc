@@ -25,4 +25,14 @@ bool isMountPoint(const std::filesystem::path& path) {
     return std::find(mounts.begin(), mounts.end(), path.string()) != mounts.end();
 }
 
+bool kernelHasFilesystem(std::string_view type) {
+    // Lines are "nodev\toverlay" or "\text4": the type is the last field.
+    std::ifstream in("/proc/filesystems");
+    for (std::string line; std::getline(in, line);) {
+        const auto tab = line.rfind('\t');
+        if (std::string_view(line).substr(tab == std::string::npos ? 0 : tab + 1) == type) return true;
+    }
+    return false;
+}
+
 }  // namespace nixjail::base

@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <fstream>
 
 #include "runner/base/child_process.h"
 #include "runner/base/error.h"
+#include "runner/base/mount_table.h"
 #include "runner/base/unique_fd.h"
 #include "workspace-cache/loop_device.h"
 
@@ -22,14 +22,6 @@ using base::SysError;
 using base::UniqueFd;
 
 namespace {
-
-bool kernelHasBtrfs() {
-    std::ifstream in("/proc/filesystems");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.find("btrfs") != std::string::npos) return true;
-    return false;
-}
 
 std::string findTool(const char* name) {
     for (const char* dir : {"/usr/sbin", "/sbin", "/usr/bin", "/bin"})
@@ -44,7 +36,7 @@ std::string BtrfsLoopMount::unavailableReason() {
     if (::geteuid() != 0)
         return "needs root to attach a loop device and mount btrfs (euid " +
                std::to_string(::geteuid()) + ")";
-    if (!kernelHasBtrfs()) return "kernel has no btrfs in /proc/filesystems (modprobe btrfs)";
+    if (!base::kernelHasFilesystem("btrfs")) return "kernel has no btrfs in /proc/filesystems (modprobe btrfs)";
     if (findTool("mkfs.btrfs").empty()) return "mkfs.btrfs not found (apt install btrfs-progs)";
     if (auto why = cache::LoopDevice::unavailableReason(); !why.empty()) return why;
     return {};
