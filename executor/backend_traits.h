@@ -29,6 +29,9 @@ struct BackendTraits {
     Network network = Network::kHost;
     // nullopt: steps run as the runner's own user.
     std::optional<StepOwner> step_owner;
+    // A step may be given the caller's stdin/stdout/stderr or a terminal (StepInvocation::stdio):
+    // what `shell` and --break-on-failure need.
+    bool attaches_stdio = false;
 };
 
 }  // namespace nixjail::executor

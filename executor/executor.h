@@ -56,6 +56,17 @@ struct JailSpec {
     std::string hostname = "nixjail";
 };
 
+// A step attached to the caller's own files instead of the output pipe (a shell in a kept job,
+// --break-on-failure): the fds stay the caller's; the backend dups them into the step.
+struct StepStdio {
+    int in = -1;
+    int out = -1;
+    int err = -1;
+    // `in` is a terminal (a pty's slave end) the step takes as its controlling terminal, so that
+    // an interactive shell gets job control and Ctrl-C.
+    bool terminal = false;
+};
+
 // Per step.
 struct StepInvocation {
     std::vector<std::string> argv;
@@ -65,6 +76,10 @@ struct StepInvocation {
     std::stop_token cancel;        // stop requested: kill the step's tree, result.cancelled
     // Receives stdout and stderr, merged, in arrival order, from the thread calling run().
     std::function<void(std::string_view)> on_output;
+    // Set: the step's stdin, stdout and stderr are these (on_output then receives nothing).
+    // Only backends with BackendTraits::attaches_stdio take it; the others fail the step with a
+    // setup_error saying so.
+    std::optional<StepStdio> stdio;
 };
 
 // The cgroup limits a step's process was under, read on the host from the cgroup it was in.

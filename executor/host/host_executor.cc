@@ -25,6 +25,11 @@ public:
     HostJail(JailSpec spec, HostOptions options) : spec_(std::move(spec)), options_(options) {}
 
     StepResult run(const StepInvocation& step) override {
+        if (step.stdio) {
+            StepResult result;
+            result.setup_error = "prepare step: the host executor cannot attach a terminal or the caller's stdio to a step (use the namespace executor)";
+            return result;
+        }
         const auto start = std::chrono::steady_clock::now();
         base::Pipe out = base::Pipe::create();
         base::ChildProcess child;

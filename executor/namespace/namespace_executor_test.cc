@@ -25,6 +25,14 @@ namespace {
 
 const std::vector<std::string> kEnv = {"PATH=/usr/bin:/bin", "HOME=/workspace", "LANG=C"};
 
+std::string drain(int fd) {
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    return out;
+}
+
 class NamespaceJailTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -64,6 +72,58 @@ TEST_F(NamespaceJailTest, ExitCodeAndOutputArePassedThrough) {
     EXPECT_EQ(r.setup_error, "");
     EXPECT_EQ(r.exit_code, 7);
     EXPECT_EQ(out, "hello\noops\n");
+}
+
+// What `shell` gives a kept job's jail: the caller's own files as the step's stdin, stdout and
+// stderr, nothing through the output pipe.
+TEST_F(NamespaceJailTest, StepTakesTheCallersStdioWhenGiven) {
+    auto in = base::Pipe::create();
+    auto out = base::Pipe::create();
+    auto err = base::Pipe::create();
+    ASSERT_EQ(::write(in.write.get(), "from the caller\n", 16), 16);
+    in.write.reset();
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    step.argv = {"/bin/sh", "-c", "read line; echo \"got $line\"; echo oops >&2; test -t 0 || echo notty"};
+    step.env = kEnv;
+    step.cwd = "/workspace";
+    std::string piped;
+    step.on_output = [&](std::string_view s) { piped.append(s); };
+    step.stdio = StepStdio{.in = in.read.get(), .out = out.write.get(), .err = err.write.get()};
+    auto r = jail->run(step);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    out.write.reset();
+    err.write.reset();
+    EXPECT_EQ(drain(out.read.get()), "got from the caller\nnotty\n");
+    EXPECT_EQ(drain(err.read.get()), "oops\n");
+    EXPECT_EQ(piped, "");
+}
+
+// A pty's slave end becomes the step's controlling terminal: an interactive shell works.
+TEST_F(NamespaceJailTest, StepGetsATerminalAsItsControllingTty) {
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ASSERT_GE(master, 0);
+    base::UniqueFd masterFd(master);
+    ASSERT_EQ(::grantpt(master), 0);
+    ASSERT_EQ(::unlockpt(master), 0);
+    base::UniqueFd slave(::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    ASSERT_TRUE(slave);
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    // `exec </dev/tty` only works when the terminal is the process's controlling one.
+    step.argv = {"/bin/sh", "-c", "test -t 0 && test -t 1 && echo isatty; exec </dev/tty && echo ctty"};
+    step.env = kEnv;
+    step.cwd = "/workspace";
+    step.stdio = StepStdio{.in = slave.get(), .out = slave.get(), .err = slave.get(), .terminal = true};
+    auto r = jail->run(step);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    slave.reset();
+    std::string seen;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(master, buf, sizeof buf)) > 0) seen.append(buf, static_cast<size_t>(n));
+    EXPECT_NE(seen.find("isatty"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("ctty"), std::string::npos) << seen;
 }
 
 TEST_F(NamespaceJailTest, StepSeesExactlyItsEnvironmentAndWorkingDirectory) {

@@ -127,7 +127,11 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
                           {.report = report.write.get(),
                            .sync = sync.read.get(),
                            .output = output.write.get(),
-                           .devnull = devnull.get()});
+                           .devnull = devnull.get(),
+                           .in = step.stdio ? step.stdio->in : -1,
+                           .out = step.stdio ? step.stdio->out : -1,
+                           .err = step.stdio ? step.stdio->err : -1,
+                           .terminal = step.stdio && step.stdio->terminal});
         if (netns) netns->restore();
     } catch (const base::Error& e) {
         if (child.pid > 0) {

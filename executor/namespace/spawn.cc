@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +27,8 @@ namespace {
 
 constexpr int kReportFd = 3;
 constexpr int kSyncFd = 4;
+// StepInvocation::stdio, when given: 5, 6, 7 until the step makes them its 0, 1, 2.
+constexpr int kStdioFd = 5;
 
 [[noreturn]] void fail(SetupPhase phase, int err, int detail = -1) {
     writeChildReport(
@@ -43,9 +46,11 @@ int errnoOf(int rc) { return rc == 0 ? 0 : errno; }
 // Moves the fds the jail needs to 0..4 and closes everything else the runner had open: the init
 // never execs, so close-on-exec would not protect other jobs' pipes from being held open here.
 int arrangeFds(const ChildFds& fds) {
-    int high[4];
-    const int src[4] = {fds.devnull, fds.output, fds.report, fds.sync};
-    for (int i = 0; i < 4; ++i) {
+    const bool attached = fds.in >= 0;
+    const int count = attached ? 7 : 4;
+    int high[7];
+    const int src[7] = {fds.devnull, fds.output, fds.report, fds.sync, fds.in, fds.out, fds.err};
+    for (int i = 0; i < count; ++i) {
         high[i] = ::fcntl(src[i], F_DUPFD, 16);
         if (high[i] < 0) return errno;
     }
@@ -53,8 +58,23 @@ int arrangeFds(const ChildFds& fds) {
         ::dup2(high[2], kReportFd) < 0 || ::dup2(high[3], kSyncFd) < 0) {
         return errno;
     }
+    for (int i = 4; i < count; ++i) {
+        if (::dup2(high[i], kStdioFd + i - 4) < 0) return errno;
+    }
     if (::fcntl(kReportFd, F_SETFD, FD_CLOEXEC) != 0) return errno;
-    if (::syscall(SYS_close_range, kSyncFd + 1, ~0U, 0) != 0) return errno;
+    const int firstFree = attached ? kStdioFd + 3 : kSyncFd + 1;
+    if (::syscall(SYS_close_range, firstFree, ~0U, 0) != 0) return errno;
+    return 0;
+}
+
+// The caller's stdio (and terminal) become the step's.
+int attachStdio(const ChildFds& fds) {
+    if (fds.in < 0) return 0;
+    for (int i = 0; i < 3; ++i) {
+        if (::dup2(kStdioFd + i, i) < 0) return errno;
+    }
+    if (::syscall(SYS_close_range, kStdioFd, kStdioFd + 2, 0) != 0) return errno;
+    if (fds.terminal && ::ioctl(0, TIOCSCTTY, 0) != 0) return errno;
     return 0;
 }
 
@@ -111,9 +131,10 @@ int execStep(const StepPlan& step) {
 }
 
 // The step's main process: shed every privilege, then exec.
-[[noreturn]] void runStep(const JailPlan& jail, const StepPlan& step) {
+[[noreturn]] void runStep(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
     check(SetupPhase::kFork, resetSignals());
     ::setsid();
+    check(SetupPhase::kFds, attachStdio(fds));
     ::umask(022);
     check(SetupPhase::kRlimits, setLimits(jail));
     check(SetupPhase::kCapabilities, dropBoundingAndAmbient(jail.cap_last_cap));
@@ -162,10 +183,11 @@ int execStep(const StepPlan& step) {
     // thread held when we were cloned.
     long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (pid < 0) fail(SetupPhase::kFork, errno);
-    if (pid == 0) runStep(jail, step);
-    // Only the step writes the output pipe; init keeps /dev/null.
+    if (pid == 0) runStep(jail, step, fds);
+    // Only the step writes the output pipe (or holds the caller's stdio); init keeps /dev/null.
     ::dup2(0, 1);
     ::dup2(0, 2);
+    if (fds.in >= 0) ::syscall(SYS_close_range, kStdioFd, kStdioFd + 2, 0);
     runJailInit(static_cast<pid_t>(pid), kReportFd);
 }
 

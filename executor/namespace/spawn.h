@@ -52,6 +52,9 @@ struct ChildFds {
     int sync = -1;     // read end: one byte once the id maps and cgroup are in place
     int output = -1;   // write end of the step's merged stdout/stderr
     int devnull = -1;  // the step's stdin
+    // StepInvocation::stdio: the step's own stdin, stdout and stderr (-1: devnull and output).
+    int in = -1, out = -1, err = -1;
+    bool terminal = false;  // `in` becomes the step's controlling terminal
 };
 
 struct SpawnedJail {

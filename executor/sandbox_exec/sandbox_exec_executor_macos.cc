@@ -30,6 +30,11 @@ class SandboxExecJail : public Jail {
         : spec_(std::move(spec)), options_(std::move(options)), profile_(std::move(profile)) {}
 
     StepResult run(const StepInvocation& step) override {
+        if (step.stdio) {
+            StepResult result;
+            result.setup_error = "prepare step: the sandbox-exec executor cannot attach a terminal or the caller's stdio to a step (use the namespace executor)";
+            return result;
+        }
         if (step.argv.empty()) {
             StepResult result;
             result.setup_error = "prepare step: empty argv";

@@ -71,6 +71,12 @@ void SystemdJail::systemctl(const std::vector<std::string>& args) const {
 StepResult SystemdJail::run(const StepInvocation& step) {
     StepResult result;
     const int n = ++steps_;
+    if (step.stdio) {
+        // systemd-run --pty would need a unit of its own per shell and a pty in the jail's
+        // namespace; not built.
+        result.setup_error = "prepare step: the systemd executor cannot attach a terminal or the caller's stdio to a step (use --executor namespace)";
+        return result;
+    }
     if (step.argv.empty()) {
         result.setup_error = "prepare step: empty argv";
         return result;

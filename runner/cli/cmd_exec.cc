@@ -1,5 +1,6 @@
 // `nixjail-runner exec`: run workflow files from a local repository, like `act` and
 // `forgejo-runner exec`, with the same engine (and jail) the daemon uses.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,7 +19,10 @@
 #include "runner/base/file_io.h"
 #include "runner/base/secret.h"
 #include "runner/cache_server/cache_server.h"
+#include "runner/cli/break_on_failure.h"
 #include "runner/cli/cache_dirs.h"
+#include "runner/cli/exec_keeper.h"
+#include "runner/cli/foreground_handoff.h"
 #include "runner/cli/commands.h"
 #include "runner/cli/exec_config.h"
 #include "runner/cli/key_values.h"
@@ -313,7 +317,35 @@ void reportRun(const std::vector<engine::JobReport>& jobs, Json summary, actions
     if (!f.json_summary.empty()) base::writeFileAtomic(f.json_summary, summary.dump(2) + "\n");
 }
 
+// Kept jobs stay with a process that outlives exec's: its output goes to a log beside them.
+void detachFromTerminal(const fs::path& log) {
+    base::UniqueFd in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    base::UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    std::fflush(stdout);
+    std::fflush(stderr);
+    if (in) ::dup2(in.get(), STDIN_FILENO);
+    if (out) {
+        ::dup2(out.get(), STDOUT_FILENO);
+        ::dup2(out.get(), STDERR_FILENO);
+    }
+}
+
+// --keep, --keep-failed and --break-on-failure attach a shell to a job's jail: only a backend
+// that can (BackendTraits::attaches_stdio).
+void checkAttachable(const ExecFlags& f, const executor::Executor& executor) {
+    if (executor.traits().attaches_stdio) return;
+    const char* flag = f.keep ? "--keep" : f.keep_failed ? "--keep-failed" : "--break-on-failure";
+    throw base::Error(std::string(flag) + " opens a shell in the job's jail, which the '" + executor.name() +
+                      "' executor cannot do" +
+                      (executor.name() == "host" ? " (it has no jail)" : "") +
+                      "; run with --executor namespace");
+}
+
 int runExec(const ExecFlags& given) {
+    // exec --keep/--keep-failed: the run goes on in a process that may stay behind as the keeper.
+    const bool keeping = (given.keep || given.keep_failed) && !given.list && !given.dry_run;
+    std::optional<ForegroundHandoff> handoff;
+    if (keeping) handoff.emplace();
     // Before any thread exists (cache server, proxies, jobs): every later thread inherits the
     // blocked signals, so SIGINT/SIGTERM always reach the canceller instead of killing the process.
     std::stop_source stop;
@@ -349,6 +381,17 @@ int runExec(const ExecFlags& given) {
                     .artifact_budget = artifactBudget,
                     .dry_run = f.dry_run});
     engine::RunOptions opts = runOptions(services, config, f, repo, std::move(values));
+    std::unique_ptr<ExecKeeper> keeper;
+    if ((keeping || f.break_on_failure) && !f.dry_run) checkAttachable(f, *opts.executor);
+    if (keeping) {
+        const fs::path cacheDir = config.cache.dir.empty() ? defaultCacheDir() : fs::path(config.cache.dir);
+        const std::uint64_t budget =
+            f.keep_budget.empty() ? config.cache.workspace_budget : parseSize(f.keep_budget, "--keep-budget");
+        keeper = std::make_unique<ExecKeeper>(KeptRegistry(cacheDir / "kept"), budget);
+        opts.keep = f.keep ? engine::KeepJob::kAlways : engine::KeepJob::kFailed;
+        opts.keeper = keeper.get();
+    }
+    if (f.break_on_failure && !f.dry_run) opts.on_step_failure = breakOnFailure();
     actions::SecretMasker masker;
     for (const auto& [k, v] : opts.secrets) masker.add(v);
     addServerEnvironment(services, opts, masker);
@@ -391,7 +434,17 @@ int runExec(const ExecFlags& given) {
     }
     if (f.dry_run) return 0;
     reportRun(allJobs, std::move(summary), overall, services, f, colour);
-    return overall == actions::Result::kSuccess ? 0 : 1;
+    const int code = overall == actions::Result::kSuccess ? 0 : 1;
+    if (keeper && !keeper->empty()) {
+        keeper->announce(stdout);
+        const fs::path log = keeper->logPath();
+        handoff->finish(code);
+        detachFromTerminal(log);
+        keeper->serve(stop.get_token());
+        std::error_code ec;
+        fs::remove(log, ec);
+    }
+    return code;
 }
 
 }  // namespace
@@ -483,6 +536,17 @@ void addExecCommand(CLI::App& app, int& exit_code) {
                     "v4 block list needs room for its blocks and the zip at once); uploads "
                     "beyond it fail with 413")
         ->capture_default_str();
+    cmd->add_flag("--keep-failed", flags->keep_failed,
+                  "keep a failed job's directory, workspace, root and network (with its proxy) for "
+                  "`nixjail-runner shell ID`; exec returns and a process stays behind holding them until "
+                  "`nixjail-runner kept rm ID` (namespace executor)");
+    cmd->add_flag("--keep", flags->keep, "as --keep-failed, for every job whatever its result");
+    cmd->add_option("--keep-budget", flags->keep_budget,
+                    "the most bytes all kept jobs may take, e.g. 5G: keeping one releases the oldest first "
+                    "(default: cache.workspace_budget, 20G)");
+    cmd->add_flag("--break-on-failure", flags->break_on_failure,
+                  "when a step fails, open a shell in its jail with its environment (on this terminal), "
+                  "then ask: retry the step, continue, ignore the failure or abort (namespace executor)");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");

@@ -14,5 +14,7 @@ void addGenerateConfigCommand(CLI::App& app, int& exit_code);
 void addJobsCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
 void addPolicyCommand(CLI::App& app, int& exit_code);
+void addShellCommand(CLI::App& app, int& exit_code);
+void addKeptCommand(CLI::App& app, int& exit_code);
 
 }  // namespace nixjail::runner::cli

@@ -51,6 +51,10 @@ struct ExecFlags {
     std::vector<std::string> secret_hosts;  // NAME=HOST[,HOST...]
     std::vector<std::string> secret_in_bodies;  // NAME, bound by secret_hosts
     bool repository_policy = false;  // read the working tree's .nixjail-network.yaml
+    bool keep = false;               // every job keeps its jail for `shell`
+    bool keep_failed = false;        // failed jobs keep their jail for `shell`
+    std::string keep_budget;         // the kept jobs' size budget; empty: cache.workspace_budget
+    bool break_on_failure = false;   // a shell at a failed step, then retry/continue/ignore/abort
 };
 
 // What the command line left out, from the saved defaults, then built in.

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
     nixjail::runner::cli::addJobsCommand(app, exitCode);
     nixjail::runner::cli::addStatsCommand(app, exitCode);
     nixjail::runner::cli::addPolicyCommand(app, exitCode);
+    nixjail::runner::cli::addShellCommand(app, exitCode);
+    nixjail::runner::cli::addKeptCommand(app, exitCode);
     app.parse_complete_callback([&] {
         auto logger = spdlog::stderr_color_mt("nixjail");
         logger->set_level(spdlog::level::from_str(logLevel));

@@ -61,6 +61,13 @@ struct ActionsState {
     std::string step_files_used;
 };
 
+// A process a step ran, as a shell in the job's jail gets it again (kept_job.h).
+struct StepProcessView {
+    std::vector<std::string> env;  // KEY=VALUE, exactly what the process saw
+    std::filesystem::path cwd;     // in the jail
+    std::string step;              // "2: Run make"
+};
+
 // How the job stands.
 struct JobStatus {
     std::string job = "success";          // success | failure | cancelled
@@ -70,6 +77,9 @@ struct JobStatus {
     std::chrono::steady_clock::time_point deadline;
     size_t next_index = 1;                // the next step record's index
     std::vector<StepRecord> records;      // every step that ran or was skipped, in order
+    std::optional<StepProcessView> last_process;    // of the last step that ran a process
+    std::optional<StepProcessView> failed_process;  // of the last step whose process failed
+    std::optional<std::size_t> failed_top_step;     // the first of the job's own steps to fail (1-based)
 };
 
 struct StepParts;

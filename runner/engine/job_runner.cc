@@ -37,10 +37,13 @@ std::chrono::milliseconds since(Clock::time_point start) {
 
 JobRunner::JobRunner(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
                SecretMasker& masker, std::stop_token cancel)
-    : plan_(job::planJob(opts.executor->name(), opts.executor->traits(),
-                         {.profile = opts.profile, .disk_max_bytes = opts.limits.disk_max_bytes})),
+    : instance_(instance),
+      opts_(opts),
+      plan_(job::planJob(opts_.executor->name(), opts_.executor->traits(),
+                         {.profile = opts_.profile, .disk_max_bytes = opts_.limits.disk_max_bytes})),
       forward_cancel_(cancel, std::function<void()>([this] { stop_.request_stop(); })),
-      job_{.instance = instance, .opts = opts, .plan = plan_, .observer = observer, .masker = masker, .stop = stop_},
+      observer_(&observer),
+      job_{.instance = instance_, .opts = opts_, .plan = plan_, .observer = observer_, .masker = masker, .stop = stop_},
       parts_(job_) {
     job_.parts = &parts_;
 }
@@ -232,7 +235,8 @@ JobOutcome JobRunner::run() {
         if (r && timeoutMinutes(*r)) jobTimeout = *timeoutMinutes(*r);
     }
     const bool runnerCap = job_.opts.runner_job_timeout && *job_.opts.runner_job_timeout < jobTimeout;
-    job_.status.deadline = start + (runnerCap ? *job_.opts.runner_job_timeout : std::chrono::milliseconds(jobTimeout));
+    job_timeout_ = runnerCap ? *job_.opts.runner_job_timeout : std::chrono::milliseconds(jobTimeout);
+    job_.status.deadline = start + job_timeout_;
     std::chrono::milliseconds directories{0};
     std::optional<Clock::time_point> execStart;
     try {
@@ -260,7 +264,7 @@ JobOutcome JobRunner::run() {
         reportRootPhases(outcome);
         reportProxyPhase(outcome);
         checkJailPromises(outcome);
-        StepScope top;
+        StepScope& top = top_;
         job_.status.top = &top;
         execStart = Clock::now();
         // The job's timeout-minutes bounds each step: a step's limit is at most the time left.
@@ -296,17 +300,25 @@ JobOutcome JobRunner::run() {
     // The job's resources go in the reverse order of their making: the jail (its processes and
     // mounts), the network (its proxy, then its namespace), the checkout snapshots, the root
     // snapshot, the job's volume, then the job directory.
-    try {
-        if (job_.sandbox) {
-            job_.recordAudit(job_.sandbox->close());
-            job_.sandbox.reset();
+    if (keepsJail()) {
+        // Released by whoever adopts the kept job (RunOptions::keeper), or by the destructor.
+        kept_ = true;
+        job_.recordAudit(job_.sandbox->takeAuditRecords());
+        job_.log(LineKind::kRunner, "Keeping the job's directory, workspace, root, network and proxy for a shell (" +
+                                        std::string(job_.opts.keep == KeepJob::kAlways ? "--keep" : "--keep-failed") + ")");
+    } else {
+        try {
+            if (job_.sandbox) {
+                job_.recordAudit(job_.sandbox->close());
+                job_.sandbox.reset();
+            }
+        } catch (const std::exception& e) {
+            job_.log(LineKind::kError, std::string("cleaning up the job: ") + e.what());
+            if (outcome.error.empty()) outcome.error = job_.masker.mask(e.what());
+            job_.status.job = "failure";
         }
-    } catch (const std::exception& e) {
-        job_.log(LineKind::kError, std::string("cleaning up the job: ") + e.what());
-        if (outcome.error.empty()) outcome.error = job_.masker.mask(e.what());
-        job_.status.job = "failure";
+        phaseDone(outcome, {.phase = Phase::kCleanup, .duration = since(cleanupStart)});
     }
-    phaseDone(outcome, {.phase = Phase::kCleanup, .duration = since(cleanupStart)});
     outcome.result = job_.status.job == "success" ? Result::kSuccess
                      : job_.status.cancelled && job_.status.job == "cancelled" ? Result::kCancelled
                                                                : Result::kFailure;
@@ -315,6 +327,7 @@ JobOutcome JobRunner::run() {
     outcome.summary = job_.masker.mask(job_.state.summary);
     for (auto& [k, v] : outcome.outputs) v = job_.masker.mask(v);
     outcome.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    if (kept_) observer_.point(nullptr);  // the caller's observer is done with this job
     return outcome;
 }
 
@@ -346,8 +359,16 @@ void JobRunner::reportProxyPhase(JobOutcome& outcome) {
 
 JobOutcome runJob(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
                   SecretMasker& masker, std::stop_token cancel) {
-    JobRunner run(instance, opts, observer, masker, std::move(cancel));
-    return run.run();
+    auto runner = std::make_unique<JobRunner>(instance, opts, observer, masker, std::move(cancel));
+    JobOutcome outcome = runner->run();
+    if (runner->kept()) {
+        try {
+            opts.keeper->adopt(std::move(runner));
+        } catch (const std::exception& e) {
+            observer.line({LineKind::kWarning, masker.mask(std::string("The job's jail is not kept: ") + e.what())});
+        }
+    }
+    return outcome;
 }
 
 }  // namespace nixjail::runner::engine

@@ -4,21 +4,51 @@
 // runner/engine; callers use job_runner.h.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "runner/engine/job_context.h"
+#include "runner/engine/kept_job.h"
 #include "runner/engine/step_parts.h"
 
 namespace nixjail::runner::engine {
 
-class JobRunner {
+// The job's observer, which a kept job's shell points elsewhere for the steps it re-runs.
+class ObserverSwitch : public JobObserver {
+  public:
+    explicit ObserverSwitch(JobObserver* target) : target_(target) {}
+    void point(JobObserver* target) { target_ = target; }
+    void stepStarted(const StepRecord& step) override {
+        if (target_) target_->stepStarted(step);
+    }
+    void line(const LogLine& line) override {
+        if (target_) target_->line(line);
+    }
+    void stepFinished(const StepRecord& step) override {
+        if (target_) target_->stepFinished(step);
+    }
+    void phaseFinished(const PhaseRecord& phase) override {
+        if (target_) target_->phaseFinished(phase);
+    }
+
+  private:
+    JobObserver* target_;
+};
+
+// Holds its own copies of the instance and options: a kept job (KeptJob) outlives its caller's.
+class JobRunner : public KeptJob {
   public:
     JobRunner(const JobInstance& instance, const RunOptions& opts, JobObserver& observer,
            SecretMasker& masker, std::stop_token cancel);
     JobOutcome run();
+    // After run(): whether the job's jail stayed (RunOptions::keep) for a keeper to adopt.
+    bool kept() const { return kept_; }
+    KeptJobInfo info() const override;
+    ShellResult shell(const ShellRequest& request) override;
 
   private:
     void prepareEnvironment();
@@ -40,15 +70,25 @@ class JobRunner {
     void phaseDone(JobOutcome& outcome, PhaseRecord record);
     void reportRootPhases(JobOutcome& outcome);
     void reportProxyPhase(JobOutcome& outcome);
+    bool keepsJail() const;  // RunOptions::keep says so for how the job ended, and there is a jail
+    // ShellRequest::from_step: the job's steps from `from` up to the one that failed, again.
+    void rerunSteps(std::size_t from);
 
     // How this job is built on this executor (paths, root, network, credentials, owner), decided
     // once from the executor's traits and the job's policy.
+    const JobInstance instance_;
+    const RunOptions opts_;
     const job::JobPlan plan_;
     std::stop_source stop_;  // fired by the caller's cancel or the job timeout
     std::stop_callback<std::function<void()>> forward_cancel_;
+    ObserverSwitch observer_;
     JobContext job_;
     StepParts parts_;
+    StepScope top_;  // the job's own steps
+    std::chrono::milliseconds job_timeout_{0};  // the job's limit, from its start
     bool needs_node_ = false;  // add opts.node_package to the root
+    bool kept_ = false;
+    std::mutex shell_mu_;  // one shell request at a time
 };
 
 }  // namespace nixjail::runner::engine

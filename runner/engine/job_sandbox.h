@@ -86,6 +86,7 @@ class JobSandbox {
     void makeJail(executor::Executor& executor, const std::string& job_id,
                   const executor::Limits& limits, const std::string& missing_program_note);
     executor::Jail& jail() { return *jail_; }
+    bool hasJail() const { return jail_ != nullptr && !closed_; }
 
     // A checkout into the workspace, held (and its snapshot kept) until the job ends.
     void keepCheckout(std::unique_ptr<CheckoutLease> lease, const std::filesystem::path& path);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "executor/executor.h"
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
+#include "runner/engine/kept_job.h"
 #include "runner/network/job_network.h"
 
 namespace nixjail::runner::engine {
@@ -67,6 +69,13 @@ struct RunOptions {
     std::string run_number = "1";
     std::vector<std::string> base_path = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
                                           "/usr/bin", "/sbin", "/bin"};
+    // exec --keep / --keep-failed: which jobs keep their jail after the run, handed to `keeper`
+    // (isolating executors only; kept_job.h).
+    // Not owned: the caller keeps it alive for as long as the jobs it adopts.
+    KeepJob keep = KeepJob::kNever;
+    JobKeeper* keeper = nullptr;
+    // exec --break-on-failure: asked after each failed step what to do.
+    OnStepFailure on_step_failure;
 };
 
 }  // namespace nixjail::runner::engine

@@ -51,6 +51,8 @@ class StepRunner {
 
   private:
     bool shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec);
+    // RunOptions::on_step_failure for the step `rec` records.
+    FailureChoice askAfterFailure(const StepRecord& rec);
 
     JobContext& job_;
 };
@@ -71,6 +73,11 @@ class StepProcess {
     // The defaults, workflow/job env and GITHUB_ENV, stepEnv, then the runner's GITHUB_* and
     // RUNNER_* values, which no env overrides (CI, HOME and PATH may be).
     std::vector<std::string> environment(const StepEnv& stepEnv) const;
+    // Runs argv (empty: an interactive shell, bash else sh) in the job's jail attached to
+    // `stdio`, with the environment and working directory of the last step whose process failed
+    // (else of the last step that ran one; else the job's defaults in the workspace).
+    executor::StepResult attach(const std::vector<std::string>& argv, const executor::StepStdio& stdio,
+                                std::stop_token cancel) const;
 
   private:
     JobContext& job_;

@@ -189,6 +189,8 @@ bool StepProcess::run(const workflow::Step& step, const StepScope& scope, StepRe
     };
     auto result = job_.sandbox->jail().run(inv);
     out.finish();
+    job_.status.last_process = StepProcessView{processEnv, cwdJail, std::to_string(rec.index) + ": " + rec.name};
+    if (!result.succeeded()) job_.status.failed_process = job_.status.last_process;
     rec.exit_code = result.exit_code;
     if (result.setup_error.empty()) {
         rec.cpu_time = rec.cpu_time.value_or(std::chrono::milliseconds{0}) + result.cpu_time;

@@ -165,13 +165,47 @@ bool StepRunner::runSteps(const std::vector<workflow::Step>& steps, StepScope& s
                 job_.status.job = "cancelled";
             }
         }
-        job_.status.records.push_back(runStep(step, scope));
+        const bool failedBefore = scope.failed;
+        StepRecord rec = runStep(step, scope);
+        while (rec.conclusion == Result::kFailure && job_.opts.on_step_failure && !job_.status.cancelled) {
+            const FailureChoice choice = askAfterFailure(rec);
+            if (choice == FailureChoice::kRetry) {
+                scope.failed = failedBefore;
+                rec = runStep(step, scope);
+                continue;
+            }
+            if (choice == FailureChoice::kIgnore) {
+                rec.conclusion = Result::kSuccess;
+                scope.failed = failedBefore;
+                if (!step.id.empty()) scope.steps[step.id]["conclusion"] = resultName(rec.conclusion);
+            } else if (choice == FailureChoice::kAbort) {
+                job_.log(LineKind::kError, "The job was aborted at the failed step '" + rec.name + "'");
+                job_.stop.request_stop();
+            }
+            break;
+        }
+        if (rec.conclusion == Result::kFailure && &scope == job_.status.top && !job_.status.failed_top_step) {
+            job_.status.failed_top_step = static_cast<std::size_t>(&step - steps.data()) + 1;
+        }
+        job_.status.records.push_back(std::move(rec));
         if (Clock::now() >= job_.status.deadline && !job_.status.timed_out) {
             job_.status.timed_out = true;
             job_.stop.request_stop();
         }
     }
     return !scope.failed;
+}
+
+FailureChoice StepRunner::askAfterFailure(const StepRecord& rec) {
+    FailedStep failed{.name = rec.name, .index = rec.index, .error = rec.error};
+    failed.shell = [this](const std::vector<std::string>& argv, const executor::StepStdio& stdio) {
+        return job_.parts->process.attach(argv, stdio, job_.stop.get_token());
+    };
+    const FailureChoice choice = job_.opts.on_step_failure(failed);
+    static constexpr const char* kSaid[] = {"retry", "continue", "ignore the failure", "abort"};
+    job_.log(LineKind::kRunner, "--break-on-failure: " + std::string(kSaid[static_cast<int>(choice)]) +
+                                    " after step '" + rec.name + "'");
+    return choice;
 }
 
 }  // namespace nixjail::runner::engine

@@ -27,40 +27,41 @@ bool hasMountBelow(const fs::path& dir, const std::vector<std::string>& mounts) 
 
 }  // namespace
 
+bool removeJobDirectory(const fs::path& dir, spdlog::logger& log) {
+    auto mounts = base::mountPoints();
+    // A job's disk-quota volume (engine::JobSandbox) and its root when that is an overlay over
+    // the cached root (cache::OverlayRoot) are ours to unmount; a volume's loop device detaches
+    // itself then (autoclear), and the image and the overlay's layer go with the directory.
+    for (const char* name : {"volume", "root"}) {
+        const fs::path ours = dir / name;
+        if (std::find(mounts.begin(), mounts.end(), ours.string()) == mounts.end()) continue;
+        if (::umount2(ours.c_str(), MNT_DETACH) == 0) {
+            log.info("unmounted the job {} '{}' of a previous run", name, ours.string());
+        } else {
+            log.warn("unmounting the job {} '{}' of a previous run failed: {}", name, ours.string(),
+                     strerror(errno));
+        }
+        mounts = base::mountPoints();
+    }
+    if (hasMountBelow(dir, mounts)) {
+        log.warn("leaving '{}' from a previous run: something is mounted below it", dir.string());
+        return false;
+    }
+    std::error_code rm;
+    fs::remove_all(dir, rm);
+    if (rm) {
+        log.warn("removing '{}' from a previous run failed, ignoring: {}", dir.string(), rm.message());
+        return false;
+    }
+    return true;
+}
+
 JobDirs::JobDirs(const fs::path& parent, const std::string& runner_uuid, spdlog::logger& log)
     : path_(parent / ("nixjail-daemon-" + runner_uuid)), log_(log) {
     std::error_code ec;
     if (fs::exists(path_, ec)) {
-        auto mounts = base::mountPoints();
         for (const auto& entry : fs::directory_iterator(path_, ec)) {
-            // A job's disk-quota volume (engine::JobSandbox) and its root when that is an overlay
-            // over the cached root (cache::OverlayRoot) are ours to unmount; a volume's loop
-            // device detaches itself then (autoclear), and the image and the overlay's layer go
-            // with the directory.
-            for (const char* name : {"volume", "root"}) {
-                const fs::path ours = entry.path() / name;
-                if (std::find(mounts.begin(), mounts.end(), ours.string()) == mounts.end()) continue;
-                if (::umount2(ours.c_str(), MNT_DETACH) == 0) {
-                    log_.info("unmounted the job {} '{}' of a previous run", name, ours.string());
-                } else {
-                    log_.warn("unmounting the job {} '{}' of a previous run failed: {}", name,
-                              ours.string(), strerror(errno));
-                }
-                mounts = base::mountPoints();
-            }
-            if (hasMountBelow(entry.path(), mounts)) {
-                log_.warn("leaving '{}' from a previous run: something is mounted below it",
-                          entry.path().string());
-                continue;
-            }
-            std::error_code rm;
-            fs::remove_all(entry.path(), rm);
-            if (rm) {
-                log_.warn("removing '{}' from a previous run failed, ignoring: {}",
-                          entry.path().string(), rm.message());
-            } else {
-                ++swept_;
-            }
+            if (removeJobDirectory(entry.path(), log_)) ++swept_;
         }
     }
     fs::create_directories(path_, ec);

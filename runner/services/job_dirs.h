@@ -11,6 +11,10 @@
 
 namespace nixjail::runner::services {
 
+// Removes a job directory a run left behind: unmounts its volume and overlay root, then deletes
+// it, never across another mount point below it (logged). Whether it is gone.
+bool removeJobDirectory(const std::filesystem::path& dir, spdlog::logger& log);
+
 class JobDirs {
   public:
     // Creates the directory (mode 0711: jail users must reach the job dirs inside), after
