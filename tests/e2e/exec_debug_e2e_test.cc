@@ -110,6 +110,14 @@ TEST_F(KeptJobE2E, AFailedJobIsKeptForAShellAndKeptRmLeavesNothing) {
     EXPECT_EQ(list[0]["result"], "failure");
     EXPECT_EQ(list[0]["step"], "2: Fail");
     EXPECT_FALSE(mountsUnder(jobDir).empty()) << "the job's root stays mounted while kept";
+    // The keeper writes nothing secret: its entry and log hold no secret value.
+    size_t files = 0;
+    for (const auto& f : fs::recursive_directory_iterator(cache_.path() / "kept")) {
+        if (!f.is_regular_file()) continue;
+        ++files;
+        EXPECT_FALSE(has(nixjail::base::readFile(f.path()), kRealToken)) << f.path();
+    }
+    EXPECT_GE(files, 2u) << "kept.json and the keeper's log";
 
     // The first step's file, in the workspace as the failing step left it.
     auto cat = shell(id, {"--", "cat", "result.txt"});
