@@ -13,6 +13,7 @@ void addOneJobCommand(CLI::App& app, int& exit_code);
 void addGenerateConfigCommand(CLI::App& app, int& exit_code);
 void addJobsCommand(CLI::App& app, int& exit_code);
 void addStatsCommand(CLI::App& app, int& exit_code);
+void addReplayCommand(CLI::App& app, int& exit_code);
 void addPolicyCommand(CLI::App& app, int& exit_code);
 void addShellCommand(CLI::App& app, int& exit_code);
 void addKeptCommand(CLI::App& app, int& exit_code);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     nixjail::runner::cli::addGenerateConfigCommand(app, exitCode);
     nixjail::runner::cli::addJobsCommand(app, exitCode);
     nixjail::runner::cli::addStatsCommand(app, exitCode);
+    nixjail::runner::cli::addReplayCommand(app, exitCode);
     nixjail::runner::cli::addPolicyCommand(app, exitCode);
     nixjail::runner::cli::addShellCommand(app, exitCode);
     nixjail::runner::cli::addKeptCommand(app, exitCode);

@@ -110,6 +110,11 @@ void JobRecorder::jailChecks(const std::vector<store::JailCheckRecord>& checks) 
     guarded("jail self-check", [&](int64_t id) { store_.recordJailChecks(id, checks); });
 }
 
+void JobRecorder::replay(const std::string& record) {
+    std::lock_guard lock(mutex_);
+    guarded("replay record", [&](int64_t id) { store_.recordReplay(id, record); });
+}
+
 void JobRecorder::actionsCache(const store::ActionsCacheUsage& usage) {
     std::lock_guard lock(mutex_);
     end_.actions_cache = usage;

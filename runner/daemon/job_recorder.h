@@ -29,6 +29,9 @@ class JobRecorder : public actions::JobObserver {
     void phaseFinished(const actions::PhaseRecord& phase) override;
     void networkDecision(const proxy::AuditRecord& record);
     void jailChecks(const std::vector<store::JailCheckRecord>& checks);
+    // What a replay of the job needs (replay_record.h's replayJson: never a secret's value),
+    // replacing what was recorded before.
+    void replay(const std::string& record);
     // What the job did with the runner's actions/cache server (recorded by finish()).
     void actionsCache(const store::ActionsCacheUsage& usage);
     // status: success | failure | cancelled | skipped.

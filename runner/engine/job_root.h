@@ -13,6 +13,15 @@
 
 namespace nixjail::runner::engine {
 
+// What a root was made from, so that the job can be run again on the same one (replay).
+struct RootOrigin {
+    std::string closure_key;  // cache::closureKey of its store paths; empty: not a Nix closure
+    // The nixpkgs expression its packages were resolved in and identifyNixpkgs' key for it then;
+    // both empty when no package was resolved (a devShell alone).
+    std::string nixpkgs;
+    std::string nixpkgs_identity;
+};
+
 class JobRoot {
 public:
     virtual ~JobRoot() = default;
@@ -30,6 +39,7 @@ public:
     };
     virtual Timings timings() const = 0;
     virtual std::string source() const = 0;  // what the closure came from, for the job's log
+    virtual RootOrigin origin() const { return {}; }
 };
 
 // What a job asks of its root.

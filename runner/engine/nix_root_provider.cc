@@ -40,20 +40,23 @@ std::unique_ptr<cache::OverlayRoot> overlayOver(const cache::RootLease& lease, c
 class NixJobRoot : public JobRoot {
 public:
     NixJobRoot(cache::RootLease lease, const fs::path& dst, Timings timings, Clock::time_point prepareStart,
-               std::string source)
+               std::string source, RootOrigin origin)
         : lease_(std::move(lease)),
           overlay_(overlayOver(lease_, dst)),
           snapshot_(overlay_ ? cache::SubvolumeLease() : lease_.snapshotTo(dst)),
           root_(dst),
           timings_(timings),
-          source_(std::move(source)) {
+          source_(std::move(source)),
+          origin_(std::move(origin)) {
         timings_.root_prepare = since(prepareStart);
+        origin_.closure_key = lease_.key();
     }
     const fs::path& root() const override { return root_; }
     std::string binPath() const override { return lease_.binPath(); }
     bool cacheHit() const override { return lease_.hit(); }
     Timings timings() const override { return timings_; }
     std::string source() const override { return source_; }
+    RootOrigin origin() const override { return origin_; }
 
 private:
     cache::RootLease lease_;                       // pins the cached root while the job runs
@@ -62,6 +65,7 @@ private:
     fs::path root_;
     Timings timings_;
     std::string source_;
+    RootOrigin origin_;
 };
 
 fs::path rootsDir(const fs::path& cacheDir) {
@@ -92,7 +96,8 @@ void NixRootProvider::checkNixCanBuild() {
 }
 
 std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>& names,
-                                                  const std::string& what, bool* remembered) {
+                                                  const std::string& what, bool* remembered,
+                                                  std::string* identity_key) {
     if (names.empty()) return {};
     if (config_.nixpkgs.empty()) {
         throw base::Error("the job needs " + what +
@@ -100,6 +105,7 @@ std::vector<std::string> NixRootProvider::resolve(const std::vector<std::string>
                           "NIX_PATH=nixpkgs=... (daemon: nix.nixpkgs in the runner config)");
     }
     const auto identity = identifyNixpkgs(config_.nixpkgs.string(), config_.tools);
+    *identity_key = identity.key;
     if (!identity.key.empty()) {
         if (auto paths = memo_.packages(identity.key, names, identity.max_age)) return *paths;
     }
@@ -125,15 +131,18 @@ NixRootProvider::Closure NixRootProvider::closureOf(std::vector<std::string> bas
         if (std::find(names.begin(), names.end(), p) == names.end()) names.push_back(p);
     std::vector<std::string> paths;
     try {
-        paths = resolve(names, what(names), &closure.remembered);  // one nix-build for all
+        // One nix-build for all.
+        paths = resolve(names, what(names), &closure.remembered, &closure.nixpkgs_identity);
     } catch (const base::Error&) {
         // When only the packages added for the job (nodejs for its actions) fail, say so alone.
         if (declared.empty() || extra.empty()) throw;
         bool ignored = true;
-        resolve(declared, what(declared), &ignored);
-        resolve(extra, what(extra), &ignored);
+        std::string unused;
+        resolve(declared, what(declared), &ignored, &unused);
+        resolve(extra, what(extra), &ignored, &unused);
         throw;
     }
+    closure.resolved_packages = !names.empty();
     for (auto& p : paths) base.push_back(std::move(p));
     if (auto facts = memo_.closure(base)) {
         closure.paths = std::move(facts->paths);
@@ -234,8 +243,13 @@ std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path
     timings.closure_remembered = closure.remembered;
     timings.closure_resolution = since(start);
     const auto prepareStart = Clock::now();
+    RootOrigin origin;
+    if (closure.resolved_packages) {
+        origin.nixpkgs = config_.nixpkgs.string();
+        origin.nixpkgs_identity = std::move(closure.nixpkgs_identity);
+    }
     return std::make_unique<NixJobRoot>(roots_.acquire(closure.paths), dst, timings, prepareStart,
-                                        std::move(closure.source));
+                                        std::move(closure.source), std::move(origin));
 }
 
 NixRootProvider::WarmResult NixRootProvider::warm(const std::vector<std::string>& packages) {

@@ -73,6 +73,8 @@ private:
         std::string source;  // "2 packages", "the devShell of /repo/flake.nix (3 packages)"
         uint64_t bytes = 0;  // 0: unknown
         bool remembered = true;  // no Nix call was needed (everything came from the memo)
+        bool resolved_packages = false;  // some came from config_.nixpkgs
+        std::string nixpkgs_identity;    // its identity then (empty: unknown)
     };
     // Declared packages, else the local devShell, else the label's default set; plus the extras.
     Closure closureOf(const RootRequest& request);
@@ -82,9 +84,10 @@ private:
                       const std::vector<std::string>& declared,
                       const std::vector<std::string>& extra, std::string source);
     // Store paths of `names`, remembered or from nix-build (`what` names them in the error when
-    // there is no nixpkgs). Clears *remembered when Nix was asked. Holds mu_.
+    // there is no nixpkgs). Clears *remembered when Nix was asked; sets *identity_key to the
+    // nixpkgs' identity when there were names. Holds mu_.
     std::vector<std::string> resolve(const std::vector<std::string>& names, const std::string& what,
-                                     bool* remembered);
+                                     bool* remembered, std::string* identity_key);
     // Before the first Nix call that builds: a Nix that cannot build here says why once, clearly.
     void ensureNixCanBuild();
     // nullopt: the commit has no flake.nix.

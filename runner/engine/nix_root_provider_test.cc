@@ -119,10 +119,15 @@ TEST_F(RepositoryDevShellTest, JobWithoutPackagesGetsTheFlakeDevShellAtTheTaskCo
     EXPECT_FALSE(fs::exists(jobDir("1") / "root-flake"))
         << "the flake checkout is removed once resolved";
 
+    // What replay compares: the closure's key; a devShell alone needs no nixpkgs.
+    EXPECT_EQ(root->origin().closure_key.size(), 64u) << root->origin().closure_key;
+    EXPECT_TRUE(root->origin().nixpkgs.empty()) << root->origin().nixpkgs;
+
     // The next job of the same commit: resolved from memory, no checkout, the cached root.
     auto again = provider({}, jobDir("2") / "root");
     EXPECT_EQ(checkout_calls_, 1);
     EXPECT_TRUE(again->cacheHit());
+    EXPECT_EQ(again->origin().closure_key, root->origin().closure_key);
 }
 
 TEST_F(RepositoryDevShellTest, RepositoryWithoutFlakeBehavesAsBefore) {
@@ -152,6 +157,8 @@ TEST_F(RepositoryDevShellTest, RepositoryWithoutFlakeGetsItsLabelsDefaultSet) {
               "the default packages of runs-on label 'ubuntu-latest' (as 'ubuntu-*'): bash (the job "
               "declares no packages and the repository has no flake devShell)");
     EXPECT_TRUE(storeHas(root->root(), "-nixjail-test-bash"));
+    EXPECT_EQ(root->origin().nixpkgs, NIXJAIL_SOURCE_DIR "/tests/fixtures/nix");
+    EXPECT_FALSE(root->origin().nixpkgs_identity.empty());
     // A label without a set fails with the label's name.
     try {
         provider(RootRequest{.labels = {"macos-latest"}}, jobDir("2") / "root");

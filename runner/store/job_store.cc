@@ -135,47 +135,80 @@ void JobStore::recordJailChecks(int64_t job_id, const std::vector<JailCheckRecor
     }
 }
 
-std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
-    std::lock_guard lock(mutex_);
+namespace {
+
+// The columns jobRowOf reads, for "SELECT <these> FROM jobs ...".
+std::string jobColumns() {
     std::string sql =
-        "SELECT id, forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms,"
+        "id, forge_task_id, repo, workflow, job, matrix, labels, status, started_at_ms,"
         " ended_at_ms, workspace_cache_hit, root_cache_hit, closure_size_bytes, closure_path_count,"
         " peak_memory_bytes, cpu_seconds, exit_reason, actions_cache_hits, actions_cache_misses,"
         " actions_cache_bytes_saved, actions_cache_bytes_restored, closure_cache_hit";
     for (Phase p : kAllPhases) sql += fmt::format(", {}_ms", phaseName(p));
-    sql += " FROM jobs";
+    return sql;
+}
+
+JobRow jobRowOf(const Statement& st) {
+    JobRow r;
+    r.id = st.columnInt(0);
+    r.start = {st.columnInt(1),  st.columnText(2), st.columnText(3), st.columnText(4),
+               st.columnText(5), st.columnText(6), st.columnInt(8)};
+    r.status = st.columnText(7);
+    r.ended_at_ms = st.columnOptionalInt(9);
+    r.workspace_cache_hit = optionalBool(st, 10);
+    r.root_cache_hit = optionalBool(st, 11);
+    r.closure_size_bytes = st.columnOptionalInt(12);
+    r.closure_path_count = st.columnOptionalInt(13);
+    r.peak_memory_bytes = st.columnOptionalInt(14);
+    r.cpu_seconds = optionalDouble(st, 15);
+    r.exit_reason = st.columnText(16);
+    if (!st.isNull(17)) {
+        r.actions_cache = ActionsCacheUsage{st.columnInt(17), st.columnInt(18), st.columnInt(19),
+                                            st.columnInt(20)};
+    }
+    r.closure_cache_hit = optionalBool(st, 21);
+    int col = 22;
+    for (Phase p : kAllPhases) {
+        if (!st.isNull(col)) r.phase_ms[std::string(phaseName(p))] = st.columnInt(col);
+        ++col;
+    }
+    return r;
+}
+
+}  // namespace
+
+std::vector<JobRow> JobStore::recentJobs(size_t limit, bool failed_only) {
+    std::lock_guard lock(mutex_);
+    std::string sql = "SELECT " + jobColumns() + " FROM jobs";
     if (failed_only) sql += " WHERE status = 'failure'";
     sql += " ORDER BY started_at_ms DESC, id DESC LIMIT ?";
     auto st = db_.prepare(sql);
     st.bind(1, static_cast<int64_t>(limit));
     std::vector<JobRow> out;
-    while (st.step()) {
-        JobRow r;
-        r.id = st.columnInt(0);
-        r.start = {st.columnInt(1),  st.columnText(2), st.columnText(3), st.columnText(4),
-                   st.columnText(5), st.columnText(6), st.columnInt(8)};
-        r.status = st.columnText(7);
-        r.ended_at_ms = st.columnOptionalInt(9);
-        r.workspace_cache_hit = optionalBool(st, 10);
-        r.root_cache_hit = optionalBool(st, 11);
-        r.closure_size_bytes = st.columnOptionalInt(12);
-        r.closure_path_count = st.columnOptionalInt(13);
-        r.peak_memory_bytes = st.columnOptionalInt(14);
-        r.cpu_seconds = optionalDouble(st, 15);
-        r.exit_reason = st.columnText(16);
-        if (!st.isNull(17)) {
-            r.actions_cache = ActionsCacheUsage{st.columnInt(17), st.columnInt(18),
-                                                st.columnInt(19), st.columnInt(20)};
-        }
-        r.closure_cache_hit = optionalBool(st, 21);
-        int col = 22;
-        for (Phase p : kAllPhases) {
-            if (!st.isNull(col)) r.phase_ms[std::string(phaseName(p))] = st.columnInt(col);
-            ++col;
-        }
-        out.push_back(std::move(r));
-    }
+    while (st.step()) out.push_back(jobRowOf(st));
     return out;
+}
+
+std::optional<JobRow> JobStore::job(int64_t job_id) {
+    std::lock_guard lock(mutex_);
+    auto st = db_.prepare("SELECT " + jobColumns() + " FROM jobs WHERE id = ?");
+    st.bind(1, job_id);
+    if (!st.step()) return std::nullopt;
+    return jobRowOf(st);
+}
+
+void JobStore::recordReplay(int64_t job_id, const std::string& record) {
+    std::lock_guard lock(mutex_);
+    auto st = db_.prepare("UPDATE jobs SET replay = ? WHERE id = ?");
+    st.bind(1, record).bind(2, job_id).run();
+}
+
+std::optional<std::string> JobStore::replayRecord(int64_t job_id) {
+    std::lock_guard lock(mutex_);
+    auto st = db_.prepare("SELECT replay FROM jobs WHERE id = ?");
+    st.bind(1, job_id);
+    if (!st.step() || st.isNull(0)) return std::nullopt;
+    return st.columnText(0);
 }
 
 std::vector<StepRecord> JobStore::steps(int64_t job_id) {

@@ -144,6 +144,9 @@ class JobStore {
     void recordStep(int64_t job_id, const StepRecord& step);
     void recordNetworkDecision(int64_t job_id, const NetworkDecisionRecord& decision);
     void recordJailChecks(int64_t job_id, const std::vector<JailCheckRecord>& checks);
+    // What a replay of the job needs (runner/daemon/replay_record.h), replacing what was there.
+    // The caller guarantees it holds no secret.
+    void recordReplay(int64_t job_id, const std::string& record);
 
     // Jobs still 'running' from a previous daemon that died: marked failed with `reason`.
     // Returns their forge task ids, so the daemon can tell the forge.
@@ -159,6 +162,11 @@ class JobStore {
 
     // Newest first. failed_only keeps jobs whose status is "failure".
     std::vector<JobRow> recentJobs(size_t limit, bool failed_only = false);
+    // nullopt: no job has this id.
+    std::optional<JobRow> job(int64_t job_id);
+    // The job's replay record; nullopt when it has none (recorded before migration 007, or the
+    // job is unknown).
+    std::optional<std::string> replayRecord(int64_t job_id);
     std::vector<StepRecord> steps(int64_t job_id);
     std::vector<NetworkDecisionRecord> networkDecisions(int64_t job_id);
     std::vector<JailCheckRecord> jailChecks(int64_t job_id);

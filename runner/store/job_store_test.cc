@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "runner/base/temp_dir.h"
+#include "runner/store/migrations.h"
 
 namespace nixjail::runner::store {
 namespace {
@@ -89,6 +90,31 @@ TEST_F(JobStoreTest, JailChecksAreKeptPerJobInOrder) {
     EXPECT_TRUE(store_.jailChecks(999).empty());
 }
 
+TEST_F(JobStoreTest, ReplayRecordRoundTripsAndIsReplacedByTheLaterOne) {
+    const int64_t id = addJob(3, "success", 10, true);
+    const int64_t other = addJob(4, "failure", 10, false);
+    EXPECT_EQ(store_.replayRecord(id), std::nullopt) << "none until the recorder writes one";
+    store_.recordReplay(id, R"({"job_id":"build","root":null})");
+    store_.recordReplay(id, R"({"job_id":"build","root":{"closure_key":"3f9c"}})");
+    EXPECT_EQ(store_.replayRecord(id), R"({"job_id":"build","root":{"closure_key":"3f9c"}})");
+    EXPECT_EQ(store_.replayRecord(other), std::nullopt);
+    EXPECT_EQ(store_.replayRecord(999), std::nullopt);
+    JobStore again(dir_.path() / "jobs.db");
+    EXPECT_EQ(again.replayRecord(id), R"({"job_id":"build","root":{"closure_key":"3f9c"}})");
+}
+
+TEST_F(JobStoreTest, OneJobIsFoundByItsId) {
+    addJob(1, "success", 100, true);
+    const int64_t id = addJob(2, "failure", 200, false);
+    const auto row = store_.job(id);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->id, id);
+    EXPECT_EQ(row->start.forge_task_id, 2);
+    EXPECT_EQ(row->status, "failure");
+    EXPECT_EQ(row->phase_ms.at("execution"), 200);
+    EXPECT_EQ(store_.job(id + 100), std::nullopt);
+}
+
 TEST_F(JobStoreTest, RecentJobsNewestFirstAndFailedFilter) {
     addJob(1, "success", 100, true);
     addJob(2, "failure", 200, false);
@@ -163,6 +189,24 @@ TEST(JobStoreRestart, InterruptedJobsAreFailedAndTheirTasksReturned) {
         EXPECT_EQ(j.ended_at_ms, 10);
     }
     EXPECT_TRUE(store.failInterruptedJobs(11, "again").empty());
+}
+
+// A job recorded by a runner before migration 007 is still there afterwards, without replay data.
+TEST(JobStoreRestart, AJobFromBeforeMigration7HasNoReplayRecord) {
+    base::TempDir dir;
+    {
+        Database db(dir.path() / "jobs.db");
+        const auto& all = embeddedMigrations();
+        applyMigrations(db, std::vector<Migration>(all.begin(), all.begin() + 6));
+        db.exec(
+            "INSERT INTO jobs (forge_task_id, job, status, started_at_ms)"
+            " VALUES (5, 'old', 'success', 1)");
+    }
+    JobStore store(dir.path() / "jobs.db");
+    const auto jobs = store.recentJobs(1);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].start.job, "old");
+    EXPECT_EQ(store.replayRecord(jobs[0].id), std::nullopt);
 }
 
 TEST(JobStoreRestart, RunnerEventsNewestFirst) {
