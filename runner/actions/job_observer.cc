@@ -21,6 +21,7 @@ const char* phaseName(Phase p) {
         case Phase::kProxySetup: return "proxy_setup";
         case Phase::kExecution: return "execution";
         case Phase::kCleanup: return "cleanup";
+        case Phase::kServicesStart: return "services_start";
     }
     return "unknown";
 }

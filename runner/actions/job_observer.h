@@ -41,7 +41,8 @@ struct StepRecord {
 
 // The phases of a job, in order. Each is timed; they do not overlap, so their sum is the job's
 // time minus scheduling: execution excludes the checkouts counted under workspace_prepare.
-enum class Phase { kClosureResolution, kRootPrepare, kWorkspacePrepare, kProxySetup, kExecution, kCleanup };
+// Stored by number (store::Phase has the same order): new phases go at the end.
+enum class Phase { kClosureResolution, kRootPrepare, kWorkspacePrepare, kProxySetup, kExecution, kCleanup, kServicesStart };
 const char* phaseName(Phase p);  // "closure_resolution", ...
 
 struct PhaseRecord {

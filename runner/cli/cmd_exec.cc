@@ -547,6 +547,10 @@ void addExecCommand(CLI::App& app, int& exit_code) {
     cmd->add_flag("--break-on-failure", flags->break_on_failure,
                   "when a step fails, open a shell in its jail with its environment (on this terminal), "
                   "then ask: retry the step, continue, ignore the failure or abort (namespace executor)");
+    cmd->add_option("--service-images", flags->service_images,
+                    "YAML file mapping `services:` and `container:` images to Nix packages, with the "
+                    "configuration's `services:` (images, ready_timeout) and `container:` (images) keys; "
+                    "ahead of the built-in mappings");
     cmd->add_flag("--no-color", flags->no_color, "never colour the output");
     cmd->add_flag("-v,--verbose", flags->verbose,
                   "show ::debug:: lines and each step's shell command (also: ACTIONS_STEP_DEBUG=true)");

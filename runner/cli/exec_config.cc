@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <yaml-cpp/yaml.h>
+
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/cli/cache_dirs.h"
@@ -45,6 +47,34 @@ config::RunnerConfig execConfig(const ExecFlags& f, const SavedDefaults& saved) 
     c.runner.capacity =
         static_cast<int>(f.max_parallel ? f.max_parallel : std::max(2u, std::thread::hardware_concurrency()));
 
+    if (!f.service_images.empty()) {
+        // The configuration's own sections, read by its own reader, and nothing else.
+        const std::string text = base::readFile(f.service_images);
+        YAML::Node top;
+        try {
+            top = YAML::Load(text);
+        } catch (const YAML::Exception& e) {
+            throw base::Error("--service-images " + f.service_images + ": invalid YAML: " + e.msg);
+        }
+        if (top && top.IsMap()) {
+            for (const auto& kv : top) {
+                const std::string key = kv.first.as<std::string>();
+                if (key != "services" && key != "container") {
+                    throw base::Error("--service-images " + f.service_images + ": '" + key +
+                                      "' is not for this file; it takes the configuration's `services:` and "
+                                      "`container:` sections");
+                }
+            }
+        }
+        auto parsed = config::parseConfig(text, f.service_images);
+        if (!parsed) {
+            std::string all;
+            for (const auto& d : parsed.error()) all += "\n" + d.format();
+            throw base::Error("--service-images " + f.service_images + ":" + all);
+        }
+        c.services = parsed->services;
+        c.container = parsed->container;
+    }
     c.cache.dir = f.cache_dir;
     cache::parseStorageChoice(f.storage, "--storage");  // its mistake is the flag's
     c.cache.storage = f.storage;

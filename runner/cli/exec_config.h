@@ -55,6 +55,7 @@ struct ExecFlags {
     bool keep_failed = false;        // failed jobs keep their jail for `shell`
     std::string keep_budget;         // the kept jobs' size budget; empty: cache.workspace_budget
     bool break_on_failure = false;   // a shell at a failed step, then retry/continue/ignore/abort
+    std::string service_images;      // a YAML file with `services:` and `container:` as in the config
 };
 
 // What the command line left out, from the saved defaults, then built in.

@@ -211,6 +211,75 @@ void readExecutor(Reader& r, const YAML::Node& n, RunnerConfig::Executor& out) {
     });
 }
 
+void readServices(Reader& r, const YAML::Node& n, RunnerConfig::Services& out) {
+    r.mapping(n, "services", {"images", "ready_timeout"}, [&](const std::string& k, const YAML::Node& v) {
+        if (k == "ready_timeout") r.duration(v, "services.ready_timeout", out.ready_timeout);
+        if (k != "images" || v.IsNull()) return;
+        if (!v.IsSequence()) {
+            r.error(v, "'services.images' must be a list of {image, packages, start, ready, ports, env}");
+            return;
+        }
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string where = "services.images[" + std::to_string(i) + "]";
+            ServiceImageConfig img;
+            r.mapping(v[i], where, {"image", "packages", "start", "ready", "ports", "env"},
+                      [&](const std::string& ik, const YAML::Node& iv) {
+                          if (ik == "image") img.image = r.scalar(iv, where + ".image");
+                          if (ik == "packages") img.packages = r.list(iv, where + ".packages");
+                          if (ik == "start") img.start = r.scalar(iv, where + ".start");
+                          if (ik == "ready") img.ready = r.scalar(iv, where + ".ready");
+                          if (ik == "ports") {
+                              for (const auto& p : r.list(iv, where + ".ports")) {
+                                  unsigned long port = 0;
+                                  try {
+                                      port = std::stoul(p);
+                                  } catch (const std::exception&) {
+                                  }
+                                  if (port == 0 || port > 65535) {
+                                      r.error(iv, "'" + where + ".ports' has '" + p + "'; write port numbers");
+                                  } else {
+                                      img.ports.push_back(static_cast<uint16_t>(port));
+                                  }
+                              }
+                          }
+                          if (ik == "env") {
+                              if (!iv.IsMap()) {
+                                  r.error(iv, "'" + where + ".env' must map names to values");
+                                  return;
+                              }
+                              for (const auto& e : iv) img.env[e.first.as<std::string>()] = r.scalar(e.second, where + ".env");
+                          }
+                      });
+            if (img.image.empty()) r.error(v[i], "'" + where + "' needs an image pattern, e.g. \"postgres:16*\"");
+            if (img.start.empty()) r.error(v[i], "'" + where + "' needs a start script (exec the server in the foreground)");
+            if (img.ready.empty() && img.ports.empty()) {
+                r.error(v[i], "'" + where + "' needs a ready command or a port to wait for");
+            }
+            out.images.push_back(std::move(img));
+        }
+    });
+}
+
+void readContainer(Reader& r, const YAML::Node& n, RunnerConfig::Container& out) {
+    r.mapping(n, "container", {"images"}, [&](const std::string&, const YAML::Node& v) {
+        if (v.IsNull()) return;
+        if (!v.IsSequence()) {
+            r.error(v, "'container.images' must be a list of {image, packages}");
+            return;
+        }
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string where = "container.images[" + std::to_string(i) + "]";
+            ContainerImageConfig img;
+            r.mapping(v[i], where, {"image", "packages"}, [&](const std::string& ik, const YAML::Node& iv) {
+                if (ik == "image") img.image = r.scalar(iv, where + ".image");
+                if (ik == "packages") img.packages = r.list(iv, where + ".packages");
+            });
+            if (img.image.empty()) r.error(v[i], "'" + where + "' needs an image pattern, e.g. \"node:20*\"");
+            out.images.push_back(std::move(img));
+        }
+    });
+}
+
 void readProxy(Reader& r, const YAML::Node& n, RunnerConfig::Proxy& out) {
     r.mapping(
         n, "proxy",
@@ -323,8 +392,11 @@ base::Result<RunnerConfig, Diagnostics> parseConfig(const std::string& text,
     }
     r.mapping(
         root, "the configuration",
-        {"log", "runner", "labels", "cache", "nix", "executor", "proxy", "database", "metrics"},
+        {"log", "runner", "labels", "cache", "nix", "executor", "proxy", "services", "container", "database",
+         "metrics"},
         [&](const std::string& k, const YAML::Node& v) {
+            if (k == "services") readServices(r, v, cfg.services);
+            if (k == "container") readContainer(r, v, cfg.container);
             if (k == "log") {
                 r.mapping(v, "log", {"level", "format"},
                           [&](const std::string& lk, const YAML::Node& lv) {

@@ -77,6 +77,23 @@ proxy:
       header: "Authorization: token {token}"
       dummy: pypi-dummy
 
+# `services:` of a job (postgres:15, redis:7, ...) run as jailed Nix services in the job's own
+# network; `container:` images add packages to the job's root. Built in: postgres, redis; node,
+# python, golang, rust, ubuntu, debian. These come first.
+services:
+  ready_timeout: 2m         # a job fails when its services are not ready by then
+  images: []
+  #  - image: "mysql:8*"      # a glob over the image without registry and library/
+  #    packages: [mysql80]
+  #    start: exec mysqld --datadir=/state/data --port=3306   # bash, in /state, ends in the server
+  #    ready: mysqladmin --protocol=tcp -P 3306 ping          # optional: else the port accepting
+  #    ports: [3306]
+  #    env: {MYSQL_ROOT_PASSWORD: ""}                         # defaults under the job's env
+container:
+  images: []
+  #  - image: "ghcr.io/acme/builder:*"
+  #    packages: [gcc, gnumake, cmake]
+
 database: jobs.sqlite       # job records for `jobs`, `stats` and metrics
 
 metrics:

@@ -36,6 +36,25 @@ struct CredentialConfig {
     std::string origin;  // where it was written ("creds.yaml:3:3"); empty: proxy.credentials[i]
 };
 
+// services.images: a Docker image of `services:` mapped to a jailed Nix service
+// (engine::ServiceDefinition has the meaning of each field).
+struct ServiceImageConfig {
+    std::string image;
+    std::vector<std::string> packages;
+    std::string start;
+    std::string ready;
+    std::vector<uint16_t> ports;
+    std::map<std::string, std::string> env;
+    bool operator==(const ServiceImageConfig&) const = default;
+};
+
+// container.images: a Docker image of `container:` mapped to packages added to the job's root.
+struct ContainerImageConfig {
+    std::string image;
+    std::vector<std::string> packages;
+    bool operator==(const ContainerImageConfig&) const = default;
+};
+
 struct RunnerConfig {
     struct Log {
         std::string level = "info";   // trace | debug | info | warn | error
@@ -105,6 +124,15 @@ struct RunnerConfig {
         // the policy as the job's layer, its `secret_hosts` bind secrets left unbound here.
         bool repository_policy = false;
     } proxy;
+    struct Services {
+        std::vector<ServiceImageConfig> images;  // ahead of the built-in ones
+        // How long the job waits for its services to be ready (an image's --health-* options
+        // may ask for longer).
+        milliseconds ready_timeout = std::chrono::minutes(2);
+    } services;
+    struct Container {
+        std::vector<ContainerImageConfig> images;  // ahead of the built-in ones
+    } container;
     std::filesystem::path database = "jobs.sqlite";
     struct Metrics {
         std::string address = "127.0.0.1:9464";  // host:port; empty: off

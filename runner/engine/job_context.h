@@ -55,6 +55,8 @@ struct ActionsState {
     workflow::EnvList env;                   // workflow + job env, then GITHUB_ENV additions
     std::vector<std::string> path_prepend;   // GITHUB_PATH, newest first
     std::string summary;                     // GITHUB_STEP_SUMMARY contents of all steps
+    Json services;   // job.services once the job's services run (null: none)
+    Json container;  // job.container of a job with `container:` (null: none)
     // The running step's command-file name (github.env and github.path show it); empty between
     // steps. The last one a process used, so that a step's second process gets new files.
     std::string step_files_id;

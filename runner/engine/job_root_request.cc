@@ -42,6 +42,9 @@ RootRequest JobRunner::rootRequest() {
             request.packages.end()) {
         request.extra.push_back(job_.opts.node_package);
     }
+    for (const auto& p : container_packages_) {
+        if (std::find(request.extra.begin(), request.extra.end(), p) == request.extra.end()) request.extra.push_back(p);
+    }
     return request;
 }
 

@@ -74,6 +74,7 @@ void JobRunner::prepareJail() {
                 "' executor runs steps in the host's network, without the job's proxy "
                 "or its policy (debugging only)");
     }
+    if (!job_.instance.job->services.empty()) prepareServices();
     job_.sandbox->makeJail(*job_.opts.executor, job_.instance.job->id, job_.opts.limits, missingProgramNote());
 }
 
@@ -187,8 +188,17 @@ void JobRunner::prepareEnvironment() {
     prepareCredentials();
     job_.sandbox->writeTempFile("event.json", job_.opts.event.dump(2), "the event file");
 
-    // Workflow env, then --env, then job env; each may use the contexts available at that level.
-    for (const auto* list : {&wf.env, &job_.opts.env, &job.env}) {
+    // Workflow env, then --env, then the container's, then job env; each may use the contexts
+    // available at that level.
+    workflow::EnvList containerEnv;
+    prepareContainer();
+    if (!job_.state.container.is_null() && job.container.is_object() && job.container.contains("env") &&
+        job.container["env"].is_object()) {
+        for (const auto& [k, v] : job.container["env"].items()) {
+            containerEnv.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+        }
+    }
+    for (const workflow::EnvList* list : {&wf.env, &job_.opts.env, const_cast<const workflow::EnvList*>(&containerEnv), &job.env}) {
         for (const auto& [k, v] : *list) {
             std::string value = parts_.contexts.eval(v, nullptr, "env '" + k + "'");
             std::erase_if(job_.state.env, [&](const auto& kv) { return kv.first == k; });
@@ -259,10 +269,12 @@ JobOutcome JobRunner::run() {
         } catch (...) {
             reportRootPhases(outcome);
             reportProxyPhase(outcome);
+            reportServicesPhase(outcome);
             throw;
         }
         reportRootPhases(outcome);
         reportProxyPhase(outcome);
+        reportServicesPhase(outcome);
         checkJailPromises(outcome);
         StepScope& top = top_;
         job_.status.top = &top;

@@ -70,7 +70,14 @@ class JobRunner : public KeptJob {
     void phaseDone(JobOutcome& outcome, PhaseRecord record);
     void reportRootPhases(JobOutcome& outcome);
     void reportProxyPhase(JobOutcome& outcome);
-    bool keepsJail() const;  // RunOptions::keep says so for how the job ended, and there is a jail
+    bool keepsJail() const;
+    // `container:`: its image's packages (container_packages_) and env (into the job's env, under
+    // the job's own); warnings for what cannot apply. Throws base::Error for an unmapped image.
+    void prepareContainer();
+    // `services:` with their expressions evaluated; an entry whose image is empty is left out.
+    std::vector<ServiceRequest> serviceRequests();
+    void prepareServices();
+    void reportServicesPhase(JobOutcome& outcome);  // RunOptions::keep says so for how the job ended, and there is a jail
     // ShellRequest::from_step: the job's steps from `from` up to the one that failed, again.
     void rerunSteps(std::size_t from);
 
@@ -87,6 +94,8 @@ class JobRunner : public KeptJob {
     StepScope top_;  // the job's own steps
     std::chrono::milliseconds job_timeout_{0};  // the job's limit, from its start
     bool needs_node_ = false;  // add opts.node_package to the root
+    std::vector<std::string> container_packages_;  // of the job's `container:` image
+    std::optional<std::chrono::milliseconds> services_start_;  // time to all services ready
     bool kept_ = false;
     std::mutex shell_mu_;  // one shell request at a time
 };

@@ -130,6 +130,41 @@ std::vector<proxy::AuditRecord> JobSandbox::takeAuditRecords() {
     return network_ ? network_->takeAuditRecords() : std::vector<proxy::AuditRecord>{};
 }
 
+void JobSandbox::makeServices(executor::Executor& executor, const RootProvider& roots, const std::string& job_id,
+                              const executor::Limits& limits, std::vector<ServiceRequest> requests,
+                              const ImageTable& images, std::chrono::milliseconds ready_timeout,
+                              std::stop_token cancel) {
+    if (!network_ || network_->netnsFd() < 0 || !root_) {
+        throw base::Error("`services:` run as jailed Nix services in the job's own network namespace, which the '" +
+                          plan_.backend + "' executor does not give its jobs; use the namespace or systemd executor");
+    }
+    ServicesSetup setup;
+    setup.executor = &executor;
+    setup.roots = roots;
+    setup.dir = dir_.path() / "services";
+    setup.netns_fd = network_->netnsFd();
+    setup.limits = limits;
+    setup.profile = plan_.profile;
+    setup.owner = plan_.step_owner;
+    setup.job_id = job_id;
+    setup.proxy_env = network_->environment();
+    // The proxy's CA, where the proxy variables say it is.
+    setup.binds.push_back({dir_.path() / "network", network_->caFileJail().parent_path(), false});
+    setup.ready_timeout = ready_timeout;
+    setup.images = &images;
+    setup.note = note_;
+    setup.cancel = std::move(cancel);
+    std::filesystem::create_directories(setup.dir);
+    if (plan_.step_owner) fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    std::vector<std::string> names;
+    for (const auto& r : requests) names.push_back(r.id);
+    services_ = std::make_unique<JobServices>(std::move(setup), std::move(requests));
+    if (!writeServiceHosts(root_->root(), names)) {
+        note_(LineKind::kWarning, "the job root's /etc is a link: its /etc/hosts does not name the services; "
+                                  "use 127.0.0.1");
+    }
+}
+
 void JobSandbox::makeJail(executor::Executor& executor, const std::string& job_id,
                           const executor::Limits& limits, const std::string& missing_program_note) {
     executor::JailSpec spec;
@@ -165,6 +200,7 @@ std::vector<proxy::AuditRecord> JobSandbox::close() {
     if (closed_) return last;
     closed_ = true;
     jail_.reset();  // its processes and mounts
+    if (services_) services_->stop();  // before their namespace goes
     if (network_) {
         network_->stop();  // the proxy; then its namespace with the object
         last = network_->takeAuditRecords();

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "runner/engine/actions_names.h"
 #include "runner/actions/job_observer.h"
 #include "runner/engine/job_root.h"
+#include "runner/engine/job_services.h"
 #include "runner/job/job_plan.h"
 #include "runner/network/job_network.h"
 #include "workspace-cache/job_volume.h"
@@ -81,6 +83,14 @@ class JobSandbox {
     // The proxy's audit records since the last call (empty without a network).
     std::vector<proxy::AuditRecord> takeAuditRecords();
 
+    // The services phase (a job with `services:`, after the network): each service in a jail of
+    // `executor` in the job's namespace, ready when this returns (job_services.h); the job's root
+    // maps their names to loopback. Throws base::Error naming the service that failed.
+    void makeServices(executor::Executor& executor, const RootProvider& roots, const std::string& job_id,
+                      const executor::Limits& limits, std::vector<ServiceRequest> requests,
+                      const ImageTable& images, std::chrono::milliseconds ready_timeout, std::stop_token cancel);
+    const JobServices* services() const { return services_.get(); }
+
     // The jail phase: the job's directories, root and network bound as the plan says.
     // `missing_program_note` is added to "X: not in this job's root" errors.
     void makeJail(executor::Executor& executor, const std::string& job_id,
@@ -105,6 +115,7 @@ class JobSandbox {
     std::unique_ptr<JobRoot> root_;
     std::unique_ptr<network::JobNetwork> network_;
     std::optional<std::chrono::milliseconds> proxy_setup_;  // time spent making network_
+    std::unique_ptr<JobServices> services_;  // in network_'s namespace: stopped before it
     struct WorkspaceCheckout {
         std::unique_ptr<CheckoutLease> lease;
         std::filesystem::path path;

@@ -14,6 +14,7 @@
 #include "runner/engine/checkout_provider.h"
 #include "runner/engine/job_root.h"
 #include "runner/engine/kept_job.h"
+#include "runner/engine/service_images.h"
 #include "runner/network/job_network.h"
 
 namespace nixjail::runner::engine {
@@ -74,6 +75,10 @@ struct RunOptions {
     // Not owned: the caller keeps it alive for as long as the jobs it adopts.
     KeepJob keep = KeepJob::kNever;
     JobKeeper* keeper = nullptr;
+    // `services:` and `container:` images -> Nix packages (the admin's ahead of the built-in ones),
+    // and how long a job waits for its services to be ready.
+    ImageTable images = builtinImages();
+    std::chrono::milliseconds services_ready_timeout{std::chrono::minutes(2)};
     // exec --break-on-failure: asked after each failed step what to do.
     OnStepFailure on_step_failure;
 };

@@ -43,6 +43,8 @@ expr::EvalContext StepContexts::build(const StepScope* scope) const {
     c["secrets"] = job_.credentials ? job_.credentials->secretsContext(job_.opts.secrets) : toJson(job_.opts.secrets);
     const bool topFailed = job_.status.top && job_.status.top->failed;
     c["job"] = Json{{"status", job_.status.cancelled ? "cancelled" : topFailed ? "failure" : job_.status.job}};
+    if (!job_.state.services.is_null()) c["job"]["services"] = job_.state.services;
+    if (!job_.state.container.is_null()) c["job"]["container"] = job_.state.container;
     c["runner"] = Json{{"os", "Linux"},        {"arch", "X64"},
                        {"name", "nixjail-runner"}, {"temp", job_.dirs().temp.jail.string()},
                        {"tool_cache", job_.dirs().tool_cache.jail.string()}, {"debug", ""},

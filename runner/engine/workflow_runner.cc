@@ -360,12 +360,6 @@ private:
                  needsOk ? "the job's condition is false" : notOk);
             return;
         }
-        if (job.has_container) {
-            skip(st, Result::kFailure, "job '" + id +
-                                           "' asks for a container or services; this runner runs jobs in its "
-                                           "own jail and does not run containers");
-            return;
-        }
         std::string error;
         auto instances = planInstances(wf_, job, opts_, needs, &error);
         if (!error.empty()) {

@@ -259,6 +259,22 @@ engine::RunOptions RunnerServices::jobDefaults() {
     o.limits.disk_max_bytes = config_.executor.disk;
     // "jit-runtime" is the old name of what is now the default.
     if (config_.executor.profile == "strict") o.profile = executor::HardeningProfile::kStrict;
+    engine::ImageTable admin;
+    for (const auto& img : config_.services.images) {
+        admin.services.push_back({.image = img.image,
+                                  .packages = img.packages,
+                                  .start = img.start,
+                                  .ready = img.ready,
+                                  .ports = img.ports,
+                                  .env = img.env,
+                                  .origin = config_.source + " (services.images)"});
+    }
+    for (const auto& img : config_.container.images) {
+        admin.containers.push_back(
+            {.image = img.image, .packages = img.packages, .origin = config_.source + " (container.images)"});
+    }
+    o.images = engine::withExtraImages(engine::builtinImages(), admin);
+    o.services_ready_timeout = config_.services.ready_timeout;
     return o;
 }
 

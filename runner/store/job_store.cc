@@ -24,6 +24,8 @@ std::string_view phaseName(Phase phase) {
             return "execution";
         case Phase::Cleanup:
             return "cleanup";
+        case Phase::ServicesStart:
+            return "services_start";
     }
     return "unknown";
 }

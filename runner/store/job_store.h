@@ -20,11 +20,13 @@ enum class Phase {
     WorkspacePrepare,
     ProxySetup,
     Execution,
-    Cleanup
+    Cleanup,
+    ServicesStart  // from the first service's start to the last one ready
 };
 inline constexpr Phase kAllPhases[] = {Phase::ClosureResolution, Phase::RootPrepare,
                                        Phase::WorkspacePrepare,  Phase::ProxySetup,
-                                       Phase::Execution,         Phase::Cleanup};
+                                       Phase::Execution,         Phase::Cleanup,
+                                       Phase::ServicesStart};
 // "closure_resolution", "root_prepare", ...: the column prefix and the metrics label.
 std::string_view phaseName(Phase phase);
 

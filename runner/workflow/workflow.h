@@ -64,7 +64,10 @@ struct Job {
     std::string uses;        // reusable workflow call: ./.github/workflows/x.yml or owner/repo/...@ref
     Json with_inputs;        // the call's `with:` (null when absent)
     Json secrets;            // the call's `secrets:`: "inherit", a mapping, or null
-    bool has_container = false;  // `container:` or `services:`
+    // `container:` (an image name or a mapping: image, env, options, ...) and `services:` (service
+    // id -> the same, in file order), as written: expressions are evaluated when the job starts.
+    Json container;
+    std::vector<std::pair<std::string, Json>> services;
     // `concurrency:`: null, a group (string, may be an expression) or {group, cancel-in-progress}.
     Json concurrency;
     SourcePos pos;

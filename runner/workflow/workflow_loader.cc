@@ -211,11 +211,14 @@ public:
         j.uses = scalar(node["uses"], "uses");
         if (node["with"]) j.with_inputs = yamlToJson(node["with"]);
         if (node["secrets"]) j.secrets = yamlToJson(node["secrets"]);
-        j.has_container = node["container"] || node["services"];
-        if (const auto c = node["container"]) checkContainer(c, "job '" + id + "' container");
+        if (const auto c = node["container"]) {
+            checkContainer(c, "job '" + id + "' container");
+            j.container = yamlToJson(c);
+        }
         if (const auto services = node["services"]; services && services.IsMap()) {
             for (const auto& kv : services) {
                 checkContainer(kv.second, "job '" + id + "' service '" + kv.first.Scalar() + "'");
+                j.services.emplace_back(kv.first.Scalar(), yamlToJson(kv.second));
             }
         }
         if (const auto c = node["concurrency"]; c && c.IsMap()) {

@@ -1,0 +1,279 @@
+// End-to-end `services:` and `container:` in the namespace jail: Postgres and Redis run as jailed
+// Nix services in the job's own network (from the Debian binaries tests/fixtures/nix copies), a
+// service that never becomes ready fails the job with its log, a cancelled job leaves nothing of
+// its services, and `container:` adds its image's packages to the job's root. Needs root and Nix.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "e2e_run.h"
+#include "runner/base/child_process.h"
+#include "runner/base/file_io.h"
+#include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nixjail::base::TempDir;
+using nixjail::e2e::has;
+using nixjail::e2e::runBinary;
+
+#define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
+
+// The Postgres and Redis binaries tests/fixtures/nix copies come from .ci/install-deps.
+std::string serviceBinariesMissing() {
+    if (fs::exists("/opt/nixjail-services/.complete")) return {};
+    return "needs the Postgres and Redis binaries in /opt/nixjail-services (run .ci/install-deps as root)";
+}
+
+// A process whose command line is exactly `argv`.
+bool anyProcessRunning(const std::vector<std::string>& argv) {
+    std::string want;
+    for (const auto& a : argv) want += a + std::string(1, '\0');
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream cmdline(e.path() / "cmdline");
+        std::string c((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+        if (c == want) return true;
+    }
+    return false;
+}
+
+bool anyProcessNamed(const std::string& name) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream comm(e.path() / "comm");
+        std::string c;
+        if (comm && std::getline(comm, c) && c == name) return true;
+    }
+    return false;
+}
+
+std::vector<std::string> mountsUnder(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::ifstream mounts("/proc/self/mountinfo");
+    for (std::string line; std::getline(mounts, line);) {
+        if (has(line, " " + dir.string())) out.push_back(line);
+    }
+    return out;
+}
+
+class ServicesE2E : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        REQUIRE_ROOT_AND_NIX();
+        NIXJAIL_E2E_REQUIRE(serviceBinariesMissing());
+    }
+    std::vector<std::string> exec(const std::string& workflow, std::vector<std::string> extra = {}) {
+        nixjail::base::writeFile(repo_.path() / "w.yml", workflow);
+        std::vector<std::string> args{"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                                      (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                                      cache_.path().string(), "--no-color"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    }
+    TempDir repo_{"nixjail-e2e-svc-"};
+    TempDir cache_{"nixjail-e2e-cache-"};
+    TempDir work_{"nixjail-e2e-work-"};
+};
+
+TEST_F(ServicesE2E, PostgresAndRedisAreReachedByNameAndByLocalhost) {
+    const auto summary = work_.path() / "summary.json";
+    auto args = exec(R"Y(on: push
+jobs:
+  db:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils postgresql_15 redis
+    services:
+      postgres:
+        image: postgres:15
+        env:
+          POSTGRES_PASSWORD: pw-for-tests
+          POSTGRES_DB: app
+        ports:
+          - 5432:5432
+          - 15432:5432
+        options: --health-cmd pg_isready --health-interval 1s --health-retries 30 --name ignored-here
+      redis:
+        image: redis:7
+        ports: ["6379"]
+    steps:
+      - run: |
+          export PGPASSWORD=pw-for-tests
+          psql -h postgres -U postgres -d app -tAc 'select 40+2'
+          psql -h localhost -U postgres -d app -tAc 'select current_database()'
+          psql -h 127.0.0.1 -p 15432 -U postgres -d app -tAc "select 'through-the-mapped-port'"
+          redis-cli -h redis set k from-redis > /dev/null
+          redis-cli -h localhost get k
+          echo "pg-port=${{ job.services.postgres.ports['5432'] }} redis-port=${{ job.services.redis.ports['6379'] }}"
+)Y", {"--json-summary", summary.string()});
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    for (const char* want : {"| 42\n", "| app\n", "| through-the-mapped-port\n", "| from-redis\n",
+                             "| pg-port=5432 redis-port=6379\n", "Service 'postgres' (postgres:15) ready in ",
+                             "Service 'redis' (redis:7) ready in ", "database system is ready to accept connections",
+                             "Service 'postgres': its log until it stopped", "options that cannot apply to a jailed Nix service are ignored: --name ignored-here"}) {
+        EXPECT_TRUE(has(r.out, want)) << want << "\n" << r.out;
+    }
+    // The service's password is the job's env, not a secret: but nothing of the services stays.
+    const auto parsed = nlohmann::json::parse(nixjail::base::readFile(summary));
+    const auto& phases = parsed["workflows"][0]["jobs"][0]["phases"];
+    ASSERT_TRUE(phases.contains("services_start")) << phases;
+    EXPECT_EQ(phases["services_start"]["services"], 2);
+    EXPECT_GT(phases["services_start"]["postgres_ready_ms"].get<int>(), 0);
+    EXPECT_FALSE(anyProcessNamed("postgres"));
+    EXPECT_FALSE(anyProcessNamed("redis-server"));
+    EXPECT_TRUE(mountsUnder(cache_.path()).empty());
+}
+
+// A service whose readiness check never passes fails the job before any step, with its log's end.
+TEST_F(ServicesE2E, AServiceThatIsNeverReadyFailsTheJobWithItsLog) {
+    nixjail::base::writeFile(work_.path() / "images.yaml", R"Y(services:
+  ready_timeout: 2s
+  images:
+    - image: "sleepy:*"
+      packages: [bash, coreutils]
+      start: |
+        echo "sleepy is starting, line one"
+        echo "sleepy will never be ready"
+        exec sleep 600
+      ready: "false"
+)Y");
+    auto args = exec(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils
+    services:
+      sleepy: sleepy:1
+    steps:
+      - run: echo the-step-ran
+)Y", {"--service-images", (work_.path() / "images.yaml").string()});
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "service 'sleepy' (sleepy:1) was not ready after 2.00 s")) << r.out;
+    EXPECT_TRUE(has(r.out, "its last readiness check `false` said nothing")) << r.out;
+    EXPECT_TRUE(has(r.out, "sleepy will never be ready")) << r.out;
+    EXPECT_FALSE(has(r.out, "the-step-ran")) << r.out;
+    EXPECT_FALSE(anyProcessNamed("sleep"));
+    EXPECT_TRUE(mountsUnder(cache_.path()).empty());
+}
+
+// An image nobody mapped: the job fails saying how to map it.
+TEST_F(ServicesE2E, AnUnmappedImageSaysHowToMapIt) {
+    auto args = exec(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils
+    services:
+      queue: rabbitmq:3-management
+    steps:
+      - run: echo the-step-ran
+)Y");
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "service 'queue': no Nix definition for the image 'rabbitmq:3-management'")) << r.out;
+    EXPECT_TRUE(has(r.out, "- image: \"rabbitmq:3-management\"")) << r.out;
+    EXPECT_FALSE(has(r.out, "the-step-ran")) << r.out;
+}
+
+// Cancelled while its services run: no service process, mount or state directory is left.
+TEST_F(ServicesE2E, ACancelledJobLeavesNothingOfItsServices) {
+    auto args = exec(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils redis
+    services:
+      redis: redis:7
+    steps:
+      - run: sleep 61.5
+)Y");
+    args.insert(args.begin(), NIXJAIL_BINARY);
+    const fs::path out = work_.path() / "out";
+    nixjail::base::writeFile(out, "");
+    nixjail::base::UniqueFd fd(::open(out.c_str(), O_WRONLY | O_CLOEXEC));
+    std::vector<std::string> env = nixjail::e2e::nixEnv();
+    // The job directories go here (o+x: the jails' setup runs as an unprivileged host id).
+    fs::permissions(work_.path(), fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+    env.push_back("TMPDIR=" + work_.path().string());
+    auto child = nixjail::base::ChildProcess::spawn(
+        {.argv = args, .env = env, .cwd = repo_.path(), .stdout_fd = fd.get(), .stderr_fd = fd.get()});
+    bool started = false;
+    for (int i = 0; i < 600 && !started; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        started = anyProcessRunning({"sleep", "61.5"});
+    }
+    if (!started) ::kill(child.pid(), SIGINT);
+    ASSERT_TRUE(started) << nixjail::base::readFile(out);
+    EXPECT_TRUE(anyProcessNamed("redis-server"));
+    ::kill(child.pid(), SIGINT);
+    const auto st = child.wait();
+    const std::string text = nixjail::base::readFile(out);
+    EXPECT_NE(st.exitCode(), 0) << text;
+    EXPECT_TRUE(has(text, "Service 'redis': its log until it stopped")) << text;
+    EXPECT_FALSE(anyProcessNamed("redis-server"));
+    EXPECT_TRUE(mountsUnder(work_.path()).empty());
+    for (const auto& e : fs::directory_iterator(work_.path())) {
+        EXPECT_FALSE(e.path().filename().string().starts_with("nixjail-job-")) << "left: " << e.path();
+    }
+}
+
+// `container: node:20`: the job's steps run with node in their root (mapped by the admin here:
+// the test package set's node is whatever version the machine has).
+TEST_F(ServicesE2E, AContainerImageAddsItsPackagesAndEnv) {
+    nixjail::base::writeFile(work_.path() / "images.yaml", R"Y(container:
+  images:
+    - image: "node:20*"
+      packages: [nodejs]
+)Y");
+    auto args = exec(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils
+    container:
+      image: node:20
+      env:
+        FROM_CONTAINER: container-env
+      volumes:
+        - /data:/data
+    steps:
+      - run: |
+          node -e 'console.log("node " + process.version.split(".")[0].length)'
+          echo "env=$FROM_CONTAINER network=${{ job.container.network }}"
+)Y", {"--service-images", (work_.path() / "images.yaml").string()});
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "Container 'node:20': the job's steps run in its root with 'nodejs' added")) << r.out;
+    EXPECT_TRUE(has(r.out, "| node ")) << r.out;
+    EXPECT_TRUE(has(r.out, "| env=container-env network=job")) << r.out;
+    EXPECT_TRUE(has(r.out, "container.volumes cannot apply to a root of Nix packages and is ignored")) << r.out;
+    // Unmapped: a clear error with the snippet.
+    auto bad = runBinary(exec(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    container: ghcr.io/acme/builder:1
+    steps:
+      - run: echo the-step-ran
+)Y"), repo_.path(), nixjail::e2e::nixEnv());
+    EXPECT_EQ(bad.exit_code, 1) << bad.out;
+    EXPECT_TRUE(has(bad.out, "the job's container image 'ghcr.io/acme/builder:1' has no Nix mapping")) << bad.out;
+    EXPECT_TRUE(has(bad.out, "- image: \"acme/builder:1\"")) << bad.out;
+}
+
+}  // namespace
