@@ -592,6 +592,35 @@ TEST_F(DaemonE2E, NamespaceJailRunsTheJobAndRecordsRootPhasesAndCacheHits) {
     EXPECT_GE(stats["cache"]["root"]["hits"].get<int>(), 1) << stats;
 }
 
+// The daemon runs a job's services too: a Redis in the job's network, its ready log in the forge's
+// log, its services_start phase in the job's record. Needs root, Nix and the fixture binaries.
+TEST_F(DaemonE2E, AJobsServiceRunsBesideItAndItsStartIsRecorded) {
+    NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing());
+    if (!fs::exists("/opt/nixjail-services/.complete")) {
+        NIXJAIL_E2E_REQUIRE("needs the Redis binaries in /opt/nixjail-services (run .ci/install-deps as root)");
+    }
+    writeConfig("", "\"\"", jailedNixConfig("bash, coreutils, redis"));
+    startOfflineNixDaemon();
+    const int64_t job = enqueue(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    services:
+      cache:
+        image: redis:7
+    steps:
+      - run: redis-cli -h cache set k from-the-service > /dev/null && redis-cli -h cache get k
+)Y");
+    auto task = forge_.waitJob(job, true, true, 120);
+    EXPECT_EQ(task["result"], "RESULT_SUCCESS") << logText(task) << daemonLog();
+    EXPECT_TRUE(has(logText(task), "from-the-service")) << logText(task);
+    EXPECT_TRUE(has(logText(task), "Service 'cache' (redis:7) ready in ")) << logText(task);
+    EXPECT_EQ(stopDaemon(), 0) << daemonLog();
+    auto jobs = jobsJson();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_TRUE(jobs[0]["phase_ms"].contains("services_start")) << jobs[0];
+}
+
 // A jailed job sees the task's token only as a dummy; its proxy puts the real token back into
 // requests to the forge, here plain http on the runner's own host, which the runner pins (that
 // port only) for its jobs. Needs root and Nix.
