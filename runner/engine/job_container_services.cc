@@ -30,6 +30,12 @@ void JobRunner::prepareContainer() {
                           "stands for in the runner's configuration (exec: --service-images FILE with the same "
                           "keys):\n" + containerMappingSnippet(image));
     }
+    if (plan_.root != job::JobPlan::Root::kNixRoot) {
+        job_.log(LineKind::kWarning, "Container '" + image + "': the '" + plan_.backend +
+                                         "' executor runs steps on the host, not in a root of packages; "
+                                         "the image is not applied");
+        return;
+    }
     container_packages_ = def->packages;
     std::string packages;
     for (const auto& p : def->packages) packages += (packages.empty() ? "" : " ") + p;
