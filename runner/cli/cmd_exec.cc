@@ -384,10 +384,9 @@ int runExec(const ExecFlags& given) {
     std::unique_ptr<ExecKeeper> keeper;
     if ((keeping || f.break_on_failure) && !f.dry_run) checkAttachable(f, *opts.executor);
     if (keeping) {
-        const fs::path cacheDir = config.cache.dir.empty() ? defaultCacheDir() : fs::path(config.cache.dir);
         const std::uint64_t budget =
             f.keep_budget.empty() ? config.cache.workspace_budget : parseSize(f.keep_budget, "--keep-budget");
-        keeper = std::make_unique<ExecKeeper>(KeptRegistry(cacheDir / "kept"), budget);
+        keeper = std::make_unique<ExecKeeper>(KeptRegistry::ofCacheDir(config.cache.dir.string()), budget);
         opts.keep = f.keep ? engine::KeepJob::kAlways : engine::KeepJob::kFailed;
         opts.keeper = keeper.get();
     }

@@ -24,10 +24,6 @@ struct KeptFlags {
     bool all = false;
 };
 
-KeptRegistry registryOf(const KeptFlags& f) {
-    return KeptRegistry((f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir)) / "kept");
-}
-
 std::string age(std::int64_t created) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
@@ -39,7 +35,7 @@ std::string age(std::int64_t created) {
 }
 
 void list(const KeptFlags& f) {
-    const KeptRegistry registry = registryOf(f);
+    const KeptRegistry registry = KeptRegistry::ofCacheDir(f.cache_dir);
     Json out = Json::array();
     for (const auto& e : registry.list()) {
         const bool alive = static_cast<bool>(connectKeeper(e.socket()));
@@ -75,7 +71,7 @@ void list(const KeptFlags& f) {
 }
 
 int remove(const KeptFlags& f) {
-    const KeptRegistry registry = registryOf(f);
+    const KeptRegistry registry = KeptRegistry::ofCacheDir(f.cache_dir);
     std::vector<KeptEntry> entries;
     if (f.all) {
         entries = registry.list();

@@ -26,7 +26,7 @@ struct ShellFlags {
 };
 
 int runShell(const ShellFlags& f) {
-    const KeptRegistry registry((f.cache_dir.empty() ? defaultCacheDir() : fs::path(f.cache_dir)) / "kept");
+    const KeptRegistry registry = KeptRegistry::ofCacheDir(f.cache_dir);
     const KeptEntry entry = registry.find(f.id);
     base::UniqueFd keeper = connectKeeper(entry.socket());
     if (!keeper) {

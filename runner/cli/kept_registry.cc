@@ -17,6 +17,7 @@
 #include "executor/executor_factory.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
+#include "runner/cli/cache_dirs.h"
 #include "runner/cli/keeper_protocol.h"
 #include "runner/services/job_dirs.h"
 
@@ -57,6 +58,10 @@ std::string randomSuffix() {
 }
 
 }  // namespace
+
+KeptRegistry KeptRegistry::ofCacheDir(const std::string& cache_dir) {
+    return KeptRegistry((cache_dir.empty() ? defaultCacheDir() : fs::path(cache_dir)) / "kept");
+}
 
 std::vector<KeptEntry> KeptRegistry::list() const {
     std::vector<KeptEntry> out;

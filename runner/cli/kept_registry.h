@@ -27,6 +27,8 @@ struct KeptEntry {
 class KeptRegistry {
   public:
     explicit KeptRegistry(std::filesystem::path root) : root_(std::move(root)) {}
+    // The registry of a cache directory (`cache_dir` empty: exec's default one).
+    static KeptRegistry ofCacheDir(const std::string& cache_dir);
     const std::filesystem::path& root() const { return root_; }
 
     // Oldest first; an entry whose kept.json cannot be read is left out.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,16 @@ inline Run runBinary(std::vector<std::string> args, const std::filesystem::path&
 
 inline bool has(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
+}
+
+// The lines of /proc/self/mountinfo whose mount point is `dir` or below it.
+inline std::vector<std::string> mountsUnder(const std::filesystem::path& dir) {
+    std::vector<std::string> out;
+    std::ifstream mounts("/proc/self/mountinfo");
+    for (std::string line; std::getline(mounts, line);) {
+        if (has(line, " " + dir.string())) out.push_back(line);
+    }
+    return out;
 }
 
 // True under NIXJAIL_TESTS_STRICT=1 (CI as root), where a missing prerequisite fails a test.

@@ -25,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using nixjail::base::TempDir;
 using nixjail::e2e::has;
+using nixjail::e2e::mountsUnder;
 using nixjail::e2e::runBinary;
 using Json = nlohmann::json;
 
@@ -48,15 +49,6 @@ jobs:
 )Y";
 
 constexpr const char* kRealToken = "real-token-value-5d1f";
-
-std::vector<std::string> mountsUnder(const fs::path& dir) {
-    std::vector<std::string> out;
-    std::ifstream mounts("/proc/self/mountinfo");
-    for (std::string line; std::getline(mounts, line);) {
-        if (has(line, " " + dir.string())) out.push_back(line);
-    }
-    return out;
-}
 
 class KeptJobE2E : public ::testing::Test {
   protected:
@@ -278,12 +270,25 @@ TEST_F(KeptJobE2E, AnInteractiveShellRunsOnATerminal) {
     EXPECT_EQ(pty.exitCode(), 4) << pty.output();
 }
 
+// `exec --break-on-failure` of `workflow` on a pty.
+class BreakOnFailureE2E : public ::testing::Test {
+  protected:
+    void SetUp() override { REQUIRE_ROOT_AND_NIX(); }
+    std::unique_ptr<PtySession> exec(const std::string& workflow) {
+        nixjail::base::writeFile(repo_.path() / "w.yml", workflow);
+        return std::make_unique<PtySession>(
+            std::vector<std::string>{NIXJAIL_BINARY, "exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                                     (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir",
+                                     cache_.path().string(), "--break-on-failure", "--no-color"},
+            repo_.path(), nixjail::e2e::nixEnv());
+    }
+    TempDir repo_{"nixjail-e2e-break-"};
+    TempDir cache_{"nixjail-e2e-cache-"};
+};
+
 // --break-on-failure: the shell at the failed step fixes what it needs, and the retry succeeds.
-TEST(BreakOnFailureE2E, ShellThenRetryMakesTheStepPass) {
-    REQUIRE_ROOT_AND_NIX();
-    TempDir repo("nixjail-e2e-break-");
-    TempDir cache("nixjail-e2e-cache-");
-    nixjail::base::writeFile(repo.path() / "w.yml", R"Y(on: push
+TEST_F(BreakOnFailureE2E, ShellThenRetryMakesTheStepPass) {
+    auto session = exec(R"Y(on: push
 env:
   NIXJAIL_PACKAGES: bash coreutils
 jobs:
@@ -295,10 +300,7 @@ jobs:
       - name: After
         run: echo after-ran
 )Y");
-    PtySession pty({NIXJAIL_BINARY, "exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
-                    (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
-                    "--break-on-failure", "--no-color"},
-                   repo.path(), nixjail::e2e::nixEnv());
+    PtySession& pty = *session;
     ASSERT_TRUE(pty.waitFor("--break-on-failure: step 'Needs a fix' failed")) << pty.output();
     ASSERT_TRUE(pty.waitFor("$ ")) << pty.output();
     pty.type("touch fixed; exit\n");
@@ -314,11 +316,8 @@ jobs:
 }
 
 // Abort at the prompt: the job stops there, the next step does not run.
-TEST(BreakOnFailureE2E, AbortStopsTheJob) {
-    REQUIRE_ROOT_AND_NIX();
-    TempDir repo("nixjail-e2e-break-");
-    TempDir cache("nixjail-e2e-cache-");
-    nixjail::base::writeFile(repo.path() / "w.yml", R"Y(on: push
+TEST_F(BreakOnFailureE2E, AbortStopsTheJob) {
+    auto session = exec(R"Y(on: push
 env:
   NIXJAIL_PACKAGES: bash coreutils
 jobs:
@@ -329,10 +328,7 @@ jobs:
       - if: always()
         run: echo after-ran
 )Y");
-    PtySession pty({NIXJAIL_BINARY, "exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
-                    (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string(),
-                    "--break-on-failure", "--no-color"},
-                   repo.path(), nixjail::e2e::nixEnv());
+    PtySession& pty = *session;
     ASSERT_TRUE(pty.waitFor("$ ")) << pty.output();
     pty.type("exit\n");
     ASSERT_TRUE(pty.waitFor("[a]bort the job? ")) << pty.output();

@@ -25,6 +25,7 @@ namespace {
 namespace fs = std::filesystem;
 using nixjail::base::TempDir;
 using nixjail::e2e::has;
+using nixjail::e2e::mountsUnder;
 using nixjail::e2e::runBinary;
 
 #define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
@@ -54,15 +55,6 @@ bool anyProcessNamed(const std::string& name) {
         if (comm && std::getline(comm, c) && c == name) return true;
     }
     return false;
-}
-
-std::vector<std::string> mountsUnder(const fs::path& dir) {
-    std::vector<std::string> out;
-    std::ifstream mounts("/proc/self/mountinfo");
-    for (std::string line; std::getline(mounts, line);) {
-        if (has(line, " " + dir.string())) out.push_back(line);
-    }
-    return out;
 }
 
 class ServicesE2E : public ::testing::Test {
