@@ -231,10 +231,12 @@ void readServices(Reader& r, const YAML::Node& n, RunnerConfig::Services& out) {
                           if (ik == "ports") {
                               for (const auto& p : r.list(iv, where + ".ports")) {
                                   unsigned long port = 0;
+                                  std::size_t used = 0;
                                   try {
-                                      port = std::stoul(p);
+                                      port = std::stoul(p, &used);
                                   } catch (const std::exception&) {
                                   }
+                                  if (used != p.size()) port = 0;
                                   if (port == 0 || port > 65535) {
                                       r.error(iv, "'" + where + ".ports' has '" + p + "'; write port numbers");
                                   } else {

@@ -176,6 +176,128 @@ TEST(RunnerConfig, DefaultPackagesMapLabelsInFileOrder) {
               std::string::npos);
 }
 
+TEST(RunnerConfig, ServiceAndContainerImagesAndTheReadyTimeout) {
+    auto cfg = parseConfig(
+        "services:\n"
+        "  ready_timeout: 90s\n"
+        "  images:\n"
+        "    - image: \"mysql:8*\"\n"
+        "      packages: [mysql80]\n"
+        "      start: exec mysqld --datadir=/state/data --port=3306\n"
+        "      ready: mysqladmin --protocol=tcp -P 3306 ping\n"
+        "      ports: [3306, 33060]\n"
+        "      env: {MYSQL_ROOT_PASSWORD: \"\", MYSQL_DATABASE: app}\n"
+        "    - {image: \"memcached:*\", packages: [memcached], start: exec memcached, ports: "
+        "[11211]}\n"
+        "container:\n"
+        "  images:\n"
+        "    - image: \"ghcr.io/acme/builder:*\"\n"
+        "      packages: [gcc, gnumake]\n",
+        "runner.yaml");
+    ASSERT_TRUE(cfg.has_value()) << workflow::formatAll(cfg.error());
+    EXPECT_EQ(cfg->services.ready_timeout, 90s);
+    ASSERT_EQ(cfg->services.images.size(), 2u);
+    const auto& mysql = cfg->services.images[0];
+    EXPECT_EQ(mysql.image, "mysql:8*");
+    EXPECT_EQ(mysql.packages, std::vector<std::string>{"mysql80"});
+    EXPECT_EQ(mysql.start, "exec mysqld --datadir=/state/data --port=3306");
+    EXPECT_EQ(mysql.ready, "mysqladmin --protocol=tcp -P 3306 ping");
+    EXPECT_EQ(mysql.ports, (std::vector<uint16_t>{3306, 33060}));
+    EXPECT_EQ(mysql.env, (std::map<std::string, std::string>{{"MYSQL_DATABASE", "app"},
+                                                             {"MYSQL_ROOT_PASSWORD", ""}}));
+    EXPECT_EQ(cfg->services.images[1].image, "memcached:*");
+    EXPECT_TRUE(cfg->services.images[1].ready.empty()) << "a port to wait for is enough";
+    ASSERT_EQ(cfg->container.images.size(), 1u);
+    EXPECT_EQ(cfg->container.images[0].image, "ghcr.io/acme/builder:*");
+    EXPECT_EQ(cfg->container.images[0].packages, (std::vector<std::string>{"gcc", "gnumake"}));
+
+    auto defaults = parseConfig("", "runner.yaml");
+    ASSERT_TRUE(defaults.has_value());
+    EXPECT_EQ(defaults->services.ready_timeout, 2min);
+    EXPECT_TRUE(defaults->services.images.empty());
+    EXPECT_TRUE(defaults->container.images.empty());
+    auto example = parseConfig(exampleConfig(), "example.yaml");
+    ASSERT_TRUE(example.has_value());
+    EXPECT_EQ(example->services.ready_timeout, 2min);
+}
+
+TEST(RunnerConfig, AServiceImageNeedsAnImageAStartAndAReadyCheckOrPort) {
+    auto text = problems(
+        "services:\n"
+        "  images:\n"
+        "    - packages: [x]\n"
+        "      ports: [1]\n"
+        "    - image: \"a:*\"\n"
+        "      packages: [a]\n");
+    EXPECT_NE(text.find("runner.yaml:3:7: 'services.images[0]' needs an image pattern"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("runner.yaml:3:7: 'services.images[0]' needs a start script"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("runner.yaml:5:7: 'services.images[1]' needs a start script"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            "runner.yaml:5:7: 'services.images[1]' needs a ready command or a port to wait for"),
+        std::string::npos)
+        << text;
+    text = problems("container:\n  images:\n    - packages: [gcc]\n");
+    EXPECT_NE(text.find("runner.yaml:3:7: 'container.images[0]' needs an image pattern"),
+              std::string::npos)
+        << text;
+}
+
+TEST(RunnerConfig, AServiceImagesBadPortIsADiagnostic) {
+    for (const char* port : {"http", "0", "70000"}) {
+        const auto text =
+            problems(std::string("services:\n  images:\n    - image: \"a:*\"\n      start: exec a\n"
+                                 "      ports: [") +
+                     port + "]\n");
+        EXPECT_NE(text.find(std::string("runner.yaml:5:14: 'services.images[0].ports' has '") +
+                            port + "'; write port numbers"),
+                  std::string::npos)
+            << text;
+    }
+}
+
+TEST(RunnerConfig, ServicesUnknownKeysAndShapesAreDiagnostics) {
+    auto text = problems(
+        "services:\n"
+        "  ready_timout: 1m\n"
+        "  images:\n"
+        "    - image: \"a:*\"\n"
+        "      start: exec a\n"
+        "      port: [1]\n"
+        "container:\n"
+        "  image: [x]\n");
+    EXPECT_NE(text.find("runner.yaml:2:3: unknown key 'ready_timout' in 'services'; did you mean "
+                        "'ready_timeout'?"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            "runner.yaml:6:7: unknown key 'port' in 'services.images[0]'; did you mean 'ports'?"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find("runner.yaml:8:3: unknown key 'image' in 'container'; did you mean 'images'?"),
+        std::string::npos)
+        << text;
+    text = problems("services: {ready_timeout: soon}\n");
+    EXPECT_NE(text.find("runner.yaml:1:27: 'services.ready_timeout' is 'soon', not a duration"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(problems("services: {images: {image: x}}\n").find("'services.images' must be a list"),
+              std::string::npos);
+    EXPECT_NE(problems("container: {images: x}\n").find("'container.images' must be a list"),
+              std::string::npos);
+    EXPECT_NE(problems("services: {images: [{image: a, start: b, ports: [1], env: [X]}]}\n")
+                  .find("'services.images[0].env' must map names to values"),
+              std::string::npos);
+}
+
 TEST(RunnerConfig, InvalidYamlIsADiagnostic) {
     EXPECT_NE(problems("runner: [\n").find("runner.yaml:"), std::string::npos);
 }

@@ -70,14 +70,14 @@ class JobRunner : public KeptJob {
     void phaseDone(JobOutcome& outcome, PhaseRecord record);
     void reportRootPhases(JobOutcome& outcome);
     void reportProxyPhase(JobOutcome& outcome);
-    bool keepsJail() const;
+    bool keepsJail() const;  // RunOptions::keep says so for how the job ended, and there is a jail
     // `container:`: its image's packages (container_packages_) and env (into the job's env, under
     // the job's own); warnings for what cannot apply. Throws base::Error for an unmapped image.
     void prepareContainer();
     // `services:` with their expressions evaluated; an entry whose image is empty is left out.
     std::vector<ServiceRequest> serviceRequests();
     void prepareServices();
-    void reportServicesPhase(JobOutcome& outcome);  // RunOptions::keep says so for how the job ended, and there is a jail
+    void reportServicesPhase(JobOutcome& outcome);
     // ShellRequest::from_step: the job's steps from `from` up to the one that failed, again.
     void rerunSteps(std::size_t from);
 

@@ -43,8 +43,12 @@ milliseconds duration(const std::string& text, const std::string& option) {
     while (i < text.size()) {
         std::size_t used = 0;
         double n = 0;
+        // Digits and a point only: no sign, no hex, no inf.
+        while (i + used < text.size() && (std::isdigit(static_cast<unsigned char>(text[i + used])) || text[i + used] == '.')) {
+            ++used;
+        }
         try {
-            n = std::stod(text.substr(i), &used);
+            if (used > 0) n = std::stod(text.substr(i, used));
         } catch (const std::exception&) {
             used = 0;
         }
@@ -136,11 +140,16 @@ ServiceOptions parseServiceOptions(const std::vector<std::string>& words) {
         } else if (name == "--health-start-period") {
             out.start_period = duration(value, name);
         } else if (name == "--health-retries") {
+            std::size_t used = 0;
+            int retries = -1;
             try {
-                out.retries = std::stoi(value);
+                retries = std::stoi(value, &used);
             } catch (const std::exception&) {
-                throw base::Error("service option --health-retries '" + value + "' is not a number");
             }
+            if (retries < 0 || used != value.size()) {
+                throw base::Error("service option --health-retries '" + value + "' is not a number of retries");
+            }
+            out.retries = retries;
         } else {
             // Docker options with a separate value (--name x, -e K=V, --network n, ...) are
             // reported as one.
@@ -269,7 +278,10 @@ void JobServices::start(Service& s) {
     }
     std::vector<std::string> names;
     for (const auto& o : services_) names.push_back(o->request.id);
-    writeServiceHosts(s.root->root(), names);
+    if (!writeServiceHosts(s.root->root(), names)) {
+        setup_.note(LineKind::kWarning, "service '" + s.request.id + "': its root's /etc is a link, so its "
+                                        "/etc/hosts does not name the other services; use 127.0.0.1");
+    }
     if (setup_.owner) {
         for (const fs::path& p : {s.dir, s.dir / "state"}) {
             if (::chown(p.c_str(), setup_.owner->uid, setup_.owner->gid) != 0) {
@@ -315,7 +327,12 @@ void JobServices::start(Service& s) {
                 s.logged = s.logged > cut ? s.logged - cut : 0;
             }
         };
-        executor::StepResult r = s.jail->run(inv);
+        executor::StepResult r;
+        try {
+            r = s.jail->run(inv);
+        } catch (const std::exception& e) {
+            r.setup_error = e.what();  // this thread must not throw: the waiting one reports it
+        }
         std::lock_guard lock(s.mu);
         s.result = r;
         s.exited = true;

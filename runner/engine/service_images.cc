@@ -61,8 +61,24 @@ std::string withoutRegistry(std::string image) {
     return image;
 }
 
-bool matches(const std::string& pattern, const std::string& image) {
-    return ::fnmatch(normalizeImage(pattern).c_str(), image.c_str(), 0) == 0;
+// A pattern without a tag matches every tag ("mysql" is "mysql:*").
+bool matches(std::string pattern, const std::string& image) {
+    pattern = withoutRegistry(pattern);
+    const auto slash = pattern.rfind('/');
+    if (pattern.find(':', slash == std::string::npos ? 0 : slash) == std::string::npos) pattern += ":*";
+    return ::fnmatch(pattern.c_str(), image.c_str(), 0) == 0;
+}
+
+// What a pattern is matched against: the image without its digest (a pinned digest without a
+// tag is ":latest", as Docker resolves it).
+std::string matchedName(const std::string& image) {
+    std::string out = normalizeImage(image);
+    if (const auto at = out.find('@'); at != std::string::npos) {
+        out = out.substr(0, at);
+        const auto slash = out.rfind('/');
+        if (out.find(':', slash == std::string::npos ? 0 : slash) == std::string::npos) out += ":latest";
+    }
+    return out;
 }
 
 }  // namespace
@@ -123,7 +139,7 @@ ImageTable withExtraImages(ImageTable base, const ImageTable& extra) {
 }
 
 const ServiceDefinition* findService(const ImageTable& table, const std::string& image) {
-    const std::string wanted = normalizeImage(image);
+    const std::string wanted = matchedName(image);
     for (const auto& d : table.services) {
         if (matches(d.image, wanted)) return &d;
     }
@@ -131,7 +147,7 @@ const ServiceDefinition* findService(const ImageTable& table, const std::string&
 }
 
 const ContainerDefinition* findContainer(const ImageTable& table, const std::string& image) {
-    const std::string wanted = normalizeImage(image);
+    const std::string wanted = matchedName(image);
     for (const auto& d : table.containers) {
         if (matches(d.image, wanted)) return &d;
     }
