@@ -78,8 +78,8 @@ proxy:
       dummy: pypi-dummy
 
 # `services:` of a job (postgres:15, redis:7, ...) run as jailed Nix services in the job's own
-# network; `container:` images add packages to the job's root. Built in: postgres, redis; node,
-# python, golang, rust, ubuntu, debian. These come first.
+# network; `container:` images add packages to the job's root. Built in: postgres, redis, mariadb,
+# mysql, memcached; node, python, golang, rust, ubuntu, debian. These come first.
 services:
   ready_timeout: 2m         # a job fails when its services are not ready by then
   images: []

@@ -399,16 +399,17 @@ void JobServices::waitUntilReady() {
             Service& s = *services_[i];
             if (s.ready) continue;
             if (setup_.cancel.stop_requested()) throw base::Error("the job was cancelled while its services started");
+            std::optional<std::string> exited;
             {
                 std::lock_guard lock(s.mu);
                 if (s.exited) {
                     const auto& r = s.result;
-                    throw base::Error(failure(s, !r.setup_error.empty()
-                                                     ? "could not start: " + r.setup_error
-                                                     : "exited with code " + std::to_string(r.exit_code) +
-                                                           " before it was ready"));
+                    exited = !r.setup_error.empty() ? "could not start: " + r.setup_error
+                                                    : "exited with code " + std::to_string(r.exit_code) +
+                                                          " before it was ready";
                 }
             }
+            if (exited) throw base::Error(failure(s, *exited));  // failure() takes s.mu itself
             if (!checkOnce(s)) {
                 if (Clock::now() >= deadlines[i]) {
                     throw base::Error(failure(s, "was not ready after " + seconds(limits[i]) +

@@ -41,8 +41,8 @@ struct ImageTable {
     std::vector<ContainerDefinition> containers;
 };
 
-// The built-in definitions: postgres (12 to 17, and any other tag), redis; node, python, golang,
-// rust, ubuntu and debian containers.
+// The built-in definitions: postgres (12 to 17, and any other tag), redis, mariadb, mysql,
+// memcached; node, python, golang, rust, ubuntu and debian containers.
 ImageTable builtinImages();
 
 // `extra` (the admin's) ahead of `base`.

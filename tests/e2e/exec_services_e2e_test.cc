@@ -1,7 +1,8 @@
-// End-to-end `services:` and `container:` in the namespace jail: Postgres and Redis run as jailed
-// Nix services in the job's own network (from the Debian binaries tests/fixtures/nix copies), a
-// service that never becomes ready fails the job with its log, a cancelled job leaves nothing of
-// its services, and `container:` adds its image's packages to the job's root. Needs root and Nix.
+// End-to-end `services:` and `container:` in the namespace jail: Postgres, Redis, MariaDB and
+// memcached run as jailed Nix services in the job's own network (from the Debian binaries
+// tests/fixtures/nix copies), a service that never becomes ready or exits fails the job with its
+// log, a cancelled job leaves nothing of its services, and `container:` adds its image's packages
+// to the job's root. Needs root and Nix.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -30,10 +31,13 @@ using nixjail::e2e::runBinary;
 
 #define REQUIRE_ROOT_AND_NIX() NIXJAIL_E2E_REQUIRE(nixjail::e2e::rootAndNixMissing())
 
-// The Postgres and Redis binaries tests/fixtures/nix copies come from .ci/install-deps.
+// The service binaries tests/fixtures/nix copies come from .ci/install-deps.
 std::string serviceBinariesMissing() {
-    if (fs::exists("/opt/nixjail-services/.complete")) return {};
-    return "needs the Postgres and Redis binaries in /opt/nixjail-services (run .ci/install-deps as root)";
+    if (fs::exists("/opt/nixjail-services/.complete") && fs::exists("/opt/nixjail-services/usr/sbin/mariadbd")) {
+        return {};
+    }
+    return "needs the Postgres, Redis, MariaDB and memcached binaries in /opt/nixjail-services (run "
+           ".ci/install-deps as root)";
 }
 
 // A process whose command line is exactly `argv`.
@@ -266,6 +270,108 @@ jobs:
     EXPECT_EQ(bad.exit_code, 1) << bad.out;
     EXPECT_TRUE(has(bad.out, "the job's container image 'ghcr.io/acme/builder:1' has no Nix mapping")) << bad.out;
     EXPECT_TRUE(has(bad.out, "- image: \"acme/builder:1\"")) << bad.out;
+}
+
+// MariaDB as the official image sets it up (root over TCP with its password, a database and its
+// user) and memcached, reached by name and by localhost; root has no passwordless login left.
+TEST_F(ServicesE2E, MariadbAndMemcachedAreReachedByNameAndByLocalhost) {
+    auto args = exec(R"Y(on: push
+jobs:
+  db:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils mariadb
+    services:
+      mariadb:
+        image: mariadb:10.11
+        env:
+          MARIADB_ROOT_PASSWORD: rootpw
+          MARIADB_DATABASE: app
+          MARIADB_USER: u
+          MARIADB_PASSWORD: upw
+        ports: ["3306:3306"]
+      memcached: memcached:1.6
+    steps:
+      - run: |
+          mariadb -h mariadb -u u -pupw app -e 'select 40+2'
+          mariadb -h mariadb -u u -pupw app -e "create table t (v text); insert into t values ('in-app')"
+          mariadb --protocol=tcp -h localhost -u root -prootpw -N -e "select concat('root-', current_user(), '-', v) from app.t"
+          mariadb -h 127.0.0.1 -u root -N -e 'select 1' 2>/dev/null || echo root-without-password-refused
+          exec 3<>/dev/tcp/memcached/11211
+          printf 'set k 0 0 14\r\nfrom-memcached\r\n' >&3
+          read -r stored <&3
+          echo "set: ${stored%$'\r'}"
+          exec 3<&- 4<>/dev/tcp/localhost/11211
+          printf 'get k\r\n' >&4
+          read -r header <&4
+          read -r value <&4
+          echo "get: ${value%$'\r'}"
+)Y");
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    for (const char* want : {"| 42\n", "| root-root@%-in-app\n", "| root-without-password-refused\n", "| set: STORED\n",
+                             "| get: from-memcached\n", "Service 'mariadb' (mariadb:10.11) ready in ",
+                             "Service 'memcached' (memcached:1.6) ready in ", "ready for connections"}) {
+        EXPECT_TRUE(has(r.out, want)) << want << "\n" << r.out;
+    }
+    EXPECT_FALSE(anyProcessNamed("mariadbd"));
+    EXPECT_FALSE(anyProcessNamed("memcached"));
+    EXPECT_TRUE(mountsUnder(cache_.path()).empty());
+}
+
+// The built-in mysql:* definition (packages [mysql80]) with MYSQL_* env: the test package set's
+// mysql80 is MariaDB (tests/fixtures/nix), so this runs its start script's MariaDB branch.
+TEST_F(ServicesE2E, MysqlImageRunsItsStartScriptsMariadbBranchWithMysqlEnv) {
+    auto args = exec(R"Y(on: push
+jobs:
+  db:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils mariadb
+    services:
+      mysql:
+        image: mysql:8
+        env:
+          MYSQL_ROOT_PASSWORD: rootpw
+          MYSQL_DATABASE: app
+        ports: ["3306:3306"]
+        options: --health-cmd "mysqladmin ping" --health-interval 1s --health-retries 60
+    steps:
+      - run: mysql -h 127.0.0.1 -u root -prootpw app -N -e "select concat('db-', database(), ' ', version())"
+)Y");
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "Service 'mysql': mysql:8 from built in packages")) << r.out;
+    EXPECT_TRUE(has(r.out, "Service 'mysql' (mysql:8) ready in ")) << r.out;
+    EXPECT_TRUE(has(r.out, "| db-app 10.11.")) << r.out;
+    EXPECT_TRUE(has(r.out, "-MariaDB")) << r.out;
+    EXPECT_FALSE(anyProcessNamed("mariadbd"));
+}
+
+// No root password setting on a new data directory: the service exits with the image's message.
+TEST_F(ServicesE2E, AMariadbServiceWithoutARootPasswordSettingFailsWithTheImagesMessage) {
+    auto args = exec(R"Y(on: push
+jobs:
+  t:
+    runs-on: nix
+    env:
+      NIXJAIL_PACKAGES: bash coreutils
+    services:
+      db:
+        image: mariadb:10.11
+        env:
+          MARIADB_DATABASE: app
+    steps:
+      - run: echo the-step-ran
+)Y");
+    auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(has(r.out, "service 'db' (mariadb:10.11) exited with code 1 before it was ready")) << r.out;
+    EXPECT_TRUE(has(r.out, "Database is uninitialized and password option is not specified")) << r.out;
+    EXPECT_TRUE(has(r.out, "You need to specify one of MARIADB_ROOT_PASSWORD, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD")) << r.out;
+    EXPECT_FALSE(has(r.out, "the-step-ran")) << r.out;
+    EXPECT_FALSE(anyProcessNamed("mariadbd"));
+    EXPECT_TRUE(mountsUnder(cache_.path()).empty());
 }
 
 }  // namespace
