@@ -133,7 +133,7 @@ jobs:
 // A service whose readiness check never passes fails the job before any step, with its log's end.
 TEST_F(ServicesE2E, AServiceThatIsNeverReadyFailsTheJobWithItsLog) {
     nixjail::base::writeFile(work_.path() / "images.yaml", R"Y(services:
-  ready_timeout: 2s
+  ready_timeout: 5s
   images:
     - image: "sleepy:*"
       packages: [bash, coreutils]
@@ -156,7 +156,7 @@ jobs:
 )Y", {"--service-images", (work_.path() / "images.yaml").string()});
     auto r = runBinary(args, repo_.path(), nixjail::e2e::nixEnv());
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-    EXPECT_TRUE(has(r.out, "service 'sleepy' (sleepy:1) was not ready after 2.00 s")) << r.out;
+    EXPECT_TRUE(has(r.out, "service 'sleepy' (sleepy:1) was not ready after 5.00 s")) << r.out;
     EXPECT_TRUE(has(r.out, "its last readiness check `false` said nothing")) << r.out;
     EXPECT_TRUE(has(r.out, "sleepy will never be ready")) << r.out;
     EXPECT_FALSE(has(r.out, "the-step-ran")) << r.out;
