@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -151,6 +152,9 @@ void ExecKeeper::wake() const {
 }
 
 void ExecKeeper::serve(std::stop_token stop) {
+    // A `shell` that goes away mid-request closes the pipes the keeper writes to: that is an error
+    // for the request, not the end of the keeper (jailed steps get their signals back by default).
+    ::signal(SIGPIPE, SIG_IGN);
     std::stop_callback onStop(stop, [this] { wake(); });
     for (;;) {
         std::vector<pollfd> fds{{wake_.read.get(), POLLIN, 0}};
