@@ -224,7 +224,8 @@ TEST(ServiceImagesSnippet, PastedSnippetMapsTheImageItWasMadeFor) {
                                   .env = img.env,
                                   .origin = "pasted"});
     }
-    const ServiceDefinition* d = findService(withExtraImages(builtinImages(), admin), image);
+    const ImageTable table = withExtraImages(builtinImages(), admin);  // outlives the pointer into it
+    const ServiceDefinition* d = findService(table, image);
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->origin, "pasted");
 }
