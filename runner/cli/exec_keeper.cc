@@ -68,8 +68,10 @@ void ExecKeeper::adopt(std::unique_ptr<engine::KeptJob> job) {
         throw base::Error("its " + mib(bytes) + " exceed the kept jobs' budget of " + mib(budget_) +
                           " (--keep-budget, or cache.workspace_budget)");
     }
-    std::lock_guard lock(mu_);
-    // Older kept jobs make room, oldest first: ours directly, other runs' through their keepers.
+    // Jobs ending at once make room one after another; release() takes the locks it needs.
+    std::lock_guard adopting(adopt_mu_);
+    // Older kept jobs make room, oldest first: ours through release(), other runs' through their
+    // keepers.
     std::uint64_t total = bytes;
     std::vector<std::pair<KeptEntry, std::uint64_t>> others;
     for (const auto& e : registry_.list()) {
@@ -79,19 +81,16 @@ void ExecKeeper::adopt(std::unique_ptr<engine::KeptJob> job) {
     }
     for (auto& [e, b] : others) {
         if (total <= budget_) break;
-        bool ours = false;
-        for (auto& k : kept_) {
-            if (k->entry.id != e.id) continue;
-            ours = true;
-            if (k->job) {
-                k->cancel.request_stop();
-                std::lock_guard use(k->use);
-                k->job.reset();
-                registry_.forget(k->entry);
-                k->released = true;
+        Kept* ours = nullptr;
+        {
+            std::lock_guard lock(mu_);
+            for (auto& k : kept_) {
+                if (k->entry.id == e.id) ours = k.get();
             }
         }
-        if (!ours) {
+        if (ours) {
+            release(*ours);
+        } else {
             try {
                 releaseKept(registry_, e);
             } catch (const base::Error& err) {
@@ -125,6 +124,7 @@ void ExecKeeper::adopt(std::unique_ptr<engine::KeptJob> job) {
     }
     k->bytes = bytes;
     k->job = std::move(job);
+    std::lock_guard lock(mu_);
     kept_.push_back(std::move(k));
 }
 

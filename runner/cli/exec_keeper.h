@@ -60,6 +60,7 @@ class ExecKeeper : public engine::JobKeeper {
 
     KeptRegistry registry_;
     std::uint64_t budget_;
+    std::mutex adopt_mu_;  // one adoption (and its making room) at a time
     mutable std::mutex mu_;
     std::vector<std::unique_ptr<Kept>> kept_;
     base::Pipe wake_ = base::Pipe::create();
