@@ -425,14 +425,17 @@ void JobServices::waitUntilReady() {
                 log = s.log;
                 s.logged = s.log.size();
             }
-            setup_.note(LineKind::kGroupStart, "Service '" + s.request.id + "' (" + s.request.image + ") ready in " +
-                                                   seconds(*s.ready));
-            std::istringstream lines(log);
-            for (std::string line; std::getline(lines, line);) setup_.note(LineKind::kOutput, line);
-            setup_.note(LineKind::kGroupEnd, "");
+            logGroup("Service '" + s.request.id + "' (" + s.request.image + ") ready in " + seconds(*s.ready), log);
         }
         if (waiting > 0) std::this_thread::sleep_for(pause);
     }
+}
+
+void JobServices::logGroup(const std::string& title, const std::string& log) const {
+    setup_.note(LineKind::kGroupStart, title);
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) setup_.note(LineKind::kOutput, line);
+    setup_.note(LineKind::kGroupEnd, "");
 }
 
 void JobServices::stop() {
@@ -448,10 +451,7 @@ void JobServices::stop() {
             if (s->ready && s->logged < s->log.size()) rest = s->log.substr(s->logged);
         }
         if (!rest.empty()) {
-            setup_.note(LineKind::kGroupStart, "Service '" + s->request.id + "': its log until it stopped");
-            std::istringstream lines(rest);
-            for (std::string line; std::getline(lines, line);) setup_.note(LineKind::kOutput, line);
-            setup_.note(LineKind::kGroupEnd, "");
+            logGroup("Service '" + s->request.id + "': its log until it stopped", rest);
         }
         s->checks.reset();
         s->jail.reset();

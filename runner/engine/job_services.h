@@ -95,6 +95,8 @@ class JobServices {
     void waitUntilReady();
     bool checkOnce(Service& s);
     std::string failure(Service& s, const std::string& what) const;
+    // `log`'s lines as a group of the job log under `title`.
+    void logGroup(const std::string& title, const std::string& log) const;
 
     ServicesSetup setup_;
     std::vector<std::unique_ptr<Service>> services_;
