@@ -27,6 +27,18 @@ std::optional<std::string> readAnswer() {
     }
 }
 
+// The step's shell on this terminal; what keeps it from starting is said, not thrown.
+void openShell(const engine::FailedStep& step) {
+    try {
+        runAttached([&](const executor::StepStdio& stdio) {
+            const executor::StepResult r = step.shell({}, stdio);
+            if (!r.setup_error.empty()) std::fprintf(stderr, "the shell could not start: %s\n", r.setup_error.c_str());
+        });
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "the shell could not start: %s\n", e.what());
+    }
+}
+
 engine::FailureChoice ask(const engine::FailedStep& step) {
     for (;;) {
         std::fprintf(stderr, "Step '%s' failed. [r]etry it, [c]ontinue (it stays failed), [i]gnore the failure, "
@@ -43,10 +55,9 @@ engine::FailureChoice ask(const engine::FailedStep& step) {
             case 'c': return engine::FailureChoice::kContinue;
             case 'i': return engine::FailureChoice::kIgnore;
             case 'a': return engine::FailureChoice::kAbort;
-            case 's': {
-                runAttached([&](const executor::StepStdio& stdio) { step.shell({}, stdio); });
+            case 's':
+                openShell(step);
                 continue;
-            }
             default: std::fputs("answer r, c, i, s or a\n", stderr);
         }
     }
@@ -63,14 +74,7 @@ engine::OnStepFailure breakOnFailure() {
                      "step's environment and working directory; exit it to choose what happens next.\n",
                      step.name.c_str(), step.error.empty() ? "" : ": ", step.error.c_str());
         std::fflush(stderr);
-        try {
-            runAttached([&](const executor::StepStdio& stdio) {
-                const executor::StepResult r = step.shell({}, stdio);
-                if (!r.setup_error.empty()) std::fprintf(stderr, "the shell could not start: %s\n", r.setup_error.c_str());
-            });
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "the shell could not start: %s\n", e.what());
-        }
+        openShell(step);
         return ask(step);
     };
 }
