@@ -1,6 +1,7 @@
 // Creating, limiting, measuring and removing the jail's cgroups on v1 and v2.
 #include "executor/namespace/cgroup.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -279,6 +280,8 @@ StepCgroup JobCgroup::createStep(const Limits& limits, int index) const {
             if (has("memory.swap.max")) writeKnob(dir, "memory.swap.max", "0");
             writeKnob(dir, "pids.max", std::to_string(limits.pids_max));
             if (pct > 0) writeKnob(dir, "cpu.max", std::to_string(pct) + " 100000");
+            step.dir_fd_.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!step.dir_fd_) throw base::SysError("opening the step cgroup '" + dir.string() + "'");
             continue;
         }
         if (has("memory.limit_in_bytes")) {
@@ -298,7 +301,8 @@ StepCgroup JobCgroup::createStep(const Limits& limits, int index) const {
     return step;
 }
 
-StepCgroup::StepCgroup(StepCgroup&& o) noexcept : v2_(o.v2_), dirs_(std::exchange(o.dirs_, {})) {}
+StepCgroup::StepCgroup(StepCgroup&& o) noexcept
+    : v2_(o.v2_), dirs_(std::exchange(o.dirs_, {})), dir_fd_(std::move(o.dir_fd_)) {}
 
 StepCgroup& StepCgroup::operator=(StepCgroup&& o) noexcept {
     if (this != &o) {
@@ -308,6 +312,7 @@ StepCgroup& StepCgroup::operator=(StepCgroup&& o) noexcept {
         }
         v2_ = o.v2_;
         dirs_ = std::exchange(o.dirs_, {});
+        dir_fd_ = std::move(o.dir_fd_);
     }
     return *this;
 }
@@ -361,6 +366,7 @@ StepUsage StepCgroup::usage() const {
 }
 
 void StepCgroup::remove() {
+    dir_fd_.reset();
     std::string failures;
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
         int err = 0;

@@ -131,7 +131,8 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
                            .in = step.stdio ? step.stdio->in : -1,
                            .out = step.stdio ? step.stdio->out : -1,
                            .err = step.stdio ? step.stdio->err : -1,
-                           .terminal = step.stdio && step.stdio->terminal});
+                           .terminal = step.stdio && step.stdio->terminal},
+                          cgroup.directoryFd());
         if (netns) netns->restore();
     } catch (const base::Error& e) {
         if (child.pid > 0) {
@@ -146,11 +147,20 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     sync.read.reset();
     try {
         writeIdMaps(child.pid, plan_.ids);
-        cgroup.addProcess(child.pid);
+        const char go[2] = {1, 1};
+        auto release = [&](size_t n) {
+            if (::write(sync.write.get(), go, n) != static_cast<ssize_t>(n))
+                throw base::SysError("releasing the jail's init");
+        };
+        if (child.in_cgroup) {
+            release(2);
+        } else {
+            // The init sets up its mounts while it is moved; it starts no step before the second byte.
+            release(1);
+            cgroup.addProcess(child.pid);
+            release(1);
+        }
         applied = limitsOfProcess(child.pid);
-        char go = 1;
-        if (::write(sync.write.get(), &go, 1) != 1)
-            throw base::SysError("releasing the jail's init");
     } catch (const base::Error& e) {
         killJail(child, cgroup);
         ::waitpid(child.pid, nullptr, 0);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <sstream>
 
 #include "executor/namespace/caps.h"
@@ -78,12 +80,15 @@ int attachStdio(const ChildFds& fds) {
     return 0;
 }
 
-int waitForRunner() {
+// The runner releases the init twice: once the id maps are written (the init may then set up
+// its mounts), and once the init is in the step's cgroup (it may then start the step). Moving a
+// process between cgroups waits for an RCU grace period, so the second overlaps the mounts.
+int waitForRunner(bool last) {
     char byte = 0;
     ssize_t n;
     while ((n = ::read(kSyncFd, &byte, 1)) < 0 && errno == EINTR) {
     }
-    ::close(kSyncFd);
+    if (last) ::close(kSyncFd);
     return n == 1 ? 0 : ECANCELED;
 }
 
@@ -164,7 +169,7 @@ int execStep(const StepPlan& step) {
     // --secret K=V) and environment must be gone before the step exists.
     scrubProcessStrings(jail.runner_strings, "nixjail-init");
     check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)));
-    check(SetupPhase::kSync, waitForRunner());
+    check(SetupPhase::kSync, waitForRunner(false));
     // The init is a copy of the runner's memory for as long as the step runs; keep /proc/1/mem
     // and friends closed to everyone in the jail (exec makes the step dumpable again).
     check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)));
@@ -178,6 +183,7 @@ int execStep(const StepPlan& step) {
     check(SetupPhase::kHostname,
           errnoOf(::sethostname(jail.hostname.data(), jail.hostname.size())));
     if (jail.new_netns) check(SetupPhase::kLoopback, bringUpLoopback());
+    check(SetupPhase::kSync, waitForRunner(true));
 
     // A raw clone, not fork(): glibc's fork handlers may wait on locks that another runner
     // thread held when we were cloned.
@@ -224,12 +230,36 @@ void planStep(const StepInvocation& step, StepPlan& out) {
     }
 }
 
-SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
+namespace {
+
+// clone3 into the step's cgroup. -1 with errno ENOSYS or EINVAL (or E2BIG) where the kernel
+// has no clone3 or no CLONE_INTO_CGROUP.
+long cloneIntoCgroup(unsigned long flags, int* pidfd, int cgroup_fd) {
+    struct clone_args args {};
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+    return ::syscall(SYS_clone3, &args, sizeof args);
+}
+
+}  // namespace
+
+SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds, int cgroup_fd) {
     unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                           CLONE_NEWCGROUP | CLONE_PIDFD;
     if (jail.new_netns) flags |= CLONE_NEWNET;
     int pidfd = -1;
-    long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+    bool in_cgroup = false;
+    long pid = -1;
+    if (cgroup_fd >= 0) {
+        pid = cloneIntoCgroup(flags, &pidfd, cgroup_fd);
+        in_cgroup = pid >= 0;
+        if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG) {
+            throw base::SysError("cloning the jail's init into new namespaces and its step cgroup");
+        }
+    }
+    if (pid < 0) pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
     if (pid < 0) {
         throw base::SysError(
             "cloning the jail's init into new user, mount, pid, ipc, uts and "
@@ -239,6 +269,7 @@ SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds
     SpawnedJail out;
     out.pid = static_cast<pid_t>(pid);
     out.pidfd.reset(pidfd);
+    out.in_cgroup = in_cgroup;
     // The pidfd is not close-on-exec by birth; make it so before anyone else can fork.
     ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
     return out;

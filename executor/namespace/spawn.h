@@ -49,7 +49,7 @@ void planStep(const StepInvocation& step, StepPlan& out);
 
 struct ChildFds {
     int report = -1;   // write end of the close-on-exec report pipe
-    int sync = -1;     // read end: one byte once the id maps and cgroup are in place
+    int sync = -1;     // read end: one byte once the id maps are written, one once the cgroup is
     int output = -1;   // write end of the step's merged stdout/stderr
     int devnull = -1;  // the step's stdin
     // StepInvocation::stdio: the step's own stdin, stdout and stderr (-1: devnull and output).
@@ -60,9 +60,12 @@ struct ChildFds {
 struct SpawnedJail {
     pid_t pid = -1;
     base::UniqueFd pidfd;
+    bool in_cgroup = false;  // started in the cgroup given to cloneJail; else the caller moves it
 };
 
-// Clones the jail's init into new namespaces; throws SysError if the clone itself fails.
-SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds);
+// Clones the jail's init into new namespaces; throws SysError if the clone itself fails. With a
+// cgroup (a v2 directory fd, -1: none) the init starts in it (clone3 with CLONE_INTO_CGROUP);
+// on a kernel without that (before 5.7) it starts where the runner is and in_cgroup is false.
+SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds, int cgroup_fd = -1);
 
 }  // namespace nixjail::executor::ns

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "runner/forge/curl_library.h"
+
 namespace nixjail::runner::forge {
 
 struct HttpReply {
@@ -27,6 +29,7 @@ class CurlEasy {
                    const std::string& body, std::chrono::milliseconds timeout, bool insecure);
 
   private:
+    const CurlLibrary& curl_;
     CURL* handle_;
 };
 
