@@ -42,6 +42,7 @@ TEST(CgroupV2, StepLimitsAndCountersUseTheUnifiedKnobs) {
         EXPECT_EQ(base::readFile(dir / "memory.max"), "1073741824");
         EXPECT_EQ(base::readFile(dir / "pids.max"), "99");
         EXPECT_EQ(base::readFile(dir / "cpu.max"), "150000 100000");
+        EXPECT_GE(step.directoryFd(), 0);  // the jail is cloned straight into it
         step.addProcess(1234);
         EXPECT_EQ(base::readFile(dir / "cgroup.procs"), "1234");
         step.killAll();
@@ -73,6 +74,7 @@ TEST(CgroupV1, CountersComeFromMemoryAndCpuacct) {
     auto cpuJob = onlySubdir(fake.path() / "cpuacct");
     {
         auto step = job.createStep(Limits{}, 3);
+        EXPECT_EQ(step.directoryFd(), -1);  // v1: one cgroup per controller, moved into after clone
         base::writeFile(memJob / "step-3/memory.max_usage_in_bytes", "1048576\n");
         base::writeFile(memJob / "step-3/memory.oom_control",
                         "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");

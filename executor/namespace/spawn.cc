@@ -230,40 +230,37 @@ void planStep(const StepInvocation& step, StepPlan& out) {
     }
 }
 
-namespace {
-
-// clone3 into the step's cgroup. -1 with errno ENOSYS or EINVAL (or E2BIG) where the kernel
-// has no clone3 or no CLONE_INTO_CGROUP.
-long cloneIntoCgroup(unsigned long flags, int* pidfd, int cgroup_fd) {
-    struct clone_args args {};
-    args.flags = flags | CLONE_INTO_CGROUP;
-    args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
-    return ::syscall(SYS_clone3, &args, sizeof args);
+long cloneWithPidfd(unsigned long flags, int* pidfd, int cgroup_fd, bool* in_cgroup) {
+    *in_cgroup = false;
+    if (cgroup_fd >= 0) {
+        struct clone_args args {};
+        args.flags = flags | CLONE_PIDFD | CLONE_INTO_CGROUP;
+        args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
+        args.exit_signal = SIGCHLD;
+        args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+        const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0) {
+            *in_cgroup = true;
+            return pid;
+        }
+        // No clone3 (before 5.3) or no CLONE_INTO_CGROUP (before 5.7): clone where we are.
+        if (errno != ENOSYS && errno != EINVAL && errno != E2BIG) return -1;
+    }
+    return ::syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, nullptr, pidfd, nullptr, nullptr);
 }
-
-}  // namespace
 
 SpawnedJail cloneJail(const JailPlan& jail, const StepPlan& step, const ChildFds& fds, int cgroup_fd) {
     unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                          CLONE_NEWCGROUP | CLONE_PIDFD;
+                          CLONE_NEWCGROUP;
     if (jail.new_netns) flags |= CLONE_NEWNET;
     int pidfd = -1;
     bool in_cgroup = false;
-    long pid = -1;
-    if (cgroup_fd >= 0) {
-        pid = cloneIntoCgroup(flags, &pidfd, cgroup_fd);
-        in_cgroup = pid >= 0;
-        if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG) {
-            throw base::SysError("cloning the jail's init into new namespaces and its step cgroup");
-        }
-    }
-    if (pid < 0) pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+    const long pid = cloneWithPidfd(flags, &pidfd, cgroup_fd, &in_cgroup);
     if (pid < 0) {
         throw base::SysError(
             "cloning the jail's init into new user, mount, pid, ipc, uts and "
-            "cgroup namespaces; does the kernel allow user namespaces?");
+            "cgroup namespaces" + std::string(cgroup_fd >= 0 ? " and its step cgroup" : "") +
+            "; does the kernel allow user namespaces?");
     }
     if (pid == 0) runJailChild(jail, step, fds);
     SpawnedJail out;

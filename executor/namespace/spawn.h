@@ -63,6 +63,12 @@ struct SpawnedJail {
     bool in_cgroup = false;  // started in the cgroup given to cloneJail; else the caller moves it
 };
 
+// clone(2) with `flags` (namespaces; CLONE_PIDFD and SIGCHLD are added) and a pidfd. With a
+// cgroup (a v2 directory fd, -1: none) the child starts in it (clone3 with CLONE_INTO_CGROUP)
+// and *in_cgroup is true; a kernel without that (before 5.7) clones it where the caller is.
+// Returns the pid, 0 in the child, -1 with errno.
+long cloneWithPidfd(unsigned long flags, int* pidfd, int cgroup_fd, bool* in_cgroup);
+
 // Clones the jail's init into new namespaces; throws SysError if the clone itself fails. With a
 // cgroup (a v2 directory fd, -1: none) the init starts in it (clone3 with CLONE_INTO_CGROUP);
 // on a kernel without that (before 5.7) it starts where the runner is and in_cgroup is false.
