@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 
+#include "runner/base/file_io.h"
 #include "workspace-cache/storage.h"
 
 namespace nixjail::cache {
@@ -17,8 +18,8 @@ std::unique_ptr<Storage> makeCopyStorage();
 using FileDataCopier =
     std::function<void(int src_fd, int dst_fd, const std::filesystem::path& src)>;
 
-// Copies file data with copy_file_range (read/write as a fallback).
-void copyFileData(int src_fd, int dst_fd, const std::filesystem::path& src);
+// Copies file data with copy_file_range (read/write as a fallback): base::copyFileData.
+using base::copyFileData;
 // Shares the data with FICLONE when both files are on one reflink-capable filesystem, else copies;
 // used for copying Nix store paths, which usually live on another filesystem than the cache.
 void cloneOrCopyFileData(int src_fd, int dst_fd, const std::filesystem::path& src);

@@ -89,33 +89,6 @@ void removeEntry(const fs::path& path) {
 
 }  // namespace
 
-void copyFileData(int in, int out, const fs::path& src) {
-    for (;;) {
-        ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
-        if (n == 0) return;
-        if (n > 0) continue;
-        if (errno == EINTR) continue;
-        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
-            throw SysError("cannot copy '" + src.string() + "'");
-        break;  // fall back to read/write (e.g. across filesystems on old kernels)
-    }
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(in, buf, sizeof buf);
-        if (n == 0) return;
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw SysError("cannot read '" + src.string() + "'");
-        }
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = ::write(out, buf + off, n - off);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) throw SysError("cannot write copy of '" + src.string() + "'");
-            off += w;
-        }
-    }
-}
-
 void cloneOrCopyFileData(int in, int out, const fs::path& src) {
     if (::ioctl(out, FICLONE, in) == 0) return;
     if (errno != EXDEV && errno != EOPNOTSUPP && errno != EINVAL && errno != ENOTTY)

@@ -3,7 +3,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 
 namespace nixjail::executor {
 
@@ -36,10 +35,17 @@ std::optional<std::string> statusField(std::string_view status, std::string_view
     return std::nullopt;
 }
 
+// Split by hand, not with a stringstream: iostreams would pull the locale machinery into the
+// static nixjail-jail-check (1.7 MB instead of a few hundred KB), which is copied into every job.
 std::vector<std::string> whitespaceFields(std::string_view line) {
     std::vector<std::string> out;
-    std::istringstream in{std::string(line)};
-    for (std::string f; in >> f;) out.push_back(f);
+    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+    for (std::size_t i = 0; i < line.size();) {
+        while (i < line.size() && space(line[i])) ++i;
+        const std::size_t start = i;
+        while (i < line.size() && !space(line[i])) ++i;
+        if (i > start) out.emplace_back(line.substr(start, i - start));
+    }
     return out;
 }
 

@@ -13,6 +13,9 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view content
 void writeFile(const std::filesystem::path& path, std::string_view content);
 // All of `content` to `fd`, retrying short writes and EINTR; throws SysError("writing " + what).
 void writeAll(int fd, std::string_view content, const std::string& what);
+// The rest of `in`'s data appended to `out`, in the kernel where it can (copy_file_range), else
+// by read and write; throws SysError naming `src`.
+void copyFileData(int in, int out, const std::filesystem::path& src);
 
 // The first of `path` and its ancestors that others may not search (no o+x), or empty: what
 // keeps a process of another user (a jail's setup) from reaching `path`.

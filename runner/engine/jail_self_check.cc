@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "runner/base/beneath.h"
 #include "runner/base/error.h"
@@ -21,17 +22,15 @@ constexpr const char* kCopyName = ".nixjail-jail-check";
 constexpr const char* kInsideChecks[] = {"capabilities", "no_new_privs", "seccomp", "network", "store"};
 
 void copyProgram(const fs::path& program, int temp_fd) {
-    std::string bytes;
-    try {
-        bytes = base::readFile(program);
-    } catch (const base::SysError& e) {
+    base::UniqueFd in(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) {
         throw base::SysError("the jail self-check program '" + program.string() +
                                  "' cannot be opened; it is installed beside nixjail-runner "
                                  "(reinstall the runner, or build the nixjail-jail-check target)",
-                             e.errnoValue());
+                             errno);
     }
     auto out = base::createStepFile(temp_fd, kCopyName, 0755, "the jail self-check program");
-    base::writeAll(out.get(), bytes, "the jail self-check program into the job");
+    base::copyFileData(in.get(), out.get(), program);
 }
 
 }  // namespace
