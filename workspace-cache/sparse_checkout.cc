@@ -1,5 +1,5 @@
-// Sparse checkout: libgit2 writes a commit's tree, filtered by pathspecs or git's cone mode, into
-// a cache entry.
+// Sparse checkout: a commit's tree, filtered by pathspecs or git's cone mode, written into a cache
+// entry (tree_writer.cc).
 #include <algorithm>
 #include <set>
 
@@ -7,6 +7,7 @@
 #include "workspace-cache/content_hash.h"
 #include "workspace-cache/file_lock.h"
 #include "workspace-cache/git_error.h"
+#include "workspace-cache/tree_writer.h"
 
 namespace nixjail::cache {
 
@@ -21,6 +22,7 @@ bool isFullCommitId(const std::string& rev) {
 }
 
 using GitTreeEntry = std::unique_ptr<git_tree_entry, GitDeleter<git_tree_entry, git_tree_entry_free>>;
+using GitPathspec = std::unique_ptr<git_pathspec, GitDeleter<git_pathspec, git_pathspec_free>>;
 
 // A path as a pathspec that matches only itself: wildcards and backslashes escaped.
 std::string literalPathspec(const std::string& path) {
@@ -93,11 +95,6 @@ void checkoutCommit(const fs::path& mirror, const std::string& commit,
     checkGit(git_repository_open_bare(&raw, mirror.c_str()),
              "cannot open git mirror '" + mirror.string() + "'");
     GitRepository repo(raw);
-    // libgit2 refuses to check out a gitlink (submodule) from a bare repository ("cannot get
-    // submodules without a working tree"); give this in-memory handle `dst` as its working tree
-    // (update_gitlink = 0 writes nothing to the mirror). Submodules become empty directories.
-    checkGit(git_repository_set_workdir(repo.get(), dst.c_str(), 0),
-             "cannot use '" + dst.string() + "' as the working tree of '" + mirror.string() + "'");
     git_oid oid;
     checkGit(git_oid_fromstr(&oid, commit.c_str()), "invalid commit id '" + commit + "'");
     git_commit* commit_raw = nullptr;
@@ -109,24 +106,20 @@ void checkoutCommit(const fs::path& mirror, const std::string& commit,
              "cannot read the tree of commit '" + commit + "'");
     GitTree tree(tree_raw);
 
-    // Compare against an empty index, not the mirror's HEAD, so every selected file is written;
-    // and never touch the mirror's own index, which concurrent checkouts share.
-    git_index* index_raw = nullptr;
-    checkGit(git_index_new(&index_raw), "cannot create an in-memory git index");
-    GitIndex empty(index_raw);
-
     const std::vector<std::string> selected =
         mode == SparseMode::kCone && !paths.empty() ? coneMode(repo.get(), tree.get(), paths) : paths;
     std::vector<char*> specs;
     for (const auto& p : selected) specs.push_back(const_cast<char*>(p.c_str()));
-    git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
-    opts.checkout_strategy =
-        GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX | GIT_CHECKOUT_DONT_WRITE_INDEX;
-    opts.target_directory = dst.c_str();
-    opts.baseline_index = empty.get();
-    opts.paths = {specs.data(), specs.size()};
-    checkGit(git_checkout_tree(repo.get(), reinterpret_cast<const git_object*>(tree.get()), &opts),
-             "cannot check out commit '" + commit + "' into '" + dst.string() + "'");
+    GitPathspec pathspec;
+    if (!specs.empty()) {
+        git_pathspec* ps = nullptr;
+        const git_strarray array{specs.data(), specs.size()};
+        std::string listed;
+        for (const auto& p : selected) listed += (listed.empty() ? "'" : ", '") + p + "'";
+        checkGit(git_pathspec_new(&ps, &array), "cannot read the sparse paths " + listed);
+        pathspec.reset(ps);
+    }
+    writeTree(repo.get(), tree.get(), pathspec.get(), dst);
 }
 
 CheckoutResult CheckoutCache::checkout(const CheckoutRequest& request, const fs::path& dst) {

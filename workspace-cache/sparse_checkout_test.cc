@@ -8,6 +8,7 @@
 #include "runner/base/temp_dir.h"
 #include "workspace-cache/checkout_cache.h"
 #include "workspace-cache/git_test_repo.h"
+#include "workspace-cache/tree_writer.h"
 
 namespace nixjail::cache {
 namespace {
@@ -277,6 +278,109 @@ TEST_F(CheckoutCacheTest, MirrorsAreListedAndPrunedLeastRecentlyUsedFirst) {
     fs::create_directories(mirrors_.mirrorPath("file:///nowhere"));
     EXPECT_EQ(mirrors_.prune(1ull << 40).size(), 1u);
     EXPECT_FALSE(fs::exists(mirrors_.mirrorPath("file:///nowhere")));
+}
+
+// The tree is written straight from the mirror's objects (tree_writer.cc) and must leave what
+// libgit2's checkout left: modes, links, submodules as empty directories, the bytes as committed.
+TEST_F(CheckoutCacheTest, ModesLinksAndSubmodulesAsCommitted) {
+    const fs::path src = remote_.dir();
+    base::writeFile(src / ".gitattributes", "* text eol=crlf\n");
+    fs::create_directory(src / "tools");
+    base::writeFile(src / "tools" / "run.sh", "#!/bin/sh\n");
+    fs::permissions(src / "tools" / "run.sh", fs::perms::owner_exec, fs::perm_options::add);
+    fs::create_symlink("tools/run.sh", src / "run");
+    fs::create_symlink("../nowhere", src / "docs" / "dangling");
+    remote_.commit({}, "links");
+    remote_.git({"update-index", "--add", "--cacheinfo", "160000," + first_ + ",vendor/lib"});
+    remote_.git({"commit", "-q", "-m", "submodule"});
+    const std::string commit = remote_.git({"rev-parse", "HEAD"});
+    mirrors_.fetch(remote_.url());
+    const fs::path mirror = mirrors_.mirrorPath(remote_.url());
+
+    const fs::path tree = dir_.path() / "tree";
+    fs::create_directory(tree);
+    checkoutCommit(mirror, commit, {}, tree);
+    auto executable = [](const fs::path& p) {
+        return (fs::status(p).permissions() & fs::perms::owner_exec) != fs::perms::none;
+    };
+    EXPECT_TRUE(executable(tree / "tools" / "run.sh"));
+    EXPECT_FALSE(executable(tree / "src" / "main.c"));
+    EXPECT_EQ(fs::read_symlink(tree / "run"), "tools/run.sh");
+    EXPECT_EQ(fs::read_symlink(tree / "docs" / "dangling"), "../nowhere");
+    EXPECT_TRUE(fs::is_directory(tree / "vendor" / "lib"));
+    EXPECT_TRUE(fs::is_empty(tree / "vendor" / "lib"));
+    EXPECT_EQ(base::readFile(tree / "README.md"), "readme\n");  // no eol=crlf, as before
+
+    // A sparse selection of a link and a submodule makes only their directories.
+    const fs::path sparse = dir_.path() / "sparse";
+    fs::create_directory(sparse);
+    checkoutCommit(mirror, commit, {"run", "vendor"}, sparse);
+    EXPECT_EQ(fs::read_symlink(sparse / "run"), "tools/run.sh");
+    EXPECT_TRUE(fs::is_directory(sparse / "vendor" / "lib"));
+    EXPECT_FALSE(fs::exists(sparse / "tools"));
+    EXPECT_FALSE(fs::exists(sparse / "README.md"));
+}
+
+TEST_F(CheckoutCacheTest, ManyFilesAllArriveWhole) {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (int i = 0; i < 500; ++i)
+        files.push_back(
+            {"d" + std::to_string(i % 7) + "/f" + std::to_string(i), std::string(i, 'x')});
+    const std::string commit = remote_.commit(files, "many");
+    mirrors_.fetch(remote_.url());
+    const fs::path tree = dir_.path() / "tree";
+    fs::create_directory(tree);
+    checkoutCommit(mirrors_.mirrorPath(remote_.url()), commit, {}, tree);
+    for (const auto& [path, content] : files)
+        EXPECT_EQ(base::readFile(tree / path), content) << path;
+}
+
+TEST_F(CheckoutCacheTest, RefusedNamesAndFailedWritesSayWhatFailed) {
+    // A tree git itself would not write: .GIT is the repository's directory on NTFS and HFS.
+    CommandOutput evil = runCommand(
+        {"sh", "-c",
+         "cd \"$0\" && b=$(echo x | git hash-object -w --stdin) &&"
+         " s=$(printf '100644 blob %s\\tconfig\\n' $b | git mktree) &&"
+         " r=$(printf '040000 tree %s\\t.GIT\\n100644 blob %s\\tok\\n' $s $b | git mktree) &&"
+         " c=$(git commit-tree -m evil $r) && git update-ref refs/heads/evil $c && echo $c",
+         remote_.dir().string()},
+        {"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t",
+         "GIT_COMMITTER_EMAIL=t@example.invalid", "HOME=/nonexistent"});
+    ASSERT_EQ(evil.exit_code, 0) << evil.err;
+    mirrors_.fetch(remote_.url());
+    const fs::path mirror = mirrors_.mirrorPath(remote_.url());
+    const fs::path tree = dir_.path() / "tree";
+    fs::create_directory(tree);
+    try {
+        checkoutCommit(mirror, evil.out.substr(0, 40), {}, tree);
+        FAIL();
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("refusing to check out '.GIT'"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_FALSE(fs::exists(tree / ".GIT"));
+    // The destination must be empty; a file in the way is named.
+    base::writeFile(tree / "README.md", "in the way\n");
+    try {
+        checkoutCommit(mirror, first_, {}, tree);
+        FAIL();
+    } catch (const base::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot create '" + (tree / "README.md").string() +
+                                             "': File exists"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(CheckoutSafeName, RefusesWhatGitRefuses) {
+    for (const char* name :
+         {"", ".", "..", ".git", ".GIT", ".Git. ", ".git:stream", "git~1", "GIT~1", "a/b"})
+        EXPECT_FALSE(isCheckoutSafeName(name, GIT_FILEMODE_BLOB)) << name;
+    for (const char* name : {"...", ".gitx", "git~2", ".git~1", "a\\b", ".gitmodules", "x.git"})
+        EXPECT_TRUE(isCheckoutSafeName(name, GIT_FILEMODE_BLOB)) << name;
+    EXPECT_FALSE(isCheckoutSafeName(".gitmodules", GIT_FILEMODE_LINK));
+    EXPECT_FALSE(isCheckoutSafeName("GITMOD~1", GIT_FILEMODE_LINK));
+    EXPECT_TRUE(isCheckoutSafeName(".gitattributes", GIT_FILEMODE_LINK));  // as libgit2 allows
 }
 
 }  // namespace
