@@ -73,8 +73,15 @@ expr::EvalContext StepContexts::build(const StepScope* scope) const {
     return ctx;
 }
 
+bool StepContexts::succeeded(const StepScope* scope) const {
+    const bool topFailed = job_.status.top && job_.status.top->failed;
+    const bool scopeFailed = (scope && scope->failed) || topFailed;
+    return !job_.status.cancelled && job_.status.job == "success" && !scopeFailed;
+}
+
 std::string StepContexts::eval(const std::string& text, const StepScope* scope,
                                const std::string& what) const {
+    if (!expr::hasExpression(text)) return text;
     auto r = expr::interpolate(text, build(scope));
     if (!r) throw base::Error("in " + what + ": " + r.error().format());
     return *r;

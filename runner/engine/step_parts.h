@@ -30,8 +30,13 @@ std::string envValue(const std::vector<std::string>& env, const std::string& key
 class StepContexts {
   public:
     explicit StepContexts(JobContext& job) : job_(job) {}
+    // Every context, copied: build it only for text that has an expression (expr::hasExpression);
+    // a job's plain values (a `run: true` step's script, shell, name) skip it.
     expr::EvalContext build(const StepScope* scope) const;
     Json env(const workflow::EnvList& extra = {}) const;
+    // success() in `scope`: the job neither cancelled nor failed, nor the enclosing step (a
+    // composite's).
+    bool succeeded(const StepScope* scope) const;
     // `text` with its ${{ }} evaluated in `scope`; throws base::Error naming `what`.
     std::string eval(const std::string& text, const StepScope* scope, const std::string& what) const;
 

@@ -45,7 +45,8 @@ std::optional<std::chrono::milliseconds> StepRunner::stepTimeout(const workflow:
 std::string StepRunner::stepDisplayName(const workflow::Step& step, const StepScope& scope) const {
     std::string name;
     if (!step.name.empty()) {
-        auto r = expr::interpolate(step.name, job_.parts->contexts.build(&scope));
+        auto r = expr::hasExpression(step.name) ? expr::interpolate(step.name, job_.parts->contexts.build(&scope))
+                                                : step.name;
         name = r ? *r : step.name;
     } else if (!step.run.empty()) {
         std::string first = step.run.substr(0, step.run.find('\n'));
@@ -57,8 +58,9 @@ std::string StepRunner::stepDisplayName(const workflow::Step& step, const StepSc
 }
 
 bool StepRunner::shouldRun(const workflow::Step& step, StepScope& scope, StepRecord& rec) {
-    std::string cond = step.if_cond.empty() ? "success()" : step.if_cond;
-    auto r = expr::evaluateCondition(cond, job_.parts->contexts.build(&scope));
+    // No `if`: success(), which needs none of the contexts.
+    if (step.if_cond.empty()) return job_.parts->contexts.succeeded(&scope);
+    auto r = expr::evaluateCondition(step.if_cond, job_.parts->contexts.build(&scope));
     if (!r) {
         rec.error = "in 'if' of step '" + rec.name + "': " + r.error().format();
         throw base::Error(rec.error);
@@ -84,9 +86,10 @@ StepRecord StepRunner::runStep(const workflow::Step& step, StepScope& scope) {
     base::ScopeExit clearStepEnv([&scope] { scope.step_env.clear(); });
     {
         workflow::EnvList own;
-        const auto ctx = job_.parts->contexts.build(&scope);
+        std::optional<expr::EvalContext> ctx;  // built for the first value with an expression
         for (const auto& [k, v] : step.env) {
-            auto r = expr::interpolate(v, ctx);
+            if (!ctx && expr::hasExpression(v)) ctx = job_.parts->contexts.build(&scope);
+            auto r = ctx ? expr::interpolate(v, *ctx) : base::Result<std::string, expr::ExprError>(v);
             if (!r) {
                 envError.emplace(k, r.error().format());
                 break;

@@ -54,6 +54,9 @@ base::Result<bool, ExprError> evaluateCondition(std::string_view condition, cons
 // runner, an array or object becomes "Array" / "Object" (use toJSON(...) for JSON). The closing
 // `}}` is the first one outside a '...' literal. Error positions are offsets into `text`.
 base::Result<std::string, ExprError> interpolate(std::string_view text, const EvalContext& ctx);
+// Whether `text` has a `${{` at all: without one, interpolate returns it unchanged whatever the
+// contexts, so callers can skip building them.
+bool hasExpression(std::string_view text);
 
 // For typed places (with:, matrix, strategy, timeout-minutes, continue-on-error): when text is
 // exactly one `${{ expr }}` (surrounding whitespace allowed) the raw Value, else the interpolated
