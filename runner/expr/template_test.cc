@@ -239,5 +239,17 @@ TEST(ExprContainsExpression, LooksForTheOpeningBraces) {
     EXPECT_FALSE(containsExpression(""));
 }
 
+TEST(ExprHasExpression, OnlyAnOpeningMarkCounts) {
+    EXPECT_TRUE(hasExpression("echo ${{ github.sha }}"));
+    EXPECT_TRUE(hasExpression("${{"));  // interpolate reports the unclosed expression
+    EXPECT_FALSE(hasExpression("echo $HOME {{ x }} $ {{ y }}"));
+    EXPECT_FALSE(hasExpression(""));
+    // Without a mark, interpolation gives the text back whatever the contexts hold.
+    EvalContext empty;
+    const std::string plain = "echo '}}' \"$X\" {{ y }}";
+    ASSERT_FALSE(hasExpression(plain));
+    EXPECT_EQ(*interpolate(plain, empty), plain);
+}
+
 }  // namespace
 }  // namespace nixjail::runner::expr
