@@ -4,7 +4,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <fstream>
 
@@ -58,6 +61,28 @@ TEST_F(OverlayRootTest, TheJobWritesItsOwnLayerAndTheCachedRootStaysAsItWas) {
     EXPECT_FALSE(fs::exists(dst_));
     EXPECT_FALSE(fs::exists(dst_.string() + ".layer"));
     EXPECT_TRUE(fs::exists(lower_ / "nix/store/abc-bash/bin/bash"));
+}
+
+// The job's layer is thrown away, so the overlay is volatile where the kernel has that (5.10):
+// unmounting it must not sync the host's filesystem under the layer.
+TEST_F(OverlayRootTest, TheLayerIsVolatileWhereTheKernelHasIt) {
+    fs::create_directories(dst_.parent_path());
+    OverlayRoot root(lower_, dst_);
+    std::string options;
+    std::ifstream mounts("/proc/self/mounts");
+    for (std::string dev, dir, type, opts, rest; mounts >> dev >> dir >> type >> opts && std::getline(mounts, rest);) {
+        if (dir == dst_.string()) options = opts;
+    }
+    ASSERT_FALSE(options.empty()) << "no mount at " << dst_;
+    struct utsname u {};
+    ASSERT_EQ(::uname(&u), 0);
+    int major = 0, minor = 0;
+    std::sscanf(u.release, "%d.%d", &major, &minor);
+    if (major > 5 || (major == 5 && minor >= 10)) {
+        EXPECT_NE(options.find("volatile"), std::string::npos) << options;
+    } else {
+        EXPECT_EQ(options.find("volatile"), std::string::npos) << options;
+    }
 }
 
 TEST_F(OverlayRootTest, ABusyRootIsDetachedAndStillNothingIsLeft) {

@@ -152,15 +152,18 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
             if (::write(sync.write.get(), go, n) != static_cast<ssize_t>(n))
                 throw base::SysError("releasing the jail's init");
         };
+        // The applied limits are read while the init still waits for its last byte: once
+        // released it may run its step and exit before /proc/PID/cgroup is read.
         if (child.in_cgroup) {
+            applied = limitsOfProcess(child.pid);
             release(2);
         } else {
             // The init sets up its mounts while it is moved; it starts no step before the second byte.
             release(1);
             cgroup.addProcess(child.pid);
+            applied = limitsOfProcess(child.pid);
             release(1);
         }
-        applied = limitsOfProcess(child.pid);
     } catch (const base::Error& e) {
         killJail(child, cgroup);
         ::waitpid(child.pid, nullptr, 0);
