@@ -74,6 +74,27 @@ TEST_F(NamespaceJailTest, ExitCodeAndOutputArePassedThrough) {
     EXPECT_EQ(out, "hello\noops\n");
 }
 
+// The limits the step was under are read while its init is still held back: a step that exits
+// at once (the self-check does) must not leave them unread. Several jails at a time, as a daemon
+// at capacity runs them, each step as short as it can be.
+TEST_F(NamespaceJailTest, AppliedLimitsAreReadForStepsThatExitAtOnce) {
+    std::vector<std::thread> threads;
+    std::atomic<int> missing = 0;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            auto jail = executor_.prepare(spec());
+            for (int i = 0; i < 16; ++i) {
+                auto r = runIn(*jail, {"/bin/true"});
+                if (r.exit_code != 0 || !r.applied_limits || !r.applied_limits->memory_max_bytes ||
+                    !r.applied_limits->pids_max)
+                    ++missing;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(missing.load(), 0);
+}
+
 // What `shell` gives a kept job's jail: the caller's own files as the step's stdin, stdout and
 // stderr, nothing through the output pipe.
 TEST_F(NamespaceJailTest, StepTakesTheCallersStdioWhenGiven) {
