@@ -202,6 +202,20 @@ class Bench {
   public:
     explicit Bench(Options o)
         : o_(std::move(o)), forge_(nixjail::tests::FakeForgeOptions{.persist = false}) {}
+    Bench(const Bench&) = delete;
+    Bench& operator=(const Bench&) = delete;
+    // A bench that stops early (a failed job, a timeout) still lets the daemon clean up: its
+    // running jobs' mounts, cgroups and directories go with a SIGTERM, not with the SIGKILL the
+    // child's owner would send; that follows only if it has not exited within a minute.
+    ~Bench() {
+        if (!daemon_.running()) return;
+        ::kill(daemon_.pid(), SIGTERM);
+        try {
+            for (int i = 0; i < 1200 && daemon_.running() && !daemon_.tryWait(); ++i) ::usleep(50 * 1000);
+        } catch (const std::exception&) {
+            // waiting failed: the owner's kill remains
+        }
+    }
 
     void startDaemon() {
         // The daemon refuses a state directory others cannot traverse when its jobs run as the
