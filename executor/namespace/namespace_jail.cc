@@ -3,9 +3,11 @@
 #include "executor/namespace/namespace_jail.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,24 @@ std::vector<ChildReport> readReports(int fd) {
         if (n != static_cast<ssize_t>(sizeof r)) break;
         out.push_back(r);
     }
+    return out;
+}
+
+bool hasExited(const SpawnedJail& child) {
+    struct pollfd p {
+        child.pidfd.get(), POLLIN, 0
+    };
+    return ::poll(&p, 1, 0) > 0;
+}
+
+// The runner's end writes, the init's reads; both close-on-exec.
+base::Pipe syncChannel() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        throw base::SysError("creating the channel that releases a jail's init");
+    base::Pipe out;
+    out.read.reset(sv[0]);
+    out.write.reset(sv[1]);
     return out;
 }
 
@@ -114,7 +134,9 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     const auto start = Clock::now();
     auto report = base::Pipe::create();
     auto output = base::Pipe::create();
-    auto sync = base::Pipe::create();
+    // A socket pair, not a pipe, so that releasing an init that has already failed (and exited)
+    // is EPIPE for the send, not a SIGPIPE for the runner.
+    auto sync = syncChannel();
     base::UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!devnull) throw base::SysError("opening /dev/null for a step");
 
@@ -148,9 +170,14 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     try {
         writeIdMaps(child.pid, plan_.ids);
         const char go[2] = {1, 1};
+        // False when the init is gone: it failed on its own and its report says why.
         auto release = [&](size_t n) {
-            if (::write(sync.write.get(), go, n) != static_cast<ssize_t>(n))
-                throw base::SysError("releasing the jail's init");
+            ssize_t sent;
+            while ((sent = ::send(sync.write.get(), go, n, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+            }
+            if (sent < 0 && (errno == EPIPE || errno == ECONNRESET)) return false;
+            if (sent != static_cast<ssize_t>(n)) throw base::SysError("releasing the jail's init");
+            return true;
         };
         // The applied limits are read while the init still waits for its last byte: once
         // released it may run its step and exit before /proc/PID/cgroup is read.
@@ -159,10 +186,17 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
             release(2);
         } else {
             // The init sets up its mounts while it is moved; it starts no step before the second byte.
-            release(1);
-            cgroup.addProcess(child.pid);
-            applied = limitsOfProcess(child.pid);
-            release(1);
+            if (release(1)) {
+                try {
+                    cgroup.addProcess(child.pid);
+                    applied = limitsOfProcess(child.pid);
+                } catch (const base::Error&) {
+                    // An init whose mounts failed exits on its own, maybe before it is moved;
+                    // its report says why. One that is still there could not be moved.
+                    if (!hasExited(child)) throw;
+                }
+                release(1);
+            }
         }
     } catch (const base::Error& e) {
         killJail(child, cgroup);
