@@ -329,6 +329,17 @@ void StepCgroup::addProcess(pid_t pid) const {
     for (const auto& dir : dirs_) writeKnob(dir, "cgroup.procs", std::to_string(pid));
 }
 
+std::vector<base::UniqueFd> StepCgroup::openTasksFiles() const {
+    std::vector<base::UniqueFd> out;
+    if (v2_) return out;
+    for (const auto& dir : dirs_) {
+        base::UniqueFd fd(::open((dir / "tasks").c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) throw base::SysError("opening '" + (dir / "tasks").string() + "' for a step to join");
+        out.push_back(std::move(fd));
+    }
+    return out;
+}
+
 void StepCgroup::killAll() const {
     for (const auto& dir : dirs_) {
         if (v2_) {

@@ -53,6 +53,9 @@ class StepCgroup {
     // it instead of moving it there afterwards: a move (a write to cgroup.procs) waits for an RCU
     // grace period, about 8 ms of every step here. -1 on v1, where each controller has its own.
     int directoryFd() const { return dir_fd_.get(); }
+    // v1: each hierarchy's `tasks` file, opened for writing, for a process that moves itself
+    // (spawn.h, ChildFds::cgroup_tasks). Empty on v2. Throws base::SysError naming the file.
+    std::vector<base::UniqueFd> openTasksFiles() const;
     // v2: cgroup.kill. v1 has no tree kill; the pid namespace's init is killed instead.
     void killAll() const;
     StepUsage usage() const;

@@ -56,6 +56,16 @@ bool hasExited(const SpawnedJail& child) {
     return ::poll(&p, 1, 0) > 0;
 }
 
+// Waits for the init's word that it moved itself into its cgroups; false when it exited first.
+bool cgroupJoined(int sync_fd) {
+    char byte = 0;
+    ssize_t n;
+    while ((n = ::recv(sync_fd, &byte, 1, 0)) < 0 && errno == EINTR) {
+    }
+    if (n < 0 && errno != ECONNRESET) throw base::SysError("waiting for the jail's init to join its cgroup");
+    return n == 1;
+}
+
 // The runner's end writes, the init's reads; both close-on-exec.
 base::Pipe syncChannel() {
     int sv[2];
@@ -142,19 +152,28 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
 
     SpawnedJail child;
     AppliedLimits applied;  // read before the step may run, from the cgroup it was put in
+    // How the init gets into the step's cgroup: v2, cloned into it; v1, it moves itself (the
+    // runner's own moves wait for an RCU grace period each); else the runner moves it.
+    bool joinsItself = false;
     try {
+        ChildFds fds{.report = report.write.get(),
+                     .sync = sync.read.get(),
+                     .output = output.write.get(),
+                     .devnull = devnull.get(),
+                     .in = step.stdio ? step.stdio->in : -1,
+                     .out = step.stdio ? step.stdio->out : -1,
+                     .err = step.stdio ? step.stdio->err : -1,
+                     .terminal = step.stdio && step.stdio->terminal};
+        std::vector<base::UniqueFd> tasks;
+        if (cgroup.directoryFd() < 0) tasks = cgroup.openTasksFiles();
+        if (tasks.size() > static_cast<size_t>(kMaxCgroupJoins))
+            throw base::Error("a step cgroup in " + std::to_string(tasks.size()) + " hierarchies; at most " +
+                              std::to_string(kMaxCgroupJoins) + " are joined");
+        for (const auto& fd : tasks) fds.cgroup_tasks[fds.cgroup_task_count++] = fd.get();
+        joinsItself = !tasks.empty();
         std::optional<ThreadNetnsSwitch> netns;
         if (!plan_.new_netns) netns.emplace(spec_.netns_fd);
-        child = cloneJail(plan_, plan,
-                          {.report = report.write.get(),
-                           .sync = sync.read.get(),
-                           .output = output.write.get(),
-                           .devnull = devnull.get(),
-                           .in = step.stdio ? step.stdio->in : -1,
-                           .out = step.stdio ? step.stdio->out : -1,
-                           .err = step.stdio ? step.stdio->err : -1,
-                           .terminal = step.stdio && step.stdio->terminal},
-                          cgroup.directoryFd());
+        child = cloneJail(plan_, plan, fds, cgroup.directoryFd());
         if (netns) netns->restore();
     } catch (const base::Error& e) {
         if (child.pid > 0) {
@@ -184,6 +203,12 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         if (child.in_cgroup) {
             applied = limitsOfProcess(child.pid);
             release(2);
+        } else if (joinsItself) {
+            // The init mounts while the runner reads where it is; it starts no step before the
+            // second byte. An init that exits without saying it joined failed on its own, and
+            // its report says why.
+            if (release(1) && cgroupJoined(sync.write.get())) applied = limitsOfProcess(child.pid);
+            release(1);
         } else {
             // The init sets up its mounts while it is moved; it starts no step before the second byte.
             if (release(1)) {

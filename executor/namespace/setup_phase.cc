@@ -37,6 +37,8 @@ const char* phaseName(SetupPhase phase) {
             return "chdir";
         case SetupPhase::kExec:
             return "exec";
+        case SetupPhase::kCgroup:
+            return "cgroup";
     }
     return "unknown";
 }

@@ -24,6 +24,7 @@ enum class SetupPhase : std::int32_t {
     kSeccomp,       // installing the seccomp filter
     kChdir,         // entering the step's working directory
     kExec,          // execve of the step's program
+    kCgroup,        // moving itself into the step's cgroups (v1)
 };
 
 const char* phaseName(SetupPhase phase);

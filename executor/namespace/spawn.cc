@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -151,6 +152,31 @@ int execStep(const StepPlan& step) {
     fail(SetupPhase::kExec, execStep(step));
 }
 
+// Moves this (single-threaded) process into each cgroup whose `tasks` file the runner opened:
+// writing "0" moves the calling thread, which the kernel allows on the opener's (root's)
+// credentials and does without the global threadgroup lock. Returns 0 or the first errno.
+int joinCgroups(const ChildFds& fds) {
+    int err = 0;
+    for (int i = 0; i < fds.cgroup_task_count; ++i) {
+        ssize_t n;
+        while ((n = ::write(fds.cgroup_tasks[i], "0", 1)) < 0 && errno == EINTR) {
+        }
+        if (n != 1 && err == 0) err = n < 0 ? errno : EIO;
+        ::close(fds.cgroup_tasks[i]);
+    }
+    return err;
+}
+
+// Tells the runner the init is in its cgroups (it reads /proc/PID/cgroup then).
+int ackCgroups(const ChildFds& fds) {
+    if (fds.cgroup_task_count == 0) return 0;
+    const char joined = 'c';
+    ssize_t n;
+    while ((n = ::send(kSyncFd, &joined, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    return n == 1 ? 0 : errno;
+}
+
 // Runs as pid 1 of the new namespaces, straight after clone.
 [[noreturn]] void runJailChild(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
     // The runner's signal handlers mean nothing here. Block everything from the start: the init
@@ -164,11 +190,15 @@ int execStep(const StepPlan& step) {
     for (int sig = 1; sig < NSIG; ++sig) {
         if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
     }
+    // First, before the init allocates anything the cgroup should count.
+    const int joinErr = joinCgroups(fds);
     if (arrangeFds(fds) != 0) ::_exit(126);  // no report pipe yet
+    check(SetupPhase::kCgroup, joinErr);
     // /proc/1/cmdline is readable by everyone in the jail: the runner's command line (with any
     // --secret K=V) and environment must be gone before the step exists.
     scrubProcessStrings(jail.runner_strings, "nixjail-init");
     check(SetupPhase::kFds, errnoOf(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)));
+    check(SetupPhase::kSync, ackCgroups(fds));
     check(SetupPhase::kSync, waitForRunner(false));
     // The init is a copy of the runner's memory for as long as the step runs; keep /proc/1/mem
     // and friends closed to everyone in the jail (exec makes the step dumpable again).

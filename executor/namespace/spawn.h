@@ -47,14 +47,24 @@ struct StepPlan {
 // Pure; throws base::Error for an empty argv or a relative cwd.
 void planStep(const StepInvocation& step, StepPlan& out);
 
+// The most cgroup hierarchies a jail joins (v1: memory, pids, cpu, cpuacct).
+inline constexpr int kMaxCgroupJoins = 4;
+
 struct ChildFds {
     int report = -1;   // write end of the close-on-exec report pipe
-    int sync = -1;     // read end: one byte once the id maps are written, one once the cgroup is
+    // The init's end of a socket pair: the runner sends one byte once the id maps are written and
+    // one once the init is in its cgroup; the init sends one when it has joined them itself.
+    int sync = -1;
     int output = -1;   // write end of the step's merged stdout/stderr
     int devnull = -1;  // the step's stdin
     // StepInvocation::stdio: the step's own stdin, stdout and stderr (-1: devnull and output).
     int in = -1, out = -1, err = -1;
     bool terminal = false;  // `in` becomes the step's controlling terminal
+    // v1: each step cgroup's `tasks` file, opened by the runner. The init writes "0" to each as
+    // its first act: a thread that moves itself skips the kernel's global threadgroup lock, whose
+    // write side waits for an RCU grace period (10-20 ms) on every move the runner makes.
+    int cgroup_tasks[kMaxCgroupJoins] = {-1, -1, -1, -1};
+    int cgroup_task_count = 0;
 };
 
 struct SpawnedJail {
