@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "executor/test_processes.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
+#include "runner/base/unique_fd.h"
 
 namespace nixjail::executor {
 namespace {
@@ -229,6 +232,26 @@ TEST_F(NamespaceJailTest, MissingProgramIsASetupErrorInTheExecPhase) {
     EXPECT_EQ(r.exit_code, -1);
     EXPECT_EQ(r.setup_error, "exec: No such file or directory");
     EXPECT_FALSE(r.succeeded());
+}
+
+// A program still open for writing somewhere (a copy just made, whose descriptor another job's
+// jail init inherited while it was being written) cannot be executed (ETXTBSY) until that
+// descriptor is closed: the step waits for that, briefly, instead of failing.
+TEST_F(NamespaceJailTest, AProgramBrieflyOpenForWritingRunsOnceItIsClosed) {
+    const auto prog = root_->workspace() / "just-written";
+    std::filesystem::copy_file("/bin/true", prog);
+    ::chmod(prog.c_str(), 0755);
+    base::UniqueFd writer(::open(prog.c_str(), O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(writer);
+    auto jail = executor_.prepare(spec());
+    std::thread closer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        writer.reset();
+    });
+    auto r = runIn(*jail, {"/workspace/just-written"});
+    closer.join();
+    EXPECT_EQ(r.setup_error, "");
+    EXPECT_EQ(r.exit_code, 0);
 }
 
 TEST_F(NamespaceJailTest, MissingWorkingDirectoryIsASetupErrorInTheChdirPhase) {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -122,15 +123,30 @@ int setLimits(const JailPlan& jail) {
     return errnoOf(::setrlimit(RLIMIT_CORE, &core));
 }
 
+// execve, retried while the file is busy (ETXTBSY) for up to about 200 ms: a program the runner
+// has just written (the self-check's copy) may still be open for writing in another job's jail
+// init, cloned while it was being written, until that init closes what it inherited.
+// Returns execve's errno.
+int execRetryingBusy(const char* path, const StepPlan& step) {
+    for (int attempt = 0;; ++attempt) {
+        ::execve(path, step.argvp.data(), step.envp.data());
+        if (errno != ETXTBSY || attempt == 200) return errno;
+        struct timespec pause {
+            0, 1000 * 1000
+        };
+        ::nanosleep(&pause, nullptr);
+    }
+}
+
 // execvp semantics against the step's own PATH, resolved by the parent into candidates.
 int execStep(const StepPlan& step) {
     int err = ENOENT;
     for (const auto& path : step.exec_candidates) {
-        ::execve(path.c_str(), step.argvp.data(), step.envp.data());
-        if (errno == EACCES) {
+        const int e = execRetryingBusy(path.c_str(), step);
+        if (e == EACCES) {
             err = EACCES;
-        } else if (errno != ENOENT && errno != ENOTDIR) {
-            return errno;
+        } else if (e != ENOENT && e != ENOTDIR) {
+            return e;
         }
     }
     return err;
