@@ -2,7 +2,7 @@
 // Upstream is nginx over TLS on 127.0.0.1 (proxy/test_upstream.h); the client is libcurl
 // (HTTP/1.1) in this process; each proxy runs in a process of its own so that its CPU time and
 // RSS can be read from /proc. Both proxies allow everything and inject one credential.
-// Usage: proxy_bench [--quick]
+// Usage: proxy_bench [--quick] [--only clients|download]
 //        proxy_bench --serve-nixjail UPSTREAM_CA CA_OUT   (internal: runs our proxy)
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -234,7 +234,7 @@ ProxyProcess startNixjail(const TestUpstream& up, const fs::path& scratch, Targe
     return p;
 }
 
-// Waits until 127.0.0.1:`port` accepts (mitmdump has no readiness signal of its own).
+// Waits until 127.0.0.1:`port` accepts (mitmdump and squid have no readiness signal of their own).
 void waitForListener(std::uint16_t port, ChildProcess& server, const fs::path& log) {
     for (int attempt = 0; attempt < 1500; ++attempt) {
         nixjail::base::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -246,7 +246,7 @@ void waitForListener(std::uint16_t port, ChildProcess& server, const fs::path& l
         if (server.tryWait()) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    throw Error("mitmdump did not listen on port " + std::to_string(port) + ": " +
+    throw Error("the proxy did not listen on port " + std::to_string(port) + ": " +
                 (fs::exists(log) ? nixjail::base::readFile(log) : "(no log)"));
 }
 
@@ -285,6 +285,41 @@ std::optional<ProxyProcess> startMitmproxy(const TestUpstream& up, const fs::pat
     return p;
 }
 
+// squid as a plain CONNECT proxy (no interception, no caching): the ceiling for a proxy that
+// only tunnels. Its client talks TLS to nginx itself and sends the real token.
+std::optional<ProxyProcess> startSquid(const fs::path& scratch, Target& t, std::string& why_not) {
+    const char* squid = "/usr/sbin/squid";
+    if (::access(squid, X_OK) != 0) {
+        why_not = "squid is not installed (apt-get install squid); /usr/sbin/squid: " +
+                  std::string(std::strerror(errno));
+        return std::nullopt;
+    }
+    std::uint16_t port = nixjail::proxy::testing::pickFreePort();
+    fs::path conf = scratch / "squid.conf";
+    nixjail::base::writeFile(conf, "http_port 127.0.0.1:" + std::to_string(port) +
+                                       "\n"
+                                       "http_access allow all\n"
+                                       "cache deny all\n"
+                                       "cache_mem 0 MB\n"
+                                       "access_log none\n"
+                                       "cache_log /dev/null\n"
+                                       "pid_filename none\n"
+                                       "shutdown_lifetime 0 seconds\n");
+    fs::path log = scratch / "squid.log";
+    nixjail::base::UniqueFd log_fd(
+        ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    // -N: one process in the foreground, so its CPU time and RSS are all in /proc/<pid>.
+    ProxyProcess p({.argv = {squid, "-N", "-f", conf.string()},
+                    .env = {pathEnv()},
+                    .stdout_fd = log_fd.get(),
+                    .stderr_fd = log_fd.get()},
+                   nixjail::base::Pipe::create());
+    waitForListener(port, p.child(), log);
+    t.proxy_url = "http://127.0.0.1:" + std::to_string(port);
+    t.pid = p.child().pid();
+    return p;
+}
+
 // The credential check: nginx's /whoami says which token arrived.
 void checkInjection(const Target& t, const std::string& base) {
     Request r(t, base + "/whoami");
@@ -301,7 +336,12 @@ void checkInjection(const Target& t, const std::string& base) {
 
 struct Results {
     double lat_median = 0, lat_p99 = 0, newconn_median = 0, mib_s = 0, req_s = 0;
-    double cpu_per_1000 = 0, newconn_cpu_per_1000 = 0, idle_rss_mib = 0, rss_mib = 0, hwm_mib = 0;
+    double cpu_per_1000 = 0, clients_cpu_per_1000 = 0, newconn_cpu_per_1000 = 0, cpu_per_gib = 0;
+    // The other two processes on the path, for the CPU budget: nginx and the curl client (this
+    // process).
+    double nginx_clients_cpu_per_1000 = 0, curl_clients_cpu_per_1000 = 0;
+    double nginx_cpu_per_gib = 0, curl_cpu_per_gib = 0;
+    double idle_rss_mib = 0, rss_mib = 0, hwm_mib = 0;
 };
 
 std::vector<double> sequential(const Target& t, const std::string& url, int n, bool fresh) {
@@ -348,8 +388,14 @@ double concurrent(const Target& t, const std::string& url, int clients, int per_
     return clients * per_client / s;
 }
 
-void printRow(const char* what, const std::vector<Results>& r, double Results::*field,
-              const char* fmt) {
+// Where the optional peers are in the target list (-1: not measured).
+struct Columns {
+    int mitm = -1;
+    int squid = -1;
+};
+
+void printRow(const char* what, const std::vector<Results>& r, const Columns& cols,
+              double Results::*field, const char* fmt) {
     std::printf("  %-36s", what);
     for (const auto& x : r) {
         if (x.*field == 0)
@@ -357,22 +403,26 @@ void printRow(const char* what, const std::vector<Results>& r, double Results::*
         else
             std::printf(fmt, x.*field);
     }
-    // Columns: direct, nixjail, mitmproxy.
-    double ours = r.size() > 1 ? r[1].*field : 0, direct = r[0].*field;
-    double mitm = r.size() > 2 ? r[2].*field : 0;
-    if (mitm != 0 && ours != 0)
-        std::printf("  %10.2fx", mitm / ours);
-    else
-        std::printf("  %11s", "-");
-    if (direct != 0 && ours != 0)
-        std::printf("  %10.2fx", ours / direct);
-    else
-        std::printf("  %11s", "-");
+    // Targets: direct, nixjail, then mitmproxy and squid when measured.
+    double ours = r[1].*field, direct = r[0].*field;
+    double mitm = cols.mitm >= 0 ? r[static_cast<size_t>(cols.mitm)].*field : 0;
+    double squid = cols.squid >= 0 ? r[static_cast<size_t>(cols.squid)].*field : 0;
+    auto ratio = [](double a, double b) {
+        if (a != 0 && b != 0)
+            std::printf("  %10.2fx", a / b);
+        else
+            std::printf("  %11s", "-");
+    };
+    ratio(mitm, ours);
+    ratio(ours, direct);
+    ratio(ours, squid);
     std::printf("\n");
 }
 
-int runBench(bool quick) {
-    const int seq_n = quick ? 200 : 2000, fresh_n = quick ? 30 : 200, big_runs = quick ? 1 : 3;
+// `only` empty: every measurement; "clients": the latency and 64-client runs; "download": the
+// 256 MiB downloads (for profiling one phase with perf).
+int runBench(bool quick, const std::string& only) {
+    const int seq_n = quick ? 200 : 2000, fresh_n = quick ? 30 : 200, rounds = quick ? 1 : 3;
     const int clients = 64, per_client = quick ? 10 : 100;
     std::string missing = nixjail::proxy::testing::missingTestTools();
     if (!missing.empty()) {
@@ -387,6 +437,12 @@ int runBench(bool quick) {
                                            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (!big || ::ftruncate(big.get(), static_cast<off_t>(kBigBytes)) != 0)
             throw nixjail::base::SysError("cannot create the 256 MiB download file");
+        // Read once, so that the first download (direct, in the first round) does not pay for
+        // filling the page cache.
+        nixjail::base::UniqueFd in(::open((up.wwwDir() / "big.bin").c_str(), O_RDONLY | O_CLOEXEC));
+        std::vector<char> buf(1 << 20);
+        while (in && ::read(in.get(), buf.data(), buf.size()) > 0) {
+        }
     }
     nixjail::base::TempDir scratch("nixjail-proxy-bench-");
     const std::string base = "https://127.0.0.1:" + std::to_string(up.httpsPort());
@@ -405,32 +461,68 @@ int runBench(bool quick) {
         mitm_missing = std::string("mitmdump failed to start: ") + e.what();
     }
     if (!mitm) targets.pop_back();
+    Columns cols;
+    if (mitm) cols.mitm = 2;
+    targets.push_back({"squid", "", up.caFile().string(), real, -1});
+    std::string squid_missing;
+    std::optional<ProxyProcess> squid;
+    try {
+        squid = startSquid(scratch.path(), targets.back(), squid_missing);
+    } catch (const Error& e) {
+        squid_missing = std::string("squid failed to start: ") + e.what();
+    }
+    if (squid)
+        cols.squid = static_cast<int>(targets.size()) - 1;
+    else
+        targets.pop_back();
     for (const auto& t : targets) checkInjection(t, base);
 
     std::vector<Results> res(targets.size());
     for (size_t i = 0; i < targets.size(); ++i)
         res[i].idle_rss_mib = readUsage(targets[i].pid).rss_mib;
-    for (size_t i = 0; i < targets.size(); ++i) {  // small requests: latency, then 64 clients
+    const bool clients_phase = only.empty() || only == "clients";
+    const bool download_phase = only.empty() || only == "download";
+    // The 64-client runs and the downloads take turns between the targets, round after round,
+    // so that a burst of load from elsewhere on the machine hits every target alike.
+    std::vector<std::vector<double>> rounds_req_s(targets.size());
+    for (size_t i = 0; clients_phase && i < targets.size(); ++i) {  // sequential latency
         const Target& t = targets[i];
         Usage u0 = readUsage(t.pid);
         auto lat = sequential(t, base + "/index.html", seq_n, false);
         res[i].lat_median = percentile(lat, 0.5);
         res[i].lat_p99 = percentile(lat, 0.99);
-        res[i].req_s = concurrent(t, base + "/index.html", clients, per_client);
-        Usage u1 = readUsage(t.pid);
-        res[i].cpu_per_1000 = (u1.cpu_s - u0.cpu_s) * 1000 / (seq_n + 20 + clients * per_client);
-        res[i].rss_mib = u1.rss_mib;
+        res[i].cpu_per_1000 = (readUsage(t.pid).cpu_s - u0.cpu_s) * 1000 / (seq_n + 20);
     }
-    for (size_t i = 0; i < targets.size(); ++i) {  // new connections
+    const pid_t nginx_pid = std::stoi(nixjail::base::readFile(up.dir() / "nginx.pid"));
+    const double per_req = 1000.0 / (clients * per_client) / rounds;
+    for (int round = 0; clients_phase && round < rounds; ++round) {  // 64 clients
+        for (size_t i = 0; i < targets.size(); ++i) {
+            Usage u0 = readUsage(targets[i].pid), n0 = readUsage(nginx_pid),
+                  c0 = readUsage(::getpid());
+            rounds_req_s[i].push_back(
+                concurrent(targets[i], base + "/index.html", clients, per_client));
+            Usage u1 = readUsage(targets[i].pid), n1 = readUsage(nginx_pid),
+                  c1 = readUsage(::getpid());
+            res[i].clients_cpu_per_1000 += (u1.cpu_s - u0.cpu_s) * per_req;
+            res[i].nginx_clients_cpu_per_1000 += (n1.cpu_s - n0.cpu_s) * per_req;
+            res[i].curl_clients_cpu_per_1000 += (c1.cpu_s - c0.cpu_s) * per_req;
+            res[i].rss_mib = u1.rss_mib;
+        }
+    }
+    for (size_t i = 0; clients_phase && i < targets.size(); ++i)
+        res[i].req_s = percentile(rounds_req_s[i], 0.5);
+    for (size_t i = 0; only.empty() && i < targets.size(); ++i) {  // new connections
         Usage u0 = readUsage(targets[i].pid);
         auto ms = sequential(targets[i], base + "/index.html", fresh_n, true);
         Usage u1 = readUsage(targets[i].pid);
         res[i].newconn_median = percentile(ms, 0.5);
         res[i].newconn_cpu_per_1000 = (u1.cpu_s - u0.cpu_s) * 1000 / (fresh_n + 20);
     }
-    for (size_t i = 0; i < targets.size(); ++i) {  // 256 MiB downloads
-        std::vector<double> rates;
-        for (int run = 0; run < big_runs; ++run) {
+    std::vector<std::vector<double>> rounds_mib_s(targets.size());
+    for (int round = 0; download_phase && round < rounds; ++round) {  // 256 MiB downloads
+        for (size_t i = 0; i < targets.size(); ++i) {
+            Usage u0 = readUsage(targets[i].pid), n0 = readUsage(nginx_pid),
+                  c0 = readUsage(::getpid());
             Request r(targets[i], base + "/big.bin");
             auto t0 = Clock::now();
             r.perform();
@@ -438,9 +530,16 @@ int runBench(bool quick) {
             if (r.bytes() != kBigBytes)
                 throw Error(targets[i].name + ": downloaded " + std::to_string(r.bytes()) +
                             " bytes of big.bin, expected " + std::to_string(kBigBytes));
-            rates.push_back(static_cast<double>(kBigBytes) / (1 << 20) / s);
+            rounds_mib_s[i].push_back(static_cast<double>(kBigBytes) / (1 << 20) / s);
+            Usage u1 = readUsage(targets[i].pid), n1 = readUsage(nginx_pid),
+                  c1 = readUsage(::getpid());
+            res[i].cpu_per_gib += (u1.cpu_s - u0.cpu_s) * 4 / rounds;
+            res[i].nginx_cpu_per_gib += (n1.cpu_s - n0.cpu_s) * 4 / rounds;
+            res[i].curl_cpu_per_gib += (c1.cpu_s - c0.cpu_s) * 4 / rounds;
         }
-        res[i].mib_s = percentile(rates, 0.5);
+    }
+    for (size_t i = 0; download_phase && i < targets.size(); ++i) {
+        res[i].mib_s = percentile(rounds_mib_s[i], 0.5);
         // VmHWM is synced lazily and can trail a VmRSS read earlier; the peak is at least that.
         res[i].hwm_mib = std::max(readUsage(targets[i].pid).hwm_mib, res[i].rss_mib);
     }
@@ -450,25 +549,55 @@ int runBench(bool quick) {
         "process for all), each proxy in its own process\n",
         curl_version_info(CURLVERSION_NOW)->version);
     std::printf(
-        "  both proxies: allow-all policy, per-proxy CA, one credential injected (dummy "
+        "  nixjail and mitmproxy: allow-all policy, per-proxy CA, one credential injected (dummy "
         "-> real Authorization token, checked through nginx)\n");
     if (!mitm) std::printf("  mitmproxy: NOT MEASURED: %s\n", mitm_missing.c_str());
-    std::printf("  %-36s  %12s  %12s  %12s  %11s  %11s\n", "", "direct", "nixjail",
-                mitm ? "mitmproxy" : "", "mitm/ours", "ours/direct");
-    printRow("keep-alive latency median (ms)", res, &Results::lat_median, "  %12.3f");
-    printRow("keep-alive latency p99 (ms)", res, &Results::lat_p99, "  %12.3f");
-    printRow("new connection + TLS median (ms)", res, &Results::newconn_median, "  %12.3f");
-    printRow("256 MiB download (MiB/s, median)", res, &Results::mib_s, "  %12.1f");
-    printRow("64 keep-alive clients (req/s)", res, &Results::req_s, "  %12.0f");
-    printRow("proxy CPU s / 1000 keep-alive req", res, &Results::cpu_per_1000, "  %12.3f");
-    printRow("proxy CPU s / 1000 new connections", res, &Results::newconn_cpu_per_1000, "  %12.3f");
-    printRow("proxy RSS idle after 1 req (MiB)", res, &Results::idle_rss_mib, "  %12.1f");
-    printRow("proxy RSS after 64 clients (MiB)", res, &Results::rss_mib, "  %12.1f");
-    printRow("proxy peak RSS (MiB)", res, &Results::hwm_mib, "  %12.1f");
+    if (squid)
+        std::printf(
+            "  squid: a plain CONNECT tunnel (no interception; its client sends the real "
+            "token), the ceiling for a proxy\n");
+    else
+        std::printf("  squid: NOT MEASURED: %s\n", squid_missing.c_str());
+    std::printf("  %-36s", "");
+    for (const auto& t : targets) std::printf("  %12s", t.name.c_str());
+    std::printf("  %11s  %11s  %11s\n", "mitm/ours", "ours/direct", "ours/squid");
+    printRow("keep-alive latency median (ms)", res, cols, &Results::lat_median, "  %12.3f");
+    printRow("keep-alive latency p99 (ms)", res, cols, &Results::lat_p99, "  %12.3f");
+    printRow("new connection + TLS median (ms)", res, cols, &Results::newconn_median, "  %12.3f");
+    printRow("256 MiB download (MiB/s, median)", res, cols, &Results::mib_s, "  %12.1f");
+    printRow("64 keep-alive clients (req/s)", res, cols, &Results::req_s, "  %12.0f");
+    printRow("proxy CPU s / 1000 sequential req", res, cols, &Results::cpu_per_1000, "  %12.3f");
+    printRow("proxy CPU s / 1000 req of 64 clients", res, cols, &Results::clients_cpu_per_1000,
+             "  %12.3f");
+    printRow("proxy CPU s / 1000 new connections", res, cols, &Results::newconn_cpu_per_1000,
+             "  %12.3f");
+    printRow("proxy CPU s / GiB downloaded", res, cols, &Results::cpu_per_gib, "  %12.3f");
+    printRow("nginx CPU s / 1000 req of 64 clients", res, cols,
+             &Results::nginx_clients_cpu_per_1000, "  %12.3f");
+    printRow("curl CPU s / 1000 req of 64 clients", res, cols, &Results::curl_clients_cpu_per_1000,
+             "  %12.3f");
+    printRow("nginx CPU s / GiB downloaded", res, cols, &Results::nginx_cpu_per_gib, "  %12.3f");
+    printRow("curl CPU s / GiB downloaded", res, cols, &Results::curl_cpu_per_gib, "  %12.3f");
+    printRow("proxy RSS idle after 1 req (MiB)", res, cols, &Results::idle_rss_mib, "  %12.1f");
+    printRow("proxy RSS after 64 clients (MiB)", res, cols, &Results::rss_mib, "  %12.1f");
+    printRow("proxy peak RSS (MiB)", res, cols, &Results::hwm_mib, "  %12.1f");
+    auto printRounds = [&](const char* what, const std::vector<std::vector<double>>& v) {
+        if (v[0].empty()) return;
+        std::printf("  %s ours/direct by round:", what);
+        for (size_t r = 0; r < v[0].size(); ++r) std::printf(" %.2fx", v[1][r] / v[0][r]);
+        if (cols.squid >= 0) {
+            const auto& sq = v[static_cast<size_t>(cols.squid)];
+            std::printf("; squid/direct:");
+            for (size_t r = 0; r < v[0].size(); ++r) std::printf(" %.2fx", sq[r] / v[0][r]);
+        }
+        std::printf("\n");
+    };
+    printRounds("256 MiB download", rounds_mib_s);
+    printRounds("64 keep-alive clients", rounds_req_s);
     std::printf(
-        "  (requests: %d sequential keep-alive, %d new connections, %d x %d concurrent, "
-        "%d x 256 MiB; for MiB/s and req/s higher is better)\n",
-        seq_n, fresh_n, clients, per_client, big_runs);
+        "  (requests: %d sequential keep-alive, %d new connections, %d rounds of %d x %d "
+        "concurrent and of 256 MiB, medians; for MiB/s and req/s higher is better)\n",
+        seq_n, fresh_n, rounds, clients, per_client);
     curl_global_cleanup();
     return 0;
 }
@@ -480,11 +609,22 @@ int main(int argc, char** argv) {
     try {
         if (argc == 4 && std::string(argv[1]) == "--serve-nixjail")
             return serveNixjail(argv[2], argv[3]);
-        if (argc > 2 || (argc == 2 && std::string(argv[1]) != "--quick")) {
-            std::fprintf(stderr, "usage: proxy_bench [--quick]\n");
-            return 2;
+        bool quick = false;
+        std::string only;
+        for (int i = 1; i < argc; ++i) {
+            std::string arg = argv[i];
+            if (arg == "--quick") {
+                quick = true;
+            } else if (arg == "--only" && i + 1 < argc &&
+                       (std::string(argv[i + 1]) == "clients" ||
+                        std::string(argv[i + 1]) == "download")) {
+                only = argv[++i];
+            } else {
+                std::fprintf(stderr, "usage: proxy_bench [--quick] [--only clients|download]\n");
+                return 2;
+            }
         }
-        return runBench(argc == 2);
+        return runBench(quick, only);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "proxy_bench: %s\n", e.what());
         return 1;

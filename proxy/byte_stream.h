@@ -1,4 +1,5 @@
-// ByteStream: one interface over plain TCP and TLS-over-TCP, so the HTTP logic is written once.
+// ByteStream: one interface over plain TCP and TLS-over-TCP (tls_byte_stream.h), so the HTTP
+// logic is written once.
 // Every operation reports through an error_code; none throws.
 #pragma once
 
@@ -10,7 +11,6 @@
 namespace nixjail::proxy {
 
 using asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
 
 class ByteStream {
   public:
@@ -77,12 +77,14 @@ class AsioByteStream final : public ByteStream {
 };
 
 using TcpByteStream = AsioByteStream<tcp::socket>;
-using TlsByteStream = AsioByteStream<TlsStream>;
 
 // A stream plus the bytes read from it but not yet consumed (the start of a body or next message).
 struct BufferedStream {
     std::unique_ptr<ByteStream> stream;
     std::string pending;
+    // Where reads land (uninitialised, made on first use): body bytes go on from here without
+    // passing through `pending`, and a read costs no zero-filling of a 64 KiB string.
+    std::unique_ptr<char[]> chunk;
 };
 
 }  // namespace nixjail::proxy

@@ -3,6 +3,7 @@
 
 #include "proxy/proxy_context.h"
 #include "proxy/ssl_error.h"
+#include "proxy/tls_byte_stream.h"
 
 namespace nixjail::proxy {
 
@@ -118,15 +119,18 @@ void ClientSession::closeAll() {
 }
 
 asio::awaitable<std::size_t> ClientSession::readMore(BufferedStream& s, std::error_code& ec) {
-    std::size_t old = s.pending.size();
-    s.pending.resize(old + kReadChunk);
+    std::string_view got = co_await readChunk(s, ec);
+    s.pending.append(got);
+    co_return got.size();
+}
+
+asio::awaitable<std::string_view> ClientSession::readChunk(BufferedStream& s, std::error_code& ec) {
+    if (!s.chunk) s.chunk = std::make_unique_for_overwrite<char[]>(kReadChunk);
     touch();
-    std::size_t n =
-        co_await s.stream->readSome(asio::buffer(s.pending.data() + old, kReadChunk), ec);
-    s.pending.resize(old + n);
+    std::size_t n = co_await s.stream->readSome(asio::buffer(s.chunk.get(), kReadChunk), ec);
     failIfExpired(ec);
     touch();
-    co_return n;
+    co_return std::string_view(s.chunk.get(), n);
 }
 
 asio::awaitable<void> ClientSession::write(ByteStream& s, std::string_view data,
@@ -239,13 +243,17 @@ asio::awaitable<bool> ClientSession::handleConnect(const http::RequestHead& req)
         ctx_.audit(rec);
         co_return false;
     }
-    auto tls =
-        std::make_unique<TlsByteStream>(TlsStream(std::move(plain->stream()), *client_tls_ctx_));
-    client_.stream = std::move(tls);
-    auto& tls_stream = static_cast<TlsByteStream&>(*client_.stream).stream();
+    try {
+        client_.stream =
+            std::make_unique<TlsByteStream>(std::move(plain->stream()), *client_tls_ctx_);
+    } catch (const base::Error& e) {
+        rec.error = e.what();
+        ctx_.audit(rec);
+        co_return false;
+    }
+    auto& tls_stream = static_cast<TlsByteStream&>(*client_.stream);
     armDeadline(ctx_.config().timeouts.connect, "client TLS handshake timed out");
-    co_await tls_stream.async_handshake(asio::ssl::stream_base::server,
-                                        asio::redirect_error(asio::use_awaitable, ec));
+    co_await tls_stream.handshake(TlsByteStream::Role::kServer, ec);
     failIfExpired(ec);
     disarmDeadline();
     if (ec) {

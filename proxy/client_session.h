@@ -46,7 +46,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
                                          bool& timed_out, bool& reused);
     asio::awaitable<void> pumpBody(BufferedStream& from, ByteStream& to, http::BodyFraming framing,
                                    std::uint64_t& counter, std::error_code& ec, std::string& error,
-                                   StreamRewriter* rewrite = nullptr);
+                                   StreamRewriter* rewrite = nullptr, std::string* head = nullptr);
     asio::awaitable<void> splice(std::uint64_t& up, std::uint64_t& down);
     asio::awaitable<void> pipeRaw(BufferedStream& from, ByteStream& to, std::uint64_t& counter);
     asio::awaitable<bool> respond(int status, const std::string& reason, const std::string& body,
@@ -55,6 +55,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     // Buffered I/O that counts as activity for the idle timeout.
     asio::awaitable<std::optional<std::string>> readHead(BufferedStream& s, std::error_code& ec);
     asio::awaitable<std::size_t> readMore(BufferedStream& s, std::error_code& ec);
+    // One read into s.chunk; the bytes stay valid until the next read from `s`.
+    asio::awaitable<std::string_view> readChunk(BufferedStream& s, std::error_code& ec);
     asio::awaitable<void> write(ByteStream& s, std::string_view data, std::error_code& ec);
 
     asio::awaitable<void> lingerAndClose();

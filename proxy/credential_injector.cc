@@ -121,6 +121,18 @@ std::string StreamRewriter::feed(std::string_view data) {
     return buf;
 }
 
+bool StreamRewriter::passesUnchanged(std::string_view data) const {
+    if (!tail_.empty()) return false;
+    for (const auto& swap : swaps_) {
+        std::string_view needle = swap.from;
+        if (data.find(needle) != std::string_view::npos) return false;
+        for (std::size_t k = std::min(needle.size() - 1, data.size()); k > 0; --k) {
+            if (data.substr(data.size() - k) == needle.substr(0, k)) return false;
+        }
+    }
+    return true;
+}
+
 std::string StreamRewriter::finish() { return std::exchange(tail_, std::string()); }
 
 StreamRewriter responseBodyScrubber(const std::vector<Credential>& credentials) {

@@ -47,6 +47,10 @@ class StreamRewriter {
     bool active() const { return !swaps_.empty(); }
     // Returns the bytes of (held-back tail + data) that are safe to send now.
     std::string feed(std::string_view data);
+    // Whether feed(data) would return `data` itself and hold nothing back: nothing to swap in it,
+    // no held-back tail, and no end that could start a swap. Then the caller may send `data`
+    // as it is instead of a copy.
+    bool passesUnchanged(std::string_view data) const;
     // The held-back tail, at the end of the body.
     std::string finish();
     // The credentials swapped so far, in the order first seen.

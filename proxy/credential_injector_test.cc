@@ -128,6 +128,19 @@ TEST(StreamRewriter, HoldsBackOnlyPossibleStarts) {
     EXPECT_TRUE(s.swapped().empty());
 }
 
+TEST(StreamRewriter, PassesUnchangedExactlyWhenFeedWouldReturnTheDataItself) {
+    StreamRewriter s = responseBodyScrubber(forgeToken());
+    for (std::string_view data : {"plain data\r\n", "a REAL-secret-123 b", "ends in RE", "R", "",
+                                  "REAL-secret-12", "xREAL-secret-123"}) {
+        StreamRewriter probe = responseBodyScrubber(forgeToken());
+        bool unchanged = probe.passesUnchanged(data);
+        std::string fed = probe.feed(data);
+        EXPECT_EQ(unchanged, fed == data && probe.finish().empty()) << data;
+    }
+    s.feed("tail RE");  // holds "RE" back: the next piece must go through feed()
+    EXPECT_FALSE(s.passesUnchanged("ST of it"));
+}
+
 std::vector<Credential> bodySecret() {
     auto creds = forgeToken();
     creds[0].value = base::Secret("REAL/secret+1");

@@ -232,22 +232,27 @@ asio::awaitable<bool> ClientSession::forward(http::RequestHead req) {
         http::removeHeader(res.headers, "Keep-Alive");
         if (!keep_client) res.headers.push_back({"Connection", "close"});
     }
-    co_await write(*client_.stream, http::serializeResponseHead(res), ec);
-    if (ec) {
-        upstream_.conn.stream->close();
-        co_return false;
-    }
+    std::string res_head = http::serializeResponseHead(res);
     if (switching) {
+        co_await write(*client_.stream, res_head, ec);
+        if (ec) {
+            upstream_.conn.stream->close();
+            co_return false;
+        }
         disarmDeadline();  // a WebSocket lives as long as it is not idle
         co_await splice(rec.bytes_up, rec.bytes_down);
         co_return false;
     }
 
-    // 6. Response body.
+    // 6. Response body, with the head in front of its first piece when that came with the head.
     StreamRewriter scrubber = responseBodyScrubber(ctx_.config().credentials);
     co_await pumpBody(upstream_.conn, *client_.stream, *res_framing, rec.bytes_down, ec, error,
-                      &scrubber);
+                      &scrubber, &res_head);
     disarmDeadline();
+    if (ec && !res_head.empty() && error.empty()) {  // the client took not even the head
+        upstream_.conn.stream->close();
+        co_return false;
+    }
     if (ec) {
         rec.error = !expired_.empty() ? expired_
                     : !error.empty()  ? "response body: " + error
@@ -293,11 +298,25 @@ asio::awaitable<bool> ClientSession::ensureUpstream(const UpstreamTarget& target
 asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& to,
                                               http::BodyFraming framing, std::uint64_t& counter,
                                               std::error_code& ec, std::string& error,
-                                              StreamRewriter* scrub) {
+                                              StreamRewriter* scrub, std::string* head) {
+    // The head and the body bytes read along with it go out in one write: one TLS record and one
+    // send instead of two. A head is never held back waiting for the body. It is cleared once
+    // sent, so the caller can tell whether it went out.
+    auto sendHead = [&]() -> asio::awaitable<void> {
+        if (!head || head->empty()) co_return;
+        co_await write(to, *head, ec);
+        if (!ec) head->clear();
+    };
     http::BodyTracker tracker(framing);
     while (!tracker.done()) {
-        if (from.pending.empty()) {
-            co_await readMore(from, ec);
+        // Body bytes are read into from.chunk and written on from there; only what follows the
+        // body (the next message) is kept in from.pending.
+        std::string_view data = from.pending;
+        bool from_chunk = false;
+        if (data.empty()) {
+            co_await sendHead();
+            if (ec) co_return;
+            data = co_await readChunk(from, ec);
             if (ec == asio::error::eof && framing.kind == http::BodyFraming::Kind::kUntilClose) {
                 ec.clear();
                 if (scrub && scrub->active()) {
@@ -307,40 +326,58 @@ asio::awaitable<void> ClientSession::pumpBody(BufferedStream& from, ByteStream& 
                 }
                 co_return;
             }
-            if (ec) co_return;
-            continue;
+            if (ec) {
+                from.pending.append(data);
+                co_return;
+            }
+            from_chunk = true;
         }
-        std::size_t n = tracker.consume(from.pending);
+        std::size_t n = tracker.consume(data);
         if (tracker.failed()) {
+            if (from_chunk) from.pending.append(data);
             error = tracker.error();
             ec = std::make_error_code(std::errc::protocol_error);
             co_return;
         }
-        std::string_view piece = std::string_view(from.pending).substr(0, n);
+        std::string_view piece = data.substr(0, n);
         std::string scrubbed;
-        if (scrub && scrub->active()) {
+        if (scrub && scrub->active() && !scrub->passesUnchanged(piece)) {
             scrubbed = scrub->feed(piece);
             if (tracker.done()) scrubbed += scrub->finish();
             piece = scrubbed;
         }
+        std::size_t body_bytes = piece.size();
+        std::string with_head;
+        if (head && !head->empty()) {
+            with_head.reserve(head->size() + piece.size());
+            with_head.append(*head).append(piece);
+            piece = with_head;
+        }
         co_await write(to, piece, ec);
         if (ec) co_return;
-        counter += piece.size();
-        from.pending.erase(0, n);
+        if (head) head->clear();
+        counter += body_bytes;
+        if (from_chunk)
+            from.pending.append(data.substr(n));
+        else
+            from.pending.erase(0, n);
     }
+    co_await sendHead();  // a response without a body
 }
 
 asio::awaitable<void> ClientSession::pipeRaw(BufferedStream& from, ByteStream& to,
                                              std::uint64_t& counter) {
     std::error_code ec;
-    while (!ec) {
-        if (from.pending.empty()) {
-            co_await readMore(from, ec);
-            if (ec) break;
-        }
+    if (!from.pending.empty()) {
         co_await write(to, from.pending, ec);
         counter += from.pending.size();
         from.pending.clear();
+    }
+    while (!ec) {
+        std::string_view data = co_await readChunk(from, ec);
+        if (ec) break;
+        co_await write(to, data, ec);
+        counter += data.size();
     }
     // One direction ended: end the other too, or it would wait for the idle timeout.
     closeAll();

@@ -1,6 +1,9 @@
 // ProxyService: the listener, the io thread and the shared context behind a ProxyHandle.
 #include "proxy/proxy.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <optional>
 #include <thread>
 
@@ -60,6 +63,12 @@ class ProxyService {
     }
 
     void runIo() {
+        // OpenSSL writes TLS records with write(2), which raises SIGPIPE when the peer has gone;
+        // blocked on this thread, that becomes EPIPE for the one connection instead.
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
         // Handlers report through error codes and sessions catch at their boundary, so run()
         // returns only when stopped; the catch is the last line of defence for this job's proxy.
         try {

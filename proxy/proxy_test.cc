@@ -316,6 +316,23 @@ TEST_F(ProxyEndToEnd, StreamsLargeBodiesBothWays) {
     EXPECT_GT(records[1].bytes_up, blob.size());  // chunk framing included
 }
 
+TEST_F(ProxyEndToEnd, AClientLeavingMidDownloadCostsOnlyItsOwnConnection) {
+    // A client gone mid-body ends that exchange with an error in its audit record; the proxy
+    // (its TLS records written by OpenSSL with write(2), in a process that does not ignore
+    // SIGPIPE) goes on serving.
+    base::writeFile(upstream_->wwwDir() / "big.bin", std::string(32 << 20, 'x'));
+    auto cut = curl({"--limit-rate", "1M", "--max-time", "1", "-o", "/dev/null",
+                     https("api.test", "/big.bin")});
+    EXPECT_EQ(cut.exit_code, 28) << cut.err;  // curl's own timeout
+    auto next = curl({https("api.test", "/whoami")});
+    ASSERT_EQ(next.exit_code, 0) << next.err;
+    EXPECT_NE(next.out.find("auth="), std::string::npos) << next.out;
+    auto records = audit(2);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_LT(records[0].bytes_down, 32u << 20);
+    EXPECT_FALSE(records[0].error.empty());
+}
+
 // A secret placeholder the admin lets into bodies: uploads to its host carry the real value
 // (as it is and percent-encoded; fixed length and chunked), uploads elsewhere keep the
 // placeholder, and the real value coming back in a response body turns into the placeholder.

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include "proxy/proxy_context.h"
+#include "proxy/tls_byte_stream.h"
 
 namespace nixjail::proxy {
 
@@ -86,20 +87,23 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx,
     ec.clear();
     if (!target.tls) co_return std::make_unique<TcpByteStream>(std::move(socket));
 
-    TlsStream tls(std::move(socket), ctx.upstreamTls());
-    cancel = [&tls] {
-        std::error_code ignored;  // aborting the handshake is all that matters
-        tls.next_layer().close(ignored);
-    };
-    SSL* ssl = tls.native_handle();
+    std::unique_ptr<TlsByteStream> tls;
+    try {
+        tls = std::make_unique<TlsByteStream>(std::move(socket), ctx.upstreamTls());
+    } catch (const base::Error& e) {
+        ec = std::make_error_code(std::errc::not_enough_memory);
+        error = "cannot set up TLS to " + where + ": " + e.what();
+        co_return nullptr;
+    }
+    cancel = [&tls] { tls->close(); };  // aborting the handshake is all that matters
+    SSL* ssl = tls->native();
     if (isIpLiteral(target.host)) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str());
     } else {
         SSL_set_tlsext_host_name(ssl, target.host.c_str());
         SSL_set1_host(ssl, target.host.c_str());
     }
-    co_await tls.async_handshake(asio::ssl::stream_base::client,
-                                 asio::redirect_error(asio::use_awaitable, ec));
+    co_await tls->handshake(TlsByteStream::Role::kClient, ec);
     if (ec) {
         long verify = SSL_get_verify_result(ssl);
         if (verify != X509_V_OK) {
@@ -110,7 +114,7 @@ asio::awaitable<std::unique_ptr<ByteStream>> connectUpstream(ProxyContext& ctx,
         }
         co_return nullptr;
     }
-    co_return std::make_unique<TlsByteStream>(std::move(tls));
+    co_return tls;
 }
 
 }  // namespace nixjail::proxy
