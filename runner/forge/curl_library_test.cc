@@ -25,6 +25,16 @@ TEST(CurlLibrary, CandidatesStartWithTheSoname) {
     EXPECT_EQ(c.front().rfind("libcurl.", 0), 0u) << c.front();  // a bare soname: the linker's search path
 }
 
+// Where no dynamic linker path holds libcurl (NixOS), the copy the build linked against is found
+// by its directory.
+TEST(CurlLibrary, TheBuildsOwnLibraryLoadsByItsPath) {
+    const auto c = curlLibraryCandidates();
+    ASSERT_EQ(c.size(), 2u);
+    EXPECT_EQ(c[1].front(), '/') << c[1];
+    const CurlLibrary lib = loadCurlLibrary({c[1]});
+    EXPECT_NE(lib.easy_init, nullptr);
+}
+
 TEST(CurlLibrary, MissingLibraryNamesEveryCandidateAndThePackage) {
     try {
         loadCurlLibrary({"/nonexistent/libcurl.so.4", "libc.so.6"});
