@@ -81,7 +81,7 @@ bool StepContexts::succeeded(const StepScope* scope) const {
 
 std::string StepContexts::eval(const std::string& text, const StepScope* scope,
                                const std::string& what) const {
-    if (!expr::hasExpression(text)) return text;
+    if (!expr::containsExpression(text)) return text;
     auto r = expr::interpolate(text, build(scope));
     if (!r) throw base::Error("in " + what + ": " + r.error().format());
     return *r;

@@ -30,7 +30,7 @@ std::string envValue(const std::vector<std::string>& env, const std::string& key
 class StepContexts {
   public:
     explicit StepContexts(JobContext& job) : job_(job) {}
-    // Every context, copied: build it only for text that has an expression (expr::hasExpression);
+    // Every context, copied: build it only for text that has an expression (expr::containsExpression);
     // a job's plain values (a `run: true` step's script, shell, name) skip it.
     expr::EvalContext build(const StepScope* scope) const;
     Json env(const workflow::EnvList& extra = {}) const;

@@ -45,8 +45,9 @@ std::optional<std::chrono::milliseconds> StepRunner::stepTimeout(const workflow:
 std::string StepRunner::stepDisplayName(const workflow::Step& step, const StepScope& scope) const {
     std::string name;
     if (!step.name.empty()) {
-        auto r = expr::hasExpression(step.name) ? expr::interpolate(step.name, job_.parts->contexts.build(&scope))
-                                                : step.name;
+        auto r = expr::containsExpression(step.name)
+                     ? expr::interpolate(step.name, job_.parts->contexts.build(&scope))
+                     : step.name;
         name = r ? *r : step.name;
     } else if (!step.run.empty()) {
         std::string first = step.run.substr(0, step.run.find('\n'));
@@ -88,7 +89,7 @@ StepRecord StepRunner::runStep(const workflow::Step& step, StepScope& scope) {
         workflow::EnvList own;
         std::optional<expr::EvalContext> ctx;  // built for the first value with an expression
         for (const auto& [k, v] : step.env) {
-            if (!ctx && expr::hasExpression(v)) ctx = job_.parts->contexts.build(&scope);
+            if (!ctx && expr::containsExpression(v)) ctx = job_.parts->contexts.build(&scope);
             auto r = ctx ? expr::interpolate(v, *ctx) : base::Result<std::string, expr::ExprError>(v);
             if (!r) {
                 envError.emplace(k, r.error().format());

@@ -54,9 +54,6 @@ base::Result<bool, ExprError> evaluateCondition(std::string_view condition, cons
 // runner, an array or object becomes "Array" / "Object" (use toJSON(...) for JSON). The closing
 // `}}` is the first one outside a '...' literal. Error positions are offsets into `text`.
 base::Result<std::string, ExprError> interpolate(std::string_view text, const EvalContext& ctx);
-// Whether `text` has a `${{` at all: without one, interpolate returns it unchanged whatever the
-// contexts, so callers can skip building them.
-bool hasExpression(std::string_view text);
 
 // For typed places (with:, matrix, strategy, timeout-minutes, continue-on-error): when text is
 // exactly one `${{ expr }}` (surrounding whitespace allowed) the raw Value, else the interpolated
@@ -70,7 +67,8 @@ bool isTruthy(const Value& v);
 // .NET's G15 (3, 1.5, 1E+15, 1E-05, NaN, Infinity), strings as is, "Array", "Object".
 std::string toDisplayString(const Value& v);
 
-// Whether text contains a `${{`.
+// Whether text contains a `${{`. Without one, interpolate returns the text unchanged whatever the
+// contexts, so callers can skip building them.
 bool containsExpression(std::string_view text);
 
 // Whether the condition calls success(), failure(), cancelled() or always() (case-insensitive).

@@ -98,8 +98,6 @@ bool containsExpression(std::string_view text) {
     return text.find(kOpen) != std::string_view::npos;
 }
 
-bool hasExpression(std::string_view text) { return text.find(kOpen) != std::string_view::npos; }
-
 base::Result<std::string, ExprError> interpolate(std::string_view text, const EvalContext& ctx) {
     Scan s = scan(text);
     if (s.error) return base::unexpected(*s.error);
