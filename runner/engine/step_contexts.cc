@@ -65,19 +65,23 @@ expr::EvalContext StepContexts::build(const StepScope* scope) const {
         c["github"]["action_path"] = scope->action_path.string();
         c["github"]["action_repository"] = scope->action_repository;
     }
-    const bool scopeFailed = (scope && scope->failed) || topFailed;
-    ctx.success = [this, scopeFailed] { return !job_.status.cancelled && job_.status.job == "success" && !scopeFailed; };
-    ctx.failure = [this, scopeFailed] { return !job_.status.cancelled && (job_.status.job == "failure" || scopeFailed); };
+    const bool failed = scopeFailed(scope);
+    ctx.success = [this, failed] { return successGiven(failed); };
+    ctx.failure = [this, failed] { return !job_.status.cancelled && (job_.status.job == "failure" || failed); };
     ctx.cancelled = [this] { return job_.status.cancelled; };
     ctx.workspace = job_.dirs().workspace.host;
     return ctx;
 }
 
-bool StepContexts::succeeded(const StepScope* scope) const {
-    const bool topFailed = job_.status.top && job_.status.top->failed;
-    const bool scopeFailed = (scope && scope->failed) || topFailed;
-    return !job_.status.cancelled && job_.status.job == "success" && !scopeFailed;
+bool StepContexts::scopeFailed(const StepScope* scope) const {
+    return (scope && scope->failed) || (job_.status.top && job_.status.top->failed);
 }
+
+bool StepContexts::successGiven(bool scope_failed) const {
+    return !job_.status.cancelled && job_.status.job == "success" && !scope_failed;
+}
+
+bool StepContexts::succeeded(const StepScope* scope) const { return successGiven(scopeFailed(scope)); }
 
 std::string StepContexts::eval(const std::string& text, const StepScope* scope,
                                const std::string& what) const {

@@ -41,6 +41,11 @@ class StepContexts {
     std::string eval(const std::string& text, const StepScope* scope, const std::string& what) const;
 
   private:
+    // The step (a composite's) or the job's top level has failed.
+    bool scopeFailed(const StepScope* scope) const;
+    // success() once whether the scope failed is known.
+    bool successGiven(bool scope_failed) const;
+
     JobContext& job_;
 };
 
