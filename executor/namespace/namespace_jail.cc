@@ -3,7 +3,6 @@
 #include "executor/namespace/namespace_jail.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -47,13 +46,6 @@ std::vector<ChildReport> readReports(int fd) {
         out.push_back(r);
     }
     return out;
-}
-
-bool hasExited(const SpawnedJail& child) {
-    struct pollfd p {
-        child.pidfd.get(), POLLIN, 0
-    };
-    return ::poll(&p, 1, 0) > 0;
 }
 
 // Waits for the init's word that it moved itself into its cgroups; false when it exited first.
@@ -153,7 +145,8 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     SpawnedJail child;
     AppliedLimits applied;  // read before the step may run, from the cgroup it was put in
     // How the init gets into the step's cgroup: v2, cloned into it; v1, it moves itself (the
-    // runner's own moves wait for an RCU grace period each); else the runner moves it.
+    // runner's own moves wait for an RCU grace period each); v2 before Linux 5.7, the runner
+    // moves it.
     bool joinsItself = false;
     try {
         ChildFds fds{.report = report.write.get(),
@@ -200,28 +193,17 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         };
         // The applied limits are read while the init still waits for its last byte: once
         // released it may run its step and exit before /proc/PID/cgroup is read.
-        if (child.in_cgroup) {
-            applied = limitsOfProcess(child.pid);
-            release(2);
-        } else if (joinsItself) {
+        if (joinsItself) {
             // The init mounts while the runner reads where it is; it starts no step before the
             // second byte. An init that exits without saying it joined failed on its own, and
             // its report says why.
             if (release(1) && cgroupJoined(sync.write.get())) applied = limitsOfProcess(child.pid);
             release(1);
         } else {
-            // The init sets up its mounts while it is moved; it starts no step before the second byte.
-            if (release(1)) {
-                try {
-                    cgroup.addProcess(child.pid);
-                    applied = limitsOfProcess(child.pid);
-                } catch (const base::Error&) {
-                    // An init whose mounts failed exits on its own, maybe before it is moved;
-                    // its report says why. One that is still there could not be moved.
-                    if (!hasExited(child)) throw;
-                }
-                release(1);
-            }
+            // Cloned into its cgroup (v2), or moved there now (v2 before Linux 5.7).
+            if (!child.in_cgroup) cgroup.addProcess(child.pid);
+            applied = limitsOfProcess(child.pid);
+            release(2);
         }
     } catch (const base::Error& e) {
         killJail(child, cgroup);

@@ -83,8 +83,8 @@ int attachStdio(const ChildFds& fds) {
 }
 
 // The runner releases the init twice: once the id maps are written (the init may then set up
-// its mounts), and once the init is in the step's cgroup (it may then start the step). Moving a
-// process between cgroups waits for an RCU grace period, so the second overlaps the mounts.
+// its mounts), and once the init is in the step's cgroup (it may then start the step). An init
+// that joins its cgroups itself says so between the two, while it mounts.
 int waitForRunner(bool last) {
     char byte = 0;
     ssize_t n;
