@@ -34,6 +34,15 @@ bool replaceInBasicAuth(std::string& value, std::string_view from, std::string_v
     return true;
 }
 
+// The length of the longest proper prefix of `needle` that `text` ends with, 0 if none: what a
+// stream must hold back, since the next piece may complete the needle.
+std::size_t partialNeedleAtEnd(std::string_view text, std::string_view needle) {
+    for (std::size_t k = std::min(needle.size() - 1, text.size()); k > 0; --k) {
+        if (text.substr(text.size() - k) == needle.substr(0, k)) return k;
+    }
+    return 0;
+}
+
 }  // namespace
 
 bool credentialAllowsHost(const Credential& c, std::string_view host) {
@@ -107,14 +116,7 @@ std::string StreamRewriter::feed(std::string_view data) {
             if (std::find(swapped_.begin(), swapped_.end(), swap.name) == swapped_.end())
                 swapped_.push_back(swap.name);
         }
-        // Longest proper prefix of the needle that the buffer ends with.
-        for (std::size_t k = std::min(needle.size() - 1, buf.size()); k > hold; --k) {
-            if (std::string_view(buf).substr(buf.size() - k) ==
-                std::string_view(needle).substr(0, k)) {
-                hold = k;
-                break;
-            }
-        }
+        hold = std::max(hold, partialNeedleAtEnd(buf, needle));
     }
     tail_ = buf.substr(buf.size() - hold);
     buf.resize(buf.size() - hold);
@@ -124,11 +126,8 @@ std::string StreamRewriter::feed(std::string_view data) {
 bool StreamRewriter::passesUnchanged(std::string_view data) const {
     if (!tail_.empty()) return false;
     for (const auto& swap : swaps_) {
-        std::string_view needle = swap.from;
-        if (data.find(needle) != std::string_view::npos) return false;
-        for (std::size_t k = std::min(needle.size() - 1, data.size()); k > 0; --k) {
-            if (data.substr(data.size() - k) == needle.substr(0, k)) return false;
-        }
+        if (data.find(swap.from) != std::string_view::npos || partialNeedleAtEnd(data, swap.from) > 0)
+            return false;
     }
     return true;
 }
