@@ -15,6 +15,17 @@ namespace {
 // so that a bulk transfer costs one recv per four records rather than two per record.
 constexpr std::size_t kReadBufferLength = 4 * (SSL3_RT_MAX_PLAIN_LENGTH + 512);
 
+// One SSL call with OpenSSL's error queue emptied first and errno saved straight after it, both
+// of which waitOrFail reads to tell what a failure was.
+template <typename Call>
+int sslCall(Call call, int& saved_errno) {
+    ERR_clear_error();
+    errno = 0;
+    const int r = call();
+    saved_errno = errno;
+    return r;
+}
+
 }  // namespace
 
 TlsByteStream::TlsByteStream(tcp::socket socket, asio::ssl::context& context)
@@ -39,7 +50,8 @@ asio::awaitable<bool> TlsByteStream::waitOrFail(int result, int saved_errno, std
             co_await socket_.async_wait(
                 err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
                 asio::redirect_error(asio::use_awaitable, ec));
-            co_return !ec && socket_.is_open();
+            if (!ec && !socket_.is_open()) ec = asio::error::operation_aborted;  // closed meanwhile
+            co_return !ec;
         case SSL_ERROR_ZERO_RETURN:  // the peer's close_notify
             ec = asio::error::eof;
             break;
@@ -76,15 +88,10 @@ asio::awaitable<void> TlsByteStream::handshake(Role role, std::error_code& ec) {
             ec = asio::error::bad_descriptor;
             co_return;
         }
-        ERR_clear_error();
-        errno = 0;
-        int r = SSL_do_handshake(ssl_.get());
-        int saved_errno = errno;  // before anything else can change it
+        int saved_errno = 0;
+        const int r = sslCall([&] { return SSL_do_handshake(ssl_.get()); }, saved_errno);
         if (r == 1) co_return;
-        if (!co_await waitOrFail(r, saved_errno, ec)) {
-            if (!ec) ec = asio::error::operation_aborted;
-            co_return;
-        }
+        if (!co_await waitOrFail(r, saved_errno, ec)) co_return;
     }
 }
 
@@ -103,10 +110,9 @@ asio::awaitable<std::size_t> TlsByteStream::readSome(asio::mutable_buffer buf,
             break;
         }
         std::size_t n = 0;
-        ERR_clear_error();
-        errno = 0;
-        int r = SSL_read_ex(ssl_.get(), out + total, buf.size() - total, &n);
-        int saved_errno = errno;
+        int saved_errno = 0;
+        const int r = sslCall([&] { return SSL_read_ex(ssl_.get(), out + total, buf.size() - total, &n); },
+                              saved_errno);
         if (r == 1) {
             total += n;
             if (!SSL_has_pending(ssl_.get())) break;  // nothing more without waiting
@@ -121,10 +127,7 @@ asio::awaitable<std::size_t> TlsByteStream::readSome(asio::mutable_buffer buf,
             ERR_clear_error();
             break;
         }
-        if (!co_await waitOrFail(r, saved_errno, ec)) {
-            if (!ec) ec = asio::error::operation_aborted;
-            break;
-        }
+        if (!co_await waitOrFail(r, saved_errno, ec)) break;
     }
     co_return ec ? 0 : total;
 }
@@ -139,21 +142,16 @@ asio::awaitable<void> TlsByteStream::writeAll(asio::const_buffer buf, std::error
             co_return;
         }
         std::size_t n = 0;
-        ERR_clear_error();
-        errno = 0;
+        int saved_errno = 0;
         // Without SSL_MODE_ENABLE_PARTIAL_WRITE this returns once all of it is sent; after a
         // would-block it is called again with the same buffer, as OpenSSL requires.
-        int r = SSL_write_ex(ssl_.get(), data, left, &n);
-        int saved_errno = errno;
+        const int r = sslCall([&] { return SSL_write_ex(ssl_.get(), data, left, &n); }, saved_errno);
         if (r == 1) {
             data += n;
             left -= n;
             continue;
         }
-        if (!co_await waitOrFail(r, saved_errno, ec)) {
-            if (!ec) ec = asio::error::operation_aborted;
-            co_return;
-        }
+        if (!co_await waitOrFail(r, saved_errno, ec)) co_return;
     }
 }
 

@@ -39,7 +39,7 @@ class TlsByteStream final : public ByteStream {
   private:
     // After an SSL call returned `result` (with errno then `saved_errno`): waits for the socket
     // when OpenSSL wants I/O (returns true: call again), or sets `ec` to what the failure means,
-    // as asio's stream reports it.
+    // as asio's stream reports it (operation_aborted for a socket closed during the wait).
     asio::awaitable<bool> waitOrFail(int result, int saved_errno, std::error_code& ec);
 
     tcp::socket socket_;
