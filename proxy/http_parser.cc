@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "runner/base/ascii.h"
+
 namespace nixjail::proxy::http {
 
 using base::Result;
@@ -30,8 +32,6 @@ std::string_view trimOws(std::string_view s) {
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
 }
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Splits the head into lines (CRLF only) and parses the header lines after the start line.
 Result<std::vector<std::string_view>, std::string> splitLines(std::string_view head) {
@@ -124,10 +124,7 @@ Result<BodyFraming, std::string> framingFromHeaders(const Headers& headers, bool
 
 }  // namespace
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return lower(x) == lower(y); });
-}
+bool equalsIgnoreCase(std::string_view a, std::string_view b) { return base::asciiEqualsIgnoreCase(a, b); }
 
 std::optional<std::size_t> findHeadEnd(std::string_view buf) {
     auto pos = buf.find("\r\n\r\n");
@@ -398,7 +395,7 @@ Result<Authority, std::string> parseAuthority(std::string_view text, std::uint16
         if (!ok) return unexpected("invalid character in host '" + std::string(host) + "'");
     }
     a.host.reserve(host.size());
-    for (char c : host) a.host.push_back(lower(c));
+    for (char c : host) a.host.push_back(base::asciiLower(c));
     if (!a.host.empty() && a.host.back() == '.') a.host.pop_back();
     if (port.empty()) {
         if (default_port == 0) return unexpected("no port in '" + std::string(text) + "'");
@@ -417,7 +414,7 @@ Result<AbsoluteTarget, std::string> parseAbsoluteTarget(std::string_view target)
     auto sep = target.find("://");
     if (sep == std::string_view::npos) return unexpected(std::string("not an absolute URL"));
     AbsoluteTarget t;
-    for (char c : target.substr(0, sep)) t.scheme.push_back(lower(c));
+    for (char c : target.substr(0, sep)) t.scheme.push_back(base::asciiLower(c));
     std::uint16_t default_port = 0;
     if (t.scheme == "http")
         default_port = 80;

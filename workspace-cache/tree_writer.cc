@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "runner/base/ascii.h"
 #include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
 #include "workspace-cache/git_error.h"
@@ -37,16 +37,9 @@ using GitOdbObject =
 constexpr size_t kChunk = 64;     // entries a writer takes at a time, from one or two directories
 constexpr unsigned kWriters = 2;  // the main thread and one more (bench/README.md, goal 7)
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 // NTFS drops trailing dots and spaces and reads "x:y" as stream y of x: "name. :y" is "name".
 bool isNtfsAlias(std::string_view name, std::string_view of) {
-    if (name.size() < of.size() || !equalsIgnoreCase(name.substr(0, of.size()), of)) return false;
+    if (name.size() < of.size() || !base::asciiEqualsIgnoreCase(name.substr(0, of.size()), of)) return false;
     std::string_view rest = name.substr(of.size());
     return rest.substr(0, rest.find(':')).find_first_not_of(". ") == std::string_view::npos;
 }
