@@ -58,14 +58,20 @@ bool cgroupJoined(int sync_fd) {
     return n == 1;
 }
 
-// The runner's end writes, the init's reads; both close-on-exec.
-base::Pipe syncChannel() {
+// The two ends of the socket pair between the runner and a jail's init (spawn.h, ChildFds::sync):
+// the runner releases the init through its end and hears there that the init joined its cgroups.
+struct SyncChannel {
+    base::UniqueFd runner;
+    base::UniqueFd init;
+};
+
+SyncChannel syncChannel() {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         throw base::SysError("creating the channel that releases a jail's init");
-    base::Pipe out;
-    out.read.reset(sv[0]);
-    out.write.reset(sv[1]);
+    SyncChannel out;
+    out.runner.reset(sv[0]);
+    out.init.reset(sv[1]);
     return out;
 }
 
@@ -150,7 +156,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     bool joinsItself = false;
     try {
         ChildFds fds{.report = report.write.get(),
-                     .sync = sync.read.get(),
+                     .sync = sync.init.get(),
                      .output = output.write.get(),
                      .devnull = devnull.get(),
                      .in = step.stdio ? step.stdio->in : -1,
@@ -178,14 +184,14 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
     }
     report.write.reset();
     output.write.reset();
-    sync.read.reset();
+    sync.init.reset();
     try {
         writeIdMaps(child.pid, plan_.ids);
         const char go[2] = {1, 1};
         // False when the init is gone: it failed on its own and its report says why.
         auto release = [&](size_t n) {
             ssize_t sent;
-            while ((sent = ::send(sync.write.get(), go, n, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+            while ((sent = ::send(sync.runner.get(), go, n, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
             }
             if (sent < 0 && (errno == EPIPE || errno == ECONNRESET)) return false;
             if (sent != static_cast<ssize_t>(n)) throw base::SysError("releasing the jail's init");
@@ -197,7 +203,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
             // The init mounts while the runner reads where it is; it starts no step before the
             // second byte. An init that exits without saying it joined failed on its own, and
             // its report says why.
-            if (release(1) && cgroupJoined(sync.write.get())) applied = limitsOfProcess(child.pid);
+            if (release(1) && cgroupJoined(sync.runner.get())) applied = limitsOfProcess(child.pid);
             release(1);
         } else {
             // Cloned into its cgroup (v2), or moved there now (v2 before Linux 5.7).
@@ -211,7 +217,7 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         result.setup_error = std::string("sync: ") + e.what();
         return result;
     }
-    sync.write.reset();
+    sync.runner.reset();
 
     int rawStatus = 0;
     struct rusage usage {};
