@@ -21,7 +21,8 @@ struct GitFacts {
 // loads the CA bundle (about 8 ms of a one-step exec).
 std::optional<GitFacts> readGitFactsFromFiles(const std::filesystem::path& dir);
 
-// The same through libgit2, for every layout; empty facts when `dir` is in no repository.
+// The same through libgit2, for every layout; empty facts when `dir` is in no repository. Throws
+// base::Error when libgit2 cannot be loaded (workspace-cache/git2_library.h loads it on this call).
 GitFacts readGitFactsWithLibgit2(const std::filesystem::path& dir);
 
 }  // namespace nixjail::runner::cli

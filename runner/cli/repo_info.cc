@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 
+#include "runner/base/error.h"
 #include "runner/cli/git_facts.h"
 
 namespace nixjail::runner::cli {
@@ -60,7 +61,15 @@ nlohmann::json localGithubContext(const std::filesystem::path& dir) {
     std::string repo = "local/" + std::filesystem::absolute(dir).lexically_normal().filename().string();
     std::string server = "https://github.com";
     const auto plain = readGitFactsFromFiles(dir);  // libgit2 only where the files are not plain
-    const GitFacts facts = plain ? *plain : readGitFactsWithLibgit2(dir);
+    const GitFacts facts = plain ? *plain : [&] {
+        // Its one failure is libgit2 that cannot be loaded (on this first call): say what for.
+        try {
+            return readGitFactsWithLibgit2(dir);
+        } catch (const base::Error& e) {
+            throw base::Error("cannot read origin and HEAD of the git repository at '" + dir.string() +
+                              "' for the github context (this layout needs libgit2): " + e.what());
+        }
+    }();
     if (const auto& url = facts.origin_url) {
         static const std::regex kUrl(R"(^(?:(https?)://(?:[^@/]+@)?([^/]+)/|[^@]+@([^:]+):)(.+?)(?:\.git)?/?$)");
         std::smatch m;
