@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "proxy/tls_warmup.h"
 #include "runner/artifact_server/artifact_server.h"
 #include "runner/artifact_server/runtime_token.h"
 #include "runner/base/error.h"
@@ -350,6 +351,10 @@ int runExec(const ExecFlags& given) {
     // blocked signals, so SIGINT/SIGTERM always reach the canceller instead of killing the process.
     std::stop_source stop;
     SignalCanceller signals(stop);
+    // OpenSSL's start-up runs beside the reading of flags, workflows and roots, so that the first
+    // job's proxy finds it done (it blocks the same signals, being started after the canceller).
+    std::optional<proxy::TlsWarmup> tlsWarmup;
+    if (!given.list && !given.dry_run) tlsWarmup.emplace();
     fs::path repo = fs::absolute(given.directory).lexically_normal();
     if (!repo.has_filename()) repo = repo.parent_path();
     const SavedDefaults saved = loadSavedDefaults(repo);
