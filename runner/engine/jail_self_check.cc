@@ -18,10 +18,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCopyName = ".nixjail-jail-check";
+constexpr const char* kProgramName = ".nixjail-jail-check";
 constexpr const char* kInsideChecks[] = {"capabilities", "no_new_privs", "seccomp", "network", "store"};
 
-void copyProgram(const fs::path& program, int temp_fd) {
+// The program as a hard link where the job's temp directory is on its filesystem: nothing is
+// written (copying its 0.8 MB was about 1 ms of every job's start), and no file is ever open for
+// writing while another job's jail may be cloned (ETXTBSY). The link names the installed program,
+// which the jail's ids cannot write; nothing of the job runs before the check, and the name goes
+// right after it. Elsewhere (another filesystem, a job volume), a copy.
+void placeProgram(const fs::path& program, int temp_fd) {
+    if (::linkat(AT_FDCWD, program.c_str(), temp_fd, kProgramName, AT_SYMLINK_FOLLOW) == 0) return;
     base::UniqueFd in(::open(program.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) {
         throw base::SysError("the jail self-check program '" + program.string() +
@@ -29,7 +35,7 @@ void copyProgram(const fs::path& program, int temp_fd) {
                                  "(reinstall the runner, or build the nixjail-jail-check target)",
                              errno);
     }
-    auto out = base::createStepFile(temp_fd, kCopyName, 0755, "the jail self-check program");
+    auto out = base::createStepFile(temp_fd, kProgramName, 0755, "the jail self-check program");
     base::copyFileData(in.get(), out.get(), program);
 }
 
@@ -58,10 +64,10 @@ fs::path defaultJailCheckProgram() {
 
 JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request, std::stop_token cancel) {
     const auto start = std::chrono::steady_clock::now();
-    copyProgram(request.program, request.temp_fd);
+    placeProgram(request.program, request.temp_fd);
     std::string output;
     executor::StepInvocation step;
-    step.argv = {(request.temp_jail / kCopyName).string()};
+    step.argv = {(request.temp_jail / kProgramName).string()};
     step.env = {"PATH=/nonexistent"};
     step.cwd = request.temp_jail;
     step.timeout = std::chrono::seconds(30);
@@ -73,10 +79,10 @@ JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request,
     try {
         result = jail.run(step);
     } catch (...) {
-        ::unlinkat(request.temp_fd, kCopyName, 0);
+        ::unlinkat(request.temp_fd, kProgramName, 0);
         throw;
     }
-    ::unlinkat(request.temp_fd, kCopyName, 0);
+    ::unlinkat(request.temp_fd, kProgramName, 0);
 
     JailCheckReport report;
     auto seen = executor::parseChecks(output);

@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -116,6 +118,51 @@ TEST_F(JailSelfCheck, AMissingProgramIsAClearError) {
         EXPECT_NE(std::string(e.what()).find("'/nonexistent/nixjail-jail-check' cannot be opened"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("installed beside nixjail-runner"), std::string::npos) << e.what();
     }
+}
+
+// Sees the program it is asked to run as the check would, and runs nothing.
+class ProgramWatchingJail : public executor::Jail {
+  public:
+    executor::StepResult run(const executor::StepInvocation& step) override {
+        seen_ok = ::stat(step.argv.at(0).c_str(), &seen) == 0;
+        executor::StepResult r;
+        r.exit_code = 1;
+        return r;
+    }
+    bool seen_ok = false;
+    struct stat seen {};
+};
+
+// Beside the program, the check runs the installed file itself (a hard link: nothing copied);
+// on another filesystem, a copy. Either way the name is gone afterwards.
+TEST(JailSelfCheckProgram, IsTheInstalledFileOnItsFilesystemAndACopyElsewhere) {
+    base::TempDir dir("nixjail-selfcheck-place-");
+    const fs::path program = dir.path() / "nixjail-jail-check";
+    fs::copy_file(NIXJAIL_JAIL_CHECK_PROGRAM, program);
+    struct stat installed {};
+    ASSERT_EQ(::stat(program.c_str(), &installed), 0);
+    auto placed = [&](const fs::path& temp) {
+        base::UniqueFd temp_fd(::open(temp.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+        ProgramWatchingJail jail;
+        const auto report = checkJail(jail, {.program = program, .temp_fd = temp_fd.get(), .temp_jail = temp}, {});
+        EXPECT_FALSE(report.passed());
+        EXPECT_TRUE(fs::is_empty(temp)) << "the program's name must be gone";
+        EXPECT_TRUE(jail.seen_ok);
+        return jail.seen;
+    };
+    fs::create_directory(dir.path() / "same");
+    const struct stat same = placed(dir.path() / "same");
+    EXPECT_EQ(same.st_ino, installed.st_ino);
+    EXPECT_EQ(same.st_dev, installed.st_dev);
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for the other filesystem (a tmpfs)";
+    const fs::path other = dir.path() / "other";
+    fs::create_directory(other);
+    ASSERT_EQ(::mount("tmpfs", other.c_str(), "tmpfs", 0, "size=4m"), 0);
+    const struct stat copied = placed(other);
+    ::umount2(other.c_str(), MNT_DETACH);
+    EXPECT_NE(copied.st_dev, installed.st_dev);
+    EXPECT_EQ(copied.st_size, installed.st_size);
+    EXPECT_EQ(copied.st_mode & 0777, 0755u);
 }
 
 struct Recorded : RunReporter {
