@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <utility>
 
 #include "runner/base/beneath.h"
@@ -60,6 +61,17 @@ std::vector<std::string> JobRunner::jobPackages() const {
 }
 
 void JobRunner::prepareJail() {
+    // The network is made on a thread of its own while the root is prepared: the two share
+    // nothing until the proxy's CA goes into the root (trustNetworkInRoot), and each is a
+    // millisecond or more of a cached job's start (a root to build, seconds). When the root
+    // fails, the future's destructor waits for the network, which the sandbox then releases.
+    std::future<void> network;
+    const std::vector<std::string> forge = plan_.proxied() ? forgeHosts() : std::vector<std::string>{};
+    if (plan_.proxied()) {
+        network = std::async(std::launch::async, [this, settings = networkSettings(), forge] {
+            job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge);
+        });
+    }
     if (plan_.root == job::JobPlan::Root::kNixRoot) {
         job_.sandbox->makeRoot(job_.opts.root_provider, rootRequest());
         const JobRoot& root = *job_.sandbox->root();
@@ -67,7 +79,9 @@ void JobRunner::prepareJail() {
                                    root.source());
     }
     if (plan_.proxied()) {
-        prepareNetwork();
+        network.get();
+        job_.sandbox->trustNetworkInRoot();
+        logNetwork(forge);
     } else {
         job_.log(LineKind::kRunner,
             "Network: the '" + plan_.backend +
@@ -78,14 +92,16 @@ void JobRunner::prepareJail() {
     job_.sandbox->makeJail(*job_.opts.executor, job_.instance.job->id, job_.opts.limits, missingProgramNote());
 }
 
-void JobRunner::prepareNetwork() {
-    const std::vector<std::string> forge = forgeHosts();
+network::NetworkSettings JobRunner::networkSettings() const {
     network::NetworkSettings settings = job_.opts.network;
     settings.credentials = job_.credentials->all();
     const auto& server_url = job_.state.github["server_url"];
     if (auto pin = network::forgeHostPin(server_url.is_string() ? server_url.get<std::string>() : ""))
         settings.host_overrides.emplace(pin->first, pin->second);  // the admin's own pin wins
-    job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge);
+    return settings;
+}
+
+void JobRunner::logNetwork(const std::vector<std::string>& forge) {
     std::string allowed;
     for (const auto& h : forge) allowed += (allowed.empty() ? "" : ", ") + h;
     job_.log(LineKind::kRunner,

@@ -56,8 +56,10 @@ class JobRunner : public KeptJob {
     void prepareCredentials();
     std::vector<std::string> forgeHosts() const;  // of github.server_url and api_url
     void prepareJail();
-    // The job's network namespace (or loopback proxy) and its proxy.
-    void prepareNetwork();
+    // What the job's network namespace (or loopback proxy) and its proxy are made with.
+    network::NetworkSettings networkSettings() const;
+    // Says what the network allows (after it is made).
+    void logNetwork(const std::vector<std::string>& forge);
     // The jail's self-check (JobPlan::check_jail): throws base::Error, so no step runs, when the
     // jail broke a promise.
     void checkJailPromises(JobOutcome& outcome);

@@ -122,8 +122,14 @@ void JobSandbox::makeNetwork(const network::NetworkSettings& settings, const std
                                 .ca_dir_jail = jailDir,
                                 .logger = nullptr,
                                 .own_namespace = plan_.network == job::JobPlan::Network::kNamespaceProxy});
-    if (root_) trustProxyInRoot(*root_, hostDir / "ca.pem", note_);
     proxy_setup_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+void JobSandbox::trustNetworkInRoot() {
+    if (!root_ || !network_) return;
+    const auto start = Clock::now();
+    trustProxyInRoot(*root_, dir_.path() / "network" / "ca.pem", note_);
+    *proxy_setup_ += std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
 std::vector<proxy::AuditRecord> JobSandbox::takeAuditRecords() {

@@ -75,9 +75,11 @@ class JobSandbox {
     const JobRoot* root() const { return root_.get(); }
 
     // The network phase (a proxied plan): the job's namespace or loopback proxy with `settings`;
-    // steps see its CA in `ca_dir_jail`.
+    // steps see its CA in `ca_dir_jail`. It touches nothing makeRoot does, so the two may run at
+    // once on two threads; trustNetworkInRoot, after both, puts the proxy's CA in the root.
     void makeNetwork(const network::NetworkSettings& settings, const std::string& job_id,
                      std::vector<std::string> forge_hosts);
+    void trustNetworkInRoot();
     const network::JobNetwork* network() const { return network_.get(); }
     std::optional<std::chrono::milliseconds> proxySetupTime() const { return proxy_setup_; }
     // The proxy's audit records since the last call (empty without a network).
