@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "runner/base/error.h"
+#include "runner/base/shared_library.h"
 
 // Every libgit2 function the project calls, one per line: the return type, the name, the
 // parameters as <git2.h> declares them, and the arguments passed on. The list is what the linker
@@ -147,44 +148,29 @@ std::string describeMissing(const std::vector<std::string>& missing) {
 }  // namespace
 
 std::vector<std::string> git2LibraryCandidates() {
-    std::vector<std::string> out{NIXJAIL_LIBGIT2_SONAME};
-    const std::filesystem::path found(NIXJAIL_LIBGIT2_DIR);
-    if (!found.empty()) out.push_back((found / NIXJAIL_LIBGIT2_SONAME).string());
-    return out;
+    return base::sharedLibraryCandidates(NIXJAIL_LIBGIT2_SONAME, NIXJAIL_LIBGIT2_DIR);
 }
 
 Git2Library loadGit2Library(const std::vector<std::string>& candidates) {
-    std::string why;
-    for (const auto& name : candidates) {
-        // RTLD_LOCAL: nothing else in the process resolves against it. Where the program is also
-        // linked with libgit2 (a test fixture), this returns the copy already loaded.
-        void* handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!handle) {
-            const char* err = ::dlerror();
-            why += "\n  " + name + ": " + (err ? err : "cannot be opened");
-            continue;
-        }
-        // dlsym on the handle searches the library itself, never this file's definitions of the
-        // same names, which would call themselves.
-        Git2Library lib{handle, {}};
-        std::vector<std::string> missing;
-        for (const char* fn : kGit2FunctionNames) {
-            lib.functions.push_back(::dlsym(handle, fn));
-            if (!lib.functions.back()) missing.emplace_back(fn);
-        }
-        if (!missing.empty()) {
-            ::dlclose(handle);
-            why += "\n  " + name + ": has no " + describeMissing(missing) +
-                   " (not libgit2 " + git2Version() + "?)";
-            continue;
-        }
-        return lib;
-    }
-    throw base::Error("libgit2 " + git2Version() +
-                      ", which nixjail-runner fetches, reads and checks out git repositories with, "
-                      "cannot be loaded:" +
-                      why + "\ninstall it (Debian: apt-get install libgit2-" + git2Version() +
-                      "; NixOS: the package's libgit2) and try again");
+    Git2Library lib;
+    // dlsym on the handle searches the library itself, never this file's definitions of the same
+    // names, which would call themselves.
+    lib.handle = base::openSharedLibrary(
+        candidates,
+        [&](void* handle) {
+            lib.functions.clear();
+            std::vector<std::string> missing;
+            for (const char* fn : kGit2FunctionNames) {
+                lib.functions.push_back(::dlsym(handle, fn));
+                if (!lib.functions.back()) missing.emplace_back(fn);
+            }
+            return missing.empty() ? std::string()
+                                   : "has no " + describeMissing(missing) + " (not libgit2 " + git2Version() + "?)";
+        },
+        "libgit2 " + git2Version() + ", which nixjail-runner fetches, reads and checks out git repositories with",
+        "install it (Debian: apt-get install libgit2-" + git2Version() +
+            "; NixOS: the package's libgit2) and try again");
+    return lib;
 }
 
 const Git2Library& git2Library() {

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include "runner/base/error.h"
+#include "runner/base/shared_library.h"
 
 namespace nixjail::runner::forge {
 
@@ -40,32 +41,21 @@ bool bindAll(void* h, CurlLibrary& lib, std::string& missing) {
 }  // namespace
 
 std::vector<std::string> curlLibraryCandidates() {
-    std::vector<std::string> out{NIXJAIL_LIBCURL_SONAME};
-    const std::filesystem::path found(NIXJAIL_LIBCURL_DIR);
-    if (!found.empty()) out.push_back((found / NIXJAIL_LIBCURL_SONAME).string());
-    return out;
+    return base::sharedLibraryCandidates(NIXJAIL_LIBCURL_SONAME, NIXJAIL_LIBCURL_DIR);
 }
 
 CurlLibrary loadCurlLibrary(const std::vector<std::string>& candidates) {
-    std::string why;
-    for (const auto& name : candidates) {
-        void* handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!handle) {
-            const char* err = ::dlerror();
-            why += "\n  " + name + ": " + (err ? err : "cannot be opened");
-            continue;
-        }
-        CurlLibrary lib{};
-        std::string missing;
-        if (!bindAll(handle, lib, missing)) {
-            ::dlclose(handle);
-            why += "\n  " + name + ": has no " + missing + " (too old a libcurl?)";
-            continue;
-        }
-        return lib;
-    }
-    throw base::Error("libcurl, which the forge client talks HTTP with, cannot be loaded:" + why +
-                      "\ninstall it (Debian: apt-get install libcurl4; NixOS: the package's curl) and try again");
+    CurlLibrary lib{};
+    base::openSharedLibrary(
+        candidates,
+        [&](void* handle) {
+            lib = {};
+            std::string missing;
+            return bindAll(handle, lib, missing) ? std::string() : "has no " + missing + " (too old a libcurl?)";
+        },
+        "libcurl, which the forge client talks HTTP with",
+        "install it (Debian: apt-get install libcurl4; NixOS: the package's curl) and try again");
+    return lib;
 }
 
 const CurlLibrary& curlLibrary() {
