@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <time.h>
 
 #include <charconv>
@@ -14,6 +13,7 @@
 #include "runner/artifact_server/block_list.h"
 #include "runner/artifact_server/item_path.h"
 #include "runner/base/error.h"
+#include "runner/base/random_bytes.h"
 #include "runner/http/request_parts.h"
 
 namespace nixjail::runner::artifact_server {
@@ -159,8 +159,7 @@ ResultsService::ResultsService(ZipArtifactStore& store, const ArtifactStore& v3,
                                std::chrono::seconds signed_url_ttl,
                                std::shared_ptr<spdlog::logger> logger)
     : store_(store), v3_(v3), ttl_(signed_url_ttl), logger_(std::move(logger)) {
-    if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1)
-        throw base::Error("cannot get random bytes from OpenSSL for the artifact URL key");
+    base::randomBytes(key_.data(), key_.size());
 }
 
 bool ResultsService::handles(std::string_view path) {

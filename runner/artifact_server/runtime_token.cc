@@ -1,11 +1,11 @@
 // makeRuntimeToken: header.payload.random, each part base64url.
 #include "runner/artifact_server/runtime_token.h"
 
-#include <openssl/rand.h>
 
 #include <nlohmann/json.hpp>
 
 #include "runner/base/error.h"
+#include "runner/base/random_bytes.h"
 
 namespace nixjail::runner::artifact_server {
 
@@ -29,8 +29,7 @@ std::string base64Url(std::string_view bytes) {
 
 std::string makeRuntimeToken(const std::string& run_id) {
     unsigned char random[32];
-    if (RAND_bytes(random, sizeof random) != 1)
-        throw base::Error("cannot get random bytes from OpenSSL for the runtime token");
+    base::randomBytes(random, sizeof random);
     const nlohmann::json header{{"typ", "JWT"}, {"alg", "HS256"}};
     const std::string job(kExecJobBackendId);
     const nlohmann::json payload{

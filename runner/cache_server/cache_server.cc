@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <unordered_map>
 
 #include "runner/base/error.h"
+#include "runner/base/random_bytes.h"
 #include "runner/http/connection.h"
 #include "runner/http/request_parts.h"
 #include "runner/http/server.h"
@@ -68,8 +68,7 @@ http::Response noContent() { return http::Response{204, "", ""}; }
 struct CacheServer::Impl {
     explicit Impl(CacheServerConfig c)
         : config(std::move(c)), store(config.dir, config.budget_bytes, config.upload_idle_limit) {
-        if (RAND_bytes(sign_key.data(), static_cast<int>(sign_key.size())) != 1)
-            throw base::Error("cannot get random bytes from OpenSSL");
+        base::randomBytes(sign_key.data(), sign_key.size());
         http_server = std::make_unique<http::Server>(
             "the actions cache server", config.bind_address, config.port,
             [this](const http::RequestHead& head, http::RequestBody& body) {

@@ -2,7 +2,6 @@
 // forge_credentials.h), and the way back from a dummy to its real value.
 #include "runner/network/forge_credentials.h"
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +10,7 @@
 
 #include "proxy/credential_injector.h"
 #include "runner/base/error.h"
+#include "runner/base/random_bytes.h"
 #include "runner/network/job_network.h"
 
 namespace nixjail::runner::network {
@@ -48,12 +48,10 @@ size_t jwtSignatureLength(const std::string& s) {
     return json.is_object() && json.contains("alg") ? s.size() - b - 1 : 0;
 }
 
-// `n` random bytes (OpenSSL's RAND_bytes). Throws base::Error if it fails.
+// `n` random bytes. Throws base::Error if the kernel gives none.
 std::string randomBytes(size_t n) {
     std::string bytes(n, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n)) != 1) {
-        throw base::Error("generating a random dummy credential failed (OpenSSL RAND_bytes)");
-    }
+    base::randomBytes(bytes.data(), n);
     return bytes;
 }
 

@@ -40,7 +40,7 @@ std::vector<proxy::Credential> forgeCredentials(const ForgeTokens& tokens,
 std::string realValueFor(const std::string& value, const std::string& url,
                          const std::vector<proxy::Credential>& credentials);
 
-// `length` random hex digits (OpenSSL's RAND_bytes). Throws base::Error if it fails.
+// `length` random hex digits (base::randomBytes). Throws base::Error if it fails.
 std::string randomHex(size_t length);
 
 }  // namespace nixjail::runner::network
