@@ -25,18 +25,7 @@
 #include "executor/namespace/netns.h"
 #include "executor/namespace/setup_phase.h"
 #include "runner/base/error.h"
-
-// Whether AddressSanitizer instruments this file (GCC and Clang say it differently).
-#if defined(__SANITIZE_ADDRESS__)
-#define NIXJAIL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NIXJAIL_ASAN 1
-#endif
-#endif
-#ifndef NIXJAIL_ASAN
-#define NIXJAIL_ASAN 0
-#endif
+#include "runner/base/sanitizers.h"
 
 namespace nixjail::executor::ns {
 

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
 
+#include "runner/base/sanitizers.h"
 #include "runner/cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -47,5 +50,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "nixjail-runner: %s\n", e.what());
         return 1;
     }
-    return exitCode;
+#if NIXJAIL_ASAN
+    return exitCode;  // LeakSanitizer checks at the normal exit
+#else
+    // The command's owners have released all it held; what is left are process-wide caches
+    // (OpenSSL's providers and algorithm tables, spdlog's registry) whose teardown at exit was
+    // about 2 ms of every `exec`. Flush what is buffered and leave without it.
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(exitCode);
+#endif
 }
