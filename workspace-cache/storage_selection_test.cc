@@ -1,6 +1,8 @@
 // Choosing a backend by configuration: "auto" detects, a forced backend is proven to work in the
 // directory or refused with a message naming the directory, the backend and what to do.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
@@ -88,6 +90,22 @@ TEST(OpenStorage, ForcedReflinkWithoutFicloneFailsNamingDirectoryAndFix) {
         ++checked;
     }
     if (checked == 0) GTEST_SKIP() << "neither the temp dir nor /dev/shm is ext4 or tmpfs";
+}
+
+// On ext4 and tmpfs, which share no extents, auto is copy without probing: nothing is written,
+// so even a read-only cache directory there is told apart (root: the read-only tmpfs).
+TEST(StorageChoice, AutoKnowsExt4AndTmpfsCopyWithoutProbing) {
+    base::TempDir dir("nixjail-storage-choice-");
+    if (const auto type = filesystemOf(dir.path()); type == EXT4_SUPER_MAGIC || type == TMPFS_MAGIC) {
+        EXPECT_EQ(detectStorageKind(dir.path()), StorageKind::kCopy);
+        EXPECT_TRUE(fs::is_empty(dir.path()));
+    }
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for the read-only tmpfs";
+    ASSERT_EQ(::mount("tmpfs", dir.path().c_str(), "tmpfs", MS_RDONLY, "size=1m"), 0);
+    StorageKind kind = StorageKind::kBtrfs;
+    EXPECT_NO_THROW(kind = detectStorageKind(dir.path()));
+    ::umount2(dir.path().c_str(), MNT_DETACH);
+    EXPECT_EQ(kind, StorageKind::kCopy);
 }
 
 TEST(CacheSet, UsesTheForcedBackendAndRefusesOneThatCannotWork) {
