@@ -1,10 +1,8 @@
 // makeRuntimeToken: header.payload.random, each part base64url.
 #include "runner/artifact_server/runtime_token.h"
 
-
 #include <nlohmann/json.hpp>
 
-#include "runner/base/error.h"
 #include "runner/base/random_bytes.h"
 
 namespace nixjail::runner::artifact_server {
