@@ -66,8 +66,9 @@ void JobRunner::prepareJail() {
     // millisecond or more of a cached job's start (a root to build, seconds). When the root
     // fails, the future's destructor waits for the network, which the sandbox then releases.
     std::future<void> network;
-    const std::vector<std::string> forge = plan_.proxied() ? forgeHosts() : std::vector<std::string>{};
+    std::vector<std::string> forge;
     if (plan_.proxied()) {
+        forge = forgeHosts();
         network = std::async(std::launch::async, [this, settings = networkSettings(), forge] {
             job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge);
         });

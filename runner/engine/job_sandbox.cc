@@ -128,7 +128,7 @@ void JobSandbox::makeNetwork(const network::NetworkSettings& settings, const std
 void JobSandbox::trustNetworkInRoot() {
     if (!root_ || !network_) return;
     const auto start = Clock::now();
-    trustProxyInRoot(*root_, dir_.path() / "network" / "ca.pem", note_);
+    trustProxyInRoot(*root_, network_->caFileHost(), note_);
     *proxy_setup_ += std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
@@ -155,7 +155,7 @@ void JobSandbox::makeServices(executor::Executor& executor, const RootProvider& 
     setup.job_id = job_id;
     setup.proxy_env = network_->environment();
     // The proxy's CA, where the proxy variables say it is.
-    setup.binds.push_back({dir_.path() / "network", network_->caFileJail().parent_path(), false});
+    setup.binds.push_back({network_->caFileHost().parent_path(), network_->caFileJail().parent_path(), false});
     setup.ready_timeout = ready_timeout;
     setup.images = &images;
     setup.note = note_;
@@ -190,8 +190,7 @@ void JobSandbox::makeJail(executor::Executor& executor, const std::string& job_i
     if (network_) {
         spec.netns_fd = network_->netnsFd();
         if (plan_.network == job::JobPlan::Network::kLoopbackProxy) spec.proxy_port = network_->proxyPort();
-        const fs::path caDir = dir_.path() / "network";
-        spec.binds.push_back({caDir, network_->caFileJail().parent_path(), false});
+        spec.binds.push_back({network_->caFileHost().parent_path(), network_->caFileJail().parent_path(), false});
     }
     jail_ = executor.prepare(spec);
     if (root_) jail_ = checkProgramsInRoot(std::move(jail_), root_->root(), spec.binds, missing_program_note);

@@ -105,7 +105,7 @@ JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
     fs::permissions(spec_.ca_dir_host, fs::perms::owner_all | fs::perms::group_read |
                                            fs::perms::group_exec | fs::perms::others_read |
                                            fs::perms::others_exec);
-    base::writeFileAtomic(spec_.ca_dir_host / "ca.pem", proxy_->caCertificatePem(), 0644);
+    base::writeFileAtomic(caFileHost(), proxy_->caCertificatePem(), 0644);
     if (spec_.logger) {
         spec_.logger->debug("network: proxy on 127.0.0.1:{} in {} job={}", proxy_->port(),
                             spec_.own_namespace ? "the job's own namespace" : "the runner's loopback",

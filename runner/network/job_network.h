@@ -78,6 +78,8 @@ class JobNetwork {
     // The job's network namespace, for JailSpec::netns_fd. Valid while this object lives.
     int netnsFd() const { return spec_.own_namespace ? netns_.get() : -1; }
     std::uint16_t proxyPort() const;
+    // The proxy's CA certificate (PEM), where the runner wrote it and where steps see it.
+    std::filesystem::path caFileHost() const { return spec_.ca_dir_host / "ca.pem"; }
     std::filesystem::path caFileJail() const { return spec_.ca_dir_jail / "ca.pem"; }
     // HTTP(S)_PROXY, http(s)_proxy, NO_PROXY, no_proxy and the CA bundle variables for every step.
     // NO_PROXY lists localhost and 127.0.0.1 (servers the job runs itself), except one pinned in
