@@ -9,9 +9,7 @@
 #include <git2/sys/path.h>
 
 #include <cstddef>
-#include <filesystem>
 
-#include "runner/base/error.h"
 #include "runner/base/shared_library.h"
 
 // Every libgit2 function the project calls, one per line: the return type, the name, the
