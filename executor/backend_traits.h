@@ -32,6 +32,9 @@ struct BackendTraits {
     // A step may be given the caller's stdin/stdout/stderr or a terminal (StepInvocation::stdio):
     // what `shell` and --break-on-failure need.
     bool attaches_stdio = false;
+    // A step may carry a prelude (StepInvocation::prelude): a program run first in the step's own
+    // jail, under its limits, the step starting only if its verdict admits it.
+    bool runs_preludes = false;
 };
 
 }  // namespace nixjail::executor

@@ -67,6 +67,36 @@ struct StepStdio {
     bool terminal = false;
 };
 
+// The cgroup limits a step's process was under, read on the host from the cgroup it was in.
+struct AppliedLimits {
+    std::optional<std::uint64_t> memory_max_bytes;  // nullopt: no limit (or no memory controller)
+    std::optional<std::uint64_t> pids_max;          // nullopt: no limit
+};
+
+// How a prelude ended, as admit() sees it.
+struct PreludeResult {
+    std::string output;       // its stdout and stderr, merged; at most 64 KiB
+    std::string setup_error;  // non-empty when the jail could not start it (phase: reason)
+    int exit_code = -1;       // -1 when killed by a signal or never started
+    int term_signal = 0;
+    bool timed_out = false;
+    bool cancelled = false;
+    // What the backend saw applied to the cgroup the prelude and the step run in; nullopt: it
+    // cannot tell.
+    std::optional<AppliedLimits> applied_limits;
+};
+
+struct StepPrelude {
+    std::vector<std::string> argv;  // argv[0] as a path in the jail
+    std::vector<std::string> env;
+    std::filesystem::path cwd;
+    std::chrono::milliseconds timeout{30000};
+    // Called once the prelude has ended (or could not start), before the step may start, on the
+    // thread calling run(). Empty: the step starts. Otherwise why it must not: the jail is killed
+    // with nothing of the step run, and the result's setup_error is "prelude: " and the reason.
+    std::function<std::string(const PreludeResult&)> admit;
+};
+
 // Per step.
 struct StepInvocation {
     std::vector<std::string> argv;
@@ -80,12 +110,11 @@ struct StepInvocation {
     // Only backends with BackendTraits::attaches_stdio take it; the others fail the step with a
     // setup_error saying so.
     std::optional<StepStdio> stdio;
-};
-
-// The cgroup limits a step's process was under, read on the host from the cgroup it was in.
-struct AppliedLimits {
-    std::optional<std::uint64_t> memory_max_bytes;  // nullopt: no limit (or no memory controller)
-    std::optional<std::uint64_t> pids_max;          // nullopt: no limit
+    // Set: a program the jail runs first, in this step's own jail and under its limits, whose
+    // verdict decides whether the step starts (the jail's self-check in the job's first step).
+    // Only backends with BackendTraits::runs_preludes take it; the others fail the step with a
+    // setup_error saying so.
+    std::optional<StepPrelude> prelude;
 };
 
 struct StepResult {

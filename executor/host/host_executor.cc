@@ -30,6 +30,11 @@ public:
             result.setup_error = "prepare step: the host executor cannot attach a terminal or the caller's stdio to a step (use the namespace executor)";
             return result;
         }
+        if (step.prelude) {
+            StepResult result;
+            result.setup_error = "prepare step: the host executor runs no prelude before a step (the namespace executor does)";
+            return result;
+        }
         const auto start = std::chrono::steady_clock::now();
         base::Pipe out = base::Pipe::create();
         base::ChildProcess child;

@@ -3,6 +3,7 @@
 #include "executor/namespace/namespace_jail.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -11,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include "executor/namespace/netns.h"
@@ -73,6 +76,48 @@ SyncChannel syncChannel() {
     out.runner.reset(sv[0]);
     out.init.reset(sv[1]);
     return out;
+}
+
+// Whether `fd` has something to read (or its end) right now.
+bool readable(int fd) {
+    struct pollfd p {
+        fd, POLLIN, 0
+    };
+    return ::poll(&p, 1, 0) > 0;
+}
+
+// Appends what `fd` holds right now to `out`, up to `cap` bytes in all; the rest is read and
+// dropped.
+void readReady(int fd, std::string& out, size_t cap) {
+    char buf[4096];
+    while (readable(fd)) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        out.append(buf, std::min(static_cast<size_t>(n), cap - std::min(cap, out.size())));
+    }
+}
+
+// The reports already written to the report pipe, without waiting for its end.
+std::vector<ChildReport> readReadyReports(int fd) {
+    std::vector<ChildReport> out;
+    ChildReport r;
+    while (readable(fd)) {
+        const ssize_t n = ::read(fd, &r, sizeof r);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != static_cast<ssize_t>(sizeof r)) break;
+        out.push_back(r);
+    }
+    return out;
+}
+
+// One byte to the init; false when it is gone.
+bool sendByte(int fd) {
+    const char go = 1;
+    ssize_t sent;
+    while ((sent = ::send(fd, &go, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    return sent == 1;
 }
 
 milliseconds cpuOf(const struct rusage& ru) {
@@ -217,6 +262,12 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
         result.setup_error = std::string("sync: ") + e.what();
         return result;
     }
+    if (step.prelude &&
+        !awaitPrelude(step, child, cgroup, {sync.runner.get(), output.read.get(), report.read.get()}, applied,
+                      result)) {
+        result.wall_time = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+        return result;
+    }
     sync.runner.reset();
 
     int rawStatus = 0;
@@ -283,6 +334,97 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
                 result.exit_code, result.term_signal, result.timed_out, result.cancelled,
                 result.oom_killed, spec_.job_id, result.wall_time.count());
     return result;
+}
+
+bool NamespaceJail::awaitPrelude(const StepInvocation& step, const SpawnedJail& child,
+                                 const StepCgroup& cgroup, InitChannels channels,
+                                 const AppliedLimits& applied, StepResult& result) {
+    constexpr size_t kOutputCap = 64 * 1024;
+    const StepPrelude& prelude = *step.prelude;
+    PreludeResult seen;
+    seen.applied_limits = applied;
+    const auto deadline = Clock::now() + prelude.timeout;
+    int status = 0;
+    size_t got = 0;
+    // The init sends the prelude's wait status once it has reaped it, so all its output is in
+    // the pipe by then; an init that exits first (its setup failed) closes the channel.
+    bool ended = false;
+    for (;;) {
+        if (step.cancel.stop_requested()) {
+            seen.cancelled = true;
+            break;
+        }
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            seen.timed_out = true;
+            break;
+        }
+        // In slices, to see a cancel soon after it is asked for.
+        struct pollfd fds[2] = {{channels.output, POLLIN, 0}, {channels.sync, POLLIN, 0}};
+        const int ready = ::poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 50)));
+        if (ready < 0 && errno != EINTR) {
+            seen.setup_error = std::string("sync: waiting for the prelude: ") + std::strerror(errno);
+            break;
+        }
+        if (ready <= 0) continue;
+        if (fds[0].revents != 0) readReady(channels.output, seen.output, kOutputCap);
+        if (fds[1].revents == 0) continue;
+        const ssize_t n = ::recv(channels.sync, reinterpret_cast<char*>(&status) + got, sizeof status - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+        if (got == sizeof status) {
+            ended = true;
+            break;
+        }
+    }
+    readReady(channels.output, seen.output, kOutputCap);
+    if (ended) {
+        // A prelude that could not start reported why before it exited.
+        for (const auto& r : readReadyReports(channels.report)) {
+            if (r.kind == ChildReport::Kind::kSetupError && seen.setup_error.empty())
+                seen.setup_error = describeReport(r);
+        }
+        if (seen.setup_error.empty()) {
+            seen.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            seen.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        }
+    } else if (!seen.cancelled && !seen.timed_out && seen.setup_error.empty()) {
+        // The init is gone; its report says why.
+        ::waitpid(child.pid, nullptr, 0);
+        for (const auto& r : readReports(channels.report)) {
+            if (r.kind == ChildReport::Kind::kSetupError && seen.setup_error.empty())
+                seen.setup_error = describeReport(r);
+        }
+        if (seen.setup_error.empty()) seen.setup_error = "init: the jail's init exited before its prelude ended";
+    }
+    std::string refusal;
+    try {
+        if (prelude.admit) refusal = prelude.admit(seen);
+    } catch (const std::exception& e) {
+        refusal = std::string("judging it failed: ") + e.what();
+    }
+    if (ended && refusal.empty() && !seen.cancelled) {
+        // An init gone by now failed on its own: the step's supervision finds its report.
+        sendByte(channels.sync);
+        return true;
+    }
+    killJail(child, cgroup);
+    ::waitpid(child.pid, nullptr, 0);
+    result.applied_limits = applied;
+    if (seen.cancelled) {
+        result.cancelled = true;
+    } else if (!refusal.empty()) {
+        result.setup_error = "prelude: " + refusal;
+    } else if (seen.timed_out) {
+        result.setup_error = "prelude: it did not finish within " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(prelude.timeout).count()) + " s";
+    } else {
+        result.setup_error = "prelude: " + seen.setup_error;
+    }
+    log_->debug("step refused by its prelude: {} job={}", result.cancelled ? "cancelled" : result.setup_error,
+                spec_.job_id);
+    return false;
 }
 
 }  // namespace nixjail::executor::ns

@@ -23,6 +23,17 @@ class NamespaceJail : public Jail {
 
   private:
     StepResult runPlanned(const StepInvocation& step, const StepPlan& plan, StepCgroup& cgroup);
+    // The runner's ends of a started jail, as the prelude's wait uses them.
+    struct InitChannels {
+        int sync;
+        int output;
+        int report;
+    };
+    // A step's prelude (StepInvocation::prelude), from the init's last release to its verdict:
+    // true when the step may start (the init has been told); false when it must not, the jail
+    // killed and reaped and `result` saying why.
+    bool awaitPrelude(const StepInvocation& step, const SpawnedJail& child, const StepCgroup& cgroup,
+                      InitChannels channels, const AppliedLimits& applied, StepResult& result);
     std::string describeReport(const ChildReport& report) const;
 
     JailSpec spec_;

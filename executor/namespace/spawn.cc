@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +69,8 @@ int arrangeFds(const ChildFds& fds) {
         if (::dup2(high[i], kStdioFd + i - 4) < 0) return errno;
     }
     if (::fcntl(kReportFd, F_SETFD, FD_CLOEXEC) != 0) return errno;
+    // The init never execs; a prelude does, and must not hold the runner's channel.
+    if (::fcntl(kSyncFd, F_SETFD, FD_CLOEXEC) != 0) return errno;
     const int firstFree = attached ? kStdioFd + 3 : kSyncFd + 1;
     if (::syscall(SYS_close_range, firstFree, ~0U, 0) != 0) return errno;
     return 0;
@@ -154,11 +157,17 @@ int execStep(const StepPlan& step) {
     return err;
 }
 
-// The step's main process: shed every privilege, then exec.
-[[noreturn]] void runStep(const JailPlan& jail, const StepPlan& step, const ChildFds& fds) {
+// A prelude's stdio is the jail's own (/dev/null, the output pipe): the caller's stays the step's.
+int detachStdio(const ChildFds& fds) {
+    if (fds.in < 0) return 0;
+    return errnoOf(static_cast<int>(::syscall(SYS_close_range, kStdioFd, kStdioFd + 2, 0)));
+}
+
+// A process of the step (its main process, or its prelude): shed every privilege, then exec.
+[[noreturn]] void runStep(const JailPlan& jail, const StepPlan& step, const ChildFds& fds, bool attach) {
     check(SetupPhase::kFork, resetSignals());
     ::setsid();
-    check(SetupPhase::kFds, attachStdio(fds));
+    check(SetupPhase::kFds, attach ? attachStdio(fds) : detachStdio(fds));
     ::umask(022);
     check(SetupPhase::kRlimits, setLimits(jail));
     check(SetupPhase::kCapabilities, dropBoundingAndAmbient(jail.cap_last_cap));
@@ -176,13 +185,59 @@ struct StepStart {
     const JailPlan* jail;
     const StepPlan* step;
     const ChildFds* fds;
+    bool attach;
 };
 
 int startStep(void* arg) {
     const auto* start = static_cast<const StepStart*>(arg);
-    runStep(*start->jail, *start->step, *start->fds);
+    runStep(*start->jail, *start->step, *start->fds, start->attach);
 }
 #endif
+
+// Starts a process of the step (runStep) as the init's child and returns its pid.
+//
+// It shares the init's memory until it execs (CLONE_VM | CLONE_VFORK, as posix_spawn does), on a
+// stack of its own: copying the init's page tables, a copy of the whole runner's, was about
+// 0.4 ms of every step. The init is suspended until the exec or the failure's _exit; until then
+// the step's side only makes system calls (raw ones where glibc would touch other threads,
+// userns.cc) and writes its own stack and errno. glibc's clone(), unlike fork(), runs no fork
+// handlers, whose locks another runner thread may have held when the init was cloned.
+pid_t startProcess(const JailPlan& jail, const StepPlan& step, const ChildFds& fds, bool attach) {
+#if NIXJAIL_ASAN
+    // AddressSanitizer cannot follow a process onto a stack of its own (it warns, into the step's
+    // output, at each noreturn call): sanitizer builds copy the init as a fork would.
+    const long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (pid < 0) fail(SetupPhase::kFork, errno);
+    if (pid == 0) runStep(jail, step, fds, attach);
+    return static_cast<pid_t>(pid);
+#else
+    constexpr size_t kStepStack = 256 * 1024;
+    void* stack = ::mmap(nullptr, kStepStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                         -1, 0);
+    if (stack == MAP_FAILED) fail(SetupPhase::kFork, errno);
+    StepStart start{&jail, &step, &fds, attach};
+    const int pid = ::clone(startStep, static_cast<char*>(stack) + kStepStack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                            &start);
+    if (pid < 0) fail(SetupPhase::kFork, errno);
+    ::munmap(stack, kStepStack);  // the process has exec'd or exited by now
+    return pid;
+#endif
+}
+
+// The step's prelude, run to its end in the finished jail: its wait status goes to the runner,
+// whose one byte then starts the step. No byte: the runner refused the step and kills the jail.
+void runPrelude(const JailPlan& jail, const StepPlan& prelude, const ChildFds& fds) {
+    const pid_t pid = startProcess(jail, prelude, fds, false);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) fail(SetupPhase::kFork, errno);
+    }
+    ssize_t n;
+    while ((n = ::send(kSyncFd, &status, sizeof status, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    check(SetupPhase::kSync, n == static_cast<ssize_t>(sizeof status) ? 0 : (n < 0 ? errno : EIO));
+    check(SetupPhase::kSync, waitForRunner(true));
+}
 
 // Moves this (single-threaded) process into each cgroup whose `tasks` file the runner opened:
 // writing "0" moves the calling thread, which the kernel allows on the opener's (root's)
@@ -245,32 +300,10 @@ int ackCgroups(const ChildFds& fds) {
     check(SetupPhase::kHostname,
           errnoOf(::sethostname(jail.hostname.data(), jail.hostname.size())));
     if (jail.new_netns) check(SetupPhase::kLoopback, bringUpLoopback());
-    check(SetupPhase::kSync, waitForRunner(true));
+    check(SetupPhase::kSync, waitForRunner(!step.prelude));
+    if (step.prelude) runPrelude(jail, *step.prelude, fds);
 
-    // The step's process shares the init's memory until it execs (CLONE_VM | CLONE_VFORK, as
-    // posix_spawn does), on a stack of its own: copying the init's page tables, a copy of the
-    // whole runner's, was about 0.4 ms of every step. The init is suspended until the exec or
-    // the failure's _exit; until then the step's side only makes system calls (raw ones where
-    // glibc would touch other threads, userns.cc) and writes its own stack and errno. glibc's
-    // clone(), unlike fork(), runs no fork handlers, whose locks another runner thread may have
-    // held when the init was cloned.
-#if NIXJAIL_ASAN
-    // AddressSanitizer cannot follow a process onto a stack of its own (it warns, into the step's
-    // output, at each noreturn call): sanitizer builds copy the init as a fork would.
-    const long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-    if (pid < 0) fail(SetupPhase::kFork, errno);
-    if (pid == 0) runStep(jail, step, fds);
-#else
-    constexpr size_t kStepStack = 256 * 1024;
-    void* stack = ::mmap(nullptr, kStepStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                         -1, 0);
-    if (stack == MAP_FAILED) fail(SetupPhase::kFork, errno);
-    StepStart start{&jail, &step, &fds};
-    const int pid = ::clone(startStep, static_cast<char*>(stack) + kStepStack, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                            &start);
-    if (pid < 0) fail(SetupPhase::kFork, errno);
-    ::munmap(stack, kStepStack);  // the step has exec'd or exited by now
-#endif
+    const pid_t pid = startProcess(jail, step, fds, true);
     // Only the step writes the output pipe (or holds the caller's stdio); init keeps /dev/null.
     ::dup2(0, 1);
     ::dup2(0, 2);
@@ -280,11 +313,14 @@ int ackCgroups(const ChildFds& fds) {
 
 }  // namespace
 
-void planStep(const StepInvocation& step, StepPlan& out) {
-    if (step.argv.empty()) throw base::Error("the step has an empty command line");
-    out.argv = step.argv;
-    out.env = step.env;
-    out.cwd = step.cwd.empty() ? "/" : step.cwd.string();
+namespace {
+
+void planProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                 const std::filesystem::path& cwd, StepPlan& out) {
+    if (argv.empty()) throw base::Error("the step has an empty command line");
+    out.argv = argv;
+    out.env = env;
+    out.cwd = cwd.empty() ? "/" : cwd.string();
     if (out.cwd[0] != '/') {
         throw base::Error("step working directory '" + out.cwd + "' must be an absolute jail path");
     }
@@ -308,6 +344,16 @@ void planStep(const StepInvocation& step, StepPlan& out) {
         candidate.push_back('/');
         candidate.append(prog);
         out.exec_candidates.push_back(std::move(candidate));
+    }
+}
+
+}  // namespace
+
+void planStep(const StepInvocation& step, StepPlan& out) {
+    planProgram(step.argv, step.env, step.cwd, out);
+    if (step.prelude) {
+        out.prelude = std::make_unique<StepPlan>();
+        planProgram(step.prelude->argv, step.prelude->env, step.prelude->cwd, *out.prelude);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,14 @@ struct StepPlan {
     std::vector<char*> envp;
     std::vector<std::string> exec_candidates;  // argv[0] resolved against the step's PATH
     std::string cwd;
+    // StepInvocation::prelude, planned the same way; run to its end before this step.
+    std::unique_ptr<StepPlan> prelude;
     StepPlan() = default;
     StepPlan(const StepPlan&) = delete;
     StepPlan& operator=(const StepPlan&) = delete;
 };
 
-// Pure; throws base::Error for an empty argv or a relative cwd.
+// Pure; throws base::Error for an empty argv or a relative cwd (of the step or its prelude).
 void planStep(const StepInvocation& step, StepPlan& out);
 
 // The most cgroup hierarchies a jail joins (v1: memory, pids, cpu, cpuacct).
@@ -53,7 +56,9 @@ inline constexpr int kMaxCgroupJoins = 4;
 struct ChildFds {
     int report = -1;   // write end of the close-on-exec report pipe
     // The init's end of a socket pair: the runner sends one byte once the id maps are written and
-    // one once the init is in its cgroup; the init sends one when it has joined them itself.
+    // one once the init is in its cgroup; the init sends one when it has joined them itself. With
+    // a prelude, the init then sends its wait status (an int) when it has ended, and the runner
+    // one more byte if the step may start.
     int sync = -1;
     int output = -1;   // write end of the step's merged stdout/stderr
     int devnull = -1;  // the step's stdin

@@ -35,6 +35,11 @@ class SandboxExecJail : public Jail {
             result.setup_error = "prepare step: the sandbox-exec executor cannot attach a terminal or the caller's stdio to a step (use the namespace executor)";
             return result;
         }
+        if (step.prelude) {
+            StepResult result;
+            result.setup_error = "prepare step: the sandbox-exec executor runs no prelude before a step (the namespace executor does)";
+            return result;
+        }
         if (step.argv.empty()) {
             StepResult result;
             result.setup_error = "prepare step: empty argv";

@@ -77,6 +77,12 @@ StepResult SystemdJail::run(const StepInvocation& step) {
         result.setup_error = "prepare step: the systemd executor cannot attach a terminal or the caller's stdio to a step (use --executor namespace)";
         return result;
     }
+    if (step.prelude) {
+        // The unit's limits are read back only after it ends: nothing could be judged before
+        // the step starts.
+        result.setup_error = "prepare step: the systemd executor runs no prelude before a step (the namespace executor does)";
+        return result;
+    }
     if (step.argv.empty()) {
         result.setup_error = "prepare step: empty argv";
         return result;

@@ -162,6 +162,34 @@ TEST_F(TaskRunnerTest, AJobRefusedByItsJailSelfCheckIsRecordedWithWhatFailed) {
     EXPECT_EQ(checks[5].name, "cgroup");
 }
 
+// The check as the first step's prelude (the namespace jail's way): that step is recorded as failed
+// with the reason, its command never ran, and the job's record says why.
+TEST_F(TaskRunnerTest, AJobRefusedInItsFirstStepsPreludeIsRecordedWithWhatFailed) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the job's network namespace";
+    executor::testing::JaillessExecutor weakened(/*preludes=*/true);
+    res_.job_defaults.executor = &weakened;
+    res_.job_defaults.jail_check_program = NIXJAIL_JAIL_CHECK_PROGRAM;
+    auto t = task(14, "on: push\njobs:\n  t:\n    runs-on: nix\n    steps:\n      - run: echo step-ran\n"
+                      "      - if: always()\n        run: echo always-ran\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Failure);
+    const auto log = allLog(*forge_.task(14));
+    EXPECT_EQ(log.find("step-ran"), std::string::npos) << log;
+    EXPECT_EQ(log.find("always-ran"), std::string::npos) << "no later step runs either: " << log;
+    EXPECT_NE(log.find("Jail self-check: seccomp: mode 0, not filter mode"), std::string::npos) << log;
+    auto jobs = store_->recentJobs(10);
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "failure");
+    EXPECT_NE(jobs[0].exit_reason.find("the jail's self-check failed, so no step ran"), std::string::npos)
+        << jobs[0].exit_reason;
+    const auto steps = store_->steps(jobs[0].id);
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_EQ(steps[0].status, "failure");
+    const auto checks = store_->jailChecks(jobs[0].id);
+    ASSERT_EQ(checks.size(), 6u);
+    EXPECT_FALSE(checks[2].passed);
+}
+
 // proxy.repository_policy: the task repository's .nixjail-network.yaml is read at the task's
 // commit, through the checkout cache; an invalid one fails the task before any step, with the
 // file's problem in the log, and a commit without one runs as before.

@@ -62,6 +62,48 @@ fs::path defaultJailCheckProgram() {
     return ec ? fs::path("nixjail-jail-check") : self.parent_path() / "nixjail-jail-check";
 }
 
+std::string jailCheckProgramName() { return kProgramName; }
+
+void placeJailCheckProgram(const JailCheckRequest& request) { placeProgram(request.program, request.temp_fd); }
+
+void removeJailCheckProgram(const JailCheckRequest& request) { ::unlinkat(request.temp_fd, kProgramName, 0); }
+
+JailCheckReport judgeJailCheck(std::string_view output, const JailCheckEnd& end,
+                               const std::optional<executor::AppliedLimits>& applied,
+                               const JailCheckRequest& request) {
+    JailCheckReport report;
+    auto seen = executor::parseChecks(output);
+    for (const char* name : kInsideChecks) {
+        auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& c) { return c.name == name; });
+        if (it != seen.end()) {
+            report.checks.push_back(*it);
+            continue;
+        }
+        std::string why = !end.setup_error.empty() ? "the jail could not start it: " + end.setup_error
+                          : end.timed_out          ? "it did not finish within 30 s"
+                          : end.cancelled          ? "the job was cancelled"
+                                                   : "it exited with status " + std::to_string(end.exit_code) +
+                                                (end.term_signal ? " (signal " + std::to_string(end.term_signal) + ")" : "") +
+                                                " without a verdict";
+        report.checks.push_back({.name = name, .passed = false, .detail = "not checked: " + why});
+    }
+    if (applied) {
+        report.checks.push_back(executor::judgeLimits(*applied, request.limits.memory_max_bytes, request.limits.pids_max));
+    } else {
+        report.checks.push_back({.name = "cgroup",
+                                 .passed = true,
+                                 .detail = "not reported by the " + request.backend +
+                                           " executor, which applies the limits itself"});
+    }
+    return report;
+}
+
+std::string jailCheckRefusal(const JailCheckReport& report, const std::string& backend) {
+    return "the jail's self-check failed, so no step ran: " + report.failures() + ". The " + backend +
+           " executor could not keep its promises on this machine; fix the kernel or configuration that "
+           "weakens it, or run the job with another executor";
+}
+
 JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request, std::stop_token cancel) {
     const auto start = std::chrono::steady_clock::now();
     placeProgram(request.program, request.temp_fd);
@@ -84,31 +126,13 @@ JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request,
     }
     ::unlinkat(request.temp_fd, kProgramName, 0);
 
-    JailCheckReport report;
-    auto seen = executor::parseChecks(output);
-    for (const char* name : kInsideChecks) {
-        auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& c) { return c.name == name; });
-        if (it != seen.end()) {
-            report.checks.push_back(*it);
-            continue;
-        }
-        std::string why = !result.setup_error.empty() ? "the jail could not start it: " + result.setup_error
-                          : result.timed_out          ? "it did not finish within 30 s"
-                          : result.cancelled          ? "the job was cancelled"
-                                                      : "it exited with status " + std::to_string(result.exit_code) +
-                                                   (result.term_signal ? " (signal " + std::to_string(result.term_signal) + ")" : "") +
-                                                   " without a verdict";
-        report.checks.push_back({.name = name, .passed = false, .detail = "not checked: " + why});
-    }
-    if (result.applied_limits) {
-        report.checks.push_back(executor::judgeLimits(*result.applied_limits, request.limits.memory_max_bytes,
-                                                      request.limits.pids_max));
-    } else {
-        report.checks.push_back({.name = "cgroup",
-                                 .passed = true,
-                                 .detail = "not reported by the " + request.backend +
-                                           " executor, which applies the limits itself"});
-    }
+    JailCheckReport report = judgeJailCheck(output,
+                                            {.setup_error = result.setup_error,
+                                             .exit_code = result.exit_code,
+                                             .term_signal = result.term_signal,
+                                             .timed_out = result.timed_out,
+                                             .cancelled = result.cancelled},
+                                            result.applied_limits, request);
     report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     return report;
 }

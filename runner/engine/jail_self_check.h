@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "executor/executor.h"
@@ -36,9 +38,33 @@ struct JailCheckRequest {
     std::string backend;              // for messages
 };
 
-// Copies the program into the temp directory, runs it as the jail's first process, removes it.
+// Places the program in the temp directory, runs it as the jail's first process, removes it.
 // Throws base::Error when the program is missing or cannot be copied; a jail that cannot run it
-// gives a report whose checks failed, saying why.
+// gives a report whose checks failed, saying why. (Backends with BackendTraits::runs_preludes
+// run it in the first step's own jail instead: first_step_jail_check.h.)
 JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request, std::stop_token cancel);
+
+// The parts of checkJail, for a check run as a step's prelude.
+//
+// The program's name in the temp directory (temp_jail / this is its path in the jail).
+std::string jailCheckProgramName();
+// Puts the program there (a hard link, or a copy on another filesystem); throws base::Error.
+void placeJailCheckProgram(const JailCheckRequest& request);
+void removeJailCheckProgram(const JailCheckRequest& request);
+// How the program's run ended, for the checks it printed no verdict for.
+struct JailCheckEnd {
+    std::string setup_error;
+    int exit_code = -1;
+    int term_signal = 0;
+    bool timed_out = false;
+    bool cancelled = false;
+};
+// Judges what the program printed, and the limits the backend saw applied (nullopt: a backend
+// that applies them itself).
+JailCheckReport judgeJailCheck(std::string_view output, const JailCheckEnd& end,
+                               const std::optional<executor::AppliedLimits>& applied,
+                               const JailCheckRequest& request);
+// The job's error when the check failed: "the jail's self-check failed, so no step ran: ...".
+std::string jailCheckRefusal(const JailCheckReport& report, const std::string& backend);
 
 }  // namespace nixjail::runner::engine

@@ -1,6 +1,7 @@
 // The jail's self-check against real jails that were weakened: a namespace jail joined to the
-// host's network, given a writable store, or asked for looser limits than the runner's; and a
-// whole job whose "jail" keeps none of its promises, which must run no step (needs root).
+// host's network, given a writable store, or asked for looser limits than the runner's, with the
+// check in a jail run of its own and as the prelude of the first step; and a whole job whose
+// "jail" keeps none of its promises, which must run no step (needs root).
 #include "runner/engine/jail_self_check.h"
 
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include "executor/namespace/test_root.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
+#include "runner/engine/first_step_jail_check.h"
 #include "runner/engine/workflow_runner.h"
 #include "runner/workflow/workflow_loader.h"
 
@@ -39,7 +41,14 @@ struct Weakening {
     bool looser_memory = false;
 };
 
-class JailSelfCheck : public ::testing::Test {
+// Where the check runs: a jail run of its own (checkJail), or the first step's prelude.
+enum class CheckMode { kOwnRun, kFirstStep };
+
+std::string modeName(const ::testing::TestParamInfo<CheckMode>& mode) {
+    return mode.param == CheckMode::kOwnRun ? "OwnRun" : "FirstStep";
+}
+
+class JailSelfCheck : public ::testing::TestWithParam<CheckMode> {
   protected:
     void SetUp() override {
         NIXJAIL_REQUIRE_JAIL();
@@ -62,13 +71,35 @@ class JailSelfCheck : public ::testing::Test {
         if (w.looser_memory) spec.limits.memory_max_bytes *= 2;
         auto jail = executor_.prepare(spec);
         base::UniqueFd temp_fd(::open(temp_.path().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-        return checkJail(*jail,
-                         {.program = NIXJAIL_JAIL_CHECK_PROGRAM,
-                          .temp_fd = temp_fd.get(),
-                          .temp_jail = "/runner/temp",
-                          .limits = asked,
-                          .backend = "namespace"},
-                         {});
+        const JailCheckRequest request{.program = NIXJAIL_JAIL_CHECK_PROGRAM,
+                                       .temp_fd = temp_fd.get(),
+                                       .temp_jail = "/runner/temp",
+                                       .limits = asked,
+                                       .backend = "namespace"};
+        if (GetParam() == CheckMode::kOwnRun) return checkJail(*jail, request, {});
+        std::optional<JailCheckReport> report;
+        FirstStepJailCheck checked(std::move(jail), request, [&](const JailCheckReport& r) { report = r; });
+        // The step lists the temp directory (the program must be gone) and leaves a mark there.
+        executor::StepInvocation step;
+        step.argv = {"/bin/sh", "-c", "ls -a /runner/temp; touch /runner/temp/step-ran"};
+        step.cwd = "/";
+        step.on_output = [&](std::string_view s) { step_output_ += s; };
+        try {
+            const auto result = checked.run(step);
+            EXPECT_TRUE(result.succeeded()) << result.setup_error << " exit " << result.exit_code;
+            step_ran_ = true;
+            EXPECT_TRUE(fs::exists(temp_.path() / "step-ran"));
+            EXPECT_EQ(step_output_.find("jail-check"), std::string::npos) << step_output_;
+            EXPECT_EQ(step_output_.find("capabilities"), std::string::npos) << "the check's output is not the step's";
+            fs::remove(temp_.path() / "step-ran");
+        } catch (const JailRefused& e) {
+            refusal_ = e.what();
+            EXPECT_FALSE(fs::exists(temp_.path() / "step-ran")) << "a step ran in a jail that failed its self-check";
+            // Every later step is refused too.
+            EXPECT_THROW(checked.run(step), JailRefused);
+        }
+        EXPECT_TRUE(report.has_value());
+        return report.value_or(JailCheckReport{});
     }
 
     void expectOnlyFailed(const JailCheckReport& r, const std::string& failed, const std::string& detail) {
@@ -78,45 +109,74 @@ class JailSelfCheck : public ::testing::Test {
         EXPECT_NE(named(r, failed).detail.find(detail), std::string::npos) << named(r, failed).detail;
         EXPECT_FALSE(r.passed());
         EXPECT_TRUE(fs::is_empty(temp_.path())) << "the program's copy must be gone";
+        if (GetParam() == CheckMode::kFirstStep) {
+            EXPECT_FALSE(step_ran_);
+            EXPECT_NE(refusal_.find("the jail's self-check failed, so no step ran: " + failed + " ("), std::string::npos)
+                << refusal_;
+        }
     }
 
     executor::NamespaceExecutor executor_;
     std::unique_ptr<executor::testing::TestRoot> root_;
     base::TempDir temp_{"nixjail-selfcheck-temp-"};
     base::TempDir store_{"nixjail-selfcheck-store-"};
+    std::string step_output_;
+    bool step_ran_ = false;
+    std::string refusal_;
 };
 
-TEST_F(JailSelfCheck, TheNamespaceJailKeepsEveryPromise) {
+TEST_P(JailSelfCheck, TheNamespaceJailKeepsEveryPromise) {
     auto r = check({});
     ASSERT_EQ(r.checks.size(), 6u);
     for (const auto& c : r.checks) EXPECT_TRUE(c.passed) << c.name << ": " << c.detail;
     EXPECT_EQ(named(r, "cgroup").detail, "memory 512 MiB, processes 256");
     EXPECT_TRUE(fs::is_empty(temp_.path()));
+    if (GetParam() == CheckMode::kFirstStep) {
+        EXPECT_TRUE(step_ran_);
+    }
 }
 
-TEST_F(JailSelfCheck, AJailInTheHostsNetworkIsCaught) {
+TEST_P(JailSelfCheck, AJailInTheHostsNetworkIsCaught) {
     expectOnlyFailed(check({.host_network = true}), "network", "not only loopback");
 }
 
-TEST_F(JailSelfCheck, AWritableStoreIsCaught) {
+TEST_P(JailSelfCheck, AWritableStoreIsCaught) {
     expectOnlyFailed(check({.writable_store = true}), "store", "could create a file in /nix/store");
     EXPECT_TRUE(fs::is_empty(store_.path()));
 }
 
-TEST_F(JailSelfCheck, ALimitLooserThanAskedIsCaught) {
+// The limits are judged before the step may start: a step never runs under unchecked limits.
+TEST_P(JailSelfCheck, ALimitLooserThanAskedIsCaught) {
     expectOnlyFailed(check({.looser_memory = true}), "cgroup", "memory limit 1 GiB, asked for 512 MiB");
 }
 
-TEST_F(JailSelfCheck, AMissingProgramIsAClearError) {
-    executor::JailSpec spec = root_->spec("self-check");
-    auto jail = executor_.prepare(spec);
-    base::UniqueFd temp_fd(::open(temp_.path().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    try {
-        checkJail(*jail, {.program = "/nonexistent/nixjail-jail-check", .temp_fd = temp_fd.get(), .temp_jail = "/runner/temp"}, {});
-        FAIL() << "no error";
-    } catch (const base::Error& e) {
+INSTANTIATE_TEST_SUITE_P(Modes, JailSelfCheck, ::testing::Values(CheckMode::kOwnRun, CheckMode::kFirstStep),
+                         modeName);
+
+// In either mode, before any step: a jail run of its own, or the job's set-up of the first step's.
+TEST(JailSelfCheckMissing, AMissingProgramIsAClearError) {
+    NIXJAIL_REQUIRE_JAIL();
+    executor::NamespaceExecutor executor;
+    executor::testing::TestRoot root(executor);
+    base::TempDir temp("nixjail-selfcheck-temp-");
+    base::UniqueFd temp_fd(::open(temp.path().c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    const JailCheckRequest request{.program = "/nonexistent/nixjail-jail-check", .temp_fd = temp_fd.get(), .temp_jail = "/runner/temp"};
+    auto expectClear = [](const base::Error& e) {
         EXPECT_NE(std::string(e.what()).find("'/nonexistent/nixjail-jail-check' cannot be opened"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("installed beside nixjail-runner"), std::string::npos) << e.what();
+    };
+    auto jail = executor.prepare(root.spec("self-check"));
+    try {
+        checkJail(*jail, request, {});
+        ADD_FAILURE() << "no error from checkJail";
+    } catch (const base::Error& e) {
+        expectClear(e);
+    }
+    try {
+        FirstStepJailCheck checked(std::move(jail), request, {});
+        ADD_FAILURE() << "no error from FirstStepJailCheck";
+    } catch (const base::Error& e) {
+        expectClear(e);
     }
 }
 
@@ -189,14 +249,18 @@ struct Recorded : RunReporter {
     }
 };
 
-TEST(JailSelfCheckJob, AJobWhoseJailBrokeItsPromisesRunsNoStep) {
+// With the check in a jail run of its own, or as the first step's prelude, where the step is
+// recorded as failed with the reason (its command never ran).
+class JailSelfCheckJob : public ::testing::TestWithParam<CheckMode> {};
+
+TEST_P(JailSelfCheckJob, AJobWhoseJailBrokeItsPromisesRunsNoStep) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: the job's network namespace";
     base::TempDir work("nixjail-selfcheck-job-");
     const fs::path marker = work.path() / "step-ran";
     auto wf = workflow::parseWorkflow("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
                                       "      - run: touch " + marker.string() + "\n", "weak.yml");
     ASSERT_TRUE(wf) << workflow::formatAll(wf.error());
-    executor::testing::JaillessExecutor weakened;
+    executor::testing::JaillessExecutor weakened(GetParam() == CheckMode::kFirstStep);
     RunOptions opts;
     opts.executor = &weakened;
     opts.work_dir = work.path();
@@ -208,7 +272,14 @@ TEST(JailSelfCheckJob, AJobWhoseJailBrokeItsPromisesRunsNoStep) {
     EXPECT_FALSE(fs::exists(marker)) << "a step ran in a jail that failed its self-check";
     ASSERT_EQ(rec.outcomes.size(), 1u);
     const auto& outcome = rec.outcomes[0];
-    EXPECT_TRUE(outcome.steps.empty());
+    if (GetParam() == CheckMode::kOwnRun) {
+        EXPECT_TRUE(outcome.steps.empty());
+    } else {
+        ASSERT_EQ(outcome.steps.size(), 1u);
+        EXPECT_EQ(outcome.steps[0].conclusion, Result::kFailure);
+        EXPECT_NE(outcome.steps[0].error.find("the jail's self-check failed, so no step ran"), std::string::npos)
+            << outcome.steps[0].error;
+    }
     EXPECT_NE(outcome.error.find("the jail's self-check failed, so no step ran: capabilities (the step holds"),
               std::string::npos)
         << outcome.error;
@@ -219,6 +290,9 @@ TEST(JailSelfCheckJob, AJobWhoseJailBrokeItsPromisesRunsNoStep) {
     EXPECT_FALSE(outcome.jail_checks[0].passed);
     EXPECT_EQ(outcome.jail_checks[5].name, "cgroup");
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, JailSelfCheckJob, ::testing::Values(CheckMode::kOwnRun, CheckMode::kFirstStep),
+                         modeName);
 
 }  // namespace
 }  // namespace nixjail::runner::engine

@@ -16,6 +16,7 @@
 #include "runner/base/file_io.h"
 #include "runner/base/scope_exit.h"
 #include "runner/engine/event_context.h"
+#include "runner/engine/first_step_jail_check.h"
 #include "runner/engine/jail_self_check.h"
 #include "runner/engine/missing_program.h"
 #include "runner/actions/step_command_files.h"
@@ -120,7 +121,7 @@ void JobRunner::logNetwork(const std::vector<std::string>& forge) {
     for (const auto& note : job_.opts.network.notes) job_.log(LineKind::kRunner, "Network: " + note);
 }
 
-void JobRunner::checkJailPromises(JobOutcome& outcome) {
+void JobRunner::checkJailPromises() {
     if (!plan_.check_jail) return;
     const JailCheckRequest request{
         .program = job_.opts.jail_check_program.empty() ? defaultJailCheckProgram() : job_.opts.jail_check_program,
@@ -128,22 +129,31 @@ void JobRunner::checkJailPromises(JobOutcome& outcome) {
         .temp_jail = job_.dirs().temp.jail,
         .limits = job_.opts.limits,
         .backend = plan_.backend};
+    if (plan_.check_jail_in_first_step) {
+        // The program is placed now: one that is missing fails the job before any step.
+        job_.sandbox->decorateJail([&](std::unique_ptr<executor::Jail> jail) {
+            return std::make_unique<FirstStepJailCheck>(std::move(jail), request,
+                                                        [this](const JailCheckReport& r) { logJailCheck(r); });
+        });
+        return;
+    }
     const JailCheckReport report = checkJail(job_.sandbox->jail(), request, stop_.get_token());
-    outcome.jail_checks = report.checks;
+    logJailCheck(report);
+    if (!report.passed()) throw base::Error(jailCheckRefusal(report, plan_.backend));
+}
+
+void JobRunner::logJailCheck(const JailCheckReport& report) {
+    jail_checks_ = report.checks;
     std::string seen;
     for (const auto& c : report.checks) {
         if (!c.passed) job_.log(LineKind::kError, "Jail self-check: " + c.name + ": " + c.detail);
         seen += (seen.empty() ? "" : ", ") + c.name;
         if (c.name == "cgroup") seen += " (" + c.detail + ")";
     }
-    if (!report.passed()) {
-        throw base::Error("the jail's self-check failed, so no step ran: " + report.failures() +
-                          ". The " + plan_.backend +
-                          " executor could not keep its promises on this machine; fix the kernel or "
-                          "configuration that weakens it, or run the job with another executor");
+    if (report.passed()) {
+        job_.log(LineKind::kRunner, "Jail self-check passed in " + std::to_string(report.duration.count()) +
+                                        " ms: " + seen);
     }
-    job_.log(LineKind::kRunner, "Jail self-check passed in " + std::to_string(report.duration.count()) +
-                                    " ms: " + seen);
 }
 
 std::vector<std::string> JobRunner::forgeHosts() const {
@@ -292,7 +302,7 @@ JobOutcome JobRunner::run() {
         reportRootPhases(outcome);
         reportProxyPhase(outcome);
         reportServicesPhase(outcome);
-        checkJailPromises(outcome);
+        checkJailPromises();
         StepScope& top = top_;
         job_.status.top = &top;
         execStart = Clock::now();
@@ -352,6 +362,7 @@ JobOutcome JobRunner::run() {
                      : job_.status.cancelled && job_.status.job == "cancelled" ? Result::kCancelled
                                                                : Result::kFailure;
     outcome.steps = job_.status.records;
+    outcome.jail_checks = jail_checks_;
     outcome.network_audit = std::move(job_.network_audit);
     outcome.summary = job_.masker.mask(job_.state.summary);
     for (auto& [k, v] : outcome.outputs) v = job_.masker.mask(v);

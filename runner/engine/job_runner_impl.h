@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runner/engine/job_context.h"
+#include "runner/engine/jail_self_check.h"
 #include "runner/engine/kept_job.h"
 #include "runner/engine/step_parts.h"
 
@@ -60,9 +61,12 @@ class JobRunner : public KeptJob {
     network::NetworkSettings networkSettings() const;
     // Says what the network allows (after it is made).
     void logNetwork(const std::vector<std::string>& forge);
-    // The jail's self-check (JobPlan::check_jail): throws base::Error, so no step runs, when the
-    // jail broke a promise.
-    void checkJailPromises(JobOutcome& outcome);
+    // The jail's self-check (JobPlan::check_jail): in a jail run of its own, it throws
+    // base::Error, so no step runs, when the jail broke a promise; as the first step's prelude
+    // (check_jail_in_first_step), that step throws JailRefused (first_step_jail_check.h).
+    void checkJailPromises();
+    // Logs the verdict and keeps its checks for the job's outcome.
+    void logJailCheck(const JailCheckReport& report);
     std::vector<std::string> jobPackages() const;  // declared: opts.packages, NIXJAIL_PACKAGES
     // job_root_request.cc: the declared packages, the runs-on labels, the packages actions need.
     RootRequest rootRequest();
@@ -99,6 +103,7 @@ class JobRunner : public KeptJob {
     std::vector<std::string> container_packages_;  // of the job's `container:` image
     std::optional<std::chrono::milliseconds> services_start_;  // time to all services ready
     bool kept_ = false;
+    std::vector<executor::PromiseCheck> jail_checks_;  // the self-check's, once it ran
     std::mutex shell_mu_;  // one shell request at a time
 };
 

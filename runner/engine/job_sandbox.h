@@ -98,6 +98,10 @@ class JobSandbox {
     void makeJail(executor::Executor& executor, const std::string& job_id,
                   const executor::Limits& limits, const std::string& missing_program_note);
     executor::Jail& jail() { return *jail_; }
+    // Puts a decorator around the jail, which it then owns (first_step_jail_check.h).
+    void decorateJail(const std::function<std::unique_ptr<executor::Jail>(std::unique_ptr<executor::Jail>)>& wrap) {
+        jail_ = wrap(std::move(jail_));
+    }
     bool hasJail() const { return jail_ != nullptr && !closed_; }
 
     // A checkout into the workspace, held (and its snapshot kept) until the job ends.

@@ -3,6 +3,7 @@
 
 #include "runner/base/error.h"
 #include "runner/base/scope_exit.h"
+#include "runner/engine/first_step_jail_check.h"
 #include "runner/engine/step_parts.h"
 
 namespace nixjail::runner::engine {
@@ -125,6 +126,16 @@ StepRecord StepRunner::runStep(const workflow::Step& step, StepScope& scope) {
         } else {
             ok = job_.parts->action.run(step, scope, rec, stepEnv);
         }
+    } catch (const JailRefused& e) {
+        // The jail failed its self-check in this step's prelude: nothing of the step ran, and the
+        // job ends here. The step is recorded as failed with the reason; the job's error says it.
+        if (!started) job_.observer.stepStarted(rec);
+        rec.error = job_.masker.mask(e.what());
+        rec.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        rec.outcome = rec.conclusion = Result::kFailure;
+        job_.observer.stepFinished(rec);
+        if (&scope == job_.status.top) job_.status.records.push_back(rec);
+        throw;
     } catch (const base::Error& e) {
         if (!started) job_.observer.stepStarted(rec);
         started = true;

@@ -38,6 +38,7 @@ JobPlan planJob(const std::string& backend, const executor::BackendTraits& trait
     }
     plan.credentials_as_dummies = plan.proxied();
     plan.check_jail = traits.network == Network::kOwnNamespace;
+    plan.check_jail_in_first_step = plan.check_jail && traits.runs_preludes;
     plan.step_owner = traits.step_owner;
     plan.disk_volume_bytes = policy.disk_max_bytes;
     plan.profile = policy.profile;
@@ -64,7 +65,10 @@ std::string describePlan(const JobPlan& p) {
     out += fmt::format("credentials as dummies: {}\npass TERM: {}\njudge paths on host: {}\n",
                        yes(p.credentials_as_dummies), yes(p.pass_terminal), yes(p.judge_paths_on_host));
     out += fmt::format("job dirs on cache filesystem: {}\n", yes(p.job_dirs_on_cache_fs));
-    out += fmt::format("jail self-check before the first step: {}\n", yes(p.check_jail));
+    out += fmt::format("jail self-check before the first step: {}\n",
+                       !p.check_jail                 ? "no"
+                       : p.check_jail_in_first_step ? "yes, as its prelude in its own jail"
+                                                    : "yes, in a jail run of its own");
     out += p.step_owner ? fmt::format("step owner: {}:{}\n", p.step_owner->uid, p.step_owner->gid)
                         : std::string("step owner: the runner\n");
     out += p.disk_volume_bytes ? fmt::format("disk volume: {} MiB\n", p.disk_volume_bytes >> 20)

@@ -58,6 +58,9 @@ struct JobPlan {
     // Before the first step, the runner checks from inside the jail that it keeps its promises
     // (runner/engine/jail_self_check.h): the Linux jails, whose network namespace is their own.
     bool check_jail = false;
+    // ... as the prelude of the first step, in that step's own jail (BackendTraits::runs_preludes);
+    // false: a jail run of its own before it.
+    bool check_jail_in_first_step = false;
     std::optional<executor::StepOwner> step_owner;  // who owns the job's files; nullopt: the runner
     std::uint64_t disk_volume_bytes = 0;             // 0: no volume of its own
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;
