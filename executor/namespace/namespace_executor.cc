@@ -10,6 +10,7 @@
 #include "executor/namespace/cgroup.h"
 #include "executor/namespace/jail_setup_error.h"
 #include "executor/namespace/namespace_jail.h"
+#include "executor/namespace/seccomp_filters.h"
 #include "runner/base/error.h"
 
 namespace nixjail::executor {
@@ -51,9 +52,12 @@ std::vector<PlannedBind> planBinds(const JailSpec& spec) {
 
 }  // namespace
 
-NamespaceExecutor::NamespaceExecutor(NamespaceOptions options) : options_(std::move(options)) {
+NamespaceExecutor::NamespaceExecutor(NamespaceOptions options)
+    : options_(std::move(options)), seccomp_filters_(std::make_unique<SeccompFilters>()) {
     if (!options_.logger) options_.logger = spdlog::default_logger();
 }
+
+NamespaceExecutor::~NamespaceExecutor() = default;
 
 BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t egid) {
     const IdMapPlan ids = planIdMaps(euid == 0, euid, egid, options.host_id_base);
@@ -95,7 +99,7 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
         auto rules = planSeccompRules(spec.profile);
         for (const auto& w : rules.weakenings)
             options_.logger->info("weakened: {} job={}", w, spec.job_id);
-        plan.seccomp = compileSeccompFilter(rules);
+        plan.seccomp = seccomp_filters_->get(spec.profile);
     } catch (const JailSetupError&) {
         throw;
     } catch (const base::Error& e) {

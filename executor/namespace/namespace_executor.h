@@ -19,6 +19,10 @@ class logger;
 
 namespace nixjail::executor {
 
+namespace ns {
+class SeccompFilters;
+}
+
 struct NamespaceOptions {
     // A root runner maps jail ids 0..65535 to host ids host_id_base..+65535; the step's processes
     // then run as host uid/gid host_id_base + 1000 (see stepHostUid()).
@@ -42,6 +46,7 @@ BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t
 class NamespaceExecutor : public Executor {
   public:
     explicit NamespaceExecutor(NamespaceOptions options = {});
+    ~NamespaceExecutor() override;
     std::string name() const override { return "namespace"; }
     BackendTraits traits() const override {
         return namespaceTraits(options_, ::geteuid(), ::getegid());
@@ -55,6 +60,8 @@ class NamespaceExecutor : public Executor {
 
   private:
     NamespaceOptions options_;
+    // Compiled once (the default profile's ahead of the first job), shared by every jail.
+    std::unique_ptr<ns::SeccompFilters> seccomp_filters_;
 };
 
 struct SweepReport {

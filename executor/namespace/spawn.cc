@@ -175,7 +175,7 @@ int detachStdio(const ChildFds& fds) {
     check(SetupPhase::kCapabilities, clearCapabilitySets());
     check(SetupPhase::kNoNewPrivs, errnoOf(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)));
     check(SetupPhase::kChdir, errnoOf(::chdir(step.cwd.c_str())));
-    check(SetupPhase::kSeccomp, installSeccompFilter(jail.seccomp));
+    check(SetupPhase::kSeccomp, installSeccompFilter(*jail.seccomp));
     fail(SetupPhase::kExec, execStep(step));
 }
 

@@ -23,7 +23,7 @@ struct JailPlan {
     MountPlan mounts;
     IdMapPlan ids;
     std::string hostname;
-    SeccompProgram seccomp;
+    std::shared_ptr<const SeccompProgram> seccomp;  // shared by the executor's jails
     int cap_last_cap = 40;
     bool new_netns = true;  // false: the clone inherits the job's netns from the calling thread
     rlim_t nofile = 1024;
