@@ -24,6 +24,9 @@ struct LeafCertificate {
     EVP_PKEY* key = nullptr;  // owned by the CertificateAuthority, shared by all its leaves
 };
 
+// The common name of every job's proxy CA.
+inline constexpr const char* kJobCaName = "nixjail per-job proxy CA";
+
 class CertificateAuthority {
   public:
     // Generates a fresh key and self-signed CA certificate. Throws SslError.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/cert_authority.h"
 #include "proxy/policy.h"
 #include "runner/base/secret.h"
 
@@ -93,6 +94,9 @@ struct ProxyConfig {
     // loads the system store itself, plus extra_upstream_ca_file (tests use a private CA).
     std::shared_ptr<const UpstreamTrust> upstream_trust;
     std::filesystem::path extra_upstream_ca_file;
+    // Gives this proxy its CA, one never given to another (TlsWarmup::authorities). Null: the
+    // proxy generates its own.
+    std::function<CertificateAuthority()> authority;
     // Connect to this address instead of resolving the host ("git.test" -> "127.0.0.1"); the TLS
     // name check still uses the host. "IP:PORT" also pins the port: other ports of that host are
     // refused. For tests, pinning the forge host, and the runner's own services (actions/cache).

@@ -24,7 +24,7 @@ std::shared_ptr<spdlog::logger> loggerOrNull(std::shared_ptr<spdlog::logger> log
 ProxyContext::ProxyContext(ProxyConfig config)
     : config_(std::move(config)),
       logger_(loggerOrNull(config_.logger)),
-      ca_(CertificateAuthority::generate("nixjail per-job proxy CA")),
+      ca_(config_.authority ? config_.authority() : CertificateAuthority::generate(kJobCaName)),
       upstream_trust_(config_.upstream_trust ? config_.upstream_trust
                                                 : loadUpstreamTrust(config_.extra_upstream_ca_file)) {
     for (const auto& [host, value] : config_.host_overrides) parseHostOverride(value);  // throws early

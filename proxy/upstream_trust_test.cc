@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "proxy/cert_authority.h"
+#include "proxy/proxy.h"
 #include "proxy/tls_warmup.h"
 
 namespace nixjail::proxy {
@@ -43,6 +45,31 @@ TEST(TlsWarmup, FinishesAndLeavesOpenSslReadyForAJobsCa) {
         EXPECT_NE(ca.certificatePem().find("BEGIN CERTIFICATE"), std::string::npos);
     }
     TlsWarmup second;  // a second one in the same process finds the work done
+}
+
+// The CA made ahead goes to one proxy only; every later one is fresh. A proxy given a source of
+// CAs takes its CA from it: the job trusts exactly that one.
+TEST(TlsWarmup, ItsCaGoesToOneProxyOnlyAndLaterOnesAreFresh) {
+    TlsWarmup warm;
+    ProxyConfig first;
+    first.authority = warm.authorities();
+    const auto proxy = startProxy(std::move(first));
+    const auto later = warm.takeAuthority();
+    const auto latest = warm.takeAuthority();
+    EXPECT_NE(proxy.caCertificatePem().find("BEGIN CERTIFICATE"), std::string::npos);
+    EXPECT_NE(later.certificatePem(), proxy.caCertificatePem());
+    EXPECT_NE(latest.certificatePem(), later.certificatePem());
+    EXPECT_NE(later.certificatePem(), proxy.caCertificatePem());
+
+    std::optional<CertificateAuthority> given(CertificateAuthority::generate("the test's CA"));
+    const std::string givenPem = given->certificatePem();
+    ProxyConfig second;
+    second.authority = [&given] {
+        CertificateAuthority ca = std::move(*given);
+        given.reset();
+        return ca;
+    };
+    EXPECT_EQ(startProxy(std::move(second)).caCertificatePem(), givenPem);
 }
 
 }  // namespace

@@ -386,6 +386,8 @@ int runExec(const ExecFlags& given) {
                     .artifact_budget = artifactBudget,
                     .dry_run = f.dry_run});
     engine::RunOptions opts = runOptions(services, config, f, repo, std::move(values));
+    // The first job's proxy CA is made on the warm-up's thread, ahead of the job.
+    if (tlsWarmup) opts.network.authority = tlsWarmup->authorities();
     std::unique_ptr<ExecKeeper> keeper;
     if ((keeping || f.break_on_failure) && !f.dry_run) checkAttachable(f, *opts.executor);
     if (keeping) {
