@@ -21,6 +21,7 @@
 #include "runner/engine/missing_program.h"
 #include "runner/actions/step_command_files.h"
 #include "runner/engine/working_tree.h"
+#include "runner/network/anonymous_netns.h"
 #include "runner/network/forge_credentials.h"
 #include "runner/network/forge_pin.h"
 
@@ -71,7 +72,8 @@ void JobRunner::prepareJail() {
     if (plan_.proxied()) {
         forge = forgeHosts();
         network = std::async(std::launch::async, [this, settings = networkSettings(), forge] {
-            job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge);
+            job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge,
+                                      netns_ahead_.valid() ? netns_ahead_.get() : base::UniqueFd());
         });
     }
     if (plan_.root == job::JobPlan::Root::kNixRoot) {
@@ -276,6 +278,11 @@ JobOutcome JobRunner::run() {
     job_.status.deadline = start + job_timeout_;
     std::chrono::milliseconds directories{0};
     std::optional<Clock::time_point> execStart;
+    // The job's network namespace (a millisecond or more of the kernel's) is made while the
+    // job's directories and environment are; prepareJail's network thread takes it.
+    if (plan_.network == job::JobPlan::Network::kNamespaceProxy) {
+        netns_ahead_ = std::async(std::launch::async, network::createAnonymousNetns);
+    }
     try {
         job_.sandbox = std::make_unique<JobSandbox>(plan_, job_.opts.work_dir,
                                                 [this](LineKind kind, const std::string& text) { job_.log(kind, text); });

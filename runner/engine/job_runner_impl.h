@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -104,6 +105,7 @@ class JobRunner : public KeptJob {
     std::optional<std::chrono::milliseconds> services_start_;  // time to all services ready
     bool kept_ = false;
     std::vector<executor::PromiseCheck> jail_checks_;  // the self-check's, once it ran
+    std::future<base::UniqueFd> netns_ahead_;  // the job's network namespace, made ahead
     std::mutex shell_mu_;  // one shell request at a time
 };
 

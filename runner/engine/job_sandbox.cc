@@ -109,7 +109,7 @@ void JobSandbox::makeRoot(const RootProvider& provider, const RootRequest& reque
 }
 
 void JobSandbox::makeNetwork(const network::NetworkSettings& settings, const std::string& job_id,
-                             std::vector<std::string> forge_hosts) {
+                             std::vector<std::string> forge_hosts, base::UniqueFd netns) {
     const auto start = Clock::now();
     const fs::path hostDir = dir_.path() / "network";
     // Steps see the CA at a fixed place when paths are remapped, else where the runner put it.
@@ -121,7 +121,8 @@ void JobSandbox::makeNetwork(const network::NetworkSettings& settings, const std
                                 .ca_dir_host = hostDir,
                                 .ca_dir_jail = jailDir,
                                 .logger = nullptr,
-                                .own_namespace = plan_.network == job::JobPlan::Network::kNamespaceProxy});
+                                .own_namespace = plan_.network == job::JobPlan::Network::kNamespaceProxy,
+                                .netns = std::move(netns)});
     proxy_setup_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 

@@ -82,7 +82,7 @@ JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
         if (settings.host_overrides.count(local)) continue;
         no_proxy_ += (no_proxy_.empty() ? "" : ",") + std::string(local);
     }
-    if (spec_.own_namespace) netns_ = createAnonymousNetns();
+    if (spec_.own_namespace) netns_ = spec_.netns ? std::move(spec_.netns) : createAnonymousNetns();
 
     proxy::ProxyConfig config;
     config.policy = jobPolicy(settings, spec_.forge_hosts);
@@ -91,6 +91,7 @@ JobNetwork::JobNetwork(const NetworkSettings& settings, JobNetworkSpec spec)
     config.listen_address = "127.0.0.1";
     config.extra_upstream_ca_file = settings.extra_upstream_ca_file;
     config.upstream_trust = settings.upstream_trust;
+    config.authority = settings.authority;
     config.host_overrides = settings.host_overrides;
     config.timeouts = settings.timeouts;
     config.audit_only = settings.audit_only;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,8 @@ struct NetworkSettings {
     // The process's upstream trust (the system store and extra_upstream_ca_file, loaded once),
     // shared by every job's proxy; null: each proxy loads its own.
     std::shared_ptr<const proxy::UpstreamTrust> upstream_trust;
+    // Gives each job's proxy its CA (proxy::ProxyConfig::authority); null: each generates its own.
+    std::function<proxy::CertificateAuthority()> authority;
     std::map<std::string, std::string> host_overrides;  // "git.test" -> "127.0.0.1" (tests)
     // The runner's own services the jobs may use (the actions/cache server), by the names pinned
     // in host_overrides (with their port): allowed ahead of every policy layer, like the forge.
@@ -64,6 +67,9 @@ struct JobNetworkSpec {
     // false: no namespace; the proxy listens on the runner's own loopback, for a sandbox that
     // lets steps reach only its port (sandbox-exec). netnsFd() is then -1.
     bool own_namespace = true;
+    // own_namespace: the namespace, when it was made ahead (createAnonymousNetns); empty: the
+    // constructor makes it.
+    base::UniqueFd netns;
 };
 
 class JobNetwork {

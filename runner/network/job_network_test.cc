@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "runner/base/file_io.h"
+#include "runner/network/anonymous_netns.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 #include "tests/support/host_addresses.h"
@@ -229,6 +230,28 @@ TEST_F(JobNetworkTest, NothingIsLeftAfterDestruction) {
         std::error_code ec;
         EXPECT_NE(fs::read_symlink(t.path() / "ns/net", ec).string(), link);
     }
+}
+
+// A namespace made ahead (while the job's directories are made) is the one the job gets: its proxy
+// listens there, and it is released with the network.
+TEST_F(JobNetworkTest, ANamespaceMadeAheadIsTheJobsAndGoesWithIt) {
+    auto ahead = createAnonymousNetns();
+    struct stat made {};
+    ASSERT_EQ(::fstat(ahead.get(), &made), 0);
+    const size_t fds = countEntries("/proc/self/fd");
+    {
+        JobNetwork net({}, JobNetworkSpec{.job_id = "test",
+                                          .ca_dir_host = dir_.path() / "network",
+                                          .ca_dir_jail = "/runner/network",
+                                          .netns = std::move(ahead)});
+        struct stat used {};
+        ASSERT_EQ(::fstat(net.netnsFd(), &used), 0);
+        EXPECT_EQ(used.st_ino, made.st_ino);
+        bool answered = false;
+        insideNetns(net.netnsFd(), [&] { answered = connectTo("127.0.0.1", net.proxyPort()).valid(); });
+        EXPECT_TRUE(answered) << "the proxy listens in the namespace made ahead";
+    }
+    EXPECT_LT(countEntries("/proc/self/fd"), fds) << "the namespace's fd went with the network";
 }
 
 }  // namespace
