@@ -64,7 +64,7 @@ std::vector<std::string> JobRunner::jobPackages() const {
 
 void JobRunner::prepareJail() {
     // The network is made on a thread of its own while the root is prepared: the two share
-    // nothing until the proxy's CA goes into the root (trustNetworkInRoot), and each is a
+    // nothing until the jail binds the proxy's CA over the root's trust store, and each is a
     // millisecond or more of a cached job's start (a root to build, seconds). When the root
     // fails, the future's destructor waits for the network, which the sandbox then releases.
     std::future<void> network;
@@ -84,7 +84,6 @@ void JobRunner::prepareJail() {
     }
     if (plan_.proxied()) {
         network.get();
-        job_.sandbox->trustNetworkInRoot();
         logNetwork(forge);
     } else {
         job_.log(LineKind::kRunner,

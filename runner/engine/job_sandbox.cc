@@ -10,6 +10,7 @@
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/engine/missing_program.h"
+#include "workspace-cache/root_cache.h"
 
 namespace nixjail::runner::engine {
 
@@ -18,21 +19,16 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Also the root's default trust store, for tools that ignore the CA variables. Replaced by rename,
-// never written through: the root may share files with the root cache. A symlinked directory
-// would lead out of the root (even to the host's /etc): skipped.
-void trustProxyInRoot(const JobRoot& root, const fs::path& ca_file, const JobSandbox::Note& note) {
-    const fs::path certs = root.root() / "etc/ssl/certs";
-    bool linked = false;
-    for (const fs::path& p : {root.root() / "etc", root.root() / "etc/ssl", certs}) {
-        linked = linked || fs::is_symlink(fs::symlink_status(p));
+// The root's default trust store, for tools that ignore the CA variables, is the proxy's CA: bound
+// over the root's empty bundle (root_layout.cc), read-only, so nothing of the job is written into
+// its root. A symlinked directory on the way would lead out of the root (even to the host's
+// /etc): skipped, the CA is then only in the variables.
+bool rootTakesCaBundle(const JobRoot& root) {
+    const fs::path r = root.root();
+    for (const fs::path& p : {r / "etc", r / "etc/ssl", r / "etc/ssl/certs"}) {
+        if (!fs::is_directory(fs::symlink_status(p))) return false;
     }
-    if (linked) {
-        note(LineKind::kDebug, "Network: the root's /etc/ssl/certs is a symlink; the CA is only in the variables");
-        return;
-    }
-    fs::create_directories(certs);
-    base::writeFileAtomic(certs / "ca-certificates.crt", base::readFile(ca_file), 0644);
+    return fs::is_regular_file(fs::symlink_status(r / cache::kCaBundlePath));
 }
 
 }  // namespace
@@ -126,13 +122,6 @@ void JobSandbox::makeNetwork(const network::NetworkSettings& settings, const std
     proxy_setup_ = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-void JobSandbox::trustNetworkInRoot() {
-    if (!root_ || !network_) return;
-    const auto start = Clock::now();
-    trustProxyInRoot(*root_, network_->caFileHost(), note_);
-    *proxy_setup_ += std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
-
 std::vector<proxy::AuditRecord> JobSandbox::takeAuditRecords() {
     return network_ ? network_->takeAuditRecords() : std::vector<proxy::AuditRecord>{};
 }
@@ -192,6 +181,11 @@ void JobSandbox::makeJail(executor::Executor& executor, const std::string& job_i
         spec.netns_fd = network_->netnsFd();
         if (plan_.network == job::JobPlan::Network::kLoopbackProxy) spec.proxy_port = network_->proxyPort();
         spec.binds.push_back({network_->caFileHost().parent_path(), network_->caFileJail().parent_path(), false});
+        if (root_ && rootTakesCaBundle(*root_)) {
+            spec.binds.push_back({network_->caFileHost(), fs::path("/") / cache::kCaBundlePath, false});
+        } else if (root_) {
+            note_(LineKind::kDebug, "Network: the root's /etc/ssl/certs is not a plain directory with a bundle; the CA is only in the variables");
+        }
     }
     jail_ = executor.prepare(spec);
     if (root_) jail_ = checkProgramsInRoot(std::move(jail_), root_->root(), spec.binds, missing_program_note);

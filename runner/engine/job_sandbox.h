@@ -76,11 +76,10 @@ class JobSandbox {
 
     // The network phase (a proxied plan): the job's namespace or loopback proxy with `settings`;
     // steps see its CA in `ca_dir_jail`. It touches nothing makeRoot does, so the two may run at
-    // once on two threads; trustNetworkInRoot, after both, puts the proxy's CA in the root.
+    // once on two threads. The jail (makeJail) sees the proxy's CA as the root's trust store too.
     // `netns`: the job's namespace if it was made ahead; empty: made here.
     void makeNetwork(const network::NetworkSettings& settings, const std::string& job_id,
                      std::vector<std::string> forge_hosts, base::UniqueFd netns = {});
-    void trustNetworkInRoot();
     const network::JobNetwork* network() const { return network_.get(); }
     std::optional<std::chrono::milliseconds> proxySetupTime() const { return proxy_setup_; }
     // The proxy's audit records since the last call (empty without a network).

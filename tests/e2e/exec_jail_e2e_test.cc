@@ -59,8 +59,8 @@ TEST(ExecJailE2E, ExampleRunsInTheJailWithOnlyItsClosure) {
     ASSERT_EQ(warm.exit_code, 0) << warm.out << warm.err;
     EXPECT_EQ(warm.out.find("Job root: built"), std::string::npos) << warm.out;
     for (bool hit : rootHits()) EXPECT_TRUE(hit);
-    // Each job's root was an overlay over the cached one: the runner wrote the job's proxy CA into
-    // the job's own layer, and the cached roots still hold the empty slot it was written to.
+    // Each job's root was an overlay over the cached one, and the job's proxy CA was bound over the
+    // root's trust store in the jail: the cached roots still hold the empty slot it is bound onto.
     size_t roots = 0;
     for (const auto& e : fs::directory_iterator(cache.path() / "roots")) {
         if (!fs::is_directory(e.path() / "etc")) continue;
