@@ -1,7 +1,8 @@
 // The libraries every nixjail-runner process loads at start-up: libgit2 and libcurl are not among
 // them (each is loaded with dlopen on its first call: workspace-cache/git2_library.h,
 // runner/forge/curl_library.h), so `--version` and a one-step `exec` do not pay for them and
-// their dozens of dependencies.
+// their dozens of dependencies; nor are those linked from their archives (NIXJAIL_STATIC_DEPS:
+// SQLite, libseccomp, yaml-cpp, OpenSSL where the system has the archives).
 #include <elf.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +81,25 @@ TEST(NeededLibraries, RunnerLoadsNeitherLibgit2NorLibcurlAtStartUp) {
         EXPECT_EQ(n.find("libcurl"), std::string::npos)
             << "'" << kBinary << "' links " << n << "; call libcurl through curlLibrary() "
             << "(runner/forge/curl_library.h) instead of linking CURL::libcurl";
+    }
+}
+
+TEST(NeededLibraries, WhatWasLinkedFromItsArchiveIsNotLoadedAtStartUp) {
+    std::istringstream archives(NIXJAIL_STATIC_ARCHIVES);  // "libsqlite3 libssl ..."
+    std::vector<std::string> linked{std::istream_iterator<std::string>(archives), {}};
+    if (linked.empty()) GTEST_SKIP() << "this build linked no library from its archive";
+    std::ifstream in(kBinary, std::ios::binary);
+    ASSERT_TRUE(in) << "cannot read '" << kBinary << "'";
+    const std::string image{std::istreambuf_iterator<char>(in), {}};
+    std::string why;
+    const auto needed = neededLibraries(image, why);
+    ASSERT_FALSE(needed.empty()) << "'" << kBinary << "': " << why;
+    for (const auto& n : needed) {
+        for (const auto& archive : linked) {
+            EXPECT_NE(n.rfind(archive + ".so", 0), 0u)
+                << "'" << kBinary << "' loads " << n << " at start-up, though " << archive
+                << ".a was linked (NIXJAIL_STATIC_DEPS)";
+        }
     }
 }
 
