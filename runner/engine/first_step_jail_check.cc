@@ -37,13 +37,7 @@ executor::StepResult FirstStepJailCheck::runChecked(const executor::StepInvocati
         .admit = [&](const executor::PreludeResult& ran) {
             // Gone before the step starts: it never sees the program.
             removeJailCheckProgram(request_);
-            report = judgeJailCheck(ran.output,
-                                    {.setup_error = ran.setup_error,
-                                     .exit_code = ran.exit_code,
-                                     .term_signal = ran.term_signal,
-                                     .timed_out = ran.timed_out,
-                                     .cancelled = ran.cancelled},
-                                    ran.applied_limits, request_);
+            report = judgeJailCheck(ran.output, jailCheckEnd(ran), ran.applied_limits, request_);
             report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start);
             // Said before the step's first line.
@@ -61,13 +55,7 @@ executor::StepResult FirstStepJailCheck::runChecked(const executor::StepInvocati
     if (!report) {
         // The jail could not start (or was cancelled) before the check ran: judged as checkJail
         // judges a run that printed nothing.
-        report = judgeJailCheck("",
-                                {.setup_error = result.setup_error,
-                                 .exit_code = result.exit_code,
-                                 .term_signal = result.term_signal,
-                                 .timed_out = result.timed_out,
-                                 .cancelled = result.cancelled},
-                                std::nullopt, request_);
+        report = judgeJailCheck("", jailCheckEnd(result), std::nullopt, request_);
         // Without its limits seen, the cgroup promise is not kept either.
         report->checks.back() = {.name = "cgroup", .passed = false, .detail = "not checked: the check did not run"};
         report->duration = std::chrono::duration_cast<std::chrono::milliseconds>(

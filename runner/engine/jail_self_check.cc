@@ -126,13 +126,7 @@ JailCheckReport checkJail(executor::Jail& jail, const JailCheckRequest& request,
     }
     ::unlinkat(request.temp_fd, kProgramName, 0);
 
-    JailCheckReport report = judgeJailCheck(output,
-                                            {.setup_error = result.setup_error,
-                                             .exit_code = result.exit_code,
-                                             .term_signal = result.term_signal,
-                                             .timed_out = result.timed_out,
-                                             .cancelled = result.cancelled},
-                                            result.applied_limits, request);
+    JailCheckReport report = judgeJailCheck(output, jailCheckEnd(result), result.applied_limits, request);
     report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     return report;
 }

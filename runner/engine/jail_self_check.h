@@ -59,6 +59,15 @@ struct JailCheckEnd {
     bool timed_out = false;
     bool cancelled = false;
 };
+// From anything that says how a run ended (executor::StepResult, executor::PreludeResult).
+template <class Ran>
+JailCheckEnd jailCheckEnd(const Ran& ran) {
+    return {.setup_error = ran.setup_error,
+            .exit_code = ran.exit_code,
+            .term_signal = ran.term_signal,
+            .timed_out = ran.timed_out,
+            .cancelled = ran.cancelled};
+}
 // Judges what the program printed, and the limits the backend saw applied (nullopt: a backend
 // that applies them itself).
 JailCheckReport judgeJailCheck(std::string_view output, const JailCheckEnd& end,

@@ -63,13 +63,23 @@ std::vector<std::string> neededLibraries(const std::string& image, std::string& 
     return {};
 }
 
-TEST(NeededLibraries, RunnerLoadsNeitherLibgit2NorLibcurlAtStartUp) {
+// The runner binary's DT_NEEDED entries; a failure (and an empty list) when it cannot be read.
+std::vector<std::string> neededOfRunner() {
     std::ifstream in(kBinary, std::ios::binary);
-    ASSERT_TRUE(in) << "cannot read '" << kBinary << "'";
+    if (!in) {
+        ADD_FAILURE() << "cannot read '" << kBinary << "'";
+        return {};
+    }
     const std::string image{std::istreambuf_iterator<char>(in), {}};
     std::string why;
-    const auto needed = neededLibraries(image, why);
-    ASSERT_FALSE(needed.empty()) << "'" << kBinary << "': " << why;
+    auto needed = neededLibraries(image, why);
+    if (needed.empty()) ADD_FAILURE() << "'" << kBinary << "': " << why;
+    return needed;
+}
+
+TEST(NeededLibraries, RunnerLoadsNeitherLibgit2NorLibcurlAtStartUp) {
+    const auto needed = neededOfRunner();
+    ASSERT_FALSE(needed.empty());
     std::string all;
     for (const auto& n : needed) all += n + " ";
     // A library every dynamically linked program needs: the reader found the right entries.
@@ -88,12 +98,8 @@ TEST(NeededLibraries, WhatWasLinkedFromItsArchiveIsNotLoadedAtStartUp) {
     std::istringstream archives(NIXJAIL_STATIC_ARCHIVES);  // "libsqlite3 libssl ..."
     std::vector<std::string> linked{std::istream_iterator<std::string>(archives), {}};
     if (linked.empty()) GTEST_SKIP() << "this build linked no library from its archive";
-    std::ifstream in(kBinary, std::ios::binary);
-    ASSERT_TRUE(in) << "cannot read '" << kBinary << "'";
-    const std::string image{std::istreambuf_iterator<char>(in), {}};
-    std::string why;
-    const auto needed = neededLibraries(image, why);
-    ASSERT_FALSE(needed.empty()) << "'" << kBinary << "': " << why;
+    const auto needed = neededOfRunner();
+    ASSERT_FALSE(needed.empty());
     for (const auto& n : needed) {
         for (const auto& archive : linked) {
             EXPECT_NE(n.rfind(archive + ".so", 0), 0u)
