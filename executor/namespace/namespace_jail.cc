@@ -39,10 +39,21 @@ void killJail(const SpawnedJail& child, const StepCgroup& cgroup) {
     }
 }
 
-std::vector<ChildReport> readReports(int fd) {
+// Whether `fd` has something to read (or its end) right now.
+bool readable(int fd) {
+    struct pollfd p {
+        fd, POLLIN, 0
+    };
+    return ::poll(&p, 1, 0) > 0;
+}
+
+// The reports on the report pipe until its end (every writer gone); with `wait` false, only those
+// already written.
+std::vector<ChildReport> readReports(int fd, bool wait = true) {
     std::vector<ChildReport> out;
     ChildReport r;
     for (;;) {
+        if (!wait && !readable(fd)) break;
         ssize_t n = ::read(fd, &r, sizeof r);
         if (n < 0 && errno == EINTR) continue;
         if (n != static_cast<ssize_t>(sizeof r)) break;
@@ -78,14 +89,6 @@ SyncChannel syncChannel() {
     return out;
 }
 
-// Whether `fd` has something to read (or its end) right now.
-bool readable(int fd) {
-    struct pollfd p {
-        fd, POLLIN, 0
-    };
-    return ::poll(&p, 1, 0) > 0;
-}
-
 // Appends what `fd` holds right now to `out`, up to `cap` bytes in all; the rest is read and
 // dropped.
 void readReady(int fd, std::string& out, size_t cap) {
@@ -96,19 +99,6 @@ void readReady(int fd, std::string& out, size_t cap) {
         if (n <= 0) return;
         out.append(buf, std::min(static_cast<size_t>(n), cap - std::min(cap, out.size())));
     }
-}
-
-// The reports already written to the report pipe, without waiting for its end.
-std::vector<ChildReport> readReadyReports(int fd) {
-    std::vector<ChildReport> out;
-    ChildReport r;
-    while (readable(fd)) {
-        const ssize_t n = ::read(fd, &r, sizeof r);
-        if (n < 0 && errno == EINTR) continue;
-        if (n != static_cast<ssize_t>(sizeof r)) break;
-        out.push_back(r);
-    }
-    return out;
 }
 
 // One byte to the init; false when it is gone.
@@ -379,25 +369,21 @@ bool NamespaceJail::awaitPrelude(const StepInvocation& step, const SpawnedJail& 
         }
     }
     readReady(channels.output, seen.output, kOutputCap);
-    if (ended) {
-        // A prelude that could not start reported why before it exited.
-        for (const auto& r : readReadyReports(channels.report)) {
+    // Why a prelude could not start is reported before it exits; why the init is gone (its set-up
+    // failed), before the init exits, so all of it is there once the init is reaped.
+    const bool initGone = !ended && !seen.cancelled && !seen.timed_out && seen.setup_error.empty();
+    if (initGone) ::waitpid(child.pid, nullptr, 0);
+    if (ended || initGone) {
+        for (const auto& r : readReports(channels.report, /*wait=*/initGone)) {
             if (r.kind == ChildReport::Kind::kSetupError && seen.setup_error.empty())
                 seen.setup_error = describeReport(r);
         }
-        if (seen.setup_error.empty()) {
-            seen.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-            seen.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        }
-    } else if (!seen.cancelled && !seen.timed_out && seen.setup_error.empty()) {
-        // The init is gone; its report says why.
-        ::waitpid(child.pid, nullptr, 0);
-        for (const auto& r : readReports(channels.report)) {
-            if (r.kind == ChildReport::Kind::kSetupError && seen.setup_error.empty())
-                seen.setup_error = describeReport(r);
-        }
-        if (seen.setup_error.empty()) seen.setup_error = "init: the jail's init exited before its prelude ended";
     }
+    if (ended && seen.setup_error.empty()) {
+        seen.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        seen.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    }
+    if (initGone && seen.setup_error.empty()) seen.setup_error = "init: the jail's init exited before its prelude ended";
     std::string refusal;
     try {
         if (prelude.admit) refusal = prelude.admit(seen);

@@ -12,6 +12,7 @@
 
 #include "executor/namespace/namespace_executor.h"
 #include "executor/namespace/test_root.h"
+#include "runner/base/temp_dir.h"
 
 namespace nixjail::executor {
 namespace {
@@ -102,6 +103,22 @@ TEST_F(PreludeTest, APreludeThatCannotStartIsJudgedWithWhy) {
     EXPECT_EQ(r.setup_error, "prelude: not started");
     EXPECT_NE(seen_.setup_error.find("exec"), std::string::npos) << seen_.setup_error;
     EXPECT_NE(seen_.setup_error.find("No such file"), std::string::npos) << seen_.setup_error;
+    EXPECT_FALSE(stepRan());
+}
+
+// A jail whose set-up fails before its prelude: admit() hears why (the init's own report).
+TEST_F(PreludeTest, AJailThatCannotBeSetUpTellsThePreludesJudgeWhy) {
+    base::TempDir hidden("nixjail-hidden-");  // 0700, owned by root: the jail's ids cannot bind it
+    std::filesystem::create_directory(hidden.path() / "data");
+    auto spec = root_->spec("prelude-test");
+    spec.binds.push_back({.host = hidden.path() / "data", .jail = "/data"});
+    jail_ = executor_.prepare(spec);
+    const auto r = run("echo never", [](const PreludeResult& p) { return p.setup_error.empty() ? "" : "not set up"; });
+    EXPECT_EQ(admitted_, 1);
+    EXPECT_NE(seen_.setup_error.find("mounts: bind"), std::string::npos) << seen_.setup_error;
+    EXPECT_NE(seen_.setup_error.find("'/data': Permission denied"), std::string::npos) << seen_.setup_error;
+    EXPECT_EQ(seen_.output, "");
+    EXPECT_EQ(r.setup_error, "prelude: not set up");
     EXPECT_FALSE(stepRan());
 }
 
