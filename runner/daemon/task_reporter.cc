@@ -173,7 +173,7 @@ void TaskReporter::sendOutputs(std::map<std::string, std::string>& unsent) {
 }
 
 void TaskReporter::finish(forge::Result result, const std::map<std::string, std::string>& outputs,
-                          std::stop_token give_up) {
+                          std::stop_token give_up, const std::function<void()>& retrying) {
     std::lock_guard send(send_mutex_);
     {
         std::lock_guard lock(mutex_);
@@ -214,6 +214,7 @@ void TaskReporter::finish(forge::Result result, const std::map<std::string, std:
             return;
         } catch (const forge::ForgeError& e) {
             if (!e.retryable() || give_up.stop_requested()) throw;
+            if (retrying) retrying();
             const auto delay = backoff.next();
             log_->warn("task {}: reporting the result failed, retrying in {} ms: {}", task_id_,
                        delay.count(), e.what());

@@ -5,6 +5,7 @@
 
 #include <spdlog/logger.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,9 +41,10 @@ class TaskReporter : public actions::JobObserver {
 
     // The final report: unfinished steps get `result` (or skipped), the log is sealed, the outputs
     // and the result are sent. Retries retryable errors with backoff until `give_up` is
-    // requested; throws the last error then, or at once for a non-retryable one.
+    // requested, calling `retrying` before each retry; throws the last error then, or at once for
+    // a non-retryable one.
     void finish(forge::Result result, const std::map<std::string, std::string>& outputs,
-                std::stop_token give_up);
+                std::stop_token give_up, const std::function<void()>& retrying = {});
 
     int64_t taskId() const { return task_id_; }
 

@@ -60,7 +60,10 @@ std::string joined(const std::vector<std::string>& v) {
 // preparing the job's root took the time.
 constexpr std::chrono::seconds kJobTimeoutBackstop{30};
 
-// Uploads logs and state every `interval` while the job runs, and turns the forge's cancellation
+// How long a job runs before its first interim report (at most the flush interval).
+constexpr std::chrono::milliseconds kFirstFlush{250};
+
+// Uploads logs and state every `interval` while the job runs (first after kFirstFlush), and turns the forge's cancellation
 // or, as a backstop, the runner's job timeout into a stop of the job.
 class Flusher {
   public:
@@ -86,6 +89,10 @@ class Flusher {
   private:
     void loop(std::stop_token st) {
         int failures = 0;
+        // The forge marked the task running when it handed it out and the final report follows
+        // the job's end, so a job that ends within this first wait costs the forge no interim
+        // UpdateLog/UpdateTask; a longer one shows its first lines this soon.
+        if (pause(st, std::min(interval_, kFirstFlush))) return;
         while (!st.stop_requested()) {
             try {
                 if (reporter_.flush() == forge::Result::Cancelled && !job_stop_.stop_requested()) {
@@ -104,11 +111,17 @@ class Flusher {
                 timed_out_ = true;
                 job_stop_.request_stop();
             }
-            std::mutex m;
-            std::condition_variable_any cv;
-            std::unique_lock lock(m);
-            cv.wait_for(lock, st, interval_, [] { return false; });
+            if (pause(st, interval_)) return;
         }
+    }
+
+    // Waits `d`; true when stopped meanwhile.
+    static bool pause(std::stop_token st, std::chrono::milliseconds d) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        cv.wait_for(lock, st, d, [] { return false; });
+        return st.stop_requested();
     }
 
     TaskReporter& reporter_;
@@ -245,7 +258,7 @@ TaskResult runTask(const forge::Task& task, const JobResources& res, std::stop_t
 
     TaskResult out{result, false};
     try {
-        reporter.finish(result, outputs, give_up);
+        reporter.finish(result, outputs, give_up, [&] { res.metrics->reportError(); });
         out.reported = true;
     } catch (const std::exception& e) {
         log->error("the forge did not take the result of task {} ({}); it is recorded locally: {}",

@@ -136,6 +136,35 @@ jobs:
               std::string::npos);
 }
 
+// The forge marked the task running when it handed it out: a job that ends before the first
+// interim report costs it only the final log upload and the final state.
+TEST_F(TaskRunnerTest, AJobThatEndsBeforeTheFirstFlushIsReportedOnceAtItsEnd) {
+    res_.flush_interval = std::chrono::seconds(1);
+    auto t = task(12, "on: push\njobs:\n  quick:\n    runs-on: nix\n    steps:\n      - run: echo quick\n");
+    const int before = forge_.calls();
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Success);
+    auto rec = forge_.task(12);
+    ASSERT_TRUE(rec);
+    ASSERT_EQ(rec->states.size(), 1u);
+    EXPECT_EQ(rec->states[0].result, Result::Success);
+    EXPECT_TRUE(rec->sealed);
+    EXPECT_NE(allLog(*rec).find("quick"), std::string::npos);
+    EXPECT_EQ(forge_.calls() - before, 2) << "one UpdateLog, one UpdateTask";
+}
+
+// A longer one reports while it runs: its first state arrives while its step still runs.
+TEST_F(TaskRunnerTest, AJobLongerThanTheFirstFlushIsReportedWhileItRuns) {
+    auto t = task(13, "on: push\njobs:\n  slow:\n    runs-on: nix\n    steps:\n      - run: sleep 0.6\n");
+    auto r = run(t);
+    EXPECT_EQ(r.result, Result::Success);
+    auto rec = forge_.task(13);
+    ASSERT_TRUE(rec);
+    ASSERT_GE(rec->states.size(), 2u);
+    EXPECT_EQ(rec->states.front().result, Result::Unspecified);
+    EXPECT_EQ(rec->states.back().result, Result::Success);
+}
+
 TEST_F(TaskRunnerTest, AJobRefusedByItsJailSelfCheckIsRecordedWithWhatFailed) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: the job's network namespace";
     executor::testing::JaillessExecutor weakened;

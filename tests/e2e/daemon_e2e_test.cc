@@ -277,7 +277,7 @@ TEST_F(DaemonE2E, ForgeErrorsAreRetriedAndCountedInMetrics) {
                            {"count", 3},
                            {"status", 500},
                            {"code", "internal"}});
-    // The first log upload comes from the running job's periodic report.
+    // The job ends before its first periodic report: the failed upload is the final one, retried.
     forge_.admin("fault", {{"procedure", "runner.v1.RunnerService/UpdateLog"},
                            {"count", 1},
                            {"status", 503},
