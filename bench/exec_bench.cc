@@ -11,6 +11,7 @@
 //       with its cache on btrfs runs in the same rounds, and the job's root preparation and
 //       cleanup (from --json-summary) are compared between the two filesystems.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,6 +93,9 @@ int jailBench(int n, double max_ratio) {
         return 2;
     }
     nixjail::base::TempDir dir("nixjail-bench-");
+    // Searchable by others like the default cache (/var/cache/nixjail-runner), so that the jails'
+    // host ids reach the cached root and job directories (TempDir makes it 0700).
+    ::chmod(dir.path().c_str(), 0755);
     const auto work = dir.path() / "repo";
     std::filesystem::create_directories(work);
     nixjail::base::writeFile(work / "wf.yml", std::string("on: push\njobs:\n  one:\n    runs-on: ubuntu-latest\n    steps:\n      - run: ") + kStep + "\n");

@@ -35,6 +35,9 @@ struct BackendTraits {
     // A step may carry a prelude (StepInvocation::prelude): a program run first in the step's own
     // jail, under its limits, the step starting only if its verdict admits it.
     bool runs_preludes = false;
+    // The jail mounts a writable layer of its own over JailSpec::root and never writes the root
+    // itself: jobs may share one root that nothing writes (the cached one, not a copy per job).
+    bool overlays_root = false;
 };
 
 }  // namespace nixjail::executor

@@ -66,7 +66,8 @@ BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t
             .network = BackendTraits::Network::kOwnNamespace,
             .step_owner = StepOwner{ids.step_host_uid, ids.step_host_gid},
             .attaches_stdio = true,
-            .runs_preludes = true};
+            .runs_preludes = true,
+            .overlays_root = true};
 }
 
 uid_t NamespaceExecutor::stepHostUid() const { return idMaps(options_).step_host_uid; }

@@ -25,7 +25,9 @@ struct RootOrigin {
 class JobRoot {
 public:
     virtual ~JobRoot() = default;
-    virtual const std::filesystem::path& root() const = 0;  // the job's own writable copy
+    // The job's own writable tree, or for a RootRequest::shared the cached root itself, which
+    // nothing may write.
+    virtual const std::filesystem::path& root() const = 0;
     virtual std::string binPath() const = 0;                // PATH inside the jail
     virtual bool cacheHit() const = 0;                      // the closure's root was cached
 
@@ -51,6 +53,9 @@ struct RootRequest {
     std::vector<std::string> labels;  // the job's runs-on labels, expressions evaluated
     // Added to whatever base was picked (nodejs for JavaScript actions).
     std::vector<std::string> extra;
+    // Nothing will write the root (the executor overlays it and the runner adds nothing to it):
+    // a provider may hand out its cached root in place, pinned, and make nothing at `dst`.
+    bool shared = false;
 };
 
 // Makes the root for `request` at `dst` (which must not exist); throws base::Error naming the

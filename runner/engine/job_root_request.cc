@@ -37,6 +37,7 @@ RootRequest JobRunner::rootRequest() {
         runsOn = flat;
     }
     request.labels = runsOnLabels(runsOn);
+    request.shared = plan_.shared_root && job_.instance.job->services.empty();
     if (needs_node_ && !job_.opts.node_package.empty() &&
         std::find(request.packages.begin(), request.packages.end(), job_.opts.node_package) ==
             request.packages.end()) {

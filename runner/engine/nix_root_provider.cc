@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 #include "runner/engine/nixpkgs_identity.h"
 #include "workspace-cache/nix_preflight.h"
 #include "workspace-cache/overlay_root.h"
@@ -37,14 +38,23 @@ std::unique_ptr<cache::OverlayRoot> overlayOver(const cache::RootLease& lease, c
     }
 }
 
+// A jail's set-up runs as its unprivileged host ids, which reach a shared root only if they may
+// traverse every directory above it (a cache below a 0700 home, say); else the job gets its tree.
+bool reachableByJails(const cache::RootLease& lease) {
+    return base::firstNotSearchableByOthers(lease.root()).empty();
+}
+
 class NixJobRoot : public JobRoot {
 public:
-    NixJobRoot(cache::RootLease lease, const fs::path& dst, Timings timings, Clock::time_point prepareStart,
-               std::string source, RootOrigin origin)
+    // `shared`: the cached root itself (RootRequest::shared) where jails reach it, nothing made
+    // at `dst`.
+    NixJobRoot(cache::RootLease lease, const fs::path& dst, bool shared, Timings timings,
+               Clock::time_point prepareStart, std::string source, RootOrigin origin)
         : lease_(std::move(lease)),
-          overlay_(overlayOver(lease_, dst)),
-          snapshot_(overlay_ ? cache::SubvolumeLease() : lease_.snapshotTo(dst)),
-          root_(dst),
+          shared_(shared && reachableByJails(lease_)),
+          overlay_(shared_ ? nullptr : overlayOver(lease_, dst)),
+          snapshot_(shared_ || overlay_ ? cache::SubvolumeLease() : lease_.snapshotTo(dst)),
+          root_(shared_ ? lease_.root() : dst),
           timings_(timings),
           source_(std::move(source)),
           origin_(std::move(origin)) {
@@ -60,8 +70,10 @@ public:
 
 private:
     cache::RootLease lease_;                       // pins the cached root while the job runs
+    bool shared_;                                  // the job uses it in place
     std::unique_ptr<cache::OverlayRoot> overlay_;  // the job's tree over it, or
-    cache::SubvolumeLease snapshot_;               // the job's copy; either removed with the job
+    cache::SubvolumeLease snapshot_;               // the job's copy; either removed with the job;
+                                                   // neither for a shared root
     fs::path root_;
     Timings timings_;
     std::string source_;
@@ -220,7 +232,7 @@ RootProvider NixRootProvider::forRepository(RepositoryAtCommit repo, CheckoutPro
         const auto start = Clock::now();
         auto closure = repositoryDevShell(repo, checkouts, request, dst);
         if (!closure) return provide(request, dst);  // no flake.nix: the label's default set
-        return rootOf(std::move(*closure), dst, start);
+        return rootOf(std::move(*closure), dst, request.shared, start);
     };
 }
 
@@ -232,10 +244,10 @@ RootProvider NixRootProvider::forTask(const nlohmann::json& github, CheckoutProv
 
 std::unique_ptr<JobRoot> NixRootProvider::provide(const RootRequest& request, const fs::path& dst) {
     const auto start = Clock::now();
-    return rootOf(closureOf(request), dst, start);
+    return rootOf(closureOf(request), dst, request.shared, start);
 }
 
-std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path& dst,
+std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path& dst, bool shared,
                                                  Clock::time_point start) {
     JobRoot::Timings timings;
     timings.closure_paths = closure.paths.size();
@@ -248,8 +260,8 @@ std::unique_ptr<JobRoot> NixRootProvider::rootOf(Closure closure, const fs::path
         origin.nixpkgs = config_.nixpkgs.string();
         origin.nixpkgs_identity = std::move(closure.nixpkgs_identity);
     }
-    return std::make_unique<NixJobRoot>(roots_.acquire(closure.paths), dst, timings, prepareStart,
-                                        std::move(closure.source), std::move(origin));
+    return std::make_unique<NixJobRoot>(roots_.acquire(closure.paths), dst, shared, timings,
+                                        prepareStart, std::move(closure.source), std::move(origin));
 }
 
 NixRootProvider::WarmResult NixRootProvider::warm(const std::vector<std::string>& packages) {

@@ -95,7 +95,8 @@ private:
                                               const CheckoutProvider& checkouts,
                                               const RootRequest& request,
                                               const std::filesystem::path& dst);
-    std::unique_ptr<JobRoot> rootOf(Closure closure, const std::filesystem::path& dst,
+    // `shared`: RootRequest::shared.
+    std::unique_ptr<JobRoot> rootOf(Closure closure, const std::filesystem::path& dst, bool shared,
                                     std::chrono::steady_clock::time_point start);
 
     NixRootConfig config_;

@@ -4,6 +4,7 @@
 #include "runner/engine/nix_root_provider.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runner/base/error.h"
@@ -312,6 +313,32 @@ TEST_F(RememberedClosureTest, AnswersNamingCollectedPathsAreResolvedAgain) {
     EXPECT_FALSE(again->timings().closure_remembered);
     EXPECT_GT(nixCalls(), calls);
     EXPECT_TRUE(fs::exists(hello)) << "nix-build made it again";
+}
+
+// An executor that overlays the root itself (the namespace jail) asks for it shared: the job gets
+// the cached root in place, pinned, and nothing is made for it; the jails must reach it.
+TEST_F(RememberedClosureTest, ASharedRootIsTheCachedRootItselfWhereJailsReachIt) {
+    ::chmod(dir_.path().c_str(), 0755);  // as the default /var/cache/nixjail-runner is
+    const RootRequest request{.packages = {"sh", "hello"}, .shared = true};
+    auto roots = provider();
+    auto first = roots->provide(request, job("1"));
+    auto second = roots->provide(request, job("2"));
+    EXPECT_EQ(first->root().parent_path(), dir_.path() / "cache" / "roots");
+    EXPECT_EQ(first->root(), second->root());
+    EXPECT_FALSE(fs::exists(job("1"))) << "nothing is made for a job that shares its root";
+    EXPECT_TRUE(storeHas(first->root(), "-nixjail-memo-hello"));
+    // A job that may write its root still gets a tree of its own.
+    auto own = roots->provide({.packages = {"sh", "hello"}}, job("3"));
+    EXPECT_EQ(own->root(), job("3"));
+    EXPECT_TRUE(storeHas(own->root(), "-nixjail-memo-hello"));
+}
+
+TEST_F(RememberedClosureTest, ASharedRootBelowADirectoryJailsCannotTraverseIsTheJobsOwn) {
+    ASSERT_EQ(fs::status(dir_.path()).permissions() & fs::perms::others_exec, fs::perms::none);
+    auto roots = provider();
+    auto job1 = roots->provide({.packages = {"sh", "hello"}, .shared = true}, job("1"));
+    EXPECT_EQ(job1->root(), job("1"));
+    EXPECT_TRUE(storeHas(job1->root(), "-nixjail-memo-hello"));
 }
 
 }  // namespace

@@ -61,6 +61,10 @@ struct JobPlan {
     // ... as the prelude of the first step, in that step's own jail (BackendTraits::runs_preludes);
     // false: a jail run of its own before it.
     bool check_jail_in_first_step = false;
+    // The job's root is the cached root itself, pinned, not a tree of the job's own over it: the
+    // jail overlays it (BackendTraits::overlays_root). A job with services still gets its own
+    // tree, since their names are written into its /etc/hosts.
+    bool shared_root = false;
     std::optional<executor::StepOwner> step_owner;  // who owns the job's files; nullopt: the runner
     std::uint64_t disk_volume_bytes = 0;             // 0: no volume of its own
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;

@@ -1,6 +1,7 @@
 // End-to-end in the namespace jail: `exec --executor namespace` builds each job's root from the
 // Nix packages it declares and runs every step inside. Needs root and Nix.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -97,6 +98,68 @@ jobs:
     for (const char* want : {"| 1000", "no-shadow", "no-apt", "workspace-writable", "store-readonly"}) {
         EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
     }
+}
+
+// The jail overlays the cached root itself (no tree per job where the jails reach the cache, as
+// they reach the default /var/cache/nixjail-runner): a step that tries to write the root changes
+// neither the cache nor what a later job sees.
+TEST(ExecJailE2E, JobsShareTheCachedRootAndCannotWriteIt) {
+    REQUIRE_ROOT_AND_NIX();
+    TempDir dir("nixjail-e2e-jail-");
+    TempDir cache("nixjail-e2e-cache-");
+    ::chmod(cache.path().c_str(), 0755);
+    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
+jobs:
+  write:
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - run: |
+          while IFS= read -r l; do
+            [[ $l == *lowerdir=* ]] && { l=${l#*lowerdir=}; echo "lowerdir=${l%%,*}"; break; }
+          done < /proc/self/mountinfo
+          for p in /nixjail-probe /etc/nixjail-probe /bin/nixjail-probe /nix/store/nixjail-probe; do
+            if (echo x > "$p") 2>/dev/null; then echo "wrote $p"; fi
+          done
+          rm /bin/sh 2>/dev/null && echo removed-sh || echo sh-kept
+          (echo intruder >> /etc/passwd) 2>/dev/null && echo appended-passwd || echo passwd-kept
+  read:
+    needs: write
+    runs-on: nix
+    env: {NIXJAIL_PACKAGES: bash coreutils}
+    steps:
+      - run: |
+          while IFS= read -r l; do
+            [[ $l == *lowerdir=* ]] && { l=${l#*lowerdir=}; echo "lowerdir=${l%%,*}"; break; }
+          done < /proc/self/mountinfo
+          ls /nixjail-probe /etc/nixjail-probe /bin/nixjail-probe /nix/store/nixjail-probe 2>/dev/null || echo no-probe-seen
+          test -L /bin/sh && echo sh-there
+          while IFS= read -r l; do [[ $l == intruder* ]] && echo intruder-seen; done < /etc/passwd; true
+)Y");
+    auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
+                        (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
+                       dir.path(), nixjail::e2e::nixEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    // Both jobs' jails stand on the cached root itself.
+    const std::string lower = "lowerdir=" + (cache.path() / "roots").string() + "/";
+    const auto first = r.out.find(lower);
+    ASSERT_NE(first, std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(lower, first + 1), std::string::npos) << r.out;
+    for (const char* want : {"sh-kept", "passwd-kept", "no-probe-seen", "sh-there"})
+        EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+    for (const char* never : {"| wrote", "removed-sh", "appended-passwd", "intruder-seen"})
+        EXPECT_EQ(r.out.find(never), std::string::npos) << never << "\n" << r.out;
+    // Whatever a step could write in its jail went to the jail's own layer, never to the cache.
+    size_t roots = 0;
+    for (const auto& e : fs::directory_iterator(cache.path() / "roots")) {
+        if (!fs::is_directory(e.path() / "etc")) continue;
+        ++roots;
+        for (const char* p : {"nixjail-probe", "etc/nixjail-probe", "bin/nixjail-probe", "nix/store/nixjail-probe"})
+            EXPECT_FALSE(fs::exists(e.path() / p)) << e.path() / p;
+        EXPECT_TRUE(fs::is_symlink(e.path() / "bin/sh")) << e.path();
+        EXPECT_EQ(nixjail::base::readFile(e.path() / "etc/passwd").find("intruder"), std::string::npos);
+    }
+    EXPECT_EQ(roots, 1u);
 }
 
 // --disk: the job's writable directories are on a volume of that size; a step that fills it fails
