@@ -26,6 +26,7 @@
 
 #include "bench/sample_stats.h"
 #include "runner/base/child_process.h"
+#include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
@@ -41,16 +42,28 @@ const char* const kStep = "echo hello from the step";
 double runOnce(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                const std::string& cwd) {
     nixjail::base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    // Its stderr, for the error when it fails (an unlinked file: nothing to remove).
+    nixjail::base::UniqueFd err(::open(cwd.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
     const auto start = Clock::now();
-    auto child = ChildProcess::spawn(
-        {.argv = argv, .env = env, .cwd = cwd, .stdout_fd = devnull.get(), .stderr_fd = devnull.get()});
+    auto child = ChildProcess::spawn({.argv = argv,
+                                      .env = env,
+                                      .cwd = cwd,
+                                      .stdout_fd = devnull.get(),
+                                      .stderr_fd = err ? err.get() : devnull.get()});
     auto st = child.wait();
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (st.exitCode() != 0) {
-        std::fprintf(stderr, "exec_bench: '%s' exited %d; run it by hand in %s to see why\n",
-                     argv[0].c_str(), st.exitCode(), cwd.c_str());
-        std::exit(1);
+        std::string said;
+        if (err) {
+            char buf[4096];
+            const ssize_t n = ::pread(err.get(), buf, sizeof buf, 0);
+            if (n > 0) said.assign(buf, static_cast<size_t>(n));
+        }
+        // Thrown, not exit(): the bench's btrfs mount and directories are released on the way out.
+        throw nixjail::base::Error("'" + argv[0] + "' exited " + std::to_string(st.exitCode()) +
+                                   " in " + cwd + "; it said:\n" + said);
     }
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return ms;
 }
 
 using Stats = nixjail::bench::SampleStats;
@@ -123,6 +136,8 @@ int jailBench(int n, double max_ratio) {
     std::unique_ptr<nixjail::testing::BtrfsLoopMount> btrfs;
     if (const auto why = nixjail::testing::BtrfsLoopMount::unavailableReason(); why.empty()) {
         btrfs = std::make_unique<nixjail::testing::BtrfsLoopMount>(2ull << 30);
+        // Searchable by others as well, like the ext4 one above.
+        for (const auto& p : {btrfs->mountPoint().parent_path(), btrfs->mountPoint()}) ::chmod(p.c_str(), 0755);
     } else {
         std::printf("btrfs: skipped (%s)\n", why.c_str());
     }
@@ -169,7 +184,10 @@ int jailBench(int n, double max_ratio) {
         std::printf("the job's root, prepared and removed (root_prepare + cleanup, ms):\n");
         printRow("  cache on ext4 (this machine's disk)", r4);
         printRow("  cache on btrfs (a loop device)", rb);
-        std::printf("  ratio ext4/btrfs: median %.2fx\n", rb.median > 0 ? r4.median / rb.median : 0.0);
+        if (r4.median >= 1 && rb.median >= 1)
+            std::printf("  ratio ext4/btrfs: median %.2fx\n", r4.median / rb.median);
+        else
+            std::printf("  ratio ext4/btrfs: n/a (a median below the summaries' 1 ms resolution)\n");
     }
     if (max_ratio > 0 && ratio > max_ratio) {
         std::printf("REGRESSION: exec/bwrap %.1fx is above the allowed %.1fx\n", ratio, max_ratio);
@@ -201,5 +219,10 @@ int main(int argc, char** argv) {
         }
     }
     if (runs <= 0) runs = jail ? 30 : 50;
-    return jail ? jailBench(runs, max_ratio) : hostBench(runs);
+    try {
+        return jail ? jailBench(runs, max_ratio) : hostBench(runs);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "exec_bench: %s\n", e.what());
+        return 1;
+    }
 }
