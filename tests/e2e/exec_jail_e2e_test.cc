@@ -108,34 +108,28 @@ TEST(ExecJailE2E, JobsShareTheCachedRootAndCannotWriteIt) {
     TempDir dir("nixjail-e2e-jail-");
     TempDir cache("nixjail-e2e-cache-");
     ::chmod(cache.path().c_str(), 0755);
-    nixjail::base::writeFile(dir.path() / "w.yml", R"Y(on: push
-jobs:
-  write:
-    runs-on: nix
+    // Each job prints the lower layer its jail's root overlay stands on, then its own probes.
+    auto job = [](const std::string& name, const std::string& needs, const std::string& probes) {
+        return "  " + name + ":\n" + needs + R"Y(    runs-on: nix
     env: {NIXJAIL_PACKAGES: bash coreutils}
     steps:
       - run: |
           while IFS= read -r l; do
             [[ $l == *lowerdir=* ]] && { l=${l#*lowerdir=}; echo "lowerdir=${l%%,*}"; break; }
           done < /proc/self/mountinfo
-          for p in /nixjail-probe /etc/nixjail-probe /bin/nixjail-probe /nix/store/nixjail-probe; do
+)Y" + probes;
+    };
+    nixjail::base::writeFile(
+        dir.path() / "w.yml",
+        "on: push\njobs:\n" + job("write", "", R"Y(          for p in /nixjail-probe /etc/nixjail-probe /bin/nixjail-probe /nix/store/nixjail-probe; do
             if (echo x > "$p") 2>/dev/null; then echo "wrote $p"; fi
           done
           rm /bin/sh 2>/dev/null && echo removed-sh || echo sh-kept
           (echo intruder >> /etc/passwd) 2>/dev/null && echo appended-passwd || echo passwd-kept
-  read:
-    needs: write
-    runs-on: nix
-    env: {NIXJAIL_PACKAGES: bash coreutils}
-    steps:
-      - run: |
-          while IFS= read -r l; do
-            [[ $l == *lowerdir=* ]] && { l=${l#*lowerdir=}; echo "lowerdir=${l%%,*}"; break; }
-          done < /proc/self/mountinfo
-          ls /nixjail-probe /etc/nixjail-probe /bin/nixjail-probe /nix/store/nixjail-probe 2>/dev/null || echo no-probe-seen
+)Y") + job("read", "    needs: write\n", R"Y(          ls /nixjail-probe /etc/nixjail-probe /bin/nixjail-probe /nix/store/nixjail-probe 2>/dev/null || echo no-probe-seen
           test -L /bin/sh && echo sh-there
           while IFS= read -r l; do [[ $l == intruder* ]] && echo intruder-seen; done < /etc/passwd; true
-)Y");
+)Y"));
     auto r = runBinary({"exec", "-W", "w.yml", "--executor", "namespace", "--nixpkgs",
                         (nixjail::e2e::kSource / "examples/nix").string(), "--cache-dir", cache.path().string()},
                        dir.path(), nixjail::e2e::nixEnv());
