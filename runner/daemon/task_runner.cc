@@ -63,8 +63,9 @@ constexpr std::chrono::seconds kJobTimeoutBackstop{30};
 // How long a job runs before its first interim report (at most the flush interval).
 constexpr std::chrono::milliseconds kFirstFlush{250};
 
-// Uploads logs and state every `interval` while the job runs (first after kFirstFlush), and turns the forge's cancellation
-// or, as a backstop, the runner's job timeout into a stop of the job.
+// Uploads logs and state every `interval` while the job runs (the first time after kFirstFlush),
+// and turns the forge's cancellation or, as a backstop, the runner's job timeout into a stop of
+// the job.
 class Flusher {
   public:
     Flusher(TaskReporter& reporter, std::stop_source& job_stop, const JobResources& res,

@@ -1,5 +1,6 @@
 // NixRootProvider: package names -> nix-build against a nixpkgs -> closure -> cached root
-// (workspace-cache's RootCache) -> a per-job snapshot.
+// (workspace-cache's RootCache) -> a per-job overlay or snapshot, or for a RootRequest::shared
+// the cached root itself.
 #pragma once
 
 #include <nlohmann/json.hpp>
