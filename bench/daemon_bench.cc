@@ -18,16 +18,15 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/process_cpu.h"
 #include "runner/base/child_process.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
@@ -159,27 +158,6 @@ int64_t vmHwmKb(pid_t pid) {
     for (std::string line; std::getline(in, line);)
         if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
     throw nixjail::base::Error("no VmHWM in /proc/" + std::to_string(pid) + "/status");
-}
-
-// CPU time (ms) a process has used, its own and that of its reaped children, from
-// /proc/<pid>/stat (utime stime cutime cstime, fields 14-17).
-struct CpuMs {
-    double self = 0, children = 0;
-};
-CpuMs cpuMs(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = all.rfind(')');
-    if (close == std::string::npos)
-        throw nixjail::base::Error("cannot read /proc/" + std::to_string(pid) + "/stat");
-    std::istringstream fields(all.substr(close + 2));
-    std::vector<std::string> f;
-    for (std::string x; fields >> x;) f.push_back(x);
-    // f[0] is field 3 (state): utime is field 14, f[11].
-    if (f.size() < 15) throw nixjail::base::Error("short /proc/" + std::to_string(pid) + "/stat");
-    const double tick = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    return {(std::stod(f[11]) + std::stod(f[12])) * tick,
-            (std::stod(f[13]) + std::stod(f[14])) * tick};
 }
 
 // The daemon's database: when it recorded each task's first step as started (ms).
@@ -397,11 +375,11 @@ void warmOverhead(Bench& bench, int runs) {
 
 void queuedJobs(Bench& bench, int count, int capacity) {
     std::vector<std::pair<int64_t, double>> jobs;
-    const CpuMs cpu0 = cpuMs(bench.daemonPid());
+    const auto cpu0 = nixjail::bench::processCpu(bench.daemonPid());
     const double t0 = wallNow();
     for (int i = 0; i < count; ++i) jobs.push_back(bench.enqueue());
     for (const auto& j : jobs) bench.waitJob(j.first, 600);
-    const CpuMs cpu1 = cpuMs(bench.daemonPid());
+    const auto cpu1 = nixjail::bench::processCpu(bench.daemonPid());
     const int64_t hwm = vmHwmKb(bench.daemonPid());
     const Json state = bench.state();
     std::map<std::string, int> calls;
@@ -431,7 +409,8 @@ void queuedJobs(Bench& bench, int count, int capacity) {
         "  (VmHWM of the daemon process, its jobs not included; the floor keeps no process\n"
         "   alive between jobs, so there is nothing to compare it with)\n");
     std::printf("  daemon CPU per job (ms): %.2f its own, %.2f its reaped children (the jobs)\n",
-                (cpu1.self - cpu0.self) / count, (cpu1.children - cpu0.children) / count);
+                (cpu1.self_s - cpu0.self_s) * 1000 / count,
+                (cpu1.children_s - cpu0.children_s) * 1000 / count);
     std::printf("  forge calls per job:");
     for (const auto& [procedure, n] : calls)
         std::printf(" %s %.2f", procedure.c_str(), double(n) / count);

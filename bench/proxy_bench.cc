@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/process_cpu.h"
 #include "proxy/proxy.h"
 #include "proxy/test_upstream.h"
 #include "runner/base/child_process.h"
@@ -68,17 +69,7 @@ struct Usage {
 Usage readUsage(pid_t pid) {
     Usage u;
     if (pid <= 0) return u;
-    std::string stat = nixjail::base::readFile("/proc/" + std::to_string(pid) + "/stat");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    std::string rest = stat.substr(stat.rfind(')') + 2);
-    std::vector<std::string> f;
-    for (size_t at = 0, sp; at < rest.size(); at = sp + 1) {
-        sp = rest.find(' ', at);
-        if (sp == std::string::npos) sp = rest.size();
-        f.push_back(rest.substr(at, sp - at));
-    }
-    u.cpu_s = static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) /
-              static_cast<double>(::sysconf(_SC_CLK_TCK));
+    u.cpu_s = nixjail::bench::processCpu(pid).self_s;
     std::string status = nixjail::base::readFile("/proc/" + std::to_string(pid) + "/status");
     auto kb = [&](const char* key) {
         size_t at = status.find(key);
