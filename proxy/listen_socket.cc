@@ -1,17 +1,17 @@
-// A thread per netns switch: setns(CLONE_NEWNET) only changes the calling thread's namespace, so
-// the io thread and the rest of the process stay in the host namespace.
+// The calling thread binds in the job's namespace and returns to its own (base::ThreadNetns):
+// setns(CLONE_NEWNET) changes only that thread, so the io thread and the rest of the process stay
+// in the host namespace.
 #include "proxy/listen_socket.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <thread>
 
 #include "runner/base/error.h"
+#include "runner/base/thread_netns.h"
 
 namespace nixjail::proxy {
 
@@ -23,13 +23,9 @@ struct Outcome {
     const char* step = nullptr;
 };
 
-Outcome bindAndListen(int netns_fd, const std::string& address, std::uint16_t port) {
+// In the calling thread's namespace.
+Outcome bindAndListen(const std::string& address, std::uint16_t port) {
     Outcome out;
-    if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
-        out.err = errno;
-        out.step = "setns into the job's network namespace";
-        return out;
-    }
     sockaddr_storage ss{};
     socklen_t len = 0;
     int family = AF_INET;
@@ -77,10 +73,11 @@ Outcome bindAndListen(int netns_fd, const std::string& address, std::uint16_t po
 base::UniqueFd createListenSocket(int netns_fd, const std::string& address, std::uint16_t port) {
     Outcome out;
     if (netns_fd < 0) {
-        out = bindAndListen(-1, address, port);
+        out = bindAndListen(address, port);
     } else {
-        std::thread t([&] { out = bindAndListen(netns_fd, address, port); });
-        t.join();
+        const auto inside = base::ThreadNetns::enter(
+            netns_fd, ("proxy cannot enter the job's network namespace to listen on '" + address + "'").c_str());
+        out = bindAndListen(address, port);
     }
     if (out.fd < 0) {
         throw base::SysError(std::string("proxy cannot ") + out.step + " for '" + address + ":" +

@@ -8,9 +8,9 @@
 
 namespace nixjail::proxy {
 
-// A bound, listening TCP socket (close-on-exec, non-blocking). With netns_fd >= 0 a short-lived
-// thread setns()es into that namespace, creates and binds the socket there and exits; the socket
-// keeps belonging to that namespace while this process serves it. Throws SysError.
+// A bound, listening TCP socket (close-on-exec, non-blocking). With netns_fd >= 0 the calling
+// thread setns()es into that namespace, creates and binds the socket there and returns to its own;
+// the socket keeps belonging to that namespace while this process serves it. Throws SysError.
 base::UniqueFd createListenSocket(int netns_fd, const std::string& address, std::uint16_t port);
 
 }  // namespace nixjail::proxy

@@ -24,6 +24,7 @@
 #include "runner/network/anonymous_netns.h"
 #include "runner/network/forge_credentials.h"
 #include "runner/network/forge_pin.h"
+#include "runner/network/spare_netns.h"
 
 namespace nixjail::runner::engine {
 
@@ -278,9 +279,12 @@ JobOutcome JobRunner::run() {
     std::chrono::milliseconds directories{0};
     std::optional<Clock::time_point> execStart;
     // The job's network namespace (a millisecond or more of the kernel's) is made while the
-    // job's directories and environment are; prepareJail's network thread takes it.
+    // job's directories and environment are, unless the runner made one ahead; prepareJail's
+    // network thread takes it.
     if (plan_.network == job::JobPlan::Network::kNamespaceProxy) {
-        netns_ahead_ = std::async(std::launch::async, network::createAnonymousNetns);
+        netns_ahead_ = std::async(std::launch::async, [spare = job_.opts.network.spare_netns] {
+            return spare ? spare->take() : network::createAnonymousNetns();
+        });
     }
     try {
         job_.sandbox = std::make_unique<JobSandbox>(plan_, job_.opts.work_dir,

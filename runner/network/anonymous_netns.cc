@@ -11,9 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include "runner/base/error.h"
+#include "runner/base/thread_netns.h"
 
 namespace nixjail::runner::network {
 
@@ -34,35 +34,20 @@ int bringUpLoopback() {
 }  // namespace
 
 base::UniqueFd createAnonymousNetns() {
-    // The helper thread dies inside the new namespace; only the fd keeps it alive.
-    int fd = -1;
-    int err = 0;
-    const char* what = "";
-    std::thread([&] {
-        if (::unshare(CLONE_NEWNET) != 0) {
-            err = errno;
-            what = "creating the job's network namespace (unshare CLONE_NEWNET)";
-            return;
-        }
-        if (int e = bringUpLoopback(); e != 0) {
-            err = e;
-            what = "setting the loopback device of the job's network namespace up";
-            return;
-        }
-        fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            err = errno;
-            what = "opening the job's network namespace (/proc/thread-self/ns/net)";
-        }
-    }).join();
-    if (fd < 0) {
-        if (err == EPERM) {
-            throw base::Error(std::string(what) + ": " + std::strerror(err) +
-                              "; the per-job network needs a root runner (CAP_SYS_ADMIN)");
-        }
-        throw base::SysError(what, err);
+    // The calling thread steps into the new namespace to set it up and steps back out; the
+    // namespace lives on by the fd alone.
+    try {
+        const auto inside = base::ThreadNetns::enterNew("creating the job's network namespace");
+        if (int e = bringUpLoopback(); e != 0)
+            throw base::SysError("setting the loopback device of the job's network namespace up", e);
+        base::UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+        if (!fd.valid())
+            throw base::SysError("opening the job's network namespace (/proc/thread-self/ns/net)", errno);
+        return fd;
+    } catch (const base::SysError& e) {
+        if (e.errnoValue() != EPERM) throw;
+        throw base::Error(std::string(e.what()) + "; the per-job network needs a root runner (CAP_SYS_ADMIN)");
     }
-    return base::UniqueFd(fd);
 }
 
 }  // namespace nixjail::runner::network

@@ -6,9 +6,9 @@
 
 namespace nixjail::runner::network {
 
-// Creates a new network namespace with only its loopback device, up. A short-lived helper thread
-// unshare()s into it, brings lo up and opens /proc/thread-self/ns/net; the calling thread never
-// leaves its own namespace. Throws SysError (needs CAP_SYS_ADMIN, i.e. a root runner).
+// Creates a new network namespace with only its loopback device, up. The calling thread
+// unshare()s into it, brings lo up, opens /proc/thread-self/ns/net and returns to its own
+// namespace (base::ThreadNetns). Throws SysError (needs CAP_SYS_ADMIN, i.e. a root runner).
 base::UniqueFd createAnonymousNetns();
 
 }  // namespace nixjail::runner::network

@@ -27,6 +27,8 @@
 namespace nixjail::runner::network {
 
 // What the runner's admin and caller decide for every job (exec flags, daemon config).
+class SpareNetns;  // spare_netns.h
+
 struct NetworkSettings {
     // The layers composed with proxy::Policy::compose (a job may only narrow): the admin's base
     // policy (empty: deny everything but the forge), the label's and the job's (empty: no layer).
@@ -51,6 +53,8 @@ struct NetworkSettings {
     bool audit_only = false;  // allow everything, record what the policy would have decided
     // What the job log says about where these settings came from (a repository's network file).
     std::vector<std::string> notes;
+    // Namespaces made ahead for the runner's jobs (spare_netns.h); null: each job makes its own.
+    std::shared_ptr<SpareNetns> spare_netns;
 };
 
 // Per job.

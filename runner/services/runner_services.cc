@@ -15,6 +15,7 @@
 #include "runner/engine/nix_root_provider.h"
 #include "runner/engine/nixpkgs_locator.h"
 #include "runner/network/credential_file.h"
+#include "runner/network/spare_netns.h"
 #include "runner/services/job_dirs.h"
 #include "workspace-cache/cache_set.h"
 #include "workspace-cache/job_volume.h"
@@ -97,6 +98,10 @@ void RunnerServices::loadNetwork() {
     // Loaded once for every job's proxy (and a bad extra CA file stops the start, not each job).
     if (backend_.plan.proxied() && !context_.dry_run)
         n.upstream_trust = proxy::loadUpstreamTrust(n.extra_upstream_ca_file);
+    // The first job's namespace is made while the rest starts (and the daemon's next one while
+    // its jobs run): a millisecond or more of the kernel's that each job waited for.
+    if (backend_.plan.network == job::JobPlan::Network::kNamespaceProxy && !context_.dry_run)
+        n.spare_netns = std::make_shared<network::SpareNetns>(context_.role == Role::kDaemon);
     n.host_overrides.insert(config_.proxy.host_overrides.begin(),
                             config_.proxy.host_overrides.end());
     for (const auto& [name, binding] : config_.proxy.secret_hosts) {
