@@ -1,9 +1,10 @@
 // OpenSSL's one-time start-up, on a thread of its own, and the first job's proxy CA with it. The
-// first TLS context or key a process makes loads OpenSSL's configuration and providers and fetches
-// every algorithm (about 3 ms here), and a CA is two keys and a signature (about 1 ms); `exec`
-// starts this at once, so that by the time its first job's proxy needs them the work is done on
-// the other core instead of in the job's set-up. Anything that uses OpenSSL meanwhile just waits
-// for the part in progress (OpenSSL's initialisation is thread-safe).
+// first key a process makes loads OpenSSL's configuration and providers, and a CA is two keys and
+// a signature (about 1 ms); `exec` starts this at once, so that by the time its first job's proxy
+// needs its CA the work is done on the other core instead of in the job's set-up. (The first TLS
+// context, another 3 ms or so, is left to the first TLS connection: tls_warmup.cc.) Anything that
+// uses OpenSSL meanwhile just waits for the part in progress (OpenSSL's initialisation is
+// thread-safe).
 #pragma once
 
 #include <condition_variable>

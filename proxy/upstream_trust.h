@@ -4,7 +4,7 @@
 // and shares it across the proxies of all its jobs, and only when the first upstream TLS
 // connection needs it: a job that makes none never pays for it. The same goes for the context
 // itself: OpenSSL's first context in a process costs about 3 ms (its providers and algorithm
-// tables), which `exec` pays on a warm-up thread instead (tls_warmup.h). The context is complete
+// tables), paid by the first TLS connection too (tls_warmup.h says why). The context is complete
 // after that first context() call and never changed after; OpenSSL lets many threads make
 // connections from one such context.
 #pragma once
