@@ -99,9 +99,10 @@ int sweepCgroups(const CgroupLayout& layout, const std::string& prefix = kCgroup
 // A cgroup-safe name for the job id: [A-Za-z0-9_.-], at most 40 characters.
 std::string cgroupSafeName(const std::string& job_id);
 
-// "p<pid>" of this process. Job cgroups and staging directories are named
-// "<prefix><job>-p<pid>-<6 random chars>", so that a sweep (a runner starting up) spares those of
-// other runners that are still alive and removes only what dead ones left.
+// "p<pid>" of this process. Job cgroups are named "<prefix><job>-p<pid>-<6 random chars>" and an
+// executor's staging directory "<prefix>p<pid>-<6 random chars>", so that a sweep (a runner
+// starting up) spares those of other runners that are still alive and removes only what dead
+// ones left.
 std::string ownerTag();
 // True when `name` ends in "-p<pid>-<6 chars>" and that process still exists.
 bool ownedByLiveProcess(const std::string& name);

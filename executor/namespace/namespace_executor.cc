@@ -1,5 +1,5 @@
-// NamespaceExecutor: validates a JailSpec and acquires the job's resources (staging dir, plans,
-// cgroup); the steps themselves run in namespace_jail.cc.
+// NamespaceExecutor: validates a JailSpec and acquires the job's resources (plans, cgroup; the
+// staging dir is the executor's); the steps themselves run in namespace_jail.cc.
 #include "executor/namespace/namespace_executor.h"
 
 #include <spdlog/spdlog.h>
@@ -59,6 +59,20 @@ NamespaceExecutor::NamespaceExecutor(NamespaceOptions options)
 
 NamespaceExecutor::~NamespaceExecutor() = default;
 
+std::shared_ptr<const base::TempDir> NamespaceExecutor::staging() {
+    std::lock_guard lock(staging_mutex_);
+    if (!staging_) {
+        auto made = std::make_shared<const base::TempDir>(kStagingPrefix + ownerTag() + "-",
+                                                          stagingParent(options_));
+        // mkdtemp made it 0700 for the runner; the jails' set-up runs as another host id.
+        if (::chmod(made->path().c_str(), 0755) != 0) {
+            throw base::SysError("making staging directory '" + made->path().string() + "' reachable");
+        }
+        staging_ = std::move(made);
+    }
+    return staging_;
+}
+
 BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t egid) {
     const IdMapPlan ids = planIdMaps(euid == 0, euid, egid, options.host_id_base);
     return {.remaps_paths = true,
@@ -80,20 +94,14 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
         throw JailSetupError(SetupPhase::kMounts, ec ? ec.value() : ENOTDIR,
                              "jail root '" + spec.root.string() + "' for job " + spec.job_id);
     }
-    base::TempDir staging(kStagingPrefix + cgroupSafeName(spec.job_id) + "-" + ownerTag() + "-",
-                          stagingParent(options_));
-    // mkdtemp made it 0700 for the runner; the jail's setup runs as another host id.
-    if (::chmod(staging.path().c_str(), 0755) != 0) {
-        throw base::SysError("making staging directory '" + staging.path().string() +
-                             "' reachable");
-    }
+    const auto staging = this->staging();
     JailPlan plan;
     try {
         // A quarter of the memory limit each for /tmp and /dev/shm (tmpfs pages count against the
         // memory cgroup): a full /tmp is ENOSPC, not an OOM kill. Big scratch space belongs in a
         // disk-backed bind (runner temp).
         plan.mounts = planMounts({.root = root,
-                                  .staging = staging.path(),
+                                  .staging = staging->path(),
                                   .binds = planBinds(spec),
                                   .tmpfs_size_bytes = spec.limits.memory_max_bytes / 4});
         plan.ids = idMaps(options_);
@@ -124,7 +132,7 @@ std::unique_ptr<Jail> NamespaceExecutor::prepare(const JailSpec& spec) {
         throw JailSetupError(SetupPhase::kNone, 0,
                              std::string("cgroup for job ") + spec.job_id + ": " + e.what());
     }
-    return std::make_unique<NamespaceJail>(spec, std::move(staging), std::move(plan),
+    return std::make_unique<NamespaceJail>(spec, staging, std::move(plan),
                                            std::move(*cgroup), options_.logger,
                                            options_.cancel_grace);
 }

@@ -10,8 +10,10 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "executor/executor.h"
+#include "runner/base/temp_dir.h"
 
 namespace spdlog {
 class logger;
@@ -27,8 +29,8 @@ struct NamespaceOptions {
     // A root runner maps jail ids 0..65535 to host ids host_id_base..+65535; the step's processes
     // then run as host uid/gid host_id_base + 1000 (see stepHostUid()).
     uid_t host_id_base = 0x70000000;
-    // Where per-job staging directories (empty mount points, named nixjail-stage-*) are made;
-    // empty: $TMPDIR or /tmp. It must be reachable (o+x) by the jail's host ids.
+    // Where the executor's staging directory (an empty mount point, named nixjail-stage-*) is
+    // made; empty: $TMPDIR or /tmp. It must be reachable (o+x) by the jail's host ids.
     std::filesystem::path staging_parent;
     // On cancel the step's main process gets SIGTERM; the tree is killed when it exits or after
     // this long. Timeouts kill at once.
@@ -59,9 +61,17 @@ class NamespaceExecutor : public Executor {
     gid_t stepHostGid() const;
 
   private:
+    // The empty directory every jail's init mounts its own tmpfs over, in its own mount namespace
+    // (so jails share it without seeing each other's): made with the first jail, removed when the
+    // executor and the last jail that uses it are gone. One per executor rather than per jail:
+    // each mkdir and rmdir on a journal-less ext4 /tmp costs a scan of its recently freed inodes.
+    std::shared_ptr<const base::TempDir> staging();
+
     NamespaceOptions options_;
     // Compiled once (the default profile's ahead of the first job), shared by every jail.
     std::unique_ptr<ns::SeccompFilters> seccomp_filters_;
+    std::mutex staging_mutex_;
+    std::shared_ptr<const base::TempDir> staging_;  // null until the first jail
 };
 
 struct SweepReport {

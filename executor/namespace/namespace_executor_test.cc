@@ -530,6 +530,49 @@ TEST_F(NamespaceJailTest, ConcurrentJobsDoNotHoldEachOthersPipes) {
     a.join();
 }
 
+// The jails of one executor mount their tmpfs over one staging directory, each in its own mount
+// namespace: two running at once see only their own /tmp, the host sees the directory empty, and
+// it goes once the executor and the last jail that used it are gone.
+TEST_F(NamespaceJailTest, JailsShareOneStagingDirectoryAndNothingInIt) {
+    base::TempDir parent("nixjail-staging-test-");
+    ASSERT_EQ(::chmod(parent.path().c_str(), 0755), 0);
+    auto executor = std::make_unique<NamespaceExecutor>(NamespaceOptions{.staging_parent = parent.path()});
+    auto jailA = executor->prepare(spec());
+    auto jailB = executor->prepare(spec());
+    std::vector<std::filesystem::path> staging;
+    for (const auto& e : std::filesystem::directory_iterator(parent.path())) staging.push_back(e.path());
+    ASSERT_EQ(staging.size(), 1u);
+
+    std::promise<void> started;
+    std::stop_source stopA;
+    std::thread a([&] {
+        StepInvocation step;
+        step.argv = {"sh", "-c", "echo a > /tmp/from-a; echo started; sleep 30"};
+        step.env = kEnv;
+        step.cancel = stopA.get_token();
+        bool once = false;
+        step.on_output = [&](std::string_view) {
+            if (!once) started.set_value();
+            once = true;
+        };
+        EXPECT_TRUE(jailA->run(step).cancelled);
+    });
+    started.get_future().wait();
+    std::string out;
+    const auto r = runIn(*jailB, {"sh", "-c", "ls -A /tmp; echo b > /tmp/from-b; echo done"}, &out);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error;
+    EXPECT_EQ(out, "done\n");  // nothing of A's in B's /tmp
+    EXPECT_TRUE(std::filesystem::is_empty(staging[0]));  // nor anything of either on the host
+    stopA.request_stop();
+    a.join();
+
+    executor.reset();
+    EXPECT_TRUE(std::filesystem::exists(staging[0]));  // the jails still use it
+    jailA.reset();
+    jailB.reset();
+    EXPECT_FALSE(std::filesystem::exists(staging[0]));
+}
+
 TEST_F(NamespaceJailTest, OnlyTheJailsOwnMountsAreVisible) {
     std::string out;
     auto r = sh("cut -d' ' -f5 /proc/self/mountinfo | sort | tr '\\n' ' '", &out);

@@ -118,7 +118,8 @@ milliseconds cpuOf(const struct rusage& ru) {
 
 }  // namespace
 
-NamespaceJail::NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
+NamespaceJail::NamespaceJail(JailSpec spec, std::shared_ptr<const base::TempDir> staging, JailPlan plan,
+                             JobCgroup cgroup,
                              std::shared_ptr<spdlog::logger> log, milliseconds cancel_grace)
     : spec_(std::move(spec)),
       staging_(std::move(staging)),

@@ -16,8 +16,9 @@ namespace nixjail::executor::ns {
 
 class NamespaceJail : public Jail {
   public:
-    // Members in acquisition order: the destructor removes the cgroup, then the staging dir.
-    NamespaceJail(JailSpec spec, base::TempDir staging, JailPlan plan, JobCgroup cgroup,
+    // Members in acquisition order: the destructor removes the cgroup, then lets go of the
+    // executor's staging dir (removed with its last user).
+    NamespaceJail(JailSpec spec, std::shared_ptr<const base::TempDir> staging, JailPlan plan, JobCgroup cgroup,
                   std::shared_ptr<spdlog::logger> log, std::chrono::milliseconds cancel_grace);
     StepResult run(const StepInvocation& step) override;
 
@@ -37,7 +38,7 @@ class NamespaceJail : public Jail {
     std::string describeReport(const ChildReport& report) const;
 
     JailSpec spec_;
-    base::TempDir staging_;
+    std::shared_ptr<const base::TempDir> staging_;
     JailPlan plan_;
     JobCgroup cgroup_;
     std::shared_ptr<spdlog::logger> log_;
