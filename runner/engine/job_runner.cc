@@ -282,9 +282,8 @@ JobOutcome JobRunner::run() {
     // job's directories and environment are, unless the runner made one ahead; prepareJail's
     // network thread takes it.
     if (plan_.network == job::JobPlan::Network::kNamespaceProxy) {
-        netns_ahead_ = std::async(std::launch::async, [spare = job_.opts.network.spare_netns] {
-            return spare ? spare->take() : network::createAnonymousNetns();
-        });
+        const auto& spare = job_.opts.network.spare_netns;
+        netns_ahead_ = spare ? spare->take() : std::async(std::launch::async, network::createAnonymousNetns);
     }
     try {
         job_.sandbox = std::make_unique<JobSandbox>(plan_, job_.opts.work_dir,

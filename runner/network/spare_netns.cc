@@ -11,14 +11,12 @@ SpareNetns::~SpareNetns() {
     if (next_.valid()) next_.wait();  // the future's fd, if any, closes with it
 }
 
-base::UniqueFd SpareNetns::take() {
-    std::future<base::UniqueFd> made;
-    {
-        std::lock_guard lock(mutex_);
-        made = std::move(next_);
-        if (refill_) next_ = std::async(std::launch::async, createAnonymousNetns);
-    }
-    return made.valid() ? made.get() : createAnonymousNetns();
+std::future<base::UniqueFd> SpareNetns::take() {
+    std::lock_guard lock(mutex_);
+    std::future<base::UniqueFd> made = std::move(next_);
+    if (!made.valid()) made = std::async(std::launch::async, createAnonymousNetns);
+    if (refill_) next_ = std::async(std::launch::async, createAnonymousNetns);
+    return made;
 }
 
 }  // namespace nixjail::runner::network

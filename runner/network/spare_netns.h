@@ -22,10 +22,11 @@ class SpareNetns {
     SpareNetns(const SpareNetns&) = delete;
     SpareNetns& operator=(const SpareNetns&) = delete;
 
-    // The spare (waiting while it is being made), or a new one when none is left. Throws what
-    // createAnonymousNetns throws, for the job that takes it: the runner's start does not fail
-    // for a namespace it made ahead. Thread-safe.
-    base::UniqueFd take();
+    // The spare, as the future it is being made in (no thread of the caller's waits for it
+    // meanwhile), or a new one being made on a thread of its own when none is left. Its get()
+    // throws what createAnonymousNetns throws, for the job that takes it: the runner's start does
+    // not fail for a namespace it made ahead. Thread-safe.
+    std::future<base::UniqueFd> take();
 
   private:
     std::mutex mutex_;

@@ -53,8 +53,8 @@ TEST(SpareNetnsTest, EachTakeIsANewNamespaceOfItsOwn) {
     REQUIRE_ROOT();
     for (bool refill : {false, true}) {
         SpareNetns spares(refill);
-        const base::UniqueFd first = spares.take();   // the one made ahead
-        const base::UniqueFd second = spares.take();  // refilled, or made on demand
+        const base::UniqueFd first = spares.take().get();   // the one made ahead
+        const base::UniqueFd second = spares.take().get();  // refilled, or made on demand
         ASSERT_TRUE(first.valid());
         ASSERT_TRUE(second.valid());
         EXPECT_NE(inodeOf(first.get()), ownNamespace()) << "refill " << refill;
@@ -70,7 +70,7 @@ TEST(SpareNetnsTest, UntakenAndRefilledSparesCloseWithTheirOwner) {
     EXPECT_EQ(openFds(), before);
     {
         SpareNetns refilled(true);
-        base::UniqueFd taken = refilled.take();  // starts making the next, left untaken
+        base::UniqueFd taken = refilled.take().get();  // starts making the next, left untaken
         EXPECT_TRUE(taken.valid());
     }
     EXPECT_EQ(openFds(), before);
