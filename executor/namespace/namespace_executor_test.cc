@@ -65,6 +65,37 @@ class NamespaceJailTest : public ::testing::Test {
         return runIn(*jail, {"/bin/sh", "-c", script}, out);
     }
 
+    // A step that runs in `jail` on a thread of its own until stop(): the constructor returns
+    // once `script` has printed its first output; stop() cancels it and expects it cancelled.
+    class RunningStep {
+      public:
+        RunningStep(Jail& jail, const std::string& script) {
+            thread_ = std::thread([&jail, script, &started = started_, token = stop_.get_token()] {
+                StepInvocation step;
+                step.argv = {"sh", "-c", script};
+                step.env = kEnv;
+                step.cancel = token;
+                bool once = false;
+                step.on_output = [&](std::string_view) {
+                    if (!once) started.set_value();
+                    once = true;
+                };
+                EXPECT_TRUE(jail.run(step).cancelled);
+            });
+            started_.get_future().wait();
+        }
+        ~RunningStep() { stop(); }
+        void stop() {
+            stop_.request_stop();
+            if (thread_.joinable()) thread_.join();
+        }
+
+      private:
+        std::promise<void> started_;  // outlives the thread, which sets it
+        std::stop_source stop_;
+        std::thread thread_;
+    };
+
     NamespaceExecutor executor_;
     std::unique_ptr<testing::TestRoot> root_;
 };
@@ -504,21 +535,7 @@ TEST_F(NamespaceJailTest, ConcurrentJobsDoNotHoldEachOthersPipes) {
     // as soon as their own processes do.
     auto jailA = executor_.prepare(spec());
     auto jailB = executor_.prepare(spec());
-    std::promise<void> started;
-    std::stop_source stopA;
-    std::thread a([&] {
-        StepInvocation step;
-        step.argv = {"sh", "-c", "echo started; sleep 30"};
-        step.env = kEnv;
-        step.cancel = stopA.get_token();
-        bool once = false;
-        step.on_output = [&](std::string_view) {
-            if (!once) started.set_value();
-            once = true;
-        };
-        EXPECT_TRUE(jailA->run(step).cancelled);
-    });
-    started.get_future().wait();
+    RunningStep a(*jailA, "echo started; sleep 30");
     for (int i = 0; i < 5; ++i) {
         std::string out;
         auto t0 = std::chrono::steady_clock::now();
@@ -526,8 +543,7 @@ TEST_F(NamespaceJailTest, ConcurrentJobsDoNotHoldEachOthersPipes) {
         EXPECT_EQ(out, std::to_string(i) + "\n") << r.setup_error;
         EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
     }
-    stopA.request_stop();
-    a.join();
+    a.stop();
 }
 
 // The jails of one executor mount their tmpfs over one staging directory, each in its own mount
@@ -543,28 +559,13 @@ TEST_F(NamespaceJailTest, JailsShareOneStagingDirectoryAndNothingInIt) {
     for (const auto& e : std::filesystem::directory_iterator(parent.path())) staging.push_back(e.path());
     ASSERT_EQ(staging.size(), 1u);
 
-    std::promise<void> started;
-    std::stop_source stopA;
-    std::thread a([&] {
-        StepInvocation step;
-        step.argv = {"sh", "-c", "echo a > /tmp/from-a; echo started; sleep 30"};
-        step.env = kEnv;
-        step.cancel = stopA.get_token();
-        bool once = false;
-        step.on_output = [&](std::string_view) {
-            if (!once) started.set_value();
-            once = true;
-        };
-        EXPECT_TRUE(jailA->run(step).cancelled);
-    });
-    started.get_future().wait();
+    RunningStep a(*jailA, "echo a > /tmp/from-a; echo started; sleep 30");
     std::string out;
     const auto r = runIn(*jailB, {"sh", "-c", "ls -A /tmp; echo b > /tmp/from-b; echo done"}, &out);
     EXPECT_EQ(r.exit_code, 0) << r.setup_error;
     EXPECT_EQ(out, "done\n");  // nothing of A's in B's /tmp
     EXPECT_TRUE(std::filesystem::is_empty(staging[0]));  // nor anything of either on the host
-    stopA.request_stop();
-    a.join();
+    a.stop();
 
     executor.reset();
     EXPECT_TRUE(std::filesystem::exists(staging[0]));  // the jails still use it
