@@ -14,20 +14,20 @@
 
 namespace nixjail::base {
 
-UniqueFd ThreadNetns::openOwn(const char* what) {
-    UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!own.valid()) throw SysError(std::string(what) + ": opening this thread's network namespace", errno);
-    return own;
+UniqueFd ThreadNetns::openCurrent(const char* what) {
+    UniqueFd current(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!current.valid()) throw SysError(std::string(what) + " (/proc/thread-self/ns/net)", errno);
+    return current;
 }
 
 ThreadNetns ThreadNetns::enter(int netns_fd, const char* what) {
-    UniqueFd home = openOwn(what);
+    UniqueFd home = openCurrent((std::string(what) + ": opening this thread's network namespace").c_str());
     if (::setns(netns_fd, CLONE_NEWNET) != 0) throw SysError(std::string(what) + " (setns)", errno);
     return ThreadNetns(std::move(home));
 }
 
 ThreadNetns ThreadNetns::enterNew(const char* what) {
-    UniqueFd home = openOwn(what);
+    UniqueFd home = openCurrent((std::string(what) + ": opening this thread's network namespace").c_str());
     if (::unshare(CLONE_NEWNET) != 0) throw SysError(std::string(what) + " (unshare CLONE_NEWNET)", errno);
     return ThreadNetns(std::move(home));
 }

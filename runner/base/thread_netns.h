@@ -16,6 +16,9 @@ class ThreadNetns {
     // Moves the calling thread into a new, empty network namespace (unshare). Throws SysError
     // naming `what` when it cannot (EPERM without CAP_SYS_ADMIN).
     static ThreadNetns enterNew(const char* what);
+    // The namespace the calling thread is in now, opened (/proc/thread-self/ns/net). Throws
+    // SysError naming `what`.
+    static UniqueFd openCurrent(const char* what);
 
     // Back to the thread's own namespace. A thread that cannot return would go on serving the
     // runner from a job's namespace, so this aborts then (setns into a namespace the thread was
@@ -28,7 +31,6 @@ class ThreadNetns {
 
   private:
     explicit ThreadNetns(UniqueFd home) : home_(std::move(home)) {}
-    static UniqueFd openOwn(const char* what);
 
     UniqueFd home_;  // the namespace the thread came from; invalid once moved from
 };

@@ -1,7 +1,6 @@
 // See anonymous_netns.h.
 #include "runner/network/anonymous_netns.h"
 
-#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -40,10 +39,7 @@ base::UniqueFd createAnonymousNetns() {
         const auto inside = base::ThreadNetns::enterNew("creating the job's network namespace");
         if (int e = bringUpLoopback(); e != 0)
             throw base::SysError("setting the loopback device of the job's network namespace up", e);
-        base::UniqueFd fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-        if (!fd.valid())
-            throw base::SysError("opening the job's network namespace (/proc/thread-self/ns/net)", errno);
-        return fd;
+        return base::ThreadNetns::openCurrent("opening the job's network namespace");
     } catch (const base::SysError& e) {
         if (e.errnoValue() != EPERM) throw;
         throw base::Error(std::string(e.what()) + "; the per-job network needs a root runner (CAP_SYS_ADMIN)");
