@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <thread>
@@ -24,6 +23,7 @@
 #include "runner/network/anonymous_netns.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
+#include "tests/integration/require.h"
 #include "tests/support/host_addresses.h"
 
 namespace nixjail::runner::network {
@@ -31,17 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Skips without root, fails instead under NIXJAIL_TESTS_STRICT=1.
-#define REQUIRE_NETNS()                                                        \
-    do {                                                                       \
-        std::string why;                                                       \
-        if (::geteuid() != 0) why = "needs root to create network namespaces"; \
-        if (!why.empty()) {                                                    \
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");          \
-            if (strict && std::string(strict) == "1") FAIL() << why;           \
-            GTEST_SKIP() << why;                                               \
-        }                                                                      \
-    } while (0)
 
 // Runs `fn` on a thread that has joined `netns_fd` (and dies there).
 template <class Fn>
@@ -73,7 +62,7 @@ size_t countEntries(const char* dir) {
 
 class JobNetworkTest : public ::testing::Test {
   protected:
-    void SetUp() override { REQUIRE_NETNS(); }
+    void SetUp() override { NIXJAIL_REQUIRE(::geteuid() == 0, "needs root to create network namespaces"); }
 
     std::unique_ptr<JobNetwork> make(NetworkSettings settings = {}) {
         return std::make_unique<JobNetwork>(settings,

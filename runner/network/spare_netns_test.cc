@@ -6,6 +6,7 @@
 #include "runner/base/error.h"
 #include "runner/base/thread_netns.h"
 #include "runner/network/anonymous_netns.h"
+#include "tests/integration/require.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,20 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <string>
 
 namespace nixjail::runner::network {
 namespace {
 
-#define REQUIRE_ROOT()                                                         \
-    do {                                                                       \
-        if (::geteuid() != 0) {                                                \
-            const char* strict = std::getenv("NIXJAIL_TESTS_STRICT");          \
-            if (strict && std::string(strict) == "1") FAIL() << "needs root";  \
-            GTEST_SKIP() << "needs root to create network namespaces";         \
-        }                                                                      \
-    } while (0)
+#define REQUIRE_ROOT() NIXJAIL_REQUIRE(::geteuid() == 0, "needs root to create network namespaces")
 
 ino_t inodeOf(int fd) {
     struct stat st {};
