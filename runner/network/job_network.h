@@ -26,9 +26,9 @@
 
 namespace nixjail::runner::network {
 
-// What the runner's admin and caller decide for every job (exec flags, daemon config).
 class SpareNetns;  // spare_netns.h
 
+// What the runner's admin and caller decide for every job (exec flags, daemon config).
 struct NetworkSettings {
     // The layers composed with proxy::Policy::compose (a job may only narrow): the admin's base
     // policy (empty: deny everything but the forge), the label's and the job's (empty: no layer).
