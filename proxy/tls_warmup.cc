@@ -18,7 +18,6 @@ TlsWarmup::~TlsWarmup() {
 }
 
 void TlsWarmup::warmUp() {
-    OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr);
     std::optional<CertificateAuthority> made;
     try {
         made.emplace(CertificateAuthority::generate(kJobCaName));

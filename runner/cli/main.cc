@@ -6,10 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "proxy/kernel_random.h"
 #include "runner/base/sanitizers.h"
 #include "runner/cli/commands.h"
 
 int main(int argc, char** argv) {
+    // Before any thread: OpenSSL's randomness for every command (proxies, their CAs, TLS).
+    nixjail::proxy::useKernelRandomness();
     CLI::App app{"nixjail-runner: a self-hosted Forgejo/Gitea Actions runner that runs every job in a jail"};
     app.set_version_flag("--version", "nixjail-runner 0.1.0");
     app.require_subcommand(1);
