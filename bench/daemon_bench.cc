@@ -4,7 +4,9 @@
 //  (b) 200 queued trivial jobs at capacity 8: throughput, p99 latency enqueued -> reported, and the
 //      daemon's peak RSS.
 // act_runner / forgejo-runner are not installable here, so the side-by-side peer is the floor:
-// `bash -c true` spawned per job (one at a time for (a), 8 workers for (b)).
+// `bash -c true` spawned per job (one at a time for (a), 8 workers for (b)). With the namespace
+// executor, (b) also runs the same jobs each in one bwrap call (every namespace new), the cost of
+// any namespace jail here, and prints the daemon's jail against that too.
 // Usage: daemon_bench [--executor host|namespace] [--runs N] [--jobs N] [--capacity N]
 //                     [--fetch-interval 50ms] [--runner PATH]
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -115,17 +118,29 @@ Summary summarize(std::vector<double> v) {
     return {v[v.size() / 2], v[p99]};
 }
 
-// One `bash -c true`: its wall time in ms.
-double runBashTrue() {
+const std::vector<std::string> kBashTrue = {"bash", "-c", "true"};
+// The jail's floor (namespace executor): `bash -c true` in one bwrap call with every namespace
+// new, as exec_bench's anchor (an unprivileged id, the host's /usr read-only, fresh /proc, /dev
+// and /tmp). No network set-up, no root filesystem of its own, no cgroup.
+const std::vector<std::string> kBwrapTrue = {
+    "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
+    "--new-session", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
+    "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    "--cap-drop", "ALL", "/bin/bash", "-c", "true"};
+
+// One run of `argv` (bash -c true, or the same in bwrap): its wall time in ms.
+double runFloorCommand(const std::vector<std::string>& argv) {
     nixjail::base::UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
     const auto start = Steady::now();
-    auto child = ChildProcess::spawn({.argv = {"bash", "-c", "true"},
+    auto child = ChildProcess::spawn({.argv = argv,
                                       .env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp"},
                                       .stdout_fd = devnull.get(),
                                       .stderr_fd = devnull.get()});
-    if (child.wait().exitCode() != 0) throw nixjail::base::Error("bash -c true failed");
+    if (child.wait().exitCode() != 0) throw nixjail::base::Error("'" + argv[0] + " ... true' failed");
     return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
 }
+
+double runBashTrue() { return runFloorCommand(kBashTrue); }
 
 // The floor for (b): `jobs` runs of bash -c true, `capacity` at a time, all queued at t0.
 struct FloorQueue {
@@ -133,7 +148,8 @@ struct FloorQueue {
     std::vector<double> latency_ms;
 };
 
-void floorQueue(int jobs, int capacity, FloorQueue& out) {
+void floorQueue(int jobs, int capacity, FloorQueue& out,
+                const std::vector<std::string>& argv = kBashTrue) {
     std::atomic<int> next{0};
     std::mutex mutex;
     const auto t0 = Steady::now();
@@ -141,7 +157,7 @@ void floorQueue(int jobs, int capacity, FloorQueue& out) {
     for (int w = 0; w < capacity; ++w) {
         workers.emplace_back([&] {
             while (next.fetch_add(1) < jobs) {
-                runBashTrue();
+                runFloorCommand(argv);
                 const double ms =
                     std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
                 std::lock_guard lock(mutex);
@@ -373,7 +389,7 @@ void warmOverhead(Bench& bench, int runs) {
         q.median, q.p99);
 }
 
-void queuedJobs(Bench& bench, int count, int capacity) {
+void queuedJobs(Bench& bench, int count, int capacity, bool jailFloor) {
     std::vector<std::pair<int64_t, double>> jobs;
     const auto cpu0 = nixjail::bench::processCpu(bench.daemonPid());
     const double t0 = wallNow();
@@ -404,6 +420,23 @@ void queuedJobs(Bench& bench, int count, int capacity) {
                 ours.median / floor.median);
     std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "latency p99 (ms)", ours.p99, floor.p99,
                 ours.p99 / floor.p99);
+    if (jailFloor && std::system("command -v bwrap >/dev/null 2>&1") != 0) {
+        std::printf("  bwrap floor: skipped (bwrap is not installed: apt install bubblewrap)\n");
+    } else if (jailFloor) {
+        // The same jobs, each one bwrap call: what any namespace jail costs here, the daemon's
+        // jail against it (the goal's floor above keeps no jail at all).
+        FloorQueue bw;
+        floorQueue(count, capacity, bw, kBwrapTrue);
+        const Summary b = summarize(bw.latency_ms);
+        std::printf("  %-34s %12s %12s %9s\n", "", "daemon", "bwrap floor", "ratio");
+        std::printf("  %-34s %12.1f %12.1f %8.2fx\n", "throughput (jobs/s)", count / seconds,
+                    count / bw.seconds, (count / seconds) / (count / bw.seconds));
+        std::printf("  %-34s %12.1f %12.1f %8.1fx\n", "latency median (ms)", ours.median, b.median,
+                    ours.median / b.median);
+        std::printf("  (bwrap floor: `bash -c true` in one bwrap call per job, every namespace new,\n"
+                    "   %d at a time; bash -c true floor / bwrap floor: %.2fx in throughput)\n",
+                    capacity, (count / fq.seconds) / (count / bw.seconds));
+    }
     std::printf("  %-34s %12.1f %12s\n", "daemon peak RSS (MiB)", double(hwm) / 1024, "-");
     std::printf(
         "  (VmHWM of the daemon process, its jobs not included; the floor keeps no process\n"
@@ -443,7 +476,7 @@ int main(int argc, char** argv) {
         Bench bench(o);
         bench.startDaemon();
         warmOverhead(bench, o.runs);
-        queuedJobs(bench, o.jobs, o.capacity);
+        queuedJobs(bench, o.jobs, o.capacity, o.executor == "namespace");
         const int rc = bench.stopDaemon();
         if (rc != 0) {
             std::fprintf(stderr, "daemon_bench: the daemon exited %d:\n%s\n", rc,
