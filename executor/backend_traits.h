@@ -38,6 +38,10 @@ struct BackendTraits {
     // The jail mounts a writable layer of its own over JailSpec::root and never writes the root
     // itself: jobs may share one root that nothing writes (the cached one, not a copy per job).
     bool overlays_root = false;
+    // A step may carry a detached mount (StepInvocation::files_mount) its jail attaches in its
+    // own mount namespace: the step's command files then live in memory, not in the job's temp
+    // directory on the host's disk.
+    bool mounts_detached = false;
 };
 
 }  // namespace nixjail::executor

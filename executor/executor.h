@@ -97,6 +97,13 @@ struct StepPrelude {
     std::function<std::string(const PreludeResult&)> admit;
 };
 
+// A detached mount (base::DetachedTmpfs) a step's jail attaches at `jail` for that step alone:
+// the step's command files and script, in memory, never mounted on the host.
+struct StepFilesMount {
+    int mount_fd = -1;           // the caller's; stays open until run() returns
+    std::filesystem::path jail;  // an existing directory in the jail, reached without links
+};
+
 // Per step.
 struct StepInvocation {
     std::vector<std::string> argv;
@@ -115,6 +122,10 @@ struct StepInvocation {
     // Only backends with BackendTraits::runs_preludes take it; the others fail the step with a
     // setup_error saying so.
     std::optional<StepPrelude> prelude;
+    // Set: a mount the jail attaches for this step (and its prelude). Only backends with
+    // BackendTraits::mounts_detached take it; the others fail the step with a setup_error saying
+    // so.
+    std::optional<StepFilesMount> files_mount;
 };
 
 struct StepResult {

@@ -35,6 +35,11 @@ public:
             result.setup_error = "prepare step: the host executor runs no prelude before a step (the namespace executor does)";
             return result;
         }
+        if (step.files_mount) {
+            StepResult result;
+            result.setup_error = "prepare step: the host executor cannot attach a detached mount to a step (the namespace executor does)";
+            return result;
+        }
         const auto start = std::chrono::steady_clock::now();
         base::Pipe out = base::Pipe::create();
         base::ChildProcess child;

@@ -35,6 +35,22 @@ TEST(HostExecutor, MergesStdoutAndStderr) {
     EXPECT_EQ(out, "out\nerr\n");
 }
 
+// A step's own tmpfs (StepInvocation::files_mount) needs a mount namespace of the step's own;
+// the host executor has none, and says so instead of running the step without it.
+TEST(HostExecutor, RefusesAFilesMountSayingWhichExecutorTakesIt) {
+    HostExecutor ex;
+    auto jail = ex.prepare({.job_id = "t"});
+    std::string out;
+    StepInvocation step{.argv = {"sh", "-c", "echo ran"}, .env = {"PATH=/usr/bin:/bin"}, .cwd = "/"};
+    step.on_output = [&](std::string_view s) { out.append(s); };
+    step.files_mount = StepFilesMount{.mount_fd = 0, .jail = "/files"};
+    auto r = jail->run(step);
+    EXPECT_EQ(r.setup_error,
+              "prepare step: the host executor cannot attach a detached mount to a step (the namespace "
+              "executor does)");
+    EXPECT_EQ(out, "");
+}
+
 TEST(HostExecutor, TimeoutKillsTheStep) {
     HostExecutor ex;
     auto jail = ex.prepare({.job_id = "t"});

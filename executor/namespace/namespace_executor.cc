@@ -81,7 +81,9 @@ BackendTraits namespaceTraits(const NamespaceOptions& options, uid_t euid, gid_t
             .step_owner = StepOwner{ids.step_host_uid, ids.step_host_gid},
             .attaches_stdio = true,
             .runs_preludes = true,
-            .overlays_root = true};
+            .overlays_root = true,
+            // A tmpfs made by fsopen needs CAP_SYS_ADMIN where the runner runs.
+            .mounts_detached = euid == 0};
 }
 
 uid_t NamespaceExecutor::stepHostUid() const { return idMaps(options_).step_host_uid; }

@@ -19,12 +19,15 @@
 #include "executor/namespace/jail_setup_error.h"
 #include "executor/namespace/test_root.h"
 #include "executor/test_processes.h"
+#include "runner/base/detached_tmpfs.h"
 #include "runner/base/file_io.h"
 #include "runner/base/temp_dir.h"
 #include "runner/base/unique_fd.h"
 
 namespace nixjail::executor {
 namespace {
+
+namespace fs = std::filesystem;
 
 const std::vector<std::string> kEnv = {"PATH=/usr/bin:/bin", "HOME=/workspace", "LANG=C"};
 
@@ -582,6 +585,72 @@ TEST_F(NamespaceJailTest, OnlyTheJailsOwnMountsAreVisible) {
     EXPECT_EQ(out,
               "/ /dev /dev/full /dev/null /dev/pts /dev/random /dev/shm /dev/tty /dev/urandom "
               "/dev/zero /proc /proc/sys /tmp /usr /workspace ");
+}
+
+std::string hostMountTable() {
+    std::ifstream in("/proc/self/mountinfo");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// StepInvocation::files_mount (a step's own tmpfs of command files): the step sees it at its
+// jail path, nosuid, nodev and noexec, and writes to it; the runner reads what it wrote through
+// its fd; the host's mount table never shows it and its directory on disk stays empty; the next
+// step, given none, sees the empty directory.
+TEST_F(NamespaceJailTest, AStepsFilesMountIsItsOwnAndNeverTheHosts) {
+    const auto before = hostMountTable();
+    base::DetachedTmpfs files({.size_bytes = 1 << 20,
+                               .uid = executor_.stepHostUid(),
+                               .gid = executor_.stepHostGid(),
+                               .what = "a test"});
+    {
+        base::UniqueFd in(::openat(files.fd(), "in", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        ASSERT_TRUE(in);
+        ASSERT_EQ(::write(in.get(), "from the runner\n", 16), 16);
+    }
+    fs::create_directory(root_->workspace() / "files");
+    ::chown((root_->workspace() / "files").c_str(), executor_.stepHostUid(), executor_.stepHostGid());
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    step.argv = {"sh", "-c",
+                 "cat /workspace/files/in; echo from the step > /workspace/files/out; "
+                 "grep ' /workspace/files ' /proc/self/mountinfo | grep -o 'nosuid,nodev,noexec'"};
+    step.env = kEnv;
+    step.cwd = "/workspace";
+    std::string out;
+    step.on_output = [&](std::string_view s) { out.append(s); };
+    step.files_mount = StepFilesMount{.mount_fd = files.fd(), .jail = "/workspace/files"};
+    auto r = jail->run(step);
+    EXPECT_EQ(r.exit_code, 0) << r.setup_error << out;
+    EXPECT_EQ(out, "from the runner\nnosuid,nodev,noexec\n");
+    EXPECT_EQ(hostMountTable(), before);
+    EXPECT_TRUE(fs::is_empty(root_->workspace() / "files"));
+    base::UniqueFd written(::openat(files.fd(), "out", O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(written);
+    EXPECT_EQ(drain(written.get()), "from the step\n");
+
+    out.clear();
+    auto next = runIn(*jail, {"sh", "-c", "ls -A /workspace/files; echo end"}, &out);
+    EXPECT_EQ(next.exit_code, 0) << next.setup_error;
+    EXPECT_EQ(out, "end\n");
+}
+
+// A job's step may have made the mount point a link (to /tmp here, or anywhere in the jail): the
+// link is not followed; the step does not start, and the error names the tmpfs.
+TEST_F(NamespaceJailTest, AFilesMountOntoALinkIsASetupError) {
+    base::DetachedTmpfs files({.size_bytes = 1 << 20, .what = "a test"});
+    fs::create_directory_symlink("/tmp", root_->workspace() / "files");
+    auto jail = executor_.prepare(spec());
+    StepInvocation step;
+    step.argv = {"sh", "-c", "echo started"};
+    step.env = kEnv;
+    step.cwd = "/workspace";
+    std::string out;
+    step.on_output = [&](std::string_view s) { out.append(s); };
+    step.files_mount = StepFilesMount{.mount_fd = files.fd(), .jail = "/workspace/files"};
+    auto r = jail->run(step);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.setup_error.find("tmpfs of command files"), std::string::npos) << r.setup_error;
+    EXPECT_EQ(out, "");
 }
 
 TEST_F(NamespaceJailTest, CpuQuotaThrottlesABusyLoop) {

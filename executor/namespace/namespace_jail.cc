@@ -138,6 +138,8 @@ std::string NamespaceJail::describeReport(const ChildReport& report) const {
             what = describeMountOp(pre[i]);
         else if (i - pre.size() < post.size())
             what = describeMountOp(post[i - pre.size()]);
+        else
+            what = "the step's own tmpfs of command files (attached with move_mount)";
     } else if (report.phase == SetupPhase::kChdir) {
         what = "working directory";
     } else if (report.phase == SetupPhase::kPivotRoot) {
@@ -198,7 +200,8 @@ StepResult NamespaceJail::runPlanned(const StepInvocation& step, const StepPlan&
                      .in = step.stdio ? step.stdio->in : -1,
                      .out = step.stdio ? step.stdio->out : -1,
                      .err = step.stdio ? step.stdio->err : -1,
-                     .terminal = step.stdio && step.stdio->terminal};
+                     .terminal = step.stdio && step.stdio->terminal,
+                     .files_mount = step.files_mount ? step.files_mount->mount_fd : -1};
         std::vector<base::UniqueFd> tasks;
         if (cgroup.directoryFd() < 0) tasks = cgroup.openTasksFiles();
         if (tasks.size() > static_cast<size_t>(kMaxCgroupJoins))

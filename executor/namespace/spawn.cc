@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,16 +51,21 @@ void check(SetupPhase phase, int err, int detail = -1) {
 
 int errnoOf(int rc) { return rc == 0 ? 0 : errno; }
 
-// Moves the fds the jail needs to 0..4 and closes everything else the runner had open: the init
-// never execs, so close-on-exec would not protect other jobs' pipes from being held open here.
+// Moves the fds the jail needs to 0..4 (0..7 with the caller's stdio, then the step's files
+// mount) and closes everything else the runner had open: the init never execs, so close-on-exec
+// would not protect other jobs' pipes from being held open here.
 int arrangeFds(const ChildFds& fds) {
     const bool attached = fds.in >= 0;
     const int count = attached ? 7 : 4;
-    int high[7];
+    int high[8];
     const int src[7] = {fds.devnull, fds.output, fds.report, fds.sync, fds.in, fds.out, fds.err};
     for (int i = 0; i < count; ++i) {
         high[i] = ::fcntl(src[i], F_DUPFD, 16);
         if (high[i] < 0) return errno;
+    }
+    if (fds.files_mount >= 0) {
+        high[7] = ::fcntl(fds.files_mount, F_DUPFD, 16);
+        if (high[7] < 0) return errno;
     }
     if (::dup2(high[0], 0) < 0 || ::dup2(high[1], 1) < 0 || ::dup2(high[1], 2) < 0 ||
         ::dup2(high[2], kReportFd) < 0 || ::dup2(high[3], kSyncFd) < 0) {
@@ -71,9 +77,29 @@ int arrangeFds(const ChildFds& fds) {
     if (::fcntl(kReportFd, F_SETFD, FD_CLOEXEC) != 0) return errno;
     // The init never execs; a prelude does, and must not hold the runner's channel.
     if (::fcntl(kSyncFd, F_SETFD, FD_CLOEXEC) != 0) return errno;
-    const int firstFree = attached ? kStdioFd + 3 : kSyncFd + 1;
+    int firstFree = attached ? kStdioFd + 3 : kSyncFd + 1;
+    if (fds.files_mount >= 0) {
+        if (::dup3(high[7], firstFree, O_CLOEXEC) < 0) return errno;
+        ++firstFree;
+    }
     if (::syscall(SYS_close_range, firstFree, ~0U, 0) != 0) return errno;
     return 0;
+}
+
+// Where arrangeFds put ChildFds::files_mount.
+int filesMountFd(const ChildFds& fds) { return fds.in >= 0 ? kStdioFd + 3 : kSyncFd + 1; }
+
+// Attaches the step's detached mount (StepPlan::files_target) in the jail's mount namespace and
+// closes its fd, before anything of the job runs. The target's last component is not followed if
+// it is a link (the runner made it a directory; a step of the job may have changed that since).
+int attachFilesMount(const StepPlan& step, const ChildFds& fds) {
+    if (fds.files_mount < 0) return 0;
+    const int fd = filesMountFd(fds);
+    const int rc = static_cast<int>(::syscall(SYS_move_mount, fd, "", AT_FDCWD, step.files_target.c_str(),
+                                              MOVE_MOUNT_F_EMPTY_PATH));
+    const int err = rc == 0 ? 0 : errno;
+    ::close(fd);
+    return err;
 }
 
 // The caller's stdio (and terminal) become the step's.
@@ -297,6 +323,9 @@ int ackCgroups(const ChildFds& fds) {
     check(SetupPhase::kPivotRoot, pivotIntoRoot(jail.mounts));
     int err = applyMountOps(jail.mounts.after_pivot, &failed);
     check(SetupPhase::kMounts, err, static_cast<int>(jail.mounts.before_pivot.size()) + failed);
+    // Reported as the mount op after the plan's last (NamespaceJail::describeReport).
+    check(SetupPhase::kMounts, attachFilesMount(step, fds),
+          static_cast<int>(jail.mounts.before_pivot.size() + jail.mounts.after_pivot.size()));
     check(SetupPhase::kHostname,
           errnoOf(::sethostname(jail.hostname.data(), jail.hostname.size())));
     if (jail.new_netns) check(SetupPhase::kLoopback, bringUpLoopback());
@@ -351,6 +380,13 @@ void planProgram(const std::vector<std::string>& argv, const std::vector<std::st
 
 void planStep(const StepInvocation& step, StepPlan& out) {
     planProgram(step.argv, step.env, step.cwd, out);
+    if (step.files_mount) {
+        out.files_target = step.files_mount->jail.lexically_normal().string();
+        if (step.files_mount->mount_fd < 0 || out.files_target.empty() || out.files_target[0] != '/') {
+            throw base::Error("the step's files mount needs an fd and an absolute jail path, not '" +
+                              out.files_target + "'");
+        }
+    }
     if (step.prelude) {
         out.prelude = std::make_unique<StepPlan>();
         planProgram(step.prelude->argv, step.prelude->env, step.prelude->cwd, *out.prelude);

@@ -40,6 +40,9 @@ struct StepPlan {
     std::vector<char*> envp;
     std::vector<std::string> exec_candidates;  // argv[0] resolved against the step's PATH
     std::string cwd;
+    // StepInvocation::files_mount's jail path ("": none); the init attaches ChildFds::files_mount
+    // there once its mounts are in place, before the prelude and the step.
+    std::string files_target;
     // StepInvocation::prelude, planned the same way; run to its end before this step.
     std::unique_ptr<StepPlan> prelude;
     StepPlan() = default;
@@ -70,6 +73,8 @@ struct ChildFds {
     // write side waits for an RCU grace period (10-20 ms) on every move the runner makes.
     int cgroup_tasks[kMaxCgroupJoins] = {-1, -1, -1, -1};
     int cgroup_task_count = 0;
+    // StepInvocation::files_mount's detached mount (-1: none), attached at StepPlan::files_target.
+    int files_mount = -1;
 };
 
 struct SpawnedJail {

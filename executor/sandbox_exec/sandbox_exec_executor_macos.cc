@@ -40,6 +40,11 @@ class SandboxExecJail : public Jail {
             result.setup_error = "prepare step: the sandbox-exec executor runs no prelude before a step (the namespace executor does)";
             return result;
         }
+        if (step.files_mount) {
+            StepResult result;
+            result.setup_error = "prepare step: the sandbox-exec executor cannot attach a detached mount to a step (the namespace executor does)";
+            return result;
+        }
         if (step.argv.empty()) {
             StepResult result;
             result.setup_error = "prepare step: empty argv";

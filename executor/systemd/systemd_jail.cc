@@ -83,6 +83,12 @@ StepResult SystemdJail::run(const StepInvocation& step) {
         result.setup_error = "prepare step: the systemd executor runs no prelude before a step (the namespace executor does)";
         return result;
     }
+    if (step.files_mount) {
+        // Its units start in a mount namespace systemd makes: the runner has no point before the
+        // step where a detached mount could be attached for that step alone.
+        result.setup_error = "prepare step: the systemd executor cannot attach a detached mount to a step (the namespace executor does)";
+        return result;
+    }
     if (step.argv.empty()) {
         result.setup_error = "prepare step: empty argv";
         return result;

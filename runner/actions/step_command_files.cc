@@ -48,10 +48,23 @@ StepCommandFiles::StepCommandFiles(int tempDirFd, const std::filesystem::path& t
     if (owner && ::fchown(dir_.get(), owner->first, owner->second) != 0) {
         throw base::SysError("cannot hand $RUNNER_TEMP/_runner_file_commands to the jail's user");
     }
+    createFiles(owner);
+}
+
+StepCommandFiles::StepCommandFiles(base::UniqueFd dir, const std::filesystem::path& tempJail,
+                                   const std::string& id,
+                                   std::optional<std::pair<uid_t, gid_t>> owner)
+    : dir_(std::move(dir)), jail_dir_(tempJail / kDirName), id_(id) {
+    createFiles(owner);
+}
+
+void StepCommandFiles::createFiles(std::optional<std::pair<uid_t, gid_t>> owner) const {
     for (const auto kind : kAll) {
         base::createStepFile(dir_.get(), fileName(kind), 0644, variableName(kind), owner);
     }
 }
+
+const char* StepCommandFiles::directoryName() { return kDirName; }
 
 std::string StepCommandFiles::fileName(CommandFileKind kind) const {
     return std::string(prefixOf(kind)) + id_;

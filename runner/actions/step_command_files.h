@@ -31,6 +31,13 @@ class StepCommandFiles {
     // user) when given. `tempJail` is the temp directory as steps see it.
     StepCommandFiles(int tempDirFd, const std::filesystem::path& tempJail, const std::string& id,
                      std::optional<std::pair<uid_t, gid_t>> owner);
+    // The five files in `dir` itself (a step's own tmpfs, whose root is already the step user's),
+    // which steps see at $RUNNER_TEMP/_runner_file_commands as well (jailPath holds).
+    StepCommandFiles(base::UniqueFd dir, const std::filesystem::path& tempJail, const std::string& id,
+                     std::optional<std::pair<uid_t, gid_t>> owner);
+
+    // "_runner_file_commands": the directory below $RUNNER_TEMP.
+    static const char* directoryName();
 
     // GITHUB_OUTPUT=<path as steps see it>, ... for the step's environment.
     std::vector<std::pair<std::string, std::string>> variables() const;
@@ -47,6 +54,7 @@ class StepCommandFiles {
 
   private:
     std::string fileName(CommandFileKind kind) const;
+    void createFiles(std::optional<std::pair<uid_t, gid_t>> owner) const;
 
     base::UniqueFd dir_;
     std::filesystem::path jail_dir_;

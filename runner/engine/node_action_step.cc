@@ -156,7 +156,7 @@ bool NodeActionStep::runNodeScript(const workflow::Step& step, const StepScope& 
     KeyValues saved;
     const bool ok = job_.parts->process.run(
         step, actionScope, rec, stateEnv, job_.dirs().workspace.jail, timeout, &saved,
-        [&](const std::vector<std::string>& processEnv, const std::string&) {
+        [&](const std::vector<std::string>& processEnv, const std::string&, const StepProcess::WriteStepFile&) {
             auto argv = nodeArgv(processEnv, job_.sandbox->root() ? job_.sandbox->root()->root() : fs::path("/"), job_.plan.jitless_node,
                                  script, rec.name, what);
             job_.log(LineKind::kDebug, "node " + phase + ": " + argv.front());
@@ -283,7 +283,7 @@ void NodeActionStep::runPostSteps(StepScope& top) {
             KeyValues ignored;
             ok = job_.parts->process.run(
                 step, actionScope, rec, env, job_.dirs().workspace.jail, job_.parts->runner.stepTimeout(step, top), &ignored,
-                [&](const std::vector<std::string>& processEnv, const std::string&) {
+                [&](const std::vector<std::string>& processEnv, const std::string&, const StepProcess::WriteStepFile&) {
                     return nodeArgv(processEnv, job_.sandbox->root() ? job_.sandbox->root()->root() : fs::path("/"), job_.plan.jitless_node,
                                     post.script, rec.name, "'" + post.uses + "'");
                 });

@@ -58,12 +58,12 @@ bool ScriptStep::run(const workflow::Step& step, StepScope& scope, StepRecord& r
     }
 
     return job_.parts->process.run(step, scope, rec, stepEnv, cwdJail, timeout, nullptr,
-                      [&](const std::vector<std::string>& processEnv, const std::string& id) {
+                      [&](const std::vector<std::string>& processEnv, const std::string& id,
+                          const StepProcess::WriteStepFile& write) {
                           const bool bash = bashOnPath(envValue(processEnv, "PATH"));
                           const auto suffix = workflow::scriptSuffix(shell, bash);
-                          const std::string scriptName = id + suffix;
-                          job_.sandbox->writeTempFile(scriptName, script, "the step's script");
-                          auto cmd = workflow::shellCommand(shell, bash, (job_.dirs().temp.jail / scriptName).string());
+                          const fs::path scriptJail = write(id + suffix, script, "the step's script");
+                          auto cmd = workflow::shellCommand(shell, bash, scriptJail.string());
                           return cmd.argv;
                       });
 }

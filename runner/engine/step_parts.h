@@ -71,10 +71,15 @@ class StepRunner {
 // _STEP_SUMMARY), the environment, the workflow-command processor, the result.
 class StepProcess {
   public:
+    // Writes a file of the step's own (its script) where its command files are, and returns the
+    // path the step sees it at.
+    using WriteStepFile = std::function<std::filesystem::path(const std::string& name, const std::string& content,
+                                                              const std::string& what)>;
     using MakeArgv = std::function<std::vector<std::string>(const std::vector<std::string>& processEnv,
-                                                            const std::string& id)>;
+                                                            const std::string& id, const WriteStepFile& write)>;
     explicit StepProcess(JobContext& job) : job_(job) {}
-    // Runs the process makeArgv gives (from the process environment and the step's unique id);
+    // Runs the process makeArgv gives (from the process environment, the step's unique id, and a
+    // writer for files of its own);
     // fills rec's exit code and outputs; `state` (may be null) receives ::save-state:: and
     // GITHUB_STATE. Returns success.
     bool run(const workflow::Step& step, const StepScope& scope, StepRecord& rec, const StepEnv& stepEnv,

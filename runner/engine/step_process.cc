@@ -11,6 +11,7 @@
 
 #include "runner/base/ascii.h"
 #include "runner/base/beneath.h"
+#include "runner/base/detached_tmpfs.h"
 #include "runner/base/error.h"
 #include "runner/base/file_io.h"
 #include "runner/actions/command_file.h"
@@ -54,6 +55,64 @@ std::optional<std::pair<uid_t, gid_t>> stepOwnerIds(const job::JobPlan& plan) {
     if (!plan.step_owner) return std::nullopt;
     return std::make_pair(plan.step_owner->uid, plan.step_owner->gid);
 }
+
+// The most a step's own tmpfs holds: its five command files at the most the runner reads of each,
+// and its script. Whatever the step writes there also counts against its memory limit.
+constexpr std::uint64_t kStepFilesBytes = 5 * StepCommandFiles::kFileLimit + (64u << 20);
+
+// Where one step's command files and script go. With JobPlan::step_files_in_memory, a tmpfs of
+// the step's own, mounted nowhere on the host, that its jail attaches at
+// $RUNNER_TEMP/_runner_file_commands: nothing is written to or removed from the host's disk for
+// them, and nothing of them outlives the step (a later step cannot read an earlier one's files,
+// the runner closes them once it has read them). Otherwise the job's temp directory.
+class StepFilesPlace {
+  public:
+    explicit StepFilesPlace(JobContext& job) : job_(job) {
+        if (!job.plan.step_files_in_memory) return;
+        // The mount point, in the job's temp directory as on disk (remade if a step removed it).
+        base::makeDirectoryIn(job.sandbox->tempFd(), StepCommandFiles::directoryName(),
+                              "$RUNNER_TEMP/_runner_file_commands");
+        const auto owner = stepOwnerIds(job.plan);
+        tmpfs_.emplace(base::DetachedTmpfs::Options{.size_bytes = kStepFilesBytes,
+                                                    .uid = owner ? owner->first : 0,
+                                                    .gid = owner ? owner->second : 0,
+                                                    .mode = 0755,
+                                                    .what = "the step's command files"});
+    }
+
+    StepCommandFiles commandFiles(const std::string& id) const {
+        if (!tmpfs_) return StepCommandFiles(job_.sandbox->tempFd(), job_.dirs().temp.jail, id, stepOwnerIds(job_.plan));
+        return StepCommandFiles(rootFd(), job_.dirs().temp.jail, id, stepOwnerIds(job_.plan));
+    }
+
+    fs::path write(const std::string& name, const std::string& content, const std::string& what) const {
+        if (!tmpfs_) {
+            job_.sandbox->writeTempFile(name, content, what);
+            return job_.dirs().temp.jail / name;
+        }
+        const auto dir = rootFd();
+        const auto fd = base::createStepFile(dir.get(), name, 0644, what);
+        base::writeAll(fd.get(), content, what + " '" + name + "'");
+        return job_.dirs().temp.jail / StepCommandFiles::directoryName() / name;
+    }
+
+    std::optional<executor::StepFilesMount> mount() const {
+        if (!tmpfs_) return std::nullopt;
+        return executor::StepFilesMount{.mount_fd = tmpfs_->fd(),
+                                        .jail = job_.dirs().temp.jail / StepCommandFiles::directoryName()};
+    }
+
+  private:
+    // The tmpfs's root as a plain directory fd (its own fd is an O_PATH one).
+    base::UniqueFd rootFd() const {
+        base::UniqueFd fd(::openat(tmpfs_->fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw base::SysError("opening the step's tmpfs of command files");
+        return fd;
+    }
+
+    JobContext& job_;
+    std::optional<base::DetachedTmpfs> tmpfs_;
+};
 
 }  // namespace
 
@@ -147,8 +206,7 @@ bool StepProcess::run(const workflow::Step& step, const StepScope& scope, StepRe
                         const std::vector<std::pair<std::string, std::string>>& stepEnv,
                         const std::filesystem::path& cwdJail,
                         const std::optional<std::chrono::milliseconds>& timeout, KeyValues* state,
-                        const std::function<std::vector<std::string>(const std::vector<std::string>& processEnv,
-                                                                     const std::string& id)>& makeArgv) {
+                        const MakeArgv& makeArgv) {
     // One fresh set of command files per step, read back below through the directory fd they
     // were made in: the step may replace any of them with a link to a host file.
     // The names runStep gave the step (github.env and github.path show them), once; a second
@@ -156,7 +214,8 @@ bool StepProcess::run(const workflow::Step& step, const StepScope& scope, StepRe
     const std::string id =
         !job_.state.step_files_id.empty() && job_.state.step_files_id != job_.state.step_files_used ? job_.state.step_files_id : uniqueName();
     job_.state.step_files_used = id;
-    const StepCommandFiles files(job_.sandbox->tempFd(), job_.dirs().temp.jail, id, stepOwnerIds(job_.plan));
+    const StepFilesPlace place(job_);
+    const StepCommandFiles files = place.commandFiles(id);
     std::vector<std::pair<std::string, std::string>> env = stepEnv;
     for (auto& kv : files.variables()) env.push_back(std::move(kv));
     env.emplace_back("GITHUB_ACTION", step.id.empty() ? "__run_" + std::to_string(rec.index) : step.id);
@@ -166,7 +225,8 @@ bool StepProcess::run(const workflow::Step& step, const StepScope& scope, StepRe
     }
     auto processEnv = environment(env);
 
-    const auto argv = makeArgv(processEnv, id);
+    const auto argv = makeArgv(processEnv, id, [&](const std::string& name, const std::string& content,
+                                                   const std::string& what) { return place.write(name, content, what); });
     // `python` may only exist as python3 on the host; the shell line names what Actions names.
     job_.log(LineKind::kDebug, "shell: " + [&] {
         std::string s;
@@ -181,6 +241,7 @@ bool StepProcess::run(const workflow::Step& step, const StepScope& scope, StepRe
     inv.cwd = cwdJail;
     inv.timeout = timeout;
     inv.cancel = job_.stop.get_token();
+    inv.files_mount = place.mount();
     JitFailureScanner jit;
     const bool forbidsJit = job_.plan.jitless_node;
     inv.on_output = [&](std::string_view chunk) {

@@ -40,6 +40,7 @@ JobPlan planJob(const std::string& backend, const executor::BackendTraits& trait
     plan.check_jail = traits.network == Network::kOwnNamespace;
     plan.check_jail_in_first_step = plan.check_jail && traits.runs_preludes;
     plan.shared_root = plan.root == JobPlan::Root::kNixRoot && traits.overlays_root;
+    plan.step_files_in_memory = traits.mounts_detached;
     plan.step_owner = traits.step_owner;
     plan.disk_volume_bytes = policy.disk_max_bytes;
     plan.profile = policy.profile;
@@ -71,6 +72,7 @@ std::string describePlan(const JobPlan& p) {
                        : p.check_jail_in_first_step ? "yes, as its prelude in its own jail"
                                                     : "yes, in a jail run of its own");
     out += fmt::format("root shared, not copied per job (no services): {}\n", yes(p.shared_root));
+    out += fmt::format("step files in a tmpfs of the step's own: {}\n", yes(p.step_files_in_memory));
     out += p.step_owner ? fmt::format("step owner: {}:{}\n", p.step_owner->uid, p.step_owner->gid)
                         : std::string("step owner: the runner\n");
     out += p.disk_volume_bytes ? fmt::format("disk volume: {} MiB\n", p.disk_volume_bytes >> 20)

@@ -65,6 +65,10 @@ struct JobPlan {
     // jail overlays it (BackendTraits::overlays_root). A job with services still gets its own
     // tree, since their names are written into its /etc/hosts.
     bool shared_root = false;
+    // Each step's command files and script are in a tmpfs of the step's own that only its jail
+    // mounts, at $RUNNER_TEMP/_runner_file_commands (BackendTraits::mounts_detached); false: in
+    // the job's temp directory on the host's disk.
+    bool step_files_in_memory = false;
     std::optional<executor::StepOwner> step_owner;  // who owns the job's files; nullopt: the runner
     std::uint64_t disk_volume_bytes = 0;             // 0: no volume of its own
     executor::HardeningProfile profile = executor::HardeningProfile::kDefault;

@@ -114,8 +114,9 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: |
-          echo "HARDVAR=from-a-hard-link" > "$RUNNER_TEMP/mine"
-          rm -f "$GITHUB_ENV"; ln "$RUNNER_TEMP/mine" "$GITHUB_ENV"
+          mine="$(dirname "$GITHUB_ENV")/mine"
+          echo "HARDVAR=from-a-hard-link" > "$mine"
+          rm -f "$GITHUB_ENV"; ln "$mine" "$GITHUB_ENV"
         continue-on-error: true
       - run: echo "SEEN-HARD=[${HARDVAR:-}]"
   huge:
@@ -274,8 +275,9 @@ TEST(ExecFileAttack, StepFilesAndWorkspacePathsNeverLeadTheRunnerToHostFiles) {
     EXPECT_TRUE(has(log, "GITHUB_ENV is larger than the 65536 KiB the runner reads")) << log;
     EXPECT_TRUE(has(log, "$GITHUB_STEP_SUMMARY upload aborted, supports content up to a size of 1024k"))
         << log;
-    EXPECT_TRUE(has(log, "$RUNNER_TEMP/_runner_file_commands was replaced by a symbolic link; "
-                         "refusing to use it"))
+    // The command files' directory is where the step's own tmpfs is mounted in its jail: the step
+    // can neither remove it nor put a link in its place (before, the runner refused the link).
+    EXPECT_TRUE(has(log, "rm: cannot remove '/runner/temp/_runner_file_commands': Device or resource busy"))
         << log;
     EXPECT_FALSE(has(log, "| this step must not start")) << log;
     EXPECT_TRUE(has(log, "actions/checkout path 'out/x': 'out' is a symbolic link or a file, not a "
