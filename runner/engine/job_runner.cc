@@ -63,20 +63,20 @@ std::vector<std::string> JobRunner::jobPackages() const {
     return out;
 }
 
+void JobRunner::startNetwork() {
+    if (!plan_.proxied()) return;
+    network_forge_ = forgeHosts();
+    network_ = std::async(std::launch::async, [this, settings = networkSettings(), forge = network_forge_] {
+        job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge,
+                                  netns_ahead_.valid() ? netns_ahead_.get() : base::UniqueFd());
+    });
+}
+
 void JobRunner::prepareJail() {
-    // The network is made on a thread of its own while the root is prepared: the two share
-    // nothing until the jail binds the proxy's CA over the root's trust store, and each is a
-    // millisecond or more of a cached job's start (a root to build, seconds). When the root
-    // fails, the future's destructor waits for the network, which the sandbox then releases.
-    std::future<void> network;
-    std::vector<std::string> forge;
-    if (plan_.proxied()) {
-        forge = forgeHosts();
-        network = std::async(std::launch::async, [this, settings = networkSettings(), forge] {
-            job_.sandbox->makeNetwork(settings, job_.instance.job->id, forge,
-                                      netns_ahead_.valid() ? netns_ahead_.get() : base::UniqueFd());
-        });
-    }
+    // The network (startNetwork) is made on a thread of its own while the job's event file and
+    // workspace and then its root are prepared: they share nothing until the jail binds the
+    // proxy's CA over the root's trust store, and each is a millisecond or more of a cached job's
+    // start (a root to build, seconds).
     if (plan_.root == job::JobPlan::Root::kNixRoot) {
         job_.sandbox->makeRoot(job_.opts.root_provider, rootRequest());
         const JobRoot& root = *job_.sandbox->root();
@@ -84,8 +84,8 @@ void JobRunner::prepareJail() {
                                    root.source());
     }
     if (plan_.proxied()) {
-        network.get();
-        logNetwork(forge);
+        network_.get();
+        logNetwork(network_forge_);
     } else {
         job_.log(LineKind::kRunner,
             "Network: the '" + plan_.backend +
@@ -215,6 +215,7 @@ void JobRunner::prepareEnvironment() {
     }
     fillPullRequestRefs(job_.state.github, job_.opts.event_name, job_.opts.event);
     prepareCredentials();
+    startNetwork();
     job_.sandbox->writeTempFile("event.json", job_.opts.event.dump(2), "the event file");
 
     // Workflow env, then --env, then the container's, then job env; each may use the contexts
@@ -303,6 +304,7 @@ JobOutcome JobRunner::run() {
         try {
             prepareJail();
         } catch (...) {
+            if (network_.valid()) network_.wait();  // its phase is read below
             reportRootPhases(outcome);
             reportProxyPhase(outcome);
             reportServicesPhase(outcome);
@@ -324,6 +326,8 @@ JobOutcome JobRunner::run() {
         finishOutputs(outcome);
         job_.status.top = nullptr;
     } catch (const std::exception& e) {
+        // A network still in the making uses the sandbox, which the clean-up below releases.
+        if (network_.valid()) network_.wait();
         outcome.error = job_.masker.mask(e.what());
         job_.log(LineKind::kError, e.what());
         job_.status.job = "failure";

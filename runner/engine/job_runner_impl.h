@@ -57,6 +57,10 @@ class JobRunner : public KeptJob {
     // The forge tokens become proxy credentials and the job sees their dummies (a proxied plan).
     void prepareCredentials();
     std::vector<std::string> forgeHosts() const;  // of github.server_url and api_url
+    // Starts making the job's network (its namespace's proxy, the CA file) on a thread of its
+    // own, once the credentials it injects are known (prepareCredentials); prepareJail waits for
+    // it. A proxied plan only.
+    void startNetwork();
     void prepareJail();
     // What the job's network namespace (or loopback proxy) and its proxy are made with.
     network::NetworkSettings networkSettings() const;
@@ -106,6 +110,10 @@ class JobRunner : public KeptJob {
     bool kept_ = false;
     std::vector<executor::PromiseCheck> jail_checks_;  // the self-check's, once it ran
     std::future<base::UniqueFd> netns_ahead_;  // the job's network namespace, made ahead
+    // The job's network in the making (startNetwork); run() waits for it before the sandbox may
+    // go, whatever happened meanwhile.
+    std::future<void> network_;
+    std::vector<std::string> network_forge_;  // the forge hosts it allows
     std::mutex shell_mu_;  // one shell request at a time
 };
 
