@@ -48,18 +48,24 @@ class NamespaceJailTest : public ::testing::Test {
 
     JailSpec spec() const { return root_->spec("live-test"); }
 
-    StepResult runIn(Jail& jail, std::vector<std::string> argv, std::string* out = nullptr,
-                     std::optional<std::chrono::milliseconds> timeout = {},
-                     std::stop_token cancel = {}) {
+    // `argv` in /workspace with kEnv, its output appended to *out (if given).
+    static StepInvocation stepOf(std::vector<std::string> argv, std::string* out) {
         StepInvocation step;
         step.argv = std::move(argv);
         step.env = kEnv;
         step.cwd = "/workspace";
-        step.timeout = timeout;
-        step.cancel = cancel;
         step.on_output = [out](std::string_view s) {
             if (out) out->append(s);
         };
+        return step;
+    }
+
+    StepResult runIn(Jail& jail, std::vector<std::string> argv, std::string* out = nullptr,
+                     std::optional<std::chrono::milliseconds> timeout = {},
+                     std::stop_token cancel = {}) {
+        StepInvocation step = stepOf(std::move(argv), out);
+        step.timeout = timeout;
+        step.cancel = cancel;
         return jail.run(step);
     }
 
@@ -610,14 +616,11 @@ TEST_F(NamespaceJailTest, AStepsFilesMountIsItsOwnAndNeverTheHosts) {
     fs::create_directory(root_->workspace() / "files");
     ::chown((root_->workspace() / "files").c_str(), executor_.stepHostUid(), executor_.stepHostGid());
     auto jail = executor_.prepare(spec());
-    StepInvocation step;
-    step.argv = {"sh", "-c",
-                 "cat /workspace/files/in; echo from the step > /workspace/files/out; "
-                 "grep ' /workspace/files ' /proc/self/mountinfo | grep -o 'nosuid,nodev,noexec'"};
-    step.env = kEnv;
-    step.cwd = "/workspace";
     std::string out;
-    step.on_output = [&](std::string_view s) { out.append(s); };
+    StepInvocation step = stepOf({"sh", "-c",
+                                  "cat /workspace/files/in; echo from the step > /workspace/files/out; "
+                                  "grep ' /workspace/files ' /proc/self/mountinfo | grep -o 'nosuid,nodev,noexec'"},
+                                 &out);
     step.files_mount = StepFilesMount{.mount_fd = files.fd(), .jail = "/workspace/files"};
     auto r = jail->run(step);
     EXPECT_EQ(r.exit_code, 0) << r.setup_error << out;
@@ -640,12 +643,8 @@ TEST_F(NamespaceJailTest, AFilesMountOntoALinkIsASetupError) {
     base::DetachedTmpfs files({.size_bytes = 1 << 20, .what = "a test"});
     fs::create_directory_symlink("/tmp", root_->workspace() / "files");
     auto jail = executor_.prepare(spec());
-    StepInvocation step;
-    step.argv = {"sh", "-c", "echo started"};
-    step.env = kEnv;
-    step.cwd = "/workspace";
     std::string out;
-    step.on_output = [&](std::string_view s) { out.append(s); };
+    StepInvocation step = stepOf({"sh", "-c", "echo started"}, &out);
     step.files_mount = StepFilesMount{.mount_fd = files.fd(), .jail = "/workspace/files"};
     auto r = jail->run(step);
     EXPECT_NE(r.exit_code, 0);
