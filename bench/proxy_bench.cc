@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bench/process_cpu.h"
+#include "proxy/kernel_random.h"
 #include "proxy/proxy.h"
 #include "proxy/test_upstream.h"
 #include "runner/base/child_process.h"
@@ -149,6 +150,9 @@ class Request {
 // Our proxy in this process (the --serve-nixjail mode): allow-all policy, one credential.
 int serveNixjail(const std::string& upstream_ca, const std::string& ca_out) {
     namespace px = nixjail::proxy;
+    // As nixjail-runner's main() does (NIXJAIL_BENCH_OPENSSL_DRBG=1: OpenSSL's own generator, to
+    // compare the two).
+    if (std::getenv("NIXJAIL_BENCH_OPENSSL_DRBG") == nullptr) px::useKernelRandomness();
     px::ProxyConfig c;
     auto policy = px::parsePolicy("rules:\n  - host: \"*\"\n", "bench-policy.yaml", "job");
     if (!policy) throw Error("bench policy did not parse");
