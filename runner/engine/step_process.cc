@@ -73,11 +73,18 @@ class StepFilesPlace {
         base::makeDirectoryIn(job.sandbox->tempFd(), StepCommandFiles::directoryName(),
                               "$RUNNER_TEMP/_runner_file_commands");
         const auto owner = stepOwnerIds(job.plan);
-        tmpfs_.emplace(base::DetachedTmpfs::Options{.size_bytes = kStepFilesBytes,
-                                                    .uid = owner ? owner->first : 0,
-                                                    .gid = owner ? owner->second : 0,
-                                                    .mode = 0755,
-                                                    .what = "the step's command files"});
+        try {
+            tmpfs_.emplace(base::DetachedTmpfs::Options{.size_bytes = kStepFilesBytes,
+                                                        .uid = owner ? owner->first : 0,
+                                                        .gid = owner ? owner->second : 0,
+                                                        .mode = 0755,
+                                                        .what = "the step's command files"});
+        } catch (const base::SysError& e) {
+            // A kernel before 5.2 (no fsopen), or a root without CAP_SYS_ADMIN (a container's
+            // seccomp profile): the files go to the job's temp directory, as on other backends.
+            if (e.errnoValue() != ENOSYS && e.errnoValue() != EPERM) throw;
+            job.log(LineKind::kDebug, std::string("step files on disk: ") + e.what());
+        }
     }
 
     StepCommandFiles commandFiles(const std::string& id) const {
