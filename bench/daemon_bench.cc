@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bwrap_anchor.h"
 #include "bench/process_cpu.h"
 #include "runner/base/child_process.h"
 #include "runner/base/error.h"
@@ -119,14 +120,8 @@ Summary summarize(std::vector<double> v) {
 }
 
 const std::vector<std::string> kBashTrue = {"bash", "-c", "true"};
-// The jail's floor (namespace executor): `bash -c true` in one bwrap call with every namespace
-// new, as exec_bench's anchor (an unprivileged id, the host's /usr read-only, fresh /proc, /dev
-// and /tmp). No network set-up, no root filesystem of its own, no cgroup.
-const std::vector<std::string> kBwrapTrue = {
-    "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
-    "--new-session", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
-    "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-    "--cap-drop", "ALL", "/bin/bash", "-c", "true"};
+// The jail's floor (namespace executor): `bash -c true` in exec_bench's bwrap anchor.
+const std::vector<std::string> kBwrapTrue = nixjail::bench::bwrapAnchor("true");
 
 // One run of `argv` (bash -c true, or the same in bwrap): its wall time in ms.
 double runFloorCommand(const std::vector<std::string>& argv) {

@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bwrap_anchor.h"
 #include "bench/sample_stats.h"
 #include "runner/base/child_process.h"
 #include "runner/base/error.h"
@@ -121,11 +122,7 @@ int jailBench(int n, double max_ratio) {
                                         (dir.path() / "cache").string(), "-W", "wf.yml"};
     // The same isolation bwrap and unshare(1) give in one call: every namespace new, an
     // unprivileged id, the host's /usr read-only, fresh /proc, /dev and /tmp.
-    const std::vector<std::string> bwrap = {
-        "bwrap", "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--die-with-parent",
-        "--new-session", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
-        "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-        "--cap-drop", "ALL", "/bin/bash", "-c", kStep};
+    const std::vector<std::string> bwrap = nixjail::bench::bwrapAnchor(kStep);
     const std::vector<std::string> unshare = {"unshare", "-m", "-u", "-i", "-n", "-p", "-f", "--mount-proc",
                                               "-r", "/bin/bash", "-c", kStep};
     if (!haveTool("bwrap") || !haveTool("unshare")) {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "runner/base/error.h"
+#include "runner/base/file_io.h"
 
 namespace nixjail::base {
 
@@ -160,6 +161,12 @@ UniqueFd createStepFile(int dirFd, const std::string& name, int mode, const std:
         throw SysError("cannot set the mode of " + what + " '" + name + "'");
     }
     return fd;
+}
+
+void writeStepFile(int dirFd, const std::string& name, int mode, std::string_view content,
+                   const std::string& what) {
+    const auto fd = createStepFile(dirFd, name, mode, what);
+    writeAll(fd.get(), content, what + " '" + name + "'");
 }
 
 UniqueFd makeDirectoryIn(int dirFd, const std::string& name, const std::string& what) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "runner/base/error.h"
 #include "runner/base/unique_fd.h"
@@ -59,6 +60,11 @@ std::optional<std::string> readFileBeneath(int dirFd, const std::string& rel, st
 // link followed), mode `mode`, owned by uid:gid when given. Throws SysError naming `what`.
 UniqueFd createStepFile(int dirFd, const std::string& name, int mode, const std::string& what,
                         std::optional<std::pair<uid_t, gid_t>> owner = std::nullopt);
+
+// createStepFile (no owner), then `content` written to it: a file the runner gives a step to read,
+// such as its script. Throws SysError naming `what`.
+void writeStepFile(int dirFd, const std::string& name, int mode, std::string_view content,
+                   const std::string& what);
 
 // Makes `name` a directory directly in `dirFd` (kept if it is one already; refused if it is a
 // link or anything else) and opens it. Throws Error naming `what`.

@@ -102,6 +102,15 @@ TEST_F(BeneathTest, CreateStepFileRefusesWhateverIsAlreadyThere) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// The same refusal when the runner writes a file for a step (its script), and the content lands.
+TEST_F(BeneathTest, WriteStepFileRefusesALinkAndWritesAFreshFile) {
+    fs::create_symlink(outside_, dir_ / "planted.sh");
+    EXPECT_THROW(writeStepFile(fd_.get(), "planted.sh", 0644, "echo hi\n", "the step's script"), SysError);
+    EXPECT_EQ(readFile(outside_), "HOSTVAR=PLANTED\n");
+    writeStepFile(fd_.get(), "fresh.sh", 0644, "echo hi\n", "the step's script");
+    EXPECT_EQ(readFile(dir_ / "fresh.sh"), "echo hi\n");
+}
+
 TEST_F(BeneathTest, MakeDirectoryInRefusesALink) {
     fs::create_symlink(tmp_.path(), dir_ / "cmds");
     EXPECT_EQ(message([&] { makeDirectoryIn(fd_.get(), "cmds", "the command files' directory"); }),

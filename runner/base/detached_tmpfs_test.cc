@@ -11,6 +11,7 @@
 #include <string>
 
 #include "runner/base/error.h"
+#include "tests/integration/require.h"
 
 namespace nixjail::base {
 namespace {
@@ -22,11 +23,8 @@ std::string mountTable() {
     return s.str();
 }
 
-#define REQUIRE_ROOT()                                                                  \
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN) to make a tmpfs"
-
 TEST(DetachedTmpfs, FilesLiveBehindItsFdAndNoMountTableShowsIt) {
-    REQUIRE_ROOT();
+    NIXJAIL_REQUIRE(::geteuid() == 0, "needs root (CAP_SYS_ADMIN) to make a tmpfs");
     const std::string before = mountTable();
     {
         DetachedTmpfs tmpfs({.size_bytes = 1 << 20, .uid = 1234, .gid = 2345, .mode = 0750, .what = "a test"});
@@ -55,7 +53,7 @@ TEST(DetachedTmpfs, FilesLiveBehindItsFdAndNoMountTableShowsIt) {
 }
 
 TEST(DetachedTmpfs, ItsSizeIsALimit) {
-    REQUIRE_ROOT();
+    NIXJAIL_REQUIRE(::geteuid() == 0, "needs root (CAP_SYS_ADMIN) to make a tmpfs");
     DetachedTmpfs tmpfs({.size_bytes = 64 << 10, .what = "a test"});
     UniqueFd f(::openat(tmpfs.fd(), "big", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     ASSERT_TRUE(f);

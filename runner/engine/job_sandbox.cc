@@ -67,8 +67,7 @@ JobSandbox::~JobSandbox() {
 
 void JobSandbox::writeTempFile(const std::string& name, const std::string& content,
                                const std::string& what) const {
-    const auto fd = base::createStepFile(temp_fd_.get(), name, 0644, what);
-    base::writeAll(fd.get(), content, what + " '" + name + "'");
+    base::writeStepFile(temp_fd_.get(), name, 0644, content, what);
 }
 
 void JobSandbox::adopt(const fs::path& path, bool recursive) const {

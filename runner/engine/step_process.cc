@@ -97,9 +97,7 @@ class StepFilesPlace {
             job_.sandbox->writeTempFile(name, content, what);
             return job_.dirs().temp.jail / name;
         }
-        const auto dir = rootFd();
-        const auto fd = base::createStepFile(dir.get(), name, 0644, what);
-        base::writeAll(fd.get(), content, what + " '" + name + "'");
+        base::writeStepFile(rootFd().get(), name, 0644, content, what);
         return job_.dirs().temp.jail / StepCommandFiles::directoryName() / name;
     }
 
